@@ -1,0 +1,37 @@
+"""Shared fixtures: real maps compiled once per test session into a temporary cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from twin.city.build import City, load_city
+
+ROOT = Path(__file__).resolve().parents[1]
+MAPS = ROOT / "maps"
+
+
+@pytest.fixture(scope="session")
+def city_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache folder shared by the session, so each real map is compiled once."""
+    return tmp_path_factory.mktemp("city-cache")
+
+
+@pytest.fixture(scope="session")
+def andorra_built_and_cached(city_cache: Path) -> tuple[City, City]:
+    """The default map compiled cold, then loaded back from the cache it wrote."""
+    built = load_city(MAPS / "andorra", cache_dir=city_cache)
+    return built, load_city(MAPS / "andorra", cache_dir=city_cache)
+
+
+@pytest.fixture(scope="session")
+def andorra_city(andorra_built_and_cached: tuple[City, City]) -> City:
+    """The default map, compiled from maps/andorra (the cached copy)."""
+    return andorra_built_and_cached[1]
+
+
+@pytest.fixture(scope="session")
+def porto_alegre_city(city_cache: Path) -> City:
+    """A roads-only map with a DEM that has no nodata value."""
+    return load_city(MAPS / "porto-alegre", cache_dir=city_cache)

@@ -1,0 +1,206 @@
+"""``city.yaml``: what a map folder says about its city, validated.
+
+Every value the build cannot read from OSM or the DEM (population totals, designated shelters, hospital beds,
+the metric CRS) comes from this file, and every assumption it makes is listed in the compiled City.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from twin.errors import MapError
+
+CONFIG_NAME = "city.yaml"
+
+LonLat = tuple[Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(ge=-90, le=90)]]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PopulationArea(_Strict):
+    """A town or district with its resident total; buildings belong to the nearest area centre."""
+
+    name: str
+    population: int = Field(ge=0)
+    centre: LonLat
+
+
+class PopulationSpec(_Strict):
+    """How residents are placed.
+
+    ``buildings``: spread over residential buildings by floor area (footprint x levels), per area;
+    ``roads``: spread over walkable nodes by adjacent road length (maps without buildings).
+    """
+
+    method: Literal["buildings", "roads"] = "buildings"
+    areas: list[PopulationArea] = Field(min_length=1)
+    default_levels: int = Field(default=3, ge=1, le=100)
+    source: str = ""
+
+
+class Shelter(_Strict):
+    """A designated shelter: an OSM element (way or node id) or a point, with its capacity in people."""
+
+    name: str
+    capacity: int = Field(gt=0)
+    osm_id: int | None = None
+    at: LonLat | None = None
+
+    @model_validator(mode="after")
+    def _one_location(self) -> Shelter:
+        if (self.osm_id is None) == (self.at is None):
+            raise ValueError("give exactly one of osm_id (way or node id) or at: [lon, lat]")
+        return self
+
+
+class ExtraFacility(_Strict):
+    """A facility the OSM extract lacks (roads-only maps), placed from another source; labelled assumed."""
+
+    kind: Literal["hospital", "clinic", "fire_station", "police", "school", "sports_hall"]
+    name: str
+    at: LonLat
+    beds: int | None = Field(default=None, gt=0)
+    source: str = Field(min_length=1)
+
+
+class HospitalBeds(_Strict):
+    """Beds of a hospital that OSM does not tag (``beds``), by OSM id."""
+
+    osm_id: int
+    beds: int = Field(gt=0)
+    name: str = ""
+
+
+class RoadSpec(_Strict):
+    """Overrides of the per-class road defaults (km/h and veh/h per lane) and the jam spacing."""
+
+    speed_kmh: dict[str, float] = Field(default_factory=dict)
+    capacity_veh_h_lane: dict[str, float] = Field(default_factory=dict)
+    jam_spacing_m: float = Field(default=7.5, gt=2, le=30)
+
+
+class CityConfig(_Strict):
+    """The validated content of ``city.yaml``."""
+
+    name: str
+    osm: str
+    dem: str
+    crs: str
+    dem_nodata: float | None
+    min_dem_coverage: float = Field(default=0.95, gt=0, le=1)
+    working_resolution_m: float = Field(default=30.0, gt=1, le=100)
+    bridge_deck_height_m: float = Field(default=5.0, gt=0)
+    population: PopulationSpec
+    shelters: list[Shelter] = Field(default_factory=list)
+    hospital_beds: list[HospitalBeds] = Field(default_factory=list)
+    extra_facilities: list[ExtraFacility] = Field(default_factory=list)
+    roads: RoadSpec = Field(default_factory=RoadSpec)
+    assumptions: list[str] = Field(default_factory=list)
+    attribution: str = ""
+    timezone: str = "UTC"
+
+    def osm_path(self, folder: Path) -> Path:
+        """The OSM extract's path, resolved against the map folder."""
+        return (folder / self.osm).resolve()
+
+    def dem_path(self, folder: Path) -> Path:
+        """The DEM's path, resolved against the map folder."""
+        return (folder / self.dem).resolve()
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _unknown_key_hint(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    """Suggest the closest field name for an unknown key (walks nested models by their annotations)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return ""
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not candidates:
+            return ""
+        current = candidates[0]
+    names = list(getattr(current, "model_fields", {}))
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1)
+    return f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(names)}"
+
+
+def _problems(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        where = _location(loc)
+        if item["type"] == "extra_forbidden":
+            problems.append(f"{where}: unknown key{_unknown_key_hint(CityConfig, loc)}")
+        elif item["type"] == "missing":
+            problems.append(f"{where}: required key is missing")
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+            problems.append(f"{where}: {message}, got {item.get('input')!r}")
+    return problems
+
+
+def _file_problems(config: CityConfig, folder: Path) -> list[str]:
+    problems = []
+    for key, path in (("osm", config.osm_path(folder)), ("dem", config.dem_path(folder))):
+        if not path.is_file():
+            problems.append(f"{key}: file {path.name} not found in {folder}; put it there or fix the name")
+    try:
+        crs = CRS.from_user_input(config.crs)
+        units = {axis.unit_name for axis in crs.axis_info}
+        if not crs.is_projected or not units <= {"metre", "meter"}:
+            problems.append(
+                f"crs: {config.crs} is not a metric projected CRS (units: {', '.join(sorted(units))}); "
+                "use the city's UTM zone, e.g. EPSG:32631 for 0-6 deg E north of the equator"
+            )
+    except CRSError as exc:
+        problems.append(f"crs: {config.crs!r} is not a CRS pyproj knows ({exc}); use e.g. EPSG:32631")
+    return problems
+
+
+def load_city_config(folder: Path) -> CityConfig:
+    """Read and validate ``folder/city.yaml``; every problem is reported at once.
+
+    Raises
+    ------
+    MapError
+        Naming the file and listing each problem with its key path and the fix.
+    """
+    path = folder / CONFIG_NAME
+    if not folder.is_dir():
+        raise MapError(f"{folder}: map folder not found; give a folder such as maps/andorra")
+    if not path.is_file():
+        raise MapError(f"{path}: missing; every map folder needs a city.yaml (see maps/andorra/city.yaml)")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise MapError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise MapError(f"{path}: must be a mapping of keys (name, osm, dem, crs, ...), got {type(raw).__name__}")
+    try:
+        config = CityConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise MapError(f"{path}: invalid", _problems(exc)) from None
+    problems = _file_problems(config, folder)
+    if problems:
+        raise MapError(f"{path}: invalid", problems)
+    return config

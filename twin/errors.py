@@ -1,0 +1,40 @@
+"""Errors a user can fix.
+
+Every error that comes from bad input is a :class:`TwinError` whose message says what is wrong,
+where (file, YAML path, line) and how to fix it. The CLI prints the message without a traceback
+and exits non-zero. Programming errors stay ordinary exceptions.
+"""
+
+from __future__ import annotations
+
+
+class TwinError(ValueError):
+    """Base class of every error a user can fix by changing an input.
+
+    Parameters
+    ----------
+    message
+        The whole message: what is wrong, where and how to fix it.
+    problems
+        When several problems were found at once, each one as a line; the message lists them all.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        self.problems: list[str] = list(problems) if problems else [message]
+        if problems and len(problems) > 1:
+            message = message + "\n" + "\n".join(f"  - {p}" for p in problems)
+        elif problems and problems[0] not in message:
+            message = f"{message}: {problems[0]}"
+        super().__init__(message)
+
+
+class MapError(TwinError):
+    """A map folder (OSM extract, DEM, city.yaml) cannot be compiled into a City."""
+
+
+class ScenarioError(TwinError):
+    """A scenario file is invalid (every problem listed with file, YAML path and line)."""
+
+
+class RunError(TwinError):
+    """A run cannot go on for a reason the user can fix (an output folder that is not writable, ...)."""

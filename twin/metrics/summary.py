@@ -1,0 +1,109 @@
+"""All resilience figures of a run's time series, as a JSON-ready dict."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from twin.metrics._curves import FloatArray, curve
+from twin.metrics.people import people_hours_without_service
+from twin.metrics.resilience import (
+    equivalent_outage_hours,
+    resilience_index,
+    resilience_loss_h,
+    robustness,
+    t_min_s,
+    time_to_recover_s,
+)
+
+#: Prefix of the service-level columns of ``timeseries.parquet`` (DESIGN.md, "Results").
+Q_PREFIX = "Q_"
+
+
+def service_metrics(
+    timeseries: pd.DataFrame,
+    population: float,
+    recovery_threshold: float = 0.95,
+    control_time_s: float | None = None,
+) -> dict[str, dict[str, float | None]]:
+    """Resilience figures of every modelled service in a run's time series.
+
+    For each column ``Q_<service>`` (all-NaN columns, i.e. services not modelled, are skipped) the
+    entry keyed by the bare service name holds:
+
+    - ``resilience_loss_h``: Bruneau et al. (2003) loss, L = (1/3600) int (1 - Q) dt;
+    - ``equivalent_outage_hours``: InfraRisk's EOH (Balakrishnan & Cassottana 2022), equal to L;
+    - ``resilience_index``: Cimellaro et al. (2010), R = (1/T) int_0^T Q dt;
+    - ``robustness`` and ``min_q``: min Q (Bruneau et al. 2003); ``t_min_s``: when it is reached;
+    - ``time_to_recover_s``: disruption start to the first record after the minimum with
+      Q >= ``recovery_threshold`` * Q(0); 0.0 if never lost, None if never recovered;
+    - ``people_hours_without_service``: population * L (person-hours);
+    - ``final_q``: Q at the last record.
+
+    Integrals use the trapezoid rule (Q linear between records); see :mod:`twin.metrics.resilience`.
+
+    Parameters
+    ----------
+    timeseries
+        The run's time series: a ``t_s`` column (seconds from 0, strictly increasing) and ``Q_*`` columns.
+    population
+        Residents of the city (weights the people-hours).
+    recovery_threshold
+        Share of the normal level that counts as recovered.
+    control_time_s
+        Control time of the resilience index; the whole series when None.
+
+    Returns
+    -------
+    dict
+        ``{service: {figure: float or None}}`` with plain Python floats and None, never NaN.
+
+    Raises
+    ------
+    ValueError
+        If ``t_s`` is missing or invalid, or a ``Q_`` column is partly NaN or leaves [0, 1].
+    """
+    if "t_s" not in timeseries.columns:
+        raise ValueError("timeseries has no t_s column")
+    t = timeseries["t_s"].to_numpy(dtype="float64")
+    out: dict[str, dict[str, float | None]] = {}
+    for column in timeseries.columns:
+        name = str(column)
+        if not name.startswith(Q_PREFIX):
+            continue
+        q = timeseries[column].to_numpy(dtype="float64")
+        if pd.isna(q).all():
+            continue
+        try:
+            out[name[len(Q_PREFIX) :]] = _figures(t, q, population, recovery_threshold, control_time_s)
+        except ValueError as exc:
+            raise ValueError(f"column {name}: {exc}") from exc
+    return out
+
+
+def _figures(
+    t: FloatArray, q: FloatArray, population: float, threshold: float, control_time_s: float | None
+) -> dict[str, float | None]:
+    """The figures of one service (see :func:`service_metrics`), as plain floats or None."""
+    t_arr, q_arr = curve(t, q)
+    figures: dict[str, float | None] = {
+        "resilience_loss_h": resilience_loss_h(t_arr, q_arr),
+        "equivalent_outage_hours": equivalent_outage_hours(t_arr, q_arr),
+        "resilience_index": resilience_index(t_arr, q_arr, control_time_s),
+        "robustness": robustness(q_arr),
+        "time_to_recover_s": time_to_recover_s(t_arr, q_arr, threshold=threshold),
+        "people_hours_without_service": people_hours_without_service(t_arr, q_arr, population),
+        "min_q": float(q_arr.min()),
+        "final_q": float(q_arr[-1]),
+        "t_min_s": t_min_s(t_arr, q_arr),
+    }
+    return {k: _plain(v) for k, v in figures.items()}
+
+
+def _plain(value: float | None) -> float | None:
+    """A plain Python float, or None for a missing or non-finite value (JSON has no NaN)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
