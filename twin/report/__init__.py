@@ -1,0 +1,1 @@
+"""Reports: maps and plots (matplotlib), HTML reports, GeoPackage export."""

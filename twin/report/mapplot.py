@@ -1,0 +1,827 @@
+"""The city map a planner puts on a slide (``twin map show``).
+
+One PNG, drawn with matplotlib's object API (:class:`~matplotlib.figure.Figure` and the Agg canvas; no
+pyplot state): a hillshade with a light hypsometric tint and labelled contours, roads by class with
+bridges and tunnels, rivers and streams, power lines, facilities and lifeline components by kind, town
+names, a scale bar, a north arrow, a legend beside the map (it never covers the city), title, subtitle
+and the map's attribution. Everything is in the city's metric CRS, so distances on the map are metres.
+The same City gives the same PNG, byte for byte.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import scipy.ndimage as ndi
+import shapely
+from matplotlib import patheffects
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.colors import LinearSegmentedColormap, Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
+
+from twin.atomic import atomic_path
+from twin.errors import TwinError
+
+if TYPE_CHECKING:
+    from twin.city.build import City
+
+#: Resolution and page geometry (inches): 10 in wide (1800 px), as tall as the map needs (about 9 in for a
+#: square city): title band, map with the legend in a column to its right, attribution band.
+DPI = 180
+FIG_WIDTH_IN = 10.0
+MARGIN_IN = 0.15
+MAP_MAX_WIDTH_IN = 7.5
+MAP_MAX_HEIGHT_IN = 8.6
+MAP_MIN_BOX_HEIGHT_IN = 6.6  # room for the longest legend beside a wide, short map
+TOP_BAND_IN = 0.95
+BOTTOM_BAND_IN = 0.45
+LAYERS = ("roads",)
+SUN_AZIMUTH_DEG = 315.0
+SUN_ALTITUDE_DEG = 45.0
+DEFAULT_ATTRIBUTION = "OSM data (c) OpenStreetMap contributors, ODbL; elevation SRTM public domain"
+
+Segments = list[np.ndarray]
+_HALO = [patheffects.withStroke(linewidth=2.2, foreground="white")]
+
+
+@dataclass(frozen=True)
+class LineStyle:
+    """How one group of lines is drawn and named in the legend."""
+
+    label: str
+    color: str
+    width: float
+    casing: float = 0.0
+    dashes: tuple[float, float] | None = None
+    alpha: float = 1.0
+    zorder: float = 4.0
+
+
+@dataclass(frozen=True)
+class PointStyle:
+    """How one kind of facility or lifeline component is marked and named."""
+
+    label: str
+    marker: str
+    color: str
+    size: float
+    edge: str = "white"
+    zorder: float = 8.0
+    plural: str = ""
+
+
+# Road classes, drawn in this order (minor first). Links of a class not listed take the first style.
+ROAD_STYLES: list[tuple[tuple[str, ...], LineStyle]] = [
+    (("residential", "living_street", "unclassified", "road", "busway", "service"),
+     LineStyle("residential / service", "#5e5e5e", 0.4, zorder=4.0)),
+    (("secondary", "secondary_link", "tertiary", "tertiary_link"),
+     LineStyle("secondary / tertiary", "#d49a1c", 0.95, casing=0.45, zorder=4.4)),
+    (("primary", "primary_link"), LineStyle("primary", "#e8641b", 1.35, casing=0.5, zorder=4.6)),
+    (("motorway", "motorway_link", "trunk", "trunk_link"),
+     LineStyle("motorway / trunk", "#9e1b1b", 1.8, casing=0.55, zorder=4.8)),
+]
+PATH_STYLE = LineStyle("footway / path", "#7d6b5a", 0.5, dashes=(1.0, 1.6), alpha=0.75, zorder=3.5)
+BRIDGE_STYLE = LineStyle("bridge", "#111111", 2.0, zorder=4.9)
+TUNNEL_STYLE = LineStyle("tunnel", "#555555", 1.2, dashes=(2.0, 1.5), alpha=0.6, zorder=4.9)
+WATER_STYLES: dict[str, LineStyle] = {
+    "river": LineStyle("river", "#1f63b5", 1.6, zorder=4.3),
+    "canal": LineStyle("canal", "#1f63b5", 1.1, zorder=4.3),
+    "stream": LineStyle("stream", "#5a9bd8", 0.55, zorder=3.0),
+}
+MINOR_WATER_STYLE = LineStyle("ditch / drain", "#7ab0e0", 0.4, zorder=3.0)
+BUILDING_COLOUR = "#a89888"
+NO_DATA_COLOUR = "#ececec"
+POWER_LINE_STYLES: dict[str, LineStyle] = {
+    "line": LineStyle("power line", "#7b3294", 0.8, dashes=(4.0, 2.0), zorder=6.0),
+    "minor_line": LineStyle("minor power line / cable", "#7b3294", 0.5, dashes=(2.0, 2.0), alpha=0.8, zorder=6.0),
+    "cable": LineStyle("minor power line / cable", "#7b3294", 0.5, dashes=(2.0, 2.0), alpha=0.8, zorder=6.0),
+}
+
+# Facility and lifeline kinds, in legend order. Kinds not listed get their group's fallback.
+POINT_STYLES: dict[str, PointStyle] = {
+    "hospital": PointStyle("hospital", "P", "#d7191c", 11.0, zorder=9.5),
+    "clinic": PointStyle("clinic", "P", "#f28e8e", 7.0, edge="#a01010", zorder=9.2),
+    "fire_station": PointStyle("fire station", "^", "#f46d00", 9.0, zorder=9.3),
+    "police": PointStyle("police", "s", "#1f4e9c", 7.0, zorder=9.1, plural="police stations"),
+    "shelter": PointStyle("designated shelter (places)", "o", "#1a9641", 9.0, zorder=9.0),
+    "school": PointStyle("school", "p", "#c9b23a", 5.0, edge="#6b5c10", zorder=8.5),
+    "sports_hall": PointStyle("sports hall / centre", "h", "#8fbf7f", 5.0, edge="#3d6b30", zorder=8.4),
+    "sports_centre": PointStyle("sports hall / centre", "h", "#8fbf7f", 5.0, edge="#3d6b30", zorder=8.4),
+    "plant": PointStyle("power plant", "*", "#7b3294", 11.0, edge="black", zorder=8.8),
+    "substation": PointStyle("substation", "s", "#7b3294", 7.5, edge="black", zorder=8.8),
+    "transformer": PointStyle("transformer", "D", "#b07cc6", 4.5, edge="#4a1a5e", zorder=8.6),
+    "tower": PointStyle("power tower / pole", ".", "#7b3294", 2.5, edge="none", zorder=6.5),
+    "pole": PointStyle("power tower / pole", ".", "#7b3294", 2.5, edge="none", zorder=6.5),
+    "portal": PointStyle("power tower / pole", ".", "#7b3294", 2.5, edge="none", zorder=6.5),
+    "communications_tower": PointStyle("communication tower", "^", "#00777a", 8.0, edge="black", zorder=8.7),
+    "mast": PointStyle("telecom mast", "^", "#35b0ad", 5.5, edge="#004d4f", zorder=8.6),
+    "water_works": PointStyle("water works / pumping", "v", "#2b6cb0", 7.0, edge="black", zorder=8.5),
+    "pumping_station": PointStyle("water works / pumping", "v", "#2b6cb0", 7.0, edge="black", zorder=8.5),
+    "wastewater_plant": PointStyle("wastewater plant", "v", "#8c6d31", 7.0, edge="black", zorder=8.5),
+    "water_tower": PointStyle("water tower / tank", "d", "#6baed6", 5.5, edge="#08519c", zorder=8.5),
+    "storage_tank": PointStyle("water tower / tank", "d", "#6baed6", 5.5, edge="#08519c", zorder=8.5),
+    "reservoir_covered": PointStyle("water tower / tank", "d", "#6baed6", 5.5, edge="#08519c", zorder=8.5),
+    "traffic_signals": PointStyle("traffic signals", ".", "#222222", 2.2, edge="none", zorder=7.0),
+}
+GROUP_FALLBACK: dict[str, PointStyle] = {
+    "facility": PointStyle("other facility", "o", "#999999", 4.5, edge="black"),
+    "power": PointStyle("other power", "o", "#7b3294", 3.0, edge="none"),
+    "water": PointStyle("other water", "o", "#2b6cb0", 3.0, edge="none"),
+    "telecom": PointStyle("other telecom", "o", "#00777a", 3.0, edge="none"),
+    "traffic": PointStyle("other traffic", "o", "#222222", 2.0, edge="none"),
+}
+# Kinds counted in the subtitle, in this order.
+SUBTITLE_KINDS = ("hospital", "clinic", "fire_station", "police", "shelter", "substation")
+LINE_KINDS = frozenset(POWER_LINE_STYLES)
+
+
+def draw_city(city: City, out: Path, layer: str = "roads") -> None:
+    """Draw the city's map to a PNG file.
+
+    Parameters
+    ----------
+    city
+        The compiled city.
+    out
+        The PNG to write (written atomically; its folder is created if needed).
+    layer
+        What to draw over the terrain; only ``"roads"`` (road network, water, lifelines, facilities).
+
+    Raises
+    ------
+    TwinError
+        For an unknown layer.
+    """
+    if layer not in LAYERS:
+        raise TwinError(f"unknown map layer {layer!r}; choose one of: {', '.join(LAYERS)}")
+    extent = map_extent(city)
+    page = page_layout(extent)
+    fig = Figure(figsize=page.size_in, dpi=DPI, facecolor="white")
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_axes(page.map_box)
+    _setup_axes(ax, extent)
+    _draw_terrain(ax, city, extent)
+    handles = _draw_lines(ax, city)
+    handles += _draw_points(ax, city.facilities)
+    density = _corner_density(city, extent)
+    _draw_scale_bar(ax, extent, right=density["lower right"] < density["lower left"])
+    _draw_north_arrow(ax, right=density["upper right"] <= density["upper left"])
+    _place_labels(ax, canvas, _labels(city))
+    _draw_legend(fig, page, handles + _terrain_handles(city, extent))
+    _draw_text(fig, page, city)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+
+
+# --- terrain ------------------------------------------------------------------------------------------
+
+
+def hillshade(
+    elevation: np.ndarray,
+    cell_m: float,
+    azimuth_deg: float = SUN_AZIMUTH_DEG,
+    altitude_deg: float = SUN_ALTITUDE_DEG,
+    z_factor: float = 1.0,
+) -> np.ndarray:
+    """Illumination of a north-up elevation grid by a distant sun, in [0, 1].
+
+    Slopes by Horn's (1981) 3 x 3 weighted differences, with the neighbours of cell ``e``
+    laid out ``a b c / d e f / g h i`` (row 0 is north)::
+
+        dz/dx (east)  = ((c + 2f + i) - (a + 2d + g)) / (8 * cell)
+        dz/dy (north) = ((a + 2b + c) - (g + 2h + i)) / (8 * cell)
+
+    and the cosine of the angle between the surface normal ``(-dz/dx, -dz/dy, 1)`` and the unit vector
+    to the sun ``(sin A cos h, cos A cos h, sin h)`` (azimuth A clockwise from north, altitude h)::
+
+        shade = (sin h - cos h (sin A dz/dx + cos A dz/dy)) / sqrt(1 + (dz/dx)^2 + (dz/dy)^2)
+
+    which is Burrough & McDonnell's (1998) ``cos(zenith) cos(slope) + sin(zenith) sin(slope)
+    cos(azimuth - aspect)``, clipped at 0 (faces turned away from the sun). A flat cell gives ``sin h``.
+
+    Parameters
+    ----------
+    elevation
+        Elevations (m), rows north to south; NaN cells are filled from their nearest valid cell for the
+        differences and stay NaN in the result.
+    cell_m
+        Cell size (m).
+    azimuth_deg, altitude_deg
+        Sun direction: azimuth clockwise from north, altitude above the horizon (degrees).
+    z_factor
+        Vertical exaggeration.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 grid of the same shape, NaN where ``elevation`` is NaN.
+    """
+    z = np.asarray(elevation, dtype=np.float64)
+    invalid = ~np.isfinite(z)
+    if invalid.all():
+        return np.full(z.shape, np.nan)
+    if invalid.any():
+        nearest = ndi.distance_transform_edt(invalid, return_distances=False, return_indices=True)
+        z = z[tuple(nearest)]
+    p = np.pad(z * z_factor, 1, mode="edge")
+    a, b, c = p[:-2, :-2], p[:-2, 1:-1], p[:-2, 2:]
+    d, f = p[1:-1, :-2], p[1:-1, 2:]
+    g, h, i = p[2:, :-2], p[2:, 1:-1], p[2:, 2:]
+    dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8 * cell_m)
+    dzdy = ((a + 2 * b + c) - (g + 2 * h + i)) / (8 * cell_m)
+    azimuth, altitude = np.radians(azimuth_deg), np.radians(altitude_deg)
+    shade = (np.sin(altitude) - np.cos(altitude) * (np.sin(azimuth) * dzdx + np.cos(azimuth) * dzdy)) / np.sqrt(
+        1 + dzdx**2 + dzdy**2
+    )
+    shade = np.clip(shade, 0.0, 1.0)
+    shade[invalid] = np.nan
+    return shade
+
+
+_TINT = LinearSegmentedColormap.from_list(
+    "twin_hypsometric", ["#dfe9d3", "#eef0d6", "#efe4cc", "#e4d8c8", "#f4f2ef"]
+)
+
+
+def terrain_rgb(elevation: np.ndarray, shade: np.ndarray, altitude_deg: float = SUN_ALTITUDE_DEG) -> np.ndarray:
+    """A light hypsometric tint darkened in grey by the hillshade (RGB in [0, 1], NaN cells pale grey).
+
+    Slopes facing away from the sun darken the tint (multiply), slopes facing it lighten it towards
+    white, flat ground keeps the tint; the tint spans the 2nd to 98th percentile of elevation.
+    """
+    valid = np.isfinite(elevation)
+    rgb = np.full((*elevation.shape, 3), 236 / 255)
+    if not valid.any():
+        return rgb
+    low, high = np.percentile(elevation[valid], [2, 98])
+    tint = _TINT(Normalize(low, max(high, low + 1.0), clip=True)(elevation))[..., :3]
+    relative = np.where(valid, shade, np.sin(np.radians(altitude_deg))) / np.sin(np.radians(altitude_deg))
+    dark = np.clip(1.0 - relative, 0.0, 1.0)[..., None]
+    light = np.clip(relative - 1.0, 0.0, 1.0)[..., None]
+    shaded = tint * (1.0 - 0.45 * dark)
+    shaded = shaded + (1.0 - shaded) * 0.5 * light
+    rgb[valid] = shaded[valid]
+    return rgb
+
+
+def contour_interval(span_m: float, max_levels: int = 25) -> float:
+    """The smallest round contour interval (1, 2, 2.5 or 5 x 10^k m) giving at most ``max_levels`` levels."""
+    for exponent in range(0, 5):
+        for step in (1.0, 2.0, 2.5, 5.0):
+            interval = step * 10.0**exponent
+            if span_m / interval <= max_levels:
+                return interval
+    return 10_000.0
+
+
+def _grid_extent(city: City) -> tuple[float, float, float, float]:
+    """(left, right, bottom, top) of the terrain grid."""
+    t = city.terrain.transform
+    rows, cols = city.terrain.elevation_m.shape
+    return t.c, t.c + t.a * cols, t.f + t.e * rows, t.f
+
+
+def _draw_terrain(ax: Axes, city: City, extent: tuple[float, float, float, float]) -> None:
+    elevation = city.terrain.elevation_m.astype(np.float64)
+    shade = hillshade(elevation, city.terrain.resolution_m)
+    ax.imshow(terrain_rgb(elevation, shade), extent=_grid_extent(city), origin="upper",
+              interpolation="bilinear", zorder=0)
+    _draw_contours(ax, city, extent)
+
+
+def _draw_contours(ax: Axes, city: City, extent: tuple[float, float, float, float]) -> None:
+    """Contours every round interval, every fifth one heavier and labelled sparsely."""
+    z = city.terrain.elevation_m.astype(np.float64)
+    if not np.isfinite(z).any() or np.nanmax(z) - np.nanmin(z) < 1.0:
+        return
+    t = city.terrain.transform
+    x = t.c + t.a * (np.arange(z.shape[1]) + 0.5)
+    y = t.f + t.e * (np.arange(z.shape[0]) + 0.5)
+    interval = contour_interval(float(np.nanmax(z) - np.nanmin(z)))
+    levels = np.arange(math.ceil(np.nanmin(z) / interval), math.floor(np.nanmax(z) / interval) + 1) * interval
+    index = levels[np.isclose(np.mod(levels, 5 * interval), 0.0)]
+    minor = levels[~np.isin(levels, index)]
+    style: dict[str, Any] = {"colors": "#8a7660", "zorder": 1.0}
+    if len(minor):
+        ax.contour(x, y, z, levels=minor, linewidths=0.3, alpha=0.45, **style)
+    if len(index):
+        major = ax.contour(x, y, z, levels=index, linewidths=0.6, alpha=0.7, **style)
+        labels = ax.clabel(major, fmt=lambda v: f"{v:.0f}", fontsize=6, inline=True, inline_spacing=2)
+        for label in labels:
+            label.set_color("#6b5a45")
+
+
+# --- lines --------------------------------------------------------------------------------------------
+
+
+def segments(geometries: Iterable[Any]) -> Segments:
+    """Coordinate arrays of every line in WKB or shapely geometries (polygons give their outline).
+
+    Parameters
+    ----------
+    geometries
+        WKB bytes or shapely geometries (LineString, MultiLineString, Polygon, ...); points are skipped.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One (n, 2) array per line part, ready for :class:`~matplotlib.collections.LineCollection`.
+    """
+    items = list(geometries)
+    if not items:
+        return []
+    geoms = np.asarray(
+        [shapely.from_wkb(g) if isinstance(g, bytes | bytearray) else g for g in items], dtype=object
+    )
+    parts = shapely.get_parts(geoms)
+    polygons = shapely.get_type_id(parts) == 3
+    parts[polygons] = shapely.get_exterior_ring(parts[polygons])
+    parts = parts[np.isin(shapely.get_type_id(parts), (1, 2))]
+    if not len(parts):
+        return []
+    coords, index = shapely.get_coordinates(parts, return_index=True)
+    return [s for s in np.split(coords, np.flatnonzero(np.diff(index)) + 1) if len(s) > 1]
+
+
+def undirected(links: pd.DataFrame) -> pd.DataFrame:
+    """One row per street: the two directed links of a two-way street drawn once."""
+    if links.empty:
+        return links
+    src, dst = links["src"].to_numpy(), links["dst"].to_numpy()
+    key = pd.DataFrame({"way": links["osm_way"].to_numpy(), "a": np.minimum(src, dst), "b": np.maximum(src, dst)})
+    return links[~key.duplicated().to_numpy()]
+
+
+def _add_lines(ax: Axes, lines: Segments, style: LineStyle, *, casing: bool = False) -> None:
+    """One LineCollection (and one white casing under it when the style has one)."""
+    if not lines:
+        return
+    dashes = None if style.dashes is None else (0.0, style.dashes)
+    if casing and style.casing > 0:
+        ax.add_collection(LineCollection(
+            lines, colors="white", linewidths=style.width + 2 * style.casing, alpha=0.85,
+            zorder=style.zorder - 0.05, capstyle="round", joinstyle="round",
+        ), autolim=False)
+    ax.add_collection(LineCollection(
+        lines, colors=style.color, linewidths=style.width, linestyles=[dashes] if dashes else "solid",
+        alpha=style.alpha, zorder=style.zorder, capstyle="butt" if dashes else "round", joinstyle="round",
+    ), autolim=False)
+
+
+def _handle(style: LineStyle) -> Line2D:
+    """A legend entry for a line style."""
+    return Line2D([], [], color=style.color, linewidth=style.width, alpha=style.alpha, label=style.label,
+                  dashes=style.dashes if style.dashes else (), solid_capstyle="butt")
+
+
+def _draw_lines(ax: Axes, city: City) -> list[Artist]:
+    """Water, paths, roads by class, bridges, tunnels and power lines; returns their legend entries."""
+    handles: list[Artist] = _draw_buildings(ax, city.buildings)
+    handles += _draw_water(ax, city.waterways)
+    walk_only = city.walk.links[~city.walk.links["drivable"].astype(bool)]
+    paths = segments(undirected(walk_only)["geometry"])
+    _add_lines(ax, paths, PATH_STYLE)
+    roads = undirected(city.drive.links)
+    handles += _draw_roads(ax, roads)
+    if paths:
+        handles.append(_handle(PATH_STYLE))
+    handles += _draw_power_lines(ax, city.facilities)
+    return handles
+
+
+def _draw_buildings(ax: Axes, buildings: pd.DataFrame) -> list[Artist]:
+    """Building footprints as one flat-coloured PolyCollection (they show where the city is built up)."""
+    outlines = segments(buildings["geometry"]) if len(buildings) else []
+    if not outlines:
+        return []
+    ax.add_collection(PolyCollection(outlines, facecolors=BUILDING_COLOUR, edgecolors="none", alpha=0.8,
+                                     zorder=2.5), autolim=False)
+    return [Patch(facecolor=BUILDING_COLOUR, alpha=0.8, label="building")]
+
+
+def _road_group(highway: pd.Series) -> np.ndarray:
+    """Index into ROAD_STYLES of each link's class (unknown classes: 0, the minor roads)."""
+    lookup = {cls: i for i, (classes, _style) in enumerate(ROAD_STYLES) for cls in classes}
+    return highway.map(lookup).fillna(0).to_numpy(int)
+
+
+def _draw_roads(ax: Axes, roads: pd.DataFrame) -> list[Artist]:
+    handles: list[Artist] = []
+    if roads.empty:
+        return handles
+    group = _road_group(roads["highway"])
+    tunnel = roads["tunnel"].astype(bool).to_numpy()
+    bridge = roads["bridge"].astype(bool).to_numpy()
+    for i, (_classes, style) in enumerate(ROAD_STYLES):
+        chosen = (group == i) & ~tunnel
+        if chosen.any():
+            _add_lines(ax, segments(roads["geometry"][chosen]), style, casing=True)
+            handles.append(_handle(style))
+        under = (group == i) & tunnel
+        if under.any():
+            tunnel_style = LineStyle(TUNNEL_STYLE.label, style.color, max(style.width * 0.8, 0.5),
+                                     dashes=TUNNEL_STYLE.dashes, alpha=TUNNEL_STYLE.alpha, zorder=style.zorder)
+            _add_lines(ax, segments(roads["geometry"][under]), tunnel_style)
+        over = (group == i) & bridge & ~tunnel
+        if over.any():
+            casing = LineStyle("", BRIDGE_STYLE.color, style.width + 1.3, zorder=BRIDGE_STYLE.zorder - 0.1 + 0.01 * i)
+            deck = LineStyle("", style.color, style.width, zorder=BRIDGE_STYLE.zorder + 0.01 * i)
+            lines = segments(roads["geometry"][over])
+            _add_lines(ax, lines, casing)
+            _add_lines(ax, lines, deck)
+    handles.reverse()  # major roads first in the legend
+    if (bridge & ~tunnel).any():
+        handles.append(_bridge_handle())
+    if tunnel.any():
+        handles.append(_handle(TUNNEL_STYLE))
+    return handles
+
+
+def _bridge_handle() -> Line2D:
+    """A legend entry for bridges: a primary road in the bridges' dark casing."""
+    primary = ROAD_STYLES[2][1]
+    casing = patheffects.Stroke(linewidth=primary.width + 1.3, foreground=BRIDGE_STYLE.color)
+    return Line2D([], [], color=primary.color, linewidth=primary.width, label=BRIDGE_STYLE.label,
+                  path_effects=[casing, patheffects.Normal()])
+
+
+def _draw_water(ax: Axes, waterways: pd.DataFrame) -> list[Artist]:
+    handles: list[Artist] = []
+    if waterways.empty:
+        return handles
+    kinds = waterways["kind"].to_numpy()
+    culvert = waterways["tunnel"].astype(bool).to_numpy() if "tunnel" in waterways else np.zeros(len(kinds), bool)
+    minor = ~np.isin(kinds, list(WATER_STYLES))
+    groups = [(kinds == k, s) for k, s in WATER_STYLES.items()] + [(minor, MINOR_WATER_STYLE)]
+    for chosen, style in groups:
+        if not chosen.any():
+            continue
+        _add_lines(ax, segments(waterways["geometry"][chosen & ~culvert]), style)
+        hidden = LineStyle(style.label, style.color, style.width * 0.7, dashes=(1.5, 1.5), alpha=0.6,
+                           zorder=style.zorder)
+        _add_lines(ax, segments(waterways["geometry"][chosen & culvert]), hidden)
+        handles.append(_handle(style))
+    return handles
+
+
+def _draw_power_lines(ax: Axes, facilities: pd.DataFrame) -> list[Artist]:
+    handles: list[Artist] = []
+    if facilities.empty:
+        return handles
+    seen: set[str] = set()
+    for kind, style in POWER_LINE_STYLES.items():
+        rows = facilities[facilities["kind"] == kind]
+        if rows.empty:
+            continue
+        _add_lines(ax, segments(rows["geometry"]), style)
+        if style.label not in seen:
+            seen.add(style.label)
+            handles.append(_handle(style))
+    return handles
+
+
+# --- points -------------------------------------------------------------------------------------------
+
+
+def point_style(kind: str, group: str) -> PointStyle:
+    """The marker of a facility or lifeline kind (its group's fallback when the kind has none)."""
+    return POINT_STYLES.get(kind, GROUP_FALLBACK.get(group, GROUP_FALLBACK["facility"]))
+
+
+def _point_kinds(facilities: pd.DataFrame) -> list[tuple[str, str]]:
+    """(kind, group) of every point kind present, in legend order (styled kinds first, then the rest)."""
+    present = facilities[~facilities["kind"].isin(LINE_KINDS)]
+    pairs = sorted({(str(k), str(g)) for k, g in zip(present["kind"], present["group"], strict=True)})
+    order = {kind: i for i, kind in enumerate(POINT_STYLES)}
+    return sorted(pairs, key=lambda p: (order.get(p[0], len(order)), p))
+
+
+def _shelter_sizes(capacity: pd.Series, base: float) -> np.ndarray:
+    """Shelter marker areas (pt^2) growing with the square root of the places (base size at 500)."""
+    places = capacity.fillna(500.0).clip(lower=50.0).to_numpy(float)
+    return (base * np.sqrt(places / 500.0)) ** 2
+
+
+def _draw_points(ax: Axes, facilities: pd.DataFrame) -> list[Artist]:
+    """One scatter per kind; returns one legend entry per label."""
+    handles: list[Artist] = []
+    if facilities.empty:
+        return handles
+    labels: set[str] = set()
+    for kind, group in _point_kinds(facilities):
+        rows = facilities[(facilities["kind"] == kind) & (facilities["group"] == group)]
+        style = point_style(kind, group)
+        sizes = _shelter_sizes(rows["capacity"], style.size) if kind == "shelter" else style.size**2
+        ax.scatter(rows["x"].to_numpy(float), rows["y"].to_numpy(float), s=sizes, marker=style.marker,
+                   c=style.color, edgecolors=style.edge, linewidths=0.7 if style.edge != "none" else 0.0,
+                   zorder=style.zorder)
+        if style.label in labels:
+            continue
+        labels.add(style.label)
+        label = style.label + (" *" if rows["assumed"].astype(bool).all() else "")
+        handles.append(Line2D([], [], linestyle="none", marker=style.marker, markersize=style.size * 0.85,
+                              markerfacecolor=style.color, markeredgecolor=style.edge, markeredgewidth=0.7,
+                              label=label))
+    return handles
+
+
+# --- labels -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Label:
+    """A text to place near a point, if it fits."""
+
+    x: float
+    y: float
+    text: str
+    size: float
+    color: str = "#222222"
+    weight: str = "normal"
+    style: str = "normal"
+    town: bool = False
+
+
+def _short(name: str, limit: int = 28) -> str:
+    """The name, cut at a word boundary with an ellipsis when longer than ``limit`` characters."""
+    if len(name) <= limit:
+        return name
+    cut = name[: limit - 1].rsplit(" ", 1)[0] if " " in name[: limit - 1] else name[: limit - 1]
+    return cut.rstrip(" ,.-") + "…"
+
+
+def _labels(city: City) -> list[Label]:
+    """Town names, hospitals' names and shelters' places, most important first."""
+    labels = [Label(x, y, name, 10.5, "#3a3a3a", "bold", "italic", town=True) for name, x, y in _towns(city)]
+    table = city.facilities
+    for _, row in table[table["kind"] == "hospital"].iterrows():
+        labels.append(Label(row["x"], row["y"], _short(str(row["name"]) or "hospital"), 7.5, "#a50f15", "bold"))
+    for _, row in table[table["kind"] == "shelter"].iterrows():
+        if np.isfinite(row["capacity"]):
+            labels.append(Label(row["x"], row["y"], f"{int(row['capacity']):,}", 7.0, "#0b5d1e", "bold"))
+    return labels
+
+
+def _towns(city: City) -> list[tuple[str, float, float]]:
+    """Names and metric positions of the towns in city.yaml (population areas)."""
+    areas = city.config.population.areas
+    if not areas:
+        return []
+    from pyproj import Transformer
+
+    to_metric = Transformer.from_crs("EPSG:4326", city.crs, always_xy=True)
+    lon = np.array([a.centre[0] for a in areas], dtype=float)
+    lat = np.array([a.centre[1] for a in areas], dtype=float)
+    x, y = to_metric.transform(lon, lat)
+    return [(a.name, float(xi), float(yi)) for a, xi, yi in zip(areas, np.atleast_1d(x), np.atleast_1d(y),
+                                                                  strict=True)]
+
+
+# Candidate offsets (points) and alignments: right, left, above, below the point.
+_OFFSETS = [((5, 0), "left", "center"), ((-5, 0), "right", "center"),
+            ((0, 6), "center", "bottom"), ((0, -6), "center", "top")]
+# Town names go beside their centre, not on it (the centre is the densest part of the map).
+_TOWN_OFFSETS = [((0, 14), "center", "bottom"), ((0, -14), "center", "top"),
+                 ((18, 0), "left", "center"), ((-18, 0), "right", "center")]
+
+
+def _place_labels(ax: Axes, canvas: FigureCanvasAgg, labels: Sequence[Label]) -> None:
+    """Place each label at the first free candidate position; drop it when none is free (greedy)."""
+    ax.apply_aspect()
+    renderer = canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    taken: list[Bbox] = []
+    for label in labels:
+        options = _TOWN_OFFSETS if label.town else _OFFSETS
+        for offset, ha, va in options:
+            text = _annotate(ax, label, offset, ha, va)
+            box = text.get_window_extent(renderer).expanded(1.08, 1.15)
+            inside = frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1)
+            if inside and not any(box.overlaps(other) for other in taken):
+                taken.append(box)
+                break
+            text.remove()
+
+
+def _annotate(ax: Axes, label: Label, offset: tuple[float, float], ha: str, va: str) -> Text:
+    return ax.annotate(
+        label.text, (label.x, label.y), xytext=offset, textcoords="offset points", ha=ha, va=va,
+        fontsize=label.size, color=label.color, fontweight=label.weight, fontstyle=label.style, zorder=10,
+        path_effects=_HALO if not label.town else [patheffects.withStroke(linewidth=3.0, foreground="white")],
+        annotation_clip=True,
+    )
+
+
+# --- frame, scale bar, north arrow, legend, text --------------------------------------------------------
+
+
+def map_extent(city: City, margin: float = 0.02, tail: float = 0.002) -> tuple[float, float, float, float]:
+    """(xmin, xmax, ymin, ymax) of the walkable network plus a margin, within the terrain grid.
+
+    Parameters
+    ----------
+    city
+        The city.
+    margin
+        Added on every side, as a share of the larger side.
+    tail
+        Share of the nodes left out at each end of x and y: a lone trail running kilometres out of the
+        extract does not shrink the city to a corner of the map.
+
+    Notes
+    -----
+    Ways that cross the edge of the OSM extract run on beyond it, and beyond the terrain grid (which
+    covers the extract): the map stops at the grid, so roads never run over a blank margin.
+    """
+    grid = _grid_extent(city)
+    nodes = city.walk.nodes if city.walk.n_nodes else city.drive.nodes
+    if len(nodes) == 0:
+        return grid
+    x0, x1 = np.quantile(nodes["x"].to_numpy(float), [tail, 1 - tail])
+    y0, y1 = np.quantile(nodes["y"].to_numpy(float), [tail, 1 - tail])
+    pad = margin * max(float(x1 - x0), float(y1 - y0), 100.0)
+    box = (max(float(x0) - pad, grid[0]), min(float(x1) + pad, grid[1]),
+           max(float(y0) - pad, grid[2]), min(float(y1) + pad, grid[3]))
+    return box if box[0] < box[1] and box[2] < box[3] else grid
+
+
+@dataclass(frozen=True)
+class PageLayout:
+    """Where things go on the page.
+
+    Attributes
+    ----------
+    size_in
+        Figure (width, height) in inches; the height is a multiple of 0.05 in, so whole pixels at DPI.
+    map_box
+        The map axes (left, bottom, width, height) in figure fraction; its shape is the extent's.
+    legend_x
+        Left edge of the legend column (figure fraction).
+    """
+
+    size_in: tuple[float, float]
+    map_box: tuple[float, float, float, float]
+    legend_x: float
+
+
+def page_layout(extent: tuple[float, float, float, float]) -> PageLayout:
+    """The page for a map extent: the map as large as fits, the legend beside it, the page as tall as needed.
+
+    Parameters
+    ----------
+    extent
+        (xmin, xmax, ymin, ymax) of the map in metres.
+    """
+    ratio = (extent[3] - extent[2]) / (extent[1] - extent[0])
+    map_w, map_h = MAP_MAX_WIDTH_IN, MAP_MAX_WIDTH_IN * ratio
+    if map_h > MAP_MAX_HEIGHT_IN:
+        map_w, map_h = MAP_MAX_HEIGHT_IN / ratio, MAP_MAX_HEIGHT_IN
+    box_h = max(map_h, MAP_MIN_BOX_HEIGHT_IN)
+    height = math.ceil((TOP_BAND_IN + box_h + BOTTOM_BAND_IN) * 20 - 1e-9) / 20
+    bottom = height - TOP_BAND_IN - map_h
+    return PageLayout(
+        size_in=(FIG_WIDTH_IN, height),
+        map_box=(MARGIN_IN / FIG_WIDTH_IN, bottom / height, map_w / FIG_WIDTH_IN, map_h / height),
+        legend_x=(MARGIN_IN + map_w + 0.2) / FIG_WIDTH_IN,
+    )
+
+
+def _setup_axes(ax: Axes, extent: tuple[float, float, float, float]) -> None:
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_facecolor(NO_DATA_COLOUR)
+    for spine in ax.spines.values():
+        spine.set_linewidth(0.8)
+        spine.set_color("#444444")
+
+
+def _corner_density(city: City, extent: tuple[float, float, float, float]) -> dict[str, int]:
+    """Road nodes in each corner box (30% x 18% of the map): where the scale bar and arrow hide least."""
+    x0, x1, y0, y1 = extent
+    nodes = city.walk.nodes if city.walk.n_nodes else city.drive.nodes
+    x, y = nodes["x"].to_numpy(float), nodes["y"].to_numpy(float)
+    left, right = x < x0 + 0.3 * (x1 - x0), x > x1 - 0.3 * (x1 - x0)
+    low, high = y < y0 + 0.18 * (y1 - y0), y > y1 - 0.18 * (y1 - y0)
+    return {"lower left": int((left & low).sum()), "lower right": int((right & low).sum()),
+            "upper left": int((left & high).sum()), "upper right": int((right & high).sum())}
+
+
+def scale_length(width_m: float) -> float:
+    """A round length (1, 2 or 5 x 10^k m) closest to a fifth of the map's width."""
+    target = width_m / 5.0
+    exponent = math.floor(math.log10(target))
+    candidates = [m * 10.0**e for e in (exponent, exponent + 1) for m in (1.0, 2.0, 5.0)]
+    return min(candidates, key=lambda c: (abs(math.log(c / target)), c))
+
+
+def _distance_text(metres: float) -> str:
+    return f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+
+
+def _draw_scale_bar(ax: Axes, extent: tuple[float, float, float, float], right: bool) -> None:
+    """A two-part black and white bar of a round length in a corner, on a white panel."""
+    x0, x1, y0, y1 = extent
+    width, height = x1 - x0, y1 - y0
+    length = scale_length(width)
+    bar_h = 0.009 * height
+    left = x1 - 0.04 * width - length if right else x0 + 0.04 * width
+    bottom = y0 + 0.035 * height
+    ax.add_patch(Rectangle((left - 0.02 * width, bottom - 0.022 * height), length + 0.04 * width,
+                           0.068 * height, facecolor="white", edgecolor="#888888", linewidth=0.5, alpha=0.85,
+                           zorder=11))
+    for i, colour in enumerate(("black", "white")):
+        ax.add_patch(Rectangle((left + i * length / 2, bottom), length / 2, bar_h, facecolor=colour,
+                               edgecolor="black", linewidth=0.7, zorder=12))
+    for frac in (0.0, 0.5, 1.0):
+        text = _distance_text(frac * length) if frac == 1.0 else f"{frac * length / (1000 if length >= 1000 else 1):g}"
+        ax.text(left + frac * length, bottom + bar_h + 0.006 * height, text, ha="center", va="bottom",
+                fontsize=7.5, zorder=12)
+
+
+def _draw_north_arrow(ax: Axes, right: bool) -> None:
+    """An arrow pointing to grid north (the top of the map) with an N."""
+    x = 0.955 if right else 0.045
+    ax.annotate("N", xy=(x, 0.975), xytext=(x, 0.895), xycoords="axes fraction", textcoords="axes fraction",
+                ha="center", va="top", fontsize=12, fontweight="bold", zorder=12,
+                arrowprops={"facecolor": "black", "edgecolor": "white", "width": 4, "headwidth": 12,
+                            "headlength": 12, "linewidth": 0.8},
+                path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")])
+
+
+def _terrain_handles(city: City, extent: tuple[float, float, float, float]) -> list[Artist]:
+    """Legend entries for the contours and, when the map shows some, the cells without elevation."""
+    z = city.terrain.elevation_m
+    handles: list[Artist] = []
+    if np.isfinite(z).any() and np.nanmax(z) - np.nanmin(z) >= 1.0:
+        interval = contour_interval(float(np.nanmax(z) - np.nanmin(z)))
+        handles.append(Line2D([], [], color="#8a7660", linewidth=0.6, label=f"contour, every {interval:g} m"))
+    grid = _grid_extent(city)
+    uncovered = extent[0] < grid[0] or extent[1] > grid[1] or extent[2] < grid[2] or extent[3] > grid[3]
+    if uncovered or not np.isfinite(z).all():
+        handles.append(Patch(facecolor=NO_DATA_COLOUR, edgecolor="#bbbbbb", linewidth=0.5,
+                             label="no elevation data"))
+    return handles
+
+
+def _draw_legend(fig: Figure, page: PageLayout, handles: list[Artist]) -> None:
+    """The legend in the column right of the map (it never hides part of the city)."""
+    top = page.map_box[1] + page.map_box[3]
+    legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(page.legend_x, top),
+                        frameon=False, fontsize=8, title="Legend", title_fontsize=9.5, alignment="left",
+                        handlelength=2.6, borderaxespad=0.0, labelspacing=0.7)
+    legend.get_title().set_fontweight("bold")
+
+
+def _subtitle(city: City) -> str:
+    """Residents, road length and the key facilities."""
+    parts = [f"{city.population:,} residents"]
+    roads = undirected(city.drive.links)
+    if "length_m" in roads and len(roads):
+        parts.append(f"{roads['length_m'].sum() / 1000:,.0f} km of roads")
+    counts = city.counts()
+    for kind in SUBTITLE_KINDS:
+        n = counts.get(kind, 0)
+        if n == 0 and kind != "hospital":
+            continue
+        style = POINT_STYLES[kind]
+        noun = kind.replace("_", " ") if kind != "police" else "police station"
+        text = f"{n} {noun if n == 1 else (style.plural or noun + 's')}"
+        if kind == "shelter":
+            places = city.facilities.loc[city.facilities["kind"] == "shelter", "capacity"].sum()
+            text += f" ({int(places):,} places)"
+        parts.append(text)
+    return " · ".join(parts)
+
+
+def _draw_text(fig: Figure, page: PageLayout, city: City) -> None:
+    """Title, subtitle, and under the map the attribution and notes."""
+    height = page.size_in[1]
+    left = page.map_box[0]
+    fig.text(left, 1 - 0.18 / height, city.name, fontsize=19, fontweight="bold", va="top", ha="left")
+    fig.text(left, 1 - 0.6 / height, _subtitle(city), fontsize=9.5, color="#333333", va="top", ha="left")
+    attribution = city.config.attribution or DEFAULT_ATTRIBUTION
+    below = page.map_box[1] - 0.07 / height
+    fig.text(left, below, attribution, fontsize=7, color="#444444", ha="left", va="top")
+    below -= 0.15 / height
+    notes = [f"{city.crs}, metres; north up"]
+    if city.facilities["assumed"].astype(bool).any() if len(city.facilities) else False:
+        notes.insert(0, "* assumed: from city.yaml, not OSM")
+    fig.text(left, below, "   ".join(notes), fontsize=7, color="#444444", ha="left", va="top")

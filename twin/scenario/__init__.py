@@ -1,0 +1,33 @@
+"""Scenario files: YAML validated into a :class:`Scenario`, with every problem cited by file and line.
+
+Public API::
+
+    load_scenario(path, overrides=()) -> Scenario     # extends + --set + validation
+    validate_files(paths) -> list[str]                # problems of many files; empty when all are ok
+    scenario_json_schema() -> dict                    # for `twin schema` and editors
+    Scenario.resolved_dict() -> dict                  # JSON data for the run folder (itself a valid scenario)
+
+Hazard and response types are registered in :mod:`twin.scenario.registry`.
+"""
+
+from twin.scenario.events import Condition, EventSpec, LinkSelector
+from twin.scenario.loader import load_scenario, validate_files
+from twin.scenario.registry import EVENT_KINDS, HAZARD_TYPES, RESPONSE_TYPES, HazardSpec, ResponseSpec
+from twin.scenario.schema import MetricsSpec, OutputsSpec, Scenario, scenario_json_schema
+
+__all__ = [
+    "EVENT_KINDS",
+    "HAZARD_TYPES",
+    "RESPONSE_TYPES",
+    "Condition",
+    "EventSpec",
+    "HazardSpec",
+    "LinkSelector",
+    "MetricsSpec",
+    "OutputsSpec",
+    "ResponseSpec",
+    "Scenario",
+    "load_scenario",
+    "scenario_json_schema",
+    "validate_files",
+]

@@ -1,0 +1,121 @@
+"""``--set`` overrides: change keys of a scenario from the command line, validated like the file.
+
+``twin run base.yaml --set hazards[0].peak_stage_m=5 --set metrics.access_tau=20min``: the path is keys
+joined by dots with list indices in brackets; the value is read as YAML (``5`` is a number, ``true`` a
+boolean, ``[1, 2]`` a list, anything else text). A path value resolves against the scenario file's folder,
+as if it had been written in the file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from twin.scenario.problems import Loc, format_loc
+from twin.scenario.yamlpos import SourcedStr, parse_value
+
+_KEY = r"[A-Za-z_][A-Za-z0-9_-]*"
+_PATH = re.compile(rf"{_KEY}(\[\d+\])*(\.{_KEY}(\[\d+\])*)*")
+PATH_HELP = "a path like hazards[0].peak_stage_m (keys joined by dots, list indices in brackets)"
+
+
+class OverrideError(Exception):
+    """A ``--set`` that cannot be applied; the message says why (the loader adds the file and the flag)."""
+
+
+def parse_path(text: str) -> Loc:
+    """``"hazards[0].peak_stage_m"`` -> ``("hazards", 0, "peak_stage_m")``."""
+    if not _PATH.fullmatch(text):
+        raise OverrideError(f"expected {PATH_HELP}, got {text!r}")
+    loc: list[str | int] = []
+    for segment in text.split("."):
+        key = re.match(_KEY, segment)
+        assert key is not None  # guaranteed by _PATH
+        loc.append(key[0])
+        loc.extend(int(i) for i in re.findall(r"\[(\d+)\]", segment))
+    return tuple(loc)
+
+
+def parse_override_value(raw: str, base_dir: Path) -> Any:
+    """The value of a ``--set``, read as YAML; text that YAML reads as a structure stays text.
+
+    ``description=Flood: worst case`` is text, not a mapping: only values that start with ``[`` or ``{``
+    are read as lists or mappings.
+    """
+    text = raw.strip()
+    try:
+        value = parse_value(text, base_dir)
+    except yaml.YAMLError as exc:
+        if text[:1] in ("[", "{", '"', "'"):
+            what = getattr(exc, "problem", None) or "syntax error"
+            raise OverrideError(f"the value is not valid YAML ({what}); quote text, close brackets") from None
+        return SourcedStr(text, base_dir)
+    except RecursionError:
+        raise OverrideError("the value is nested too deeply") from None
+    if isinstance(value, dict | list) and text[:1] not in ("[", "{"):
+        return SourcedStr(text, base_dir)
+    return value
+
+
+def parse_override(text: str, base_dir: Path) -> tuple[Loc, Any]:
+    """Split ``PATH=VALUE`` into a path and a value.
+
+    Raises
+    ------
+    OverrideError
+        No ``=``, a malformed path, a value that is not YAML, or ``extends``.
+    """
+    path, sep, raw = text.partition("=")
+    if not sep:
+        raise OverrideError("expected PATH=VALUE, e.g. --set hazards[0].peak_stage_m=5")
+    loc = parse_path(path.strip())
+    if loc[0] == "extends":
+        raise OverrideError("extends cannot be changed with --set; write a variant file with extends: instead")
+    return loc, parse_override_value(raw, base_dir)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return "text" if isinstance(value, str) else f"the value {value!r}"
+
+
+def apply_override(data: dict[Any, Any], loc: Loc, value: Any) -> None:
+    """Set ``value`` at ``loc`` in ``data``, creating missing mappings on the way.
+
+    An index equal to a list's length appends (so ``--set events[2].kind=message`` can add an event).
+
+    Raises
+    ------
+    OverrideError
+        The path goes through something that is not a mapping or list, or an index is out of range.
+    """
+    node: Any = data
+    for depth, part in enumerate(loc):
+        last = depth == len(loc) - 1
+        here = format_loc(loc[:depth])
+        fresh: Any = None if last else ([] if isinstance(loc[depth + 1], int) else {})
+        if isinstance(part, str):
+            if not isinstance(node, dict):
+                raise OverrideError(f"{here} is {_kind(node)}, not a mapping, so it has no key {part!r}")
+            if last:
+                node[part] = value
+            elif node.get(part) is None:
+                node[part] = fresh
+            node = node[part]
+        else:
+            if not isinstance(node, list):
+                raise OverrideError(f"{here} is {_kind(node)}, not a list, so it has no entry [{part}]")
+            if part > len(node):
+                valid = f"an index from 0 to {len(node) - 1}, or {len(node)}" if node else "index 0"
+                raise OverrideError(f"{here} has {len(node)} entries; use {valid} to add one")
+            if part == len(node):
+                node.append(fresh)
+            if last:
+                node[part] = value
+            node = node[part]

@@ -1,0 +1,104 @@
+"""What a scenario may contain: hazard types, response types and event kinds, each kept in one place.
+
+Adding a hazard type later is one model and one line::
+
+    class FloodSpec(HazardSpec):
+        type: Literal["flood"] = "flood"
+        peak_stage_m: float = Field(gt=0)
+
+    HAZARD_TYPES["flood"] = FloodSpec
+
+Entries are validated here (not by a pydantic union) so that the registry can grow at run time (plugins,
+tests) and so that a problem inside an entry is reported with its own path and line, like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ValidationError
+
+from twin.scenario.base import SpecModel
+from twin.scenario.problems import HIDE, Problem, did_you_mean, from_validation_error, problems_error
+
+
+class HazardSpec(SpecModel):
+    """Base of a hazard entry: subclass with ``type: Literal["name"]`` and its own fields."""
+
+    type: str
+
+
+class ResponseSpec(SpecModel):
+    """Base of a response entry (crews, shelters, warnings): subclass like :class:`HazardSpec`."""
+
+    type: str
+
+
+HAZARD_TYPES: dict[str, type[BaseModel]] = {}
+"""Hazard type name -> model. Empty until the hazard issues register floods, landslides, outages."""
+
+RESPONSE_TYPES: dict[str, type[BaseModel]] = {}
+"""Response type name -> model. Empty until the response issues register crews, shelters, warnings."""
+
+EventKind = Literal["close_link", "open_link", "message"]
+"""Generic event kinds; later issues add fail_component, repair_component, set_hazard_parameter here."""
+EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
+LINK_EVENT_KINDS: tuple[str, ...] = ("close_link", "open_link")
+"""Kinds that act on road links and so need a ``target``."""
+
+Service = Literal["power", "water", "telecom", "health", "access"]
+"""Services with a city-wide level Q in [0, 1] (``Q_power``, ...), which conditions can watch."""
+SERVICES: tuple[str, ...] = get_args(Service)
+
+
+def validate_entries(value: Any, registry: Mapping[str, type[BaseModel]], what: str, context: Any) -> list[BaseModel]:
+    """Validate a list of typed entries (``- type: flood ...``) against a registry.
+
+    Parameters
+    ----------
+    value
+        The raw list from the scenario.
+    registry
+        Type name -> model; looked up at call time, so entries registered later count.
+    what
+        ``"hazard"`` or ``"response"``, for messages.
+    context
+        The pydantic validation context (it carries the scenario file's folder for paths).
+
+    Returns
+    -------
+    list of BaseModel
+        One validated model per entry.
+
+    Raises
+    ------
+    pydantic_core.PydanticCustomError
+        Every problem of every entry, each with its path below the list.
+    """
+    known = ", ".join(sorted(registry)) or "(none yet)"
+    if not isinstance(value, list):
+        raise problems_error(Problem((), f"must be a list of {what} entries, each with a type key"))
+    entries: list[BaseModel] = []
+    problems: list[Problem] = []
+    for i, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            problems.append(Problem((i,), f"must be a mapping with a type key (a {what} entry)"))
+            continue
+        if "type" not in entry:
+            problems.append(Problem((i, "type"), "required key is missing", HIDE, f"{what} types: {known}"))
+            continue
+        name = entry["type"]
+        model = registry.get(name) if isinstance(name, str) else None
+        if model is None:
+            hint = " ".join(filter(None, [did_you_mean(name, registry), f"this version knows: {known}"]))
+            problems.append(Problem((i, "type"), f"unknown {what} type {name!r}", HIDE, hint))
+            continue
+        try:
+            entries.append(model.model_validate(entry, context=context))
+        except ValidationError as exc:
+            problems.extend(p.under((i,)) for p in from_validation_error(exc, model))
+    if problems:
+        raise problems_error(*problems)
+    return entries
+

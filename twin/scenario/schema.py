@@ -1,0 +1,286 @@
+"""The scenario schema: :class:`Scenario` and its parts, and the JSON Schema editors use.
+
+Checks that involve two fields (an event time within the duration, the recording interval a multiple of
+the step) run in the later field's validator with ``info.data``, so they are reported together with every
+other problem instead of only once the whole model is valid. Field order matters for that reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import zoneinfo
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    SerializeAsAny,
+    ValidationInfo,
+    WithJsonSchema,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import models_json_schema
+from pydantic_core import PydanticCustomError
+
+from twin.scenario import registry
+from twin.scenario.base import MapFolder, OutputFolder, PositiveDuration, SpecModel, Text, describe_duration
+from twin.scenario.events import EventSpec
+from twin.scenario.problems import Problem, problems_error
+from twin.scenario.times import LOCAL_EXAMPLE, localize, looks_absolute, zone
+
+
+class MetricsSpec(SpecModel):
+    """How resilience figures are computed for this scenario."""
+
+    access_tau_s: PositiveDuration = Field(
+        900.0, alias="access_tau", examples=["15min"],
+        description="travel time within which a resident counts as having access to a working hospital",
+    )
+    access_every_s: PositiveDuration = Field(
+        300.0, alias="access_every", examples=["5min"], description="how often accessibility is recomputed"
+    )
+    recovery_threshold: float = Field(
+        0.95, gt=0.0, le=1.0, description="a service has recovered when Q >= this share of its normal level"
+    )
+    control_time_s: PositiveDuration | None = Field(
+        None, alias="control_time", examples=["24h"],
+        description="horizon of the resilience integrals (default: the whole run)",
+    )
+
+
+class OutputsSpec(SpecModel):
+    """What the run writes and where."""
+
+    record_every_s: PositiveDuration | None = Field(
+        None, alias="record_every", examples=["5min"],
+        description="recording interval, a multiple of the step (default: the step)",
+    )
+    folder: OutputFolder | None = Field(
+        None, description="results folder (default: runs/<name>-<timestamp>, chosen by the CLI)"
+    )
+
+
+def _check_name(value: str) -> str:
+    # The name becomes part of the run folder's name (runs/<name>-<timestamp>).
+    if any(c in value for c in "/\\") or any(ord(c) < 32 for c in value):
+        raise problems_error(Problem((), "must not contain /, \\ or control characters (it names the run folder)"))
+    return value
+
+
+TypedEntries = Annotated[list[SerializeAsAny[BaseModel]], WithJsonSchema({"type": "array"})]
+StartTime = Annotated[dt.datetime, WithJsonSchema({"type": "string", "examples": [LOCAL_EXAMPLE]})]
+
+
+def _first_problem(exc: PydanticCustomError) -> Problem:
+    problems = (exc.context or {}).get("problems") or [Problem((), exc.message())]
+    first: Problem = problems[0]
+    return first
+
+
+def _absolute_at(item: Any, start: dt.datetime) -> Any:
+    """An event whose ``at`` is a date-time, with ``at`` in seconds since ``start`` (or the Problem)."""
+    if not isinstance(item, dict) or not looks_absolute(item.get("at")):
+        return item
+    if not isinstance(start.tzinfo, zoneinfo.ZoneInfo):
+        return item
+    try:
+        at: Any = (localize(item["at"], start.tzinfo) - start).total_seconds()
+    except PydanticCustomError as exc:
+        at = _first_problem(exc)  # the event's own validator raises it, at the event's path
+    return {**item, "at": at}
+
+
+class Scenario(SpecModel):
+    """A validated scenario: what happens to which city, for how long, and what is recorded.
+
+    Build it with :func:`twin.scenario.load_scenario`, which also reports problems with file and line.
+    """
+
+    name: Annotated[Text, AfterValidator(_check_name)] = Field(examples=["valira-flood"])
+    description: str = ""
+    map: MapFolder = Field(
+        examples=["../maps/andorra"], description="map folder (with city.yaml), relative to this file's folder"
+    )
+    timezone: str = Field("UTC", examples=["Europe/Andorra"], description="IANA time zone of start and event times")
+    start: StartTime = Field(examples=[LOCAL_EXAMPLE], description="local date-time of the start (no offset)")
+    duration_s: PositiveDuration = Field(alias="duration", examples=["6h"])
+    step_s: PositiveDuration = Field(60.0, alias="step", examples=["60s"])
+    seed: int = Field(0, ge=0)
+    hazards: TypedEntries = Field(default_factory=list, description="typed entries: - type: ...")
+    events: list[EventSpec] = Field(default_factory=list)
+    interventions: list[EventSpec] = Field(
+        default_factory=list, description="the planner's actions (same shape as events), reported apart"
+    )
+    response: TypedEntries = Field(default_factory=list, description="typed entries: - type: ...")
+    metrics: MetricsSpec = Field(default_factory=lambda: MetricsSpec.model_validate({}))
+    outputs: OutputsSpec = Field(default_factory=lambda: OutputsSpec.model_validate({}))
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _local_start(cls, value: Any, info: ValidationInfo) -> dt.datetime:
+        # An invalid timezone is reported on its own; the start is still checked (against UTC).
+        tz = zone(info.data["timezone"]) if "timezone" in info.data else zoneinfo.ZoneInfo("UTC")
+        return localize(value, tz)
+
+    @field_validator("step_s")
+    @classmethod
+    def _step_within_duration(cls, value: float, info: ValidationInfo) -> float:
+        duration = info.data.get("duration_s")
+        if duration is not None and value > duration:
+            raise problems_error(Problem((), f"must be <= the duration ({describe_duration(duration)})"))
+        return value
+
+    @field_validator("hazards", mode="before")
+    @classmethod
+    def _hazards(cls, value: Any, info: ValidationInfo) -> Any:
+        return registry.validate_entries(value, registry.HAZARD_TYPES, "hazard", info.context)
+
+    @field_validator("response", mode="before")
+    @classmethod
+    def _response(cls, value: Any, info: ValidationInfo) -> Any:
+        return registry.validate_entries(value, registry.RESPONSE_TYPES, "response", info.context)
+
+    @field_validator("events", "interventions", mode="before")
+    @classmethod
+    def _absolute_times(cls, value: Any, info: ValidationInfo) -> Any:
+        start = info.data.get("start")
+        if not isinstance(value, list) or not isinstance(start, dt.datetime):
+            return value
+        return [_absolute_at(item, start) for item in value]
+
+    @field_validator("events", "interventions")
+    @classmethod
+    def _times_within_run(cls, value: list[EventSpec], info: ValidationInfo) -> list[EventSpec]:
+        duration = info.data.get("duration_s")
+        if duration is None:
+            return value
+        problems = [
+            Problem(
+                (i, "at"),
+                f"must be within the run, 0s to {describe_duration(duration)} after the start",
+                hint=(f"it is {describe_duration(-event.at_s)} before the start" if event.at_s < 0
+                      else f"it is {describe_duration(event.at_s)} after the start"),
+            )
+            for i, event in enumerate(value)
+            if event.at_s is not None and not 0.0 <= event.at_s <= duration
+        ]
+        if problems:
+            raise problems_error(*problems)
+        return value
+
+    @field_validator("metrics")
+    @classmethod
+    def _control_time(cls, value: MetricsSpec, info: ValidationInfo) -> MetricsSpec:
+        duration = info.data.get("duration_s")
+        if duration is not None and value.control_time_s is not None and value.control_time_s > duration:
+            raise problems_error(
+                Problem(("control_time",), f"must be <= the duration ({describe_duration(duration)})")
+            )
+        return value
+
+    @field_validator("outputs")
+    @classmethod
+    def _record_every(cls, value: OutputsSpec, info: ValidationInfo) -> OutputsSpec:
+        step = info.data.get("step_s")
+        if step is None:
+            return value
+        if value.record_every_s is None:
+            return value.model_copy(update={"record_every_s": step})
+        ratio = value.record_every_s / step
+        if not math.isfinite(ratio) or round(ratio) < 1 or not math.isclose(ratio, round(ratio), rel_tol=1e-9):
+            raise problems_error(
+                Problem(
+                    ("record_every",),
+                    f"must be a positive multiple of the step ({describe_duration(step)})",
+                    hint=f"e.g. {describe_duration(step)} or {describe_duration(2 * step)}",
+                )
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _default_sources(self) -> Scenario:
+        # The loader replaces these with file:line; models validated directly still say which event.
+        for name in ("events", "interventions"):
+            for i, event in enumerate(getattr(self, name)):
+                if not event.source:
+                    event._source = f"{name}[{i}]"
+        return self
+
+    @field_serializer("start")
+    def _start_text(self, value: dt.datetime) -> str:
+        # With the offset, so that a repeated autumn hour stays unambiguous when the dict is read back.
+        return value.isoformat()
+
+    def resolved_dict(self) -> dict[str, Any]:
+        """The validated scenario as plain JSON data (YAML keys, seconds, absolute paths).
+
+        It is itself a valid scenario file: the run folder's copy can be run again as it is.
+        """
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of scenario files, for editors to complete and check as people type.
+
+    It includes the hazard and response types registered when it is called, and ``extends``; a file that
+    extends another need not repeat the required keys.
+    """
+    extra = {**registry.HAZARD_TYPES, **registry.RESPONSE_TYPES}
+    key_map, defs = models_json_schema(
+        [(Scenario, "validation"), *((model, "validation") for model in extra.values())],
+        by_alias=True,
+        ref_template="#/$defs/{model}",
+    )
+    all_defs: dict[str, Any] = dict(defs.get("$defs", {}))
+    top: dict[str, Any] = all_defs.pop(key_map[(Scenario, "validation")]["$ref"].rsplit("/", 1)[-1])
+
+    def items(types: dict[str, type[BaseModel]]) -> dict[str, Any]:
+        if not types:
+            # An empty enum matches nothing: editors flag any entry, as validation does.
+            return {"type": "object", "required": ["type"], "properties": {"type": {"enum": []}}}
+        return {"oneOf": [key_map[(model, "validation")] for model in types.values()]}
+
+    properties: dict[str, Any] = top["properties"]
+    properties["hazards"]["items"] = items(registry.HAZARD_TYPES)
+    properties["response"]["items"] = items(registry.RESPONSE_TYPES)
+    properties["extends"] = {
+        "type": "string",
+        "minLength": 1,
+        "description": "base scenario file (relative to this file's folder) whose keys this file changes",
+        "examples": ["base.yaml"],
+    }
+    required = top.pop("required", [])
+    schema: dict[str, Any] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **top,
+        "title": "twin scenario",
+        "description": "A twin scenario file: a hazard and the response on a city, for a run, a sweep or a drill.",
+        "if": {"required": ["extends"]},
+        "then": {},
+        "else": {"required": required},
+    }
+    # Keep only the definitions something refers to (the placeholder for typed entries is not).
+    while True:
+        text = json.dumps({k: v for k, v in schema.items() if k != "$defs"}) + json.dumps(all_defs)
+        unused = [name for name in all_defs if f'"#/$defs/{name}"' not in text]
+        if not unused:
+            break
+        for name in unused:
+            del all_defs[name]
+    if all_defs:
+        schema["$defs"] = all_defs
+    return schema
+
+
+__all__ = ["EventSpec", "MetricsSpec", "OutputsSpec", "Scenario", "scenario_json_schema"]
