@@ -354,10 +354,12 @@ def _save(city: City, cache_root: Path, target: Path) -> None:
         }
         # meta.json last: its presence marks a complete cache entry.
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-        if target.exists():
-            shutil.rmtree(tmp)  # another process finished the same build first
-            return
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            if not (target / "meta.json").is_file():
+                raise
+            shutil.rmtree(tmp)  # another process (a parallel test worker) finished the same build first
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

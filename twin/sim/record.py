@@ -1,0 +1,130 @@
+"""The record phase: service levels and counts measured from the state, one row per record time.
+
+Columns (DESIGN.md "Results"): ``t_s``; ``Q_access`` (and ``access_share``, residents within tau of care
+over all residents); ``links_closed``, ``people_exposed``, ``people_need_rescue``, ``buildings_damaged``,
+``components_down``, ``flooded_area_m2``. Each count is read from the SimState arrays the other phases
+write, so it moves as soon as a hazard or lifeline model writes them. Service levels of systems this
+version does not model yet (power, water, telecom, health) are not written: a missing column is honest,
+a constant 1 would not be.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from twin.city.build import City
+from twin.results import events_frame
+from twin.scenario import Scenario
+from twin.sim.access import access_to_care
+
+if TYPE_CHECKING:
+    from twin.sim.model import CityModel
+
+# Depth thresholds for people in buildings (DESIGN.md "Buildings in water").
+EXPOSED_DEPTH_M = 0.5
+RESCUE_DEPTH_M = 1.5
+
+
+class Recorder:
+    """Measures the state at record times and keeps the time series and the event log."""
+
+    def __init__(self, city: City, spec: Scenario) -> None:
+        self.city = city
+        self.tau_s = float(spec.metrics.access_tau_s)
+        self.access_every_s = float(spec.metrics.access_every_s)
+        record_every = spec.outputs.record_every_s or spec.step_s
+        self.record_every_steps = max(1, round(float(record_every) / float(spec.step_s)))
+        self.rows: list[dict[str, float]] = []
+        self.events: list[tuple[float, str, str, str, str]] = []
+        self.access_normal = 0
+        self.access_now = 0
+        self.access_at_s = -np.inf
+        self.network_dirty = True
+        homes = city.homes
+        self._home_building = homes["building"].to_numpy()
+        self._home_population = homes["population"].to_numpy()
+        self._in_building = self._home_building >= 0
+        self._cell_area_m2 = city.terrain.resolution_m**2
+
+    def network_changed(self) -> None:
+        """Mark the road network as changed, so access is measured again at the next record."""
+        self.network_dirty = True
+
+    def _access(self, model: CityModel) -> float:
+        due = model.clock_s - self.access_at_s >= self.access_every_s - 1e-9
+        if self.network_dirty or due:
+            self.access_now = access_to_care(self.city, model.state, self.tau_s).residents_within
+            self.access_at_s = model.clock_s
+            self.network_dirty = False
+            if not self.rows:
+                self.access_normal = self.access_now
+        if self.access_normal == 0:
+            return float("nan")  # no hospital reachable even in the normal state: not measurable
+        return min(1.0, self.access_now / self.access_normal)
+
+    def _people_in_water(self, model: CityModel, depth_m: float) -> int:
+        depth = np.zeros(len(self._home_building))
+        depth[self._in_building] = model.state.building_depth_m[self._home_building[self._in_building]]
+        return int(self._home_population[depth > depth_m].sum())
+
+    def record(self, model: CityModel, force: bool = False) -> None:
+        """Measure the state and append a row, at record times (every ``record_every``) or when forced."""
+        if not force and model.step_count % self.record_every_steps:
+            return
+        state = model.state
+        population = max(1, self.city.population)
+        q_access = self._access(model)
+        self.rows.append(
+            {
+                "t_s": float(model.clock_s),
+                "Q_access": q_access,
+                "access_share": self.access_now / population,
+                "links_closed": int(state.link_closed().sum()),
+                "people_exposed": self._people_in_water(model, EXPOSED_DEPTH_M),
+                "people_need_rescue": self._people_in_water(model, RESCUE_DEPTH_M),
+                "buildings_damaged": int((state.building_damage > 0).sum()),
+                "components_down": int((~state.comp_up).sum()),
+                "flooded_area_m2": float((state.water_depth_m > 0).sum() * self._cell_area_m2),
+            }
+        )
+
+    def latest(self, column: str) -> float:
+        """The last recorded value of a column (NaN when the column is not recorded)."""
+        return float(self.rows[-1].get(column, np.nan)) if self.rows else float("nan")
+
+    def log_event(self, t_s: float, kind: str, target: str, cause: str, details: dict[str, Any]) -> None:
+        """Append a row to the event log (details as JSON text)."""
+        self.events.append((float(t_s), kind, target, cause, json.dumps(details, sort_keys=True)))
+
+    def timeseries(self) -> pd.DataFrame:
+        """The time series, one row per record, ``t_s`` first."""
+        table = pd.DataFrame(self.rows)
+        int_columns = ["links_closed", "people_exposed", "people_need_rescue", "buildings_damaged", "components_down"]
+        return table.astype({c: "int64" for c in int_columns})
+
+    def events_table(self) -> pd.DataFrame:
+        """The event log."""
+        return events_frame(self.events)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything recorded so far, as JSON-able data (for checkpoints)."""
+        return {
+            "rows": self.rows,
+            "events": [list(e) for e in self.events],
+            "access_normal": self.access_normal,
+            "access_now": self.access_now,
+            "access_at_s": self.access_at_s if np.isfinite(self.access_at_s) else None,
+            "network_dirty": self.network_dirty,
+        }
+
+    def load_dict(self, data: dict[str, Any]) -> None:
+        """Inverse of :meth:`to_dict`."""
+        self.rows = [dict(row) for row in data["rows"]]
+        self.events = [tuple(e) for e in data["events"]]
+        self.access_normal, self.access_now = data["access_normal"], data["access_now"]
+        self.access_at_s = -np.inf if data["access_at_s"] is None else data["access_at_s"]
+        self.network_dirty = data["network_dirty"]
