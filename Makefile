@@ -68,8 +68,8 @@ pytest: $(TEST_STAMP)
 test: lint typecheck pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/city_build.py
+	$(BIN)/python benchmarks/engine_run.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache maps/*/.cache

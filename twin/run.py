@@ -55,13 +55,12 @@ def results_of(model: CityModel, provenance: dict[str, Any]) -> Results:
 
 def _scenario_assumptions(model: CityModel) -> list[str]:
     spec = model.spec
-    notes = [
+    return [
         f"Q_access: residents within {format_duration(spec.metrics.access_tau_s)} of a working hospital by road "
         f"(free-flow link times, closures and hazard speed factors applied; home = nearest drivable node), "
         f"measured every {format_duration(spec.metrics.access_every_s)} and whenever links close or open",
         "power, water, telecom and health service levels are not modelled in this version and are not reported",
     ]
-    return notes
 
 
 def _progress_bar(model: CityModel, quiet: bool) -> tqdm:
@@ -117,7 +116,7 @@ def summary_table(results: Results) -> str:
     return "\n".join(lines)
 
 
-def prepare(scenario: Path, overrides: list[str], seed: int | None) -> tuple[Scenario, City]:
+def prepare(scenario: Path, overrides: list[str]) -> tuple[Scenario, City]:
     """Validate the scenario (overrides included) and load its City."""
     spec = load_scenario(scenario, overrides)
     city = load_city(spec.map, progress=lambda m: print(f"  {m} ...", file=sys.stderr))
@@ -126,7 +125,7 @@ def prepare(scenario: Path, overrides: list[str], seed: int | None) -> tuple[Sce
 
 def run_command(args: argparse.Namespace) -> int:
     """The ``twin run`` command."""
-    spec, city = prepare(args.scenario, args.overrides, args.seed)
+    spec, city = prepare(args.scenario, args.overrides)
     try:
         until_s = None if args.until is None else parse_duration_s(args.until)
     except ValueError as exc:

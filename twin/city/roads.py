@@ -121,7 +121,8 @@ class Network:
         One row per node: ``osm_id``, ``lon``, ``lat``, ``x``, ``y`` (metric CRS), ``elevation_m``.
     links
         One row per directed link: ``src``, ``dst`` (node ids), ``osm_way``, ``highway``, ``name``,
-        ``length_m``, ``speed_mps``, ``lanes``, ``capacity_veh_h``, ``storage_veh``, ``bridge``, ``tunnel``,
+        ``length_m``, ``speed_mps`` (``speed_tagged``: from OSM maxspeed), ``lanes``, ``capacity_veh_h``,
+        ``storage_veh``, ``bridge``, ``tunnel``,
         ``oneway``, ``geometry`` (WKB, metric CRS).
     """
 
@@ -280,7 +281,7 @@ def _network(graph: nx.MultiDiGraph, rows: list[dict[str, Any]], to_metric: Tran
     links["capacity_veh_h"] = per_lane * links["lanes"]
     links["storage_veh"] = np.maximum(1.0, length * links["lanes"] / roads.jam_spacing_m)
     links["geometry"] = shapely.to_wkb(geometry)
-    links = links.drop(columns=["speed_tag_mps"])
+    links["speed_tagged"] = links.pop("speed_tag_mps").notna()
     return Network(nodes=nodes, links=links)
 
 

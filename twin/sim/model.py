@@ -288,7 +288,7 @@ class CityModel(mesa.Model):
 
 
 def _source_of(event_spec: EventSpec) -> str:
-    return str(getattr(event_spec, "source", "") or getattr(event_spec, "_source", "") or "event")
+    return event_spec.source or "event"
 
 
 def _random_state(generator: random.Random) -> list[Any]:
