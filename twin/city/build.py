@@ -14,12 +14,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 from affine import Affine
 from pyproj import Transformer
 
@@ -31,9 +32,11 @@ from twin.city.people import buildings_table, homes_table
 from twin.city.roads import Network, build_networks
 from twin.city.terrain import Terrain, build_terrain, interpolate_structures, raw_coverage, read_dem
 from twin.errors import MapError
+from twin.hydrology.conditioning import Hydrology, build_hydrology
+from twin.hydrology.landcover import impervious_fraction, is_landcover, landcover_class, landcover_grid
 
 # Bump when the build's output changes, so stale caches are rebuilt.
-BUILD_VERSION = "2"
+BUILD_VERSION = "3"
 CACHE_FOLDER = ".cache"
 
 Progress = Callable[[str], None]
@@ -61,6 +64,9 @@ class City:
         Rivers and streams with all their names.
     terrain
         The working elevation grid.
+    hydrology
+        Depression-filled surface, D8 directions, accumulation, drainage, HAND and land cover on the
+        working grid (see :mod:`twin.hydrology`).
     dem_coverage
         Share of road nodes on valid cells of the raw DEM.
     assumptions
@@ -77,6 +83,7 @@ class City:
     facilities: pd.DataFrame
     waterways: pd.DataFrame
     terrain: Terrain
+    hydrology: Hydrology
     dem_coverage: float
     assumptions: list[str]
     bounds_lonlat: tuple[float, float, float, float]
@@ -192,6 +199,8 @@ def build_city(folder: Path, config: CityConfig, key: str, progress: Progress) -
     located = {f.osm_id: f for f in building_features + facility_features}
     facilities = fac.facilities_table(facility_features, located, config, drive, walk, to_metric.transform)
     waterways = fac.waterways_table(list(iter_features(osm, projector, lambda t: "waterway" in t)))
+    progress("terrain hydrology")
+    hydrology = _hydrology(osm, projector, terrain, waterways, buildings, drive, config)
     assumptions += _road_assumptions(drive) + _people_assumptions(config, buildings, homes)
     assumptions += _facility_assumptions(facilities)
     return City(
@@ -205,11 +214,30 @@ def build_city(folder: Path, config: CityConfig, key: str, progress: Progress) -
         facilities=facilities,
         waterways=waterways,
         terrain=terrain,
+        hydrology=hydrology,
         dem_coverage=coverage,
         assumptions=assumptions,
         bounds_lonlat=osm.bounds,
         config=config,
     )
+
+
+def _hydrology(
+    osm: Any,
+    projector: Projector,
+    terrain: Terrain,
+    waterways: pd.DataFrame,
+    buildings: pd.DataFrame,
+    drive: Network,
+    config: CityConfig,
+) -> Hydrology:
+    """Land cover and sealed share from OSM, then the conditioned grid's hydrology."""
+    shape, transform = terrain.elevation_m.shape, terrain.transform
+    areas = [(f.geometry, landcover_class(f.tags) or "other") for f in iter_features(osm, projector, is_landcover)]
+    footprints = shapely.from_wkb(buildings["geometry"].to_numpy()) if len(buildings) else np.zeros(0, object)
+    roads = shapely.from_wkb(drive.links["geometry"].to_numpy())
+    impervious = impervious_fraction(footprints, roads, drive.links["lanes"].to_numpy(float), shape, transform)
+    return build_hydrology(terrain, waterways, config.hydrology, landcover_grid(areas, shape, transform), impervious)
 
 
 def _node_elevations(
@@ -331,6 +359,7 @@ def _facility_assumptions(facilities: pd.DataFrame) -> list[str]:
 # --- cache --------------------------------------------------------------------------------------------
 
 _TABLES = ("buildings", "homes", "facilities", "waterways")
+_HYDROLOGY_ARRAYS = tuple(f.name for f in fields(Hydrology) if f.name != "channel_cells")
 
 
 def _save(city: City, cache_root: Path, target: Path) -> None:
@@ -343,6 +372,11 @@ def _save(city: City, cache_root: Path, target: Path) -> None:
         for name in _TABLES:
             getattr(city, name).to_parquet(tmp / f"{name}.parquet")
         np.savez_compressed(tmp / "terrain.npz", elevation_m=city.terrain.elevation_m)
+        hydrology = city.hydrology
+        np.savez_compressed(
+            tmp / "hydrology.npz", **{k: getattr(hydrology, k) for k in _HYDROLOGY_ARRAYS}
+        )
+        hydrology.channel_cells.to_parquet(tmp / "channel_cells.parquet")
         meta = {
             "build_version": BUILD_VERSION,
             "name": city.name,
@@ -379,6 +413,9 @@ def _load_cached(target: Path, config: CityConfig) -> City:
     tables = {name: pd.read_parquet(target / f"{name}.parquet") for name in _TABLES}
     with np.load(target / "terrain.npz") as npz:
         elevation = npz["elevation_m"]
+    with np.load(target / "hydrology.npz") as npz:
+        arrays = {k: npz[k] for k in _HYDROLOGY_ARRAYS}
+    hydrology = Hydrology(channel_cells=pd.read_parquet(target / "channel_cells.parquet"), **arrays)
     terrain = Terrain(
         elevation_m=elevation,
         transform=Affine(*meta["terrain_transform"]),
@@ -392,6 +429,7 @@ def _load_cached(target: Path, config: CityConfig) -> City:
         drive=networks["drive"],
         walk=networks["walk"],
         terrain=terrain,
+        hydrology=hydrology,
         dem_coverage=meta["dem_coverage"],
         assumptions=meta["assumptions"],
         bounds_lonlat=tuple(meta["bounds_lonlat"]),

@@ -88,6 +88,14 @@ class RoadSpec(_Strict):
     jam_spacing_m: float = Field(default=7.5, gt=2, le=30)
 
 
+class HydrologySpec(_Strict):
+    """How the working grid's hydrology is built (see :mod:`twin.hydrology.conditioning`)."""
+
+    burn_depth_m: float = Field(default=10.0, ge=0, le=100)
+    channel_min_area_km2: float = Field(default=1.0, gt=0)
+    sea_level_m: float | None = 0.0
+
+
 class CityConfig(_Strict):
     """The validated content of ``city.yaml``."""
 
@@ -104,6 +112,7 @@ class CityConfig(_Strict):
     hospital_beds: list[HospitalBeds] = Field(default_factory=list)
     extra_facilities: list[ExtraFacility] = Field(default_factory=list)
     roads: RoadSpec = Field(default_factory=RoadSpec)
+    hydrology: HydrologySpec = Field(default_factory=HydrologySpec)
     assumptions: list[str] = Field(default_factory=list)
     attribution: str = ""
     timezone: str = "UTC"

@@ -1,0 +1,108 @@
+"""Terrain hydrology against known answers: Priority-Flood, D8, accumulation, HAND."""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from tests.hydro_grids import CELL_M, bowl, hydrology_of, terrain_of, v_valley, valley_river, waterways_of
+from twin.hydrology.grid import (
+    accumulate,
+    border_cells,
+    d8_receivers,
+    first_reached,
+    minimax_from_sources,
+    path_depths,
+)
+
+
+def priority_flood(z: np.ndarray) -> np.ndarray:
+    """Reference Priority-Flood (Barnes et al. 2014, algorithm 1) with a heap, 8 neighbours, edge outlets."""
+    rows, cols = z.shape
+    filled = z.astype(float).copy()
+    seen = np.zeros(z.shape, dtype=bool)
+    heap: list[tuple[float, int, int]] = []
+    for r in range(rows):
+        for c in range(cols):
+            if r in (0, rows - 1) or c in (0, cols - 1):
+                heapq.heappush(heap, (filled[r, c], r, c))
+                seen[r, c] = True
+    while heap:
+        level, r, c = heapq.heappop(heap)
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                nr, nc = r + dr, c + dc
+                if 0 <= nr < rows and 0 <= nc < cols and not seen[nr, nc]:
+                    seen[nr, nc] = True
+                    filled[nr, nc] = max(filled[nr, nc], level)
+                    heapq.heappush(heap, (filled[nr, nc], nr, nc))
+    return filled
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(2, 12), st.integers(2, 12)), elements=st.integers(0, 9).map(float)))
+def test_minimax_fill_equals_priority_flood(z: np.ndarray) -> None:
+    valid = np.ones(z.shape, dtype=bool)
+    filled, _ = minimax_from_sources(z, border_cells(valid), valid)
+    np.testing.assert_array_equal(filled, priority_flood(z))
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(2, 10), st.integers(2, 10)), elements=st.integers(0, 5).map(float)))
+def test_d8_on_filled_surface_drains_every_cell_off_the_map(z: np.ndarray) -> None:
+    valid = np.ones(z.shape, dtype=bool)
+    filled, parent = minimax_from_sources(z, border_cells(valid), valid)
+    receiver = d8_receivers(filled, valid, parent, CELL_M)
+    end = first_reached(receiver, np.zeros(z.size, dtype=bool))
+    assert (receiver[end] == -1).all()  # every path ends where water leaves the map: no cycles, no pits
+    steps = receiver >= 0
+    assert (filled.ravel()[receiver[steps]] <= filled.ravel()[steps]).all()  # never uphill on the fill
+    # accumulation conserves cells: what leaves the map is every cell once
+    total = accumulate(receiver, np.ones(z.size))
+    assert total[end].sum() == z.size or np.isclose(total[receiver == -1].sum(), z.size)
+
+
+def test_path_depths_on_a_chain() -> None:
+    receiver = np.array([1, 2, 3, -1, 3])
+    np.testing.assert_array_equal(path_depths(receiver), [3, 2, 1, 0, 1])
+
+
+def test_closed_bowl_fills_to_its_rim() -> None:
+    z = bowl(21)
+    hydrology = hydrology_of(terrain_of(z), burn_depth_m=0.0)
+    rim = 50.0 + 0.01 * 10**2  # the lowest edge cell, mid-side
+    interior = z < rim
+    np.testing.assert_allclose(hydrology.filled_m[interior], rim, rtol=0, atol=1e-4)
+    assert (hydrology.filled_m >= z.astype(np.float32)).all()
+
+
+def test_v_valley_accumulation_and_hand() -> None:
+    rows, cols = 40, 31
+    z = v_valley(rows, cols)
+    terrain = terrain_of(z)
+    hydrology = hydrology_of(terrain, waterways_of([valley_river(rows, cols)], ["Test River"]), channel_min_area_km2=50)
+    centre = cols // 2
+    # The river column is the drainage, and everything drains into it: at the outlet, all cells but the
+    # grid-edge columns and the top row, which drain off the map where they are.
+    assert hydrology.drainage[:, centre].all()
+    assert hydrology.drainage.sum() == rows
+    assert hydrology.accumulation[-1, centre] > 0.9 * rows * (cols - 2)
+    # HAND = cross slope x distance from the river, exactly, because D8 goes straight across (cross >> long).
+    expected = 0.1 * CELL_M * np.abs(np.arange(cols) - centre)
+    np.testing.assert_allclose(hydrology.hand_m[5:-1, 1:-1], np.broadcast_to(expected[1:-1], (rows - 6, cols - 2)),
+                               atol=1e-4)
+    assert len(hydrology.channel_cells) == rows
+
+
+def test_map_without_rivers_drains_to_the_sea() -> None:
+    z = v_valley(20, 15)
+    z[-3:, :] = -1.0  # the sea along the south edge
+    hydrology = hydrology_of(terrain_of(z), channel_min_area_km2=50)
+    sea = z <= 0
+    assert hydrology.drainage[sea].all()
+    assert np.isfinite(hydrology.hand_m[~sea]).all()
+    np.testing.assert_allclose(hydrology.hand_m[sea], 0.0)
