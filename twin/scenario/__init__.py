@@ -31,3 +31,6 @@ __all__ = [
     "scenario_json_schema",
     "validate_files",
 ]
+
+# The flood hazard types register themselves in HAZARD_TYPES; imported last, as they build on the modules above.
+import twin.hazards.specs  # noqa: F401

@@ -186,9 +186,10 @@ def load_scenario(path: Path | str, overrides: Sequence[str] = ()) -> Scenario:
         problems = [text for _, text in sorted(entries, key=lambda entry: entry[0])]
         headline = problems[0] if len(problems) == 1 else f"{display_path(main)}: {len(problems)} problems"
         raise ScenarioError(headline, problems)
-    for name in ("events", "interventions"):
-        for i, event in enumerate(getattr(scenario, name)):
-            event._source = f"{locator.place((name, i))[0]} {format_loc((name, i))}"
+    for name in ("events", "interventions", "hazards"):
+        for i, entry in enumerate(getattr(scenario, name)):
+            if hasattr(entry, "_source"):
+                entry._source = f"{locator.place((name, i))[0]} {format_loc((name, i))}"
     return scenario
 
 

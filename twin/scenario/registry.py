@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, PrivateAttr, ValidationError
 
 from twin.scenario.base import SpecModel
 from twin.scenario.problems import HIDE, Problem, did_you_mean, from_validation_error, problems_error
@@ -27,6 +27,12 @@ class HazardSpec(SpecModel):
     """Base of a hazard entry: subclass with ``type: Literal["name"]`` and its own fields."""
 
     type: str
+    _source: str = PrivateAttr(default="")
+
+    @property
+    def source(self) -> str:
+        """Where the entry was written (``file:line hazards[0]``), for errors found once the map is known."""
+        return self._source
 
 
 class ResponseSpec(SpecModel):

@@ -211,10 +211,10 @@ class Scenario(SpecModel):
     @model_validator(mode="after")
     def _default_sources(self) -> Scenario:
         # The loader replaces these with file:line; models validated directly still say which event.
-        for name in ("events", "interventions"):
-            for i, event in enumerate(getattr(self, name)):
-                if not event.source:
-                    event._source = f"{name}[{i}]"
+        for name in ("events", "interventions", "hazards"):
+            for i, entry in enumerate(getattr(self, name)):
+                if hasattr(entry, "_source") and not entry.source:
+                    entry._source = f"{name}[{i}]"
         return self
 
     @field_serializer("start")
