@@ -25,16 +25,21 @@ class SimState:
     link_closed_flood, link_closed_debris
         Per drivable link: closed by water (>= 0.3 m) or by landslide debris (hazards).
     link_flood_depth_m
-        Per drivable link: the deepest water along it (hazards).
+        Per drivable link: the deepest water along it now (hazards); ``link_flood_peak_m`` keeps the deepest
+        so far.
+    link_flood_closed_s, link_flood_reopened_s
+        Per drivable link: when water first closed it, and when it last reopened (NaN: never / not yet).
     link_speed_factor
         Per drivable link: v(w) / v_free from the depth-disruption curve; 1 when dry (hazards).
     link_capacity_factor
         Per drivable link: < 1 where signals lost power (lifelines).
     building_depth_m, building_damage
-        Per building: water depth and damage ratio in [0, 1] (hazards).
-    comp_damaged, comp_up
+        Per building: water depth now and damage ratio in [0, 1] (hazards); damage never falls during a
+        run, and ``building_peak_depth_m`` keeps the deepest water so far.
+    comp_damaged, comp_cause, comp_up
         Per facility or lifeline component (row of ``City.facilities``): physically damaged (hazards,
-        outage events; cleared only by repair) and working now (lifelines).
+        outage events; cleared only by repair), the cause of the damage (``""`` when undamaged) and working
+        now (lifelines).
     water_depth_m, water_peak_m
         Per cell of the terrain grid: current and peak water depth (hazards).
     """
@@ -43,11 +48,16 @@ class SimState:
     link_closed_flood: np.ndarray
     link_closed_debris: np.ndarray
     link_flood_depth_m: np.ndarray
+    link_flood_peak_m: np.ndarray
+    link_flood_closed_s: np.ndarray
+    link_flood_reopened_s: np.ndarray
     link_speed_factor: np.ndarray
     link_capacity_factor: np.ndarray
     building_depth_m: np.ndarray
     building_damage: np.ndarray
+    building_peak_depth_m: np.ndarray
     comp_damaged: np.ndarray
+    comp_cause: np.ndarray
     comp_up: np.ndarray
     water_depth_m: np.ndarray
     water_peak_m: np.ndarray
@@ -62,11 +72,16 @@ class SimState:
             link_closed_flood=np.zeros(n_links, dtype=bool),
             link_closed_debris=np.zeros(n_links, dtype=bool),
             link_flood_depth_m=np.zeros(n_links),
+            link_flood_peak_m=np.zeros(n_links),
+            link_flood_closed_s=np.full(n_links, np.nan),
+            link_flood_reopened_s=np.full(n_links, np.nan),
             link_speed_factor=np.ones(n_links),
             link_capacity_factor=np.ones(n_links),
             building_depth_m=np.zeros(n_buildings),
             building_damage=np.zeros(n_buildings),
+            building_peak_depth_m=np.zeros(n_buildings),
             comp_damaged=np.zeros(n_comps, dtype=bool),
+            comp_cause=np.full(n_comps, "", dtype="<U16"),
             comp_up=np.ones(n_comps, dtype=bool),
             water_depth_m=np.zeros(grid, dtype=np.float32),
             water_peak_m=np.zeros(grid, dtype=np.float32),
