@@ -35,3 +35,15 @@ def andorra_city(andorra_built_and_cached: tuple[City, City]) -> City:
 def porto_alegre_city(city_cache: Path) -> City:
     """A roads-only map with a DEM that has no nodata value."""
     return load_city(MAPS / "porto-alegre", cache_dir=city_cache)
+
+
+@pytest.fixture(scope="session")
+def monaco_city(city_cache: Path) -> City:
+    """Monaco: steep, coastal, no named river."""
+    return load_city(MAPS / "monaco", cache_dir=city_cache)
+
+
+@pytest.fixture(scope="session")
+def portland_city(city_cache: Path) -> City:
+    """Central Portland on its 10 m NED elevation model (roads only, no waterways in the extract)."""
+    return load_city(MAPS / "portland", cache_dir=city_cache)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -9,12 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from matplotlib.colors import to_rgb
 
 from twin.city.build import City
 from twin.errors import TwinError
 from twin.report.mapplot import (
     DPI,
+    DRAINAGE_COLOUR,
     contour_interval,
+    depth_scale,
     draw_city,
     hillshade,
     map_extent,
@@ -91,6 +95,12 @@ def test_round_scale_lengths_and_contour_intervals() -> None:
     assert contour_interval(0.5) == 1.0
 
 
+def test_depth_scale_is_a_round_top_at_or_above_the_deepest_water() -> None:
+    assert [depth_scale(d) for d in (0.0, 0.3, 0.5, 0.51, 1.7, 2.5, 4.0, 7.0, 12.0, 60.0)] == [
+        0.5, 0.5, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 100.0
+    ]
+
+
 def test_segments_explode_multilines_and_outline_polygons() -> None:
     geoms = [
         shapely.to_wkb(shapely.LineString([(0, 0), (1, 1), (2, 0)])),
@@ -151,3 +161,48 @@ def test_unknown_layer_is_a_user_error(andorra_city: City, tmp_path: Path) -> No
     with pytest.raises(TwinError, match="unknown map layer 'floods'; choose one of: roads"):
         draw_city(andorra_city, tmp_path / "x.png", layer="floods")
     assert not (tmp_path / "x.png").exists()
+
+
+# --- hand layer ---------------------------------------------------------------------------------------------
+
+
+def _share_of(image: np.ndarray, colour: str, tolerance: int = 12) -> float:
+    """Share of the page's pixels within ``tolerance`` (0..255 per channel) of ``colour``."""
+    rgb = (image[..., :3] * 255).astype(int)
+    target = np.array([round(c * 255) for c in to_rgb(colour)])
+    return float((np.abs(rgb - target) <= tolerance).all(axis=-1).mean())
+
+
+def test_hand_layer_draws_the_real_drainage_in_blue(andorra_city: City, tmp_path: Path) -> None:
+    out = tmp_path / "hand.png"
+    draw_city(andorra_city, out, layer="hand")
+    image = mpimg.imread(out)
+    assert image.shape[1] == 1800 and out.stat().st_size > 200_000
+    assert _share_of(image, DRAINAGE_COLOUR) > 0.01  # the valley's channels
+    draw_city(andorra_city, tmp_path / "again.png", layer="hand")
+    assert out.read_bytes() == (tmp_path / "again.png").read_bytes()
+
+
+def test_hand_layer_of_a_synthetic_hydrology(andorra_city: City, tmp_path: Path) -> None:
+    """HAND growing west to east from a drainage band on the western third: blue there, not elsewhere."""
+    rows, cols = andorra_city.terrain.elevation_m.shape
+    drainage = np.zeros((rows, cols), dtype=bool)
+    drainage[:, : cols // 3] = True
+    hand = np.broadcast_to(np.linspace(-10.0, 60.0, cols, dtype=np.float32), (rows, cols)).copy()
+    hand[drainage] = 0.0
+    hand[: rows // 4, -cols // 4 :] = np.nan  # no drainage reached
+    hydrology = replace(andorra_city.hydrology, drainage=drainage, hand_m=hand)
+    city = replace(andorra_city, hydrology=hydrology)
+    draw_city(city, tmp_path / "synthetic.png", layer="hand")
+    image = mpimg.imread(tmp_path / "synthetic.png")
+    x0, y0, w, h = page_layout(map_extent(city)).map_box
+    height, width = image.shape[:2]
+    top, bottom = round((1 - y0 - h) * height) + 5, round((1 - y0) * height) - 5
+    left, right = round(x0 * width) + 5, round((x0 + w) * width) - 5
+    ext = map_extent(city)
+    t = city.terrain.transform
+    split = left + (t.c + t.a * (cols // 3) - ext[0]) / (ext[1] - ext[0]) * (right - left)
+    west = image[top:bottom, left : int(split) - 10]
+    east = image[top:bottom, int(split) + 10 : right]
+    assert _share_of(west, DRAINAGE_COLOUR) > 0.6
+    assert _share_of(east, DRAINAGE_COLOUR) < 0.02

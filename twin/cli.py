@@ -16,6 +16,8 @@ from pathlib import Path
 from twin.errors import TwinError
 
 Handler = Callable[[argparse.Namespace], int]
+#: Layers of ``twin map show`` (twin.report.mapplot.LAYERS, repeated so that parsing needs no matplotlib).
+MAP_LAYERS = ("roads", "hand")
 
 
 def _say(message: str) -> None:
@@ -107,7 +109,13 @@ def _add_map_commands(sub: argparse._SubParsersAction) -> None:
     info.set_defaults(handler=_map_info)
     show = map_sub.add_parser("show", parents=[common], help="draw the City as a PNG")
     show.add_argument("--out", type=Path, default=None, help="PNG to write (default: <map name>.png)")
-    show.add_argument("--layer", choices=["roads"], default="roads", help="what to draw over the hillshade")
+    show.add_argument(
+        "--layer",
+        choices=MAP_LAYERS,
+        default="roads",
+        help="what to draw over the hillshade: roads (network, water, lifelines, facilities) or hand "
+        "(height above nearest drainage, for flood exposure)",
+    )
     show.set_defaults(handler=_map_show)
 
 

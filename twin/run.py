@@ -47,7 +47,7 @@ def results_of(model: CityModel, provenance: dict[str, Any]) -> Results:
         events=model.recorder.events_table(),
         zones=None,
         metrics=metrics,
-        assumptions={"map": list(city.assumptions), "scenario": _scenario_assumptions(model)},
+        assumptions={"map": list(city.assumptions), "scenario": _scenario_assumptions(model) + model.assumptions()},
         provenance=provenance,
         scenario=spec.resolved_dict(),
     )
@@ -95,9 +95,19 @@ def execute(model: CityModel, folder: Path, provenance: dict[str, Any], until_s:
     provenance["wall_time_s"] = round(time.perf_counter() - start, 3)
     provenance["stopped_at_s"] = model.clock_s
     results = results_of(model, provenance)
+    _write_hazard_outputs(model, folder)
     results.save(folder, status="complete" if model.finished else "incomplete")
     plot_service_levels(results.timeseries, results.events, folder / "service_levels.png", model.spec.name)
     return results
+
+
+def _write_hazard_outputs(model: CityModel, folder: Path) -> None:
+    """Rasters and layers of the hazards that ran (flood depth, closed links, damaged buildings)."""
+    from twin.hazards.flood import FloodHazard
+    from twin.hazards.outputs import write_flood_outputs
+
+    if any(isinstance(c, FloodHazard) for c in model.components["hazards"]):
+        write_flood_outputs(folder, model.city, model.state, model.spec.name)
 
 
 def summary_table(results: Results) -> str:

@@ -9,6 +9,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 
+HAZARD_CAUSES = ("flood", "landslide")
+
+
 def plot_service_levels(timeseries: pd.DataFrame, events: pd.DataFrame, out: Path, title: str) -> None:
     """Draw every ``Q_*`` column against simulated hours, with event times marked, to ``out`` (PNG)."""
     figure = Figure(figsize=(10, 4.5), dpi=150)
@@ -18,7 +21,9 @@ def plot_service_levels(timeseries: pd.DataFrame, events: pd.DataFrame, out: Pat
     services = [c for c in timeseries.columns if c.startswith("Q_") and timeseries[c].notna().any()]
     for column in services:
         axes.step(hours, timeseries[column], where="post", linewidth=2, label=column.removeprefix("Q_"))
-    for t_s in sorted(set(events.loc[events["kind"] != "message", "t_s"].tolist())):
+    # Scenario and intervention events are marked; hazard impacts (hundreds of links closing) are not.
+    marked = (events["kind"] != "message") & ~events["cause"].isin(HAZARD_CAUSES)
+    for t_s in sorted(set(events.loc[marked, "t_s"].tolist())):
         axes.axvline(t_s / 3600.0, color="0.6", linewidth=0.8, linestyle=":")
     axes.set_ylim(-0.02, 1.05)
     axes.set_xlim(0, max(float(hours.iloc[-1]), 1e-6))

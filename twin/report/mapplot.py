@@ -6,13 +6,18 @@ bridges and tunnels, rivers and streams, power lines, facilities and lifeline co
 names, a scale bar, a north arrow, a legend beside the map (it never covers the city), title, subtitle
 and the map's attribution. Everything is in the city's metric CRS, so distances on the map are metres.
 The same City gives the same PNG, byte for byte.
+
+Layers of :func:`draw_city`: ``roads`` (the above) and ``hand`` (height above nearest drainage over a grey
+hillshade, the drainage cells in blue, roads thin on top). :func:`draw_flood` draws a run's peak water depth
+and the roads water closed, on the same page layout. Value grids get a colour bar at the top of the legend
+column; they are drawn cell by cell on the terrain grid (north-up, extent from its transform).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,13 +25,14 @@ import numpy as np
 import pandas as pd
 import scipy.ndimage as ndi
 import shapely
-from matplotlib import patheffects
+from matplotlib import colormaps, patheffects
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
-from matplotlib.colors import LinearSegmentedColormap, Normalize
+from matplotlib.colors import Colormap, LinearSegmentedColormap, Normalize, to_rgba
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
@@ -48,7 +54,8 @@ MAP_MAX_HEIGHT_IN = 8.6
 MAP_MIN_BOX_HEIGHT_IN = 6.6  # room for the longest legend beside a wide, short map
 TOP_BAND_IN = 0.95
 BOTTOM_BAND_IN = 0.45
-LAYERS = ("roads",)
+LAYERS = ("roads", "hand")
+COLORBAR_HEIGHT_IN = 2.4
 SUN_AZIMUTH_DEG = 315.0
 SUN_ALTITUDE_DEG = 45.0
 DEFAULT_ATTRIBUTION = "OSM data (c) OpenStreetMap contributors, ODbL; elevation SRTM public domain"
@@ -147,6 +154,18 @@ GROUP_FALLBACK: dict[str, PointStyle] = {
 SUBTITLE_KINDS = ("hospital", "clinic", "fire_station", "police", "shelter", "substation")
 LINE_KINDS = frozenset(POWER_LINE_STYLES)
 
+# The hazard layers: a value grid over a grey hillshade, roads thin on top.
+GREY_SHADE = LinearSegmentedColormap.from_list("twin_grey_shade", ["#6e6e6e", "#ffffff"])
+HAND_MAX_M = 30.0  # the HAND colour scale is clipped at 0..30 m (higher ground takes the top colour)
+HAND_LOW_M = 5.0  # the subtitle's share of the area this close above its drainage
+HAND_CMAP = colormaps["YlOrRd_r"]
+DRAINAGE_COLOUR = "#1f63b5"
+UNREACHED_COLOUR = "#cfcfcf"
+HAND_ROAD_STYLE = LineStyle("road", "#2b2b2b", 0.35, alpha=0.8, zorder=4.0)
+DEPTH_CMAP = LinearSegmentedColormap.from_list("twin_depth", colormaps["Blues"](np.linspace(0.3, 1.0, 256)))
+FLOOD_ROAD_STYLE = LineStyle("road", "#8c8c8c", 0.4, zorder=4.0)
+CLOSED_STYLE = LineStyle("closed by water", "#d7191c", 1.6, casing=0.4, zorder=5.0)
+
 
 def draw_city(city: City, out: Path, layer: str = "roads") -> None:
     """Draw the city's map to a PNG file.
@@ -158,7 +177,8 @@ def draw_city(city: City, out: Path, layer: str = "roads") -> None:
     out
         The PNG to write (written atomically; its folder is created if needed).
     layer
-        What to draw over the terrain; only ``"roads"`` (road network, water, lifelines, facilities).
+        What to draw over the terrain: ``"roads"`` (road network, water, lifelines, facilities) or
+        ``"hand"`` (height above nearest drainage, with the drainage cells and the roads).
 
     Raises
     ------
@@ -167,25 +187,198 @@ def draw_city(city: City, out: Path, layer: str = "roads") -> None:
     """
     if layer not in LAYERS:
         raise TwinError(f"unknown map layer {layer!r}; choose one of: {', '.join(LAYERS)}")
+    sheet = _new_sheet(city)
+    content = _roads_layer(sheet, city) if layer == "roads" else _hand_layer(sheet, city)
+    _finish(sheet, city, content, city.name, out)
+
+
+def draw_flood(city: City, peak_depth_m: np.ndarray, closed_links: np.ndarray, out: Path, title: str) -> None:
+    """Draw a flood's peak water depth and the roads it closed to a PNG file.
+
+    Water deeper than 0 is coloured by depth over a grey hillshade (dry cells stay clear), the drivable
+    roads are thin and grey, the links closed by water red; legend, colour bar, scale bar and north arrow
+    as on the city map.
+
+    Parameters
+    ----------
+    city
+        The compiled city.
+    peak_depth_m
+        Peak water depth (m) on the terrain grid (``city.terrain.elevation_m.shape``); NaN or 0 is dry.
+    closed_links
+        Ids of the drivable links that water closed (rows of ``city.drive.links``).
+    out
+        The PNG to write (written atomically; its folder is created if needed).
+    title
+        The map's title (e.g. the scenario's name).
+
+    Raises
+    ------
+    ValueError
+        If the depth grid is not the terrain's shape or a link id is not a drivable link.
+    """
+    depth = np.asarray(peak_depth_m, dtype=np.float64)
+    if depth.shape != city.terrain.elevation_m.shape:
+        raise ValueError(f"peak depth grid {depth.shape} is not the terrain grid {city.terrain.elevation_m.shape}")
+    closed = np.unique(np.asarray(closed_links, dtype=np.int64))
+    if closed.size and (closed[0] < 0 or closed[-1] >= city.drive.n_links):
+        raise ValueError(f"closed link ids must be in [0, {city.drive.n_links}), got {closed[0]}..{closed[-1]}")
+    sheet = _new_sheet(city)
+    _finish(sheet, city, _flood_layer(sheet, city, depth, closed), title, out)
+
+
+def depth_scale(deepest_m: float) -> float:
+    """Top of the depth colour scale: the smallest of 0.5, 1, 2, 3, 5, 10, 20, 50, 100, ... m >= ``deepest_m``."""
+    steps = [0.5, 1.0, 2.0, 3.0, 5.0]
+    exponent = 1
+    while steps[-1] < deepest_m:
+        steps += [mantissa * 10.0**exponent for mantissa in (1.0, 2.0, 5.0)]
+        exponent += 1
+    return next(step for step in steps if step >= deepest_m)
+
+
+# --- one sheet: page, layers, finishing ------------------------------------------------------------------
+
+
+@dataclass
+class _Sheet:
+    """A map page being drawn; ``column_top`` is where the free part of the legend column starts (figure
+    fraction), lowered by each colour bar placed in it."""
+
+    fig: Figure
+    canvas: FigureCanvasAgg
+    ax: Axes
+    page: PageLayout
+    extent: tuple[float, float, float, float]
+    column_top: float
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """What a layer drew: legend entries, labels to place, the subtitle and notes under the map."""
+
+    handles: list[Artist]
+    labels: list[Label]
+    subtitle: str
+    notes: tuple[str, ...] = ()
+
+
+def _new_sheet(city: City) -> _Sheet:
+    """An empty page with the map axes framed on the city."""
     extent = map_extent(city)
     page = page_layout(extent)
     fig = Figure(figsize=page.size_in, dpi=DPI, facecolor="white")
     canvas = FigureCanvasAgg(fig)
     ax = fig.add_axes(page.map_box)
     _setup_axes(ax, extent)
-    _draw_terrain(ax, city, extent)
-    handles = _draw_lines(ax, city)
-    handles += _draw_points(ax, city.facilities)
-    density = _corner_density(city, extent)
-    _draw_scale_bar(ax, extent, right=density["lower right"] < density["lower left"])
-    _draw_north_arrow(ax, right=density["upper right"] <= density["upper left"])
-    _place_labels(ax, canvas, _labels(city))
-    _draw_legend(fig, page, handles + _terrain_handles(city, extent))
-    _draw_text(fig, page, city)
+    return _Sheet(fig, canvas, ax, page, extent, page.map_box[1] + page.map_box[3])
+
+
+def _finish(sheet: _Sheet, city: City, content: _Layer, title: str, out: Path) -> None:
+    """Scale bar, north arrow, labels, legend, title and notes; then write the PNG atomically."""
+    density = _corner_density(city, sheet.extent)
+    _draw_scale_bar(sheet.ax, sheet.extent, right=density["lower right"] < density["lower left"])
+    _draw_north_arrow(sheet.ax, right=density["upper right"] <= density["upper left"])
+    _place_labels(sheet.ax, sheet.canvas, content.labels)
+    _draw_legend(sheet, content.handles)
+    _draw_text(sheet.fig, sheet.page, city, title, content.subtitle, content.notes)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+        sheet.fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+
+
+def _roads_layer(sheet: _Sheet, city: City) -> _Layer:
+    """Tinted terrain with contours, roads, water, power lines, facilities and their labels."""
+    _draw_terrain(sheet.ax, city, sheet.extent)
+    handles = _draw_lines(sheet.ax, city)
+    handles += _draw_points(sheet.ax, city.facilities)
+    handles += _contour_handles(city) + _no_data_handles(city, sheet.extent)
+    assumed = bool(len(city.facilities)) and bool(city.facilities["assumed"].astype(bool).any())
+    return _Layer(handles, _labels(city), _subtitle(city), ("* assumed: from city.yaml, not OSM",) if assumed else ())
+
+
+def _hand_layer(sheet: _Sheet, city: City) -> _Layer:
+    """HAND coloured over a grey hillshade, drainage cells in blue, thin roads on top."""
+    hydrology = city.hydrology
+    _draw_hillshade(sheet.ax, city)
+    hand = np.ma.masked_invalid(np.asarray(hydrology.hand_m, dtype=np.float64))
+    image = _draw_grid(sheet.ax, city, hand, HAND_CMAP, Normalize(0.0, HAND_MAX_M), 0.7)
+    _add_colorbar(sheet, image, "height above nearest drainage (m)", extend="max")
+    land = np.isfinite(city.terrain.elevation_m)
+    unreached = land & np.ma.getmaskarray(hand)
+    drainage = np.asarray(hydrology.drainage, dtype=bool)
+    _draw_cells(sheet.ax, city, unreached, UNREACHED_COLOUR, 0.75, zorder=1.1)
+    _draw_cells(sheet.ax, city, drainage, DRAINAGE_COLOUR, 1.0, zorder=1.2)
+    handles: list[Artist] = [Patch(facecolor=DRAINAGE_COLOUR, label="drainage (channel cells)")]
+    handles += _draw_plain_roads(sheet.ax, city, HAND_ROAD_STYLE)
+    if unreached.any():
+        handles.append(Patch(facecolor=UNREACHED_COLOUR, alpha=0.75, label="no drainage reached"))
+    handles += _no_data_handles(city, sheet.extent)
+    low = float((hand.filled(np.inf)[land] <= HAND_LOW_M).mean()) if land.any() else 0.0
+    subtitle = (f"height above nearest drainage (HAND), {city.terrain.resolution_m:g} m grid · "
+                f"{low:.0%} of the area within {HAND_LOW_M:g} m of its drainage · {int(drainage.sum()):,} "
+                "drainage cells")
+    return _Layer(handles, _town_labels(city), subtitle)
+
+
+def _flood_layer(sheet: _Sheet, city: City, depth: np.ndarray, closed: np.ndarray) -> _Layer:
+    """Peak depth coloured over a grey hillshade (dry cells clear), roads grey, closed links red on top."""
+    _draw_hillshade(sheet.ax, city)
+    wet = np.isfinite(depth) & (depth > 0)
+    deepest = float(depth[wet].max()) if wet.any() else 0.0
+    image = _draw_grid(sheet.ax, city, np.ma.masked_where(~wet, depth), DEPTH_CMAP,
+                       Normalize(0.0, depth_scale(deepest)), 0.85)
+    _add_colorbar(sheet, image, "peak water depth (m)")
+    handles = _draw_plain_roads(sheet.ax, city, FLOOD_ROAD_STYLE)
+    count = f"{len(closed)} link{'' if len(closed) == 1 else 's'}"
+    style = replace(CLOSED_STYLE, label=f"{CLOSED_STYLE.label} ({count})")
+    _add_lines(sheet.ax, segments(undirected(city.drive.links.iloc[closed])["geometry"]), style, casing=True)
+    handles.append(_handle(style))
+    area_km2 = wet.sum() * city.terrain.resolution_m**2 / 1e6
+    water = f"deepest {deepest:.2f} m" if wet.any() else "no water"
+    subtitle = f"peak flooded area {area_km2:,.2f} km² · {water} · {count} closed by water"
+    return _Layer(handles + _no_data_handles(city, sheet.extent), _town_labels(city), subtitle)
+
+
+def _town_labels(city: City) -> list[Label]:
+    """Only the town names (for the hazard layers, which draw no facilities)."""
+    return [label for label in _labels(city) if label.town]
+
+
+def _draw_plain_roads(ax: Axes, city: City, style: LineStyle) -> list[Artist]:
+    """Every drivable street in one style; its legend entry when there are any."""
+    lines = segments(undirected(city.drive.links)["geometry"])
+    _add_lines(ax, lines, style)
+    return [_handle(style)] if lines else []
+
+
+def _draw_grid(ax: Axes, city: City, values: np.ndarray, cmap: Colormap, norm: Normalize,
+               alpha: float) -> AxesImage:
+    """A value grid on the terrain grid, one flat colour per cell (masked cells clear)."""
+    return ax.imshow(values, cmap=cmap, norm=norm, alpha=alpha, extent=_grid_extent(city), origin="upper",
+                     interpolation="nearest", zorder=1.0)
+
+
+def _draw_cells(ax: Axes, city: City, mask: np.ndarray, colour: str, alpha: float, zorder: float) -> None:
+    """Cells of the terrain grid where ``mask`` is set, in one colour (the others clear)."""
+    if not mask.any():
+        return
+    rgba = np.zeros((*mask.shape, 4))
+    rgba[mask] = to_rgba(colour, alpha)
+    ax.imshow(rgba, extent=_grid_extent(city), origin="upper", interpolation="nearest", zorder=zorder)
+
+
+def _add_colorbar(sheet: _Sheet, image: AxesImage, label: str, extend: str = "neither") -> None:
+    """A vertical colour bar at the top of the legend column; the legend then starts below it."""
+    width_in, height_in = sheet.page.size_in
+    top = sheet.column_top - 0.1 / height_in
+    box = (sheet.page.legend_x, top - COLORBAR_HEIGHT_IN / height_in, 0.16 / width_in, COLORBAR_HEIGHT_IN / height_in)
+    cax = sheet.fig.add_axes(box)
+    bar = sheet.fig.colorbar(image, cax=cax, orientation="vertical", extend=extend)
+    bar.set_label(label, fontsize=8)
+    bar.ax.tick_params(labelsize=7.5)
+    sheet.column_top = box[1] - 0.3 / height_in
 
 
 # --- terrain ------------------------------------------------------------------------------------------
@@ -302,6 +495,13 @@ def _draw_terrain(ax: Axes, city: City, extent: tuple[float, float, float, float
     ax.imshow(terrain_rgb(elevation, shade), extent=_grid_extent(city), origin="upper",
               interpolation="bilinear", zorder=0)
     _draw_contours(ax, city, extent)
+
+
+def _draw_hillshade(ax: Axes, city: City) -> None:
+    """A plain grey hillshade (no tint, no contours): the base of the hazard layers."""
+    shade = hillshade(city.terrain.elevation_m.astype(np.float64), city.terrain.resolution_m)
+    ax.imshow(np.ma.masked_invalid(shade), cmap=GREY_SHADE, norm=Normalize(0.0, 1.0), extent=_grid_extent(city),
+              origin="upper", interpolation="bilinear", zorder=0)
 
 
 def _draw_contours(ax: Axes, city: City, extent: tuple[float, float, float, float]) -> None:
@@ -766,13 +966,19 @@ def _draw_north_arrow(ax: Axes, right: bool) -> None:
                 path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")])
 
 
-def _terrain_handles(city: City, extent: tuple[float, float, float, float]) -> list[Artist]:
-    """Legend entries for the contours and, when the map shows some, the cells without elevation."""
+def _contour_handles(city: City) -> list[Artist]:
+    """The legend entry for the contours, when the terrain has any."""
+    z = city.terrain.elevation_m
+    if not np.isfinite(z).any() or np.nanmax(z) - np.nanmin(z) < 1.0:
+        return []
+    interval = contour_interval(float(np.nanmax(z) - np.nanmin(z)))
+    return [Line2D([], [], color="#8a7660", linewidth=0.6, label=f"contour, every {interval:g} m")]
+
+
+def _no_data_handles(city: City, extent: tuple[float, float, float, float]) -> list[Artist]:
+    """The legend entry for cells without elevation, when the map shows some."""
     z = city.terrain.elevation_m
     handles: list[Artist] = []
-    if np.isfinite(z).any() and np.nanmax(z) - np.nanmin(z) >= 1.0:
-        interval = contour_interval(float(np.nanmax(z) - np.nanmin(z)))
-        handles.append(Line2D([], [], color="#8a7660", linewidth=0.6, label=f"contour, every {interval:g} m"))
     grid = _grid_extent(city)
     uncovered = extent[0] < grid[0] or extent[1] > grid[1] or extent[2] < grid[2] or extent[3] > grid[3]
     if uncovered or not np.isfinite(z).all():
@@ -781,10 +987,9 @@ def _terrain_handles(city: City, extent: tuple[float, float, float, float]) -> l
     return handles
 
 
-def _draw_legend(fig: Figure, page: PageLayout, handles: list[Artist]) -> None:
-    """The legend in the column right of the map (it never hides part of the city)."""
-    top = page.map_box[1] + page.map_box[3]
-    legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(page.legend_x, top),
+def _draw_legend(sheet: _Sheet, handles: list[Artist]) -> None:
+    """The legend in the column right of the map, under any colour bar (it never hides part of the city)."""
+    legend = sheet.fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(sheet.page.legend_x, sheet.column_top),
                         frameon=False, fontsize=8, title="Legend", title_fontsize=9.5, alignment="left",
                         handlelength=2.6, borderaxespad=0.0, labelspacing=0.7)
     legend.get_title().set_fontweight("bold")
@@ -811,17 +1016,15 @@ def _subtitle(city: City) -> str:
     return " · ".join(parts)
 
 
-def _draw_text(fig: Figure, page: PageLayout, city: City) -> None:
-    """Title, subtitle, and under the map the attribution and notes."""
+def _draw_text(fig: Figure, page: PageLayout, city: City, title: str, subtitle: str, notes: Sequence[str]) -> None:
+    """Title, subtitle, and under the map the attribution and notes (the layer's, then the CRS)."""
     height = page.size_in[1]
     left = page.map_box[0]
-    fig.text(left, 1 - 0.18 / height, city.name, fontsize=19, fontweight="bold", va="top", ha="left")
-    fig.text(left, 1 - 0.6 / height, _subtitle(city), fontsize=9.5, color="#333333", va="top", ha="left")
+    fig.text(left, 1 - 0.18 / height, title, fontsize=19, fontweight="bold", va="top", ha="left")
+    fig.text(left, 1 - 0.6 / height, subtitle, fontsize=9.5, color="#333333", va="top", ha="left")
     attribution = city.config.attribution or DEFAULT_ATTRIBUTION
     below = page.map_box[1] - 0.07 / height
     fig.text(left, below, attribution, fontsize=7, color="#444444", ha="left", va="top")
     below -= 0.15 / height
-    notes = [f"{city.crs}, metres; north up"]
-    if city.facilities["assumed"].astype(bool).any() if len(city.facilities) else False:
-        notes.insert(0, "* assumed: from city.yaml, not OSM")
-    fig.text(left, below, "   ".join(notes), fontsize=7, color="#444444", ha="left", va="top")
+    lines = [*notes, f"{city.crs}, metres; north up"]
+    fig.text(left, below, "   ".join(lines), fontsize=7, color="#444444", ha="left", va="top")

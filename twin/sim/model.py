@@ -35,7 +35,7 @@ from twin.sim.targets import TargetError, resolve_links
 PHASES = ("hazards", "lifelines", "residents", "crews", "traffic")
 # Services this version measures; conditions on others could never fire, so they are refused.
 MODELLED_SERVICES = ("access",)
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 
 
 class Component(Protocol):
@@ -93,6 +93,7 @@ class CityModel(mesa.Model):
         }
         assert set(self.handlers) == set(EVENT_KINDS)
         self._load_events()
+        self._load_hazards()
         self.recorder = Recorder(city, spec)
         self.recorder.record(self, force=True)
 
@@ -113,6 +114,22 @@ class CityModel(mesa.Model):
                     self.schedule(self._event_from_spec(event_spec, float(event_spec.at_s or 0.0), cause_default))
         if problems:
             raise ScenarioError("the scenario's events do not fit the map", problems)
+
+    def _load_hazards(self) -> None:
+        """Build the hazard components of the scenario's hazard entries (every misfit reported at once)."""
+        from twin.hazards.flood import FloodHazard  # the hazards import the engine's state; import them late
+
+        flood = FloodHazard.from_specs(self.city, list(self.spec.hazards))
+        if flood is not None:
+            self.add_component(flood, "hazards")
+
+    def assumptions(self) -> list[str]:
+        """What the run's components assumed, for ``assumptions.json``."""
+        notes: list[str] = []
+        for phase in PHASES:
+            for component in self.components[phase]:
+                notes.extend(getattr(component, "assumptions", lambda: [])())
+        return notes
 
     def _check_event(self, event_spec: EventSpec) -> str | None:
         source = _source_of(event_spec)
@@ -263,6 +280,10 @@ class CityModel(mesa.Model):
             "recorder": self.recorder.to_dict(),
         }
         arrays = {f"state__{k}": v for k, v in self.state.arrays().items()}
+        for phase in PHASES:
+            for component in self.components[phase]:
+                if hasattr(component, "arrays"):
+                    arrays.update({f"comp__{component.name}__{k}": v for k, v in component.arrays().items()})
         payload = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         with Path(path).open("wb") as stream:
             np.savez_compressed(stream, meta=payload, **arrays)  # type: ignore[arg-type]
@@ -273,6 +294,7 @@ class CityModel(mesa.Model):
         with np.load(Path(path), allow_pickle=False) as npz:
             meta = json.loads(npz["meta"].tobytes().decode())
             arrays = {k.removeprefix("state__"): npz[k] for k in npz.files if k.startswith("state__")}
+            parts = {k.removeprefix("comp__"): npz[k] for k in npz.files if k.startswith("comp__")}
         if meta["map_hash"] != city.map_hash:
             raise ScenarioError(f"{path}: the checkpoint was made on another map (hash {meta['map_hash'][:12]})")
         model = cls(city, spec, seed=meta["seed"])
@@ -284,6 +306,11 @@ class CityModel(mesa.Model):
         model.rng.bit_generator.state = meta["numpy_rng"]
         model.random.setstate(_tuple_state(meta["python_random"]))
         model.recorder.load_dict(meta["recorder"])
+        for phase in PHASES:
+            for component in model.components[phase]:
+                if hasattr(component, "load_arrays"):
+                    prefix = f"{component.name}__"
+                    component.load_arrays({k.removeprefix(prefix): v for k, v in parts.items() if k.startswith(prefix)})
         return model
 
 

@@ -45,9 +45,12 @@ class Recorder:
         self.access_at_s = -np.inf
         self.network_dirty = True
         homes = city.homes
-        self._home_building = homes["building"].to_numpy()
-        self._home_population = homes["population"].to_numpy()
-        self._in_building = self._home_building >= 0
+        rows, cols = city.terrain.elevation_m.shape
+        col, row = ~city.terrain.transform @ (homes["x"].to_numpy(float), homes["y"].to_numpy(float))
+        row, col = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
+        on_grid = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
+        self._home_cell = (row * cols + col)[on_grid]
+        self._home_population = homes["population"].to_numpy()[on_grid]
         self._cell_area_m2 = city.terrain.resolution_m**2
 
     def network_changed(self) -> None:
@@ -67,8 +70,8 @@ class Recorder:
         return min(1.0, self.access_now / self.access_normal)
 
     def _people_in_water(self, model: CityModel, depth_m: float) -> int:
-        depth = np.zeros(len(self._home_building))
-        depth[self._in_building] = model.state.building_depth_m[self._home_building[self._in_building]]
+        """Residents whose home (building, or walkable node on roads-only maps) has more water than ``depth_m``."""
+        depth = model.state.water_depth_m.ravel()[self._home_cell]
         return int(self._home_population[depth > depth_m].sum())
 
     def record(self, model: CityModel, force: bool = False) -> None:

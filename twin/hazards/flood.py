@@ -1,0 +1,204 @@
+"""The flood hazard of a run: river floods and rain ponding combined on the grid, then their impacts.
+
+Each step (hazards phase), at the step's end time t:
+
+* every ``river_flood`` entry spreads its stage s(t) over its flood plain (:mod:`twin.hazards.river`);
+  where two rivers overlap the deeper water counts;
+* the ``rain`` entry advances the ponds by the step's rain (:mod:`twin.hazards.ponding`); pond depth is
+  added to river depth (DESIGN.md "Contracts": ``water_depth_m`` = river + ponding);
+* the water grid goes into ``water_depth_m`` and ``water_peak_m``, and :class:`FloodExposure` turns it into
+  link closures and speeds, building depth and damage, and damaged lifeline components;
+* every link water closes or reopens and every component it damages is written to the event log.
+
+When the water grid has not changed since the last step (before the rain, after the flood), the impacts
+are not recomputed: they would be the same.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from twin.city.build import City
+from twin.errors import ScenarioError
+from twin.hazards.exposure import FloodChanges, FloodExposure
+from twin.hazards.ponding import Depressions, Ponding, composite_curve_number
+from twin.hazards.river import FloodPlain, channel_mask
+from twin.hazards.series import cumulative_rain_mm, max_stage_m, stage_m
+from twin.hazards.specs import RainSpec, RiverFloodSpec, curve_numbers_for, match_rivers, river_names
+
+if TYPE_CHECKING:
+    from twin.sim.model import CityModel
+
+CAUSE = "flood"
+
+
+class FloodHazard:
+    """River floods and rain ponding on one City, stepped by the engine's hazards phase.
+
+    Build it with :meth:`from_specs`, which checks the entries against the map and reports every problem.
+    """
+
+    name = "flood"
+
+    def __init__(
+        self,
+        city: City,
+        rivers: list[tuple[RiverFloodSpec, FloodPlain]],
+        rain: tuple[RainSpec, Ponding] | None,
+    ) -> None:
+        self.city = city
+        self.rivers = rivers
+        self.rain = rain
+        self.exposure = FloodExposure(city)
+        specs: list[RiverFloodSpec | RainSpec] = [spec for spec, _ in rivers] + ([rain[0]] if rain else [])
+        self.component_threshold_m = min(spec.component_damage_depth_m for spec in specs)
+        self._depth = np.zeros(city.terrain.elevation_m.size, dtype=np.float32)
+        self._last = np.zeros_like(self._depth)
+
+    @classmethod
+    def from_specs(cls, city: City, specs: list[Any]) -> FloodHazard | None:
+        """The flood hazard of a scenario's hazard entries, or None when it has no flood entries.
+
+        Raises
+        ------
+        ScenarioError
+            Every entry that does not fit the map (river names it does not have; a second rain entry).
+        """
+        problems: list[str] = []
+        rivers = []
+        for spec in (s for s in specs if isinstance(s, RiverFloodSpec)):
+            rows, missing = match_rivers(city.waterways, spec.rivers) if spec.rivers else (None, [])
+            if missing:
+                names = river_names(city.waterways)
+                known = "; the map has: " + ", ".join(names) if names else "; the map has no named rivers"
+                problems.append(
+                    f"{spec.source}: rivers: no waterway of {city.name} is named like "
+                    f"{', '.join(repr(m) for m in missing)}{known}. Or use channel_min_area_km2 to flood the "
+                    "drainage network"
+                )
+                continue
+            mask = channel_mask(city.terrain, city.hydrology, rows, spec.channel_min_area_km2)
+            if not mask.any():
+                problems.append(
+                    f"{spec.source}: the chosen river has no channel cells on the elevation grid of {city.name} "
+                    "(it lies outside the DEM, or every matched waterway is a tunnel)"
+                )
+                continue
+            plain = FloodPlain.of_channel(city.terrain, city.hydrology, mask, max_stage_m(spec) - spec.channel_depth_m)
+            rivers.append((spec, plain))
+        rains = [s for s in specs if isinstance(s, RainSpec)]
+        for extra in rains[1:]:
+            problems.append(f"{extra.source}: only one rain entry per scenario is supported; merge the storms")
+        if problems:
+            raise ScenarioError("the scenario's flood hazards do not fit the map", problems)
+        rain = (rains[0], _ponding(city, rains[0])) if rains else None
+        if not rivers and rain is None:
+            return None
+        return cls(city, rivers, rain)
+
+    def step(self, model: CityModel, dt_s: float) -> None:
+        """Advance the water to the end of the step and apply its impacts."""
+        t_s = model.clock_s + dt_s
+        depth = self._depth
+        depth[:] = 0.0
+        for river, plain in self.rivers:
+            cells, values = plain.depth(float(stage_m(river, t_s)) - river.channel_depth_m)
+            np.maximum.at(depth, cells, values.astype(np.float32))
+        if self.rain is not None:
+            rain, ponding = self.rain
+            before, after = cumulative_rain_mm(rain, np.array([t_s - dt_s, t_s]))
+            ponding.step(float(before), float(after), dt_s)
+            cells, values = ponding.depth_grid_values()
+            depth[cells] += values.astype(np.float32)
+        if np.array_equal(depth, self._last) and model.step_count > 0:
+            return
+        self._last[:] = depth
+        state = model.state
+        state.water_depth_m[:] = depth.reshape(state.water_depth_m.shape)
+        np.maximum(state.water_peak_m, state.water_depth_m, out=state.water_peak_m)
+        changes = self.exposure.apply(
+            state,
+            t_s,
+            deck_height_m=self.city.config.bridge_deck_height_m,
+            component_threshold_m=self.component_threshold_m,
+        )
+        self._log(model, t_s, changes)
+
+    def _log(self, model: CityModel, t_s: float, changes: FloodChanges) -> None:
+        links = self.city.drive.links
+        state = model.state
+        for kind, ids in (("close_link", changes.closed), ("open_link", changes.reopened)):
+            for link in ids.tolist():
+                row = links.iloc[link]
+                label = f"link {link} ({row['name'] or row['highway']}, way {row['osm_way']})"
+                details = {
+                    "link": link,
+                    "osm_way": int(row["osm_way"]),
+                    "depth_m": round(float(state.link_flood_depth_m[link]), 3),
+                }
+                model.log(t_s, kind, label, CAUSE, details)
+        facilities = self.city.facilities
+        for comp in changes.damaged_components.tolist():
+            row = facilities.iloc[comp]
+            label = f"{row['kind']} {row['name'] or ''} ({row['osm_type']} {row['osm_id']})".replace("  ", " ")
+            depth = float(state.water_depth_m.ravel()[self.exposure.component_cell[comp]])
+            model.log(t_s, "fail_component", label, CAUSE, {"component": comp, "depth_m": round(depth, 3)})
+        if changes.network_changed:
+            model.recorder.network_changed()
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """State to checkpoint (the ponds; the rivers are functions of time)."""
+        arrays = {"last_depth": self._last}
+        if self.rain is not None:
+            arrays.update(self.rain[1].arrays())
+        return arrays
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`arrays`."""
+        self._last = np.array(arrays["last_depth"], dtype=np.float32)
+        if self.rain is not None:
+            self.rain[1].load_arrays(arrays)
+
+    def assumptions(self) -> list[str]:
+        """What the flood model assumed, for ``assumptions.json``."""
+        notes = list(self.exposure.assumptions())
+        for spec, plain in self.rivers:
+            what = (
+                f"rivers matching {spec.rivers}"
+                if spec.rivers
+                else (f"the drainage network (cells draining >= {spec.channel_min_area_km2} km2)")
+            )
+            notes.append(
+                f"river stage measured from the channel bed, {spec.channel_depth_m:g} m below the DEM's river "
+                "cells (channel_depth_m); water leaves the channel above that"
+            )
+            notes.append(
+                f"river flood on {what}: HAND bathtub with hydro-connectivity (4-connected) on the "
+                f"{self.city.terrain.resolution_m:.0f} m grid, {len(plain.cells)} cells floodable up to "
+                f"{max_stage_m(spec):.2f} m stage; no flow dynamics, so arrival follows the stage at once"
+            )
+        if self.rain is not None:
+            rain, ponding = self.rain
+            notes.append(
+                f"rain ponding: SCS curve numbers (TR-55, soil group {rain.soil_group}) composited with the sealed "
+                f"share of each cell, drains take {rain.drainage_mm_h:g} mm/h, runoff routed by D8 into "
+                f"{ponding.depressions.count} depressions (level pools, fill and spill); spatially uniform rain"
+            )
+        return notes
+
+    def water_budget(self) -> dict[str, float] | None:
+        """The ponding water budget (m3), or None without rain."""
+        if self.rain is None:
+            return None
+        ponding = self.rain[1]
+        return {**ponding.budget.as_dict(), "stored": ponding.stored_m3}
+
+
+def _ponding(city: City, spec: RainSpec) -> Ponding:
+    hydrology = city.hydrology
+    class_cn = curve_numbers_for(spec)
+    cn = composite_curve_number(class_cn, hydrology.landcover.ravel(), hydrology.impervious.ravel().astype(float))
+    cn = np.where(np.isfinite(city.terrain.elevation_m.ravel()), cn, np.nan)
+    return Ponding(Depressions.of_grid(city.terrain, hydrology), cn, spec.drainage_mm_h)

@@ -1,0 +1,94 @@
+"""River flood (fluvial): a stage above the channel, spread over the land that is below it and connected to it.
+
+The model is the height-above-nearest-drainage (HAND) "modified bathtub with hydro-connectivity" used for
+NOAA's flood inundation mapping (Zheng, Tarboton et al. 2018, JAWRA 54(4); Nobre et al. 2016): a cell is wet
+at stage s when its height above the river, HAND_r(c), is below s *and* it is connected to the river through
+cells that are all below s; its depth is ``s - HAND_r(c)``. In a flat city this is the classic bathtub; in a
+valley the water surface follows the river's slope, because HAND is measured from the bed below each cell.
+
+HAND_r is measured from the flooded river's own channel (not from the nearest stream): a side valley's
+stream does not carry the main river's stage up the mountain. Connectivity is precomputed once as each
+cell's *connection stage* m(c), the lowest stage at which a path of cells below the stage links it to the
+channel (a minimax path, :func:`twin.hydrology.grid.minimax_from_sources`, 4-connected so that water does
+not leak through a diagonal gap): wet(s) = m(c) < s. A step is then one comparison over the cells that
+can ever be wet, whatever the stage, with no labelling of components per step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin.city.terrain import Terrain
+from twin.hydrology.conditioning import Hydrology, height_above
+from twin.hydrology.grid import min_downstream, minimax_from_sources
+
+
+@dataclass(frozen=True)
+class FloodPlain:
+    """Cells a river can flood up to a stage, sorted by the stage at which they connect.
+
+    Attributes
+    ----------
+    cells
+        Flat cell indices, sorted by ``connect_m``.
+    connect_m
+        Connection stage of each cell (m above the channel): it is wet at stages above this.
+    hand_m
+        Height of each cell above the river's channel (m).
+    """
+
+    cells: np.ndarray
+    connect_m: np.ndarray
+    hand_m: np.ndarray
+
+    @classmethod
+    def of_channel(cls, terrain: Terrain, hydrology: Hydrology, channel: np.ndarray, max_stage_m: float) -> FloodPlain:
+        """The flood plain of a channel (bool flat mask) for stages up to ``max_stage_m``.
+
+        Parameters
+        ----------
+        terrain, hydrology
+            The City's working grid and its hydrology.
+        channel
+            bool flat mask of the river's channel cells.
+        max_stage_m
+            The highest stage the scenario reaches: cells connecting above it are left out.
+        """
+        z = terrain.elevation_m.astype(np.float64).ravel()
+        bed = min_downstream(hydrology.receiver, z, channel)
+        hand = height_above(z, hydrology.receiver, channel, bed)
+        shape = terrain.elevation_m.shape
+        reachable = np.isfinite(hand).reshape(shape)
+        connect, _ = minimax_from_sources(
+            np.nan_to_num(hand, nan=np.inf).reshape(shape), channel.reshape(shape), reachable, connectivity=4
+        )
+        flat = connect.ravel()
+        cells = np.flatnonzero(np.isfinite(flat) & (flat < max_stage_m))
+        cells = cells[np.argsort(flat[cells], kind="stable")]
+        return cls(cells=cells, connect_m=flat[cells], hand_m=hand[cells])
+
+    def depth(self, stage_m: float) -> tuple[np.ndarray, np.ndarray]:
+        """Wet cells and their depths at a stage: ``cells[m < s]`` and ``s - HAND`` (m).
+
+        ``stage_m`` is the water's height above the DEM's river cells (the scenario's stage minus the
+        channel depth the DEM does not see).
+        """
+        count = int(np.searchsorted(self.connect_m, stage_m, side="left"))
+        return self.cells[:count], stage_m - self.hand_m[:count]
+
+
+def channel_mask(
+    terrain: Terrain, hydrology: Hydrology, waterway_rows: np.ndarray | None, min_area_km2: float | None
+) -> np.ndarray:
+    """bool flat mask of a river's channel: the cells of the given waterways, or every cell draining at least
+    ``min_area_km2`` (maps without named rivers)."""
+    mask = np.zeros(terrain.elevation_m.size, dtype=bool)
+    if waterway_rows is not None:
+        pairs = hydrology.channel_cells
+        mask[pairs["cell"].to_numpy()[np.isin(pairs["waterway"].to_numpy(), waterway_rows)]] = True
+    if min_area_km2 is not None:
+        area_km2 = hydrology.accumulation.ravel().astype(np.float64) * terrain.resolution_m**2 / 1e6
+        mask |= area_km2 >= min_area_km2
+    return mask & np.isfinite(terrain.elevation_m.ravel())
