@@ -91,7 +91,7 @@ def test_closed_bowl_stores_the_rain_excess_then_spills() -> None:
 def test_level_pool_depths_hold_the_stored_volume() -> None:
     ponding = _bowl_ponding()
     ponding.step(0.0, 30.0, 600.0)
-    cells, depth = ponding.depth_grid_values()
+    _, depth = ponding.depth_grid_values()
     assert depth.sum() * CELL_M**2 == pytest.approx(ponding.stored_m3, rel=1e-9)
 
 
@@ -205,7 +205,7 @@ def test_unknown_river_names_list_the_map_rivers(andorra_city: City, tmp_path: P
 def test_map_without_named_rivers_says_so_and_floods_its_drainage_instead(
     monaco_city: City, tmp_path: Path
 ) -> None:
-    with pytest.raises(ScenarioError, match="no named rivers|the map has"):
+    with pytest.raises(ScenarioError, match=r"no named rivers|the map has"):
         CityModel(monaco_city, _scenario(tmp_path, "monaco", [{**VALIRA, "rivers": ["Seine"]}]))
     drainage = {**VALIRA, "rivers": None, "channel_min_area_km2": 0.5, "channel_depth_m": 0.0}
     del drainage["rivers"]

@@ -8,7 +8,6 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-
 HAZARD_CAUSES = ("flood", "landslide")
 
 
