@@ -70,6 +70,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python benchmarks/city_build.py
 	$(BIN)/python benchmarks/engine_run.py
+	$(BIN)/python benchmarks/hazards.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache maps/*/.cache
