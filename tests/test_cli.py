@@ -119,6 +119,24 @@ def test_validate_lists_problems_and_exits_1(tmp_path: Path, capsys: pytest.Capt
     assert "bad.yaml:2 map" in out and "bad.yaml:4 duration" in out and "did you mean 'seed'" in out
 
 
+def test_validate_checks_rivers_and_targets_against_the_map(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = tmp_path / "flood.yaml"
+    scenario.write_text(
+        f"name: x\nmap: {ROOT / 'maps' / 'andorra'}\nstart: '2025-10-14T06:00'\nduration: 2h\nstep: 60s\n"
+        "hazards:\n  - type: river_flood\n    rivers: [Danube]\n"
+        "    hydrograph: {peak_stage_m: 2, time_to_peak: 1h, duration: 2h}\n"
+        "events:\n  - {kind: close_link, at: 1h, target: {street: Champs-Elysees}}\n"
+    )
+    assert main(["validate", "--no-map", str(scenario)]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(scenario)]) == 1
+    out = capsys.readouterr().out
+    assert "flood.yaml:7 hazards[0]" in out and "'Danube'" in out and "Riu Valira" in out
+    assert "flood.yaml:11 events[0]" in out and "Champs-Elysees" in out
+
+
 def test_run_with_a_bad_scenario_prints_no_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\n")

@@ -68,9 +68,9 @@ def _map_show(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from twin.scenario import validate_files
+    from twin.run import validate_against_maps
 
-    problems = validate_files(args.files)
+    problems = validate_against_maps(args.files, with_map=not args.no_map)
     for problem in problems:
         print(problem)
     if not problems:
@@ -122,6 +122,11 @@ def _add_map_commands(sub: argparse._SubParsersAction) -> None:
 def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
     validate = sub.add_parser("validate", help="check scenario files; print ok or every problem")
     validate.add_argument("files", nargs="+", type=Path, help="scenario YAML files")
+    validate.add_argument(
+        "--no-map",
+        action="store_true",
+        help="check the files only, not whether their events and hazards fit their map (which loads the map)",
+    )
     validate.set_defaults(handler=_validate)
     schema = sub.add_parser("schema", help="write the JSON Schema of scenario files (for editors)")
     schema.add_argument("--out", type=Path, default=None, help="file to write (default: standard output)")

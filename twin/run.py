@@ -126,6 +126,28 @@ def summary_table(results: Results) -> str:
     return "\n".join(lines)
 
 
+def validate_against_maps(paths: list[Path], with_map: bool = True) -> list[str]:
+    """Every problem of the scenario files, then (``with_map``) of each valid one on its map.
+
+    The map check builds the engine for the scenario, which resolves every event target and hazard entry
+    (river names, ...) against the City; the City is loaded from its cache (built on first use).
+    """
+    problems: list[str] = []
+    for path in paths:
+        try:
+            spec = load_scenario(path)
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+            continue
+        if not with_map:
+            continue
+        try:
+            CityModel(load_city(spec.map, progress=lambda m: print(f"  {m} ...", file=sys.stderr)), spec)
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+    return problems
+
+
 def prepare(scenario: Path, overrides: list[str]) -> tuple[Scenario, City]:
     """Validate the scenario (overrides included) and load its City."""
     spec = load_scenario(scenario, overrides)

@@ -92,15 +92,16 @@ class CityModel(mesa.Model):
             "message": _message,
         }
         assert set(self.handlers) == set(EVENT_KINDS)
-        self._load_events()
-        self._load_hazards()
+        problems = self._load_events() + self._load_hazards()
+        if problems:
+            raise ScenarioError("the scenario does not fit the map", problems)
         self.recorder = Recorder(city, spec)
         self.recorder.record(self, force=True)
 
     # --- scenario events ---------------------------------------------------------------------------
 
-    def _load_events(self) -> None:
-        """Schedule the scenario's events and interventions; every bad target is reported at once."""
+    def _load_events(self) -> list[str]:
+        """Schedule the scenario's events and interventions; return every bad target."""
         problems = []
         for cause_default, specs in (("scenario", self.spec.events), ("intervention", self.spec.interventions)):
             for event_spec in specs:
@@ -112,16 +113,19 @@ class CityModel(mesa.Model):
                     self.conditions.append((event_spec, True))
                 else:
                     self.schedule(self._event_from_spec(event_spec, float(event_spec.at_s or 0.0), cause_default))
-        if problems:
-            raise ScenarioError("the scenario's events do not fit the map", problems)
+        return problems
 
-    def _load_hazards(self) -> None:
-        """Build the hazard components of the scenario's hazard entries (every misfit reported at once)."""
+    def _load_hazards(self) -> list[str]:
+        """Build the hazard components of the scenario's hazard entries; return every misfit."""
         from twin.hazards.flood import FloodHazard  # the hazards import the engine's state; import them late
 
-        flood = FloodHazard.from_specs(self.city, list(self.spec.hazards))
+        try:
+            flood = FloodHazard.from_specs(self.city, list(self.spec.hazards))
+        except ScenarioError as exc:
+            return list(exc.problems)
         if flood is not None:
             self.add_component(flood, "hazards")
+        return []
 
     def assumptions(self) -> list[str]:
         """What the run's components assumed, for ``assumptions.json``."""
