@@ -132,17 +132,24 @@ def test_wrong_grid_shape_is_refused(andorra_city: City, exposure: FloodExposure
 
 def test_bridge_open_below_deck_closed_above(andorra_city: City, exposure: FloodExposure) -> None:
     bridge = _pick(andorra_city, exposure, andorra_city.drive.links["bridge"].to_numpy(bool))
+    cells = np.array(sorted(_cells_of(exposure, bridge)))
+    ground = andorra_city.terrain.elevation_m.reshape(-1)[cells].astype(float)
+    deck = float(exposure.bridge_deck_m(DECK_M)[bridge])
+    nodes = andorra_city.drive.nodes["elevation_m"].to_numpy()
+    link = andorra_city.drive.links.iloc[bridge]
+    assert deck == pytest.approx(max(min(nodes[link["src"]], nodes[link["dst"]]), ground.min() + DECK_M))
+    highest_ground = float(ground.max())
     state = _state(andorra_city)
-    _flood_links(state, exposure, [bridge], 3.0)
+    _flood_links(state, exposure, [bridge], deck - highest_ground - 0.5)  # water half a metre below the deck
     changes = _apply(exposure, state, 60.0)
     assert not state.link_closed_flood[bridge]
     assert state.link_flood_depth_m[bridge] == 0.0 and state.link_speed_factor[bridge] == 1.0
     assert bridge not in changes.closed
 
-    _flood_links(state, exposure, [bridge], 6.0)
+    _flood_links(state, exposure, [bridge], deck - highest_ground + 0.6)  # 0.6 m over the deck
     changes = _apply(exposure, state, 120.0)
     assert state.link_closed_flood[bridge] and bridge in changes.closed
-    assert state.link_flood_depth_m[bridge] == pytest.approx(6.0 - DECK_M)
+    assert state.link_flood_depth_m[bridge] == pytest.approx(0.6, abs=1e-4)
     assert state.link_speed_factor[bridge] == 0.0
     assert state.link_flood_closed_s[bridge] == 120.0
 

@@ -36,7 +36,7 @@ from twin.hydrology.conditioning import Hydrology, build_hydrology
 from twin.hydrology.landcover import impervious_fraction, is_landcover, landcover_class, landcover_grid
 
 # Bump when the build's output changes, so stale caches are rebuilt.
-BUILD_VERSION = "3"
+BUILD_VERSION = "4"
 CACHE_FOLDER = ".cache"
 
 Progress = Callable[[str], None]

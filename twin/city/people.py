@@ -172,10 +172,12 @@ def allocate(
 def road_length_weights(walk: Network) -> np.ndarray:
     """Per walkable node, half the length of each residential or through street that meets it.
 
-    Each street is counted once whatever its number of directed links (two-way streets have two).
+    Each street is counted once whatever its number of directed links (two-way streets have two); bridges
+    and tunnels are left out (nobody lives on them).
     """
     links = walk.links
     street = links["highway"].isin(RESIDENTIAL_STREETS).to_numpy()
+    street = street & ~links["bridge"].to_numpy(bool) & ~links["tunnel"].to_numpy(bool)
     src, dst = links["src"].to_numpy(), links["dst"].to_numpy()
     a = np.minimum(src, dst)[street]
     b = np.maximum(src, dst)[street]

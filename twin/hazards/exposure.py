@@ -174,6 +174,7 @@ class FloodExposure:
             for end in (shapely.get_point(tunnels, 0), shapely.get_point(tunnels, -1))
         ]
         self._bridge_ids = np.flatnonzero(self._bridge)
+        self._prepare_bridges(city)
         self._free_speed = links["speed_mps"].to_numpy(dtype=np.float64)
 
         buildings = city.buildings
@@ -211,6 +212,40 @@ class FloodExposure:
             region_assumption(lon, lat) if region is None else f"building damage: JRC curves, {region} (set by the run)"
         )
 
+    def _prepare_bridges(self, city: City) -> None:
+        """Ground under each bridge's cells and the elevation of its abutments (its end nodes, on the ground)."""
+        ground = city.terrain.elevation_m.reshape(-1).astype(np.float64)
+        on_bridge = self._bridge[self.pair_link]
+        self._bridge_pair_link = self.pair_link[on_bridge]
+        self._bridge_pair_cell = self.pair_cell[on_bridge]
+        self._bridge_pair_ground = np.nan_to_num(ground[self._bridge_pair_cell], nan=np.inf)
+        self._bridge_links, self._bridge_starts = np.unique(self._bridge_pair_link, return_index=True)
+        lowest = np.full(self.n_links, np.inf)
+        if self._bridge_links.size:
+            lowest[self._bridge_links] = np.minimum.reduceat(self._bridge_pair_ground, self._bridge_starts)
+        self._bridge_lowest_ground = lowest
+        links, elevation = city.drive.links, city.drive.nodes["elevation_m"].to_numpy(np.float64)
+        self._abutment_m = np.minimum(elevation[links["src"].to_numpy()], elevation[links["dst"].to_numpy()])
+
+    def bridge_deck_m(self, deck_height_m: float) -> FloatArray:
+        """Deck elevation of every link (meaningful on bridges): ``max(abutments, lowest ground under it + h)``.
+
+        A bridge's deck is at least as high as its lower abutment (its end nodes stand on the banks), and at
+        least ``deck_height_m`` above the lowest ground it spans: a deep valley's bridge sits far above the
+        river, a culvert-like crossing of a flat plain ``deck_height_m`` above it.
+        """
+        return np.maximum(self._abutment_m, self._bridge_lowest_ground + deck_height_m)
+
+    def _water_over_decks(self, flat: npt.NDArray[np.floating], deck_height_m: float) -> FloatArray:
+        """Per bridge link: the highest water surface under it above its deck (m, 0 when below)."""
+        over = np.zeros(len(self._bridge_links))
+        if over.size:
+            depth = np.fmax(flat[self._bridge_pair_cell].astype(np.float64), 0.0)
+            surface = np.where(depth > 0, self._bridge_pair_ground + depth, -np.inf)
+            deck = self.bridge_deck_m(deck_height_m)[self._bridge_pair_link]
+            over = np.maximum(np.maximum.reduceat(surface - deck, self._bridge_starts), 0.0)
+        return over
+
     def _depth_grid(self, state: SimState) -> npt.NDArray[np.floating]:
         depth = state.water_depth_m
         if depth.shape != self.shape:
@@ -231,7 +266,8 @@ class FloodExposure:
 
         Links
             ``link_flood_depth_m`` = max depth over the link's cells, except bridges, which count only
-            the water above their deck, max(0, d - deck_height_m). ``link_closed_flood`` when that depth
+            the water surface (ground + depth) above their deck (:meth:`bridge_deck_m`). ``link_closed_flood``
+            when that depth
             is >= :data:`~twin.hazards.damage.CLOSURE_DEPTH_M` (0.3 m, Pregnolato et al. 2017), or, for
             tunnels and underpasses (not bridges), as soon as a portal has more than
             :data:`TUNNEL_WATER_M` at a portal (their depth is the portals' depth).
@@ -254,7 +290,7 @@ class FloodExposure:
         t_s
             Simulated time of this call (s since the start).
         deck_height_m
-            Height of bridge decks above the ground under them (city.yaml ``bridge_deck_height_m``).
+            Least height of bridge decks above the lowest ground they span (city.yaml ``bridge_deck_height_m``).
         component_threshold_m
             Water depth (m) above which a vulnerable lifeline component is damaged.
 
@@ -268,7 +304,8 @@ class FloodExposure:
         portals = [np.where(cells >= 0, np.fmax(flat[np.maximum(cells, 0)], 0.0), 0.0) for cells in self._portal_cells]
         raw[self._tunnel_ids] = np.maximum(*portals)
         effective = raw.copy()
-        effective[self._bridge_ids] = np.maximum(raw[self._bridge_ids] - deck_height_m, 0.0)
+        effective[self._bridge_ids] = 0.0
+        effective[self._bridge_links] = self._water_over_decks(flat, deck_height_m)
         closed = (effective >= CLOSURE_DEPTH_M) | (self._tunnel_only & (raw > TUNNEL_WATER_M))
 
         was_closed = state.link_closed_flood
@@ -336,5 +373,6 @@ class FloodExposure:
             f"flood-vulnerable lifeline components: {', '.join(sorted(FLOOD_VULNERABLE_KINDS))} "
             "(lines, cables, towers and poles are not damaged by water)",
             f"tunnels and underpasses close at {TUNNEL_WATER_M} m of water, other roads at {CLOSURE_DEPTH_M} m; "
-            "bridges count only the water above their deck",
+            "bridges close only when the water surface reaches their deck: at least as high as their lower "
+            "abutment and at least bridge_deck_height_m above the lowest ground they span",
         ]

@@ -23,6 +23,7 @@ import numpy as np
 from twin.city.terrain import Terrain
 from twin.hydrology.conditioning import Hydrology, height_above
 from twin.hydrology.grid import min_downstream, minimax_from_sources
+from twin.hydrology.landcover import LANDCOVER_CLASSES
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ class FloodPlain:
     Attributes
     ----------
     cells
-        Flat cell indices, sorted by ``connect_m``.
+        Flat cell indices, sorted by ``connect_m``; the channel's own cells and mapped open water (OSM water
+        areas) are the river itself and are left out: its water is not a flood.
     connect_m
         Connection stage of each cell (m above the channel): it is wet at stages above this.
     hand_m
@@ -65,7 +67,9 @@ class FloodPlain:
             np.nan_to_num(hand, nan=np.inf).reshape(shape), channel.reshape(shape), reachable, connectivity=4
         )
         flat = connect.ravel()
-        cells = np.flatnonzero(np.isfinite(flat) & (flat < max_stage_m))
+        # The river's own cells and mapped open water are the river, not flooded land.
+        permanent = channel | (hydrology.landcover.ravel() == LANDCOVER_CLASSES.index("water"))
+        cells = np.flatnonzero(np.isfinite(flat) & (flat < max_stage_m) & ~permanent)
         cells = cells[np.argsort(flat[cells], kind="stable")]
         return cls(cells=cells, connect_m=flat[cells], hand_m=hand[cells])
 

@@ -90,7 +90,8 @@ class Recorder:
                 "people_exposed": self._people_in_water(model, EXPOSED_DEPTH_M),
                 "people_need_rescue": self._people_in_water(model, RESCUE_DEPTH_M),
                 "buildings_damaged": int((state.building_damage > 0).sum()),
-                "components_down": int((~state.comp_up).sum()),
+                # A damaged component is down whatever the lifelines phase (if any) says about the rest.
+                "components_down": int((~state.comp_up | state.comp_damaged).sum()),
                 "flooded_area_m2": float((state.water_depth_m > 0).sum() * self._cell_area_m2),
             }
         )
