@@ -264,7 +264,7 @@ BAD: list[tuple[str, str, str, int, str, list[str]]] = [
     ("unknown rain key", "drainage_mm_h: 15", "drainage: 15", 25, "hazards[2].drainage",
      ["unknown key 'drainage'", "did you mean 'drainage_mm_h'?"]),
     ("misspelt hazard type", "type: rain\n    start", "type: rainfall\n    start", 20, "hazards[2].type",
-     ["unknown hazard type 'rainfall'", "did you mean 'rain'?", "this version knows: rain, river_flood"]),
+     ["unknown hazard type 'rainfall'", "did you mean 'rain'?", "this version knows: ", "rain, river_flood"]),
 ]
 
 

@@ -10,15 +10,24 @@ Public API::
 Hazard and response types are registered in :mod:`twin.scenario.registry`.
 """
 
-from twin.scenario.events import Condition, EventSpec, LinkSelector
+from twin.scenario.events import ComponentSelector, Condition, EventSpec, LinkSelector
 from twin.scenario.loader import load_scenario, validate_files
-from twin.scenario.registry import EVENT_KINDS, HAZARD_TYPES, RESPONSE_TYPES, HazardSpec, ResponseSpec
+from twin.scenario.registry import (
+    COMPONENT_EVENT_KINDS,
+    EVENT_KINDS,
+    HAZARD_TYPES,
+    RESPONSE_TYPES,
+    HazardSpec,
+    ResponseSpec,
+)
 from twin.scenario.schema import MetricsSpec, OutputsSpec, Scenario, scenario_json_schema
 
 __all__ = [
+    "COMPONENT_EVENT_KINDS",
     "EVENT_KINDS",
     "HAZARD_TYPES",
     "RESPONSE_TYPES",
+    "ComponentSelector",
     "Condition",
     "EventSpec",
     "HazardSpec",
@@ -32,5 +41,6 @@ __all__ = [
     "validate_files",
 ]
 
-# The flood hazard types register themselves in HAZARD_TYPES; imported last, as they build on the modules above.
+# The hazard types register themselves in HAZARD_TYPES; imported last, as they build on the modules above.
+import twin.hazards.outage
 import twin.hazards.specs  # noqa: F401

@@ -3,17 +3,31 @@
 An event happens at a time (``at``: a duration after the start, or a local date-time) or when a condition
 on a service level holds (``when: {service: power, below: 0.5}``). Interventions (the planner's actions)
 have the same shape and are kept in their own list.
+
+Link events (``close_link``, ``open_link``) take a :class:`LinkSelector` as ``target``; component events
+(``fail_component``, ``repair_component``) take a :class:`ComponentSelector`. A key of the other kind of
+selector is an error that says which event kind it belongs to.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, PrivateAttr, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
-from twin.scenario.base import SpecModel, Text, seconds
-from twin.scenario.problems import HIDE, Problem, problems_error
-from twin.scenario.registry import LINK_EVENT_KINDS, EventKind, Service
+from twin.scenario.base import PositiveDuration, SpecModel, Text, seconds
+from twin.scenario.problems import HIDE, Problem, from_validation_error, problems_error
+from twin.scenario.registry import COMPONENT_EVENT_KINDS, LINK_EVENT_KINDS, ComponentGroup, EventKind, Service
 from twin.scenario.times import LOCAL_EXAMPLE, looks_absolute
 
 AT_HELP = f"a duration after the start (30min, +2h) or a local date-time ({LOCAL_EXAMPLE})"
@@ -71,6 +85,98 @@ class LinkSelector(SpecModel):
         return self
 
 
+class ComponentSelector(SpecModel):
+    """Which facilities or lifeline components an outage or a component event acts on.
+
+    Components are the rows of ``City.facilities`` (substations, transformers, towers, pumps, masts,
+    hospitals, ...); every given field narrows the selection (``kinds: [transformer], name: escaldes`` is
+    the transformers whose name contains "escaldes"). The engine reports, citing the entry's ``source``, a
+    selector that matches nothing on the map, with the names and kinds the map has.
+    """
+
+    components: list[Annotated[int, Field(ge=0)]] | None = Field(
+        None, min_length=1, examples=[[94]], description="twin component ids (rows of the facilities table)"
+    )
+    osm_ids: list[Annotated[int, Field(ge=1)]] | None = Field(
+        None, min_length=1, examples=[[386898986]], description="OSM ids (of nodes or ways)"
+    )
+    name: Text | None = Field(
+        None, examples=["ETR d"], description="case-insensitive substring of component names (’ and ' are the same)"
+    )
+    kinds: list[Text] | None = Field(
+        None, min_length=1, examples=[["substation"]], description="kinds: substation, transformer, hospital, ..."
+    )
+    groups: list[ComponentGroup] | None = Field(
+        None, min_length=1, examples=[["power"]], description="groups: facility, power, water, telecom, traffic"
+    )
+
+    @model_validator(mode="after")
+    def _something_selected(self) -> ComponentSelector:
+        if all(getattr(self, name) is None for name in type(self).model_fields):
+            hint = f"set at least one of {', '.join(type(self).model_fields)}"
+            raise problems_error(Problem((), "selects no component", HIDE, hint))
+        return self
+
+
+LINK_KEYS: tuple[str, ...] = tuple(LinkSelector.model_fields)
+COMPONENT_KEYS: tuple[str, ...] = tuple(ComponentSelector.model_fields)
+
+
+def _selector_model(kind: Any, value: dict[str, Any]) -> type[LinkSelector] | type[ComponentSelector]:
+    """The selector a target of ``kind`` must be; for an invalid kind, the one its keys suggest."""
+    if kind in COMPONENT_EVENT_KINDS:
+        return ComponentSelector
+    if kind is None and any(k in COMPONENT_KEYS for k in value) and not any(k in LINK_KEYS for k in value):
+        return ComponentSelector
+    return LinkSelector
+
+
+def _foreign_keys(who: str, model: type[BaseModel], value: dict[str, Any]) -> list[Problem]:
+    """A link key in a component target, or the reverse: say which event kind the key belongs to."""
+    if model is ComponentSelector:
+        return [
+            Problem((key,), f"selects road links, but {who} acts on components", HIDE,
+                    f"select components with {', '.join(COMPONENT_KEYS)}; to close a road use kind: close_link")
+            for key in value if key in LINK_KEYS
+        ]
+    return [
+        Problem((key,), f"selects components, but {who} acts on road links", HIDE,
+                f"select links with {', '.join(LINK_KEYS)}; to fail a component use kind: fail_component")
+        for key in value if key in COMPONENT_KEYS
+    ]
+
+
+def validate_selector[Selector: (LinkSelector, ComponentSelector)](
+    value: Any, model: type[Selector], who: str, context: Any
+) -> Selector | None:
+    """A raw target validated as ``model`` (for ``who``: "an outage"), every problem at once.
+
+    A key of the other kind of selector is reported with the event kinds that take it.
+    """
+    if value is None or isinstance(value, model):
+        return value
+    if not isinstance(value, dict):
+        example = "{kinds: [substation]}" if model is ComponentSelector else "{street: Avinguda Meritxell}"
+        raise problems_error(Problem((), "must be a mapping (indented key: value lines)", hint=f"e.g. {example}"))
+    foreign = _foreign_keys(who, model, value)
+    if foreign:
+        raise problems_error(*foreign)
+    try:
+        return model.model_validate(value, context=context)
+    except ValidationError as exc:
+        raise problems_error(*from_validation_error(exc, model)) from None
+
+
+def validate_target(value: Any, kind: Any, context: Any) -> LinkSelector | ComponentSelector | None:
+    """An event's raw ``target`` validated as the selector its ``kind`` needs."""
+    if isinstance(value, LinkSelector | ComponentSelector):
+        return value
+    who = f"a {kind} event" if isinstance(kind, str) else "this event"
+    if kind in COMPONENT_EVENT_KINDS or (isinstance(value, dict) and _selector_model(kind, value) is ComponentSelector):
+        return validate_selector(value, ComponentSelector, who, context)
+    return validate_selector(value, LinkSelector, who, context)
+
+
 class Condition(SpecModel):
     """A threshold on a city-wide service level Q in [0, 1]: exactly one of ``below`` or ``above``."""
 
@@ -94,7 +200,7 @@ class EventSpec(SpecModel):
     Attributes
     ----------
     kind
-        What happens (``close_link``, ``open_link``, ``message``).
+        What happens (``close_link``, ``open_link``, ``message``, ``fail_component``, ``repair_component``).
     at_s
         Seconds since the start (YAML ``at``), within [0, duration]; or None for a conditional event.
     when
@@ -102,7 +208,11 @@ class EventSpec(SpecModel):
     repeat
         A conditional event fires once unless ``repeat: true`` (then each time the condition becomes true).
     target
-        The links of a link event.
+        The links of a link event (:class:`LinkSelector`), or the components of a component event
+        (:class:`ComponentSelector`).
+    restore_after_s
+        ``fail_component`` only: the failed components are repaired this long after the failure (YAML
+        ``restore_after``); without it they stay damaged until a ``repair_component`` event.
     text
         The text of a ``message``.
     cause
@@ -113,7 +223,10 @@ class EventSpec(SpecModel):
     at_s: EventTime | None = Field(None, alias="at", examples=["30min"], description=AT_HELP)
     when: Condition | None = None
     repeat: bool = False
-    target: LinkSelector | None = None
+    target: LinkSelector | ComponentSelector | None = None
+    restore_after_s: PositiveDuration | None = Field(
+        None, alias="restore_after", examples=["6h"], description="fail_component only: repaired this long after"
+    )
     text: Text | None = None
     cause: Text = "scenario"
     _source: str = PrivateAttr(default="")
@@ -122,6 +235,11 @@ class EventSpec(SpecModel):
     def source(self) -> str:
         """Where the event was written (``file:line events[2]``), for later errors about it."""
         return self._source
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _target_of_kind(cls, value: Any, info: ValidationInfo) -> LinkSelector | ComponentSelector | None:
+        return validate_target(value, info.data.get("kind"), info.context)
 
     @model_validator(mode="after")
     def _consistent(self) -> EventSpec:
@@ -132,14 +250,10 @@ class EventSpec(SpecModel):
             problems.append(Problem((), f"has {which} of at and when", HIDE, hint))
         if self.repeat and self.when is None:
             problems.append(Problem(("repeat",), "is only for conditional events (with when:)", HIDE))
-        if self.kind in LINK_EVENT_KINDS:
-            if self.target is None:
-                problems.append(
-                    Problem(("target",), f"required key is missing: a {self.kind} event acts on links", HIDE,
-                            "add it, e.g. target: {street: Avinguda Meritxell}")
-                )
-            if self.text is not None:
-                problems.append(Problem(("text",), "is only for message events", HIDE, "use cause: for a note"))
+        if self.kind in LINK_EVENT_KINDS or self.kind in COMPONENT_EVENT_KINDS:
+            problems.extend(self._target_problems())
+        if self.restore_after_s is not None and self.kind != "fail_component":
+            problems.append(Problem(("restore_after",), "is only for fail_component events", HIDE, "remove it"))
         if self.kind == "message":
             if self.text is None:
                 problems.append(Problem(("text",), "required key is missing: a message event has a text", HIDE,
@@ -149,3 +263,20 @@ class EventSpec(SpecModel):
         if problems:
             raise problems_error(*problems)
         return self
+
+    def _target_problems(self) -> list[Problem]:
+        """A link or component event needs a target, and has no text."""
+        problems = []
+        if self.target is None:
+            acts_on, example = (
+                ("components", "{kinds: [substation], name: Escaldes}")
+                if self.kind in COMPONENT_EVENT_KINDS
+                else ("links", "{street: Avinguda Meritxell}")
+            )
+            problems.append(
+                Problem(("target",), f"required key is missing: a {self.kind} event acts on {acts_on}", HIDE,
+                        f"add it, e.g. target: {example}")
+            )
+        if self.text is not None:
+            problems.append(Problem(("text",), "is only for message events", HIDE, "use cause: for a note"))
+        return problems

@@ -47,11 +47,17 @@ HAZARD_TYPES: dict[str, type[BaseModel]] = {}
 RESPONSE_TYPES: dict[str, type[BaseModel]] = {}
 """Response type name -> model. Empty until the response issues register crews, shelters, warnings."""
 
-EventKind = Literal["close_link", "open_link", "message"]
-"""Generic event kinds; later issues add fail_component, repair_component, set_hazard_parameter here."""
+EventKind = Literal["close_link", "open_link", "message", "fail_component", "repair_component"]
+"""Generic event kinds; later issues add set_hazard_parameter here."""
 EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 LINK_EVENT_KINDS: tuple[str, ...] = ("close_link", "open_link")
-"""Kinds that act on road links and so need a ``target``."""
+"""Kinds that act on road links and so need a link ``target``."""
+COMPONENT_EVENT_KINDS: tuple[str, ...] = ("fail_component", "repair_component")
+"""Kinds that act on facilities and lifeline components and so need a component ``target``."""
+
+ComponentGroup = Literal["facility", "power", "water", "telecom", "traffic"]
+"""Groups of the City's facilities table (``City.facilities["group"]``)."""
+COMPONENT_GROUPS: tuple[str, ...] = get_args(ComponentGroup)
 
 Service = Literal["power", "water", "telecom", "health", "access"]
 """Services with a city-wide level Q in [0, 1] (``Q_power``, ...), which conditions can watch."""

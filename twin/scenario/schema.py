@@ -95,6 +95,22 @@ def _absolute_at(item: Any, start: dt.datetime) -> Any:
     return {**item, "at": at}
 
 
+def _outside_run(times: list[float | None], duration: float | None) -> list[Problem]:
+    """A problem at ``[i].at`` for each time (s after the start) outside [0, duration]."""
+    if duration is None:
+        return []
+    return [
+        Problem(
+            (i, "at"),
+            f"must be within the run, 0s to {describe_duration(duration)} after the start",
+            hint=(f"it is {describe_duration(-at)} before the start" if at < 0
+                  else f"it is {describe_duration(at)} after the start"),
+        )
+        for i, at in enumerate(times)
+        if at is not None and not 0.0 <= at <= duration
+    ]
+
+
 class Scenario(SpecModel):
     """A validated scenario: what happens to which city, for how long, and what is recorded.
 
@@ -144,7 +160,19 @@ class Scenario(SpecModel):
     @field_validator("hazards", mode="before")
     @classmethod
     def _hazards(cls, value: Any, info: ValidationInfo) -> Any:
+        # An entry's own ``at`` (an outage) may be a local date-time, like an event's.
+        start = info.data.get("start")
+        if isinstance(value, list) and isinstance(start, dt.datetime):
+            value = [_absolute_at(item, start) for item in value]
         return registry.validate_entries(value, registry.HAZARD_TYPES, "hazard", info.context)
+
+    @field_validator("hazards")
+    @classmethod
+    def _hazard_times_within_run(cls, value: list[BaseModel], info: ValidationInfo) -> list[BaseModel]:
+        problems = _outside_run([getattr(entry, "at_s", None) for entry in value], info.data.get("duration_s"))
+        if problems:
+            raise problems_error(*problems)
+        return value
 
     @field_validator("response", mode="before")
     @classmethod
@@ -162,19 +190,7 @@ class Scenario(SpecModel):
     @field_validator("events", "interventions")
     @classmethod
     def _times_within_run(cls, value: list[EventSpec], info: ValidationInfo) -> list[EventSpec]:
-        duration = info.data.get("duration_s")
-        if duration is None:
-            return value
-        problems = [
-            Problem(
-                (i, "at"),
-                f"must be within the run, 0s to {describe_duration(duration)} after the start",
-                hint=(f"it is {describe_duration(-event.at_s)} before the start" if event.at_s < 0
-                      else f"it is {describe_duration(event.at_s)} after the start"),
-            )
-            for i, event in enumerate(value)
-            if event.at_s is not None and not 0.0 <= event.at_s <= duration
-        ]
+        problems = _outside_run([event.at_s for event in value], info.data.get("duration_s"))
         if problems:
             raise problems_error(*problems)
         return value

@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # The generic event kinds this version executes; later issues (hazards, lifelines, crews) add theirs.
-EVENT_KINDS = ("close_link", "open_link", "message")
+EVENT_KINDS = ("close_link", "open_link", "message", "fail_component", "repair_component")
+COMPONENT_EVENT_KINDS = ("fail_component", "repair_component")
+"""Kinds whose target selects facilities and lifeline components (rows of ``City.facilities``)."""
 
 
 @dataclass(frozen=True)
@@ -26,9 +28,12 @@ class Event:
     kind
         One of :data:`EVENT_KINDS`.
     target
-        What it acts on, as plain data (a link selector for ``close_link``/``open_link``).
+        What it acts on, as plain data (a link selector for ``close_link``/``open_link``, a component
+        selector for ``fail_component``/``repair_component``).
     params
-        Other parameters (``text`` for ``message``).
+        Other parameters (``text`` for ``message``; ``restore_after_s`` for ``fail_component``; the
+        ``repair_component`` that schedules has ``if_cause``, so it only repairs damage of that cause, and
+        ``after_s``).
     cause
         Why, as recorded in the event log (``scenario``, ``intervention``, ``inject``, ...).
     source

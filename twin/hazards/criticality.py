@@ -1,0 +1,278 @@
+"""Criticality of facilities and lifeline components: betweenness centrality on the component's own network.
+
+The measure is shortest-path betweenness (Freeman, L. C. 1977, "A set of measures of centrality based on
+betweenness", *Sociometry* 40(1): 35-41), computed with Brandes' algorithm (Brandes, U. 2001, "A faster
+algorithm for betweenness centrality", *Journal of Mathematical Sociology* 25(2): 163-177) as implemented by
+networkx. For a node v,
+
+    C_B(v) = sum over node pairs s != v != t of sigma_st(v) / sigma_st,
+
+where sigma_st is the number of shortest paths from s to t and sigma_st(v) the number of those through v.
+It is reported normalised (networkx ``normalized=True``): the share of node pairs whose shortest paths pass
+through the component, in [0, 1]. A line's criticality is the largest edge betweenness of its spans (the share
+of pairs whose shortest paths use its busiest span). Shortest paths are by length (m).
+
+Networks:
+
+* **Power** (group ``power``): the grid graph from the OSM power lines of the facilities table (kinds
+  :data:`LINE_KINDS`). Every vertex of a line is a node and consecutive vertices are joined by an edge as long
+  as the span; vertices of different lines closer than :data:`SNAP_M` are one node. A substation or plant
+  mapped as an area joins every line vertex within :data:`HUB_M` of its outline (it becomes a hub node at its
+  centroid, joined to each such vertex by a span as long as the distance, at least :data:`SNAP_M`: the lines
+  that end inside a substation meet there) when two or more line nodes are that close; an area that
+  only one line touches sits on that line. A point inside such an area on the grid (a transformer in a
+  substation) is part of it and shares its node. Other power components (towers, poles, portals, points
+  and areas away from any hub) take the node of the nearest line vertex within :data:`ATTACH_M`.
+  Components on no line have criticality 0.
+* **Everything else** (water, telecom, facilities, traffic signals): OSM rarely maps pipes or cables, so the
+  component takes the betweenness of its nearest drivable road node (``drive_node``) on the directed road
+  network, estimated from :data:`ROAD_SAMPLES` source nodes drawn with a fixed seed (exact betweenness on a
+  few thousand nodes takes close to a minute); it is a proxy (a component on a busy road junction counts as
+  critical), and :meth:`Criticality.notes` says so.
+
+Normalised betweenness is a share of node pairs on either network, so components of different networks can be
+ranked together, but a planner should read such a ranking as two rankings side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+if TYPE_CHECKING:
+    from twin.city.build import City
+    from twin.city.roads import Network
+
+LINE_KINDS: tuple[str, ...] = ("line", "minor_line", "cable")
+"""Facility kinds whose LineString geometries make the power grid."""
+SNAP_M = 1.0
+"""Vertices of different power lines closer than this (m) are one node (a line mapped to end at another
+line's vertex; further apart they are taken as separate circuits, e.g. parallel lines a few metres apart)."""
+HUB_M = 10.0
+"""A substation or plant mapped as an area joins every line vertex within this distance (m) of its outline
+(lines end at the fence or at a portal just outside it)."""
+ATTACH_M = 75.0
+"""A point power component (and an area with no line at its outline) takes the node of the nearest line
+vertex within this distance (m). OSM transformers usually stand inside a substation with no line drawn to
+them: in the Andorra extract they lie 20-61 m from the nearest line end; towers and poles lie on their line."""
+ROAD_SAMPLES = 200
+"""Source nodes sampled to estimate road betweenness (networkx ``k``)."""
+ROAD_SEED = 0
+"""Seed of that sample: criticality is a property of the map, the same in every run."""
+
+
+@dataclass(frozen=True)
+class PowerGrid:
+    """The power grid as a graph, and where each power component sits on it.
+
+    Attributes
+    ----------
+    graph
+        Undirected; nodes are ints, edges carry ``length_m``.
+    node_of
+        Facility row -> graph node, for point and area components that sit on the grid.
+    edges_of
+        Facility row -> its graph edges ``(u, v)`` with ``u < v``, for lines.
+    hubs
+        Facility rows of areas that became hub nodes.
+    """
+
+    graph: nx.Graph
+    node_of: dict[int, int] = field(default_factory=dict)
+    edges_of: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    hubs: list[int] = field(default_factory=list)
+
+
+def _line_vertices(facilities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates of every line vertex, its facility row, and the index of its line part."""
+    rows = np.flatnonzero(facilities["kind"].isin(LINE_KINDS).to_numpy())
+    geometries = shapely.from_wkb(facilities["geometry"].to_numpy()[rows])
+    parts, part_index = shapely.get_parts(geometries, return_index=True)
+    coords, vertex_part = shapely.get_coordinates(parts, return_index=True)
+    return coords, rows[part_index[vertex_part]], vertex_part
+
+
+def _snap(coords: np.ndarray) -> np.ndarray:
+    """Node id of each vertex: vertices within :data:`SNAP_M` (transitively) share one."""
+    n = len(coords)
+    pairs = cKDTree(coords).query_pairs(SNAP_M, output_type="ndarray") if n else np.zeros((0, 2), dtype=np.int64)
+    adjacency = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    return np.asarray(connected_components(adjacency, directed=False)[1], dtype=np.int64)
+
+
+def _add_span(graph: nx.Graph, a: int, b: int, length_m: float) -> tuple[int, int]:
+    """Join ``a`` and ``b`` (the shorter of parallel spans counts); return the edge as ``(low, high)``."""
+    u, v = min(a, b), max(a, b)
+    if not graph.has_edge(u, v) or graph[u][v]["length_m"] > length_m:
+        graph.add_edge(u, v, length_m=length_m)
+    return u, v
+
+
+def power_grid(facilities: pd.DataFrame) -> PowerGrid:
+    """The power grid graph of a facilities table (see the module docstring for the rules)."""
+    coords, owner, part = _line_vertices(facilities)
+    node = _snap(coords)
+    grid = PowerGrid(nx.Graph())
+    grid.graph.add_nodes_from(np.unique(node).tolist())
+    same_part = part[:-1] == part[1:]
+    spans = np.hypot(*(coords[1:] - coords[:-1]).T)
+    for i in np.flatnonzero(same_part & (node[:-1] != node[1:])).tolist():
+        span = _add_span(grid.graph, int(node[i]), int(node[i + 1]), float(spans[i]))
+        grid.edges_of.setdefault(int(owner[i]), []).append(span)
+    _attach(facilities, coords, node, grid)
+    return grid
+
+
+def _attach(facilities: pd.DataFrame, coords: np.ndarray, node: np.ndarray, grid: PowerGrid) -> None:
+    """Put the non-line power components on the grid: hubs, then areas, then points (see the module docstring)."""
+    power = (facilities["group"] == "power").to_numpy() & ~facilities["kind"].isin(LINE_KINDS).to_numpy()
+    rows = np.flatnonzero(power)
+    if not len(coords) or not len(rows):
+        return
+    geometries = np.asarray(shapely.from_wkb(facilities["geometry"].to_numpy()[rows]))
+    vertices: np.ndarray = np.asarray(shapely.points(coords))
+    kinds = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+    areas = np.isin(shapely.get_type_id(geometries), kinds)
+    _hubs(rows[areas], geometries[areas], vertices, node, grid)
+    _nearest(rows[areas], geometries[areas], vertices, node, grid)
+    _inside(rows[~areas], geometries[~areas], rows[areas], geometries[areas], grid)
+    _nearest(rows[~areas], geometries[~areas], vertices, node, grid)
+
+
+def _hubs(rows: np.ndarray, areas: np.ndarray, vertices: np.ndarray, node: np.ndarray, grid: PowerGrid) -> None:
+    """An area whose outline is within :data:`HUB_M` of two or more line nodes becomes a node joining them."""
+    next_node = int(node.max()) + 1
+    for row, area in zip(rows.tolist(), areas, strict=True):
+        near = np.flatnonzero(shapely.dwithin(area, vertices, HUB_M))
+        if len(np.unique(node[near])) < 2:
+            continue  # at most one line touches it: it sits on that line, like a point
+        # The hub is the area's centre: spans of zero length would break the counting of shortest paths.
+        distance = np.maximum(shapely.distance(shapely.centroid(area), vertices[near]), SNAP_M)
+        for vertex_node, d in zip(node[near].tolist(), distance.tolist(), strict=True):
+            _add_span(grid.graph, next_node, vertex_node, float(d))
+        grid.node_of[row] = next_node
+        grid.hubs.append(row)
+        next_node += 1
+
+
+def _inside(rows: np.ndarray, points: np.ndarray, area_rows: np.ndarray, areas: np.ndarray, grid: PowerGrid) -> None:
+    """A point inside a power area on the grid (a transformer in a substation) is part of it: same node."""
+    placed = np.array([row in grid.node_of for row in area_rows.tolist()], dtype=bool)
+    if not len(rows) or not placed.any():
+        return
+    point_index, area_index = shapely.STRtree(areas[placed]).query(points, predicate="within")
+    for which, area in zip(point_index.tolist(), area_index.tolist(), strict=True):
+        grid.node_of.setdefault(int(rows[which]), grid.node_of[int(area_rows[placed][area])])
+
+
+def _nearest(rows: np.ndarray, geometries: np.ndarray, vertices: np.ndarray, node: np.ndarray, grid: PowerGrid) -> None:
+    """Components not placed yet take the node of the nearest line vertex within :data:`ATTACH_M`."""
+    rest = np.array([row not in grid.node_of for row in rows.tolist()], dtype=bool)
+    if not rest.any():
+        return
+    pairs = shapely.STRtree(vertices).query_nearest(geometries[rest], max_distance=ATTACH_M, all_matches=False)
+    for which, vertex in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True):
+        grid.node_of[int(rows[rest][which])] = int(node[vertex])
+
+
+def power_criticality(facilities: pd.DataFrame) -> tuple[np.ndarray, PowerGrid]:
+    """Normalised betweenness of every power component on the power grid (NaN for other groups).
+
+    Returns
+    -------
+    values, grid
+        One value per facility row: node betweenness for points and areas, the largest edge betweenness of
+        its spans for a line, 0 for a power component on no line, NaN outside the ``power`` group.
+    """
+    grid = power_grid(facilities)
+    values = np.full(len(facilities), np.nan)
+    values[(facilities["group"] == "power").to_numpy()] = 0.0
+    if grid.graph.number_of_edges() == 0:
+        return values, grid
+    nodes = nx.betweenness_centrality(grid.graph, weight="length_m", normalized=True)
+    edges = nx.edge_betweenness_centrality(grid.graph, weight="length_m", normalized=True)
+    for row, graph_node in grid.node_of.items():
+        values[row] = nodes[graph_node]
+    for row, spans in grid.edges_of.items():
+        values[row] = max(edges[span] if span in edges else edges[span[::-1]] for span in spans)
+    return values, grid
+
+
+def road_graph(drive: Network) -> nx.DiGraph:
+    """The directed drivable network, one edge per node pair (the shortest of parallel links), by length."""
+    links = drive.links
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(drive.n_nodes))
+    order = np.argsort(-links["length_m"].to_numpy(), kind="stable")  # the shortest parallel link is added last
+    src, dst, length = (links[c].to_numpy()[order] for c in ("src", "dst", "length_m"))
+    graph.add_weighted_edges_from(zip(src.tolist(), dst.tolist(), length.tolist(), strict=True), weight="length_m")
+    return graph
+
+
+def road_criticality(drive: Network, nodes: np.ndarray) -> np.ndarray:
+    """Estimated normalised betweenness of ``nodes`` on the directed road network (see :data:`ROAD_SAMPLES`)."""
+    graph = road_graph(drive)
+    k = min(ROAD_SAMPLES, graph.number_of_nodes())
+    centrality = nx.betweenness_centrality(graph, k=k, weight="length_m", normalized=True, seed=ROAD_SEED)
+    return np.array([centrality[int(n)] for n in nodes], dtype=float)
+
+
+@dataclass(frozen=True)
+class Criticality:
+    """Criticality of some components of a City, and what it meant.
+
+    Attributes
+    ----------
+    rows
+        Facility rows.
+    values
+        Normalised betweenness of each, on its own network (see the module docstring).
+    notes
+        How each network was built, for ``assumptions.json``.
+    """
+
+    rows: np.ndarray
+    values: np.ndarray
+    notes: list[str]
+
+
+def criticality(city: City, rows: np.ndarray) -> Criticality:
+    """Betweenness of the components ``rows``: on the power grid for power, on the road network for the rest."""
+    facilities = city.facilities
+    values = np.zeros(len(rows))
+    notes: list[str] = []
+    power = (facilities["group"].to_numpy()[rows] == "power") if len(rows) else np.zeros(0, dtype=bool)
+    if power.any():
+        grid_values, grid = power_criticality(facilities)
+        values[power] = grid_values[rows[power]]
+        notes.append(_power_note(grid))
+    if (~power).any():
+        values[~power] = road_criticality(city.drive, facilities["drive_node"].to_numpy()[rows[~power]])
+        notes.append(
+            f"criticality of components outside the power group = betweenness of their nearest drivable road "
+            f"node on the directed road network ({city.drive.n_nodes} nodes, shortest paths by length), "
+            f"estimated from {min(ROAD_SAMPLES, city.drive.n_nodes)} sampled sources (seed {ROAD_SEED}): OSM "
+            "has no water or telecom network here, so road betweenness stands in for it"
+        )
+    return Criticality(rows=rows, values=values, notes=notes)
+
+
+def _power_note(grid: PowerGrid) -> str:
+    return (
+        f"criticality of power components = normalised betweenness (Freeman 1977; Brandes 2001) on the power "
+        f"grid from OSM lines ({grid.graph.number_of_nodes()} nodes, {grid.graph.number_of_edges()} spans, "
+        f"shortest paths by length): line vertices within {SNAP_M:g} m are one node; {len(grid.hubs)} substation "
+        f"or plant area(s) join the line vertices within {HUB_M:g} m of their outline, and the points inside them "
+        f"(transformers) share their node; other components take the nearest line vertex within {ATTACH_M:g} m "
+        f"({len(grid.node_of) + len(grid.edges_of)} power components on the grid, the rest 0); a line counts its "
+        "busiest span. A component at the end of a line (a plant feeding it) scores 0: betweenness measures what "
+        "a component carries between others, not what it feeds"
+    )

@@ -1,0 +1,397 @@
+"""Outages: facilities and lifeline components that fail at a time, chosen by name, at random or by criticality.
+
+A scenario's ``outage`` entry (DESIGN.md "Outage")::
+
+    - type: outage
+      at: 2h                                  # a duration after the start, or a local date-time
+      target: {kinds: [substation]}           # a component selector (optional with most_critical: all components)
+      share: 0.5                              # a random share of the selected components (rounded, >= 1)
+      most_critical: 2                        # or: the k most critical of the selected
+      restore_after: 6h                       # or {lognormal: {median: 4h, sigma: 0.5}} or {uniform: [2h, 8h]}
+      cause: "substation fire"                # for the event log and comp_cause (default "outage")
+
+This module owns which components are damaged and when, and when they are restored (``restore_after``); what
+damage does to service is the lifelines' part. :class:`OutageHazard` makes its choices once, when the model
+is built, from the run's Generator (``model.rng``): the random share, then the restore durations, entry by
+entry in file order. Each chosen component becomes a ``fail_component`` event (with ``restore_after_s`` when
+it is restored), so the whole outage is data in the model's event queue: checkpointed and restored with it,
+and the same as a drill's ``fail_component`` inject.
+
+Criticality is betweenness centrality on the component's own network (:mod:`twin.hazards.criticality`); ties
+are broken by component id and reported. Without ``restore_after`` a component stays damaged until a
+``repair_component`` event. A restore only repairs damage this outage caused: a component that was already
+damaged (by a flood, say) is left as it was.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import numpy as np
+from pydantic import (
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from twin.errors import ScenarioError
+from twin.scenario import registry
+from twin.scenario.base import (
+    PositiveDuration,
+    SpecModel,
+    Text,
+    describe_duration,
+    seconds,
+)
+from twin.scenario.events import AT_HELP, ComponentSelector, EventTime, validate_selector
+from twin.scenario.problems import HIDE, Problem, from_validation_error, problems_error
+from twin.sim.events import Event
+from twin.sim.targets import TargetError, describe_component, resolve_components
+
+if TYPE_CHECKING:
+    from twin.city.build import City
+    from twin.sim.model import CityModel
+
+DEFAULT_CAUSE = "outage"
+
+
+# ----------------------------------------------------------------------------------------- restore_after
+
+
+class Lognormal(SpecModel):
+    """A lognormal duration: ln(duration) is normal with mean ln(median) and standard deviation sigma."""
+
+    median_s: PositiveDuration = Field(alias="median", examples=["4h"])
+    sigma: float = Field(gt=0.0, le=3.0, examples=[0.5], description="standard deviation of ln(duration)")
+
+
+class LognormalRestore(SpecModel):
+    """``{lognormal: {median: 4h, sigma: 0.5}}``."""
+
+    lognormal: Lognormal
+
+
+class UniformRestore(SpecModel):
+    """``{uniform: [2h, 8h]}``: every duration between the two equally likely."""
+
+    uniform: list[PositiveDuration] = Field(min_length=2, max_length=2, examples=[["2h", "8h"]])
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformRestore:
+        low, high = self.uniform
+        if not low < high:
+            raise problems_error(
+                Problem(("uniform",), "must be [shortest, longest] with shortest < longest", HIDE,
+                        f"got [{describe_duration(low)}, {describe_duration(high)}]")
+            )
+        return self
+
+
+RESTORE_HELP = "a duration (6h), {lognormal: {median: 4h, sigma: 0.5}} or {uniform: [2h, 8h]}"
+_DISTRIBUTIONS: dict[str, type[SpecModel]] = {"lognormal": LognormalRestore, "uniform": UniformRestore}
+
+
+def _restore_after(value: Any) -> Any:
+    """A duration in seconds, or a validated distribution; every problem with its path below the field."""
+    if value is None or isinstance(value, LognormalRestore | UniformRestore):
+        return value
+    if not isinstance(value, dict):
+        return seconds(value, positive=True)
+    if len(value) != 1 or next(iter(value)) not in _DISTRIBUTIONS:
+        raise problems_error(Problem((), "must be a duration or one distribution", HIDE, f"write {RESTORE_HELP}"))
+    model = _DISTRIBUTIONS[next(iter(value))]
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise problems_error(*from_validation_error(exc, model)) from None
+
+
+RestoreAfter = Annotated[
+    PositiveDuration | LognormalRestore | UniformRestore,
+    BeforeValidator(_restore_after),
+]
+"""How long until a failed component is restored: a duration, or a distribution drawn once per component."""
+
+
+def draw_restore_s(restore: float | LognormalRestore | UniformRestore, rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` restore durations (s): the fixed duration, or draws from the distribution (``n`` draws from ``rng``)."""
+    if isinstance(restore, LognormalRestore):
+        return rng.lognormal(mean=math.log(restore.lognormal.median_s), sigma=restore.lognormal.sigma, size=n)
+    if isinstance(restore, UniformRestore):
+        low, high = restore.uniform
+        return rng.uniform(low, high, size=n)
+    return np.full(n, float(restore))
+
+
+def describe_restore(restore: float | LognormalRestore | UniformRestore | None) -> str:
+    """``restored after 6h``, ``restored after a lognormal time (median 4h, sigma 0.5)``, ..."""
+    if restore is None:
+        return "until repaired"
+    if isinstance(restore, LognormalRestore):
+        return (f"restored after a lognormal time (median {describe_duration(restore.lognormal.median_s)}, "
+                f"sigma {restore.lognormal.sigma:g})")
+    if isinstance(restore, UniformRestore):
+        low, high = restore.uniform
+        return f"restored after a uniform time in [{describe_duration(low)}, {describe_duration(high)}]"
+    return f"restored after {describe_duration(restore)}"
+
+
+# ---------------------------------------------------------------------------------------------- the entry
+
+
+class OutageSpec(registry.HazardSpec):
+    """Components that fail at a time: those a selector picks, a random share of them, or the most critical.
+
+    Attributes
+    ----------
+    at_s
+        When they fail, in seconds after the start (YAML ``at``: a duration or a local date-time).
+    target
+        Which components (:class:`~twin.scenario.events.ComponentSelector`); required unless ``most_critical``
+        is given (then it ranks every component of the map).
+    share
+        A random share (0, 1] of the selected components fails, ``round(share x n)`` of them (at least 1).
+    most_critical
+        The k selected components with the highest criticality fail (not with ``share``).
+    criticality
+        The measure for ``most_critical``: ``betweenness`` (:mod:`twin.hazards.criticality`).
+    restore_after
+        A duration, or a distribution drawn once per failed component; None: until repaired.
+    cause
+        Text for the event log and ``comp_cause`` (a fixed-width array: its first 16 characters).
+    """
+
+    type: Literal["outage"] = "outage"
+    at_s: EventTime = Field(alias="at", examples=["2h"], description=AT_HELP)
+    target: ComponentSelector | None = Field(None, examples=[{"kinds": ["substation"]}])
+    share: float | None = Field(None, gt=0.0, le=1.0, examples=[0.5], description="a random share of the selected")
+    most_critical: int | None = Field(None, ge=1, examples=[2], description="the k most critical of the selected")
+    criticality: Literal["betweenness"] = Field(
+        "betweenness", description="how most_critical ranks: betweenness on the component's network"
+    )
+    restore_after: RestoreAfter | None = Field(
+        None, examples=["6h"], description=f"{RESTORE_HELP}; omit: until repaired"
+    )
+    cause: Text = Field(
+        DEFAULT_CAUSE, examples=["substation fire"],
+        description="for the event log (whole) and the state's comp_cause (its first 16 characters)",
+    )
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _component_target(cls, value: Any, info: ValidationInfo) -> ComponentSelector | None:
+        return validate_selector(value, ComponentSelector, "an outage", info.context)
+
+    @model_validator(mode="after")
+    def _one_choice(self) -> OutageSpec:
+        problems = []
+        if self.share is not None and self.most_critical is not None:
+            problems.append(Problem((), "has both share and most_critical", HIDE,
+                                    "give one: share: 0.5 (at random) or most_critical: 2 (by criticality)"))
+        if self.target is None and self.most_critical is None:
+            problems.append(Problem(("target",), "required key is missing: an outage acts on components", HIDE,
+                                    "add it, e.g. target: {kinds: [substation]}; only most_critical may go without"))
+        if problems:
+            raise problems_error(*problems)
+        return self
+
+
+registry.HAZARD_TYPES["outage"] = OutageSpec
+
+
+# ------------------------------------------------------------------------------------------------ the engine
+
+LISTED = 20
+"""Components named per entry in the assumptions (the rest are counted)."""
+
+
+@dataclass(frozen=True)
+class Pick:
+    """What one outage entry chose, once, when the model was built.
+
+    Attributes
+    ----------
+    spec
+        The entry.
+    selected
+        Facility rows its target selects (every row when it has none).
+    rows
+        Rows that fail: all of ``selected``, a random share, or the most critical in rank order.
+    restore_s
+        Seconds from the failure to the restore of each row; None: until repaired.
+    criticality
+        Criticality of each of ``rows`` (``most_critical`` only).
+    tied
+        How many components left out tie with the last one picked (``most_critical`` only).
+    """
+
+    spec: OutageSpec
+    selected: np.ndarray
+    rows: np.ndarray
+    restore_s: np.ndarray | None = None
+    criticality: np.ndarray | None = None
+    tied: int = 0
+
+
+class OutageHazard:
+    """The scenario's outage entries as scheduled ``fail_component`` events (the engine's hazards phase).
+
+    Build it with :meth:`from_specs`; the model schedules :attr:`events` and registers the component, whose
+    :meth:`assumptions` say what was chosen and why. It has no state of its own: the events are in the queue.
+    """
+
+    name = "outage"
+
+    def __init__(self, city: City, picks: list[Pick], notes: list[str]) -> None:
+        self.city = city
+        self.picks = picks
+        self.notes = notes
+
+    @classmethod
+    def from_specs(cls, city: City, specs: list[Any], rng: np.random.Generator) -> OutageHazard | None:
+        """The outages of a scenario's hazard entries (None when it has none), chosen with ``rng``.
+
+        Draws from ``rng`` entry by entry in file order: the random share, then the restore durations.
+
+        Raises
+        ------
+        ScenarioError
+            Every entry that does not fit the map: a target that matches nothing, a share that picks no
+            component, ``most_critical`` larger than the selection; each cites the entry's file and line.
+        """
+        outages = [spec for spec in specs if isinstance(spec, OutageSpec)]
+        if not outages:
+            return None
+        selections, problems = _selections(city, outages)
+        if problems:
+            raise ScenarioError("the scenario's outages do not fit the map", problems)
+        ranked = np.unique(np.concatenate([s for s, o in zip(selections, outages, strict=True) if o.most_critical]
+                                          or [np.zeros(0, dtype=np.int64)]))
+        values, notes = _criticality(city, ranked)
+        picks = [_pick(spec, selected, values, rng) for spec, selected in zip(outages, selections, strict=True)]
+        return cls(city, picks, notes)
+
+    @property
+    def events(self) -> list[Event]:
+        """One ``fail_component`` event per chosen component, in entry order (``restore_after_s`` when restored)."""
+        events = []
+        for pick in self.picks:
+            restore = pick.restore_s if pick.restore_s is not None else [None] * len(pick.rows)
+            for row, after in zip(pick.rows.tolist(), restore, strict=True):
+                events.append(
+                    Event(
+                        t_s=float(pick.spec.at_s),
+                        kind="fail_component",
+                        target={"components": [int(row)]},
+                        params={} if after is None else {"restore_after_s": float(after)},
+                        cause=pick.spec.cause,
+                        source=pick.spec.source,
+                    )
+                )
+        return events
+
+    def step(self, model: CityModel, dt_s: float) -> None:
+        """Nothing to do each step: the outage is the events in the queue."""
+
+    def assumptions(self) -> list[str]:
+        """What was chosen and why, and what criticality meant, for ``assumptions.json``."""
+        return [_describe_pick(self.city, pick) for pick in self.picks] + self.notes
+
+
+def _selections(city: City, outages: list[OutageSpec]) -> tuple[list[np.ndarray], list[str]]:
+    """The rows each entry's target selects, and every problem (citing the entry)."""
+    selections: list[np.ndarray] = []
+    problems: list[str] = []
+    for spec in outages:
+        try:
+            selected = (
+                resolve_components(city, spec.target.model_dump(exclude_none=True))
+                if spec.target is not None
+                else np.arange(len(city.facilities), dtype=np.int64)
+            )
+        except TargetError as exc:
+            problems.append(f"{spec.source}: target: {exc}")
+            selected = np.zeros(0, dtype=np.int64)
+        else:
+            problems.extend(_count_problems(city, spec, selected))
+        selections.append(selected)
+    return selections, problems
+
+
+def _count_problems(city: City, spec: OutageSpec, selected: np.ndarray) -> list[str]:
+    n = len(selected)
+    what = f"the {n} component{'s' if n != 1 else ''} the target selects ({_kinds(city, selected)})"
+    if spec.share is not None and share_count(spec.share, n) == 0:
+        return [f"{spec.source}: share: {spec.share:g} of {what} rounds to none; give share >= {0.5 / n:.3g}, "
+                "or select more components"]
+    if spec.most_critical is not None and spec.most_critical > n:
+        return [f"{spec.source}: most_critical: {spec.most_critical} is more than {what}; give most_critical <= "
+                f"{n}, or select more components"]
+    return []
+
+
+def share_count(share: float, n: int) -> int:
+    """How many of ``n`` components a share picks: ``share x n`` rounded half up."""
+    return math.floor(share * n + 0.5)
+
+
+def _criticality(city: City, rows: np.ndarray) -> tuple[dict[int, float], list[str]]:
+    if not len(rows):
+        return {}, []
+    from twin.hazards.criticality import criticality  # networkx only when most_critical is used
+
+    result = criticality(city, rows)
+    return dict(zip(rows.tolist(), result.values.tolist(), strict=True)), result.notes
+
+
+def _pick(spec: OutageSpec, selected: np.ndarray, values: dict[int, float], rng: np.random.Generator) -> Pick:
+    """Choose the rows of one entry, then draw their restore durations."""
+    tied = 0
+    ranking = None
+    if spec.share is not None:
+        rows = np.sort(rng.choice(selected, size=share_count(spec.share, len(selected)), replace=False))
+    elif spec.most_critical is not None:
+        score = np.array([values[int(row)] for row in selected])
+        order = np.lexsort((selected, -score))  # highest first; ties by component id
+        rows, ranking = selected[order[: spec.most_critical]], score[order[: spec.most_critical]]
+        tied = int(np.sum(score[order[spec.most_critical:]] == ranking[-1]))
+    else:
+        rows = selected
+    restore = None if spec.restore_after is None else draw_restore_s(spec.restore_after, rng, len(rows))
+    return Pick(spec, selected, rows.astype(np.int64), restore, ranking, tied)
+
+
+def _kinds(city: City, rows: np.ndarray) -> str:
+    counts = city.facilities["kind"].iloc[rows].value_counts().sort_index()
+    return ", ".join(f"{count} {kind}" for kind, count in counts.items())
+
+
+def _describe_pick(city: City, pick: Pick) -> str:
+    spec = pick.spec
+    n, k = len(pick.selected), len(pick.rows)
+    if spec.share is not None:
+        chosen = (f"a random {spec.share:.0%} of the {n} selected ({_kinds(city, pick.selected)}), drawn from the "
+                  "run's seed")
+    elif spec.most_critical is not None:
+        chosen = (f"the {k} most critical of the {n} selected ({_kinds(city, pick.selected)}) by betweenness "
+                  "centrality on their network")
+    else:
+        chosen = f"the {n} selected"
+    names = []
+    for i, row in enumerate(pick.rows.tolist()[:LISTED]):
+        text = describe_component(city, row)
+        if pick.criticality is not None:
+            text += f" [betweenness {pick.criticality[i]:.4f}]"
+        if pick.restore_s is not None and not isinstance(spec.restore_after, float):
+            text += f" [restored after {describe_duration(float(pick.restore_s[i]))}]"
+        names.append(text)
+    more = f" and {k - LISTED} more" if k > LISTED else ""
+    tie = (f"; {pick.tied} more tie with the last one picked, the tie broken by component id"
+           if pick.tied else "")
+    return (f"outage at {spec.source}: {spec.cause!r} at {describe_duration(spec.at_s)} fails {chosen}: "
+            f"{'; '.join(names)}{more}{tie}; {describe_restore(spec.restore_after)}")
