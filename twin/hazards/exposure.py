@@ -19,7 +19,6 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 import shapely
-from affine import Affine
 
 from twin.city.build import City
 from twin.hazards.damage import (
@@ -32,6 +31,7 @@ from twin.hazards.damage import (
     region_assumption,
     region_of,
 )
+from twin.hazards.gridindex import line_cell_pairs, point_cells
 from twin.sim.state import SimState
 
 IntArray = npt.NDArray[np.int64]
@@ -101,18 +101,6 @@ class FloodChanges:
         return bool(self.closed.size or self.reopened.size)
 
 
-def _cells(transform: Affine, shape: tuple[int, int], x: npt.ArrayLike, y: npt.ArrayLike) -> IntArray:
-    """Flat index (``row * cols + col``) of the grid cell under each metric point; -1 outside the grid."""
-    inverse = ~transform
-    col, row = inverse @ (np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
-    col, row = np.floor(np.asarray(col)), np.floor(np.asarray(row))
-    rows, cols = shape
-    inside = np.isfinite(col) & np.isfinite(row) & (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
-    flat = np.full(col.shape, -1, dtype=np.int64)
-    flat[inside] = row[inside].astype(np.int64) * cols + col[inside].astype(np.int64)
-    return flat
-
-
 def _in_grid(cells: IntArray) -> tuple[IntArray, IntArray]:
     """(rows of the items inside the grid, their cells)."""
     inside = np.flatnonzero(cells >= 0)
@@ -149,19 +137,11 @@ class FloodExposure:
     def __init__(self, city: City, region: str | None = None) -> None:
         terrain = city.terrain
         self.shape: tuple[int, int] = (int(terrain.elevation_m.shape[0]), int(terrain.elevation_m.shape[1]))
-        n_cells = self.shape[0] * self.shape[1]
         links = city.drive.links
         self.n_links = len(links)
 
-        # (link, cell) pairs, vectorised: densify every link to half a cell, take each vertex's cell.
         geometry = shapely.from_wkb(links["geometry"].to_numpy())
-        dense = shapely.segmentize(geometry, terrain.resolution_m / 2.0)
-        xy, owner = shapely.get_coordinates(dense, return_index=True)
-        cells = _cells(terrain.transform, self.shape, xy[:, 0], xy[:, 1])
-        keep = cells >= 0
-        keys = np.unique(owner[keep].astype(np.int64) * n_cells + cells[keep])
-        self.pair_link: IntArray = keys // n_cells
-        self.pair_cell: IntArray = keys % n_cells
+        self.pair_link, self.pair_cell = line_cell_pairs(geometry, terrain.transform, self.shape)
         # Links that touch the grid and where their run of pairs starts (for the max-reduction).
         self._wet_links, self._starts = np.unique(self.pair_link, return_index=True)
 
@@ -170,7 +150,7 @@ class FloodExposure:
         self._tunnel_ids = np.flatnonzero(self._tunnel_only)
         tunnels = geometry[self._tunnel_ids]
         self._portal_cells = [
-            _cells(terrain.transform, self.shape, shapely.get_x(end), shapely.get_y(end))
+            point_cells(terrain.transform, self.shape, shapely.get_x(end), shapely.get_y(end))
             for end in (shapely.get_point(tunnels, 0), shapely.get_point(tunnels, -1))
         ]
         self._bridge_ids = np.flatnonzero(self._bridge)
@@ -178,7 +158,7 @@ class FloodExposure:
         self._free_speed = links["speed_mps"].to_numpy(dtype=np.float64)
 
         buildings = city.buildings
-        self.building_cell: IntArray = _cells(
+        self.building_cell: IntArray = point_cells(
             terrain.transform, self.shape, buildings["x"].to_numpy(float), buildings["y"].to_numpy(float)
         )
         self._building_in, self._building_in_cell = _in_grid(self.building_cell)
@@ -186,14 +166,14 @@ class FloodExposure:
         self._class_members = [(name, np.flatnonzero(self.building_classes == name)) for name in BUILDING_CLASSES]
 
         homes = city.homes
-        self.home_cell: IntArray = _cells(
+        self.home_cell: IntArray = point_cells(
             terrain.transform, self.shape, homes["x"].to_numpy(float), homes["y"].to_numpy(float)
         )
         self._home_in, self._home_in_cell = _in_grid(self.home_cell)
         self._home_population = homes["population"].to_numpy(np.int64)[self._home_in]
 
         facilities = city.facilities
-        self.component_cell: IntArray = _cells(
+        self.component_cell: IntArray = point_cells(
             terrain.transform, self.shape, facilities["x"].to_numpy(float), facilities["y"].to_numpy(float)
         )
         self.vulnerable = (

@@ -821,3 +821,7 @@ __all__ = [
     "read_series_csv",
     "river_names",
 ]
+
+
+# The other hazard entries register themselves on import; importing them here registers every type at once.
+from twin.hazards import landslide_spec  # noqa: E402, F401

@@ -27,10 +27,10 @@ import numpy as np
 from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.scenario import EventSpec, Scenario
-from twin.sim.events import EVENT_KINDS, Event, EventQueue
+from twin.sim.events import COMPONENT_EVENT_KINDS, EVENT_KINDS, Event, EventQueue
 from twin.sim.record import Recorder
 from twin.sim.state import SimState
-from twin.sim.targets import TargetError, resolve_links
+from twin.sim.targets import TargetError, describe_component, resolve_components, resolve_links
 
 PHASES = ("hazards", "lifelines", "residents", "crews", "traffic")
 # Services this version measures; conditions on others could never fire, so they are refused.
@@ -90,6 +90,8 @@ class CityModel(mesa.Model):
             "close_link": _close_link,
             "open_link": _open_link,
             "message": _message,
+            "fail_component": _fail_component,
+            "repair_component": _repair_component,
         }
         assert set(self.handlers) == set(EVENT_KINDS)
         problems = self._load_events() + self._load_hazards()
@@ -118,14 +120,34 @@ class CityModel(mesa.Model):
     def _load_hazards(self) -> list[str]:
         """Build the hazard components of the scenario's hazard entries; return every misfit."""
         from twin.hazards.flood import FloodHazard  # the hazards import the engine's state; import them late
+        from twin.hazards.landslide import Landslides
+        from twin.hazards.outage import OutageHazard
 
+        problems: list[str] = []
         try:
             flood = FloodHazard.from_specs(self.city, list(self.spec.hazards))
         except ScenarioError as exc:
-            return list(exc.problems)
-        if flood is not None:
-            self.add_component(flood, "hazards")
-        return []
+            problems.extend(exc.problems)
+        else:
+            if flood is not None:
+                self.add_component(flood, "hazards")
+        try:  # draws its random choices from the run's Generator, once, now
+            outage = OutageHazard.from_specs(self.city, list(self.spec.hazards), self.rng)
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+        else:
+            if outage is not None:
+                self.add_component(outage, "hazards")
+                for event in outage.events:
+                    self.schedule(event)
+        try:  # draws the soil of every cell from the run's Generator, once, now
+            landslides = Landslides.from_specs(self.city, list(self.spec.hazards), self.rng)
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+        else:
+            for landslide in landslides:
+                self.add_component(landslide, "hazards")
+        return problems
 
     def assumptions(self) -> list[str]:
         """What the run's components assumed, for ``assumptions.json``."""
@@ -144,31 +166,41 @@ class CityModel(mesa.Model):
             )
         if event_spec.target is not None:
             try:
-                self._resolve(event_spec.target.model_dump(exclude_none=True))
+                self._resolve(str(event_spec.kind), event_spec.target.model_dump(exclude_none=True))
             except TargetError as exc:
                 return f"{source}: target: {exc}"
         return None
 
     def _event_from_spec(self, event_spec: EventSpec, t_s: float, cause_default: str) -> Event:
         cause = event_spec.cause if event_spec.cause != "scenario" else cause_default
+        params: dict[str, Any] = {"text": event_spec.text} if event_spec.text else {}
+        if event_spec.restore_after_s is not None:
+            params["restore_after_s"] = float(event_spec.restore_after_s)
         return Event(
             t_s=t_s,
             kind=str(event_spec.kind),
             target=event_spec.target.model_dump(exclude_none=True) if event_spec.target else {},
-            params={"text": event_spec.text} if event_spec.text else {},
+            params=params,
             cause=cause,
             source=_source_of(event_spec),
         )
 
-    def _resolve(self, selector: dict[str, Any]) -> np.ndarray:
-        key = json.dumps(selector, sort_keys=True)
+    def _resolve(self, kind: str, selector: dict[str, Any]) -> np.ndarray:
+        """Ids an event of ``kind`` selects: facility rows for component events, else drivable links."""
+        components = kind in COMPONENT_EVENT_KINDS
+        key = json.dumps([components, selector], sort_keys=True)
         if key not in self._targets:
-            self._targets[key] = resolve_links(self.city, selector)
+            resolve = resolve_components if components else resolve_links
+            self._targets[key] = resolve(self.city, selector)
         return self._targets[key]
 
     def links_of(self, event: Event) -> np.ndarray:
         """Drivable link ids an event's target selects (cached per selector)."""
-        return self._resolve(event.target)
+        return self._resolve(event.kind, event.target)
+
+    def components_of(self, event: Event) -> np.ndarray:
+        """Facility rows (component ids) a component event's target selects (cached per selector)."""
+        return self._resolve(event.kind, event.target)
 
     # --- the public engine API ---------------------------------------------------------------------
 
@@ -185,11 +217,12 @@ class CityModel(mesa.Model):
                 f"{event.source or 'event'}: unknown event kind {event.kind!r}; known: "
                 f"{', '.join(sorted(self.handlers))}"
             )
-        if event.target:
+        if event.target or event.kind in COMPONENT_EVENT_KINDS:
             try:
-                self._resolve(event.target)
+                self._resolve(event.kind, event.target)
             except TargetError as exc:
                 raise ScenarioError(f"{event.source or 'event'}: target: {exc}") from None
+        _check_restore(event)
         self.queue.push(event)
 
     def inject(
@@ -322,6 +355,19 @@ def _source_of(event_spec: EventSpec) -> str:
     return event_spec.source or "event"
 
 
+def _check_restore(event: Event) -> None:
+    """``restore_after_s`` (from a drill inject, say) is a finite number of seconds > 0, on fail_component only."""
+    restore = event.params.get("restore_after_s")
+    if restore is None:
+        return
+    number = isinstance(restore, int | float) and not isinstance(restore, bool)
+    if event.kind != "fail_component" or not number or not (0 < restore < np.inf):
+        raise ScenarioError(
+            f"{event.source or 'event'}: restore_after_s: must be a number of seconds > 0 on a fail_component "
+            f"event, got {restore!r} on a {event.kind} event"
+        )
+
+
 def _random_state(generator: random.Random) -> list[Any]:
     version, internal, gauss = generator.getstate()
     return [version, list(internal), gauss]
@@ -350,6 +396,60 @@ def _open_link(model: CityModel, event: Event) -> None:
 
 def _message(model: CityModel, event: Event) -> None:
     model.log(event.t_s, "message", "", event.cause, {"text": event.params.get("text", ""), "source": event.source})
+
+
+GENERIC_CAUSES = ("scenario", "intervention", "inject", "condition", "")
+"""Causes that say who sent an event, not what damaged a component: ``comp_cause`` is then ``outage``."""
+
+
+def _fail_component(model: CityModel, event: Event) -> None:
+    """Damage the target's components; with ``restore_after_s``, schedule the repair of those it damaged."""
+    rows = model.components_of(event)
+    state = model.state
+    cause = "outage" if event.cause in GENERIC_CAUSES else event.cause
+    fresh = rows[~state.comp_damaged[rows]]
+    state.comp_damaged[fresh] = True
+    state.comp_cause[fresh] = cause
+    restore_s = event.params.get("restore_after_s")
+    for row in rows.tolist():
+        details: dict[str, Any] = {"component": row, "source": event.source}
+        if row not in fresh:
+            details["already_damaged_by"] = str(state.comp_cause[row])
+        elif restore_s is not None:
+            details["restore_after_s"] = float(restore_s)
+        model.log(event.t_s, "fail_component", describe_component(model.city, row), event.cause, details)
+    if restore_s is not None and len(fresh):
+        stored = str(np.asarray(cause, dtype=state.comp_cause.dtype))  # comp_cause is fixed-width text
+        model.schedule(
+            Event(
+                t_s=event.t_s + float(restore_s),
+                kind="repair_component",
+                target={"components": fresh.tolist()},
+                params={"if_cause": stored, "after_s": float(restore_s)},
+                cause=event.cause,
+                source=event.source,
+            )
+        )
+
+
+def _repair_component(model: CityModel, event: Event) -> None:
+    """Clear the damage of the target's components (with ``if_cause``: only damage of that cause)."""
+    rows = model.components_of(event)
+    state = model.state
+    damaged = state.comp_damaged[rows].copy()
+    if "if_cause" in event.params:
+        damaged &= state.comp_cause[rows] == event.params["if_cause"]
+    fixed = rows[damaged]
+    for row in fixed.tolist():
+        details: dict[str, Any] = {"component": row, "source": event.source, "cause": str(state.comp_cause[row])}
+        if "after_s" in event.params:
+            details["restored_after_s"] = event.params["after_s"]
+        model.log(event.t_s, "repair_component", describe_component(model.city, row), event.cause, details)
+    state.comp_damaged[fixed] = False
+    state.comp_cause[fixed] = ""
+    if not len(fixed):
+        details = {"components": 0, "source": event.source, "note": "no targeted component was damaged"}
+        model.log(event.t_s, "repair_component", _describe(event), event.cause, details)
 
 
 def _describe(event: Event) -> str:

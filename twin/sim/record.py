@@ -93,8 +93,20 @@ class Recorder:
                 # A damaged component is down whatever the lifelines phase (if any) says about the rest.
                 "components_down": int((~state.comp_up | state.comp_damaged).sum()),
                 "flooded_area_m2": float((state.water_depth_m > 0).sum() * self._cell_area_m2),
+                **self._component_columns(model),
             }
         )
+
+    @staticmethod
+    def _component_columns(model: CityModel) -> dict[str, float]:
+        """Columns the run's components add (a landslide hazard's ``slides``, ...), from their ``series()``."""
+        columns: dict[str, float] = {}
+        for components in model.components.values():
+            for component in components:
+                series = getattr(component, "series", None)
+                if series is not None:
+                    columns.update(series())
+        return columns
 
     def latest(self, column: str) -> float:
         """The last recorded value of a column (NaN when the column is not recorded)."""

@@ -24,6 +24,8 @@ class SimState:
         Per drivable link: closed by a ``close_link`` event (scenario, drill inject or intervention).
     link_closed_flood, link_closed_debris
         Per drivable link: closed by water (>= 0.3 m) or by landslide debris (hazards).
+    link_debris_m3
+        Per drivable link: landslide debris lying on it (hazards add, road crews clear).
     link_flood_depth_m
         Per drivable link: the deepest water along it now (hazards); ``link_flood_peak_m`` keeps the deepest
         so far.
@@ -47,6 +49,7 @@ class SimState:
     link_closed_event: np.ndarray
     link_closed_flood: np.ndarray
     link_closed_debris: np.ndarray
+    link_debris_m3: np.ndarray
     link_flood_depth_m: np.ndarray
     link_flood_peak_m: np.ndarray
     link_flood_closed_s: np.ndarray
@@ -71,6 +74,7 @@ class SimState:
             link_closed_event=np.zeros(n_links, dtype=bool),
             link_closed_flood=np.zeros(n_links, dtype=bool),
             link_closed_debris=np.zeros(n_links, dtype=bool),
+            link_debris_m3=np.zeros(n_links),
             link_flood_depth_m=np.zeros(n_links),
             link_flood_peak_m=np.zeros(n_links),
             link_flood_closed_s=np.full(n_links, np.nan),
@@ -81,7 +85,7 @@ class SimState:
             building_damage=np.zeros(n_buildings),
             building_peak_depth_m=np.zeros(n_buildings),
             comp_damaged=np.zeros(n_comps, dtype=bool),
-            comp_cause=np.full(n_comps, "", dtype="<U16"),
+            comp_cause=np.full(n_comps, "", dtype="<U64"),
             comp_up=np.ones(n_comps, dtype=bool),
             water_depth_m=np.zeros(grid, dtype=np.float32),
             water_peak_m=np.zeros(grid, dtype=np.float32),
