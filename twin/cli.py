@@ -1,4 +1,4 @@
-"""The ``twin`` command: ``map`` (build, info, show), ``validate``, ``schema`` and ``run``.
+"""The ``twin`` command: ``map`` (build, info, show), ``hazard`` (susceptibility), ``validate``, ``schema``, ``run``.
 
 Errors a user can fix (:class:`twin.errors.TwinError`) are printed without a traceback and exit with 1;
 an interrupted command exits with 130.
@@ -96,6 +96,12 @@ def _run(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def _hazard_susceptibility(args: argparse.Namespace) -> int:
+    from twin.hazards.landslide_outputs import susceptibility_command
+
+    return susceptibility_command(args)
+
+
 def _add_map_commands(sub: argparse._SubParsersAction) -> None:
     maps = sub.add_parser("map", help="compile, describe and draw a map folder (OSM + DEM + city.yaml)")
     map_sub = maps.add_subparsers(dest="map_command", required=True, metavar="{build,info,show}")
@@ -117,6 +123,31 @@ def _add_map_commands(sub: argparse._SubParsersAction) -> None:
         "(height above nearest drainage, for flood exposure)",
     )
     show.set_defaults(handler=_map_show)
+
+
+def _add_hazard_commands(sub: argparse._SubParsersAction) -> None:
+    hazard = sub.add_parser("hazard", help="hazard maps of a map folder without a full run")
+    hazard_sub = hazard.add_subparsers(dest="hazard_command", required=True, metavar="{susceptibility}")
+    sus = hazard_sub.add_parser(
+        "susceptibility",
+        help="landslide susceptibility: P(factor of safety < 1) over soil draws, as susceptibility.tif and .png",
+        description="Probability of shallow landslide failure of every cell (infinite slope, SINMAP form) over "
+        "--draws soil draws at one recharge. Soil and minimum slope come from the scenario's landslide entry, "
+        "or without --scenario from assumed default ranges; the recharge from --recharge-mm-day or the "
+        "scenario's peak recharge.",
+    )
+    sus.add_argument("map", type=Path, help="map folder holding city.yaml, e.g. maps/andorra")
+    sus.add_argument("--cache", type=Path, default=None, help="cache folder (default: MAP/.cache)")
+    sus.add_argument("--scenario", type=Path, default=None,
+                     help="scenario YAML whose landslide entry gives the soil, minimum slope and recharge")
+    sus.add_argument("--recharge-mm-day", type=float, default=None, metavar="R",
+                     help="recharge (mm/day); default: the scenario's peak recharge (needed without --scenario)")
+    sus.add_argument("--draws", type=int, default=100, help="soil draws per cell (default: 100)")
+    sus.add_argument("--seed", type=int, default=None,
+                     help="seed of the draws (default: the scenario's seed, else 1); a run with this seed writes "
+                     "the same raster")
+    sus.add_argument("--out", type=Path, required=True, help="folder to write susceptibility.tif and .png into")
+    sus.set_defaults(handler=_hazard_susceptibility)
 
 
 def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
@@ -153,8 +184,9 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="twin", description="twin: a digital twin of a city's resilience to floods, landslides and outages."
     )
-    sub = top.add_subparsers(dest="command", required=True, metavar="{map,validate,schema,run}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="{map,hazard,validate,schema,run}")
     _add_map_commands(sub)
+    _add_hazard_commands(sub)
     _add_scenario_commands(sub)
     return top
 

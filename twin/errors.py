@@ -38,3 +38,7 @@ class ScenarioError(TwinError):
 
 class RunError(TwinError):
     """A run cannot go on for a reason the user can fix (an output folder that is not writable, ...)."""
+
+
+class UsageError(TwinError):
+    """A command's arguments are missing or do not fit together (a recharge to give, a count out of range, ...)."""

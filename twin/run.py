@@ -104,10 +104,18 @@ def execute(model: CityModel, folder: Path, provenance: dict[str, Any], until_s:
 def _write_hazard_outputs(model: CityModel, folder: Path) -> None:
     """Rasters and layers of the hazards that ran (flood depth, closed links, damaged buildings)."""
     from twin.hazards.flood import FloodHazard
+    from twin.hazards.landslide import Landslides
+    from twin.hazards.landslide_outputs import write_landslide_outputs
     from twin.hazards.outputs import write_flood_outputs
 
-    if any(isinstance(c, FloodHazard) for c in model.components["hazards"]):
+    hazards = model.components["hazards"]
+    if any(isinstance(c, FloodHazard) for c in hazards):
         write_flood_outputs(folder, model.city, model.state, model.spec.name)
+    for component in hazards:
+        if isinstance(component, Landslides):
+            write_landslide_outputs(
+                folder, model.city, component, model.state, model.spec.name, seed=model.seed_value
+            )
 
 
 def summary_table(results: Results) -> str:

@@ -115,27 +115,51 @@ def write_peak_depth_tif(path: Path, city: City, peak_depth_m: np.ndarray) -> No
     peak_depth_m
         Peak depth on the terrain grid (m).
     """
-    depth = np.asarray(peak_depth_m, dtype=np.float32).copy()
+    write_grid_tif(path, city, peak_depth_m, "peak water depth (m)", "m", "peak depth")
+
+
+def write_grid_tif(path: Path, city: City, values: np.ndarray, description: str, units: str, what: str) -> None:
+    """A value grid as a deflate-compressed float32 GeoTIFF on the terrain grid, city CRS, NaN outside the DEM.
+
+    Parameters
+    ----------
+    path
+        The GeoTIFF to write (atomically).
+    city
+        The city (terrain grid, transform and CRS).
+    values
+        Values on the terrain grid.
+    description, units
+        The band's description and its ``units`` tag.
+    what
+        How to name the grid in the error message of a wrong shape.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is not on the terrain grid.
+    """
+    grid = np.asarray(values, dtype=np.float32).copy()
     elevation = city.terrain.elevation_m
-    if depth.shape != elevation.shape:
-        raise ValueError(f"peak depth grid {depth.shape} is not the terrain grid {elevation.shape}")
-    depth[~np.isfinite(elevation)] = np.nan
+    if grid.shape != elevation.shape:
+        raise ValueError(f"{what} grid {grid.shape} is not the terrain grid {elevation.shape}")
+    grid[~np.isfinite(elevation)] = np.nan
     profile = {
         "driver": "GTiff",
-        "width": depth.shape[1],
-        "height": depth.shape[0],
+        "width": grid.shape[1],
+        "height": grid.shape[0],
         "count": 1,
         "dtype": "float32",
         "crs": city.crs,
         "transform": city.terrain.transform,
         "nodata": np.nan,
         "compress": "deflate",
-        "predictor": 3,  # floating-point predictor: depths compress far better
+        "predictor": 3,  # floating-point predictor: smooth grids compress far better
     }
     with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
-        dst.write(depth, 1)
-        dst.set_band_description(1, "peak water depth (m)")
-        dst.update_tags(1, units="m")
+        dst.write(grid, 1)
+        dst.set_band_description(1, description)
+        dst.update_tags(1, units=units)
 
 
 def closed_links_frame(city: City, state: SimState) -> gpd.GeoDataFrame:

@@ -9,8 +9,10 @@ The same City gives the same PNG, byte for byte.
 
 Layers of :func:`draw_city`: ``roads`` (the above) and ``hand`` (height above nearest drainage over a grey
 hillshade, the drainage cells in blue, roads thin on top). :func:`draw_flood` draws a run's peak water depth
-and the roads water closed, on the same page layout. Value grids get a colour bar at the top of the legend
-column; they are drawn cell by cell on the terrain grid (north-up, extent from its transform).
+and the roads water closed, :func:`draw_susceptibility` a landslide susceptibility map (probability of failure)
+with a run's debris footprints and the roads they blocked, on the same page layout. Value grids get a colour bar
+at the top of the legend column; they are drawn cell by cell on the terrain grid (north-up, extent from its
+transform).
 """
 
 from __future__ import annotations
@@ -165,6 +167,10 @@ HAND_ROAD_STYLE = LineStyle("road", "#2b2b2b", 0.35, alpha=0.8, zorder=4.0)
 DEPTH_CMAP = LinearSegmentedColormap.from_list("twin_depth", colormaps["Blues"](np.linspace(0.3, 1.0, 256)))
 FLOOD_ROAD_STYLE = LineStyle("road", "#8c8c8c", 0.4, zorder=4.0)
 CLOSED_STYLE = LineStyle("closed by water", "#d7191c", 1.6, casing=0.4, zorder=5.0)
+SUSCEPTIBILITY_CMAP = colormaps["YlOrRd"]
+SUSCEPTIBILITY_HIGH = 0.5  # the subtitle's share of the area at least this likely to fail
+FOOTPRINT_STYLE = LineStyle("debris footprint", "#111111", 0.8, zorder=5.2)
+BLOCKED_STYLE = LineStyle("blocked by debris", "#2166ac", 1.6, casing=0.4, zorder=5.0)
 
 
 def draw_city(city: City, out: Path, layer: str = "roads") -> None:
@@ -225,6 +231,63 @@ def draw_flood(city: City, peak_depth_m: np.ndarray, closed_links: np.ndarray, o
         raise ValueError(f"closed link ids must be in [0, {city.drive.n_links}), got {closed[0]}..{closed[-1]}")
     sheet = _new_sheet(city)
     _finish(sheet, city, _flood_layer(sheet, city, depth, closed), title, out)
+
+
+def draw_susceptibility(
+    city: City,
+    probability: np.ndarray,
+    out: Path,
+    title: str,
+    *,
+    draws: int,
+    recharge_mm_day: float,
+    footprints: Sequence[Any] = (),
+    blocked_links: np.ndarray | None = None,
+    slides: int | None = None,
+) -> None:
+    """Draw a landslide susceptibility map (P(FS < 1)) with a run's debris footprints to a PNG file.
+
+    The probability of failure is coloured from 0 to 1 over a grey hillshade (cells at 0 stay clear), the
+    drivable roads are thin and grey, the footprints of the run's slides outlined in black and the links
+    their debris blocked in blue; legend, colour bar, scale bar and north arrow as on the city map.
+
+    Parameters
+    ----------
+    city
+        The compiled city.
+    probability
+        P(FS < 1) on the terrain grid (``city.terrain.elevation_m.shape``), NaN outside the DEM.
+    out
+        The PNG to write (written atomically; its folder is created if needed).
+    title
+        The map's title (e.g. the scenario's name).
+    draws, recharge_mm_day
+        How the probability was computed (draws per cell, recharge in mm/day), for the subtitle.
+    footprints
+        Shapely (multi)polygons of the slides' debris footprints (outlined), one per slide.
+    blocked_links
+        Ids of the drivable links the debris blocked (rows of ``city.drive.links``).
+    slides
+        Number of slides of the run, or None for a map made without a run (the subtitle then says nothing
+        of slides).
+
+    Raises
+    ------
+    ValueError
+        If the grid is not the terrain's shape, a probability is outside [0, 1] or a link id is not a link.
+    """
+    grid = np.asarray(probability, dtype=np.float64)
+    if grid.shape != city.terrain.elevation_m.shape:
+        raise ValueError(f"probability grid {grid.shape} is not the terrain grid {city.terrain.elevation_m.shape}")
+    finite = grid[np.isfinite(grid)]
+    if finite.size and (finite.min() < 0.0 or finite.max() > 1.0):
+        raise ValueError(f"probabilities must lie in [0, 1], got {finite.min():g}..{finite.max():g}")
+    blocked = np.unique(np.asarray(blocked_links if blocked_links is not None else [], dtype=np.int64))
+    if blocked.size and (blocked[0] < 0 or blocked[-1] >= city.drive.n_links):
+        raise ValueError(f"blocked link ids must be in [0, {city.drive.n_links}), got {blocked[0]}..{blocked[-1]}")
+    sheet = _new_sheet(city)
+    content = _susceptibility_layer(sheet, city, grid, list(footprints), blocked, draws, recharge_mm_day, slides)
+    _finish(sheet, city, content, title, out)
 
 
 def depth_scale(deepest_m: float) -> float:
@@ -339,6 +402,45 @@ def _flood_layer(sheet: _Sheet, city: City, depth: np.ndarray, closed: np.ndarra
     water = f"deepest {deepest:.2f} m" if wet.any() else "no water"
     subtitle = f"peak flooded area {area_km2:,.2f} km² · {water} · {count} closed by water"
     return _Layer(handles + _no_data_handles(city, sheet.extent), _town_labels(city), subtitle)
+
+
+def _susceptibility_layer(
+    sheet: _Sheet,
+    city: City,
+    probability: np.ndarray,
+    footprints: list[Any],
+    blocked: np.ndarray,
+    draws: int,
+    recharge_mm_day: float,
+    slides: int | None,
+) -> _Layer:
+    """P(fail) coloured over a grey hillshade (0 clear), roads grey, footprints outlined, blocked links blue."""
+    _draw_hillshade(sheet.ax, city)
+    land = np.isfinite(probability)
+    likely = land & (probability > 0)
+    image = _draw_grid(sheet.ax, city, np.ma.masked_where(~likely, probability), SUSCEPTIBILITY_CMAP,
+                       Normalize(0.0, 1.0), 0.8)
+    _add_colorbar(sheet, image, "probability of failure P(FS < 1)")
+    handles: list[Artist] = [Patch(facecolor="none", edgecolor="#bbbbbb", linewidth=0.5,
+                                   label="P = 0: gentle slope, bare rock, water")]
+    handles += _draw_plain_roads(sheet.ax, city, FLOOD_ROAD_STYLE)
+    if slides is not None:
+        count = f"{len(blocked)} link{'' if len(blocked) == 1 else 's'}"
+        style = replace(BLOCKED_STYLE, label=f"{BLOCKED_STYLE.label} ({count})")
+        _add_lines(sheet.ax, segments(undirected(city.drive.links.iloc[blocked])["geometry"]), style, casing=True)
+        handles.append(_handle(style))
+        plural = "" if slides == 1 else "s"
+        outline = replace(FOOTPRINT_STYLE, label=f"{FOOTPRINT_STYLE.label} ({slides} slide{plural})")
+        _add_lines(sheet.ax, segments(footprints), outline)
+        handles.append(Patch(facecolor="none", edgecolor=outline.color, linewidth=outline.width, label=outline.label))
+    share = float((probability[land] >= SUSCEPTIBILITY_HIGH).mean()) if land.any() else 0.0
+    parts = [f"P(FS < 1) over {draws} soil draws at a recharge of {recharge_mm_day:g} mm/day",
+             f"{share:.1%} of the area at P ≥ {SUSCEPTIBILITY_HIGH:g}"]
+    if slides is not None:
+        parts.append(f"{slides} slide{'' if slides == 1 else 's'}, {len(blocked)} link"
+                     f"{'' if len(blocked) == 1 else 's'} blocked")
+    notes = ("infinite-slope factor of safety (SINMAP form), soil parameters drawn uniformly in their ranges",)
+    return _Layer(handles + _no_data_handles(city, sheet.extent), _town_labels(city), " · ".join(parts), notes)
 
 
 def _town_labels(city: City) -> list[Label]:
