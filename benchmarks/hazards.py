@@ -9,7 +9,6 @@ Run: ``python benchmarks/hazards.py``.
 
 from __future__ import annotations
 
-import heapq
 import sys
 import time
 from collections.abc import Callable
@@ -24,32 +23,11 @@ from twin.hazards.landslide_spec import LandslideSpec
 from twin.hazards.susceptibility import DEFAULT_DRAWS, DEFAULT_SOIL, susceptibility, susceptibility_rng
 from twin.hydrology.conditioning import build_hydrology
 from twin.hydrology.grid import border_cells, minimax_from_sources
+from twin.hydrology.reference import heap_priority_flood
 from twin.scenario import load_scenario
 from twin.sim.model import CityModel
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def heap_priority_flood(z: np.ndarray) -> np.ndarray:
-    """Barnes et al. 2014 algorithm 1 with heapq; outlets on the edge and next to NaN cells."""
-    rows, cols = z.shape
-    valid = np.isfinite(z)
-    filled = np.where(valid, z, np.nan).astype(float)
-    seen = ~valid
-    heap = [(float(filled[r, c]), int(r), int(c)) for r, c in zip(*np.nonzero(border_cells(valid)), strict=True)]
-    for _, r, c in heap:
-        seen[r, c] = True
-    heapq.heapify(heap)
-    while heap:
-        level, r, c = heapq.heappop(heap)
-        for dr in (-1, 0, 1):
-            for dc in (-1, 0, 1):
-                nr, nc = r + dr, c + dc
-                if 0 <= nr < rows and 0 <= nc < cols and not seen[nr, nc]:
-                    seen[nr, nc] = True
-                    filled[nr, nc] = max(filled[nr, nc], level)
-                    heapq.heappush(heap, (filled[nr, nc], nr, nc))
-    return filled
 
 
 def best_of(function: Callable[[], object], repeats: int = 3) -> float:

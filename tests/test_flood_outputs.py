@@ -21,7 +21,7 @@ from twin.hazards.outputs import (
     CLOSED_LINK_COLUMNS,
     DAMAGED_BUILDING_COLUMNS,
     write_flood_outputs,
-    write_peak_depth_tif,
+    write_grid_tif,
 )
 from twin.report.mapplot import LAYERS, draw_flood
 from twin.sim.state import SimState
@@ -56,7 +56,7 @@ def test_peak_depth_geotiff_round_trips_with_crs_transform_and_nan_outside_the_d
     city = _with_dem_hole(andorra_city)
     rng = np.random.default_rng(3)
     depth = rng.uniform(0.0, 4.0, city.terrain.elevation_m.shape).astype(np.float32)
-    write_peak_depth_tif(tmp_path / "depth.tif", city, depth)
+    write_grid_tif(tmp_path / "depth.tif", city, depth, "peak water depth (m)", "m", "peak depth")
     with rasterio.open(tmp_path / "depth.tif") as src:
         assert src.count == 1 and src.dtypes[0] == "float32"
         assert src.crs == rasterio.crs.CRS.from_user_input(city.crs)

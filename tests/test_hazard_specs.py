@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import MAPS
+from tests.test_scenario import edit, problems_of, write
 from twin.errors import ScenarioError
 from twin.hazards import series
 from twin.hazards.specs import (
@@ -82,21 +82,6 @@ def scenario_text() -> str:
     return VALID.format(map=MAPS / "andorra")
 
 
-def write(root: Path, text: str, name: str = "s.yaml") -> Path:
-    path = root / "scenarios" / name
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-def edit(text: str, old: str, new: str) -> str:
-    assert old in text, old
-    return text.replace(old, new, 1)
-
-
-def problems_of(path: Path, overrides: list[str] | None = None) -> list[str]:
-    with pytest.raises(ScenarioError) as info:
-        load_scenario(path, overrides or [])
-    return info.value.problems
 
 
 def csv_problems(project: Path, text: str, column: str = "stage_m", *, hyetograph: bool = False) -> list[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
-
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,29 +16,7 @@ from twin.hydrology.grid import (
     minimax_from_sources,
     path_depths,
 )
-
-
-def priority_flood(z: np.ndarray) -> np.ndarray:
-    """Reference Priority-Flood (Barnes et al. 2014, algorithm 1) with a heap, 8 neighbours, edge outlets."""
-    rows, cols = z.shape
-    filled = z.astype(float).copy()
-    seen = np.zeros(z.shape, dtype=bool)
-    heap: list[tuple[float, int, int]] = []
-    for r in range(rows):
-        for c in range(cols):
-            if r in (0, rows - 1) or c in (0, cols - 1):
-                heapq.heappush(heap, (filled[r, c], r, c))
-                seen[r, c] = True
-    while heap:
-        level, r, c = heapq.heappop(heap)
-        for dr in (-1, 0, 1):
-            for dc in (-1, 0, 1):
-                nr, nc = r + dr, c + dc
-                if 0 <= nr < rows and 0 <= nc < cols and not seen[nr, nc]:
-                    seen[nr, nc] = True
-                    filled[nr, nc] = max(filled[nr, nc], level)
-                    heapq.heappush(heap, (filled[nr, nc], nr, nc))
-    return filled
+from twin.hydrology.reference import heap_priority_flood
 
 
 @settings(max_examples=60, deadline=None)
@@ -48,7 +24,7 @@ def priority_flood(z: np.ndarray) -> np.ndarray:
 def test_minimax_fill_equals_priority_flood(z: np.ndarray) -> None:
     valid = np.ones(z.shape, dtype=bool)
     filled, _ = minimax_from_sources(z, border_cells(valid), valid)
-    np.testing.assert_array_equal(filled, priority_flood(z))
+    np.testing.assert_array_equal(filled, heap_priority_flood(z))
 
 
 @settings(max_examples=40, deadline=None)

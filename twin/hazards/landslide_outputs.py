@@ -174,17 +174,7 @@ def susceptibility_command(args: argparse.Namespace) -> int:
 
 
 def write_susceptibility_tif(path: Path, city: City, probability: np.ndarray) -> None:
-    """P(FS < 1) as a deflate-compressed float32 GeoTIFF in the city's CRS, NaN outside the DEM.
-
-    Parameters
-    ----------
-    path
-        The GeoTIFF to write (atomically).
-    city
-        The city (terrain grid, transform and CRS).
-    probability
-        Probability of failure on the terrain grid (:func:`~twin.hazards.susceptibility.susceptibility`).
-    """
+    """P(FS < 1) on the terrain grid as a GeoTIFF (see :func:`twin.hazards.outputs.write_grid_tif`)."""
     write_grid_tif(path, city, probability, "probability of failure P(FS < 1)", "1", "probability")
 
 

@@ -82,7 +82,7 @@ def write_flood_outputs(folder: Path, city: City, state: SimState, title: str) -
         buildings (:func:`assesses_buildings` is false), where building damage cannot be assessed.
     """
     folder = Path(folder)
-    write_peak_depth_tif(folder / PEAK_DEPTH_TIF, city, state.water_peak_m)
+    write_grid_tif(folder / PEAK_DEPTH_TIF, city, state.water_peak_m, "peak water depth (m)", "m", "peak depth")
     closed = closed_links_frame(city, state)
     draw_flood(city, state.water_peak_m, closed["link"].to_numpy(np.int64), folder / PEAK_DEPTH_PNG, title)
     write_layer(folder / CLOSED_LINKS_GPKG, CLOSED_LINKS, closed, "LineString")
@@ -101,21 +101,6 @@ def assesses_buildings(city: City) -> bool:
     an extract may hold are not its housing, so no building layer is written for it.
     """
     return not city.buildings.empty and city.config.population.method == "buildings"
-
-
-def write_peak_depth_tif(path: Path, city: City, peak_depth_m: np.ndarray) -> None:
-    """Peak water depth as a deflate-compressed float32 GeoTIFF in the city's CRS, NaN outside the DEM.
-
-    Parameters
-    ----------
-    path
-        The GeoTIFF to write (atomically).
-    city
-        The city (terrain grid, transform and CRS).
-    peak_depth_m
-        Peak depth on the terrain grid (m).
-    """
-    write_grid_tif(path, city, peak_depth_m, "peak water depth (m)", "m", "peak depth")
 
 
 def write_grid_tif(path: Path, city: City, values: np.ndarray, description: str, units: str, what: str) -> None:
