@@ -33,8 +33,8 @@ class FloodPlain:
     Attributes
     ----------
     cells
-        Flat cell indices, sorted by ``connect_m``; the channel's own cells and mapped open water (OSM water
-        areas) are the river itself and are left out: its water is not a flood.
+        Flat cell indices, sorted by ``connect_m``; mapped open water (OSM water areas, riverbanks) is the
+        river itself and is left out: its water is not a flood.
     connect_m
         Connection stage of each cell (m above the channel): it is wet at stages above this.
     hand_m
@@ -67,8 +67,9 @@ class FloodPlain:
             np.nan_to_num(hand, nan=np.inf).reshape(shape), channel.reshape(shape), reachable, connectivity=4
         )
         flat = connect.ravel()
-        # The river's own cells and mapped open water are the river, not flooded land.
-        permanent = channel | (hydrology.landcover.ravel() == LANDCOVER_CLASSES.index("water"))
+        # Mapped open water (OSM water areas, riverbanks) is the river itself, not flooded land. The channel's
+        # own cells stay: on a coarse grid they hold the banks too, and they are wet only above channel_depth_m.
+        permanent = hydrology.landcover.ravel() == LANDCOVER_CLASSES.index("water")
         cells = np.flatnonzero(np.isfinite(flat) & (flat < max_stage_m) & ~permanent)
         cells = cells[np.argsort(flat[cells], kind="stable")]
         return cls(cells=cells, connect_m=flat[cells], hand_m=hand[cells])
