@@ -79,10 +79,11 @@ def test_conditional_event_can_reopen_roads(andorra_city: City, tmp_path: Path) 
     assert series.loc[1800.0, "Q_access"] < 0.9 and series.loc[1860.0, "Q_access"] == 1.0
 
 
-def test_conditions_on_services_not_modelled_are_refused(andorra_city: City, tmp_path: Path) -> None:
+def test_conditions_on_services_not_measured_are_refused(porto_alegre_city: City, tmp_path: Path) -> None:
     spec = _scenario(tmp_path, events=[{"kind": "message", "when": {"service": "power", "below": 0.5}, "text": "x"}])
-    with pytest.raises(ScenarioError, match=r"s.yaml:\d+ events\[0\]: when.service: 'power' is not modelled"):
-        CityModel(andorra_city, spec)
+    spec = spec.model_copy(update={"map": ROOT / "maps" / "porto-alegre"})
+    with pytest.raises(ScenarioError, match=r"s.yaml:\d+ events\[0\]: when.service: 'power' is not measured"):
+        CityModel(porto_alegre_city, spec)
 
 
 def test_targets_that_match_nothing_are_all_reported_with_their_line(andorra_city: City, tmp_path: Path) -> None:

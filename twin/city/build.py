@@ -28,15 +28,16 @@ from twin.city import facilities as fac
 from twin.city.config import CONFIG_NAME, CityConfig, load_city_config
 from twin.city.features import Projector, iter_features
 from twin.city.osm import read_osm
-from twin.city.people import buildings_table, homes_table
+from twin.city.people import buildings_table, homes_table, nearest_nodes
 from twin.city.roads import Network, build_networks
 from twin.city.terrain import Terrain, build_terrain, interpolate_structures, raw_coverage, read_dem
 from twin.errors import MapError
 from twin.hydrology.conditioning import Hydrology, build_hydrology
 from twin.hydrology.landcover import impervious_fraction, is_landcover, landcover_class, landcover_grid
+from twin.lifelines.networks import LifelineNetworks, build_lifelines, synthesised_rows
 
 # Bump when the build's output changes, so stale caches are rebuilt.
-BUILD_VERSION = "4"
+BUILD_VERSION = "5"
 CACHE_FOLDER = ".cache"
 
 Progress = Callable[[str], None]
@@ -67,6 +68,9 @@ class City:
     hydrology
         Depression-filled surface, D8 directions, accumulation, drainage, HAND and land cover on the
         working grid (see :mod:`twin.hydrology`).
+    lifelines
+        Power zones and grid, water zones, cell sites, signals and dependencies over the facilities table
+        (see :mod:`twin.lifelines.networks`).
     dem_coverage
         Share of road nodes on valid cells of the raw DEM.
     assumptions
@@ -84,6 +88,7 @@ class City:
     waterways: pd.DataFrame
     terrain: Terrain
     hydrology: Hydrology
+    lifelines: LifelineNetworks
     dem_coverage: float
     assumptions: list[str]
     bounds_lonlat: tuple[float, float, float, float]
@@ -198,6 +203,8 @@ def build_city(folder: Path, config: CityConfig, key: str, progress: Progress) -
     facility_features = list(iter_features(osm, projector, fac.wanted))
     located = {f.osm_id: f for f in building_features + facility_features}
     facilities = fac.facilities_table(facility_features, located, config, drive, walk, to_metric.transform)
+    progress("lifeline networks")
+    facilities, lifelines = _lifelines(facilities, homes, drive, walk, config, _bounds_xy(osm.bounds, to_metric))
     waterways = fac.waterways_table(list(iter_features(osm, projector, lambda t: "waterway" in t)))
     progress("terrain hydrology")
     hydrology = _hydrology(osm, projector, terrain, waterways, buildings, drive, config)
@@ -215,6 +222,7 @@ def build_city(folder: Path, config: CityConfig, key: str, progress: Progress) -
         waterways=waterways,
         terrain=terrain,
         hydrology=hydrology,
+        lifelines=lifelines,
         dem_coverage=coverage,
         assumptions=assumptions,
         bounds_lonlat=osm.bounds,
@@ -238,6 +246,24 @@ def _hydrology(
     roads = shapely.from_wkb(drive.links["geometry"].to_numpy())
     impervious = impervious_fraction(footprints, roads, drive.links["lanes"].to_numpy(float), shape, transform)
     return build_hydrology(terrain, waterways, config.hydrology, landcover_grid(areas, shape, transform), impervious)
+
+
+def _lifelines(
+    facilities: pd.DataFrame,
+    homes: pd.DataFrame,
+    drive: Network,
+    walk: Network,
+    config: CityConfig,
+    bounds_xy: tuple[float, float, float, float],
+) -> tuple[pd.DataFrame, LifelineNetworks]:
+    """Add the components the map lacks (assumed), then lay out the lifeline networks over all of them."""
+    extra = synthesised_rows(facilities, homes, drive, config.lifelines)
+    if len(extra):
+        extra["drive_node"], extra["drive_distance_m"] = nearest_nodes(drive, extra["x"].to_numpy(float),
+                                                                       extra["y"].to_numpy(float))
+        extra["walk_node"], _ = nearest_nodes(walk, extra["x"].to_numpy(float), extra["y"].to_numpy(float))
+        facilities = pd.concat([facilities, extra[facilities.columns]], ignore_index=True)
+    return facilities, build_lifelines(facilities, homes, drive, config.lifelines, bounds_xy)
 
 
 def _node_elevations(
@@ -377,6 +403,11 @@ def _save(city: City, cache_root: Path, target: Path) -> None:
             tmp / "hydrology.npz", **{k: getattr(hydrology, k) for k in _HYDROLOGY_ARRAYS}
         )
         hydrology.channel_cells.to_parquet(tmp / "channel_cells.parquet")
+        lifelines = city.lifelines
+        np.savez_compressed(
+            tmp / "lifelines.npz", **{k: getattr(lifelines, k) for k in LifelineNetworks.array_names()}
+        )
+        lifelines.dependencies.to_parquet(tmp / "dependencies.parquet")
         meta = {
             "build_version": BUILD_VERSION,
             "name": city.name,
@@ -416,6 +447,9 @@ def _load_cached(target: Path, config: CityConfig) -> City:
     with np.load(target / "hydrology.npz") as npz:
         arrays = {k: npz[k] for k in _HYDROLOGY_ARRAYS}
     hydrology = Hydrology(channel_cells=pd.read_parquet(target / "channel_cells.parquet"), **arrays)
+    with np.load(target / "lifelines.npz") as npz:
+        lifeline_arrays = {k: npz[k] for k in LifelineNetworks.array_names()}
+    lifelines = LifelineNetworks(dependencies=pd.read_parquet(target / "dependencies.parquet"), **lifeline_arrays)
     terrain = Terrain(
         elevation_m=elevation,
         transform=Affine(*meta["terrain_transform"]),
@@ -430,6 +464,7 @@ def _load_cached(target: Path, config: CityConfig) -> City:
         walk=networks["walk"],
         terrain=terrain,
         hydrology=hydrology,
+        lifelines=lifelines,
         dem_coverage=meta["dem_coverage"],
         assumptions=meta["assumptions"],
         bounds_lonlat=tuple(meta["bounds_lonlat"]),

@@ -96,6 +96,31 @@ class HydrologySpec(_Strict):
     sea_level_m: float | None = 0.0
 
 
+class WaterSpec(_Strict):
+    """How water pressure zones, pumps and tanks are laid out where OSM does not map them."""
+
+    zone_band_m: float = Field(default=100.0, gt=0, le=2000)
+    tank_hours: float = Field(default=12.0, gt=0, le=240)
+    refill_per_hour: float = Field(default=0.5, gt=0, le=10)
+
+
+class TelecomSpec(_Strict):
+    """Cell sites: coverage radius, battery backup, and the grid they are laid on where OSM maps no masts."""
+
+    radius_m: float = Field(default=2000.0, gt=0, le=50_000)
+    battery_hours: float = Field(default=4.0, ge=0, le=240)
+    grid_spacing_m: float = Field(default=1500.0, gt=100, le=50_000)
+
+
+class LifelinesSpec(_Strict):
+    """Assumptions of the lifeline networks (see :mod:`twin.lifelines.networks`)."""
+
+    water: WaterSpec = Field(default_factory=WaterSpec)
+    telecom: TelecomSpec = Field(default_factory=TelecomSpec)
+    hospital_generator_hours: float = Field(default=48.0, ge=0, le=2000)
+    signal_capacity_factor: float = Field(default=0.5, gt=0, le=1)
+
+
 class CityConfig(_Strict):
     """The validated content of ``city.yaml``."""
 
@@ -113,6 +138,7 @@ class CityConfig(_Strict):
     extra_facilities: list[ExtraFacility] = Field(default_factory=list)
     roads: RoadSpec = Field(default_factory=RoadSpec)
     hydrology: HydrologySpec = Field(default_factory=HydrologySpec)
+    lifelines: LifelinesSpec = Field(default_factory=LifelinesSpec)
     assumptions: list[str] = Field(default_factory=list)
     attribution: str = ""
     timezone: str = "UTC"

@@ -76,7 +76,7 @@ class PowerGrid:
     Attributes
     ----------
     graph
-        Undirected; nodes are ints, edges carry ``length_m``.
+        Undirected; nodes are ints with their coordinates ``xy`` (metric), edges carry ``length_m``.
     node_of
         Facility row -> graph node, for point and area components that sit on the grid.
     edges_of
@@ -121,7 +121,8 @@ def power_grid(facilities: pd.DataFrame) -> PowerGrid:
     coords, owner, part = _line_vertices(facilities)
     node = _snap(coords)
     grid = PowerGrid(nx.Graph())
-    grid.graph.add_nodes_from(np.unique(node).tolist())
+    first = np.unique(node, return_index=True)[1]
+    grid.graph.add_nodes_from((int(node[i]), {"xy": (float(coords[i, 0]), float(coords[i, 1]))}) for i in first)
     same_part = part[:-1] == part[1:]
     spans = np.hypot(*(coords[1:] - coords[:-1]).T)
     for i in np.flatnonzero(same_part & (node[:-1] != node[1:])).tolist():

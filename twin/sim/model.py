@@ -26,6 +26,7 @@ import numpy as np
 
 from twin.city.build import City
 from twin.errors import ScenarioError
+from twin.lifelines.measured import measured_services
 from twin.scenario import EventSpec, Scenario
 from twin.sim.events import COMPONENT_EVENT_KINDS, EVENT_KINDS, Event, EventQueue
 from twin.sim.record import Recorder
@@ -33,8 +34,6 @@ from twin.sim.state import SimState
 from twin.sim.targets import TargetError, describe_component, resolve_components, resolve_links
 
 PHASES = ("hazards", "lifelines", "residents", "crews", "traffic")
-# Services this version measures; conditions on others could never fire, so they are refused.
-MODELLED_SERVICES = ("access",)
 CHECKPOINT_VERSION = 2
 
 
@@ -97,6 +96,9 @@ class CityModel(mesa.Model):
         problems = self._load_events() + self._load_hazards()
         if problems:
             raise ScenarioError("the scenario does not fit the map", problems)
+        from twin.lifelines.model import Lifelines  # imports the engine's state; import it late
+
+        self.add_component(Lifelines(city), "lifelines")
         self.recorder = Recorder(city, spec)
         self.recorder.record(self, force=True)
 
@@ -159,10 +161,12 @@ class CityModel(mesa.Model):
 
     def _check_event(self, event_spec: EventSpec) -> str | None:
         source = _source_of(event_spec)
-        if event_spec.when is not None and event_spec.when.service not in MODELLED_SERVICES:
+        measured = measured_services(self.city)
+        if event_spec.when is not None and event_spec.when.service not in measured:
             return (
-                f"{source}: when.service: {event_spec.when.service!r} is not modelled in this version, so the "
-                f"condition could never hold; conditions can use: {', '.join(MODELLED_SERVICES)}"
+                f"{source}: when.service: {event_spec.when.service!r} is not measured on {self.city.name} (it "
+                f"lacks what the service needs), so the condition could never hold; conditions can use: "
+                f"{', '.join(measured)}"
             )
         if event_spec.target is not None:
             try:

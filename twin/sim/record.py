@@ -52,6 +52,9 @@ class Recorder:
         self._home_cell = (row * cols + col)[on_grid]
         self._home_population = homes["population"].to_numpy()[on_grid]
         self._cell_area_m2 = city.terrain.resolution_m**2
+        self._hospital_rows = np.flatnonzero((city.facilities["kind"] == "hospital").to_numpy())
+        self._hospitals_working = b""
+        self.zone_rows: list[dict[str, object]] = []
 
     def network_changed(self) -> None:
         """Mark the road network as changed, so access is measured again at the next record."""
@@ -59,6 +62,10 @@ class Recorder:
 
     def _access(self, model: CityModel) -> float:
         due = model.clock_s - self.access_at_s >= self.access_every_s - 1e-9
+        working = model.state.comp_up[self._hospital_rows].tobytes()
+        if working != self._hospitals_working:  # a hospital stopped or came back: access changes now
+            self._hospitals_working = working
+            self.network_dirty = True
         if self.network_dirty or due:
             self.access_now = access_to_care(self.city, model.state, self.tau_s).residents_within
             self.access_at_s = model.clock_s
@@ -96,6 +103,11 @@ class Recorder:
                 **self._component_columns(model),
             }
         )
+        for components in model.components.values():
+            for component in components:
+                zone_rows = getattr(component, "zone_rows", None)
+                if zone_rows is not None:
+                    self.zone_rows.extend(zone_rows(float(model.clock_s)))
 
     @staticmethod
     def _component_columns(model: CityModel) -> dict[str, float]:
@@ -122,6 +134,10 @@ class Recorder:
         int_columns = ["links_closed", "people_exposed", "people_need_rescue", "buildings_damaged", "components_down"]
         return table.astype({c: "int64" for c in int_columns})
 
+    def zones_table(self) -> pd.DataFrame | None:
+        """Per-zone service rows (``t_s``, ``zone``, ``service``, ``q``, ``customers``), or None."""
+        return pd.DataFrame(self.zone_rows) if self.zone_rows else None
+
     def events_table(self) -> pd.DataFrame:
         """The event log."""
         return events_frame(self.events)
@@ -135,6 +151,8 @@ class Recorder:
             "access_now": self.access_now,
             "access_at_s": self.access_at_s if np.isfinite(self.access_at_s) else None,
             "network_dirty": self.network_dirty,
+            "zone_rows": self.zone_rows,
+            "hospitals_working": self._hospitals_working.hex(),
         }
 
     def load_dict(self, data: dict[str, Any]) -> None:
@@ -144,3 +162,5 @@ class Recorder:
         self.access_normal, self.access_now = data["access_normal"], data["access_now"]
         self.access_at_s = -np.inf if data["access_at_s"] is None else data["access_at_s"]
         self.network_dirty = data["network_dirty"]
+        self.zone_rows = [dict(row) for row in data["zone_rows"]]
+        self._hospitals_working = bytes.fromhex(data["hospitals_working"])

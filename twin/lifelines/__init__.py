@@ -1,0 +1,1 @@
+"""Lifelines: power, water, telecom, traffic signals and hospitals as interdependent networks (networks, behaviour)."""

@@ -1,0 +1,280 @@
+"""Lifeline behaviour each step: power, backups, pumps and tanks, cell sites, signals, hospitals, service levels.
+
+Phase ``lifelines``, after the hazards wrote the damage (``comp_damaged``). Each step of dt (hours h = dt/3600):
+
+1. **Power.** A substation's zone has power while the substation is undamaged and fed: connected through
+   undamaged lines and towers to a supply (scipy connected components on the OSM line graph, recomputed only when
+   the damage changes). Substations the OSM lines do not connect to a supply even in the normal state are taken as
+   fed (the map's lines are incomplete), so only their own damage cuts them.
+2. **Backups** (data: ``dependencies`` rows needing power with backup hours): a component without grid power
+   draws on its backup, ``left -= h``, and works while ``left > 0``; with power back it recharges at the same rate.
+3. **Water.** A pump works while undamaged and powered. Its zone's tank, in hours of zone demand, fills at
+   ``refill_per_hour`` while the pump works and empties at 1 h per hour while it does not; the zone has water while
+   the tank is undamaged and not empty (a pressure zone loses service when its storage is empty; DESIGN.md).
+4. **Telecom.** A site works while undamaged and powered (grid or battery); a home has signal while any site in
+   range works.
+5. **Signals** without power become all-way stops: the links entering their junction get ``signal_capacity_factor``
+   (0.5 by default: an all-way stop discharges about one vehicle per 4 s per approach against about 2 s per lane at
+   saturation under a signal; HCM 2010 chapters 18 and 20), which traffic reads from ``link_capacity_factor``.
+6. **Hospitals** work while undamaged, powered (grid or generator) and their water zone has water.
+
+Service levels (InfraRisk's "percentage of customers served", Sharma et al. 2020): ``Q_power`` and ``Q_water`` =
+residents whose zone is served / residents served in the normal state; ``Q_telecom`` = residents with signal / those
+with signal normally; ``Q_health`` = beds of working hospitals / beds normally (hospitals without a bed count
+weigh as the median of those with one). Every change of a component's working state is logged with its cause:
+the hazard or outage that damaged it, ``cascade`` (it lost what it needs), ``backup exhausted``; backup starts and
+restorations too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import scipy.sparse.csgraph as csgraph
+
+from twin.city.build import City
+from twin.sim.state import SimState
+
+if TYPE_CHECKING:
+    from twin.sim.model import CityModel
+
+SERVICES = ("power", "water", "telecom", "health")
+# Hours below which a backup or a tank counts as empty: steps of 1/6 h do not sum exactly to whole hours.
+EMPTY_H = 1e-9
+
+
+class Lifelines:
+    """The lifelines phase of a run: turns damage into service, with cascades, backups and restoration."""
+
+    name = "lifelines"
+
+    def __init__(self, city: City) -> None:
+        self.city = city
+        net = city.lifelines
+        spec = city.config.lifelines
+        facilities = city.facilities
+        self.n_comps = len(facilities)
+        node_of = facilities["drive_node"].to_numpy()
+        self.comp_power_zone = net.node_power_zone[node_of] if len(net.power_sources) else np.full(self.n_comps, -1)
+        self.comp_water_zone = net.node_water_zone[node_of]
+        homes = city.homes
+        self.population = homes["population"].to_numpy(np.float64)
+        home_node = homes["drive_node"].to_numpy()
+        self.home_power_zone = net.node_power_zone[home_node] if len(net.power_sources) else np.full(len(homes), -1)
+        self.home_water_zone = net.node_water_zone[home_node]
+        self._grid_setup()
+        deps = net.dependencies
+        power = deps[deps["needs"] == "power"]
+        self.backup_comp = power["comp"].to_numpy(np.int64)
+        self.backup_hours = power["backup_hours"].to_numpy(np.float64)
+        self.backup_left = self.backup_hours.copy()
+        self._on_grid = np.ones(len(self.backup_comp), dtype=bool)
+        self.needs_power = np.zeros(self.n_comps, dtype=bool)
+        self.needs_power[self.backup_comp] = True
+        water = deps[deps["needs"] == "water"]
+        self.needs_water = np.zeros(self.n_comps, dtype=bool)
+        self.needs_water[water["comp"].to_numpy(np.int64)] = True
+        self.tank_hours = np.full(len(net.water_tank), spec.water.tank_hours)
+        self._pump_up = np.ones(len(net.water_tank), dtype=bool)
+        self.tank_capacity_h = spec.water.tank_hours
+        self.refill_per_hour = spec.water.refill_per_hour
+        self.signal_factor = spec.signal_capacity_factor
+        links = city.drive.links
+        self.signal_links = [np.flatnonzero(links["dst"].to_numpy() == n) for n in net.signal_node.tolist()]
+        self.hospitals = np.flatnonzero(facilities["kind"].to_numpy(str) == "hospital")
+        beds = facilities["beds"].to_numpy(np.float64)[self.hospitals]
+        known = np.isfinite(beds) & (beds > 0)
+        self.hospital_beds = np.where(known, beds, np.median(beds[known]) if known.any() else 1.0)
+        self._damage_key = b""
+        self._fed = np.ones(len(net.power_sources), dtype=bool)
+        self.normal: dict[str, float] = {}
+        self.comp_up = np.ones(self.n_comps, dtype=bool)
+        self.served: dict[str, np.ndarray] = {}
+        self._evaluate(SimState.normal(city), 0.0, first=True)
+        self.normal = self._levels_raw()
+
+    # --- power grid ----------------------------------------------------------------------------------------
+
+    def _grid_setup(self) -> None:
+        lifelines = self.city.lifelines
+        edges = lifelines.grid_edges
+        size = int(max(edges.max(initial=-1), lifelines.grid_supply_nodes.max(initial=-1),
+                       lifelines.source_grid_node.max(initial=-1), lifelines.grid_node_comp[:, 0].max(initial=-1))) + 1
+        self.grid_size = size
+        self.node_comp = lifelines.grid_node_comp
+        supplied = self._fed_sources(np.zeros(self.n_comps, dtype=bool))
+        # Substations the OSM lines leave unconnected even when nothing is damaged: fed by lines OSM lacks.
+        self.always_fed = ~supplied
+
+    def _fed_sources(self, damaged: np.ndarray) -> np.ndarray:
+        """Per power source: connected to a supply through undamaged lines and tower nodes."""
+        lifelines = self.city.lifelines
+        sources = lifelines.source_grid_node
+        if not len(sources):
+            return np.zeros(0, dtype=bool)
+        if not len(lifelines.grid_edges) or not len(lifelines.grid_supply_nodes):
+            return np.zeros(len(sources), dtype=bool)
+        dead_nodes = np.zeros(self.grid_size, dtype=bool)
+        dead_nodes[self.node_comp[damaged[self.node_comp[:, 1]], 0]] = True
+        edges = lifelines.grid_edges
+        keep = ~damaged[lifelines.grid_edge_comp] & ~dead_nodes[edges[:, 0]] & ~dead_nodes[edges[:, 1]]
+        graph = sp.coo_matrix((np.ones(int(keep.sum())), (edges[keep, 0], edges[keep, 1])),
+                              shape=(self.grid_size, self.grid_size))
+        _, label = csgraph.connected_components(graph, directed=False)
+        supply = lifelines.grid_supply_nodes
+        live = np.zeros(label.max() + 1, dtype=bool)
+        live[label[supply[~dead_nodes[supply]]]] = True
+        return np.where(sources >= 0, live[label[np.maximum(sources, 0)]] & ~dead_nodes[np.maximum(sources, 0)],
+                        False)
+
+    def _zone_power(self, damaged: np.ndarray) -> np.ndarray:
+        key = np.flatnonzero(damaged).tobytes()
+        if key != self._damage_key:
+            self._damage_key = key
+            fed = self._fed_sources(damaged)
+            self._fed = fed | self.always_fed
+        return ~damaged[self.city.lifelines.power_sources] & self._fed
+
+    # --- one step ----------------------------------------------------------------------------------------
+
+    def _evaluate(self, state: SimState, hours: float, first: bool = False) -> np.ndarray:
+        """Compute every component's working state after ``hours``; return the previous comp_up.
+
+        Backups and tanks drain (or refill) by what held during the last step, so a supply lost in the step
+        ending at T empties a 6 h tank exactly at T + 6 h.
+        """
+        net = self.city.lifelines
+        damaged = state.comp_damaged
+        if not first:
+            self.backup_left = np.where(self._on_grid, np.minimum(self.backup_left + hours, self.backup_hours),
+                                        np.maximum(self.backup_left - hours, 0.0))
+            self.tank_hours = np.where(self._pump_up, np.minimum(self.tank_hours + self.refill_per_hour * hours,
+                                                                 self.tank_capacity_h),
+                                       np.maximum(self.tank_hours - hours, 0.0))
+        zone_power = self._zone_power(damaged)
+        grid_power = np.ones(self.n_comps, dtype=bool)
+        has_zone = self.comp_power_zone >= 0
+        grid_power[has_zone] = zone_power[self.comp_power_zone[has_zone]]
+        powered = grid_power.copy()
+        on_grid = grid_power[self.backup_comp]
+        powered[self.backup_comp] = on_grid | (self.backup_left > EMPTY_H)
+        up = ~damaged & (~self.needs_power | powered)
+        pump_up = (net.water_pump < 0) | up[np.maximum(net.water_pump, 0)]
+        tank_ok = (net.water_tank < 0) | ~damaged[np.maximum(net.water_tank, 0)]
+        zone_water = tank_ok & (self.tank_hours > EMPTY_H)
+        tanks = net.water_tank >= 0
+        up[net.water_tank[tanks]] &= zone_water[tanks]
+        up &= ~self.needs_water | zone_water[self.comp_water_zone]
+        previous, self.comp_up = self.comp_up, up
+        self.backup_started = self._on_grid & ~on_grid & (self.backup_hours > 0)
+        self._on_grid, self._pump_up = on_grid, pump_up
+        self.grid_power, self.zone_power, self.zone_water = grid_power, zone_power, zone_water
+        return previous
+
+    def step(self, model: CityModel, dt_s: float) -> None:
+        """Advance the lifelines by one step and write comp_up, capacity factors and the event log."""
+        state = model.state
+        previous = self._evaluate(state, dt_s / 3600.0)
+        state.comp_up[:] = self.comp_up
+        self._signals(state)
+        self._log(model, model.clock_s + dt_s, previous, state)
+
+    def _signals(self, state: SimState) -> None:
+        factor = np.ones(len(state.link_capacity_factor))
+        for row, links in zip(self.city.lifelines.signal_rows.tolist(), self.signal_links, strict=True):
+            if not self.comp_up[row]:
+                factor[links] = self.signal_factor
+        state.link_capacity_factor[:] = factor
+
+    def _log(self, model: CityModel, t_s: float, previous: np.ndarray, state: SimState) -> None:
+        from twin.sim.targets import describe_component
+
+        for row in np.flatnonzero(previous != self.comp_up).tolist():
+            if self.comp_up[row]:
+                model.log(t_s, "restore_component", describe_component(self.city, row), "restoration",
+                          {"component": row})
+                continue
+            cause = str(state.comp_cause[row]) if state.comp_damaged[row] else self._cascade_cause(row)
+            model.log(t_s, "component_down", describe_component(self.city, row), cause, {"component": row})
+        for row in self.backup_comp[self.backup_started].tolist():
+            model.log(t_s, "backup_start", describe_component(self.city, row), "cascade", {"component": row})
+
+    def _cascade_cause(self, row: int) -> str:
+        if self.needs_power[row] and not self.grid_power[row]:
+            index = np.flatnonzero(self.backup_comp == row)
+            if len(index) and self.backup_hours[index[0]] > 0:
+                return "backup exhausted"
+        return "cascade"
+
+    # --- service levels ----------------------------------------------------------------------------------
+
+    def _levels_raw(self) -> dict[str, float]:
+        net = self.city.lifelines
+        levels: dict[str, float] = {}
+        if len(net.power_sources):
+            has = self.home_power_zone >= 0
+            levels["power"] = float(self.population[has][self.zone_power[self.home_power_zone[has]]].sum())
+        levels["water"] = float(self.population[self.zone_water[self.home_water_zone]].sum())
+        if len(net.site_rows):
+            covered = np.zeros(len(self.population), dtype=bool)
+            covered[net.cover_home[self.comp_up[net.site_rows[net.cover_site]]]] = True
+            levels["telecom"] = float(self.population[covered].sum())
+        if len(self.hospitals):
+            levels["health"] = float(self.hospital_beds[self.comp_up[self.hospitals]].sum())
+        return levels
+
+    def series(self) -> dict[str, float]:
+        """``Q_<service>`` for the services this map has: served now / served in the normal state."""
+        now = self._levels_raw()
+        return {f"Q_{k}": (now[k] / self.normal[k] if self.normal.get(k) else float("nan")) for k in now}
+
+    def zone_rows(self, t_s: float) -> list[dict[str, object]]:
+        """Per zone and service: the zone's service level q (1 served, 0 not) and its residents (``zones.parquet``)."""
+        rows: list[dict[str, object]] = []
+        for service, zone_of_home, served in (("power", self.home_power_zone, getattr(self, "zone_power", None)),
+                                              ("water", self.home_water_zone, self.zone_water)):
+            if served is None or not len(served):
+                continue
+            has = zone_of_home >= 0
+            customers = np.bincount(zone_of_home[has], weights=self.population[has], minlength=len(served))
+            rows.extend({"t_s": t_s, "zone": z, "service": service, "q": float(served[z]),
+                         "customers": float(customers[z])} for z in range(len(served)))
+        return rows
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """State to checkpoint: backups, tanks and the working states."""
+        return {"backup_left": self.backup_left, "tank_hours": self.tank_hours, "comp_up": self.comp_up,
+                "on_grid": self._on_grid, "pump_up": self._pump_up}
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`arrays`."""
+        self.backup_left = np.array(arrays["backup_left"], dtype=np.float64)
+        self.tank_hours = np.array(arrays["tank_hours"], dtype=np.float64)
+        self.comp_up = np.array(arrays["comp_up"], dtype=bool)
+        self._on_grid = np.array(arrays["on_grid"], dtype=bool)
+        self._pump_up = np.array(arrays["pump_up"], dtype=bool)
+        self._damage_key = b"restored"  # recompute the grid at the next step
+
+    def assumptions(self) -> list[str]:
+        """What the lifelines model assumed."""
+        net, spec = self.city.lifelines, self.city.config.lifelines
+        notes = [
+            f"power: {len(net.power_sources)} feeder zones by network Voronoi over the roads from each substation; "
+            f"{int(self.always_fed.sum())} substations the OSM lines do not connect to a supply are taken as fed",
+            f"water: {len(net.water_pump)} pressure zones by {spec.water.zone_band_m:g} m elevation bands, tanks of "
+            f"{spec.water.tank_hours:g} h of demand refilling at {spec.water.refill_per_hour:g} h per hour",
+            f"telecom: {len(net.site_rows)} cell sites covering {spec.telecom.radius_m:g} m with "
+            f"{spec.telecom.battery_hours:g} h batteries; hospitals have {spec.hospital_generator_hours:g} h "
+            f"generators; unpowered signals cut their junction's capacity to {spec.signal_capacity_factor:g}",
+        ]
+        if not len(net.power_sources):
+            notes.append("the map has no substations: power service (Q_power) is not measured")
+        return notes
+
+
+def zones_frame(rows: list[dict[str, object]]) -> pd.DataFrame | None:
+    """The per-zone rows as a table, or None without any."""
+    return pd.DataFrame(rows) if rows else None
