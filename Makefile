@@ -71,6 +71,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/city_build.py
 	$(BIN)/python benchmarks/engine_run.py
 	$(BIN)/python benchmarks/hazards.py
+	$(BIN)/python benchmarks/lifelines.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache maps/*/.cache

@@ -17,7 +17,7 @@ from twin.errors import TwinError
 
 Handler = Callable[[argparse.Namespace], int]
 #: Layers of ``twin map show`` (twin.report.mapplot.LAYERS, repeated so that parsing needs no matplotlib).
-MAP_LAYERS = ("roads", "hand")
+MAP_LAYERS = ("roads", "hand", "lifelines")
 
 
 def _say(message: str) -> None:
@@ -119,8 +119,9 @@ def _add_map_commands(sub: argparse._SubParsersAction) -> None:
         "--layer",
         choices=MAP_LAYERS,
         default="roads",
-        help="what to draw over the hillshade: roads (network, water, lifelines, facilities) or hand "
-        "(height above nearest drainage, for flood exposure)",
+        help="what to draw over the hillshade: roads (network, water, lifelines, facilities), hand "
+        "(height above nearest drainage, for flood exposure) or lifelines (power and water zones, grid, pumps, "
+        "tanks, cell sites, signals, hospitals; synthesised components hollow)",
     )
     show.set_defaults(handler=_map_show)
 

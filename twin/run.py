@@ -1,7 +1,8 @@
 """``twin run``: validate a scenario, load or build its City, run the engine, write the run folder.
 
 The run folder holds the Results (time series, event log, metrics, assumptions, the resolved scenario,
-provenance), a PNG of the service-level curves, and a summary printed to the terminal. It is marked
+provenance), a PNG of the service-level curves, the hazards' rasters and layers, the lifelines' layers and
+service-loss map (:mod:`twin.lifelines.outputs`), and a summary printed to the terminal. It is marked
 ``incomplete`` from the start and ``complete`` only once everything is written; Ctrl-C saves what was
 recorded, marked incomplete.
 """
@@ -45,7 +46,7 @@ def results_of(model: CityModel, provenance: dict[str, Any]) -> Results:
     return Results(
         timeseries=timeseries,
         events=model.recorder.events_table(),
-        zones=None,
+        zones=model.recorder.zones_table(),
         metrics=metrics,
         assumptions={"map": list(city.assumptions), "scenario": _scenario_assumptions(model) + model.assumptions()},
         provenance=provenance,
@@ -59,7 +60,6 @@ def _scenario_assumptions(model: CityModel) -> list[str]:
         f"Q_access: residents within {format_duration(spec.metrics.access_tau_s)} of a working hospital by road "
         f"(free-flow link times, closures and hazard speed factors applied; home = nearest drivable node), "
         f"measured every {format_duration(spec.metrics.access_every_s)} and whenever links close or open",
-        "power, water, telecom and health service levels are not modelled in this version and are not reported",
     ]
 
 
@@ -96,6 +96,7 @@ def execute(model: CityModel, folder: Path, provenance: dict[str, Any], until_s:
     provenance["stopped_at_s"] = model.clock_s
     results = results_of(model, provenance)
     _write_hazard_outputs(model, folder)
+    _write_lifeline_outputs(model, folder)
     results.save(folder, status="complete" if model.finished else "incomplete")
     plot_service_levels(results.timeseries, results.events, folder / "service_levels.png", model.spec.name)
     return results
@@ -116,6 +117,17 @@ def _write_hazard_outputs(model: CityModel, folder: Path) -> None:
             write_landslide_outputs(
                 folder, model.city, component, model.state, model.spec.name, seed=model.seed_value
             )
+
+
+def _write_lifeline_outputs(model: CityModel, folder: Path) -> None:
+    """``lifelines.gpkg`` and ``service_loss.png`` of every Lifelines component of the run."""
+    from twin.lifelines.model import Lifelines
+    from twin.lifelines.outputs import write_lifeline_outputs
+
+    for component in model.components["lifelines"]:
+        if isinstance(component, Lifelines):
+            write_lifeline_outputs(folder, model.city, component, model.recorder.zones_table(),
+                                   model.recorder.timeseries(), model.spec.name)
 
 
 def summary_table(results: Results) -> str:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 SERVICES = ("power", "water", "telecom", "health")
 # Hours below which a backup or a tank counts as empty: steps of 1/6 h do not sum exactly to whole hours.
 EMPTY_H = 1e-9
+HAZARD_CAUSES = ("flood", "landslide")
 
 
 class Lifelines:
@@ -169,6 +170,7 @@ class Lifelines:
         up[net.water_tank[tanks]] &= zone_water[tanks]
         up &= ~self.needs_water | zone_water[self.comp_water_zone]
         previous, self.comp_up = self.comp_up, up
+        self._damaged, self._cause = damaged.copy(), state.comp_cause.copy()
         self.backup_started = self._on_grid & ~on_grid & (self.backup_hours > 0)
         self._on_grid, self._pump_up = on_grid, pump_up
         self.grid_power, self.zone_power, self.zone_water = grid_power, zone_power, zone_water
@@ -227,9 +229,26 @@ class Lifelines:
         return levels
 
     def series(self) -> dict[str, float]:
-        """``Q_<service>`` for the services this map has: served now / served in the normal state."""
+        """``Q_<service>`` for the services this map has (served now / served normally), and the components
+        down by cause: ``components_down_hazard`` (flood, landslide), ``_outage``, ``_cascade`` (lost what they
+        need) and ``_backup`` (backup exhausted)."""
         now = self._levels_raw()
-        return {f"Q_{k}": (now[k] / self.normal[k] if self.normal.get(k) else float("nan")) for k in now}
+        levels = {f"Q_{k}": (now[k] / self.normal[k] if self.normal.get(k) else float("nan")) for k in now}
+        return {**levels, **self._down_by_cause()}
+
+    def _down_by_cause(self) -> dict[str, float]:
+        damaged, cause = self._damaged, self._cause
+        hazard = damaged & np.isin(cause, HAZARD_CAUSES)
+        undamaged_down = ~self.comp_up & ~damaged
+        has_backup = np.zeros(self.n_comps, dtype=bool)
+        has_backup[self.backup_comp[self.backup_hours > 0]] = True
+        backup = undamaged_down & has_backup & ~self.grid_power
+        return {
+            "components_down_hazard": float(hazard.sum()),
+            "components_down_outage": float((damaged & ~hazard).sum()),
+            "components_down_cascade": float((undamaged_down & ~backup).sum()),
+            "components_down_backup": float(backup.sum()),
+        }
 
     def zone_rows(self, t_s: float) -> list[dict[str, object]]:
         """Per zone and service: the zone's service level q (1 served, 0 not) and its residents (``zones.parquet``)."""

@@ -7,10 +7,13 @@ names, a scale bar, a north arrow, a legend beside the map (it never covers the 
 and the map's attribution. Everything is in the city's metric CRS, so distances on the map are metres.
 The same City gives the same PNG, byte for byte.
 
-Layers of :func:`draw_city`: ``roads`` (the above) and ``hand`` (height above nearest drainage over a grey
-hillshade, the drainage cells in blue, roads thin on top). :func:`draw_flood` draws a run's peak water depth
+Layers of :func:`draw_city`: ``roads`` (the above), ``hand`` (height above nearest drainage over a grey
+hillshade, the drainage cells in blue, roads thin on top) and ``lifelines`` (power feeder zones in translucent
+colours, water pressure zone boundaries, power lines, substations, pumps, tanks, cell sites, signals and
+hospitals; synthesised components hollow). :func:`draw_flood` draws a run's peak water depth
 and the roads water closed, :func:`draw_susceptibility` a landslide susceptibility map (probability of failure)
-with a run's debris footprints and the roads they blocked, on the same page layout. Value grids get a colour bar
+with a run's debris footprints and the roads they blocked, :func:`draw_service_loss` the power and water zones
+served or not at a run's worst moment, on the same page layout. Value grids get a colour bar
 at the top of the legend column; they are drawn cell by cell on the terrain grid (north-up, extent from its
 transform).
 """
@@ -31,14 +34,16 @@ from matplotlib import colormaps, patheffects
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.collections import LineCollection, PatchCollection, PolyCollection
 from matplotlib.colors import Colormap, LinearSegmentedColormap, Normalize, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Rectangle
+from matplotlib.patches import Patch, PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
+from shapely.geometry.polygon import orient
 
 from twin.atomic import atomic_path
 from twin.errors import TwinError
@@ -56,7 +61,7 @@ MAP_MAX_HEIGHT_IN = 8.6
 MAP_MIN_BOX_HEIGHT_IN = 6.6  # room for the longest legend beside a wide, short map
 TOP_BAND_IN = 0.95
 BOTTOM_BAND_IN = 0.45
-LAYERS = ("roads", "hand")
+LAYERS = ("roads", "hand", "lifelines")
 COLORBAR_HEIGHT_IN = 2.4
 SUN_AZIMUTH_DEG = 315.0
 SUN_ALTITUDE_DEG = 45.0
@@ -172,6 +177,50 @@ SUSCEPTIBILITY_HIGH = 0.5  # the subtitle's share of the area at least this like
 FOOTPRINT_STYLE = LineStyle("debris footprint", "#111111", 0.8, zorder=5.2)
 BLOCKED_STYLE = LineStyle("blocked by debris", "#2166ac", 1.6, casing=0.4, zorder=5.0)
 
+# The lifelines layer and the service-loss map.
+#: Qualitative zone colours (tab10 without its purple, kept for the substations, and its grey).
+ZONE_COLOURS = tuple(colormaps["tab10"](i) for i in (0, 1, 2, 3, 5, 6, 8, 9))
+ZONE_ALPHA = 0.32
+ZONE_LEGEND_MAX = 8  # more zones than this get one legend entry, not one each
+GRID_LINE_STYLE = LineStyle("power line / cable", "#111111", 0.55, zorder=6.0)
+POWER_ZONE_EDGE = LineStyle("power zone boundary", "#4d4d4d", 1.5, alpha=0.85, zorder=5.6)
+WATER_ZONE_EDGE = LineStyle("water zone boundary", "#1f63b5", 0.7, dashes=(3.0, 2.0), alpha=0.85, zorder=5.5)
+#: Shorter legend labels of the lifelines layer (its column also says "(assumed)").
+LIFELINE_LABELS: dict[str, str] = {
+    "water_works": "pumping station", "pumping_station": "pumping station", "water_tower": "water tank / tower",
+    "storage_tank": "water tank / tower", "reservoir_covered": "water tank / tower", "mast": "cell mast",
+}
+LIFELINE_ROAD_STYLE = LineStyle("road", "#9a9a9a", 0.35, zorder=4.0)
+#: Point kinds too many and too small for the lifelines layer (the lines show where they run).
+LIFELINE_SKIPPED_KINDS = frozenset({"tower", "pole", "portal"})
+POWER_LOST_COLOUR = "#d7301f"
+POWER_ON_COLOUR = "#74c476"
+WATER_LOST_COLOUR = "#08519c"
+WATER_LOST_HATCH = "////"
+WATER_LOST_FILL = "#6baed6"
+
+
+@dataclass(frozen=True)
+class ZoneService:
+    """One service's zones at one moment, for :func:`draw_service_loss`.
+
+    Attributes
+    ----------
+    service
+        ``"power"`` or ``"water"``.
+    shapes
+        A shapely (multi)polygon per zone, in zone order.
+    served
+        Per zone: whether it had the service.
+    residents
+        Per zone: its residents.
+    """
+
+    service: str
+    shapes: Sequence[Any]
+    served: np.ndarray
+    residents: np.ndarray
+
 
 def draw_city(city: City, out: Path, layer: str = "roads") -> None:
     """Draw the city's map to a PNG file.
@@ -183,8 +232,9 @@ def draw_city(city: City, out: Path, layer: str = "roads") -> None:
     out
         The PNG to write (written atomically; its folder is created if needed).
     layer
-        What to draw over the terrain: ``"roads"`` (road network, water, lifelines, facilities) or
-        ``"hand"`` (height above nearest drainage, with the drainage cells and the roads).
+        What to draw over the terrain: ``"roads"`` (road network, water, lifelines, facilities),
+        ``"hand"`` (height above nearest drainage, with the drainage cells and the roads) or ``"lifelines"``
+        (power and water zones, the grid, pumps, tanks, cell sites, signals and hospitals).
 
     Raises
     ------
@@ -194,8 +244,8 @@ def draw_city(city: City, out: Path, layer: str = "roads") -> None:
     if layer not in LAYERS:
         raise TwinError(f"unknown map layer {layer!r}; choose one of: {', '.join(LAYERS)}")
     sheet = _new_sheet(city)
-    content = _roads_layer(sheet, city) if layer == "roads" else _hand_layer(sheet, city)
-    _finish(sheet, city, content, city.name, out)
+    draw = {"roads": _roads_layer, "hand": _hand_layer, "lifelines": _lifelines_layer}[layer]
+    _finish(sheet, city, draw(sheet, city), city.name, out)
 
 
 def draw_flood(city: City, peak_depth_m: np.ndarray, closed_links: np.ndarray, out: Path, title: str) -> None:
@@ -288,6 +338,41 @@ def draw_susceptibility(
     sheet = _new_sheet(city)
     content = _susceptibility_layer(sheet, city, grid, list(footprints), blocked, draws, recharge_mm_day, slides)
     _finish(sheet, city, content, title, out)
+
+
+def draw_service_loss(city: City, services: Sequence[ZoneService], out: Path, title: str, moment: str) -> None:
+    """Draw the power and water zones served or not at one moment to a PNG file.
+
+    Power zones are filled green (power on) or red (power cut); water zones without water are hatched in blue;
+    zone boundaries, the substations and thin grey roads over a grey hillshade; legend with the counts of zones
+    and residents, scale bar and north arrow as on the city map.
+
+    Parameters
+    ----------
+    city
+        The compiled city.
+    services
+        The services to draw (``"power"`` and/or ``"water"``), each with its zones' shapes and state.
+    out
+        The PNG to write (written atomically; its folder is created if needed).
+    title
+        The map's title (name the moment in it).
+    moment
+        The first part of the subtitle: which moment this is and why.
+
+    Raises
+    ------
+    ValueError
+        For an unknown service, or shapes, states and residents of different lengths.
+    """
+    for item in services:
+        if item.service not in ("power", "water"):
+            raise ValueError(f"unknown zone service {item.service!r}; expected power or water")
+        if not len(item.shapes) == len(item.served) == len(item.residents):
+            raise ValueError(f"{item.service}: {len(item.shapes)} zone shapes, {len(item.served)} states and "
+                             f"{len(item.residents)} resident counts; expected one of each per zone")
+    sheet = _new_sheet(city)
+    _finish(sheet, city, _service_loss_layer(sheet, city, list(services), moment), title, out)
 
 
 def depth_scale(deepest_m: float) -> float:
@@ -441,6 +526,185 @@ def _susceptibility_layer(
                      f"{'' if len(blocked) == 1 else 's'} blocked")
     notes = ("infinite-slope factor of safety (SINMAP form), soil parameters drawn uniformly in their ranges",)
     return _Layer(handles + _no_data_handles(city, sheet.extent), _town_labels(city), " · ".join(parts), notes)
+
+
+def _lifelines_layer(sheet: _Sheet, city: City) -> _Layer:
+    """Power zones in translucent colours (water zones when the map has no power zones), water zone boundaries,
+    power lines, and the lifeline components by kind; synthesised ones hollow."""
+    from twin.lifelines.outputs import lifeline_rows, zone_polygons  # it draws with this module; import it late
+
+    net = city.lifelines
+    facilities = city.facilities
+    _draw_hillshade(sheet.ax, city)
+    shapes = zone_polygons(city)
+    power, water = shapes["power"].geometry.to_numpy(), shapes["water"].geometry.to_numpy()
+    handles = _draw_plain_roads(sheet.ax, city, LIFELINE_ROAD_STYLE)
+    if len(power):
+        names = [_zone_source_name(facilities, int(row)) for row in net.power_sources.tolist()]
+        handles += _draw_zone_colours(sheet.ax, power, [f"zone {i}: {n}" for i, n in enumerate(names)],
+                                      "power zones")
+        _add_lines(sheet.ax, zone_edges(power), POWER_ZONE_EDGE)
+        handles.append(_handle(POWER_ZONE_EDGE))
+        if len(water):
+            _add_lines(sheet.ax, zone_edges(water), WATER_ZONE_EDGE)
+            handles.append(_handle(WATER_ZONE_EDGE))
+    elif len(water):
+        bands = [f"water zone {i}: ≥ {low:,.0f} m" for i, low in enumerate(net.water_band_low_m.tolist())]
+        handles += _draw_zone_colours(sheet.ax, water, bands, "water zones")
+        _add_lines(sheet.ax, zone_edges(water), replace(WATER_ZONE_EDGE, dashes=None))
+    lines = facilities[facilities["kind"].isin(LINE_KINDS)]
+    if len(lines):
+        _add_lines(sheet.ax, segments(lines["geometry"]), GRID_LINE_STYLE)
+        handles.append(_handle(GRID_LINE_STYLE))
+    rows = lifeline_rows(city)
+    table = facilities.iloc[rows]
+    points = table[~table["kind"].isin(LINE_KINDS | LIFELINE_SKIPPED_KINDS)]
+    handles += _draw_lifeline_points(sheet.ax, points)
+    handles += _no_data_handles(city, sheet.extent)
+    labels = _town_labels(city) + [
+        Label(float(facilities["x"].iloc[row]), float(facilities["y"].iloc[row]), f"zone {i}", 7.5, "#3b1550", "bold")
+        for i, row in enumerate(net.power_sources.tolist())]
+    kinds = facilities["kind"].to_numpy(str)
+    assumed = int(table["assumed"].astype(bool).sum())
+    parts = [f"{len(power)} power feeder zone{'' if len(power) == 1 else 's'}" if len(power) else
+             "no substations: no power zones", f"{len(water)} water pressure zones",
+             f"{len(net.site_rows)} cell sites", f"{len(net.signal_rows):,} traffic signals",
+             f"{int((kinds == 'hospital').sum())} hospitals", f"{assumed:,} of {len(table):,} components assumed"]
+    notes = ("zones: network Voronoi over the roads, drawn as the Voronoi cells of their road nodes",
+             "hollow marker: assumed (city.yaml lifelines rules), not OSM")
+    return _Layer(handles, labels, " · ".join(parts), notes)
+
+
+def _service_loss_layer(sheet: _Sheet, city: City, services: list[ZoneService], moment: str) -> _Layer:
+    """Power zones filled by state, water zones hatched where lost, boundaries, substations, roads."""
+    _draw_hillshade(sheet.ax, city)
+    handles = _draw_plain_roads(sheet.ax, city, LIFELINE_ROAD_STYLE)
+    parts = [moment]
+    cut_sources = np.zeros(0, dtype=np.int64)
+    for item in sorted(services, key=lambda s: s.service != "power"):  # power fills first, water hatched over it
+        shapes = np.asarray(item.shapes, dtype=object)
+        served = np.asarray(item.served, dtype=bool)
+        residents = np.asarray(item.residents, dtype=np.float64)
+        lost, people = int((~served).sum()), int(residents[~served].sum())
+        zones = f"{lost} of {len(served)} zone{'' if len(served) == 1 else 's'}"
+        if item.service == "power":
+            _fill_paths(sheet.ax, shapes[served], facecolor=to_rgba(POWER_ON_COLOUR, 0.28), zorder=1.5)
+            _fill_paths(sheet.ax, shapes[~served], facecolor=to_rgba(POWER_LOST_COLOUR, 0.5), zorder=1.5)
+            _add_lines(sheet.ax, zone_edges(shapes), POWER_ZONE_EDGE)
+            handles += [Patch(facecolor=POWER_LOST_COLOUR, alpha=0.5, label=f"power cut: {zones}"),
+                        Patch(facecolor=POWER_ON_COLOUR, alpha=0.28, label="power on"), _handle(POWER_ZONE_EDGE)]
+            parts.append(f"power cut: {people:,} residents" if lost else "power on everywhere")
+            cut_sources = city.lifelines.power_sources[~served]
+        else:
+            _fill_paths(sheet.ax, shapes[~served], facecolor=to_rgba(WATER_LOST_FILL, 0.18), hatch=WATER_LOST_HATCH,
+                        hatchcolor=WATER_LOST_COLOUR, zorder=1.6)
+            _add_lines(sheet.ax, zone_edges(shapes), WATER_ZONE_EDGE)
+            handles += [Patch(facecolor=to_rgba(WATER_LOST_FILL, 0.18), edgecolor=WATER_LOST_COLOUR,
+                              hatch=WATER_LOST_HATCH, linewidth=0.6, label=f"water lost: {zones}"),
+                        _handle(WATER_ZONE_EDGE)]
+            parts.append(f"water lost: {people:,} residents" if lost else "water everywhere")
+    if not services:
+        parts.append("no per-zone power or water records")
+    sources = city.facilities.iloc[city.lifelines.power_sources]
+    if len(sources):
+        handles += _draw_points(sheet.ax, sources)
+    if len(cut_sources):
+        cut = city.facilities.iloc[cut_sources]
+        sheet.ax.scatter(cut["x"].to_numpy(float), cut["y"].to_numpy(float), s=11.0**2, marker="x",
+                         c=POWER_LOST_COLOUR, linewidths=2.2, zorder=9.9)
+        handles.append(Line2D([], [], linestyle="none", marker="x", markersize=9, markeredgewidth=2.2,
+                              color=POWER_LOST_COLOUR, label="source of a cut zone"))
+    handles += _no_data_handles(city, sheet.extent)
+    notes = ("a zone is served when its source (substation; pump and tank) works",)
+    return _Layer(handles, _town_labels(city), " · ".join(parts), notes)
+
+
+def _zone_source_name(facilities: pd.DataFrame, row: int) -> str:
+    """A power source's name for the legend (its kind when it has none)."""
+    name = str(facilities["name"].iloc[row])
+    return _short(name, 18) if name else str(facilities["kind"].iloc[row]).replace("_", " ")
+
+
+def _draw_zone_colours(ax: Axes, shapes: np.ndarray, labels: list[str], plural: str) -> list[Artist]:
+    """Each zone filled in a translucent qualitative colour; one legend entry each, or one for all when many."""
+    colours = [ZONE_COLOURS[i % len(ZONE_COLOURS)] for i in range(len(shapes))]
+    for shape, colour in zip(shapes, colours, strict=True):
+        _fill_paths(ax, np.array([shape], dtype=object), facecolor=to_rgba(colour, ZONE_ALPHA), zorder=1.5)
+    if len(shapes) > ZONE_LEGEND_MAX:
+        return [Patch(facecolor=ZONE_COLOURS[0], alpha=ZONE_ALPHA, label=f"{plural} ({len(shapes)}, a colour each)")]
+    return [Patch(facecolor=c, alpha=ZONE_ALPHA, label=label) for c, label in zip(colours, labels, strict=True)]
+
+
+def zone_edges(shapes: Iterable[Any]) -> Segments:
+    """The boundaries of adjacent zones, each shared edge once (so that dashes do not overlap)."""
+    items = [g for g in shapes if g is not None and not shapely.is_empty(g)]
+    if not items:
+        return []
+    merged = shapely.line_merge(shapely.union_all(shapely.boundary(np.asarray(items, dtype=object))))
+    return segments([merged])
+
+
+def polygon_paths(geometries: Iterable[Any]) -> list[MplPath]:
+    """Matplotlib paths of (multi)polygons, holes included (exterior anticlockwise, holes clockwise).
+
+    Parameters
+    ----------
+    geometries
+        Shapely geometries; their polygon parts are drawn, anything else is skipped.
+    """
+    items = np.asarray(list(geometries), dtype=object)
+    if not len(items):
+        return []
+    parts = shapely.get_parts(items)
+    parts = parts[(shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)]
+    paths = []
+    for part in parts:
+        polygon = orient(part, sign=1.0)
+        rings = [polygon.exterior, *polygon.interiors]
+        paths.append(MplPath.make_compound_path(*[MplPath(np.asarray(r.coords), closed=True) for r in rings]))
+    return paths
+
+
+def _fill_paths(ax: Axes, shapes: np.ndarray, *, facecolor: Any, zorder: float, hatch: str | None = None,
+                hatchcolor: str | None = None) -> None:
+    """Fill (multi)polygons in one colour, or hatch them, without outlines."""
+    paths = polygon_paths(shapes)
+    if not paths:
+        return
+    collection = PatchCollection([PathPatch(p) for p in paths], facecolors=facecolor, linewidths=0.0,
+                                 edgecolors=hatchcolor or "none", hatch=hatch, zorder=zorder)
+    if hatchcolor is not None and hasattr(collection, "set_hatchcolor"):  # matplotlib >= 3.10
+        collection.set_hatchcolor(hatchcolor)
+    ax.add_collection(collection, autolim=False)
+
+
+def _draw_lifeline_points(ax: Axes, table: pd.DataFrame) -> list[Artist]:
+    """One scatter per kind and origin: OSM components filled, assumed (synthesised) ones hollow."""
+    handles: list[Artist] = []
+    labels: set[str] = set()
+    assumed = table["assumed"].to_numpy(bool)
+    for kind, group in _point_kinds(table):
+        chosen = ((table["kind"] == kind) & (table["group"] == group)).to_numpy()
+        style = point_style(kind, group)
+        for hollow in (False, True):
+            rows = table[chosen & (assumed == hollow)]
+            if rows.empty:
+                continue
+            marker = "o" if hollow and style.marker == "." else style.marker
+            size = max(style.size, 4.0) if hollow else style.size
+            ax.scatter(rows["x"].to_numpy(float), rows["y"].to_numpy(float), s=size**2, marker=marker,
+                       c="none" if hollow else style.color, edgecolors=style.color if hollow else style.edge,
+                       linewidths=1.1 if hollow else (0.7 if style.edge != "none" else 0.0), zorder=style.zorder)
+            name = LIFELINE_LABELS.get(kind, style.label)
+            label = f"{name} (assumed)" if hollow else name
+            if label in labels:
+                continue
+            labels.add(label)
+            handles.append(Line2D([], [], linestyle="none", marker=marker, markersize=size * 0.85,
+                                  markerfacecolor="none" if hollow else style.color,
+                                  markeredgecolor=style.color if hollow else style.edge,
+                                  markeredgewidth=1.1 if hollow else 0.7, label=label))
+    return handles
 
 
 def _town_labels(city: City) -> list[Label]:
