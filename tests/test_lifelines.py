@@ -200,3 +200,22 @@ def test_conditions_on_power_fire_when_it_drops(andorra_city: City, tmp_path: Pa
     model.run()
     events = model.recorder.events_table()
     assert events.loc[events["kind"] == "message", "t_s"].tolist() == [3600.0 + 600.0]  # the step after
+
+
+def test_a_tower_on_the_only_supply_path_cuts_the_zones_it_feeds(andorra_city: City, tmp_path: Path) -> None:
+    lifelines = andorra_city.lifelines
+    kinds = andorra_city.facilities["kind"].to_numpy(str)
+    towers = lifelines.feeds_comp[kinds[lifelines.feeds_comp] == "tower"]
+    assert len(towers)
+    tower = int(towers[0])
+    zones = lifelines.feeds_zone[lifelines.feeds_comp == tower]
+    model = CityModel(andorra_city, _scenario(tmp_path, [_fail(tower, "1h")], duration="2h"))
+    model.run()
+    population = andorra_city.homes["population"].to_numpy(float)
+    home_zone = lifelines.node_power_zone[andorra_city.homes["drive_node"].to_numpy()]
+    expected = 1 - population[np.isin(home_zone, zones)].sum() / population.sum()
+    assert model.recorder.timeseries().set_index("t_s").loc[3600.0, "Q_power"] == pytest.approx(expected, abs=1e-12)
+    sources = lifelines.power_sources[zones]
+    events = model.recorder.events_table()
+    cut = events[(events["kind"] == "component_down") & (events["cause"] == "cascade")]
+    assert all(cut["details"].str.contains(f'"component": {s}[,}}]', regex=True).any() for s in sources)

@@ -32,10 +32,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-import scipy.sparse.csgraph as csgraph
 
 from twin.city.build import City
+from twin.lifelines.networks import fed_sources
 from twin.sim.state import SimState
 
 if TYPE_CHECKING:
@@ -100,42 +99,15 @@ class Lifelines:
     # --- power grid ----------------------------------------------------------------------------------------
 
     def _grid_setup(self) -> None:
-        lifelines = self.city.lifelines
-        edges = lifelines.grid_edges
-        size = int(max(edges.max(initial=-1), lifelines.grid_supply_nodes.max(initial=-1),
-                       lifelines.source_grid_node.max(initial=-1), lifelines.grid_node_comp[:, 0].max(initial=-1))) + 1
-        self.grid_size = size
-        self.node_comp = lifelines.grid_node_comp
-        supplied = self._fed_sources(np.zeros(self.n_comps, dtype=bool))
+        supplied = fed_sources(self.city.lifelines, np.zeros(self.n_comps, dtype=bool))
         # Substations the OSM lines leave unconnected even when nothing is damaged: fed by lines OSM lacks.
         self.always_fed = ~supplied
-
-    def _fed_sources(self, damaged: np.ndarray) -> np.ndarray:
-        """Per power source: connected to a supply through undamaged lines and tower nodes."""
-        lifelines = self.city.lifelines
-        sources = lifelines.source_grid_node
-        if not len(sources):
-            return np.zeros(0, dtype=bool)
-        if not len(lifelines.grid_edges) or not len(lifelines.grid_supply_nodes):
-            return np.zeros(len(sources), dtype=bool)
-        dead_nodes = np.zeros(self.grid_size, dtype=bool)
-        dead_nodes[self.node_comp[damaged[self.node_comp[:, 1]], 0]] = True
-        edges = lifelines.grid_edges
-        keep = ~damaged[lifelines.grid_edge_comp] & ~dead_nodes[edges[:, 0]] & ~dead_nodes[edges[:, 1]]
-        graph = sp.coo_matrix((np.ones(int(keep.sum())), (edges[keep, 0], edges[keep, 1])),
-                              shape=(self.grid_size, self.grid_size))
-        _, label = csgraph.connected_components(graph, directed=False)
-        supply = lifelines.grid_supply_nodes
-        live = np.zeros(label.max() + 1, dtype=bool)
-        live[label[supply[~dead_nodes[supply]]]] = True
-        return np.where(sources >= 0, live[label[np.maximum(sources, 0)]] & ~dead_nodes[np.maximum(sources, 0)],
-                        False)
 
     def _zone_power(self, damaged: np.ndarray) -> np.ndarray:
         key = np.flatnonzero(damaged).tobytes()
         if key != self._damage_key:
             self._damage_key = key
-            fed = self._fed_sources(damaged)
+            fed = fed_sources(self.city.lifelines, damaged)
             self._fed = fed | self.always_fed
         return ~damaged[self.city.lifelines.power_sources] & self._fed
 
@@ -163,6 +135,7 @@ class Lifelines:
         on_grid = grid_power[self.backup_comp]
         powered[self.backup_comp] = on_grid | (self.backup_left > EMPTY_H)
         up = ~damaged & (~self.needs_power | powered)
+        up[net.power_sources] &= self._fed  # a substation cut off from every supply delivers nothing
         pump_up = (net.water_pump < 0) | up[np.maximum(net.water_pump, 0)]
         tank_ok = (net.water_tank < 0) | ~damaged[np.maximum(net.water_tank, 0)]
         zone_water = tank_ok & (self.tank_hours > EMPTY_H)

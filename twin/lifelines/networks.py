@@ -23,10 +23,12 @@ Built with the City and cached with it; every rule is an assumption stated in th
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 import shapely
 from scipy.spatial import cKDTree
@@ -74,6 +76,8 @@ class LifelineNetworks:
         (home row, site index) pairs: the sites within range of each home.
     signal_rows, signal_node
         Facility rows of the traffic signals and their drivable node.
+    feeds_comp, feeds_zone
+        (component, power zone) pairs: the zones whose only supply path runs through that line or tower.
     dependencies
         Table: ``comp`` (facility row), ``needs`` (power or water), ``backup_hours``.
     """
@@ -94,6 +98,8 @@ class LifelineNetworks:
     cover_site: np.ndarray
     signal_rows: np.ndarray
     signal_node: np.ndarray
+    feeds_comp: np.ndarray
+    feeds_zone: np.ndarray
     dependencies: pd.DataFrame
 
     @classmethod
@@ -214,7 +220,8 @@ def build_lifelines(
     sites = np.flatnonzero(np.isin(kinds, SITE_KINDS))
     cover_home, cover_site = _coverage(homes, facilities, sites, spec.telecom.radius_m)
     signals = np.flatnonzero(kinds == "traffic_signals")
-    return LifelineNetworks(
+    empty = np.zeros(0, dtype=np.int64)
+    networks = LifelineNetworks(
         power_sources=sources,
         node_power_zone=node_zone,
         **grid,
@@ -227,8 +234,12 @@ def build_lifelines(
         cover_site=cover_site,
         signal_rows=signals,
         signal_node=facilities["drive_node"].to_numpy()[signals].astype(np.int64),
+        feeds_comp=empty,
+        feeds_zone=empty,
         dependencies=_dependencies(facilities, pumps, sites, signals, spec),
     )
+    feeds_comp, feeds_zone = zones_fed_by(networks, len(facilities))
+    return dataclasses.replace(networks, feeds_comp=feeds_comp, feeds_zone=feeds_zone)
 
 
 def _pick(candidates: np.ndarray, node_z: np.ndarray, facilities: pd.DataFrame, lowest: bool) -> int:
@@ -319,6 +330,53 @@ def _dependencies(facilities: pd.DataFrame, pumps: np.ndarray, sites: np.ndarray
     ]
     return pd.DataFrame(rows, columns=["comp", "needs", "backup_hours"]).astype(
         {"comp": "int64", "needs": "str", "backup_hours": "float64"})
+
+
+def fed_sources(net: LifelineNetworks, damaged: np.ndarray) -> np.ndarray:
+    """Per power source: linked to a supply through undamaged lines and undamaged tower nodes.
+
+    Parameters
+    ----------
+    net
+        The lifeline networks.
+    damaged
+        bool per facility row.
+    """
+    sources = net.source_grid_node
+    if not len(sources) or not len(net.grid_edges) or not len(net.grid_supply_nodes):
+        return np.zeros(len(sources), dtype=bool)
+    size = 1 + int(max(net.grid_edges.max(), net.grid_supply_nodes.max(), sources.max(),
+                       net.grid_node_comp[:, 0].max(initial=-1)))
+    dead = np.zeros(size, dtype=bool)
+    dead[net.grid_node_comp[damaged[net.grid_node_comp[:, 1]], 0]] = True
+    edges = net.grid_edges
+    keep = ~damaged[net.grid_edge_comp] & ~dead[edges[:, 0]] & ~dead[edges[:, 1]]
+    graph = sp.coo_matrix((np.ones(int(keep.sum())), (edges[keep, 0], edges[keep, 1])), shape=(size, size))
+    _, label = csgraph.connected_components(graph, directed=False)
+    live = np.zeros(label.max() + 1, dtype=bool)
+    live[label[net.grid_supply_nodes[~dead[net.grid_supply_nodes]]]] = True
+    node = np.maximum(sources, 0)
+    return (sources >= 0) & live[label[node]] & ~dead[node]
+
+
+def zones_fed_by(net: LifelineNetworks, n_comps: int) -> tuple[np.ndarray, np.ndarray]:
+    """(component, zone) pairs: the power zones a line or tower alone keeps supplied (single-failure analysis).
+
+    A zone counts when damaging that one component cuts its substation off from every supply, and the
+    substation is supplied when nothing is damaged.
+    """
+    normal = fed_sources(net, np.zeros(n_comps, dtype=bool))
+    on_grid = np.unique(np.concatenate([net.grid_edge_comp, net.grid_node_comp[:, 1]]))
+    on_grid = on_grid[~np.isin(on_grid, net.power_sources)]
+    comps, zones = [], []
+    damaged = np.zeros(n_comps, dtype=bool)
+    for comp in on_grid.tolist():  # a few hundred lines and towers, one connected-components pass each
+        damaged[comp] = True
+        cut = np.flatnonzero(normal & ~fed_sources(net, damaged))
+        damaged[comp] = False
+        comps.extend([comp] * len(cut))
+        zones.extend(cut.tolist())
+    return np.array(comps, dtype=np.int64), np.array(zones, dtype=np.int64)
 
 
 def nearest_drive_nodes(drive: Network, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -56,6 +56,7 @@ COMPONENT_COLUMNS: dict[str, str] = {
     "source": "str",
     "power_zone": "int64",  # -1: no power zone (no substation on the map, or none reachable by road)
     "water_zone": "int64",
+    "feeds_zones": "str",  # power zones whose only supply path runs through this line or tower ("" for none)
 }
 #: Columns of the ``power_zones`` layer (before the geometry) and their dtypes.
 POWER_ZONE_COLUMNS: dict[str, str] = {
@@ -220,6 +221,7 @@ def components_frame(city: City, comp_up: np.ndarray | None = None) -> gpd.GeoDa
            ("kind", "group", "name", "osm_type", "osm_id", "assumed", "source")},
         "power_zone": power_zone.astype(np.int64),
         "water_zone": net.node_water_zone[node].astype(np.int64),
+        "feeds_zones": [",".join(str(z) for z in net.feeds_zone[net.feeds_comp == r]) for r in rows.tolist()],
     }).astype(COMPONENT_COLUMNS)
     if comp_up is not None:
         up = np.asarray(comp_up, dtype=bool)

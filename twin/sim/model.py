@@ -296,6 +296,13 @@ class CityModel(mesa.Model):
             updated.append((event_spec, armed))
         self.conditions = updated
 
+    def repair(self, components: np.ndarray) -> None:
+        """Clear the physical damage of components (facility rows): restore_after, repair events and crews call
+        this; the lifelines phase then brings their service back through its usual rules (power, tanks, backups).
+        """
+        self.state.comp_damaged[components] = False
+        self.state.comp_cause[components] = ""
+
     def log(self, t_s: float, kind: str, target: str, cause: str, details: dict[str, Any]) -> None:
         """Add a row to the event log."""
         self.recorder.log_event(t_s, kind, target, cause, details)
@@ -449,8 +456,7 @@ def _repair_component(model: CityModel, event: Event) -> None:
         if "after_s" in event.params:
             details["restored_after_s"] = event.params["after_s"]
         model.log(event.t_s, "repair_component", describe_component(model.city, row), event.cause, details)
-    state.comp_damaged[fixed] = False
-    state.comp_cause[fixed] = ""
+    model.repair(fixed)
     if not len(fixed):
         details = {"components": 0, "source": event.source, "note": "no targeted component was damaged"}
         model.log(event.t_s, "repair_component", _describe(event), event.cause, details)
