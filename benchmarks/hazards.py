@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from timing import best_of
 
 from twin.city.build import City, load_city
 from twin.hazards.flood import FloodHazard
@@ -28,16 +28,6 @@ from twin.scenario import load_scenario
 from twin.sim.model import CityModel
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def best_of(function: Callable[[], object], repeats: int = 3) -> float:
-    """Best wall time of ``repeats`` calls (s)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def hydrology_figures(city: City) -> None:

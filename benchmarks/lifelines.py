@@ -14,12 +14,12 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import yaml
 from pyproj import Transformer
+from timing import best_of
 
 from twin.city.build import City, load_city
 from twin.lifelines.model import Lifelines
@@ -30,16 +30,6 @@ from twin.sim.model import CityModel
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = 50
-
-
-def best_of(function: Callable[[], object], repeats: int = 3) -> float:
-    """Best wall time of ``repeats`` calls (s)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def bounds_xy(city: City) -> tuple[float, float, float, float]:
