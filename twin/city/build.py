@@ -37,7 +37,7 @@ from twin.hydrology.landcover import impervious_fraction, is_landcover, landcove
 from twin.lifelines.networks import LifelineNetworks, build_lifelines, synthesised_rows
 
 # Bump when the build's output changes, so stale caches are rebuilt.
-BUILD_VERSION = "6"
+BUILD_VERSION = "7"
 CACHE_FOLDER = ".cache"
 
 Progress = Callable[[str], None]
@@ -209,7 +209,7 @@ def build_city(folder: Path, config: CityConfig, key: str, progress: Progress) -
     progress("terrain hydrology")
     hydrology = _hydrology(osm, projector, terrain, waterways, buildings, drive, config)
     assumptions += _road_assumptions(drive) + _people_assumptions(config, buildings, homes)
-    assumptions += _facility_assumptions(facilities)
+    assumptions += _facility_assumptions(facilities) + _lifeline_assumptions(facilities)
     return City(
         name=config.name,
         crs=config.crs,
@@ -355,6 +355,15 @@ def _people_assumptions(config: CityConfig, buildings: pd.DataFrame, homes: pd.D
         f"{spec.default_levels} levels",
         "building=yes with no amenity, shop, office, tourism, craft, industrial, leisure or man_made tag is "
         "taken as residential",
+    ]
+
+
+def _lifeline_assumptions(facilities: pd.DataFrame) -> list[str]:
+    """One line per kind of lifeline component the build synthesised where OSM maps none (twin.lifelines)."""
+    made = facilities[facilities["osm_type"] == "synthetic"]
+    return [
+        f"{count} {kind} components synthesised (assumed): {made.loc[made['kind'] == kind, 'source'].iloc[0]}"
+        for kind, count in made["kind"].value_counts().sort_index().items()
     ]
 
 
