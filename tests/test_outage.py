@@ -431,3 +431,15 @@ def test_the_shipped_substation_outage(andorra_city: City) -> None:
     failed = events.loc[events["kind"] == "fail_component", "target"].tolist()
     assert failed[0].startswith("substation l’ETR d’Escaldes") and len(failed) == 3
     assert all(t.startswith("transformer (component 38") for t in failed[1:])
+
+
+def test_most_critical_by_people_served_ranks_substations_by_their_zones(andorra_city: City, tmp_path: Path) -> None:
+    lifelines = andorra_city.lifelines
+    population = andorra_city.homes["population"].to_numpy(float)
+    zone = lifelines.node_power_zone[andorra_city.homes["drive_node"].to_numpy()]
+    residents = np.bincount(zone, weights=population, minlength=len(lifelines.power_sources))
+    entry = _outage(target={"kinds": ["substation"]}, most_critical=1, criticality="people_served")
+    hazard = _hazard(andorra_city, tmp_path, 0, entry)
+    assert hazard.picks[0].rows.tolist() == [int(lifelines.power_sources[np.argmax(residents)])]
+    assert hazard.picks[0].criticality is not None and hazard.picks[0].criticality[0] == residents.max()
+    assert "residents served" in " ".join(hazard.assumptions())

@@ -266,6 +266,39 @@ def criticality(city: City, rows: np.ndarray) -> Criticality:
     return Criticality(rows=rows, values=values, notes=notes)
 
 
+def people_served(city: City, rows: np.ndarray) -> Criticality:
+    """Residents each component serves, from the lifeline zones (:mod:`twin.lifelines.networks`).
+
+    A substation serves its power zone's residents; a line or tower the residents of the zones whose only supply
+    path runs through it; a pump or tank its water zone's residents; a cell site the residents within its range.
+    Other components (signals, hospitals, facilities) serve no residents directly and score 0.
+    """
+    net = city.lifelines
+    homes = city.homes
+    population = homes["population"].to_numpy(np.float64)
+    home_node = homes["drive_node"].to_numpy()
+    values = np.zeros(len(rows))
+    if len(net.power_sources):
+        power_zone = net.node_power_zone[home_node]
+        zone_residents = np.bincount(power_zone[power_zone >= 0], weights=population[power_zone >= 0],
+                                     minlength=len(net.power_sources))
+        for i, row in enumerate(rows.tolist()):
+            if row in net.power_sources:
+                values[i] = zone_residents[int(np.flatnonzero(net.power_sources == row)[0])]
+            else:
+                values[i] = zone_residents[net.feeds_zone[net.feeds_comp == row]].sum()
+    water_zone = net.node_water_zone[home_node]
+    water_residents = np.bincount(water_zone, weights=population, minlength=len(net.water_tank))
+    covered = np.bincount(net.cover_site, weights=population[net.cover_home], minlength=len(net.site_rows))
+    for i, row in enumerate(rows.tolist()):
+        for zones, table in ((net.water_pump, water_residents), (net.water_tank, water_residents)):
+            values[i] += table[zones == row].sum()
+        values[i] += covered[net.site_rows == row].sum()
+    note = ("criticality = residents served: a substation's power zone, the zones a line or tower alone supplies, "
+            "a pump's or tank's water zone, a cell site's coverage (signals, hospitals and facilities score 0)")
+    return Criticality(rows=rows, values=values, notes=[note])
+
+
 def _power_note(grid: PowerGrid) -> str:
     return (
         f"criticality of power components = normalised betweenness (Freeman 1977; Brandes 2001) on the power "

@@ -171,8 +171,9 @@ class OutageSpec(registry.HazardSpec):
     target: ComponentSelector | None = Field(None, examples=[{"kinds": ["substation"]}])
     share: float | None = Field(None, gt=0.0, le=1.0, examples=[0.5], description="a random share of the selected")
     most_critical: int | None = Field(None, ge=1, examples=[2], description="the k most critical of the selected")
-    criticality: Literal["betweenness"] = Field(
-        "betweenness", description="how most_critical ranks: betweenness on the component's network"
+    criticality: Literal["betweenness", "people_served"] = Field(
+        "betweenness",
+        description="how most_critical ranks: betweenness on the component's network, or residents it serves",
     )
     restore_after: RestoreAfter | None = Field(
         None, examples=["6h"], description=f"{RESTORE_HELP}; omit: until repaired"
@@ -270,10 +271,16 @@ class OutageHazard:
         selections, problems = _selections(city, outages)
         if problems:
             raise ScenarioError("the scenario's outages do not fit the map", problems)
-        ranked = np.unique(np.concatenate([s for s, o in zip(selections, outages, strict=True) if o.most_critical]
-                                          or [np.zeros(0, dtype=np.int64)]))
-        values, notes = _criticality(city, ranked)
-        picks = [_pick(spec, selected, values, rng) for spec, selected in zip(outages, selections, strict=True)]
+        values: dict[str, dict[int, float]] = {}
+        notes: list[str] = []
+        for measure in ("betweenness", "people_served"):
+            chosen = [s for s, o in zip(selections, outages, strict=True)
+                      if o.most_critical and o.criticality == measure]
+            if chosen:
+                values[measure], measure_notes = _criticality(city, np.unique(np.concatenate(chosen)), measure)
+                notes += measure_notes
+        picks = [_pick(spec, selected, values.get(spec.criticality, {}), rng)
+                 for spec, selected in zip(outages, selections, strict=True)]
         return cls(city, picks, notes)
 
     @property
@@ -340,12 +347,12 @@ def share_count(share: float, n: int) -> int:
     return math.floor(share * n + 0.5)
 
 
-def _criticality(city: City, rows: np.ndarray) -> tuple[dict[int, float], list[str]]:
+def _criticality(city: City, rows: np.ndarray, measure: str) -> tuple[dict[int, float], list[str]]:
     if not len(rows):
         return {}, []
-    from twin.hazards.criticality import criticality  # networkx only when most_critical is used
+    from twin.hazards.criticality import criticality, people_served  # networkx only when most_critical is used
 
-    result = criticality(city, rows)
+    result = criticality(city, rows) if measure == "betweenness" else people_served(city, rows)
     return dict(zip(rows.tolist(), result.values.tolist(), strict=True)), result.notes
 
 
@@ -378,15 +385,17 @@ def _describe_pick(city: City, pick: Pick) -> str:
         chosen = (f"a random {spec.share:.0%} of the {n} selected ({_kinds(city, pick.selected)}), drawn from the "
                   "run's seed")
     elif spec.most_critical is not None:
-        chosen = (f"the {k} most critical of the {n} selected ({_kinds(city, pick.selected)}) by betweenness "
-                  "centrality on their network")
+        measure = ("betweenness centrality on their network" if spec.criticality == "betweenness"
+                   else "residents served")
+        chosen = f"the {k} most critical of the {n} selected ({_kinds(city, pick.selected)}) by {measure}"
     else:
         chosen = f"the {n} selected"
     names = []
     for i, row in enumerate(pick.rows.tolist()[:LISTED]):
         text = describe_component(city, row)
         if pick.criticality is not None:
-            text += f" [betweenness {pick.criticality[i]:.4f}]"
+            text += (f" [betweenness {pick.criticality[i]:.4f}]" if pick.spec.criticality == "betweenness"
+                     else f" [{pick.criticality[i]:.0f} residents served]")
         if pick.restore_s is not None and not isinstance(spec.restore_after, float):
             text += f" [restored after {describe_duration(float(pick.restore_s[i]))}]"
         names.append(text)
