@@ -1,0 +1,26 @@
+"""Mesoscopic traffic: network loading and routing, standalone or stepped by the engine.
+
+See :mod:`twin.traffic.sim` for the model (a vectorised link transmission model with vehicles as arrays).
+"""
+
+from twin.traffic.demand import DEFAULT_CLASS_SPEED, VEHICLE_CLASSES, Demand, TrafficOptions
+from twin.traffic.network import DEFAULT_JAM_DENSITY_VEH_M, TrafficNetwork, triangular_wave_speed
+from twin.traffic.result import STATUS_NAMES, TrafficResult
+from twin.traffic.routing import current_link_times_s, next_link_table
+from twin.traffic.sim import TrafficSim, simulate
+
+__all__ = [
+    "DEFAULT_CLASS_SPEED",
+    "DEFAULT_JAM_DENSITY_VEH_M",
+    "STATUS_NAMES",
+    "VEHICLE_CLASSES",
+    "Demand",
+    "TrafficNetwork",
+    "TrafficOptions",
+    "TrafficResult",
+    "TrafficSim",
+    "current_link_times_s",
+    "next_link_table",
+    "simulate",
+    "triangular_wave_speed",
+]
