@@ -544,7 +544,7 @@ def test_json_schema_is_json_with_the_top_level_properties() -> None:
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["type"] == "object" and schema["additionalProperties"] is False
     expected = {"name", "description", "map", "timezone", "start", "duration", "step", "seed", "hazards", "events",
-                "interventions", "response", "metrics", "outputs", "extends"}
+                "interventions", "response", "metrics", "outputs", "extends", "traffic"}
     assert set(schema["properties"]) == expected
     assert schema["else"]["required"] == ["name", "map", "start", "duration"]  # unless the file extends another
     assert schema["properties"]["hazards"]["items"]["properties"]["type"]["enum"] == []

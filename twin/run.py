@@ -18,6 +18,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from twin.atomic import write_parquet_atomic
 from twin.city.build import City, load_city
 from twin.errors import ScenarioError
 from twin.metrics import service_metrics
@@ -108,7 +109,11 @@ def _write_hazard_outputs(model: CityModel, folder: Path) -> None:
     from twin.hazards.landslide import Landslides
     from twin.hazards.landslide_outputs import write_landslide_outputs
     from twin.hazards.outputs import write_flood_outputs
+    from twin.traffic.engine import TrafficPhase
 
+    for component in model.components["traffic"]:
+        if isinstance(component, TrafficPhase):
+            write_parquet_atomic(folder / "trips.parquet", component.trips())
     hazards = model.components["hazards"]
     if any(isinstance(c, FloodHazard) for c in hazards):
         write_flood_outputs(folder, model.city, model.state, model.spec.name)

@@ -32,6 +32,7 @@ from twin.scenario.base import MapFolder, OutputFolder, PositiveDuration, SpecMo
 from twin.scenario.events import EventSpec
 from twin.scenario.problems import Problem, problems_error
 from twin.scenario.times import LOCAL_EXAMPLE, localize, looks_absolute, zone
+from twin.scenario.traffic import TrafficSpec
 
 
 class MetricsSpec(SpecModel):
@@ -128,6 +129,7 @@ class Scenario(SpecModel):
     step_s: PositiveDuration = Field(60.0, alias="step", examples=["60s"])
     seed: int = Field(0, ge=0)
     hazards: TypedEntries = Field(default_factory=list, description="typed entries: - type: ...")
+    traffic: TrafficSpec | None = Field(None, description="an OD demand (CSV) and the traffic model's options")
     events: list[EventSpec] = Field(default_factory=list)
     interventions: list[EventSpec] = Field(
         default_factory=list, description="the planner's actions (same shape as events), reported apart"

@@ -99,6 +99,10 @@ class CityModel(mesa.Model):
         from twin.lifelines.model import Lifelines  # imports the engine's state; import it late
 
         self.add_component(Lifelines(city), "lifelines")
+        if spec.traffic is not None:
+            from twin.traffic.engine import TrafficPhase
+
+            self.add_component(TrafficPhase(city, spec.traffic, self.rng), "traffic")
         self.recorder = Recorder(city, spec)
         self.recorder.record(self, force=True)
 

@@ -1,0 +1,92 @@
+"""Traffic in the engine: an OD demand from the scenario, link states from the other phases, series, trips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+from twin.city.build import City
+from twin.errors import RunError, ScenarioError
+from twin.scenario import Scenario, load_scenario
+from twin.sim.model import CityModel
+from twin.traffic.engine import TrafficPhase
+
+DRILL_TRIPS = ROOT / "scenarios" / "andorra-evacuation-drill-trips.csv"
+CLOSE_BRIDGES = {"kind": "close_link", "at": "30min", "target": {"bridges_over": "valira"}}
+
+
+def _spec(tmp_path: Path, trips: pd.DataFrame, **changes: object) -> Scenario:
+    trips.to_csv(tmp_path / "trips.csv", index=False)
+    data: dict[str, object] = {
+        "name": "traffic-test", "map": str(ROOT / "maps" / "andorra"), "timezone": "Europe/Andorra",
+        "start": "2025-10-14T09:00", "duration": "1h", "step": "60s", "seed": 4,
+        "traffic": {"demand": "trips.csv"},
+    }
+    data.update(changes)
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(data))
+    return load_scenario(tmp_path / "s.yaml")
+
+
+def _traffic(model: CityModel) -> TrafficPhase:
+    return next(c for c in model.components["traffic"] if isinstance(c, TrafficPhase))
+
+
+def test_the_drill_conserves_vehicles_and_writes_its_trips(andorra_city: City, tmp_path: Path) -> None:
+    spec = _spec(tmp_path, pd.read_csv(DRILL_TRIPS), events=[CLOSE_BRIDGES], duration="75min")
+    model = CityModel(andorra_city, spec)
+    model.run()
+    series = model.recorder.timeseries()
+    trips = _traffic(model).trips()
+    departed_by = np.array([(trips["departure_s"] < t).sum() for t in series["t_s"]])  # due by the step before
+    total = series["vehicles_on_network"] + series["vehicles_arrived"] + series["vehicles_stranded"]
+    # every departed vehicle is on the network, arrived or stranded at every record (none abandoned here)
+    np.testing.assert_array_equal(total.to_numpy(), departed_by)
+    assert series["vehicles_arrived"].iloc[-1] > 0.5 * len(trips)
+    # the bridges close at 30 min: vehicles on the wrong bank with no other way are stranded, not lost
+    assert series.loc[series["t_s"] < 1800, "vehicles_stranded"].max() == 0
+    assert series["vehicles_stranded"].iloc[-1] > 0
+
+
+def test_closures_from_events_reach_the_traffic(andorra_city: City, tmp_path: Path) -> None:
+    links = andorra_city.drive.links
+    nodes = andorra_city.drive.nodes["osm_id"].to_numpy()
+    link = int(np.flatnonzero(links["name"].str.contains("Meritxell", na=False).to_numpy())[0])
+    src, dst = int(links["src"].iloc[link]), int(links["dst"].iloc[link])
+    trips = pd.DataFrame({"origin": [nodes[src]] * 5, "destination": [nodes[dst]] * 5, "departure": [0] * 5})
+    close = {"kind": "close_link", "at": "1min", "target": {"links": [link]}}
+    model = CityModel(andorra_city, _spec(tmp_path, trips, events=[close], duration="30min"))
+    model.run()
+    result = _traffic(model).trips()
+    assert (result["status"].isin(["arrived", "stranded"])).all()
+    assert _traffic(model).network.closed[link]  # the phase applied the engine's closure
+
+
+def test_same_seed_same_trips(andorra_city: City, tmp_path: Path) -> None:
+    spec = _spec(tmp_path, pd.read_csv(DRILL_TRIPS), events=[CLOSE_BRIDGES], duration="40min")
+    first, second = CityModel(andorra_city, spec), CityModel(andorra_city, spec)
+    first.run()
+    second.run()
+    pd.testing.assert_frame_equal(_traffic(first).trips(), _traffic(second).trips())
+
+
+def test_demand_problems_are_reported_with_rows(andorra_city: City, tmp_path: Path) -> None:
+    bad = pd.DataFrame({"origin": [1, "x"], "destination": [2, 3], "departure": ["soon", 10]})
+    with pytest.raises(ScenarioError) as info:
+        _spec(tmp_path, bad)
+    text = "\n".join(info.value.problems)
+    assert "column 'origin'" in text and "rows 3" in text and "column 'departure'" in text and "rows 2" in text
+    off_map = pd.DataFrame({"origin": [123], "destination": [456], "departure": [0]})
+    with pytest.raises(ScenarioError, match="not junctions of the drivable network"):
+        CityModel(andorra_city, _spec(tmp_path, off_map))
+
+
+def test_checkpoints_with_traffic_are_refused_clearly(andorra_city: City, tmp_path: Path) -> None:
+    model = CityModel(andorra_city, _spec(tmp_path, pd.read_csv(DRILL_TRIPS), duration="10min"))
+    model.run()
+    with pytest.raises(RunError, match="not supported yet"):
+        model.checkpoint(tmp_path / "c.npz")

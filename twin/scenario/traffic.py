@@ -1,0 +1,158 @@
+"""The scenario's ``traffic`` section: an OD demand (CSV) and the traffic model's options.
+
+::
+
+    traffic:
+      demand: trips.csv        # columns origin, destination (OSM node ids of drivable junctions), departure
+                               # (seconds or a duration after the start); optional vehicle_class, platoon
+      platoon_size: 1          # one simulated vehicle stands for this many
+      substep: 5s
+      reroute_every: 5min
+      gridlock: 30min
+      abandon_gridlocked: false
+
+The CSV is read and checked when the scenario loads (every bad row at once, with its row number as a spreadsheet
+counts it: the header is row 1); that its nodes are on the map is checked when the engine starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, PrivateAttr, field_validator
+
+from twin.scenario.base import ExistingFile, PositiveDuration, SpecModel
+from twin.scenario.problems import HIDE, Problem, problems_error
+from twin.units import parse_duration_s
+
+DEMAND_COLUMNS = ("origin", "destination", "departure")
+VEHICLE_CLASSES = ("car", "emergency", "crew", "bus")
+LISTED_ROWS = 8
+
+
+class TrafficSpec(SpecModel):
+    """Traffic demand and options (see :mod:`twin.traffic`)."""
+
+    demand: ExistingFile = Field(examples=["trips.csv"], description="OD trips: origin, destination, departure")
+    platoon_size: int = Field(1, ge=1, le=1000)
+    substep_s: PositiveDuration = Field(5.0, alias="substep", examples=["5s"])
+    reroute_every_s: PositiveDuration = Field(300.0, alias="reroute_every", examples=["5min"])
+    gridlock_s: PositiveDuration = Field(1800.0, alias="gridlock", examples=["30min"])
+    abandon_gridlocked: bool = False
+    _table: pd.DataFrame | None = PrivateAttr(default=None)
+
+    @field_validator("demand")
+    @classmethod
+    def _readable(cls, value: Path) -> Path:
+        problems = read_demand(value)[1]
+        if problems:
+            raise problems_error(*problems)
+        return value
+
+    def table(self) -> pd.DataFrame:
+        """The demand as a table: ``origin_osm``, ``destination_osm``, ``departure_s``, ``vehicle_class``,
+        ``platoon`` (read once)."""
+        if self._table is None:
+            self._table = read_demand(self.demand)[0]
+        return self._table
+
+
+def read_demand(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
+    """Read and check an OD demand CSV; every problem names the file, the row and the column."""
+    name = path.name
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        return pd.DataFrame(), [Problem((), f"{name} is not a readable CSV file ({exc})", HIDE,
+                                        "save it as CSV UTF-8 with a header line")]
+    frame.columns = [c.strip() for c in frame.columns]
+    missing = [c for c in DEMAND_COLUMNS if c not in frame.columns]
+    if missing:
+        return pd.DataFrame(), [Problem((), f"{name} has no column {', '.join(repr(m) for m in missing)}", HIDE,
+                                        f"the header needs {', '.join(DEMAND_COLUMNS)}; it has {list(frame.columns)}")]
+    problems: list[Problem] = []
+    origin = _ids(frame, "origin", name, problems)
+    destination = _ids(frame, "destination", name, problems)
+    departure = _times(frame, name, problems)
+    classes = frame["vehicle_class"].str.strip() if "vehicle_class" in frame else pd.Series("car", index=frame.index)
+    classes = classes.replace("", "car")
+    _bad_rows(~classes.isin(VEHICLE_CLASSES).to_numpy(), name, "vehicle_class",
+              f"must be one of {', '.join(VEHICLE_CLASSES)}", problems)
+    platoon = pd.to_numeric(frame["platoon"], errors="coerce") if "platoon" in frame else pd.Series(
+        np.nan, index=frame.index)
+    if "platoon" in frame:
+        _bad_rows(~((platoon >= 1) & (platoon == platoon.round())).to_numpy(), name, "platoon",
+                  "must be a whole number >= 1", problems)
+    table = pd.DataFrame({"origin_osm": origin, "destination_osm": destination, "departure_s": departure,
+                          "vehicle_class": classes.to_numpy(), "platoon": platoon.to_numpy()})
+    return table, problems
+
+
+def _ids(frame: pd.DataFrame, column: str, name: str, problems: list[Problem]) -> np.ndarray:
+    values = pd.to_numeric(frame[column].str.strip(), errors="coerce")
+    bad = ~((values > 0) & (values == values.round())).to_numpy()
+    _bad_rows(bad, name, column, "must be an OSM node id (a whole number)", problems)
+    return values.fillna(-1).to_numpy(np.int64)
+
+
+def _times(frame: pd.DataFrame, name: str, problems: list[Problem]) -> np.ndarray:
+    def seconds(text: str) -> float:
+        text = text.strip()
+        try:
+            return float(text)  # plain seconds
+        except ValueError:
+            pass
+        try:
+            return float(parse_duration_s(text))
+        except ValueError:
+            return float("nan")
+
+    values = frame["departure"].map(seconds).to_numpy(np.float64)
+    _bad_rows(~(np.isfinite(values) & (values >= 0)), name, "departure",
+              "must be seconds or a duration after the start (90, 15min)", problems)
+    return values
+
+
+def _bad_rows(bad: np.ndarray, name: str, column: str, what: str, problems: list[Problem]) -> None:
+    if not bad.any():
+        return
+    rows = np.flatnonzero(bad) + 2  # the header is row 1
+    shown = ", ".join(str(r) for r in rows[:LISTED_ROWS]) + (" ..." if len(rows) > LISTED_ROWS else "")
+    problems.append(Problem((), f"{name} column {column!r} {what}: rows {shown} ({len(rows)} in all)", HIDE))
+
+
+def check_demand_nodes(spec: TrafficSpec, osm_ids: np.ndarray, source: str) -> tuple[pd.DataFrame, list[str]]:
+    """The demand with twin node ids (``origin``, ``destination``), and every OSM id not on the drivable network.
+
+    Parameters
+    ----------
+    spec
+        The traffic section.
+    osm_ids
+        OSM id of each drivable node (``City.drive.nodes["osm_id"]``).
+    source
+        Where the section was written, for messages.
+    """
+    table = spec.table().copy()
+    index = pd.Series(np.arange(len(osm_ids)), index=osm_ids)
+    problems: list[str] = []
+    for column in ("origin", "destination"):
+        ids = table[f"{column}_osm"]
+        known = ids.isin(index.index).to_numpy()
+        if not known.all():
+            rows = np.flatnonzero(~known) + 2
+            problems.append(
+                f"{source}: {spec.demand.name} column {column!r}: OSM nodes {sorted(set(ids[~known]))[:5]} (rows "
+                f"{', '.join(map(str, rows[:LISTED_ROWS]))}) are not junctions of the drivable network; use ids of "
+                "drivable nodes (`twin map info` lists the network; nodes off it have no road to drive)"
+            )
+        table[column] = np.where(known, index.reindex(ids).fillna(0).to_numpy(np.int64), 0)
+    return table, problems
+
+
+def describe(spec: TrafficSpec) -> dict[str, Any]:
+    """A short description for assumptions."""
+    return {"trips": len(spec.table()), "platoon_size": spec.platoon_size}

@@ -1,0 +1,85 @@
+"""Traffic in the engine: the scenario's OD demand on the City's drivable network, in the ``traffic`` phase.
+
+Each engine step the link states the other phases wrote are applied (closed if any closure flag is set, speed x
+``link_speed_factor``, capacity x ``link_capacity_factor``; DESIGN.md "Contracts") and the same
+:class:`~twin.traffic.sim.TrafficSim` as the standalone API advances by the step, drawing its merge order
+from the run's Generator. Series: ``vehicles_on_network``, ``vehicles_arrived``, ``vehicles_stranded``,
+``mean_speed_ratio``; the run folder gets ``trips.parquet``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from twin.city.build import City
+from twin.errors import RunError, ScenarioError
+from twin.scenario.traffic import TrafficSpec, check_demand_nodes
+from twin.traffic.demand import TrafficOptions
+from twin.traffic.network import TrafficNetwork
+from twin.traffic.sim import TrafficSim
+
+if TYPE_CHECKING:
+    from twin.sim.model import CityModel
+
+
+class TrafficPhase:
+    """The traffic phase of a run."""
+
+    name = "traffic"
+
+    def __init__(self, city: City, spec: TrafficSpec, rng: np.random.Generator, source: str = "traffic") -> None:
+        table, problems = check_demand_nodes(spec, city.drive.nodes["osm_id"].to_numpy(np.int64), source)
+        if problems:
+            raise ScenarioError("the scenario's traffic demand does not fit the map", problems)
+        self.city, self.spec = city, spec
+        self.network = TrafficNetwork.from_network(city.drive)
+        demand = pd.DataFrame({
+            "origin": table["origin"], "destination": table["destination"], "departure_s": table["departure_s"],
+            "vehicle_class": table["vehicle_class"],
+            "platoon": table["platoon"].fillna(spec.platoon_size).astype(np.int64),
+        })
+        options = TrafficOptions(
+            substep_s=float(spec.substep_s), reroute_every_s=float(spec.reroute_every_s),
+            gridlock_s=float(spec.gridlock_s), abandon_gridlocked=spec.abandon_gridlocked,
+            platoon_size=spec.platoon_size, record_links=False,
+        )
+        self.sim = TrafficSim(self.network, demand, options, seed=rng)
+
+    def step(self, model: CityModel, dt_s: float) -> None:
+        """Apply the current link states, then advance the traffic by the step."""
+        state = model.state
+        self.network.closed[:] = state.link_closed()
+        self.network.speed_factor[:] = state.link_speed_factor
+        self.network.capacity_factor[:] = state.link_capacity_factor
+        self.sim.step(dt_s)
+
+    def series(self) -> dict[str, float]:
+        """The traffic columns of the time series."""
+        counts = self.sim.counts()
+        return {
+            "vehicles_on_network": counts["on_network"],
+            "vehicles_arrived": counts["arrived"],
+            "vehicles_stranded": counts["stranded"],
+            "mean_speed_ratio": float(self.sim.mean_speed_ratio),
+        }
+
+    def trips(self) -> pd.DataFrame:
+        """Per-vehicle trips (departure, arrival, route length, travel time, status), for ``trips.parquet``."""
+        return self.sim.trips()
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Checkpoints do not cover traffic yet: refuse rather than write one that cannot be continued."""
+        raise RunError("checkpoints of runs with traffic are not supported yet (the traffic state is not saved); "
+                       "run without a traffic section, or without checkpoints")
+
+    def assumptions(self) -> list[str]:
+        """What the traffic model assumed."""
+        return [
+            f"traffic: {len(self.spec.table())} trips from {self.spec.demand.name} (platoons of "
+            f"{self.spec.platoon_size}), link transmission model with {float(self.spec.substep_s):g} s sub-steps, "
+            f"routes refreshed every {float(self.spec.reroute_every_s):g} s and when links close; capacities from "
+            "the City (MATSim per-lane defaults), jam density from twin.traffic.network"
+        ]
