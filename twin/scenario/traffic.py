@@ -26,10 +26,10 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from twin.scenario.base import ExistingFile, PositiveDuration, SpecModel
 from twin.scenario.problems import HIDE, Problem, problems_error
+from twin.traffic.demand import VEHICLE_CLASSES
 from twin.units import parse_duration_s
 
 DEMAND_COLUMNS = ("origin", "destination", "departure")
-VEHICLE_CLASSES = ("car", "emergency", "crew", "bus")
 LISTED_ROWS = 8
 
 
