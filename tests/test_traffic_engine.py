@@ -11,7 +11,7 @@ import yaml
 
 from tests.conftest import ROOT
 from twin.city.build import City
-from twin.errors import RunError, ScenarioError
+from twin.errors import ScenarioError
 from twin.scenario import Scenario, load_scenario
 from twin.sim.model import CityModel
 from twin.traffic.engine import TrafficPhase
@@ -85,8 +85,13 @@ def test_demand_problems_are_reported_with_rows(andorra_city: City, tmp_path: Pa
         CityModel(andorra_city, _spec(tmp_path, off_map))
 
 
-def test_checkpoints_with_traffic_are_refused_clearly(andorra_city: City, tmp_path: Path) -> None:
-    model = CityModel(andorra_city, _spec(tmp_path, pd.read_csv(DRILL_TRIPS), duration="10min"))
-    model.run()
-    with pytest.raises(RunError, match="not supported yet"):
-        model.checkpoint(tmp_path / "c.npz")
+def test_a_run_with_traffic_restores_bit_for_bit(andorra_city: City, tmp_path: Path) -> None:
+    spec = _spec(tmp_path, pd.read_csv(DRILL_TRIPS), events=[CLOSE_BRIDGES], duration="50min")
+    first = CityModel(andorra_city, spec)
+    first.run(until_s=25 * 60)
+    first.checkpoint(tmp_path / "half.npz")
+    first.run()
+    restored = CityModel.restore(tmp_path / "half.npz", andorra_city, spec)
+    restored.run()
+    assert first.recorder.timeseries().equals(restored.recorder.timeseries())
+    pd.testing.assert_frame_equal(_traffic(first).trips(), _traffic(restored).trips())

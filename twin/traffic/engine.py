@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from twin.city.build import City
-from twin.errors import RunError, ScenarioError
+from twin.errors import ScenarioError
 from twin.scenario.traffic import TrafficSpec, check_demand_nodes
+from twin.traffic.checkpoint import load_state_arrays, state_arrays
 from twin.traffic.demand import TrafficOptions
 from twin.traffic.network import TrafficNetwork
 from twin.traffic.sim import TrafficSim
@@ -71,9 +72,12 @@ class TrafficPhase:
         return self.sim.trips()
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Checkpoints do not cover traffic yet: refuse rather than write one that cannot be continued."""
-        raise RunError("checkpoints of runs with traffic are not supported yet (the traffic state is not saved); "
-                       "run without a traffic section, or without checkpoints")
+        """The simulation's changing state, for the engine's checkpoint."""
+        return state_arrays(self.sim)
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`arrays`."""
+        load_state_arrays(self.sim, arrays)
 
     def assumptions(self) -> list[str]:
         """What the traffic model assumed."""
