@@ -72,6 +72,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_run.py
 	$(BIN)/python benchmarks/hazards.py
 	$(BIN)/python benchmarks/lifelines.py
+	$(BIN)/python benchmarks/traffic.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache maps/*/.cache
