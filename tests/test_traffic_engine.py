@@ -95,3 +95,30 @@ def test_a_run_with_traffic_restores_bit_for_bit(andorra_city: City, tmp_path: P
     restored.run()
     assert first.recorder.timeseries().equals(restored.recorder.timeseries())
     pd.testing.assert_frame_equal(_traffic(first).trips(), _traffic(restored).trips())
+
+
+def test_gridlocked_vehicles_are_counted_and_abandoned_with_a_log(andorra_city: City, tmp_path: Path) -> None:
+    links = andorra_city.drive.links
+    nodes = andorra_city.drive.nodes["osm_id"].to_numpy()
+    link = int(np.flatnonzero(links["name"].str.contains("Meritxell", na=False).to_numpy())[0])
+    src, dst = int(links["src"].iloc[link]), int(links["dst"].iloc[link])
+    trips = pd.DataFrame({"origin": [nodes[src]] * 40, "destination": [nodes[dst]] * 40, "departure": [0] * 40})
+    spec = _spec(tmp_path, trips, duration="40min",
+                 traffic={"demand": "trips.csv", "gridlock": "10min", "abandon_gridlocked": True})
+    model = CityModel(andorra_city, spec)
+
+    class Blockade:  # a user's component: the link lets nothing out (capacity 0), without closing it
+        name = "blockade"
+
+        def step(self, model: CityModel, dt_s: float) -> None:
+            model.state.link_capacity_factor[link] = 0.0
+
+    model.add_component(Blockade(), "crews")  # after lifelines (which writes the factors), before traffic
+    phase = _traffic(model)
+    model.run()
+    assert (phase.trips()["status"] == "abandoned").sum() == 40  # held 10 min at the link's end, then removed
+    events = model.recorder.events_table()
+    abandoned = events[events["kind"] == "vehicles_abandoned"]
+    assert len(abandoned) and set(abandoned["cause"]) == {"gridlock"}
+    assert (phase.trips()["status"] == "abandoned").sum() == sum(
+        int(d.split('"vehicles": ')[1].split(",")[0].rstrip("}")) for d in abandoned["details"])

@@ -4,7 +4,8 @@ Each engine step the link states the other phases wrote are applied (closed if a
 ``link_speed_factor``, capacity x ``link_capacity_factor``; DESIGN.md "Contracts") and the same
 :class:`~twin.traffic.sim.TrafficSim` as the standalone API advances by the step, drawing its merge order
 from the run's Generator. Series: ``vehicles_on_network``, ``vehicles_arrived``, ``vehicles_stranded``,
-``mean_speed_ratio``; the run folder gets ``trips.parquet``.
+``mean_speed_ratio`` and ``vehicles_stuck`` (waiting longer than the gridlock threshold; removed and logged as
+abandoned when the scenario asks); the run folder gets ``trips.parquet``.
 """
 
 from __future__ import annotations
@@ -55,7 +56,20 @@ class TrafficPhase:
         self.network.closed[:] = state.link_closed()
         self.network.speed_factor[:] = state.link_speed_factor
         self.network.capacity_factor[:] = state.link_capacity_factor
+        logged = len(self.sim._recorder.abandoned_rows)
         self.sim.step(dt_s)
+        self._log_gridlock(model, logged)
+
+    def _log_gridlock(self, model: CityModel, already: int) -> None:
+        """Log the vehicles removed as abandoned in gridlock this step, per link (the standalone result keeps
+        them too)."""
+        links = self.city.drive.links
+        for t_s, vehicles, where in self.sim._recorder.abandoned_rows[already:]:
+            for link, count in zip(*np.unique(where, return_counts=True), strict=True):
+                label = "origin queues" if link < 0 else (
+                    f"link {int(link)} ({links['name'].iloc[int(link)] or links['highway'].iloc[int(link)]})")
+                model.log(float(t_s), "vehicles_abandoned", label, "gridlock",
+                          {"vehicles": int(count), "first": int(vehicles[where == link][0])})
 
     def series(self) -> dict[str, float]:
         """The traffic columns of the time series."""
@@ -64,6 +78,7 @@ class TrafficPhase:
             "vehicles_on_network": counts["on_network"],
             "vehicles_arrived": counts["arrived"],
             "vehicles_stranded": counts["stranded"],
+            "vehicles_stuck": float(self.sim.vehicles_stuck),
             "mean_speed_ratio": float(self.sim.mean_speed_ratio),
         }
 
