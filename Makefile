@@ -68,11 +68,13 @@ pytest: $(TEST_STAMP)
 test: lint typecheck pytest
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/city_build.py
 	$(BIN)/python benchmarks/engine_run.py
 	$(BIN)/python benchmarks/hazards.py
 	$(BIN)/python benchmarks/lifelines.py
 	$(BIN)/python benchmarks/traffic.py
+	$(BIN)/python benchmarks/traffic_vs_peers.py grid --seeds 3
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache maps/*/.cache
