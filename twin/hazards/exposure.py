@@ -31,7 +31,7 @@ from twin.hazards.damage import (
     region_assumption,
     region_of,
 )
-from twin.hazards.gridindex import line_cell_pairs, point_cells
+from twin.hazards.gridindex import line_cell_pairs, point_cells, residents_in_water
 from twin.sim.state import SimState
 
 IntArray = npt.NDArray[np.int64]
@@ -342,9 +342,7 @@ class FloodExposure:
         int
             Number of residents.
         """
-        flat = self._depth_grid(state)
-        wet = np.fmax(flat[self._home_in_cell], 0.0) > depth_m
-        return int(self._home_population[wet].sum())
+        return residents_in_water(self._depth_grid(state), self._home_in_cell, self._home_population, depth_m)
 
     def assumptions(self) -> list[str]:
         """The assumptions this exposure model makes, for the run's ``assumptions.json``."""

@@ -41,3 +41,12 @@ def line_cell_pairs(
     keep = cells >= 0
     keys = np.unique(owner[keep].astype(np.int64) * n_cells + cells[keep])
     return keys // n_cells, keys % n_cells
+
+
+def residents_in_water(depth_m: np.ndarray, cells: IntArray, population: np.ndarray, threshold_m: float) -> int:
+    """Residents whose home cell (flat index into ``depth_m``) holds more than ``threshold_m`` of water.
+
+    The engine counts people exposed (> 0.5 m) and needing rescue (> 1.5 m), DESIGN.md "Buildings in water";
+    NaN counts as dry.
+    """
+    return int(population[np.fmax(depth_m.reshape(-1)[cells], 0.0) > threshold_m].sum())

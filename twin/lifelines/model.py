@@ -31,7 +31,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from twin.city.build import City
 from twin.lifelines.networks import fed_sources
@@ -83,7 +82,12 @@ class Lifelines:
         self.refill_per_hour = spec.water.refill_per_hour
         self.signal_factor = spec.signal_capacity_factor
         links = city.drive.links
-        self.signal_links = [np.flatnonzero(links["dst"].to_numpy() == n) for n in net.signal_node.tolist()]
+        # (signal, link entering its junction) pairs, found by one lookup from node to signal
+        signal_of_node = np.full(city.drive.n_nodes, -1, dtype=np.int64)
+        signal_of_node[net.signal_node] = np.arange(len(net.signal_node))
+        entering = signal_of_node[links["dst"].to_numpy()]
+        self.signal_link = np.flatnonzero(entering >= 0)
+        self.signal_of_link = net.signal_rows[entering[self.signal_link]]
         self.hospitals = np.flatnonzero(facilities["kind"].to_numpy(str) == "hospital")
         beds = facilities["beds"].to_numpy(np.float64)[self.hospitals]
         known = np.isfinite(beds) & (beds > 0)
@@ -159,9 +163,7 @@ class Lifelines:
 
     def _signals(self, state: SimState) -> None:
         factor = np.ones(len(state.link_capacity_factor))
-        for row, links in zip(self.city.lifelines.signal_rows.tolist(), self.signal_links, strict=True):
-            if not self.comp_up[row]:
-                factor[links] = self.signal_factor
+        factor[self.signal_link[~self.comp_up[self.signal_of_link]]] = self.signal_factor
         state.link_capacity_factor[:] = factor
 
     def _log(self, model: CityModel, t_s: float, previous: np.ndarray, state: SimState) -> None:
@@ -265,8 +267,3 @@ class Lifelines:
         if not len(net.power_sources):
             notes.append("the map has no substations: power service (Q_power) is not measured")
         return notes
-
-
-def zones_frame(rows: list[dict[str, object]]) -> pd.DataFrame | None:
-    """The per-zone rows as a table, or None without any."""
-    return pd.DataFrame(rows) if rows else None

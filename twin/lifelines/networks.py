@@ -34,7 +34,6 @@ import shapely
 from scipy.spatial import cKDTree
 
 from twin.city.config import LifelinesSpec
-from twin.city.people import nearest_nodes
 from twin.city.roads import Network
 
 POWER_SOURCE_KINDS = ("substation",)
@@ -377,10 +376,3 @@ def zones_fed_by(net: LifelineNetworks, n_comps: int) -> tuple[np.ndarray, np.nd
         comps.extend([comp] * len(cut))
         zones.extend(cut.tolist())
     return np.array(comps, dtype=np.int64), np.array(zones, dtype=np.int64)
-
-
-def nearest_drive_nodes(drive: Network, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest drivable node of each row (x, y), for synthesised components."""
-    return nearest_nodes(drive, table["x"].to_numpy(float), table["y"].to_numpy(float))
-
-

@@ -18,7 +18,6 @@ counts it: the header is row 1); that its nodes are on the map is checked when t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -151,8 +150,3 @@ def check_demand_nodes(spec: TrafficSpec, osm_ids: np.ndarray, source: str) -> t
             )
         table[column] = np.where(known, index.reindex(ids).fillna(0).to_numpy(np.int64), 0)
     return table, problems
-
-
-def describe(spec: TrafficSpec) -> dict[str, Any]:
-    """A short description for assumptions."""
-    return {"trips": len(spec.table()), "platoon_size": spec.platoon_size}

@@ -124,35 +124,28 @@ class CityModel(mesa.Model):
         return problems
 
     def _load_hazards(self) -> list[str]:
-        """Build the hazard components of the scenario's hazard entries; return every misfit."""
+        """Build the hazard components of the scenario's hazard entries; return every misfit of every type."""
         from twin.hazards.flood import FloodHazard  # the hazards import the engine's state; import them late
         from twin.hazards.landslide import Landslides
         from twin.hazards.outage import OutageHazard
 
+        hazards = list(self.spec.hazards)
+        builders: list[Callable[[], list[Any]]] = [
+            lambda: [FloodHazard.from_specs(self.city, hazards)],
+            lambda: [OutageHazard.from_specs(self.city, hazards, self.rng)],  # random picks drawn once, now
+            lambda: list(Landslides.from_specs(self.city, hazards, self.rng)),  # soil per cell drawn once, now
+        ]
         problems: list[str] = []
-        try:
-            flood = FloodHazard.from_specs(self.city, list(self.spec.hazards))
-        except ScenarioError as exc:
-            problems.extend(exc.problems)
-        else:
-            if flood is not None:
-                self.add_component(flood, "hazards")
-        try:  # draws its random choices from the run's Generator, once, now
-            outage = OutageHazard.from_specs(self.city, list(self.spec.hazards), self.rng)
-        except ScenarioError as exc:
-            problems.extend(exc.problems)
-        else:
-            if outage is not None:
-                self.add_component(outage, "hazards")
-                for event in outage.events:
+        for build in builders:
+            try:
+                built = build()
+            except ScenarioError as exc:
+                problems.extend(exc.problems)
+                continue
+            for component in (c for c in built if c is not None):
+                self.add_component(component, "hazards")
+                for event in getattr(component, "events", []):  # an outage is events in the checkpointed queue
                     self.schedule(event)
-        try:  # draws the soil of every cell from the run's Generator, once, now
-            landslides = Landslides.from_specs(self.city, list(self.spec.hazards), self.rng)
-        except ScenarioError as exc:
-            problems.extend(exc.problems)
-        else:
-            for landslide in landslides:
-                self.add_component(landslide, "hazards")
         return problems
 
     def assumptions(self) -> list[str]:

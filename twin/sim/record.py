@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from twin.city.build import City
+from twin.hazards.gridindex import point_cells, residents_in_water
 from twin.results import events_frame
 from twin.scenario import Scenario
 from twin.sim.access import access_to_care
@@ -45,12 +46,9 @@ class Recorder:
         self.access_at_s = -np.inf
         self.network_dirty = True
         homes = city.homes
-        rows, cols = city.terrain.elevation_m.shape
-        col, row = ~city.terrain.transform @ (homes["x"].to_numpy(float), homes["y"].to_numpy(float))
-        row, col = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
-        on_grid = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
-        self._home_cell = (row * cols + col)[on_grid]
-        self._home_population = homes["population"].to_numpy()[on_grid]
+        cells = point_cells(city.terrain.transform, city.terrain.elevation_m.shape, homes["x"], homes["y"])
+        self._home_cell = cells[cells >= 0]
+        self._home_population = homes["population"].to_numpy()[cells >= 0]
         self._cell_area_m2 = city.terrain.resolution_m**2
         self._hospital_rows = np.flatnonzero((city.facilities["kind"] == "hospital").to_numpy())
         self._hospitals_working = b""
@@ -78,8 +76,7 @@ class Recorder:
 
     def _people_in_water(self, model: CityModel, depth_m: float) -> int:
         """Residents whose home (building, or walkable node on roads-only maps) has more water than ``depth_m``."""
-        depth = model.state.water_depth_m.ravel()[self._home_cell]
-        return int(self._home_population[depth > depth_m].sum())
+        return residents_in_water(model.state.water_depth_m, self._home_cell, self._home_population, depth_m)
 
     def record(self, model: CityModel, force: bool = False) -> None:
         """Measure the state and append a row, at record times (every ``record_every``) or when forced."""
