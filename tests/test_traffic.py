@@ -81,7 +81,7 @@ def test_chain_of_fifty_short_links_takes_total_length_over_speed(substep_s: flo
 
 
 def test_emergency_vehicles_drive_faster_by_their_class_factor() -> None:
-    demand = od(0, 1, [0.0, 0.0], vehicle_class=["car", "emergency"])
+    demand = od(0, 1, [0.0, 10.0], vehicle_class=["car", "emergency"])  # apart: a lane takes one at a time
     result = simulate(chain([1200.0]), demand, TrafficOptions(), seed=1)
     assert result.trips["travel_time_s"].tolist() == [120.0, 100.0]
 
@@ -129,13 +129,12 @@ def test_capacity_factor_scales_a_bottleneck_throughput() -> None:
 
 
 def test_spillback_respects_storage_and_queues_upstream_links() -> None:
-    """A long link, a short one, then a slow bottleneck: the bottleneck fills (no room left), then the short
-    link, and the queue reaches the long one; no link ever holds more than its storage.
-
-    The bottleneck's own occupancy stays below its storage: its backward wave is slow (w = 0.39 m/s, 513 s
-    over 200 m), so the space of the vehicles it discharged meanwhile has not reached its entrance yet
-    (the link transmission model's receiving flow, Yperman 2007)."""
-    network = chain([600.0, 30.0, 200.0], capacity=[1.0, 1.0, 0.05])
+    """A long link, a short one, then a link whose exit lets 0.05 veh/s out (a capacity factor, as at a dark
+    signal): that link fills (no room left), then the short link, and the queue reaches the long one; no link
+    ever holds more than its storage. (A link of low capacity all along would take vehicles in no faster than
+    it lets them out, so its queue would form upstream: the entry bound of the receiving flow, Yperman 2007.)"""
+    network = chain([600.0, 30.0, 200.0], capacity=1.0)
+    network.capacity_factor[2] = 0.05
     sim = TrafficSim(network, od(0, 3, np.arange(120) * 1.0), TrafficOptions(substep_s=5.0), seed=1)
     peak = np.zeros(3)
     least_room = np.full(3, np.inf)

@@ -14,9 +14,10 @@ import numpy as np
 if TYPE_CHECKING:
     from twin.traffic.sim import TrafficSim
 
-VEHICLE_ARRAYS = ("status", "link", "entered_s", "exit_min_s", "route_m", "end_s", "end_node", "_queue", "_on")
+VEHICLE_ARRAYS = ("status", "link", "entered_s", "exit_min_s", "route_m", "end_s", "end_node", "_queue", "_on", "_q",
+                  "_at_end")
 LINK_ARRAYS = ("occupancy", "cum_in", "cum_out", "_released", "_last_exit_s", "_last_weight", "stuck_by_link",
-               "_next_link")
+               "_last_entry_s", "_last_entry_weight")
 SCALARS = ("clock_s", "_dep_next", "vehicles_stuck", "_next_route_s", "route_refreshes", "_next_record_s")
 RECORDER_ARRAYS = ("inflow", "outflow", "time_on_link")
 
@@ -25,6 +26,7 @@ def state_arrays(sim: TrafficSim) -> dict[str, np.ndarray]:
     """Everything that changes in ``sim``, as named arrays (no pickle)."""
     arrays = {name: np.asarray(getattr(sim, name)) for name in VEHICLE_ARRAYS + LINK_ARRAYS}
     arrays["scalars"] = np.array([float(getattr(sim, name)) for name in SCALARS] + list(sim._step_times))
+    arrays["route_trees"] = sim._routes.trees[: sim._routes.n_trees]
     arrays["routed_closed"] = (np.zeros(0, dtype=bool) if sim._routed_closed is None
                                else np.concatenate([[True], sim._routed_closed]))
     parts = sim._pending or [(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))]
@@ -56,6 +58,9 @@ def load_state_arrays(sim: TrafficSim, arrays: dict[str, np.ndarray]) -> None:
     for name, value in zip(SCALARS, scalars[: len(SCALARS)], strict=True):
         setattr(sim, name, int(value) if name in ("_dep_next", "route_refreshes") else float(value))
     sim._step_times = [float(v) for v in scalars[len(SCALARS):]]
+    trees = np.asarray(arrays["route_trees"], dtype=np.int32)
+    sim._routes.n_trees = trees.shape[0]
+    sim._routes.trees[: trees.shape[0]] = trees
     routed = np.asarray(arrays["routed_closed"], dtype=bool)
     sim._routed_closed = routed[1:].copy() if routed.size else None
     links = np.asarray(arrays["pending_links"], dtype=np.int64)

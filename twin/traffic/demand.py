@@ -48,6 +48,11 @@ class TrafficOptions:
         False: free-flow times only (with speed factors and closures).
     record_links
         Keep the per-link time series (the network series is always kept).
+    route_memory
+        Weight left to earlier shortest-path trees at each refresh (0: all-or-nothing on the newest tree);
+        see :class:`twin.traffic.routing.RouteChoice`.
+    route_noise
+        Upper bound of the drivers' multiplicative perception error of link times (ties broken at random).
     """
 
     substep_s: float = 5.0
@@ -61,6 +66,8 @@ class TrafficOptions:
     priority_classes: tuple[str, ...] = ("emergency",)
     congestion_routing: bool = True
     record_links: bool = True
+    route_memory: float = 0.5
+    route_noise: float = 0.01
 
     def __post_init__(self) -> None:
         problems = [
@@ -70,6 +77,10 @@ class TrafficOptions:
         ]
         if self.platoon_size < 1:
             problems.append(f"platoon_size must be >= 1 (got {self.platoon_size})")
+        if not 0.0 <= self.route_memory < 1.0:
+            problems.append(f"route_memory must be in [0, 1) (got {self.route_memory})")
+        if not (np.isfinite(self.route_noise) and self.route_noise >= 0):
+            problems.append(f"route_noise must be >= 0 (got {self.route_noise})")
         if self.max_passes < 1:
             problems.append(f"max_passes must be >= 1 (got {self.max_passes})")
         unknown = sorted(set(self.class_speed) - set(VEHICLE_CLASSES))

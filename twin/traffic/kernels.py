@@ -45,3 +45,21 @@ def segment_cummax(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
         out[step:] = np.where(same, np.maximum(out[step:], out[:-step]), out[step:])
         step *= 2
     return out
+
+
+def dd1_times(arrival: np.ndarray, weight: np.ndarray, starts: np.ndarray, capacity: np.ndarray,
+              free_at: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Departure times from deterministic servers (D/D/1, Vickrey 1969), one per segment, all at once.
+
+    Customers sorted by server, then arrival, leave at ``d_j = max(a_j, d_{j-1} + p_{j-1} / c)`` (``p``: their
+    sizes, ``c``: the server's rate), the server being free from ``free_at`` (each customer carries its server's
+    value). The max-plus recursion unrolls to ``d_j = A_j + max(f, max_{k<=j}(a_k - A_k))`` with ``A_j = C_j / c``
+    (``C_j``: the sizes ahead in the segment): a segmented prefix sum and running maximum, exact in continuous
+    time. A rate of 0 or less never serves (``inf``).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_unit = np.where(capacity > 0, 1.0 / capacity, 0.0)
+    ahead = exclusive_cumsum(weight, starts) * per_unit
+    out = np.maximum(ahead + np.maximum(free_at, segment_cummax(arrival - ahead, starts)), arrival)
+    out[capacity <= 0] = np.inf
+    return np.asarray(out)

@@ -71,3 +71,88 @@ def next_link_table(
     keys = nodes.astype(np.int64) * n + pred[rows, nodes]
     table[rows, nodes] = best_link[np.searchsorted(pair_key, keys)]
     return table
+
+
+def reverse_links(network: TrafficNetwork) -> np.ndarray:
+    """``reverse[l]``: a link from ``dst[l]`` back to ``src[l]`` (the U-turn at the end of ``l``), or -1."""
+    n = np.int64(network.n_nodes)
+    key = network.src.astype(np.int64) * n + network.dst
+    back = network.dst.astype(np.int64) * n + network.src
+    order = np.argsort(key, kind="stable")
+    pos = np.minimum(np.searchsorted(key[order], back), key.size - 1)
+    found = key[order][pos] == back
+    return np.where(found, order[pos], -1).astype(np.int32)
+
+
+class RouteChoice:
+    """Stochastic dynamic user-optimal route choice: next links drawn from recent shortest-path trees.
+
+    Every refresh computes a shortest-path tree toward each destination on the current link times, each
+    multiplied by a perception error drawn from ``U(1, 1 + noise)`` (which also breaks the ties of a grid's
+    many equal routes at random instead of always the same way). A vehicle reaching a node draws its next link
+    with probability ``P(l) = sum_j w_j [tree_j(node) = l]``: tree ``j`` is the ``j``-th most recent, with
+    weight ``w_j = (1 - m) m^j`` and the oldest kept taking the remaining ``m^(n-1)``. This is exactly the
+    exponentially smoothed link preference of the homogeneous DUO model (``pref <- m pref + (1 - m) 1[l on the
+    newest tree]``; Seo, UXsim, 2025), kept as the last ``depth`` trees instead of a destination x link matrix.
+    ``m = 0`` gives all-or-nothing routing on the newest tree. A drawn link that is closed now, missing (-1) or
+    a U-turn is replaced by the newest tree's link, which respects the current closures.
+
+    Parameters
+    ----------
+    network
+        The links.
+    destinations
+        Destination node ids (distinct).
+    memory
+        ``m`` in [0, 1): the weight left to older trees at each refresh.
+    noise
+        Upper bound of the multiplicative perception error of link times.
+    depth
+        Trees kept (the oldest takes the weight of all older ones).
+    """
+
+    def __init__(self, network: TrafficNetwork, destinations: np.ndarray, memory: float = 0.5, noise: float = 0.01,
+                 depth: int = 6) -> None:  # fmt: skip
+        self.network = network
+        self.destinations = destinations
+        self.memory = memory
+        self.noise = noise
+        self.trees = np.full((depth if memory > 0 else 1, destinations.size, network.n_nodes), -1, dtype=np.int32)
+        self.n_trees = 0
+        self.reverse = reverse_links(network)
+
+    @property
+    def newest(self) -> np.ndarray:
+        """The newest tree's next-link table (destination index x node)."""
+        return self.trees[0]
+
+    def refresh(self, link_times_s: np.ndarray, closed: np.ndarray, rng: np.random.Generator) -> None:
+        """Add the shortest-path trees on ``link_times_s`` (with perception errors) as the newest."""
+        times = link_times_s * rng.uniform(1.0, 1.0 + self.noise, link_times_s.size) if self.noise > 0 else link_times_s
+        self.trees[1:] = self.trees[:-1].copy()
+        self.trees[0] = next_link_table(self.network, self.destinations, times, closed)
+        self.n_trees = min(self.n_trees + 1, self.trees.shape[0])
+
+    def tree_weights(self) -> np.ndarray:
+        """Probability of drawing each kept tree, newest first (sums to 1)."""
+        m, n = self.memory, self.n_trees
+        weights = (1.0 - m) * m ** np.arange(n, dtype=np.float64)
+        weights[n - 1] = m ** (n - 1)
+        return weights
+
+    def choose(self, dest: np.ndarray, node: np.ndarray, came_from: np.ndarray | None, closed: np.ndarray,
+               rng: np.random.Generator) -> np.ndarray:  # fmt: skip
+        """Next link of vehicles heading for ``destinations[dest]`` at ``node`` (-1: no route left).
+
+        ``came_from`` is the link each arrived by (None at the origin), to rule out U-turns.
+        """
+        newest = self.trees[0, dest, node]
+        if self.n_trees < 2 or dest.size == 0:
+            return np.asarray(newest)
+        cumulative = np.cumsum(self.tree_weights())
+        tree = np.minimum(np.searchsorted(cumulative, rng.random(dest.size), side="right"), self.n_trees - 1)
+        drawn = self.trees[tree, dest, node]
+        bad = (drawn < 0) | closed[drawn]
+        if came_from is not None:
+            bad |= drawn == self.reverse[came_from]
+        return np.where(bad, newest, drawn)

@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from twin.traffic.demand import VEHICLE_CLASSES, Demand, TrafficOptions
-from twin.traffic.kernels import exclusive_cumsum, inclusive_cumsum, segment_cummax, segment_starts
+from twin.traffic.kernels import dd1_times, exclusive_cumsum, inclusive_cumsum, segment_starts
 from twin.traffic.network import TrafficNetwork
 from twin.traffic.result import (
     ABANDONED,
@@ -70,7 +70,7 @@ from twin.traffic.result import (
     Recorder,
     TrafficResult,
 )
-from twin.traffic.routing import current_link_times_s, next_link_table
+from twin.traffic.routing import RouteChoice, current_link_times_s
 
 _MERGE_ROUNDS = 8  # node-model rounds per pass (room held by FIFO-blocked vehicles is offered again)
 
@@ -128,7 +128,9 @@ class TrafficSim:
         self._dep_sorted = d.departure_s[self._dep_order]
         self._dep_next = 0
         self._queue = np.empty(0, dtype=np.intp)  # departed, waiting to enter their first link (departure order)
-        self._on = np.empty(0, dtype=np.intp)  # on a link (may hold a few that just left; filtered by status)
+        self._on = np.empty(0, dtype=np.intp)  # on a link, short of its end (may hold a few that just left)
+        self._q = np.empty(0, dtype=np.intp)  # at their link's end, sorted by link, arrival there, id
+        self._at_end = np.zeros(n, dtype=bool)  # in ``_q``
 
     def _init_links(self) -> None:
         net, n_links = self.network, self.network.n_links
@@ -137,13 +139,16 @@ class TrafficSim:
         self.occupancy = np.zeros(n_links)
         self.cum_in = np.zeros(n_links)
         self.cum_out = np.zeros(n_links)
+        self._last_entry_s = np.full(n_links, -np.inf)  # the entry server: last vehicle in, and its size
+        self._last_entry_weight = np.zeros(n_links)
         self._released = np.zeros(n_links)  # N_out as seen from the upstream end (lagged by L / w)
         self._last_exit_s = np.full(n_links, -np.inf)  # the server: when the last vehicle left, and its size
         self._last_weight = np.zeros(n_links)
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.stuck_by_link = np.zeros(n_links)
         self.vehicles_stuck = 0.0
-        self._next_link = np.full((self.destinations.size, net.n_nodes), -1, dtype=np.int32)
+        self._routes = RouteChoice(net, self.destinations, self.options.route_memory, self.options.route_noise)
+        self._closed = net.closed_now()
         self._routed_closed: np.ndarray | None = None
         self._next_route_s = 0.0
         self.route_refreshes = 0
@@ -205,13 +210,15 @@ class TrafficSim:
         self._refresh_routes(t)
         self._apply_releases(t_end)
         self._depart(t, t_end)
+        self._queue_arrivals(t_end)
         blocked_e = np.full(self.network.n_links, np.inf)  # earliest arrival at a link's end held this sub-step
-        cand = self._candidates(t_end)
-        for _ in range(self.options.max_passes):
+        cand = self._heads(t_end - t, blocked_e)
+        for i in range(self.options.max_passes):
             if cand.size == 0:
                 break
-            cand = self._pass(cand, t, t_end, blocked_e)
-        self._on = self._on[self.status[self._on] == ON_LINK]
+            cand = self._pass(cand, t, t_end, blocked_e, presorted=i == 0)
+        self._q = self._q[self._at_end[self._q]]
+        self._on = self._on[(self.status[self._on] == ON_LINK) & ~self._at_end[self._on]]
         self.clock_s = t_end
         self._check_gridlock(t_end)
         if t_end >= self._next_record_s - 1e-9:
@@ -221,19 +228,19 @@ class TrafficSim:
 
     # ---------------------------------------------------------------- routing
     def _refresh_routes(self, t: float) -> None:
-        closed = self.network.closed_now()
+        closed = self._closed = self.network.closed_now()
         routed = self._routed_closed
         if routed is not None and t < self._next_route_s - 1e-9 and np.array_equal(closed, routed):
             return
         queued = waited = None
         if self.options.congestion_routing:
-            on = self._on[(self.status[self._on] == ON_LINK) & (self.exit_min_s[self._on] <= t)]
+            on = self._q
             n_links, links, weight = self.network.n_links, self.link[on], self._weight[on]
             queued = np.bincount(links, weights=weight, minlength=n_links)
             wait = np.bincount(links, weights=weight * (t - self.exit_min_s[on]), minlength=n_links)
             waited = np.divide(wait, queued, out=np.zeros(n_links), where=queued > 0)
         weight = current_link_times_s(self.network, queued, waited)
-        self._next_link = next_link_table(self.network, self.destinations, weight, closed)
+        self._routes.refresh(weight, closed, self.rng)
         self._routed_closed = closed.copy()
         self._next_route_s = t + self.options.reroute_every_s
         self.route_refreshes += 1
@@ -264,12 +271,14 @@ class TrafficSim:
         net = self.network
         self.status[ids] = ON_LINK
         self.link[ids] = links
+        self._at_end[ids] = False
         self.entered_s[ids] = t_in
         speed = net.free_speed_mps[links] * net.speed_factor[links] * self._class_speed[ids]
         self.exit_min_s[ids] = t_in + net.length_m[links] / speed
         self.route_m[ids] += net.length_m[links]
         weight = self._weight[ids]
         np.add.at(self.cum_in, links, weight)
+        self._note_entries(links, t_in, weight)
         np.add.at(self.occupancy, links, weight)
         self._recorder.entered(links, weight)
 
@@ -297,6 +306,7 @@ class TrafficSim:
 
     def _finish(self, ids: np.ndarray, status: int, t: np.ndarray, node: np.ndarray) -> None:
         self.status[ids] = status
+        self._at_end[ids] = False
         self.end_s[ids] = t
         self.end_node[ids] = node
         self.link[ids] = -1
@@ -315,27 +325,60 @@ class TrafficSim:
         origin = d.origin[queue]
         start = np.maximum(d.departure_s[queue], t)
         home = origin == d.destination[queue]
-        first = self._next_link[self._dest_idx[queue], origin]
+        first = self._routes.choose(self._dest_idx[queue], origin, None, self._closed, self.rng)
         lost = ~home & (first < 0)
         self._finish(queue[home], ARRIVED, start[home], origin[home])
         self._finish(queue[lost], STRANDED, start[lost], origin[lost])
         wait = ~(home | lost)
         queue, first, start = queue[wait], first[wait], start[wait]
         order = np.argsort(first, kind="stable")
-        sorted_first = first[order]
-        ahead = exclusive_cumsum(self._weight[queue[order]], segment_starts(sorted_first))
+        sorted_first, weight = first[order], self._weight[queue[order]]
+        starts = segment_starts(sorted_first)
+        ahead = exclusive_cumsum(weight, starts)
+        y = self._entry_times(sorted_first, start[order], weight, starts)
         accepted = np.empty(queue.size, dtype=bool)
-        accepted[order] = ahead < self._room(sorted_first)
-        self._enter(queue[accepted], first[accepted], start[accepted])
+        accepted[order] = (ahead < self._room(sorted_first)) & (y <= t_end)  # both hold for a prefix per link
+        entry = np.empty(queue.size)
+        entry[order] = y
+        self._enter(queue[accepted], first[accepted], entry[accepted])
         self._on = np.concatenate((self._on, queue[accepted]))
         self._queue = queue[~accepted]
 
     # ---------------------------------------------------------------- one exit/entry pass
-    def _candidates(self, t_end: float, links: np.ndarray | None = None) -> np.ndarray:
-        """Vehicles on links (all, or those flagged in ``links``) that reach their link's end by ``t_end``."""
-        on = self._on[(self.status[self._on] == ON_LINK)]
-        on = on[self.exit_min_s[on] <= t_end]
-        return on if links is None else on[links[self.link[on]]]
+    def _queue_arrivals(self, t_end: float) -> None:
+        """Vehicles reaching their link's end by ``t_end`` join the link's end queue ``_q`` behind those there.
+
+        Every vehicle already in ``_q`` reached the end before this sub-step, and every newcomer entered its link
+        after that, so newcomers go after a link's queue and only they need sorting.
+        """
+        on = self._on
+        due = self.exit_min_s[on] <= t_end
+        new = on[due]
+        if new.size == 0:
+            return
+        self._on = on[~due]
+        new = new[np.lexsort((new, self.exit_min_s[new], self.link[new]))]
+        at = np.searchsorted(self.link[self._q], self.link[new], side="right")
+        self._q = np.insert(self._q, at, new)
+        self._at_end[new] = True
+
+    def _heads(self, dt: float, blocked_e: np.ndarray) -> np.ndarray:
+        """The vehicles at the front of each link's end queue that its server could let out in ``dt`` seconds.
+
+        The ``j``-th vehicle in a queue (0-based) leaves no earlier than ``C_j / c`` after the sub-step starts, with
+        ``C_j >= j`` vehicles ahead of it, so only the first ``floor(c dt) + 1`` can leave; the first one past them
+        holds every later arrival on its link for the sub-step (noted in ``blocked_e``).
+        """
+        q = self._q
+        if q.size == 0:
+            return q
+        net, links = self.network, self.link[q]
+        first = np.flatnonzero(segment_starts(links))
+        rank = np.arange(q.size) - np.repeat(first, np.diff(np.append(first, q.size)))
+        limit = np.floor(net.capacity_veh_s[links] * net.capacity_factor[links] * dt) + 1
+        beyond = rank == limit
+        np.minimum.at(blocked_e, links[beyond], self.exit_min_s[q[beyond]])
+        return np.asarray(q[rank < limit])
 
     def _server_times(self, links: np.ndarray, e: np.ndarray, weight: np.ndarray, starts: np.ndarray,
                       t: float) -> np.ndarray:  # fmt: skip
@@ -343,11 +386,25 @@ class TrafficSim:
         net = self.network
         capacity = net.capacity_veh_s[links] * net.capacity_factor[links]
         with np.errstate(divide="ignore", invalid="ignore"):
-            per_vehicle = np.where(capacity > 0, 1.0 / capacity, np.inf)  # capacity 0: nobody leaves
-            ahead = np.where(capacity > 0, exclusive_cumsum(weight, starts) * per_vehicle, 0.0)
-            free_at = np.maximum(self._last_exit_s[links] + self._last_weight[links] * per_vehicle, t)
-        free_at[capacity <= 0] = np.inf
-        return np.asarray(np.maximum(ahead + np.maximum(free_at, segment_cummax(e - ahead, starts)), e))
+            free_at = np.maximum(self._last_exit_s[links] + self._last_weight[links] / capacity, t)
+        return dd1_times(e, weight, starts, capacity, free_at)
+
+    def _entry_times(self, links: np.ndarray, x: np.ndarray, weight: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Entry times ``y_j = max(x_j, y_{j-1} + p_{j-1} / c)`` of vehicles sorted by the link they enter, then
+        time: a link takes at most its capacity (the receiving flow's ``q dt`` bound, Yperman 2007)."""
+        capacity = self.network.capacity_veh_s[links]
+        free_at = self._last_entry_s[links] + self._last_entry_weight[links] / capacity
+        return dd1_times(x, weight, starts, capacity, free_at)
+
+    def _note_entries(self, links: np.ndarray, y: np.ndarray, weight: np.ndarray) -> None:
+        """Record the last entry of each link among vehicles entering at ``y``."""
+        if links.size == 0:
+            return
+        order = np.lexsort((y, links))
+        last = order[np.append(links[order][1:] != links[order][:-1], True)]
+        newer = y[last] >= self._last_entry_s[links[last]]
+        self._last_entry_s[links[last[newer]]] = y[last[newer]]
+        self._last_entry_weight[links[last[newer]]] = weight[last[newer]]
 
     def _merge(self, cand: np.ndarray, nxt: np.ndarray, arrive: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """Node model for vehicles due at their link's end (sorted by link, then arrival): who moves.
@@ -380,15 +437,16 @@ class TrafficSim:
             recompute = want & freed[nxt]
         return np.asarray(moved)
 
-    def _batch(self, cand: np.ndarray, t: float) -> dict[str, np.ndarray]:
+    def _batch(self, cand: np.ndarray, t: float, presorted: bool) -> dict[str, np.ndarray]:
         """Candidates sorted by link, then arrival at its end, then id, with their next link; the ones with no
         route left are stranded here (they leave the road at the link's end)."""
         net = self.network
-        cand = cand[np.lexsort((cand, self.exit_min_s[cand], self.link[cand]))]
+        if not presorted:
+            cand = cand[np.lexsort((cand, self.exit_min_s[cand], self.link[cand]))]
         links, e = self.link[cand], self.exit_min_s[cand]
         dest, node = self._dest_idx[cand], net.dst[links]
         arrive = self.destinations[dest] == node
-        nxt = np.where(arrive, -1, self._next_link[dest, node])
+        nxt = np.where(arrive, -1, self._routes.choose(dest, node, links, self._closed, self.rng))
         v = {"cand": cand, "links": links, "e": e, "node": node, "arrive": arrive, "nxt": nxt}
         lost = (nxt < 0) & ~arrive
         if lost.any():
@@ -407,14 +465,14 @@ class TrafficSim:
         np.minimum.at(blocked_e, v["links"][~head], v["e"][~head])
         return {k: a[head] for k, a in v.items()}
 
-    def _pass(self, cand: np.ndarray, t: float, t_end: float, blocked_e: np.ndarray) -> np.ndarray:
+    def _pass(self, cand: np.ndarray, t: float, t_end: float, blocked_e: np.ndarray, presorted: bool) -> np.ndarray:
         """Move every candidate that can leave its link now; return the candidates of the next pass.
 
         A vehicle held back stays held for the rest of the sub-step (servers only get busier and room only
         shrinks), and so does every vehicle behind it: ``blocked_e`` keeps, per link, the earliest arrival at
         the end among held vehicles, and later passes only look at vehicles ahead of it.
         """
-        v = self._batch(cand, t)
+        v = self._batch(cand, t, presorted)
         v["x"] = self._server_times(v["links"], v["e"], self._weight[v["cand"]], segment_starts(v["links"]), t)
         v = self._keep_ahead(v, v["x"] > t_end, blocked_e)
         full = ~v["arrive"] & (self._room(v["nxt"]) <= 0)  # refused whatever the merge order
@@ -424,18 +482,46 @@ class TrafficSim:
         moved = self._merge(v["cand"], v["nxt"], v["arrive"], segment_starts(v["links"]))
         np.minimum.at(blocked_e, v["links"][~moved], v["e"][~moved])
         m = {k: a[moved] for k, a in v.items()}
+        commit, deferred = self._admit(m, t_end, blocked_e)
+        deferred_ids = m["cand"][deferred]
+        m = {k: a[commit] for k, a in m.items()}
         gone = m["arrive"]
-        self._leave(m["cand"], m["links"], m["x"])
-        self._finish(m["cand"][gone], ARRIVED, m["x"][gone], m["node"][gone])
+        self._leave(m["cand"], m["links"], m["y"])
+        self._finish(m["cand"][gone], ARRIVED, m["y"][gone], m["node"][gone])
         entered, new_links = m["cand"][~gone], m["nxt"][~gone]
-        self._enter(entered, new_links, m["x"][~gone])
+        self._on = np.concatenate((self._on, entered[self._at_end[entered]]))  # the others are in ``_on``
+        self._enter(entered, new_links, m["y"][~gone])
         e_new = self.exit_min_s[entered]
-        return entered[(e_new <= t_end) & (e_new < blocked_e[new_links])]
+        return np.concatenate((deferred_ids, entered[(e_new <= t_end) & (e_new < blocked_e[new_links])]))
+
+    def _admit(self, m: dict[str, np.ndarray], t_end: float, blocked_e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The entry servers: when the movers (sorted by link, then exit time) get into their next link.
+
+        Movers enter their next links in order of time at the links' capacities (``y``, :meth:`_entry_times`);
+        one that must wait leaves its own link at ``y`` instead of ``x``. Per link, the movers ahead of the first
+        one that waits go; that one goes at ``y`` if ``y`` falls in the sub-step, and the ones behind it try again
+        in the next pass, their exit times being pushed back (``deferred``); if ``y`` is past the sub-step, it and
+        the ones behind it are held. Returns the masks of movers that go (``m["y"]`` set) and of deferred ones.
+        """
+        y = m["x"].copy()
+        entering = np.flatnonzero(~m["arrive"])
+        if entering.size:
+            order = entering[np.lexsort((m["cand"][entering], m["x"][entering], m["nxt"][entering]))]
+            target = m["nxt"][order]
+            y[order] = self._entry_times(target, m["x"][order], self._weight[m["cand"][order]], segment_starts(target))
+        m["y"] = y
+        late = y > t_end
+        waits = late | (y > m["x"])
+        starts = segment_starts(m["links"])
+        clear = exclusive_cumsum(waits.astype(np.float64), starts) == 0  # no mover ahead waits
+        behind_late = inclusive_cumsum((waits & clear & late).astype(np.float64), starts) > 0
+        np.minimum.at(blocked_e, m["links"][behind_late], m["e"][behind_late])
+        return clear & ~behind_late, ~clear & ~behind_late
 
     # ---------------------------------------------------------------- gridlock and records
     def _check_gridlock(self, now: float) -> None:
         limit = self.options.gridlock_s
-        on, queue = self._on, self._queue
+        on, queue = self._q, self._queue
         stuck_on = (now - self.exit_min_s[on]) > limit
         stuck_q = (now - self.demand.departure_s[queue]) > limit
         ids_on = on[stuck_on]
@@ -449,7 +535,7 @@ class TrafficSim:
         self._finish(ids_on, ABANDONED, np.full(ids_on.size, now), self.network.src[links])
         ids_q = queue[stuck_q]
         self._finish(ids_q, ABANDONED, np.full(ids_q.size, now), self.demand.origin[ids_q])
-        self._on, self._queue = on[~stuck_on], queue[~stuck_q]
+        self._q, self._queue = on[~stuck_on], queue[~stuck_q]
         self._recorder.abandoned_rows.append(
             (now, np.concatenate((ids_on, ids_q)), np.concatenate((links, np.full(ids_q.size, -1))))
         )
