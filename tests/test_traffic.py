@@ -267,7 +267,7 @@ def test_same_seed_same_trips_and_seeds_only_change_merge_order() -> None:
     rng = np.random.default_rng(2)
     network = grid(5, rng)
     demand = random_demand(network, 800, rng, 300.0)
-    options = TrafficOptions(congestion_routing=False)
+    options = TrafficOptions(route_cost="free_flow")
     first = simulate(network, demand, options, seed=42).trips
     again = simulate(network, demand, options, seed=42).trips
     pd.testing.assert_frame_equal(first, again)

@@ -6,7 +6,7 @@ See :mod:`twin.traffic.sim` for the model (a vectorised link transmission model 
 from twin.traffic.demand import DEFAULT_CLASS_SPEED, VEHICLE_CLASSES, Demand, TrafficOptions
 from twin.traffic.network import DEFAULT_JAM_DENSITY_VEH_M, TrafficNetwork, triangular_wave_speed
 from twin.traffic.result import STATUS_NAMES, TrafficResult
-from twin.traffic.routing import current_link_times_s, next_link_table
+from twin.traffic.routing import RouteChoice, current_link_times_s, mean_speed_link_times_s, next_link_table
 from twin.traffic.sim import TrafficSim, simulate
 
 __all__ = [
@@ -15,11 +15,13 @@ __all__ = [
     "STATUS_NAMES",
     "VEHICLE_CLASSES",
     "Demand",
+    "RouteChoice",
     "TrafficNetwork",
     "TrafficOptions",
     "TrafficResult",
     "TrafficSim",
     "current_link_times_s",
+    "mean_speed_link_times_s",
     "next_link_table",
     "simulate",
     "triangular_wave_speed",

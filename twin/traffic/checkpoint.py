@@ -14,10 +14,10 @@ import numpy as np
 if TYPE_CHECKING:
     from twin.traffic.sim import TrafficSim
 
-VEHICLE_ARRAYS = ("status", "link", "entered_s", "exit_min_s", "route_m", "end_s", "end_node", "_queue", "_on", "_q",
+VEHICLE_ARRAYS = ("status", "link", "entered_s", "exit_min_s", "route_m", "end_s", "end_node", "_queue", "_q",
                   "_at_end")
 LINK_ARRAYS = ("occupancy", "cum_in", "cum_out", "_released", "_last_exit_s", "_last_weight", "stuck_by_link",
-               "_last_entry_s", "_last_entry_weight")
+               "_entry_free_s")
 SCALARS = ("clock_s", "_dep_next", "vehicles_stuck", "_next_route_s", "route_refreshes", "_next_record_s")
 RECORDER_ARRAYS = ("inflow", "outflow", "time_on_link")
 
@@ -29,10 +29,9 @@ def state_arrays(sim: TrafficSim) -> dict[str, np.ndarray]:
     arrays["route_trees"] = sim._routes.trees[: sim._routes.n_trees]
     arrays["routed_closed"] = (np.zeros(0, dtype=bool) if sim._routed_closed is None
                                else np.concatenate([[True], sim._routed_closed]))
-    parts = sim._pending or [(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))]
-    arrays["pending_links"] = np.concatenate([p[0] for p in parts]).astype(np.int64)
-    arrays["pending_times"] = np.concatenate([p[1] for p in parts]).astype(np.float64)
-    arrays["pending_weight"] = np.concatenate([p[2] for p in parts]).astype(np.float64)
+    times, links, weight = sim._pending.everything()
+    arrays["pending_links"], arrays["pending_times"], arrays["pending_weight"] = links.astype(np.int64), times, weight
+    arrays["moving_e"], arrays["moving_ids"] = sim._moving.everything()
     recorder = sim._recorder
     arrays.update({f"rec_{name}": getattr(recorder, name) for name in RECORDER_ARRAYS})
     arrays["rec_times"] = np.array([recorder.free_time, recorder.actual_time])
@@ -63,9 +62,11 @@ def load_state_arrays(sim: TrafficSim, arrays: dict[str, np.ndarray]) -> None:
     sim._routes.trees[: trees.shape[0]] = trees
     routed = np.asarray(arrays["routed_closed"], dtype=bool)
     sim._routed_closed = routed[1:].copy() if routed.size else None
-    links = np.asarray(arrays["pending_links"], dtype=np.int64)
-    sim._pending = [(links, np.asarray(arrays["pending_times"], dtype=np.float64),
-                     np.asarray(arrays["pending_weight"], dtype=np.float64))] if links.size else []
+    sim._pending.clear()
+    sim._pending.add(np.asarray(arrays["pending_times"], dtype=np.float64),
+                     np.asarray(arrays["pending_links"], dtype=np.intp), np.asarray(arrays["pending_weight"]))
+    sim._moving.clear()
+    sim._moving.add(np.asarray(arrays["moving_e"], dtype=np.float64), np.asarray(arrays["moving_ids"], dtype=np.intp))
     recorder = sim._recorder
     for name in RECORDER_ARRAYS:
         setattr(recorder, name, np.array(arrays[f"rec_{name}"], dtype=np.float64))

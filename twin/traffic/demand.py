@@ -19,6 +19,9 @@ VEHICLE_CLASSES: tuple[str, ...] = ("car", "emergency", "crew", "bus")
 DEFAULT_CLASS_SPEED: dict[str, float] = {"car": 1.0, "emergency": 1.2, "crew": 1.0, "bus": 0.9}
 
 
+ROUTE_COSTS = ("queue", "mean_speed", "free_flow")
+
+
 @dataclass(frozen=True)
 class TrafficOptions:
     """Options of a traffic simulation (SI units).
@@ -43,9 +46,12 @@ class TrafficOptions:
         Speed multiplier per vehicle class.
     priority_classes
         Classes served first when vehicles compete for a link's space at a junction.
-    congestion_routing
-        Route on free-flow time plus the queue's discharge time (queued vehicles / outflow capacity);
-        False: free-flow times only (with speed factors and closures).
+    route_cost
+        What drivers take a link's time to be when routes are refreshed: ``"queue"`` (free-flow time plus the
+        queue at its end: vehicles queued over its capacity, or their mean wait if longer), ``"mean_speed"``
+        (its length over the mean speed of the vehicles on it, those queued at its end counting as stopped,
+        100 times the free-flow time when all are stopped: UXsim's instantaneous travel time, for
+        comparisons) or ``"free_flow"`` (free-flow time, with speed factors and closures).
     record_links
         Keep the per-link time series (the network series is always kept).
     route_memory
@@ -64,7 +70,7 @@ class TrafficOptions:
     max_passes: int = 30
     class_speed: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CLASS_SPEED))
     priority_classes: tuple[str, ...] = ("emergency",)
-    congestion_routing: bool = True
+    route_cost: str = "queue"
     record_links: bool = True
     route_memory: float = 0.5
     route_noise: float = 0.01
@@ -77,6 +83,8 @@ class TrafficOptions:
         ]
         if self.platoon_size < 1:
             problems.append(f"platoon_size must be >= 1 (got {self.platoon_size})")
+        if self.route_cost not in ROUTE_COSTS:
+            problems.append(f"route_cost must be one of {ROUTE_COSTS} (got {self.route_cost!r})")
         if not 0.0 <= self.route_memory < 1.0:
             problems.append(f"route_memory must be in [0, 1) (got {self.route_memory})")
         if not (np.isfinite(self.route_noise) and self.route_noise >= 0):

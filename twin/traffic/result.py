@@ -71,14 +71,16 @@ class Recorder:
 
     def left(self, links: np.ndarray, weight: np.ndarray, time_on: np.ndarray, free: np.ndarray) -> None:
         """Vehicles left ``links`` after ``time_on`` seconds on them (``free``: their free-flow times)."""
-        np.add.at(self.outflow, links, weight)
-        np.add.at(self.time_on_link, links, weight * time_on)
+        if self.record_links:  # per-link sums only when the per-link series is kept
+            np.add.at(self.outflow, links, weight)
+            np.add.at(self.time_on_link, links, weight * time_on)
         self.free_time += float(np.dot(weight, free))
         self.actual_time += float(np.dot(weight, time_on))
 
     def entered(self, links: np.ndarray, weight: np.ndarray) -> None:
         """Vehicles entered ``links``."""
-        np.add.at(self.inflow, links, weight)
+        if self.record_links:
+            np.add.at(self.inflow, links, weight)
 
     def speed_ratio(self) -> float:
         """Free-flow over actual time of the traversals completed in the interval (NaN if none)."""

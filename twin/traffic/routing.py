@@ -1,4 +1,5 @@
-"""Routing: next-hop tables toward every destination from shortest-path trees (scipy.sparse.csgraph).
+"""Routing: next-hop tables toward every destination from shortest-path trees (scipy.sparse.csgraph), and the
+drivers' stochastic route choice among the recent trees (:class:`RouteChoice`).
 
 One Dijkstra per destination on the *reversed* graph (as in :mod:`twin.sim.access`) gives, for every node,
 its successor on a shortest path to that destination; all destinations go to csgraph in one batched call
@@ -34,6 +35,22 @@ def current_link_times_s(
     if waited_s is not None:
         delay = np.maximum(delay, waited_s)
     return np.asarray(times + delay)
+
+
+def mean_speed_link_times_s(network: TrafficNetwork, on_link_veh: np.ndarray, stopped_veh: np.ndarray) -> np.ndarray:
+    """Travel time of each link from the mean speed of the vehicles on it (UXsim's instantaneous travel time).
+
+    ``length / v_mean`` with ``v_mean = v_free x speed factor x moving / on link`` (vehicles short of the link's
+    end drive at its free speed, those queued at its end stand still); an empty link takes its free-flow time,
+    and one whose vehicles all stand takes 100 times it (UXsim's convention). Links with a speed factor <= 0
+    get ``inf``.
+    """
+    speed = network.free_speed_mps * network.speed_factor
+    moving = np.clip(on_link_veh - stopped_veh, 0.0, None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(on_link_veh > 0, speed * moving / on_link_veh, speed)
+        times = np.where(mean > 0, network.length_m / mean, 100.0 * network.length_m / speed)
+    return np.asarray(np.where(speed > 0, times, np.inf))
 
 
 def next_link_table(
@@ -141,18 +158,29 @@ class RouteChoice:
         return weights
 
     def choose(self, dest: np.ndarray, node: np.ndarray, came_from: np.ndarray | None, closed: np.ndarray,
-               rng: np.random.Generator) -> np.ndarray:  # fmt: skip
+               rng: np.random.Generator, has_room: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
         """Next link of vehicles heading for ``destinations[dest]`` at ``node`` (-1: no route left).
 
-        ``came_from`` is the link each arrived by (None at the origin), to rule out U-turns.
+        ``came_from`` is the link each arrived by (None at the origin), to rule out U-turns. With ``has_room``
+        (per link), a driver whose drawn link is full takes another link of the kept trees that has room, drawn
+        by the trees' weights (a blocked driver's immediate re-choice, UXsim's re-drawing at every step in the
+        limit of short steps); with none, the draw stands and the vehicle waits.
         """
         newest = self.trees[0, dest, node]
-        if self.n_trees < 2 or dest.size == 0:
+        if dest.size == 0:
             return np.asarray(newest)
-        cumulative = np.cumsum(self.tree_weights())
-        tree = np.minimum(np.searchsorted(cumulative, rng.random(dest.size), side="right"), self.n_trees - 1)
-        drawn = self.trees[tree, dest, node]
-        bad = (drawn < 0) | closed[drawn]
+        options = self.trees[: self.n_trees, dest, node]  # trees x vehicles
+        usable = options >= 0
+        usable &= ~closed[options]
         if came_from is not None:
-            bad |= drawn == self.reverse[came_from]
-        return np.where(bad, newest, drawn)
+            usable &= options != self.reverse[came_from]
+        weights = self.tree_weights()[:, None] * usable
+        if has_room is not None:
+            free = weights * has_room[options]
+            weights = np.where(free.sum(axis=0) > 0, free, weights)
+        cumulative = np.cumsum(weights, axis=0)
+        total = cumulative[-1]
+        draw = rng.random(dest.size) * total
+        tree = np.minimum((cumulative <= draw).sum(axis=0), self.n_trees - 1)
+        chosen = options[tree, np.arange(dest.size)]
+        return np.where(total > 0, chosen, newest)  # the newest tree's link, even a U-turn, when nothing else is left

@@ -14,38 +14,47 @@ link transmission model's receiving function (Yperman 2007) and whose exit is a 
   ``x_j = C_j / c + max(s, max_{k<=j}(e_k - C_k / c))`` with ``C_j`` the platoon sizes ahead and ``s`` the
   time the server is free, ``max(t, last exit + its platoon / c)`` with the current ``c`` (a segmented prefix
   sum and running maximum), so outflow is exact in time: 0.3 veh per sub-step lets one vehicle out every
-  3.33 sub-steps, with no accumulator rounding, and a capacity factor of 0 holds every vehicle. As in
-  MATSim's queue model there is no separate inflow capacity: a link's entries are limited by its room and
-  by its upstream links' outflow capacities.
-* **Storage and spillback.** Link ``l`` takes a vehicle only while
-  ``N_in(l) < storage(l) + N_out(l, t + dt - L / w)`` (Yperman 2007's receiving flow, cumulative counts):
-  space freed at the downstream end reaches the upstream end one backward-wave time ``L / w`` later.
-  ``N_out`` at the lagged time is kept exactly: every exit posts a release ``(link, x + L / w)``, applied when
-  a sub-step's end passes it (not before the next sub-step, so the lag is at least one sub-step). Storage is
-  ``k_j L lanes`` rounded up, and at least ``lanes x max(1, capacity per lane x dt)`` so short links do not
-  fake gridlock (:meth:`TrafficNetwork.storage_for`). A platoon enters while any room is left, so a link
-  can hold up to one platoon less one vehicle more than its storage when ``platoon_size > 1``.
-* **Node model.** Departures enter first (a queue per first link, in departure order); then vehicles whose
-  server time falls within the sub-step compete for their next link's room in a seeded random order
-  (priority classes first), a demand-proportional merge (as in Jin & Zhang 2003 on average); a vehicle
-  leaves only if every vehicle ahead of it on its link leaves too (FIFO at the exit); room granted to a
-  vehicle that FIFO then holds back is offered again to the others, a few rounds at most. Vehicles whose
-  link ends at their destination leave without needing room.
+  3.33 sub-steps, with no accumulator rounding, and a capacity factor of 0 holds every vehicle.
+* **Inflow capacity.** A link takes vehicles no faster than its capacity ``c`` (the ``q dt`` bound of the
+  receiving flow, Yperman 2007), as a fluid server per sub-step (:meth:`TrafficSim._entry_times`): a link
+  fed by three saturated approaches still takes only ``c``, and the queue stays on the approaches.
+* **Storage and spillback, in continuous time.** Link ``l`` takes a vehicle at time ``tau`` only while
+  ``N_in(l, tau) < storage(l) + N_out(l, tau - L / w)`` (Yperman 2007's receiving flow, cumulative counts):
+  space freed at the downstream end reaches the upstream end one backward-wave time ``L / w`` later. Every
+  exit posts a release ``(link, x + L / w)``; the releases due within a sub-step are laid out by time
+  (:mod:`twin.traffic.spillback`), so a vehicle waiting for room gets in at the exact moment it arrives,
+  not at the next sub-step (releases posted within a sub-step count from the next one, so the lag is at
+  least one sub-step on links shorter than ``w dt``). Storage is ``k_j L lanes`` rounded up, and at least
+  ``lanes x max(1, capacity per lane x dt)`` so short links do not fake gridlock
+  (:meth:`TrafficNetwork.storage_for`). A platoon enters while any room is left, so a link can hold up to
+  one platoon less one vehicle more than its storage when ``platoon_size > 1``.
+* **Node model.** Departures enter first (a queue per first link, in departure order). Then the vehicles
+  whose server time falls within the sub-step are served first come, first served per next link, by the
+  time they reach the stop line (priority classes first, ties in a seeded random order): each gets in at the
+  first moment its next link has both room and entry capacity (:meth:`TrafficSim._admission`), so on
+  saturated approaches a link's room is shared in proportion to their discharge rates. FIFO holds at each
+  link's end: a vehicle that must wait for its next link makes every vehicle behind it wait (single-lane
+  queues, as in UXsim and MATSim); the ones behind it are served again in the next pass, from the moment it
+  left. A vehicle whose next link has no room or capacity left in the sub-step is held, with those behind
+  it, until the next sub-step. Vehicles whose link ends at their destination leave without needing room.
 * **Several links per sub-step.** The exit/entry pass repeats within a sub-step (up to ``max_passes``) for
   the vehicles that entered a link in the last pass and reach its end within the sub-step ahead of any
-  held vehicle; the entry time of the next link is the exit time of the last, so a vehicle crosses a chain
-  of short links at exactly free-flow time. A held vehicle's exit time is the start of the sub-step in
-  which it finally leaves (the only place where the sub-step shows in travel times).
-* **Routing.** Next-hop tables toward each destination from shortest-path trees on current link times
-  (:mod:`twin.traffic.routing`), refreshed every ``reroute_every_s`` and at once when closures change;
-  vehicles choose their next link when they reach a node, so those heading for a closed link reroute. Link
-  times add a queue delay to the free-flow time (:func:`current_link_times_s`). A vehicle with no route
-  left is stranded where it is (kept in the trips table, counted; final, even if the link reopens later).
+  held vehicle, and for those served again behind a vehicle that waited; the entry time of the next link is
+  the exit time of the last, so a vehicle crosses a chain of short links at exactly free-flow time.
+* **Route choice.** Stochastic dynamic user-optimal route choice (:class:`twin.traffic.routing.RouteChoice`):
+  shortest-path trees on the link times drivers perceive (``options.route_cost``, with a small random
+  perception error), refreshed every ``reroute_every_s`` and at once when closures change; a vehicle
+  reaching a node draws its next link from the last few trees, weighted as UXsim's exponentially smoothed
+  link preference (``route_memory``), and a driver whose drawn link is full now takes another of those
+  links that has room (re-drawing when blocked). Those heading for a closed link reroute. A vehicle with no
+  route left is stranded where it is (kept in the trips table, counted; final, even if the link reopens).
 * **Gridlock.** A vehicle waiting longer than ``gridlock_s`` past its earliest exit (or at its origin) is
   stuck; stuck vehicles are counted per link, and removed as abandoned if ``abandon_gridlocked``.
 
 Every sub-step operation is over all candidate vehicles or links at once; Python loops run only over
-sub-steps and passes. Conservation holds after every sub-step:
+sub-steps and passes. A sub-step looks only at what can change in it: the vehicles at each link's end that
+its server could let out (a queue per link kept sorted, :meth:`TrafficSim._heads`), and the vehicles and
+releases that fall due in it (time buckets, :mod:`twin.traffic.buckets`). Conservation holds after every sub-step:
 ``departed = on network (on links or queued at origin) + arrived + stranded + abandoned``.
 """
 
@@ -56,6 +65,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from twin.traffic.buckets import TimeBuckets
 from twin.traffic.demand import VEHICLE_CLASSES, Demand, TrafficOptions
 from twin.traffic.kernels import dd1_times, exclusive_cumsum, inclusive_cumsum, segment_starts
 from twin.traffic.network import TrafficNetwork
@@ -70,9 +80,8 @@ from twin.traffic.result import (
     Recorder,
     TrafficResult,
 )
-from twin.traffic.routing import RouteChoice, current_link_times_s
-
-_MERGE_ROUNDS = 8  # node-model rounds per pass (room held by FIFO-blocked vehicles is offered again)
+from twin.traffic.routing import RouteChoice, current_link_times_s, mean_speed_link_times_s
+from twin.traffic.spillback import ReleaseSchedule
 
 
 class TrafficSim:
@@ -128,7 +137,8 @@ class TrafficSim:
         self._dep_sorted = d.departure_s[self._dep_order]
         self._dep_next = 0
         self._queue = np.empty(0, dtype=np.intp)  # departed, waiting to enter their first link (departure order)
-        self._on = np.empty(0, dtype=np.intp)  # on a link, short of its end (may hold a few that just left)
+        # vehicles on a link short of its end, by the time they reach it (may hold records of vehicles that left)
+        self._moving = TimeBuckets(self.options.substep_s, (np.intp,))
         self._q = np.empty(0, dtype=np.intp)  # at their link's end, sorted by link, arrival there, id
         self._at_end = np.zeros(n, dtype=bool)  # in ``_q``
 
@@ -139,12 +149,12 @@ class TrafficSim:
         self.occupancy = np.zeros(n_links)
         self.cum_in = np.zeros(n_links)
         self.cum_out = np.zeros(n_links)
-        self._last_entry_s = np.full(n_links, -np.inf)  # the entry server: last vehicle in, and its size
-        self._last_entry_weight = np.zeros(n_links)
+        self._entry_free_s = np.full(n_links, -np.inf)  # when each link's entry has used up its capacity
         self._released = np.zeros(n_links)  # N_out as seen from the upstream end (lagged by L / w)
         self._last_exit_s = np.full(n_links, -np.inf)  # the server: when the last vehicle left, and its size
         self._last_weight = np.zeros(n_links)
-        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._pending = TimeBuckets(self.options.substep_s, (np.intp, np.float64))  # releases: link, vehicles
+        self._schedule = ReleaseSchedule.empty(n_links)
         self.stuck_by_link = np.zeros(n_links)
         self.vehicles_stuck = 0.0
         self._routes = RouteChoice(net, self.destinations, self.options.route_memory, self.options.route_noise)
@@ -208,7 +218,7 @@ class TrafficSim:
 
     def _substep(self, t: float, t_end: float) -> None:
         self._refresh_routes(t)
-        self._apply_releases(t_end)
+        self._schedule_releases(t, t_end)
         self._depart(t, t_end)
         self._queue_arrivals(t_end)
         blocked_e = np.full(self.network.n_links, np.inf)  # earliest arrival at a link's end held this sub-step
@@ -218,7 +228,8 @@ class TrafficSim:
                 break
             cand = self._pass(cand, t, t_end, blocked_e, presorted=i == 0)
         self._q = self._q[self._at_end[self._q]]
-        self._on = self._on[(self.status[self._on] == ON_LINK) & ~self._at_end[self._on]]
+        self._released += self._schedule.total
+        self._schedule = ReleaseSchedule.empty(self.network.n_links)
         self.clock_s = t_end
         self._check_gridlock(t_end)
         if t_end >= self._next_record_s - 1e-9:
@@ -232,18 +243,23 @@ class TrafficSim:
         routed = self._routed_closed
         if routed is not None and t < self._next_route_s - 1e-9 and np.array_equal(closed, routed):
             return
-        queued = waited = None
-        if self.options.congestion_routing:
-            on = self._q
-            n_links, links, weight = self.network.n_links, self.link[on], self._weight[on]
-            queued = np.bincount(links, weights=weight, minlength=n_links)
-            wait = np.bincount(links, weights=weight * (t - self.exit_min_s[on]), minlength=n_links)
-            waited = np.divide(wait, queued, out=np.zeros(n_links), where=queued > 0)
-        weight = current_link_times_s(self.network, queued, waited)
+        weight = self._link_costs(t)
         self._routes.refresh(weight, closed, self.rng)
         self._routed_closed = closed.copy()
         self._next_route_s = t + self.options.reroute_every_s
         self.route_refreshes += 1
+
+    def _link_costs(self, t: float) -> np.ndarray:
+        """Link times as drivers see them now (``options.route_cost``)."""
+        cost, net = self.options.route_cost, self.network
+        if cost == "free_flow":
+            return current_link_times_s(net)
+        q = self._q  # every vehicle queued at its link's end reached it by ``t``
+        queued = np.bincount(self.link[q], weights=self._weight[q], minlength=net.n_links)
+        if cost == "mean_speed":
+            return mean_speed_link_times_s(net, self.occupancy, queued)
+        wait = np.bincount(self.link[q], weights=self._weight[q] * (t - self.exit_min_s[q]), minlength=net.n_links)
+        return current_link_times_s(net, queued, np.divide(wait, queued, out=np.zeros(net.n_links), where=queued > 0))
 
     # ---------------------------------------------------------------- links' space
     @property
@@ -252,17 +268,27 @@ class TrafficSim:
         return np.asarray(self.storage_veh + self._released - self.cum_in)
 
     def _room(self, links: np.ndarray) -> np.ndarray:
-        """Receiving room now: ``storage + N_out(t + dt - L / w) - N_in(t)`` (Yperman 2007)."""
+        """Receiving room at the sub-step's start, less the vehicles that entered since."""
         return np.asarray(self.storage_veh[links] + self._released[links] - self.cum_in[links])
 
-    def _apply_releases(self, t_end: float) -> None:
-        if not self._pending:
+    def _has_room(self) -> np.ndarray:
+        """Links that have room now (what a driver at the junction sees)."""
+        return np.asarray(self.room_veh > 0)
+
+    def _schedule_releases(self, t: float, t_end: float) -> None:
+        """Apply the space released by ``t``; lay out the releases due within the sub-step by time."""
+        times, links, weight = self._pending.pop(t_end)
+        if times.size == 0:
             return
-        links, times, weight = (np.concatenate(parts) for parts in zip(*self._pending, strict=True))
-        due = times <= t_end
-        np.add.at(self._released, links[due], weight[due])
-        keep = ~due
-        self._pending = [(links[keep], times[keep], weight[keep])] if keep.any() else []
+        now = times <= t
+        np.add.at(self._released, links[now], weight[now])
+        soon = ~now
+        self._schedule = ReleaseSchedule.build(links[soon], times[soon], weight[soon], self.network.n_links)
+
+    def _room_times(self, links: np.ndarray, ahead: np.ndarray) -> np.ndarray:
+        """Earliest time in the sub-step at which ``links`` have room for a vehicle with ``ahead`` vehicles
+        before it (-inf: now; inf: not in this sub-step): the receiving flow in continuous time."""
+        return self._schedule.time_of(links, ahead - self._room(links))
 
     # ---------------------------------------------------------------- vehicles in and out of links
     def _enter(self, ids: np.ndarray, links: np.ndarray, t_in: np.ndarray) -> None:
@@ -275,10 +301,10 @@ class TrafficSim:
         self.entered_s[ids] = t_in
         speed = net.free_speed_mps[links] * net.speed_factor[links] * self._class_speed[ids]
         self.exit_min_s[ids] = t_in + net.length_m[links] / speed
+        self._moving.add(self.exit_min_s[ids], ids)
         self.route_m[ids] += net.length_m[links]
         weight = self._weight[ids]
         np.add.at(self.cum_in, links, weight)
-        self._note_entries(links, t_in, weight)
         np.add.at(self.occupancy, links, weight)
         self._recorder.entered(links, weight)
 
@@ -291,7 +317,7 @@ class TrafficSim:
         last[:-1] = links[1:] != links[:-1]
         self._last_exit_s[links[last]] = x[last]
         self._last_weight[links[last]] = weight[last]
-        self._pending.append((links, x + self._wave_s[links], weight))
+        self._pending.add(x + self._wave_s[links], links, weight)
         time_on = x - self.entered_s[ids]
         free = net.length_m[links] / net.free_speed_mps[links]
         self._recorder.left(links, weight, time_on, free)
@@ -302,7 +328,7 @@ class TrafficSim:
         """Vehicles taken off ``links`` without passing their end (stranded or abandoned)."""
         weight = self._weight[ids]
         np.subtract.at(self.occupancy, links, weight)
-        self._pending.append((links, release_s, weight))
+        self._pending.add(release_s, links, weight)
 
     def _finish(self, ids: np.ndarray, status: int, t: np.ndarray, node: np.ndarray) -> None:
         self.status[ids] = status
@@ -325,7 +351,7 @@ class TrafficSim:
         origin = d.origin[queue]
         start = np.maximum(d.departure_s[queue], t)
         home = origin == d.destination[queue]
-        first = self._routes.choose(self._dest_idx[queue], origin, None, self._closed, self.rng)
+        first = self._routes.choose(self._dest_idx[queue], origin, None, self._closed, self.rng, self._has_room())
         lost = ~home & (first < 0)
         self._finish(queue[home], ARRIVED, start[home], origin[home])
         self._finish(queue[lost], STRANDED, start[lost], origin[lost])
@@ -335,13 +361,14 @@ class TrafficSim:
         sorted_first, weight = first[order], self._weight[queue[order]]
         starts = segment_starts(sorted_first)
         ahead = exclusive_cumsum(weight, starts)
-        y = self._entry_times(sorted_first, start[order], weight, starts)
+        room_at = self._room_times(sorted_first, ahead)
+        y = np.maximum(np.maximum(start[order], room_at), self._entry_times(sorted_first, ahead, t))
         accepted = np.empty(queue.size, dtype=bool)
-        accepted[order] = (ahead < self._room(sorted_first)) & (y <= t_end)  # both hold for a prefix per link
+        accepted[order] = y <= t_end  # y grows along each link's queue, so a prefix of it enters
         entry = np.empty(queue.size)
         entry[order] = y
         self._enter(queue[accepted], first[accepted], entry[accepted])
-        self._on = np.concatenate((self._on, queue[accepted]))
+        self._use_entries(first[accepted], self._weight[queue[accepted]], t)
         self._queue = queue[~accepted]
 
     # ---------------------------------------------------------------- one exit/entry pass
@@ -351,12 +378,10 @@ class TrafficSim:
         Every vehicle already in ``_q`` reached the end before this sub-step, and every newcomer entered its link
         after that, so newcomers go after a link's queue and only they need sorting.
         """
-        on = self._on
-        due = self.exit_min_s[on] <= t_end
-        new = on[due]
+        e, new = self._moving.pop(t_end)
+        new = new[(self.status[new] == ON_LINK) & (self.exit_min_s[new] == e) & ~self._at_end[new]]  # still there
         if new.size == 0:
             return
-        self._on = on[~due]
         new = new[np.lexsort((new, self.exit_min_s[new], self.link[new]))]
         at = np.searchsorted(self.link[self._q], self.link[new], side="right")
         self._q = np.insert(self._q, at, new)
@@ -389,70 +414,68 @@ class TrafficSim:
             free_at = np.maximum(self._last_exit_s[links] + self._last_weight[links] / capacity, t)
         return dd1_times(e, weight, starts, capacity, free_at)
 
-    def _entry_times(self, links: np.ndarray, x: np.ndarray, weight: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        """Entry times ``y_j = max(x_j, y_{j-1} + p_{j-1} / c)`` of vehicles sorted by the link they enter, then
-        time: a link takes at most its capacity (the receiving flow's ``q dt`` bound, Yperman 2007)."""
-        capacity = self.network.capacity_veh_s[links]
-        free_at = self._last_entry_s[links] + self._last_entry_weight[links] / capacity
-        return dd1_times(x, weight, starts, capacity, free_at)
+    def _entry_times(self, links: np.ndarray, ahead: np.ndarray, t: float) -> np.ndarray:
+        """Earliest entry times allowed by the links' capacities, ``max(f, t) + C_j / c``.
 
-    def _note_entries(self, links: np.ndarray, y: np.ndarray, weight: np.ndarray) -> None:
-        """Record the last entry of each link among vehicles entering at ``y``."""
-        if links.size == 0:
-            return
-        order = np.lexsort((y, links))
-        last = order[np.append(links[order][1:] != links[order][:-1], True)]
-        newer = y[last] >= self._last_entry_s[links[last]]
-        self._last_entry_s[links[last[newer]]] = y[last[newer]]
-        self._last_entry_weight[links[last[newer]]] = weight[last[newer]]
-
-    def _merge(self, cand: np.ndarray, nxt: np.ndarray, arrive: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        """Node model for vehicles due at their link's end (sorted by link, then arrival): who moves.
-
-        Vehicles entering another link are ranked per target link in a seeded random order (priority
-        classes first) and accepted while ``ahead < room`` (a demand-proportional merge on average); a
-        vehicle moves if it is accepted (or arrives) and so is every vehicle ahead of it on its link (FIFO).
-        A vehicle accepted but held back by FIFO withdraws, and its target's room is offered again to the
-        others, for a few rounds at most.
+        The receiving flow's ``q dt`` bound (Yperman 2007) as a fluid server: a link's entry is busy until
+        ``f`` (``_entry_free_s``), each vehicle of size ``p`` adding ``p / c``, and the ``j``-th vehicle entering
+        now has ``C_j`` vehicles before it. Capacity left unused within the sub-step may serve later arrivals,
+        so the order in which the sub-step's batches (departures, then passes) reach a link does not matter;
+        over a sub-step or longer, entries never exceed the capacity.
         """
-        key = self.rng.random(cand.size)
-        want = ~arrive
-        competing, recompute = want.copy(), want.copy()
-        accepted = np.zeros(cand.size, dtype=bool)
-        for _ in range(_MERGE_ROUNDS):
-            accepted[recompute] = False
-            wi = np.flatnonzero(recompute & competing)
-            if wi.size:
-                order = wi[np.lexsort((key[wi], -self._priority[cand[wi]], nxt[wi]))]
-                target = nxt[order]
-                ahead = exclusive_cumsum(self._weight[cand[order]], segment_starts(target))
-                accepted[order] = ahead < self._room(target)
-            moved = inclusive_cumsum((~(arrive | accepted)).astype(np.float64), starts) == 0
-            held = accepted & ~moved
-            if not held.any():
-                break
-            competing &= ~held
-            freed = np.zeros(self.network.n_links, dtype=bool)
-            freed[nxt[held]] = True
-            recompute = want & freed[nxt]
-        return np.asarray(moved)
+        return np.asarray(np.maximum(self._entry_free_s[links], t) + ahead / self.network.capacity_veh_s[links])
 
-    def _batch(self, cand: np.ndarray, t: float, presorted: bool) -> dict[str, np.ndarray]:
-        """Candidates sorted by link, then arrival at its end, then id, with their next link; the ones with no
-        route left are stranded here (they leave the road at the link's end)."""
+    def _use_entries(self, links: np.ndarray, weight: np.ndarray, t: float) -> None:
+        """Vehicles of sizes ``weight`` entered ``links`` in the sub-step starting at ``t``: their entry time."""
+        self._entry_free_s[links] = np.maximum(self._entry_free_s[links], t)  # idle capacity is not banked
+        np.add.at(self._entry_free_s, links, weight / self.network.capacity_veh_s[links])
+
+    def _admission(self, ids: np.ndarray, target: np.ndarray, x: np.ndarray, arrive: np.ndarray, t: float
+                   ) -> np.ndarray:  # fmt: skip
+        """Node model: when each vehicle reaching its link's end at ``x`` gets into its next link ``target``.
+
+        Vehicles bound for a link are served first come, first served at the stop line (by ``x``; priority
+        classes first, ties in a seeded random order). The ``j``-th, with ``C_j`` vehicles before it, gets in at
+        ``y_j = max(x_j, r_j, f + C_j / c)``: ``r_j`` is when the link's room first exceeds ``C_j`` (space
+        released ``L / w`` after vehicles leave its end, at exact times, :meth:`_room_times`), and ``f + C_j / c``
+        is its entry capacity (:meth:`_entry_times`). On saturated approaches this shares a link's room in
+        proportion to the approaches' discharge rates (capacity-proportional, as in Tampere et al. 2011's
+        generic node model). Vehicles whose link ends at their destination leave at ``x``.
+        """
+        y = x.copy()
+        entering = np.flatnonzero(~arrive)
+        if entering.size == 0:
+            return y
+        key = self.rng.random(entering.size)
+        order = entering[np.lexsort((key, x[entering], -self._priority[ids[entering]], target[entering]))]
+        links = target[order]
+        weight = self._weight[ids[order]]
+        starts = segment_starts(links)
+        ahead = exclusive_cumsum(weight, starts)
+        room_at = self._room_times(links, ahead)
+        y[order] = np.maximum(np.maximum(x[order], room_at), self._entry_times(links, ahead, t))
+        return y
+
+    def _batch(self, cand: np.ndarray, presorted: bool) -> dict[str, np.ndarray]:
+        """Candidates sorted by link, then arrival at its end, then id."""
         net = self.network
         if not presorted:
             cand = cand[np.lexsort((cand, self.exit_min_s[cand], self.link[cand]))]
-        links, e = self.link[cand], self.exit_min_s[cand]
-        dest, node = self._dest_idx[cand], net.dst[links]
-        arrive = self.destinations[dest] == node
-        nxt = np.where(arrive, -1, self._routes.choose(dest, node, links, self._closed, self.rng))
-        v = {"cand": cand, "links": links, "e": e, "node": node, "arrive": arrive, "nxt": nxt}
+        links = self.link[cand]
+        return {"cand": cand, "links": links, "e": self.exit_min_s[cand], "node": net.dst[links]}
+
+    def _choose_next(self, v: dict[str, np.ndarray], t: float) -> dict[str, np.ndarray]:
+        """The next link of each candidate (-1 at its destination); those with no route left are stranded here,
+        at the end of their link, at ``x`` (they leave the road)."""
+        dest = self._dest_idx[v["cand"]]
+        v["arrive"] = arrive = self.destinations[dest] == v["node"]
+        choice = self._routes.choose(dest, v["node"], v["links"], self._closed, self.rng, self._has_room())
+        v["nxt"] = nxt = np.where(arrive, -1, choice)
         lost = (nxt < 0) & ~arrive
         if lost.any():
-            x = np.maximum(e[lost], t)
-            self._remove(cand[lost], links[lost], x + self._wave_s[links[lost]])
-            self._finish(cand[lost], STRANDED, x, node[lost])
+            cand, links, x = v["cand"][lost], v["links"][lost], v["x"][lost]
+            self._remove(cand, links, x + self._wave_s[links])
+            self._finish(cand, STRANDED, x, v["node"][lost])
             v = {k: a[~lost] for k, a in v.items()}
         return v
 
@@ -472,51 +495,46 @@ class TrafficSim:
         shrinks), and so does every vehicle behind it: ``blocked_e`` keeps, per link, the earliest arrival at
         the end among held vehicles, and later passes only look at vehicles ahead of it.
         """
-        v = self._batch(cand, t, presorted)
+        v = self._batch(cand, presorted)
         v["x"] = self._server_times(v["links"], v["e"], self._weight[v["cand"]], segment_starts(v["links"]), t)
         v = self._keep_ahead(v, v["x"] > t_end, blocked_e)
-        full = ~v["arrive"] & (self._room(v["nxt"]) <= 0)  # refused whatever the merge order
-        v = self._keep_ahead(v, full, blocked_e)
+        v = self._choose_next(v, t)
         if v["cand"].size == 0:
             return v["cand"]
-        moved = self._merge(v["cand"], v["nxt"], v["arrive"], segment_starts(v["links"]))
-        np.minimum.at(blocked_e, v["links"][~moved], v["e"][~moved])
-        m = {k: a[moved] for k, a in v.items()}
-        commit, deferred = self._admit(m, t_end, blocked_e)
-        deferred_ids = m["cand"][deferred]
-        m = {k: a[commit] for k, a in m.items()}
+        commit, deferred = self._admit(v, t, t_end, blocked_e)
+        deferred_ids = v["cand"][deferred]
+        m = {k: a[commit] for k, a in v.items()}
         gone = m["arrive"]
         self._leave(m["cand"], m["links"], m["y"])
         self._finish(m["cand"][gone], ARRIVED, m["y"][gone], m["node"][gone])
         entered, new_links = m["cand"][~gone], m["nxt"][~gone]
-        self._on = np.concatenate((self._on, entered[self._at_end[entered]]))  # the others are in ``_on``
         self._enter(entered, new_links, m["y"][~gone])
+        self._use_entries(new_links, self._weight[entered], t)
         e_new = self.exit_min_s[entered]
         return np.concatenate((deferred_ids, entered[(e_new <= t_end) & (e_new < blocked_e[new_links])]))
 
-    def _admit(self, m: dict[str, np.ndarray], t_end: float, blocked_e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The entry servers: when the movers (sorted by link, then exit time) get into their next link.
+    def _admit(self, v: dict[str, np.ndarray], t: float, t_end: float, blocked_e: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """FIFO at each link's end: which candidates go now (at ``v["y"]``), and which try again in the next pass.
 
-        Movers enter their next links in order of time at the links' capacities (``y``, :meth:`_entry_times`);
-        one that must wait leaves its own link at ``y`` instead of ``x``. Per link, the movers ahead of the first
-        one that waits go; that one goes at ``y`` if ``y`` falls in the sub-step, and the ones behind it try again
-        in the next pass, their exit times being pushed back (``deferred``); if ``y`` is past the sub-step, it and
-        the ones behind it are held. Returns the masks of movers that go (``m["y"]`` set) and of deferred ones.
+        Per link, the candidates ahead of the first one that must wait for its next link (``y > x``) go; that
+        one goes at ``y`` if ``y`` falls in the sub-step, and the ones behind it try again in the next pass,
+        their exit times pushed back (deferred); if ``y`` is past the sub-step, it and the ones behind it are
+        held for the sub-step. The entry times are computed twice: the second time without the deferred
+        vehicles, so that room they will not use this pass is not kept from the others.
         """
-        y = m["x"].copy()
-        entering = np.flatnonzero(~m["arrive"])
-        if entering.size:
-            order = entering[np.lexsort((m["cand"][entering], m["x"][entering], m["nxt"][entering]))]
-            target = m["nxt"][order]
-            y[order] = self._entry_times(target, m["x"][order], self._weight[m["cand"][order]], segment_starts(target))
-        m["y"] = y
-        late = y > t_end
-        waits = late | (y > m["x"])
-        starts = segment_starts(m["links"])
-        clear = exclusive_cumsum(waits.astype(np.float64), starts) == 0  # no mover ahead waits
-        behind_late = inclusive_cumsum((waits & clear & late).astype(np.float64), starts) > 0
-        np.minimum.at(blocked_e, m["links"][behind_late], m["e"][behind_late])
-        return clear & ~behind_late, ~clear & ~behind_late
+        starts = segment_starts(v["links"])
+        y = self._admission(v["cand"], v["nxt"], v["x"], v["arrive"], t)
+        first_round = exclusive_cumsum((y > v["x"]).astype(np.float64), starts) == 0  # no candidate ahead waits
+        if not first_round.all():
+            y = np.full(y.size, np.inf)
+            sub = np.flatnonzero(first_round)
+            y[sub] = self._admission(v["cand"][sub], v["nxt"][sub], v["x"][sub], v["arrive"][sub], t)
+        v["y"] = y
+        late = first_round & (y > t_end)
+        held = inclusive_cumsum(late.astype(np.float64), starts) > 0
+        np.minimum.at(blocked_e, v["links"][held], v["e"][held])
+        return first_round & ~held, ~first_round & ~held
 
     # ---------------------------------------------------------------- gridlock and records
     def _check_gridlock(self, now: float) -> None:
