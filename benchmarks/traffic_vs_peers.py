@@ -1,16 +1,36 @@
-"""twin's traffic model against UXsim (and SUMO when installed) on the same network and demand, in one run.
+"""twin's traffic model against UXsim and SUMO on the same network and demand, in one run.
 
 Each model runs in its own process (so that peak memory is its own), seed by seed, and reports: wall time, peak
-memory (max RSS), trips counted from the input (so a model's rounding shows), trips completed, mean travel time and
-mean delay (travel time minus free-flow shortest-path time) of the completed trips.
+memory (max RSS), trips counted from the input (so a model's rounding shows), trips completed, mean travel time
+(from the scheduled departure) and mean delay (travel time minus the free-flow shortest-path time) of the
+completed trips.
 
-Run: ``python benchmarks/traffic_vs_peers.py [grid] [chicago PATH] [--seeds 3] [--python-mode]``
-(``make bench`` installs the ``bench`` extra with UXsim). SUMO's mesoscopic mode is not run yet.
+Cases: ``grid`` (UXsim's 11 x 11 demo, 60,984 trips), ``chicago`` (Chicago Sketch, about 1.08 M trips; give
+``--path`` to UXsim's demo CSVs, never copied), ``andorra`` (15,000 cars from homes to the nearest reachable
+shelter over an hour, riverside links closed; twin's own node and link tables, as UXsim's OSM importer needs the
+internet).
+
+Models per case (platoon ``P``: 5 on the grid and Andorra, 30 on Chicago, UXsim's settings):
+- ``twin`` in platoons of ``P`` and per vehicle, with UXsim's route-choice settings (a new shortest-path tree every
+  600 s, weight 0.5, 1 % noise) and twin's own link cost (free-flow time plus the queue);
+- ``twin-uxcost``: the same in platoons of ``P`` with UXsim's link cost (length over the mean speed of the
+  vehicles on the link), to show how much of the difference is the route choice;
+- ``twin-squeeze`` (Chicago): twin with a gridlock breaker, a link that has let nobody out for 300 s lets its
+  first vehicle into its next link without room (SUMO's time-to-teleport; MATSim's stuck time), per vehicle and
+  in platoons of ``P``;
+- ``uxsim-cpp`` with ``deltan = P``, and with ``deltan = 1`` on one seed (``--uxsim-per-vehicle``; its time step
+  is ``deltan`` seconds, so this shows UXsim's own step dependence); ``uxsim-python`` with ``--python-mode``;
+- ``sumo``: SUMO's mesoscopic model (``benchmarks/peer_sumo.py``) when ``eclipse-sumo`` is installed, on the grid
+  and Andorra, one run (nothing in it is random: the seed changes nothing).
+
+Run: ``python benchmarks/traffic_vs_peers.py [grid] [andorra] [chicago --path P] [--seeds 3]``
+(``make bench`` installs the ``bench`` extra with UXsim and SUMO).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import resource
 import subprocess
@@ -23,79 +43,105 @@ import pandas as pd
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
-from twin.traffic.peers import PeerInput, chicago_sketch, expand_demand, grid_11x11
+from twin.traffic.peers import PeerInput, chicago_sketch, evacuation, expand_demand, grid_11x11
 
-TMAX_S = {"grid": 7200.0, "chicago": 10000.0}
+ROOT = Path(__file__).resolve().parents[1]
+TMAX_S = {"grid": 7200.0, "chicago": 10000.0, "andorra": 7200.0}
+PLATOON = {"grid": 5, "chicago": 30, "andorra": 5}
+UXSIM_DUO = {"reroute_every_s": 600.0, "route_memory": 0.5, "route_noise": 0.01}  # UXsim's defaults
+
+
+def load_case(name: str, path: str) -> PeerInput:
+    """The named case's tables."""
+    if name == "grid":
+        return grid_11x11()
+    if name == "chicago":
+        return chicago_sketch(Path(path))
+    from twin.city.build import load_city
+
+    return evacuation(load_city(ROOT / "maps" / "andorra"))
 
 
 def free_flow_times(case: PeerInput, origin: np.ndarray, destination: np.ndarray) -> np.ndarray:
     """Free-flow shortest-path time of each trip (s)."""
     links = case.links
     graph = sp.csr_matrix((links["length_m"] / links["free_speed_mps"], (links["src"], links["dst"])),
-                          shape=(len(case.nodes), len(case.nodes)))
+                          shape=(len(case.nodes), len(case.nodes)))  # fmt: skip
     targets, inverse = np.unique(destination, return_inverse=True)
     times = csgraph.dijkstra(graph.T.tocsr(), indices=targets)  # from each destination on reversed links
-    return times[inverse, origin]
+    return np.asarray(times[inverse, origin])
 
 
-def run_twin(case: PeerInput, name: str, platoon: int, seed: int) -> dict[str, float]:
+def run_twin(case: PeerInput, name: str, platoon: int, seed: int, route_cost: str,
+             squeeze_after_s: float | None = None) -> dict[str, float]:  # fmt: skip
     """twin on the case (its own OD expansion: even departures per OD row)."""
     from twin.sim.traffic import TrafficNetwork, TrafficOptions, simulate
 
     network = TrafficNetwork.from_frames(len(case.nodes), case.links)
     demand = expand_demand(case.demand, platoon)
+    options = TrafficOptions(platoon_size=platoon, record_links=False, route_cost=route_cost,
+                             squeeze_after_s=squeeze_after_s, **UXSIM_DUO)  # fmt: skip
     start = time.perf_counter()
-    result = simulate(network, demand, TrafficOptions(platoon_size=platoon, record_links=False), seed=seed,
-                      until_s=TMAX_S[name])
+    result = simulate(network, demand, options, seed=seed, until_s=TMAX_S[name])
     wall = time.perf_counter() - start
     trips = result.trips
-    done = trips["status"] == "arrived"
+    done = (trips["status"] == "arrived").to_numpy()
     weight = trips["platoon"].to_numpy(float)
     free = free_flow_times(case, trips["origin"].to_numpy(), trips["destination"].to_numpy())
-    travel = trips["travel_time_s"].to_numpy(float)
-    return _figures(wall, weight, done.to_numpy(), travel, free)
+    figures = _figures(wall, weight, done, trips["travel_time_s"].to_numpy(float), free)
+    figures["stuck"] = float(result.network["stuck"].iloc[-1])
+    return figures
 
 
 def run_uxsim(case: PeerInput, name: str, deltan: int, seed: int, cpp: bool) -> dict[str, float]:
-    """UXsim on the same tables (its OSM importer needs the internet, so it gets twin's node and link tables)."""
+    """UXsim on the same tables (jam density per link, and the capacities its demo passes where the case has
+    them)."""
     import uxsim
 
     world = uxsim.World(name="", deltan=deltan, tmax=TMAX_S[name], random_seed=seed, print_mode=0, save_mode=0,
-                        show_mode=0, no_cyclic_routing=True, cpp=cpp)
+                        show_mode=0, no_cyclic_routing=True, cpp=cpp)  # fmt: skip
     for i, row in case.nodes.iterrows():
         world.addNode(str(i), float(row["x"]), float(row["y"]))
+    capacities = "uxsim_capacity_out" in case.links
     for i, row in case.links.iterrows():
+        extra = ({"capacity_out": float(row["uxsim_capacity_out"]), "capacity_in": float(row["uxsim_capacity_in"])}
+                 if capacities else {})  # fmt: skip
         world.addLink(str(i), str(int(row["src"])), str(int(row["dst"])), length=float(row["length_m"]),
-                      free_flow_speed=float(row["free_speed_mps"]), jam_density=float(row["jam_density_veh_m"]),
-                      number_of_lanes=int(row["lanes"]))
+                      free_flow_speed=float(row["free_speed_mps"]), number_of_lanes=int(row["lanes"]),
+                      jam_density=float(row["jam_density_veh_m"] * row["lanes"]), **extra)  # fmt: skip
     for row in case.demand.itertuples():
         world.adddemand(str(int(row.orig)), str(int(row.dest)), float(row.t_start), float(row.t_end),
-                        volume=float(row.volume))
+                        volume=float(row.volume))  # fmt: skip
     start = time.perf_counter()
     world.exec_simulation()
     wall = time.perf_counter() - start
-    vehicles = world.analyzer.vehicles_to_pandas() if hasattr(world.analyzer, "vehicles_to_pandas") else None
     trips = world.analyzer.basic_to_pandas()
-    del vehicles
-    completed = float(trips["completed_trips"].iloc[0])
-    return {"wall_s": wall, "completed": completed, "vehicles": float(trips["total_trips"].iloc[0]),
+    return {"wall_s": wall, "completed": float(trips["completed_trips"].iloc[0]),
+            "vehicles": float(trips["total_trips"].iloc[0]),
             "mean_travel_time_s": float(trips["average_travel_time"].iloc[0]),
-            "mean_delay_s": float(trips["average_delay"].iloc[0])}
+            "mean_delay_s": float(trips["average_delay"].iloc[0])}  # fmt: skip
 
 
 def _figures(wall: float, weight: np.ndarray, done: np.ndarray, travel: np.ndarray, free: np.ndarray
-             ) -> dict[str, float]:
+             ) -> dict[str, float]:  # fmt: skip
     w = weight[done]
+    mean = (lambda v: float(np.average(v, weights=w))) if w.sum() else (lambda v: float("nan"))
     return {"wall_s": wall, "completed": float(w.sum()), "vehicles": float(weight.sum()),
-            "mean_travel_time_s": float(np.average(travel[done], weights=w)) if w.sum() else float("nan"),
-            "mean_delay_s": float(np.average(travel[done] - free[done], weights=w)) if w.sum() else float("nan")}
+            "mean_travel_time_s": mean(travel[done]), "mean_delay_s": mean(travel[done] - free[done])}
 
 
 def one(args: argparse.Namespace) -> None:
     """Run one model once in this process and print its figures as JSON."""
-    case = grid_11x11() if args.case == "grid" else chicago_sketch(Path(args.path))
-    if args.model == "twin":
-        figures = run_twin(case, args.case, args.platoon, args.seed)
+    case = load_case(args.case, args.path)
+    if args.model.startswith("twin"):
+        cost = "mean_speed" if args.model == "twin-uxcost" else "queue"
+        squeeze = 300.0 if args.model == "twin-squeeze" else None
+        figures = run_twin(case, args.case, args.platoon, args.seed, cost, squeeze)
+    elif args.model == "sumo":
+        sys.path.insert(0, str(Path(__file__).parent))
+        from peer_sumo import run_sumo
+
+        figures = run_sumo(case, TMAX_S[args.case], args.seed)
     else:
         figures = run_uxsim(case, args.case, args.platoon, args.seed, cpp=args.model == "uxsim-cpp")
     figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -103,31 +149,60 @@ def one(args: argparse.Namespace) -> None:
     print(json.dumps(figures))
 
 
-def compare(case: str, path: str, seeds: int, python_mode: bool) -> pd.DataFrame:
+def plan(case: str, seeds: int, python_mode: bool, uxsim_per_vehicle: bool) -> list[tuple[str, int, int]]:
+    """(model, platoon, seed) runs for a case."""
+    p = PLATOON[case]
+    runs = [(model, size, seed) for model, size in (("twin", p), ("twin", 1), ("twin-uxcost", p), ("uxsim-cpp", p))
+            for seed in range(seeds)]  # fmt: skip
+    if case == "chicago":
+        runs += [("twin-squeeze", size, seed) for size in (p, 1) for seed in range(seeds)]
+    if uxsim_per_vehicle and case != "chicago":
+        runs.append(("uxsim-cpp", 1, 0))
+    if python_mode:
+        runs.append(("uxsim-python", p, 0))
+    if importlib.util.find_spec("sumo") is not None and case != "chicago":
+        runs.append(("sumo", 1, 0))
+    return runs
+
+
+def compare(case: str, path: str, seeds: int, python_mode: bool, uxsim_per_vehicle: bool) -> pd.DataFrame:
     """Every model, every seed, each in its own process."""
-    platoon = 5 if case == "grid" else 30
-    runs = [("twin", platoon), ("twin", 1), ("uxsim-cpp", platoon)] + ([("uxsim-python", platoon)] if python_mode
-                                                                       else [])
     rows = []
-    for model, size in runs:
-        for seed in range(seeds if model != "uxsim-python" else 1):
-            command = [sys.executable, __file__, "--one", case, "--path", path, "--model", model,
-                       "--platoon", str(size), "--seed", str(seed)]
-            done = subprocess.run(command, capture_output=True, text=True, check=True)
-            figures = json.loads(done.stdout.strip().splitlines()[-1])
-            rows.append({"case": case, "model": model, "platoon": size, "seed": seed, **figures})
-            print(f"  {model:13s} platoon {size:2d} seed {seed}: " + ", ".join(
-                f"{k} {v:.1f}" for k, v in figures.items()), flush=True)
+    for model, size, seed in plan(case, seeds, python_mode, uxsim_per_vehicle):
+        command = [sys.executable, __file__, "--one", case, "--path", path, "--model", model, "--platoon", str(size),
+                   "--seed", str(seed)]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            print(f"  {model} platoon {size} seed {seed} failed:\n{done.stderr[-2000:]}", flush=True)
+            continue
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        rows.append({"case": case, "model": model, "platoon": size, "seed": seed, **figures})
+        print(f"  {case} {model:12s} platoon {size:2d} seed {seed}: " + ", ".join(
+            f"{k} {v:.1f}" for k, v in figures.items()), flush=True)  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Ranges over seeds per case, model and platoon size."""
+    def span(digits: int) -> object:
+        return lambda s: f"{s.min():.{digits}f}-{s.max():.{digits}f}" if s.min() != s.max() else f"{s.min():.{digits}f}"
+
+    return table.groupby(["case", "model", "platoon"]).agg(
+        runs=("seed", "size"), wall_s=("wall_s", span(2)), peak_rss_mb=("peak_rss_mb", "max"),
+        trips_input=("trips_input", "first"), simulated=("vehicles", "first"), completed=("completed", span(0)),
+        mean_travel_time_s=("mean_travel_time_s", span(0)), mean_delay_s=("mean_delay_s", span(0)),
+    )  # fmt: skip
 
 
 def main(argv: list[str]) -> int:
     """Parse the command line, run the comparisons, print the ranges per model."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("cases", nargs="*", default=["grid"], help="grid, and/or chicago (give --path)")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("cases", nargs="*", default=["grid"], help="grid, andorra, chicago (give --path)")
     parser.add_argument("--path", default="", help="folder of the Chicago Sketch CSVs (never copied)")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--python-mode", action="store_true", help="also run UXsim's Python mode (slow)")
+    parser.add_argument("--python-mode", action="store_true", help="also run UXsim's Python mode once (slow)")
+    parser.add_argument("--uxsim-per-vehicle", action="store_true", help="also run UXsim C++ with deltan=1 once")
+    parser.add_argument("--out", default="", help="write every run's figures to this CSV")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--model", default="twin", help=argparse.SUPPRESS)
     parser.add_argument("--platoon", type=int, default=1, help=argparse.SUPPRESS)
@@ -137,16 +212,14 @@ def main(argv: list[str]) -> int:
         args.case = args.one
         one(args)
         return 0
-    tables = [compare(case, args.path, args.seeds, args.python_mode) for case in args.cases]
-    table = pd.concat(tables)
-    summary = table.groupby(["case", "model", "platoon"]).agg(
-        wall_s=("wall_s", lambda s: f"{s.min():.2f}-{s.max():.2f}"),
-        peak_rss_mb=("peak_rss_mb", "max"), trips_input=("trips_input", "first"),
-        completed=("completed", lambda s: f"{s.min():.0f}-{s.max():.0f}"),
-        mean_travel_time_s=("mean_travel_time_s", lambda s: f"{s.min():.0f}-{s.max():.0f}"),
-        mean_delay_s=("mean_delay_s", lambda s: f"{s.min():.0f}-{s.max():.0f}"),
-    )
-    print(summary.to_string())
+    if "chicago" in args.cases and not Path(args.path, "links.csv").exists():
+        parser.error(f"chicago needs --path to a folder with UXsim's Chicago Sketch CSVs (got {args.path!r})")
+    table = pd.concat([compare(c, args.path, args.seeds, args.python_mode, args.uxsim_per_vehicle)
+                       for c in args.cases])  # fmt: skip
+    if args.out:
+        table.to_csv(args.out, index=False)
+    pd.set_option("display.width", 200)
+    print(summary(table).to_string())
     return 0
 
 

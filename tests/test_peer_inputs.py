@@ -7,8 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+import scipy.sparse.csgraph as csgraph
 
-from twin.traffic.peers import chicago_sketch, expand_demand, grid_11x11, uxsim_capacity
+from twin.city.build import City
+from twin.traffic.peers import chicago_sketch, evacuation, expand_demand, grid_11x11, uxsim_capacity
 
 CHICAGO = Path(os.environ.get("TWIN_CHICAGO_SKETCH", Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
                               / "chicago-sketch"))
@@ -38,3 +41,26 @@ def test_chicago_sketch_loads_with_its_counts() -> None:
     case = chicago_sketch(CHICAGO)
     assert (len(case.nodes), len(case.links), len(case.demand)) == (546, 2176, 8406)
     assert case.trips == pytest.approx(1_079_457, rel=1e-3)
+    links = case.links
+    # twin gets what UXsim can discharge: the TNTP capacity, or less where UXsim's diagram caps it
+    assert (links["capacity_veh_s"] <= links["uxsim_capacity_out"] + 1e-12).all()
+    three = links[links["lanes"] == 3].iloc[0]
+    assert uxsim_capacity(three["free_speed_mps"], 0.2, 3) == pytest.approx(
+        three["free_speed_mps"] * 0.2 * 15 / (three["free_speed_mps"] + 15))  # w = lanes / (tau k_j) = 15 m/s
+    np.testing.assert_allclose(links["jam_density_veh_m"] * links["lanes"], 0.2)  # 0.2 veh/m for the whole link
+
+
+def test_andorra_evacuation_closes_the_riverside_and_sends_every_car_to_a_reachable_shelter(andorra_city: City) -> None:
+    from twin.sim.traffic import TrafficNetwork
+
+    case = evacuation(andorra_city, cars=3000, seed=1)
+    full = TrafficNetwork.from_network(andorra_city.drive)
+    assert case.trips == 3000 and (case.demand["t_end"] == 3600.0).all()
+    assert 0 < full.n_links - len(case.links) < full.n_links // 4  # the riverside links are out, not the city
+    shelters = set(andorra_city.facilities.loc[andorra_city.facilities["kind"] == "shelter", "drive_node"])
+    assert set(case.demand["dest"]) <= shelters and (case.demand["orig"] != case.demand["dest"]).all()
+    # every car can reach its shelter on the links left
+    graph = sp.csr_matrix((np.ones(len(case.links)), (case.links["src"], case.links["dst"])),
+                          shape=(len(case.nodes), len(case.nodes)))  # fmt: skip
+    hops = csgraph.shortest_path(graph, indices=case.demand["orig"].to_numpy(), unweighted=True)
+    assert np.isfinite(hops[np.arange(len(case.demand)), case.demand["dest"].to_numpy()]).all()

@@ -38,6 +38,10 @@ class TrafficOptions:
         A vehicle waiting longer than this (past its free-flow exit time, or at its origin) is stuck.
     abandon_gridlocked
         Remove stuck vehicles as abandoned (status ``abandoned``, logged) instead of only reporting them.
+    squeeze_after_s
+        When set, a vehicle at the end of a link that has let nobody out for this long enters its next link even
+        without room (storage may then be exceeded): a gridlock breaker like MATSim's stuck time (10 s) and
+        SUMO's time-to-teleport (300 s). None (the default): storage always holds, and gridlock is reported.
     platoon_size
         Vehicles one simulated vehicle stands for, when the demand has no ``platoon`` column.
     max_passes
@@ -66,6 +70,7 @@ class TrafficOptions:
     record_every_s: float = 60.0
     gridlock_s: float = 1800.0
     abandon_gridlocked: bool = False
+    squeeze_after_s: float | None = None
     platoon_size: int = 1
     max_passes: int = 30
     class_speed: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CLASS_SPEED))
@@ -81,6 +86,8 @@ class TrafficOptions:
             for name in ("substep_s", "reroute_every_s", "record_every_s", "gridlock_s")
             if not (np.isfinite(getattr(self, name)) and getattr(self, name) > 0)
         ]
+        if self.squeeze_after_s is not None and not (np.isfinite(self.squeeze_after_s) and self.squeeze_after_s > 0):
+            problems.append(f"squeeze_after_s must be > 0 or None (got {self.squeeze_after_s})")
         if self.platoon_size < 1:
             problems.append(f"platoon_size must be >= 1 (got {self.platoon_size})")
         if self.route_cost not in ROUTE_COSTS:

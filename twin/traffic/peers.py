@@ -6,16 +6,31 @@
   back, 0.035 veh/s per pair for t in [0, 3600) s. UXsim's capacity follows from its triangular fundamental
   diagram with a 1 s reaction time: w = 1 / (tau k_j) = 5 m/s, q = u k_j w / (u + w) = 0.8 veh/s.
 * :func:`chicago_sketch`: the TNTP Chicago Sketch network as UXsim's demo stores it (nodes, links, demand CSVs);
-  its path is an argument and the data is never copied into the project (research-only licence).
+  its path is an argument and the data is never copied into the project (research-only licence). UXsim's demo
+  gives each link its TNTP capacities and the default jam density of 0.2 veh/m for the whole link; UXsim then
+  discharges at most its fundamental diagram's capacity, so twin gets ``min(TNTP capacity, that capacity)`` and
+  the same storage (0.2 veh/m per link), and UXsim gets the TNTP capacities as its demo does.
+* :func:`evacuation`: a city's evacuation: cars from homes (drawn by residents) to the nearest shelter still
+  reachable, departing evenly over an hour, with the links along the rivers closed (removed from the tables, so
+  that every model routes around them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+import scipy.sparse.csgraph as csgraph
+import shapely
+
+from twin.traffic.network import TrafficNetwork
+
+if TYPE_CHECKING:
+    from twin.city.build import City
 
 GRID_SIZE = 11
 GRID_SPACING_M = 1000.0
@@ -41,9 +56,13 @@ class PeerInput:
         return float(self.demand["volume"].sum())
 
 
-def uxsim_capacity(free_speed_mps: float, jam_density_veh_m: float) -> float:
-    """UXsim's per-lane capacity: ``q = u k_j w / (u + w)`` with ``w = 1 / (tau k_j)``, tau = 1 s (veh/s)."""
-    w = 1.0 / (REACTION_TIME_S * jam_density_veh_m)
+def uxsim_capacity(free_speed_mps: float | np.ndarray, jam_density_veh_m: float | np.ndarray,
+                   lanes: float | np.ndarray = 1) -> float | np.ndarray:  # fmt: skip
+    """UXsim's link capacity: ``q = u k_j w / (u + w)`` with ``w = lanes / (tau k_j)``, tau = 1 s (veh/s).
+
+    ``k_j`` is the link's jam density (UXsim's ``jam_density``, for all its lanes together).
+    """
+    w = lanes / (REACTION_TIME_S * jam_density_veh_m)
     return free_speed_mps * jam_density_veh_m * w / (free_speed_mps + w)
 
 
@@ -69,23 +88,67 @@ def grid_11x11() -> PeerInput:
 
 
 def chicago_sketch(folder: Path) -> PeerInput:
-    """Chicago Sketch from UXsim's demo CSVs in ``folder`` (nodes.csv, links.csv, demand.csv)."""
+    """Chicago Sketch from UXsim's demo CSVs in ``folder`` (nodes.csv, links.csv, demand.csv).
+
+    Links carry ``uxsim_capacity_out`` and ``uxsim_capacity_in`` (the TNTP values UXsim's demo passes),
+    ``capacity_veh_s`` (what UXsim can discharge: the smaller of the TNTP capacity and its fundamental diagram's)
+    and ``jam_density_veh_m`` per lane (0.2 veh/m for the link, UXsim's default, split over its lanes).
+    """
     nodes = pd.read_csv(folder / "nodes.csv")
     links = pd.read_csv(folder / "links.csv")
     demand = pd.read_csv(folder / "demand.csv")
     index = pd.Series(np.arange(len(nodes)), index=nodes["name"])
-    lanes = links["number_of_lanes"].fillna(1).astype(int)
+    lanes = links["number_of_lanes"].fillna(1).astype(int).to_numpy()
+    speed = (links["free_speed_mps"] if "free_speed_mps" in links else links["free_flow_speed"]).to_numpy(float)
+    capacity_out = links["capacity_out"].astype(float).to_numpy()
     table = pd.DataFrame({
         "src": index[links["start_node"]].to_numpy(), "dst": index[links["end_node"]].to_numpy(),
-        "length_m": links["length"].astype(float), "free_speed_mps": links["free_speed_mps"] if
-        "free_speed_mps" in links else links["free_flow_speed"].astype(float),
-        "lanes": lanes, "capacity_veh_s": links["capacity_out"].astype(float) / lanes,
-        "jam_density_veh_m": GRID_JAM_VEH_M,
-    })
+        "length_m": links["length"].astype(float).to_numpy(), "free_speed_mps": speed, "lanes": lanes,
+        "capacity_veh_s": np.minimum(capacity_out, uxsim_capacity(speed, GRID_JAM_VEH_M, lanes)),
+        "jam_density_veh_m": GRID_JAM_VEH_M / lanes,
+        "uxsim_capacity_out": capacity_out, "uxsim_capacity_in": links["capacity_in"].astype(float).to_numpy(),
+    })  # fmt: skip
     od = pd.DataFrame({"orig": index[demand["orig"]].to_numpy(), "dest": index[demand["dest"]].to_numpy(),
                        "t_start": demand["t_start"].astype(float), "t_end": demand["t_end"].astype(float),
                        "volume": demand["volume"].astype(float)})
     return PeerInput(nodes[["x", "y"]].astype(float), table, od)
+
+
+def evacuation(city: City, cars: int = 15_000, seed: int = 0, riverside_m: float = 30.0,
+               duration_s: float = 3600.0) -> PeerInput:  # fmt: skip
+    """``cars`` cars from homes (drawn by residents) to the nearest reachable shelter, departing evenly over
+    ``duration_s``; drivable links whose middle lies within ``riverside_m`` of a river (OSM ``waterway=river``)
+    are closed and left out. Homes are drawn among those that can still reach a shelter (cut-off homes shelter
+    in place).
+
+    Each link keeps twin's capacity (by road class) and storage; UXsim gets the capacity as its
+    ``capacity_out`` and ``capacity_in`` and the storage as its jam density (``storage / length``).
+    """
+    network = TrafficNetwork.from_network(city.drive)
+    nodes = city.drive.nodes
+    x, y = nodes["x"].to_numpy(float), nodes["y"].to_numpy(float)
+    middle = shapely.points((x[network.src] + x[network.dst]) / 2, (y[network.src] + y[network.dst]) / 2)
+    rivers = city.waterways.loc[city.waterways["kind"] == "river", "geometry"]
+    river = shapely.union_all(shapely.from_wkb(rivers.to_numpy()))
+    keep = ~shapely.dwithin(middle, river, riverside_m)
+    links = pd.DataFrame({
+        "src": network.src, "dst": network.dst, "length_m": network.length_m,
+        "free_speed_mps": network.free_speed_mps, "lanes": network.lanes, "capacity_veh_s": network.capacity_veh_s,
+        "storage_veh": network.storage_veh, "jam_density_veh_m": network.storage_veh / network.length_m / network.lanes,
+        "uxsim_capacity_out": network.capacity_veh_s, "uxsim_capacity_in": network.capacity_veh_s,
+    })[keep].reset_index(drop=True)  # fmt: skip
+    shelters = city.facilities.loc[city.facilities["kind"] == "shelter", "drive_node"].to_numpy()
+    times = sp.csr_matrix((links["length_m"] / links["free_speed_mps"], (links["dst"], links["src"])),
+                          shape=(len(nodes), len(nodes)))  # reversed: from the shelters
+    _, _, nearest = csgraph.dijkstra(times, indices=shelters, min_only=True, return_predecessors=True)
+    node = city.homes["drive_node"].to_numpy()
+    reach = (nearest[node] >= 0) & (nearest[node] != node)
+    weight = city.homes["population"].to_numpy(float) * reach
+    home = node[np.random.default_rng(seed).choice(node.size, cars, p=weight / weight.sum())]
+    pairs = pd.DataFrame({"orig": home, "dest": nearest[home]}).value_counts().rename("volume").reset_index()
+    pairs["t_start"], pairs["t_end"] = 0.0, duration_s
+    demand = pairs[["orig", "dest", "t_start", "t_end", "volume"]].astype({"volume": float})
+    return PeerInput(nodes[["x", "y"]].reset_index(drop=True).astype(float), links, demand)
 
 
 def expand_demand(demand: pd.DataFrame, platoon: int = 1) -> pd.DataFrame:

@@ -206,6 +206,7 @@ class TrafficSim:
         self._step_times = [0.0, 0.0]
         for i in range(n):
             self._substep(t0 + dt_s * i / n, t0 + dt_s * (i + 1) / n)
+        self._check_gridlock(self.clock_s)  # once per step and per record: gridlock builds over minutes
 
     def run(self, until_s: float) -> None:
         """Advance to ``until_s`` (s)."""
@@ -231,8 +232,8 @@ class TrafficSim:
         self._released += self._schedule.total
         self._schedule = ReleaseSchedule.empty(self.network.n_links)
         self.clock_s = t_end
-        self._check_gridlock(t_end)
         if t_end >= self._next_record_s - 1e-9:
+            self._check_gridlock(t_end)
             self._record(t_end)
             every = self.options.record_every_s
             self._next_record_s = (math.floor(t_end / every + 1e-9) + 1) * every
@@ -399,11 +400,13 @@ class TrafficSim:
             return q
         net, links = self.network, self.link[q]
         first = np.flatnonzero(segment_starts(links))
-        rank = np.arange(q.size) - np.repeat(first, np.diff(np.append(first, q.size)))
-        limit = np.floor(net.capacity_veh_s[links] * net.capacity_factor[links] * dt) + 1
-        beyond = rank == limit
+        queue_links, length = links[first], np.diff(np.append(first, q.size))
+        limit = (np.floor(net.capacity_veh_s[queue_links] * net.capacity_factor[queue_links] * dt) + 1).astype(np.int64)
+        count = np.minimum(limit, length)
+        beyond = first[count < length] + count[count < length]
         np.minimum.at(blocked_e, links[beyond], self.exit_min_s[q[beyond]])
-        return np.asarray(q[rank < limit])
+        offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        return np.asarray(q[np.repeat(first, count) + offset])
 
     def _server_times(self, links: np.ndarray, e: np.ndarray, weight: np.ndarray, starts: np.ndarray,
                       t: float) -> np.ndarray:  # fmt: skip
@@ -430,8 +433,8 @@ class TrafficSim:
         self._entry_free_s[links] = np.maximum(self._entry_free_s[links], t)  # idle capacity is not banked
         np.add.at(self._entry_free_s, links, weight / self.network.capacity_veh_s[links])
 
-    def _admission(self, ids: np.ndarray, target: np.ndarray, x: np.ndarray, arrive: np.ndarray, t: float
-                   ) -> np.ndarray:  # fmt: skip
+    def _admission(self, ids: np.ndarray, source: np.ndarray, target: np.ndarray, x: np.ndarray, arrive: np.ndarray,
+                   t: float) -> np.ndarray:  # fmt: skip
         """Node model: when each vehicle reaching its link's end at ``x`` gets into its next link ``target``.
 
         Vehicles bound for a link are served first come, first served at the stop line (by ``x``; priority
@@ -440,7 +443,9 @@ class TrafficSim:
         released ``L / w`` after vehicles leave its end, at exact times, :meth:`_room_times`), and ``f + C_j / c``
         is its entry capacity (:meth:`_entry_times`). On saturated approaches this shares a link's room in
         proportion to the approaches' discharge rates (capacity-proportional, as in Tampere et al. 2011's
-        generic node model). Vehicles whose link ends at their destination leave at ``x``.
+        generic node model). Vehicles whose link ends at their destination leave at ``x``. With
+        ``options.squeeze_after_s``, a vehicle on a link that has let nobody out for that long enters its next
+        link without room (MATSim's stuck time, SUMO's time-to-teleport: a gridlock breaker).
         """
         y = x.copy()
         entering = np.flatnonzero(~arrive)
@@ -453,6 +458,9 @@ class TrafficSim:
         starts = segment_starts(links)
         ahead = exclusive_cumsum(weight, starts)
         room_at = self._room_times(links, ahead)
+        squeeze = self.options.squeeze_after_s
+        if squeeze is not None:
+            room_at[t - self._last_exit_s[source[order]] > squeeze] = -np.inf
         y[order] = np.maximum(np.maximum(x[order], room_at), self._entry_times(links, ahead, t))
         return y
 
@@ -524,12 +532,12 @@ class TrafficSim:
         vehicles, so that room they will not use this pass is not kept from the others.
         """
         starts = segment_starts(v["links"])
-        y = self._admission(v["cand"], v["nxt"], v["x"], v["arrive"], t)
+        y = self._admission(v["cand"], v["links"], v["nxt"], v["x"], v["arrive"], t)
         first_round = exclusive_cumsum((y > v["x"]).astype(np.float64), starts) == 0  # no candidate ahead waits
         if not first_round.all():
             y = np.full(y.size, np.inf)
             sub = np.flatnonzero(first_round)
-            y[sub] = self._admission(v["cand"][sub], v["nxt"][sub], v["x"][sub], v["arrive"][sub], t)
+            y[sub] = self._admission(v["cand"][sub], v["links"][sub], v["nxt"][sub], v["x"][sub], v["arrive"][sub], t)
         v["y"] = y
         late = first_round & (y > t_end)
         held = inclusive_cumsum(late.astype(np.float64), starts) > 0
