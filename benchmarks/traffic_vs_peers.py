@@ -15,9 +15,6 @@ Models per case (platoon ``P``: 5 on the grid and Andorra, 30 on Chicago, UXsim'
   600 s, weight 0.5, 1 % noise) and twin's own link cost (free-flow time plus the queue);
 - ``twin-uxcost``: the same in platoons of ``P`` with UXsim's link cost (length over the mean speed of the
   vehicles on the link), to show how much of the difference is the route choice;
-- ``twin-squeeze`` (Chicago): twin with a gridlock breaker, a link that has let nobody out for 300 s lets its
-  first vehicle into its next link without room (SUMO's time-to-teleport; MATSim's stuck time), per vehicle and
-  in platoons of ``P``;
 - ``uxsim-cpp`` with ``deltan = P``, and with ``deltan = 1`` on one seed (``--uxsim-per-vehicle``; its time step
   is ``deltan`` seconds, so this shows UXsim's own step dependence); ``uxsim-python`` with ``--python-mode``;
 - ``sumo``: SUMO's mesoscopic model (``benchmarks/peer_sumo.py``) when ``eclipse-sumo`` is installed, on the grid
@@ -72,15 +69,13 @@ def free_flow_times(case: PeerInput, origin: np.ndarray, destination: np.ndarray
     return np.asarray(times[inverse, origin])
 
 
-def run_twin(case: PeerInput, name: str, platoon: int, seed: int, route_cost: str,
-             squeeze_after_s: float | None = None) -> dict[str, float]:  # fmt: skip
+def run_twin(case: PeerInput, name: str, platoon: int, seed: int, route_cost: str) -> dict[str, float]:
     """twin on the case (its own OD expansion: even departures per OD row)."""
     from twin.sim.traffic import TrafficNetwork, TrafficOptions, simulate
 
     network = TrafficNetwork.from_frames(len(case.nodes), case.links)
     demand = expand_demand(case.demand, platoon)
-    options = TrafficOptions(platoon_size=platoon, record_links=False, route_cost=route_cost,
-                             squeeze_after_s=squeeze_after_s, **UXSIM_DUO)  # fmt: skip
+    options = TrafficOptions(platoon_size=platoon, record_links=False, route_cost=route_cost, **UXSIM_DUO)
     start = time.perf_counter()
     result = simulate(network, demand, options, seed=seed, until_s=TMAX_S[name])
     wall = time.perf_counter() - start
@@ -135,8 +130,7 @@ def one(args: argparse.Namespace) -> None:
     case = load_case(args.case, args.path)
     if args.model.startswith("twin"):
         cost = "mean_speed" if args.model == "twin-uxcost" else "queue"
-        squeeze = 300.0 if args.model == "twin-squeeze" else None
-        figures = run_twin(case, args.case, args.platoon, args.seed, cost, squeeze)
+        figures = run_twin(case, args.case, args.platoon, args.seed, cost)
     elif args.model == "sumo":
         sys.path.insert(0, str(Path(__file__).parent))
         from peer_sumo import run_sumo
@@ -154,8 +148,6 @@ def plan(case: str, seeds: int, python_mode: bool, uxsim_per_vehicle: bool) -> l
     p = PLATOON[case]
     runs = [(model, size, seed) for model, size in (("twin", p), ("twin", 1), ("twin-uxcost", p), ("uxsim-cpp", p))
             for seed in range(seeds)]  # fmt: skip
-    if case == "chicago":
-        runs += [("twin-squeeze", size, seed) for size in (p, 1) for seed in range(seeds)]
     if uxsim_per_vehicle and case != "chicago":
         runs.append(("uxsim-cpp", 1, 0))
     if python_mode:

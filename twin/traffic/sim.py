@@ -136,7 +136,7 @@ class TrafficSim:
         self._dep_order = np.argsort(d.departure_s, kind="stable")
         self._dep_sorted = d.departure_s[self._dep_order]
         self._dep_next = 0
-        self._queue = np.empty(0, dtype=np.intp)  # departed, waiting to enter their first link (departure order)
+        self._queue = np.empty(0, dtype=np.intp)  # departed, waiting at their origin (by origin, departure order)
         # vehicles on a link short of its end, by the time they reach it (may hold records of vehicles that left)
         self._moving = TimeBuckets(self.options.substep_s, (np.intp,))
         self._q = np.empty(0, dtype=np.intp)  # at their link's end, sorted by link, arrival there, id
@@ -145,6 +145,7 @@ class TrafficSim:
     def _init_links(self) -> None:
         net, n_links = self.network, self.network.n_links
         self.storage_veh = net.storage_for(self.options.substep_s)
+        self._origin_capacity = np.bincount(net.src, weights=net.capacity_veh_s, minlength=net.n_nodes)
         self._wave_s = net.backward_wave_s()
         self.occupancy = np.zeros(n_links)
         self.cum_in = np.zeros(n_links)
@@ -220,14 +221,13 @@ class TrafficSim:
     def _substep(self, t: float, t_end: float) -> None:
         self._refresh_routes(t)
         self._schedule_releases(t, t_end)
-        self._depart(t, t_end)
         self._queue_arrivals(t_end)
         blocked_e = np.full(self.network.n_links, np.inf)  # earliest arrival at a link's end held this sub-step
-        cand = self._heads(t_end - t, blocked_e)
-        for i in range(self.options.max_passes):
-            if cand.size == 0:
-                break
-            cand = self._pass(cand, t, t_end, blocked_e, presorted=i == 0)
+        self._passes(self._heads(t_end - t, blocked_e), t, t_end, blocked_e, presorted=True)
+        # entering traffic yields: trips start once the vehicles already on the roads have been served
+        entered = self._depart(t, t_end)
+        e, links = self.exit_min_s[entered], self.link[entered]
+        self._passes(entered[(e <= t_end) & (e < blocked_e[links])], t, t_end, blocked_e, presorted=False)
         self._q = self._q[self._at_end[self._q]]
         self._released += self._schedule.total
         self._schedule = ReleaseSchedule.empty(self.network.n_links)
@@ -237,6 +237,13 @@ class TrafficSim:
             self._record(t_end)
             every = self.options.record_every_s
             self._next_record_s = (math.floor(t_end / every + 1e-9) + 1) * every
+
+    def _passes(self, cand: np.ndarray, t: float, t_end: float, blocked_e: np.ndarray, presorted: bool) -> None:
+        """Exit/entry passes until no candidate is left (at most ``options.max_passes``)."""
+        for i in range(self.options.max_passes):
+            if cand.size == 0:
+                break
+            cand = self._pass(cand, t, t_end, blocked_e, presorted=presorted and i == 0)
 
     # ---------------------------------------------------------------- routing
     def _refresh_routes(self, t: float) -> None:
@@ -339,16 +346,22 @@ class TrafficSim:
         self.link[ids] = -1
 
     # ---------------------------------------------------------------- departures
-    def _depart(self, t: float, t_end: float) -> None:
-        """Trips due before ``t_end`` join their first link's entry queue; the queue enters while there is room."""
+    def _depart(self, t: float, t_end: float) -> np.ndarray:
+        """Trips due before ``t_end`` join their origin's queue (in departure order); the vehicles at its front
+        enter their first link at the first moment it has room and entry capacity, each link's in order.
+        Returns the vehicles that entered."""
         d = self.demand
         due = int(np.searchsorted(self._dep_sorted, t_end, side="left"))
         new = self._dep_order[self._dep_next : due]
         self._dep_next = due
         self.status[new] = QUEUED
-        queue = np.concatenate((self._queue, new))
-        if queue.size == 0:
-            return
+        if new.size:
+            new = new[np.argsort(d.origin[new], kind="stable")]
+            at = np.searchsorted(d.origin[self._queue], d.origin[new], side="right")
+            self._queue = np.insert(self._queue, at, new)
+        if self._queue.size == 0:
+            return self._queue
+        queue = self._origin_heads(t_end - t)
         origin = d.origin[queue]
         start = np.maximum(d.departure_s[queue], t)
         home = origin == d.destination[queue]
@@ -370,7 +383,20 @@ class TrafficSim:
         entry[order] = y
         self._enter(queue[accepted], first[accepted], entry[accepted])
         self._use_entries(first[accepted], self._weight[queue[accepted]], t)
-        self._queue = queue[~accepted]
+        self._queue = self._queue[self.status[self._queue] == QUEUED]
+        return np.asarray(queue[accepted])
+
+    def _origin_heads(self, dt: float) -> np.ndarray:
+        """The vehicles at the front of each origin's queue that its links could take in ``dt`` seconds (at most
+        ``floor(c dt) + 1``, ``c`` the capacity of the links leaving it): only they can enter in this sub-step."""
+        queue = self._queue
+        origins = self.demand.origin[queue]
+        first = np.flatnonzero(segment_starts(origins))
+        length = np.diff(np.append(first, queue.size))
+        limit = (np.floor(self._origin_capacity[origins[first]] * dt) + 1).astype(np.int64)
+        count = np.minimum(limit, length)
+        offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        return np.asarray(queue[np.repeat(first, count) + offset])
 
     # ---------------------------------------------------------------- one exit/entry pass
     def _queue_arrivals(self, t_end: float) -> None:
