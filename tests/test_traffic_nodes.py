@@ -154,3 +154,24 @@ def test_uxsims_grid_does_not_depend_on_the_substep_or_platoon_size(
     assert 900.0 < reference < 1300.0
     assert abs(mean[5, 10.0] / reference - 1) < 0.08
     assert abs(mean[1, 5.0] / reference - 1) < 0.16
+
+
+def test_the_squeeze_lets_a_blocked_link_push_one_vehicle_on_per_stuck_time() -> None:
+    """Link 2 lets nobody out (capacity factor 0): links 2, 1 and 0 fill and stay full. With
+    ``squeeze_after_s=60``, link 1, having let nobody out for 60 s, pushes its first vehicle into link 2 anyway
+    (MATSim's stuck time): one vehicle a minute, so link 2 holds more than its storage; without, it never does.
+    No vehicle is lost either way."""
+    demand = pd.DataFrame({"origin": 0, "destination": 3, "departure_s": np.arange(60) * 1.0})
+    occupancy = {}
+    for squeeze in (None, 60.0):
+        network = TrafficNetwork.from_arrays(4, np.arange(3), np.arange(1, 4), np.full(3, 100.0), np.full(3, 10.0),
+                                             np.full(3, 1.0))  # fmt: skip
+        network.capacity_factor[2] = 0.0
+        sim = TrafficSim(network, demand, TrafficOptions(squeeze_after_s=squeeze), seed=1)
+        sim.run(1200.0)
+        counts = sim.counts()
+        assert counts["departed"] == counts["on_network"] == 60
+        assert sim.occupancy.sum() + counts["queued"] == 60
+        occupancy[squeeze] = sim.occupancy[2] - sim.storage_veh[2]
+    assert occupancy[None] <= 0
+    assert 10 <= occupancy[60.0] <= 20  # about one a minute once the links are full

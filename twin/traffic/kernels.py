@@ -63,3 +63,14 @@ def dd1_times(arrival: np.ndarray, weight: np.ndarray, starts: np.ndarray, capac
     out = np.maximum(ahead + np.maximum(free_at, segment_cummax(arrival - ahead, starts)), arrival)
     out[capacity <= 0] = np.inf
     return np.asarray(out)
+
+
+def insert_at(base: np.ndarray, at: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``np.insert(base, at, values)`` for non-decreasing ``at`` (values keep their order), in a few array passes."""
+    out = np.empty(base.size + values.size, dtype=base.dtype)
+    where = at + np.arange(at.size)
+    mask = np.ones(out.size, dtype=bool)
+    mask[where] = False
+    out[where] = values
+    out[mask] = base
+    return out

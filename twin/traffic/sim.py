@@ -54,7 +54,8 @@ link transmission model's receiving function (Yperman 2007) and whose exit is a 
 Every sub-step operation is over all candidate vehicles or links at once; Python loops run only over
 sub-steps and passes. A sub-step looks only at what can change in it: the vehicles at each link's end that
 its server could let out (a queue per link kept sorted, :meth:`TrafficSim._heads`), and the vehicles and
-releases that fall due in it (time buckets, :mod:`twin.traffic.buckets`). Conservation holds after every sub-step:
+releases that fall due in it (kept sorted by time, :mod:`twin.traffic.timequeue`). Conservation holds after
+every sub-step:
 ``departed = on network (on links or queued at origin) + arrived + stranded + abandoned``.
 """
 
@@ -65,9 +66,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from twin.traffic.buckets import TimeBuckets
 from twin.traffic.demand import VEHICLE_CLASSES, Demand, TrafficOptions
-from twin.traffic.kernels import dd1_times, exclusive_cumsum, inclusive_cumsum, segment_starts
+from twin.traffic.kernels import dd1_times, exclusive_cumsum, inclusive_cumsum, insert_at, segment_starts
 from twin.traffic.network import TrafficNetwork
 from twin.traffic.result import (
     ABANDONED,
@@ -82,6 +82,7 @@ from twin.traffic.result import (
 )
 from twin.traffic.routing import RouteChoice, current_link_times_s, mean_speed_link_times_s
 from twin.traffic.spillback import ReleaseSchedule
+from twin.traffic.timequeue import TimeQueue
 
 
 class TrafficSim:
@@ -123,6 +124,7 @@ class TrafficSim:
         self.destinations = destinations.astype(np.int32)
         self._dest_idx = dest_idx.astype(np.int32)
         self._weight = d.platoon.astype(np.float64)
+        self._smallest = float(self._weight.min()) if n else 1.0  # the smallest platoon: bounds what a sub-step serves
         self._class_speed = np.array([self.options.class_speed[c] for c in VEHICLE_CLASSES])[d.vehicle_class]
         priority = np.array([c in self.options.priority_classes for c in VEHICLE_CLASSES], dtype=np.int8)
         self._priority = priority[d.vehicle_class]
@@ -138,14 +140,13 @@ class TrafficSim:
         self._dep_next = 0
         self._queue = np.empty(0, dtype=np.intp)  # departed, waiting at their origin (by origin, departure order)
         # vehicles on a link short of its end, by the time they reach it (may hold records of vehicles that left)
-        self._moving = TimeBuckets(self.options.substep_s, (np.intp,))
+        self._moving = TimeQueue((np.intp,))
         self._q = np.empty(0, dtype=np.intp)  # at their link's end, sorted by link, arrival there, id
         self._at_end = np.zeros(n, dtype=bool)  # in ``_q``
 
     def _init_links(self) -> None:
         net, n_links = self.network, self.network.n_links
         self.storage_veh = net.storage_for(self.options.substep_s)
-        self._origin_capacity = np.bincount(net.src, weights=net.capacity_veh_s, minlength=net.n_nodes)
         self._wave_s = net.backward_wave_s()
         self.occupancy = np.zeros(n_links)
         self.cum_in = np.zeros(n_links)
@@ -154,8 +155,9 @@ class TrafficSim:
         self._released = np.zeros(n_links)  # N_out as seen from the upstream end (lagged by L / w)
         self._last_exit_s = np.full(n_links, -np.inf)  # the server: when the last vehicle left, and its size
         self._last_weight = np.zeros(n_links)
-        self._pending = TimeBuckets(self.options.substep_s, (np.intp, np.float64))  # releases: link, vehicles
-        self._schedule = ReleaseSchedule.empty(n_links)
+        self._pending = TimeQueue((np.intp, np.float64))  # releases: link, vehicles
+        self._no_releases = ReleaseSchedule.empty()
+        self._schedule = self._no_releases
         self.stuck_by_link = np.zeros(n_links)
         self.vehicles_stuck = 0.0
         self._routes = RouteChoice(net, self.destinations, self.options.route_memory, self.options.route_noise)
@@ -229,8 +231,8 @@ class TrafficSim:
         e, links = self.exit_min_s[entered], self.link[entered]
         self._passes(entered[(e <= t_end) & (e < blocked_e[links])], t, t_end, blocked_e, presorted=False)
         self._q = self._q[self._at_end[self._q]]
-        self._released += self._schedule.total
-        self._schedule = ReleaseSchedule.empty(self.network.n_links)
+        self._schedule.apply(self._released)
+        self._schedule = self._no_releases
         self.clock_s = t_end
         if t_end >= self._next_record_s - 1e-9:
             self._check_gridlock(t_end)
@@ -291,7 +293,7 @@ class TrafficSim:
         now = times <= t
         np.add.at(self._released, links[now], weight[now])
         soon = ~now
-        self._schedule = ReleaseSchedule.build(links[soon], times[soon], weight[soon], self.network.n_links)
+        self._schedule = ReleaseSchedule.build(links[soon], times[soon], weight[soon])
 
     def _room_times(self, links: np.ndarray, ahead: np.ndarray) -> np.ndarray:
         """Earliest time in the sub-step at which ``links`` have room for a vehicle with ``ahead`` vehicles
@@ -347,9 +349,10 @@ class TrafficSim:
 
     # ---------------------------------------------------------------- departures
     def _depart(self, t: float, t_end: float) -> np.ndarray:
-        """Trips due before ``t_end`` join their origin's queue (in departure order); the vehicles at its front
-        enter their first link at the first moment it has room and entry capacity, each link's in order.
-        Returns the vehicles that entered."""
+        """Trips due before ``t_end`` join their origin's queue (in departure order); from its front, vehicles
+        enter their first link at the first moment it has room and entry capacity, until one has to wait for the
+        next sub-step: it holds the ones behind it (one queue per origin, as UXsim's vertical queue). Returns
+        the vehicles that entered."""
         d = self.demand
         due = int(np.searchsorted(self._dep_sorted, t_end, side="left"))
         new = self._dep_order[self._dep_next : due]
@@ -358,7 +361,7 @@ class TrafficSim:
         if new.size:
             new = new[np.argsort(d.origin[new], kind="stable")]
             at = np.searchsorted(d.origin[self._queue], d.origin[new], side="right")
-            self._queue = np.insert(self._queue, at, new)
+            self._queue = insert_at(self._queue, at, new)
         if self._queue.size == 0:
             return self._queue
         queue = self._origin_heads(t_end - t)
@@ -379,6 +382,8 @@ class TrafficSim:
         y = np.maximum(np.maximum(start[order], room_at), self._entry_times(sorted_first, ahead, t))
         accepted = np.empty(queue.size, dtype=bool)
         accepted[order] = y <= t_end  # y grows along each link's queue, so a prefix of it enters
+        # and the origin's queue is one queue (UXsim's vertical queue): nobody passes a vehicle that waits
+        accepted &= exclusive_cumsum((~accepted).astype(np.float64), segment_starts(d.origin[queue])) == 0
         entry = np.empty(queue.size)
         entry[order] = y
         self._enter(queue[accepted], first[accepted], entry[accepted])
@@ -388,12 +393,15 @@ class TrafficSim:
 
     def _origin_heads(self, dt: float) -> np.ndarray:
         """The vehicles at the front of each origin's queue that its links could take in ``dt`` seconds (at most
-        ``floor(c dt) + 1``, ``c`` the capacity of the links leaving it): only they can enter in this sub-step."""
+        ``floor(c dt / p_min) + 1`` for each link leaving it, of capacity ``c``): only they can enter now."""
         queue = self._queue
         origins = self.demand.origin[queue]
         first = np.flatnonzero(segment_starts(origins))
         length = np.diff(np.append(first, queue.size))
-        limit = (np.floor(self._origin_capacity[origins[first]] * dt) + 1).astype(np.int64)
+        net = self.network
+        per_link = np.floor(net.capacity_veh_s * dt / self._smallest) + 1  # each link leaving the node
+        limit = np.bincount(net.src, weights=per_link, minlength=net.n_nodes)[origins[first]].astype(np.int64)
+        limit = np.maximum(limit, 1)  # a node no link leaves still strands (or delivers) its first trip
         count = np.minimum(limit, length)
         offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
         return np.asarray(queue[np.repeat(first, count) + offset])
@@ -411,15 +419,16 @@ class TrafficSim:
             return
         new = new[np.lexsort((new, self.exit_min_s[new], self.link[new]))]
         at = np.searchsorted(self.link[self._q], self.link[new], side="right")
-        self._q = np.insert(self._q, at, new)
+        self._q = insert_at(self._q, at, new)
         self._at_end[new] = True
 
     def _heads(self, dt: float, blocked_e: np.ndarray) -> np.ndarray:
         """The vehicles at the front of each link's end queue that its server could let out in ``dt`` seconds.
 
         The ``j``-th vehicle in a queue (0-based) leaves no earlier than ``C_j / c`` after the sub-step starts, with
-        ``C_j >= j`` vehicles ahead of it, so only the first ``floor(c dt) + 1`` can leave; the first one past them
-        holds every later arrival on its link for the sub-step (noted in ``blocked_e``).
+        ``C_j >= j p_min`` vehicles ahead of it (``p_min``: the smallest platoon), so only the first
+        ``floor(c dt / p_min) + 1`` can leave; the first one past them holds every later arrival on its link for
+        the sub-step (noted in ``blocked_e``).
         """
         q = self._q
         if q.size == 0:
@@ -427,7 +436,8 @@ class TrafficSim:
         net, links = self.network, self.link[q]
         first = np.flatnonzero(segment_starts(links))
         queue_links, length = links[first], np.diff(np.append(first, q.size))
-        limit = (np.floor(net.capacity_veh_s[queue_links] * net.capacity_factor[queue_links] * dt) + 1).astype(np.int64)
+        servable = net.capacity_veh_s[queue_links] * net.capacity_factor[queue_links] * dt / self._smallest
+        limit = (np.floor(servable) + 1).astype(np.int64)
         count = np.minimum(limit, length)
         beyond = first[count < length] + count[count < length]
         np.minimum.at(blocked_e, links[beyond], self.exit_min_s[q[beyond]])
@@ -470,8 +480,9 @@ class TrafficSim:
         is its entry capacity (:meth:`_entry_times`). On saturated approaches this shares a link's room in
         proportion to the approaches' discharge rates (capacity-proportional, as in Tampere et al. 2011's
         generic node model). Vehicles whose link ends at their destination leave at ``x``. With
-        ``options.squeeze_after_s``, a vehicle on a link that has let nobody out for that long enters its next
-        link without room (MATSim's stuck time, SUMO's time-to-teleport: a gridlock breaker).
+        ``options.squeeze_after_s``, the first vehicle on a link that has let nobody out for that long enters its
+        next link without room (MATSim's stuck time, SUMO's time-to-teleport: a gridlock breaker). ``source``
+        (the candidates' links) is sorted, so each link's first candidate starts its segment.
         """
         y = x.copy()
         entering = np.flatnonzero(~arrive)
@@ -485,8 +496,9 @@ class TrafficSim:
         ahead = exclusive_cumsum(weight, starts)
         room_at = self._room_times(links, ahead)
         squeeze = self.options.squeeze_after_s
-        if squeeze is not None:
-            room_at[t - self._last_exit_s[source[order]] > squeeze] = -np.inf
+        if squeeze is not None:  # the first vehicle of a link that has let nobody out for that long
+            stuck = segment_starts(source) & (t - self._last_exit_s[source] > squeeze)
+            room_at[stuck[order]] = -np.inf
         y[order] = np.maximum(np.maximum(x[order], room_at), self._entry_times(links, ahead, t))
         return y
 

@@ -20,41 +20,35 @@ class ReleaseSchedule:
 
     Attributes
     ----------
+    links
+        The links released on, sorted (then by time).
     times
-        Release times sorted by link, then time.
+        Release times, in the same order.
+    weight
+        Vehicles released, in the same order.
     cumulative
-        Running total of the released vehicles over the whole sorted array.
-    before
-        Per link: the running total before its first release.
-    end
-        Per link: the index past its last release (``before``'s index when it has none).
-    total
-        Per link: the vehicles released within the sub-step.
+        Running total of ``weight`` over the whole sorted array.
     """
 
+    links: np.ndarray
     times: np.ndarray
+    weight: np.ndarray
     cumulative: np.ndarray
-    before: np.ndarray
-    end: np.ndarray
-    total: np.ndarray
 
     @classmethod
-    def empty(cls, n_links: int) -> ReleaseSchedule:
+    def empty(cls) -> ReleaseSchedule:
         """No releases."""
-        return cls.build(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), n_links)
+        return cls(np.zeros(0, dtype=np.intp), np.zeros(0), np.zeros(0), np.zeros(0))
 
     @classmethod
-    def build(cls, links: np.ndarray, times: np.ndarray, weight: np.ndarray, n_links: int) -> ReleaseSchedule:
+    def build(cls, links: np.ndarray, times: np.ndarray, weight: np.ndarray) -> ReleaseSchedule:
         """Lay out releases of ``weight`` vehicles on ``links`` at ``times``."""
         order = np.lexsort((times, links))
-        links, times, weight = links[order], times[order], weight[order]
-        cumulative = np.cumsum(weight)
-        every = np.arange(n_links)
-        first = np.searchsorted(links, every, side="left")
-        end = np.searchsorted(links, every, side="right")
-        padded = np.concatenate(([0.0], cumulative))
-        before = padded[first]
-        return cls(times, cumulative, before, end, padded[end] - before)
+        return cls(links[order], times[order], weight[order], np.cumsum(weight[order]))
+
+    def apply(self, released: np.ndarray) -> None:
+        """Add every release to ``released`` (per link): the sub-step is over."""
+        np.add.at(released, self.links, self.weight)
 
     def time_of(self, links: np.ndarray, needed: np.ndarray) -> np.ndarray:
         """When the vehicles released on ``links`` first exceed ``needed`` (``-inf`` if ``needed < 0``: at once;
@@ -67,7 +61,10 @@ class ReleaseSchedule:
             out[wait] = np.inf
             return out
         links = links[wait]
-        index = np.searchsorted(self.cumulative, self.before[links] + needed[wait], side="right")
-        found = index < self.end[links]
+        first = np.searchsorted(self.links, links, side="left")
+        end = np.searchsorted(self.links, links, side="right")
+        before = np.where(first > 0, self.cumulative[np.maximum(first - 1, 0)], 0.0)
+        index = np.searchsorted(self.cumulative, before + needed[wait], side="right")
+        found = index < end
         out[wait] = np.where(found, self.times[np.minimum(index, self.times.size - 1)], np.inf)
         return out
