@@ -74,7 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/hazards.py
 	$(BIN)/python benchmarks/lifelines.py
 	$(BIN)/python benchmarks/traffic.py
-	$(BIN)/python benchmarks/traffic_vs_peers.py grid --seeds 3
+	$(BIN)/python benchmarks/traffic_vs_peers.py grid andorra --seeds 3 --uxsim-per-vehicle
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache maps/*/.cache
