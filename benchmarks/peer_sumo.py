@@ -68,15 +68,7 @@ def sumo_environment() -> dict[str, str]:
 
 
 def write_nodes(case: PeerInput, path: Path) -> None:
-    """Write the plain-XML node file: one priority junction per node, id = node number.
-
-    Parameters
-    ----------
-    case : PeerInput
-        The benchmark input.
-    path : Path
-        File to write.
-    """
+    """Write ``case``'s nodes to the plain-XML node file ``path``: one priority junction per node, id = node number."""
     root = ET.Element("nodes")
     for i, x, y in zip(case.nodes.index, case.nodes["x"], case.nodes["y"], strict=True):
         ET.SubElement(root, "node", id=str(int(i)), x=repr(float(x)), y=repr(float(y)), type="priority")
@@ -94,17 +86,11 @@ def _bend(case: PeerInput, src: int, dst: int, rank: int) -> str:
 
 
 def write_edges(case: PeerInput, path: Path) -> None:
-    """Write the plain-XML edge file: one edge per link (id = row number), length forced to ``length_m``.
+    """Write ``case``'s links to the plain-XML edge file ``path``: one edge per link (id = row number), length
+    forced to ``length_m``.
 
     netconvert joins edges that connect the same two nodes along the same geometry, so every extra parallel link
     gets a bent shape; its length is still the forced ``length_m``.
-
-    Parameters
-    ----------
-    case : PeerInput
-        The benchmark input.
-    path : Path
-        File to write.
     """
     root = ET.Element("edges")
     seen: dict[tuple[int, int], int] = {}
@@ -165,20 +151,8 @@ def vtype_attributes(case: PeerInput) -> dict[str, str]:
 
 
 def write_routes(case: PeerInput, path: Path) -> int:
-    """Write the demand: one ``<flow>`` per OD row (id = row number), ``round(volume)`` vehicles over its window.
-
-    Parameters
-    ----------
-    case : PeerInput
-        The benchmark input.
-    path : Path
-        File to write.
-
-    Returns
-    -------
-    int
-        Vehicles inserted: the sum of the rounded volumes (rows rounding to 0 are left out).
-    """
+    """Write ``case``'s demand to ``path``: one ``<flow>`` per OD row (id = row number), ``round(volume)``
+    vehicles over its window; returns the vehicles inserted (rows rounding to 0 are left out)."""
     root = ET.Element("routes")
     ET.SubElement(root, "vType", vtype_attributes(case))
     total = 0
