@@ -10,6 +10,9 @@
       reroute_every: 5min
       gridlock: 30min
       abandon_gridlocked: false
+      route_cost: queue        # queue | mean_speed (UXsim's) | free_flow: what drivers take a link's time to be
+      route_memory: 0.5        # weight left to earlier shortest-path trees at each refresh (0: newest only)
+      squeeze_after: 5min      # optional gridlock breaker (MATSim's stuck time); absent: storage always holds
 
 The CSV is read and checked when the scenario loads (every bad row at once, with its row number as a spreadsheet
 counts it: the header is row 1); that its nodes are on the map is checked when the engine starts.
@@ -18,6 +21,7 @@ counts it: the header is row 1); that its nodes are on the map is checked when t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -41,6 +45,9 @@ class TrafficSpec(SpecModel):
     reroute_every_s: PositiveDuration = Field(300.0, alias="reroute_every", examples=["5min"])
     gridlock_s: PositiveDuration = Field(1800.0, alias="gridlock", examples=["30min"])
     abandon_gridlocked: bool = False
+    route_cost: Literal["queue", "mean_speed", "free_flow"] = "queue"
+    route_memory: float = Field(0.5, ge=0.0, lt=1.0)
+    squeeze_after_s: PositiveDuration | None = Field(None, alias="squeeze_after", examples=["5min"])
     _table: pd.DataFrame | None = PrivateAttr(default=None)
 
     @field_validator("demand")

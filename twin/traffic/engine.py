@@ -46,7 +46,9 @@ class TrafficPhase:
         options = TrafficOptions(
             substep_s=float(spec.substep_s), reroute_every_s=float(spec.reroute_every_s),
             gridlock_s=float(spec.gridlock_s), abandon_gridlocked=spec.abandon_gridlocked,
-            platoon_size=spec.platoon_size, record_links=False,
+            platoon_size=spec.platoon_size, record_links=False, route_cost=spec.route_cost,
+            route_memory=float(spec.route_memory),
+            squeeze_after_s=None if spec.squeeze_after_s is None else float(spec.squeeze_after_s),
         )
         self.sim = TrafficSim(self.network, demand, options, seed=rng)
 

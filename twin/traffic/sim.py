@@ -573,9 +573,13 @@ class TrafficSim:
         y = self._admission(v["cand"], v["links"], v["nxt"], v["x"], v["arrive"], t)
         first_round = exclusive_cumsum((y > v["x"]).astype(np.float64), starts) == 0  # no candidate ahead waits
         if not first_round.all():
-            y = np.full(y.size, np.inf)
-            sub = np.flatnonzero(first_round)
-            y[sub] = self._admission(v["cand"][sub], v["links"][sub], v["nxt"][sub], v["x"][sub], v["arrive"][sub], t)
+            # only the links the deferred vehicles were bound for see their room and capacity change
+            touched = np.zeros(self.network.n_links + 1, dtype=bool)
+            touched[v["nxt"][~first_round]] = True  # -1 (arriving) lands on the spare last entry
+            again = np.flatnonzero(first_round & touched[v["nxt"]])
+            y[~first_round] = np.inf
+            y[again] = self._admission(v["cand"][again], v["links"][again], v["nxt"][again], v["x"][again],
+                                       v["arrive"][again], t)  # fmt: skip
         v["y"] = y
         late = first_round & (y > t_end)
         held = inclusive_cumsum(late.astype(np.float64), starts) > 0
