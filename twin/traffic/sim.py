@@ -28,8 +28,8 @@ link transmission model's receiving function (Yperman 2007) and whose exit is a 
   ``lanes x max(1, capacity per lane x dt)`` so short links do not fake gridlock
   (:meth:`TrafficNetwork.storage_for`). A platoon enters while any room is left, so a link can hold up to
   one platoon less one vehicle more than its storage when ``platoon_size > 1``.
-* **Node model.** Departures enter first (a queue per first link, in departure order). Then the vehicles
-  whose server time falls within the sub-step are served first come, first served per next link, by the
+* **Node model.** The vehicles whose server time falls within the sub-step are served first come, first
+  served per next link, by the
   time they reach the stop line (priority classes first, ties in a seeded random order): each gets in at the
   first moment its next link has both room and entry capacity (:meth:`TrafficSim._admission`), so on
   saturated approaches a link's room is shared in proportion to their discharge rates. FIFO holds at each
@@ -37,6 +37,8 @@ link transmission model's receiving function (Yperman 2007) and whose exit is a 
   queues, as in UXsim and MATSim); the ones behind it are served again in the next pass, from the moment it
   left. A vehicle whose next link has no room or capacity left in the sub-step is held, with those behind
   it, until the next sub-step. Vehicles whose link ends at their destination leave without needing room.
+  Trips starting at a node enter after that (entering traffic yields to the vehicles on the roads), from one
+  queue per origin in departure order (UXsim's vertical queue): a trip that must wait holds those behind it.
 * **Several links per sub-step.** The exit/entry pass repeats within a sub-step (up to ``max_passes``) for
   the vehicles that entered a link in the last pass and reach its end within the sub-step ahead of any
   held vehicle, and for those served again behind a vehicle that waited; the entry time of the next link is
@@ -49,7 +51,9 @@ link transmission model's receiving function (Yperman 2007) and whose exit is a 
   links that has room (re-drawing when blocked). Those heading for a closed link reroute. A vehicle with no
   route left is stranded where it is (kept in the trips table, counted; final, even if the link reopens).
 * **Gridlock.** A vehicle waiting longer than ``gridlock_s`` past its earliest exit (or at its origin) is
-  stuck; stuck vehicles are counted per link, and removed as abandoned if ``abandon_gridlocked``.
+  stuck; stuck vehicles are counted per link, and removed as abandoned if ``abandon_gridlocked`` (checked at
+  the end of every step and at every record, as gridlock builds over minutes). ``squeeze_after_s`` optionally
+  lets a link that has let nobody out for that long push its first vehicle on without room.
 
 Every sub-step operation is over all candidate vehicles or links at once; Python loops run only over
 sub-steps and passes. A sub-step looks only at what can change in it: the vehicles at each link's end that
@@ -301,7 +305,9 @@ class TrafficSim:
         return self._schedule.time_of(links, ahead - self._room(links))
 
     # ---------------------------------------------------------------- vehicles in and out of links
-    def _enter(self, ids: np.ndarray, links: np.ndarray, t_in: np.ndarray) -> None:
+    def _enter(self, ids: np.ndarray, links: np.ndarray, t_in: np.ndarray, t: float) -> None:
+        """Vehicles enter ``links`` at ``t_in``, in the sub-step starting at ``t`` (their entries use the links'
+        entry capacity, :meth:`_entry_times`)."""
         if ids.size == 0:
             return
         net = self.network
@@ -316,6 +322,8 @@ class TrafficSim:
         weight = self._weight[ids]
         np.add.at(self.cum_in, links, weight)
         np.add.at(self.occupancy, links, weight)
+        self._entry_free_s[links] = np.maximum(self._entry_free_s[links], t)  # idle capacity is not banked
+        np.add.at(self._entry_free_s, links, weight / net.capacity_veh_s[links])
         self._recorder.entered(links, weight)
 
     def _leave(self, ids: np.ndarray, links: np.ndarray, x: np.ndarray) -> None:
@@ -386,8 +394,7 @@ class TrafficSim:
         accepted &= exclusive_cumsum((~accepted).astype(np.float64), segment_starts(d.origin[queue])) == 0
         entry = np.empty(queue.size)
         entry[order] = y
-        self._enter(queue[accepted], first[accepted], entry[accepted])
-        self._use_entries(first[accepted], self._weight[queue[accepted]], t)
+        self._enter(queue[accepted], first[accepted], entry[accepted], t)
         self._queue = self._queue[self.status[self._queue] == QUEUED]
         return np.asarray(queue[accepted])
 
@@ -463,11 +470,6 @@ class TrafficSim:
         over a sub-step or longer, entries never exceed the capacity.
         """
         return np.asarray(np.maximum(self._entry_free_s[links], t) + ahead / self.network.capacity_veh_s[links])
-
-    def _use_entries(self, links: np.ndarray, weight: np.ndarray, t: float) -> None:
-        """Vehicles of sizes ``weight`` entered ``links`` in the sub-step starting at ``t``: their entry time."""
-        self._entry_free_s[links] = np.maximum(self._entry_free_s[links], t)  # idle capacity is not banked
-        np.add.at(self._entry_free_s, links, weight / self.network.capacity_veh_s[links])
 
     def _admission(self, ids: np.ndarray, source: np.ndarray, target: np.ndarray, x: np.ndarray, arrive: np.ndarray,
                    t: float) -> np.ndarray:  # fmt: skip
@@ -554,8 +556,7 @@ class TrafficSim:
         self._leave(m["cand"], m["links"], m["y"])
         self._finish(m["cand"][gone], ARRIVED, m["y"][gone], m["node"][gone])
         entered, new_links = m["cand"][~gone], m["nxt"][~gone]
-        self._enter(entered, new_links, m["y"][~gone])
-        self._use_entries(new_links, self._weight[entered], t)
+        self._enter(entered, new_links, m["y"][~gone], t)
         e_new = self.exit_min_s[entered]
         return np.concatenate((deferred_ids, entered[(e_new <= t_end) & (e_new < blocked_e[new_links])]))
 
