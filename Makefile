@@ -58,6 +58,7 @@ demo: $(STAMP)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check twin tests benchmarks
+	$(BIN)/ruff format --check twin tests benchmarks
 
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy

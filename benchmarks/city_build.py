@@ -35,8 +35,13 @@ def bench(folder: Path, warm_repeats: int = 5) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as cache:
         cold_s, city = _timed(load_city, folder, cache_dir=Path(cache))
         warm_s = min(_timed(load_city, folder, cache_dir=Path(cache))[0] for _ in range(warm_repeats))
-    return {"osmnx_graph_s": osmnx_s, "twin_cold_s": cold_s, "twin_warm_s": warm_s,
-            "drivable_nodes": city.drive.n_nodes, "population": city.population}  # type: ignore[attr-defined]
+    return {
+        "osmnx_graph_s": osmnx_s,
+        "twin_cold_s": cold_s,
+        "twin_warm_s": warm_s,
+        "drivable_nodes": city.drive.n_nodes,
+        "population": city.population,
+    }  # type: ignore[attr-defined]
 
 
 def main(argv: list[str]) -> int:
@@ -46,8 +51,10 @@ def main(argv: list[str]) -> int:
     print("|---|---|---|---|---|")
     for folder in folders:
         f = bench(folder)
-        print(f"| {folder.name} | {f['osmnx_graph_s']:.1f} s | {f['twin_cold_s']:.1f} s | "
-              f"{f['osmnx_graph_s'] / f['twin_cold_s']:.1f}x | {f['twin_warm_s']:.2f} s |")
+        print(
+            f"| {folder.name} | {f['osmnx_graph_s']:.1f} s | {f['twin_cold_s']:.1f} s | "
+            f"{f['osmnx_graph_s'] / f['twin_cold_s']:.1f}x | {f['twin_warm_s']:.2f} s |"
+        )
     return 0
 
 

@@ -38,13 +38,19 @@ def hydrology_figures(city: City) -> None:
     start = time.perf_counter()
     reference = heap_priority_flood(z)
     heap_s = time.perf_counter() - start
-    same = np.array_equal(np.nan_to_num(minimax_from_sources(z, border_cells(valid), valid)[0], nan=-1),
-                          np.nan_to_num(reference, nan=-1))
+    same = np.array_equal(
+        np.nan_to_num(minimax_from_sources(z, border_cells(valid), valid)[0], nan=-1), np.nan_to_num(reference, nan=-1)
+    )
     hydrology = city.hydrology
-    build = best_of(lambda: build_hydrology(city.terrain, city.waterways, city.config.hydrology,
-                                            hydrology.landcover, hydrology.impervious))
-    print(f"{city.name}: grid {z.shape[0]}x{z.shape[1]} ({int(valid.sum())} cells), fill {ours:.3f} s vs heap "
-          f"Priority-Flood {heap_s:.3f} s (x{heap_s / ours:.1f}, identical: {same}); whole hydrology {build:.3f} s")
+    build = best_of(
+        lambda: build_hydrology(
+            city.terrain, city.waterways, city.config.hydrology, hydrology.landcover, hydrology.impervious
+        )
+    )
+    print(
+        f"{city.name}: grid {z.shape[0]}x{z.shape[1]} ({int(valid.sum())} cells), fill {ours:.3f} s vs heap "
+        f"Priority-Flood {heap_s:.3f} s (x{heap_s / ours:.1f}, identical: {same}); whole hydrology {build:.3f} s"
+    )
 
 
 def flood_figures(scenario: Path) -> None:
@@ -64,18 +70,24 @@ def flood_figures(scenario: Path) -> None:
         model.clock_s += float(spec.step_s)
     run = best_of(lambda: CityModel(city, spec).run(), 2)
     n_steps = int(float(spec.duration_s) / float(spec.step_s))
-    print(f"{spec.name}: setup {setup:.3f} s; flood step (water + impacts) median {np.median(steps) * 1000:.2f} ms; "
-          f"whole run {n_steps} steps of {float(spec.step_s):.0f} s in {run:.2f} s (record and access included)")
+    print(
+        f"{spec.name}: setup {setup:.3f} s; flood step (water + impacts) median {np.median(steps) * 1000:.2f} ms; "
+        f"whole run {n_steps} steps of {float(spec.step_s):.0f} s in {run:.2f} s (record and access included)"
+    )
 
 
 def landslide_figures(scenario: Path) -> None:
     """One landslide step (FS of every candidate cell), the step where slides start, and a susceptibility map."""
     spec = load_scenario(scenario)
     city = load_city(spec.map)
-    entry = LandslideSpec.model_validate({
-        "type": "landslide", "soil": {name: list(bounds) for name, bounds in DEFAULT_SOIL.model_dump().items()},
-        "recharge_mm_day": 80, "threshold": "none",
-    })
+    entry = LandslideSpec.model_validate(
+        {
+            "type": "landslide",
+            "soil": {name: list(bounds) for name, bounds in DEFAULT_SOIL.model_dump().items()},
+            "recharge_mm_day": 80,
+            "threshold": "none",
+        }
+    )
     rng = np.random.default_rng(1)
     setup = best_of(lambda: Landslides(city, entry, None, rng), 1)
     component = Landslides(city, entry, None, rng)
@@ -91,15 +103,18 @@ def landslide_figures(scenario: Path) -> None:
         slides = len(fresh.slide_t)
     draws = DEFAULT_DRAWS
     probability = susceptibility(city, DEFAULT_SOIL, 0.08, draws, susceptibility_rng(1), entry.min_slope_deg)
-    seconds = best_of(lambda: susceptibility(city, DEFAULT_SOIL, 0.08, draws, susceptibility_rng(1),
-                                             entry.min_slope_deg), 3)
+    seconds = best_of(
+        lambda: susceptibility(city, DEFAULT_SOIL, 0.08, draws, susceptibility_rng(1), entry.min_slope_deg), 3
+    )
     samples = len(component.cells) + component.rock_cells
     land = np.isfinite(probability)
-    print(f"{city.name}: landslide setup (slopes, soil draw, cell indexes) {setup:.3f} s; landslide step (FS over "
-          f"{len(component.cells)} candidate cells) {fs * 1000:.2f} ms; first step at 80 mm/day ({slides} slides: "
-          f"grouping, runout, impacts, log) {min(firsts):.2f} s; susceptibility over {draws} draws "
-          f"({samples * draws / 1e6:.1f} M FS evaluations) {seconds:.2f} s, P >= 0.5 on "
-          f"{float((probability[land] >= 0.5).mean()):.1%} of the grid")
+    print(
+        f"{city.name}: landslide setup (slopes, soil draw, cell indexes) {setup:.3f} s; landslide step (FS over "
+        f"{len(component.cells)} candidate cells) {fs * 1000:.2f} ms; first step at 80 mm/day ({slides} slides: "
+        f"grouping, runout, impacts, log) {min(firsts):.2f} s; susceptibility over {draws} draws "
+        f"({samples * draws / 1e6:.1f} M FS evaluations) {seconds:.2f} s, P >= 0.5 on "
+        f"{float((probability[land] >= 0.5).mean()):.1%} of the grid"
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -70,14 +70,20 @@ def lifeline_figures(spec: Scenario, target_kinds: tuple[str, ...]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         gpkg = best_of(lambda: write_lifelines_gpkg(Path(folder) / "lifelines.gpkg", city, component.comp_up))
     zones = best_of(lambda: zone_polygons(city))
-    print(f"{city.name}: {city.drive.n_nodes} drivable nodes, {len(city.facilities)} facility rows, "
-          f"{len(net.power_sources)} power zones, {len(net.water_pump)} water zones, {len(net.site_rows)} cell sites, "
-          f"{len(net.signal_rows)} signals")
-    print(f"  lifelines step (60 s), damage of {kinds[target]} row {target} changing every step (grid recomputed): "
-          f"median {np.median(changing) * 1000:.2f} ms (max {np.max(changing) * 1000:.2f} ms); damage unchanged: "
-          f"median {np.median(steady) * 1000:.2f} ms")
-    print(f"  network build (build_lifelines) {build * 1000:.0f} ms; synthesis of missing components "
-          f"{synth * 1000:.0f} ms; zone polygons {zones * 1000:.0f} ms; lifelines.gpkg {gpkg * 1000:.0f} ms")
+    print(
+        f"{city.name}: {city.drive.n_nodes} drivable nodes, {len(city.facilities)} facility rows, "
+        f"{len(net.power_sources)} power zones, {len(net.water_pump)} water zones, {len(net.site_rows)} cell sites, "
+        f"{len(net.signal_rows)} signals"
+    )
+    print(
+        f"  lifelines step (60 s), damage of {kinds[target]} row {target} changing every step (grid recomputed): "
+        f"median {np.median(changing) * 1000:.2f} ms (max {np.max(changing) * 1000:.2f} ms); damage unchanged: "
+        f"median {np.median(steady) * 1000:.2f} ms"
+    )
+    print(
+        f"  network build (build_lifelines) {build * 1000:.0f} ms; synthesis of missing components "
+        f"{synth * 1000:.0f} ms; zone polygons {zones * 1000:.0f} ms; lifelines.gpkg {gpkg * 1000:.0f} ms"
+    )
 
 
 def porto_alegre_scenario(folder: Path) -> Scenario:

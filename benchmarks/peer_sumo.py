@@ -32,8 +32,14 @@ from twin.traffic.peers import PeerInput, grid_11x11
 
 GRID_TMAX_S = 7200.0
 PARALLEL_OFFSET_M = 10.0  # sideways bend given to each extra link between the same two nodes (netconvert would join)
-REROUTING = ("--device.rerouting.probability", "1", "--device.rerouting.period", "300",
-             "--device.rerouting.adaptation-interval", "10")
+REROUTING = (
+    "--device.rerouting.probability",
+    "1",
+    "--device.rerouting.period",
+    "300",
+    "--device.rerouting.adaptation-interval",
+    "10",
+)
 
 
 def sumo_binary(name: str) -> str:
@@ -98,9 +104,16 @@ def write_edges(case: PeerInput, path: Path) -> None:
         src, dst = int(row.src), int(row.dst)
         rank = seen.get((src, dst), 0)
         seen[(src, dst)] = rank + 1
-        edge = ET.SubElement(root, "edge", id=str(i), attrib={"from": str(src), "to": str(dst)},
-                             length=repr(float(row.length_m)), speed=repr(float(row.free_speed_mps)),
-                             numLanes=str(int(row.lanes)), priority="1")
+        edge = ET.SubElement(
+            root,
+            "edge",
+            id=str(i),
+            attrib={"from": str(src), "to": str(dst)},
+            length=repr(float(row.length_m)),
+            speed=repr(float(row.free_speed_mps)),
+            numLanes=str(int(row.lanes)),
+            priority="1",
+        )
         if rank:
             edge.set("shape", _bend(case, src, dst, rank))
     ET.ElementTree(root).write(path, encoding="UTF-8", xml_declaration=True)
@@ -127,8 +140,18 @@ def build_network(case: PeerInput, workdir: Path) -> Path:
     nodes, edges, net = workdir / "nodes.nod.xml", workdir / "edges.edg.xml", workdir / "net.net.xml"
     write_nodes(case, nodes)
     write_edges(case, edges)
-    command = [sumo_binary("netconvert"), "--node-files", str(nodes), "--edge-files", str(edges),
-               "--output-file", str(net), "--no-turnarounds", "--no-internal-links", "--no-warnings"]
+    command = [
+        sumo_binary("netconvert"),
+        "--node-files",
+        str(nodes),
+        "--edge-files",
+        str(edges),
+        "--output-file",
+        str(net),
+        "--no-turnarounds",
+        "--no-internal-links",
+        "--no-warnings",
+    ]
     subprocess.run(command, check=True, capture_output=True, text=True, env=sumo_environment())
     return net
 
@@ -163,9 +186,17 @@ def write_routes(case: PeerInput, path: Path) -> int:
         if number <= 0:
             continue
         total += number
-        ET.SubElement(root, "flow", id=str(int(i)), type="car", fromJunction=str(int(row["orig"])),
-                      toJunction=str(int(row["dest"])), begin=repr(float(row["t_start"])),
-                      end=repr(float(row["t_end"])), number=str(number))
+        ET.SubElement(
+            root,
+            "flow",
+            id=str(int(i)),
+            type="car",
+            fromJunction=str(int(row["orig"])),
+            toJunction=str(int(row["dest"])),
+            begin=repr(float(row["t_start"])),
+            end=repr(float(row["t_end"])),
+            number=str(number),
+        )
     ET.ElementTree(root).write(path, encoding="UTF-8", xml_declaration=True)
     return total
 
@@ -189,11 +220,30 @@ def run_meso(net: Path, routes: Path, workdir: Path, tmax_s: float, seed: int) -
     float
         Wall time of the SUMO run (s).
     """
-    command = [sumo_binary("sumo"), "--net-file", str(net), "--route-files", str(routes), "--mesosim", "true",
-               "--seed", str(seed), "--begin", "0", "--end", repr(float(tmax_s)), "--junction-taz",
-               "--no-step-log", "--no-warnings", "--duration-log.disable", *REROUTING,
-               "--tripinfo-output", str(workdir / "tripinfo.xml"),
-               "--statistic-output", str(workdir / "statistics.xml")]
+    command = [
+        sumo_binary("sumo"),
+        "--net-file",
+        str(net),
+        "--route-files",
+        str(routes),
+        "--mesosim",
+        "true",
+        "--seed",
+        str(seed),
+        "--begin",
+        "0",
+        "--end",
+        repr(float(tmax_s)),
+        "--junction-taz",
+        "--no-step-log",
+        "--no-warnings",
+        "--duration-log.disable",
+        *REROUTING,
+        "--tripinfo-output",
+        str(workdir / "tripinfo.xml"),
+        "--statistic-output",
+        str(workdir / "statistics.xml"),
+    ]
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True, text=True, env=sumo_environment())
     return time.perf_counter() - start
@@ -256,8 +306,9 @@ def free_flow_times(case: PeerInput) -> np.ndarray:
         One time per demand row (inf when unreachable).
     """
     n = len(case.nodes)
-    fastest = (case.links["length_m"] / case.links["free_speed_mps"]).groupby(
-        [case.links["src"], case.links["dst"]]).min()  # parallel links: the faster one
+    fastest = (
+        (case.links["length_m"] / case.links["free_speed_mps"]).groupby([case.links["src"], case.links["dst"]]).min()
+    )  # parallel links: the faster one
     src, dst = (fastest.index.get_level_values(k).to_numpy() for k in (0, 1))
     graph = sp.csr_matrix((fastest.to_numpy(float), (src, dst)), shape=(n, n))
     origins, inverse = np.unique(case.demand["orig"].to_numpy(), return_inverse=True)
@@ -296,10 +347,14 @@ def run_sumo(case: PeerInput, tmax_s: float, seed: int, workdir: Path | None = N
     rows, travel = read_trips(workdir / "tripinfo.xml")
     delay = travel - free_flow_times(case)[rows]
     done = len(travel) > 0
-    return {"wall_s": wall, "completed": float(len(travel)), "vehicles": float(vehicles),
-            "mean_travel_time_s": float(travel.mean()) if done else float("nan"),
-            "mean_delay_s": float(delay.mean()) if done else float("nan"),
-            "teleports": float(read_teleports(workdir / "statistics.xml"))}
+    return {
+        "wall_s": wall,
+        "completed": float(len(travel)),
+        "vehicles": float(vehicles),
+        "mean_travel_time_s": float(travel.mean()) if done else float("nan"),
+        "mean_delay_s": float(delay.mean()) if done else float("nan"),
+        "teleports": float(read_teleports(workdir / "statistics.xml")),
+    }
 
 
 def main() -> None:

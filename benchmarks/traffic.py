@@ -31,8 +31,13 @@ def demand(seed: int = 7) -> tuple[TrafficNetwork, pd.DataFrame]:
     weight = homes["population"].to_numpy(float) / homes["population"].sum()
     origin = homes["drive_node"].to_numpy()[rng.choice(len(homes), CARS, p=weight)]
     shelters = city.facilities.loc[city.facilities["kind"] == "shelter", "drive_node"].to_numpy()
-    table = pd.DataFrame({"origin": origin, "destination": shelters[rng.integers(0, len(shelters), CARS)],
-                          "departure_s": np.sort(rng.uniform(0, 3600, CARS))})
+    table = pd.DataFrame(
+        {
+            "origin": origin,
+            "destination": shelters[rng.integers(0, len(shelters), CARS)],
+            "departure_s": np.sort(rng.uniform(0, 3600, CARS)),
+        }
+    )
     return TrafficNetwork.from_network(city.drive), table[table["origin"] != table["destination"]]
 
 
@@ -47,9 +52,11 @@ def main(argv: list[str]) -> int:
             sim.step(60.0)
         wall = time.perf_counter() - start
         counts = sim.counts()
-        print(f"andorra evacuation: {len(table)} simulated vehicles x platoon {platoon} ({counts['departed']:.0f} "
-              f"departed), 1 h in 60 steps of 60 s: {wall:.2f} s; arrived {counts['arrived']:.0f}, on network "
-              f"{counts['on_network']:.0f}, stranded {counts['stranded']:.0f}")
+        print(
+            f"andorra evacuation: {len(table)} simulated vehicles x platoon {platoon} ({counts['departed']:.0f} "
+            f"departed), 1 h in 60 steps of 60 s: {wall:.2f} s; arrived {counts['arrived']:.0f}, on network "
+            f"{counts['on_network']:.0f}, stranded {counts['stranded']:.0f}"
+        )
     return 0
 
 

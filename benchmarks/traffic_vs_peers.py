@@ -64,8 +64,10 @@ def load_case(name: str, path: str) -> PeerInput:
 def free_flow_times(case: PeerInput, origin: np.ndarray, destination: np.ndarray) -> np.ndarray:
     """Free-flow shortest-path time of each trip (s)."""
     links = case.links
-    graph = sp.csr_matrix((links["length_m"] / links["free_speed_mps"], (links["src"], links["dst"])),
-                          shape=(len(case.nodes), len(case.nodes)))  # fmt: skip
+    graph = sp.csr_matrix(
+        (links["length_m"] / links["free_speed_mps"], (links["src"], links["dst"])),
+        shape=(len(case.nodes), len(case.nodes)),
+    )
     targets, inverse = np.unique(destination, return_inverse=True)
     times = csgraph.dijkstra(graph.T.tocsr(), indices=targets)  # from each destination on reversed links
     return np.asarray(times[inverse, origin])
@@ -96,36 +98,65 @@ def run_uxsim(case: PeerInput, name: str, deltan: int, seed: int, cpp: bool) -> 
     them)."""
     import uxsim
 
-    world = uxsim.World(name="", deltan=deltan, tmax=TMAX_S[name], random_seed=seed, print_mode=0, save_mode=0,
-                        show_mode=0, no_cyclic_routing=True, cpp=cpp)  # fmt: skip
+    world = uxsim.World(
+        name="",
+        deltan=deltan,
+        tmax=TMAX_S[name],
+        random_seed=seed,
+        print_mode=0,
+        save_mode=0,
+        show_mode=0,
+        no_cyclic_routing=True,
+        cpp=cpp,
+    )
     for i, row in case.nodes.iterrows():
         world.addNode(str(i), float(row["x"]), float(row["y"]))
     capacities = "uxsim_capacity_out" in case.links
     for i, row in case.links.iterrows():
-        extra = ({"capacity_out": float(row["uxsim_capacity_out"]), "capacity_in": float(row["uxsim_capacity_in"])}
-                 if capacities else {})  # fmt: skip
-        world.addLink(str(i), str(int(row["src"])), str(int(row["dst"])), length=float(row["length_m"]),
-                      free_flow_speed=float(row["free_speed_mps"]), number_of_lanes=int(row["lanes"]),
-                      jam_density=float(row["jam_density_veh_m"] * row["lanes"]), **extra)  # fmt: skip
+        extra = (
+            {"capacity_out": float(row["uxsim_capacity_out"]), "capacity_in": float(row["uxsim_capacity_in"])}
+            if capacities
+            else {}
+        )
+        world.addLink(
+            str(i),
+            str(int(row["src"])),
+            str(int(row["dst"])),
+            length=float(row["length_m"]),
+            free_flow_speed=float(row["free_speed_mps"]),
+            number_of_lanes=int(row["lanes"]),
+            jam_density=float(row["jam_density_veh_m"] * row["lanes"]),
+            **extra,
+        )
     for row in case.demand.itertuples():
-        world.adddemand(str(int(row.orig)), str(int(row.dest)), float(row.t_start), float(row.t_end),
-                        volume=float(row.volume))  # fmt: skip
+        world.adddemand(
+            str(int(row.orig)), str(int(row.dest)), float(row.t_start), float(row.t_end), volume=float(row.volume)
+        )
     start = time.perf_counter()
     world.exec_simulation()
     wall = time.perf_counter() - start
     trips = world.analyzer.basic_to_pandas()
-    return {"wall_s": wall, "completed": float(trips["completed_trips"].iloc[0]),
-            "vehicles": float(trips["total_trips"].iloc[0]),
-            "mean_travel_time_s": float(trips["average_travel_time"].iloc[0]),
-            "mean_delay_s": float(trips["average_delay"].iloc[0])}  # fmt: skip
+    return {
+        "wall_s": wall,
+        "completed": float(trips["completed_trips"].iloc[0]),
+        "vehicles": float(trips["total_trips"].iloc[0]),
+        "mean_travel_time_s": float(trips["average_travel_time"].iloc[0]),
+        "mean_delay_s": float(trips["average_delay"].iloc[0]),
+    }
 
 
-def _figures(wall: float, weight: np.ndarray, done: np.ndarray, travel: np.ndarray, free: np.ndarray
-             ) -> dict[str, float]:  # fmt: skip
+def _figures(
+    wall: float, weight: np.ndarray, done: np.ndarray, travel: np.ndarray, free: np.ndarray
+) -> dict[str, float]:
     w = weight[done]
     mean = (lambda v: float(np.average(v, weights=w))) if w.sum() else (lambda v: float("nan"))
-    return {"wall_s": wall, "completed": float(w.sum()), "vehicles": float(weight.sum()),
-            "mean_travel_time_s": mean(travel[done]), "mean_delay_s": mean(travel[done] - free[done])}
+    return {
+        "wall_s": wall,
+        "completed": float(w.sum()),
+        "vehicles": float(weight.sum()),
+        "mean_travel_time_s": mean(travel[done]),
+        "mean_delay_s": mean(travel[done] - free[done]),
+    }
 
 
 def one(args: argparse.Namespace) -> None:
@@ -149,8 +180,11 @@ def one(args: argparse.Namespace) -> None:
 def plan(case: str, seeds: int, python_mode: bool, uxsim_per_vehicle: bool) -> list[tuple[str, int, int]]:
     """(model, platoon, seed) runs for a case."""
     p = PLATOON[case]
-    runs = [(model, size, seed) for model, size in (("twin", p), ("twin", 1), ("twin-uxcost", p), ("uxsim-cpp", p))
-            for seed in range(seeds)]  # fmt: skip
+    runs = [
+        (model, size, seed)
+        for model, size in (("twin", p), ("twin", 1), ("twin-uxcost", p), ("uxsim-cpp", p))
+        for seed in range(seeds)
+    ]
     if uxsim_per_vehicle and case != "chicago":
         runs.append(("uxsim-cpp", 1, 0))
     if python_mode:
@@ -164,29 +198,50 @@ def compare(case: str, path: str, seeds: int, python_mode: bool, uxsim_per_vehic
     """Every model, every seed, each in its own process."""
     rows = []
     for model, size, seed in plan(case, seeds, python_mode, uxsim_per_vehicle):
-        command = [sys.executable, __file__, "--one", case, "--path", path, "--model", model, "--platoon", str(size),
-                   "--seed", str(seed)]  # fmt: skip
+        command = [
+            sys.executable,
+            __file__,
+            "--one",
+            case,
+            "--path",
+            path,
+            "--model",
+            model,
+            "--platoon",
+            str(size),
+            "--seed",
+            str(seed),
+        ]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             print(f"  {model} platoon {size} seed {seed} failed:\n{done.stderr[-2000:]}", flush=True)
             continue
         figures = json.loads(done.stdout.strip().splitlines()[-1])
         rows.append({"case": case, "model": model, "platoon": size, "seed": seed, **figures})
-        print(f"  {case} {model:12s} platoon {size:2d} seed {seed}: " + ", ".join(
-            f"{k} {v:.1f}" for k, v in figures.items()), flush=True)  # fmt: skip
+        print(
+            f"  {case} {model:12s} platoon {size:2d} seed {seed}: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()),
+            flush=True,
+        )
     return pd.DataFrame(rows)
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
     """Ranges over seeds per case, model and platoon size."""
+
     def span(digits: int) -> object:
         return lambda s: f"{s.min():.{digits}f}-{s.max():.{digits}f}" if s.min() != s.max() else f"{s.min():.{digits}f}"
 
     return table.groupby(["case", "model", "platoon"]).agg(
-        runs=("seed", "size"), wall_s=("wall_s", span(2)), peak_rss_mb=("peak_rss_mb", "max"),
-        trips_input=("trips_input", "first"), simulated=("vehicles", "first"), completed=("completed", span(0)),
-        mean_travel_time_s=("mean_travel_time_s", span(0)), mean_delay_s=("mean_delay_s", span(0)),
-    )  # fmt: skip
+        runs=("seed", "size"),
+        wall_s=("wall_s", span(2)),
+        peak_rss_mb=("peak_rss_mb", "max"),
+        trips_input=("trips_input", "first"),
+        simulated=("vehicles", "first"),
+        completed=("completed", span(0)),
+        mean_travel_time_s=("mean_travel_time_s", span(0)),
+        mean_delay_s=("mean_delay_s", span(0)),
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -209,8 +264,7 @@ def main(argv: list[str]) -> int:
         return 0
     if "chicago" in args.cases and not Path(args.path, "links.csv").exists():
         parser.error(f"chicago needs --path to a folder with UXsim's Chicago Sketch CSVs (got {args.path!r})")
-    table = pd.concat([compare(c, args.path, args.seeds, args.python_mode, args.uxsim_per_vehicle)
-                       for c in args.cases])  # fmt: skip
+    table = pd.concat([compare(c, args.path, args.seeds, args.python_mode, args.uxsim_per_vehicle) for c in args.cases])
     if args.out:
         table.to_csv(args.out, index=False)
     pd.set_option("display.width", 200)

@@ -119,9 +119,7 @@ def test_validate_lists_problems_and_exits_1(tmp_path: Path, capsys: pytest.Capt
     assert "bad.yaml:2 map" in out and "bad.yaml:4 duration" in out and "did you mean 'seed'" in out
 
 
-def test_validate_checks_rivers_and_targets_against_the_map(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_validate_checks_rivers_and_targets_against_the_map(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     scenario = tmp_path / "flood.yaml"
     scenario.write_text(
         f"name: x\nmap: {ROOT / 'maps' / 'andorra'}\nstart: '2025-10-14T06:00'\nduration: 2h\nstep: 60s\n"

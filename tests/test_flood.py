@@ -142,9 +142,7 @@ VALIRA = {
 }
 
 
-def test_valira_flood_wets_the_valley_floor_and_closes_riverside_links_only(
-    andorra_city: City, tmp_path: Path
-) -> None:
+def test_valira_flood_wets_the_valley_floor_and_closes_riverside_links_only(andorra_city: City, tmp_path: Path) -> None:
     model = CityModel(andorra_city, _scenario(tmp_path, "andorra", [VALIRA]))
     model.run()
     state = model.state
@@ -202,9 +200,7 @@ def test_unknown_river_names_list_the_map_rivers(andorra_city: City, tmp_path: P
     assert "s.yaml" in text and "hazards[0]" in text and "Gran Valyra" in text and "Riu Valira" in text
 
 
-def test_map_without_named_rivers_says_so_and_floods_its_drainage_instead(
-    monaco_city: City, tmp_path: Path
-) -> None:
+def test_map_without_named_rivers_says_so_and_floods_its_drainage_instead(monaco_city: City, tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match=r"no named rivers|the map has"):
         CityModel(monaco_city, _scenario(tmp_path, "monaco", [{**VALIRA, "rivers": ["Seine"]}]))
     drainage = {**VALIRA, "rivers": None, "channel_min_area_km2": 0.5, "channel_depth_m": 0.0}

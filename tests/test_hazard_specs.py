@@ -82,8 +82,6 @@ def scenario_text() -> str:
     return VALID.format(map=MAPS / "andorra")
 
 
-
-
 def csv_problems(project: Path, text: str, column: str = "stage_m", *, hyetograph: bool = False) -> list[str]:
     """Problems of a scenario whose gauge (or hyetograph) is ``text``."""
     name = "storm.csv" if hyetograph else "stage.csv"
@@ -111,7 +109,10 @@ def test_valid_flood_scenario_loads_with_seconds_paths_and_defaults(project: Pat
         {"peak_stage_m": 4.5, "time_to_peak": "6h", "duration": "36h", "shape": "trapezoidal", "peak_duration": "4h"}
     )
     assert (river.hydrograph.time_to_peak_s, river.hydrograph.duration_s, river.hydrograph.peak_duration_s) == (
-        21600.0, 129600.0, 14400.0)
+        21600.0,
+        129600.0,
+        14400.0,
+    )
 
     assert gauged.rivers is None and gauged.channel_min_area_km2 == 5.0
     assert gauged.gauge == project / "scenarios" / "stage.csv"  # resolved against the scenario's folder
@@ -123,7 +124,8 @@ def test_valid_flood_scenario_loads_with_seconds_paths_and_defaults(project: Pat
 
     assert storm.start_s == 3600.0 and storm.soil_group == "C" and storm.drainage_mm_h == 15.0
     assert storm.design_storm == DesignStormSpec.model_validate(
-        {"total_mm": 80, "duration": "2h", "shape": "triangular", "peak_at": 0.25})
+        {"total_mm": 80, "duration": "2h", "shape": "triangular", "peak_at": 0.25}
+    )
     assert storm.curve_numbers == {"forest": 60.0, "water": 100.0}
 
     assert hyeto.hyetograph == project / "scenarios" / "storm.csv" and hyeto.design_storm is None
@@ -184,72 +186,232 @@ def test_json_schema_lists_the_flood_types() -> None:
 
 # (name, old, new, line, yaml path, words of the message and the fix)
 BAD: list[tuple[str, str, str, int, str, list[str]]] = [
-    ("rivers and channel area", "    rivers: [valira]\n", "    rivers: [valira]\n    channel_min_area_km2: 5\n", 7,
-     "hazards[0]", ["has both of rivers and channel_min_area_km2", "give exactly one", "rivers: [valira]"]),
-    ("neither rivers nor channel area", "    channel_min_area_km2: 5\n", "", 17, "hazards[1]",
-     ["has neither of rivers and channel_min_area_km2", "maps without named rivers"]),
-    ("hydrograph and gauge", "    gauge: stage.csv\n",
-     "    gauge: stage.csv\n    hydrograph: {peak_stage_m: 2, time_to_peak: 1h, duration: 2h}\n", 17, "hazards[1]",
-     ["has both of hydrograph and gauge", "give exactly one"]),
-    ("neither hydrograph nor gauge", "    gauge: stage.csv\n", "", 17, "hazards[1]",
-     ["has neither of hydrograph and gauge", "or gauge: stage.csv"]),
-    ("design storm and hyetograph", "    hyetograph: storm.csv\n",
-     "    hyetograph: storm.csv\n    design_storm: {total_mm: 5, duration: 1h}\n", 26, "hazards[3]",
-     ["has both of design_storm and hyetograph"]),
-    ("neither design storm nor hyetograph", "    hyetograph: storm.csv\n", "    soil_group: A\n", 26, "hazards[3]",
-     ["has neither of design_storm and hyetograph", "design_storm: {total_mm: 80, duration: 2h}"]),
+    (
+        "rivers and channel area",
+        "    rivers: [valira]\n",
+        "    rivers: [valira]\n    channel_min_area_km2: 5\n",
+        7,
+        "hazards[0]",
+        ["has both of rivers and channel_min_area_km2", "give exactly one", "rivers: [valira]"],
+    ),
+    (
+        "neither rivers nor channel area",
+        "    channel_min_area_km2: 5\n",
+        "",
+        17,
+        "hazards[1]",
+        ["has neither of rivers and channel_min_area_km2", "maps without named rivers"],
+    ),
+    (
+        "hydrograph and gauge",
+        "    gauge: stage.csv\n",
+        "    gauge: stage.csv\n    hydrograph: {peak_stage_m: 2, time_to_peak: 1h, duration: 2h}\n",
+        17,
+        "hazards[1]",
+        ["has both of hydrograph and gauge", "give exactly one"],
+    ),
+    (
+        "neither hydrograph nor gauge",
+        "    gauge: stage.csv\n",
+        "",
+        17,
+        "hazards[1]",
+        ["has neither of hydrograph and gauge", "or gauge: stage.csv"],
+    ),
+    (
+        "design storm and hyetograph",
+        "    hyetograph: storm.csv\n",
+        "    hyetograph: storm.csv\n    design_storm: {total_mm: 5, duration: 1h}\n",
+        26,
+        "hazards[3]",
+        ["has both of design_storm and hyetograph"],
+    ),
+    (
+        "neither design storm nor hyetograph",
+        "    hyetograph: storm.csv\n",
+        "    soil_group: A\n",
+        26,
+        "hazards[3]",
+        ["has neither of design_storm and hyetograph", "design_storm: {total_mm: 80, duration: 2h}"],
+    ),
     ("empty river list", "rivers: [valira]", "rivers: []", 8, "hazards[0].rivers", ["must not be empty"]),
     ("blank river name", "rivers: [valira]", "rivers: ['  ']", 8, "hazards[0].rivers[0]", ["must not be empty"]),
     ("river name not text", "rivers: [valira]", "rivers: valira", 8, "hazards[0].rivers", ["must be a list"]),
-    ("zero channel area", "channel_min_area_km2: 5", "channel_min_area_km2: 0", 18, "hazards[1].channel_min_area_km2",
-     ["must be > 0", "got 0"]),
+    (
+        "zero channel area",
+        "channel_min_area_km2: 5",
+        "channel_min_area_km2: 0",
+        18,
+        "hazards[1].channel_min_area_km2",
+        ["must be > 0", "got 0"],
+    ),
     ("negative start", "start: 30min", "start: -30min", 9, "hazards[0].start", ["must be >= 0"]),
     ("bad start", "start: 30min", "start: soon", 9, "hazards[0].start", ["must be a duration", "got 'soon'"]),
-    ("zero peak stage", "peak_stage_m: 4.5", "peak_stage_m: 0", 11, "hazards[0].hydrograph.peak_stage_m",
-     ["must be > 0", "got 0"]),
-    ("missing time to peak", "      time_to_peak: 6h\n", "", 10, "hazards[0].hydrograph.time_to_peak",
-     ["required key is missing", "add it, e.g. time_to_peak: 6h"]),
-    ("zero time to peak", "time_to_peak: 6h", "time_to_peak: 0", 12, "hazards[0].hydrograph.time_to_peak",
-     ["must be > 0"]),
-    ("duration shorter than rise and peak", "duration: 36h", "duration: 9h", 13, "hazards[0].hydrograph.duration",
-     ["must be longer than time_to_peak + peak_duration (6h + 4h = 10h)", "got '9h'"]),
-    ("unknown shape", "shape: trapezoidal", "shape: trapezoid", 14, "hazards[0].hydrograph.shape",
-     ["must be one of triangular, trapezoidal, smooth", "did you mean 'trapezoidal'?"]),
-    ("peak duration without trapezoidal", "shape: trapezoidal", "shape: smooth", 15,
-     "hazards[0].hydrograph.peak_duration", ["is only for shape: trapezoidal", "remove it, or set shape: trapezoidal"]),
-    ("unknown hydrograph key", "      peak_duration: 4h", "      peak_duraton: 4h", 15,
-     "hazards[0].hydrograph.peak_duraton", ["unknown key 'peak_duraton'", "did you mean 'peak_duration'?"]),
-    ("hydrograph not a mapping", "    hydrograph:\n      peak_stage_m: 4.5\n      time_to_peak: 6h\n"
-     "      duration: 36h\n      shape: trapezoidal\n      peak_duration: 4h\n", "    hydrograph: big\n", 10,
-     "hazards[0].hydrograph", ["must be a mapping"]),
-    ("zero damage depth", "component_damage_depth_m: 0.5", "component_damage_depth_m: 0", 16,
-     "hazards[0].component_damage_depth_m", ["must be > 0"]),
-    ("missing gauge file", "gauge: stage.csv", "gauge: nothere.csv", 19, "hazards[1].gauge",
-     ["no file at scenarios/nothere.csv", "paths resolve against the scenario file's folder"]),
-    ("missing hyetograph file", "hyetograph: storm.csv", "hyetograph: rain/storm.csv", 27, "hazards[3].hyetograph",
-     ["no file at scenarios/rain/storm.csv"]),
+    (
+        "zero peak stage",
+        "peak_stage_m: 4.5",
+        "peak_stage_m: 0",
+        11,
+        "hazards[0].hydrograph.peak_stage_m",
+        ["must be > 0", "got 0"],
+    ),
+    (
+        "missing time to peak",
+        "      time_to_peak: 6h\n",
+        "",
+        10,
+        "hazards[0].hydrograph.time_to_peak",
+        ["required key is missing", "add it, e.g. time_to_peak: 6h"],
+    ),
+    (
+        "zero time to peak",
+        "time_to_peak: 6h",
+        "time_to_peak: 0",
+        12,
+        "hazards[0].hydrograph.time_to_peak",
+        ["must be > 0"],
+    ),
+    (
+        "duration shorter than rise and peak",
+        "duration: 36h",
+        "duration: 9h",
+        13,
+        "hazards[0].hydrograph.duration",
+        ["must be longer than time_to_peak + peak_duration (6h + 4h = 10h)", "got '9h'"],
+    ),
+    (
+        "unknown shape",
+        "shape: trapezoidal",
+        "shape: trapezoid",
+        14,
+        "hazards[0].hydrograph.shape",
+        ["must be one of triangular, trapezoidal, smooth", "did you mean 'trapezoidal'?"],
+    ),
+    (
+        "peak duration without trapezoidal",
+        "shape: trapezoidal",
+        "shape: smooth",
+        15,
+        "hazards[0].hydrograph.peak_duration",
+        ["is only for shape: trapezoidal", "remove it, or set shape: trapezoidal"],
+    ),
+    (
+        "unknown hydrograph key",
+        "      peak_duration: 4h",
+        "      peak_duraton: 4h",
+        15,
+        "hazards[0].hydrograph.peak_duraton",
+        ["unknown key 'peak_duraton'", "did you mean 'peak_duration'?"],
+    ),
+    (
+        "hydrograph not a mapping",
+        "    hydrograph:\n      peak_stage_m: 4.5\n      time_to_peak: 6h\n"
+        "      duration: 36h\n      shape: trapezoidal\n      peak_duration: 4h\n",
+        "    hydrograph: big\n",
+        10,
+        "hazards[0].hydrograph",
+        ["must be a mapping"],
+    ),
+    (
+        "zero damage depth",
+        "component_damage_depth_m: 0.5",
+        "component_damage_depth_m: 0",
+        16,
+        "hazards[0].component_damage_depth_m",
+        ["must be > 0"],
+    ),
+    (
+        "missing gauge file",
+        "gauge: stage.csv",
+        "gauge: nothere.csv",
+        19,
+        "hazards[1].gauge",
+        ["no file at scenarios/nothere.csv", "paths resolve against the scenario file's folder"],
+    ),
+    (
+        "missing hyetograph file",
+        "hyetograph: storm.csv",
+        "hyetograph: rain/storm.csv",
+        27,
+        "hazards[3].hyetograph",
+        ["no file at scenarios/rain/storm.csv"],
+    ),
     ("zero total", "total_mm: 80", "total_mm: 0", 22, "hazards[2].design_storm.total_mm", ["must be > 0"]),
-    ("storm without duration", "total_mm: 80, duration: 2h,", "total_mm: 80,", 22,
-     "hazards[2].design_storm.duration", ["required key is missing", "add it, e.g. duration: 2h"]),
-    ("unknown storm shape", "shape: triangular", "shape: block", 22, "hazards[2].design_storm.shape",
-     ["must be one of uniform, triangular", "got 'block'"]),
+    (
+        "storm without duration",
+        "total_mm: 80, duration: 2h,",
+        "total_mm: 80,",
+        22,
+        "hazards[2].design_storm.duration",
+        ["required key is missing", "add it, e.g. duration: 2h"],
+    ),
+    (
+        "unknown storm shape",
+        "shape: triangular",
+        "shape: block",
+        22,
+        "hazards[2].design_storm.shape",
+        ["must be one of uniform, triangular", "got 'block'"],
+    ),
     ("peak_at above one", "peak_at: 0.25", "peak_at: 1.5", 22, "hazards[2].design_storm.peak_at", ["must be <= 1"]),
-    ("peak_at with a uniform storm", "shape: triangular", "shape: uniform", 22, "hazards[2].design_storm.peak_at",
-     ["is only for shape: triangular", "got 0.25", "remove it, or set shape: triangular"]),
-    ("unknown soil group", "soil_group: C", "soil_group: c", 23, "hazards[2].soil_group",
-     ["must be one of A, B, C, D", "did you mean 'C'?"]),
-    ("unknown land-cover class", "forest: 60", "forrest: 60", 24, "hazards[2].curve_numbers.forrest",
-     ["unknown land-cover class 'forrest'", "did you mean 'forest'?", "classes: other, impervious, urban"]),
-    ("curve number below 30", "forest: 60", "forest: 20", 24, "hazards[2].curve_numbers.forest",
-     ["must be >= 30", "got 20"]),
+    (
+        "peak_at with a uniform storm",
+        "shape: triangular",
+        "shape: uniform",
+        22,
+        "hazards[2].design_storm.peak_at",
+        ["is only for shape: triangular", "got 0.25", "remove it, or set shape: triangular"],
+    ),
+    (
+        "unknown soil group",
+        "soil_group: C",
+        "soil_group: c",
+        23,
+        "hazards[2].soil_group",
+        ["must be one of A, B, C, D", "did you mean 'C'?"],
+    ),
+    (
+        "unknown land-cover class",
+        "forest: 60",
+        "forrest: 60",
+        24,
+        "hazards[2].curve_numbers.forrest",
+        ["unknown land-cover class 'forrest'", "did you mean 'forest'?", "classes: other, impervious, urban"],
+    ),
+    (
+        "curve number below 30",
+        "forest: 60",
+        "forest: 20",
+        24,
+        "hazards[2].curve_numbers.forest",
+        ["must be >= 30", "got 20"],
+    ),
     ("curve number above 100", "water: 100", "water: 101", 24, "hazards[2].curve_numbers.water", ["must be <= 100"]),
-    ("curve number not a number", "water: 100", "water: high", 24, "hazards[2].curve_numbers.water",
-     ["must be a number", "got 'high'"]),
+    (
+        "curve number not a number",
+        "water: 100",
+        "water: high",
+        24,
+        "hazards[2].curve_numbers.water",
+        ["must be a number", "got 'high'"],
+    ),
     ("negative drainage", "drainage_mm_h: 15", "drainage_mm_h: -1", 25, "hazards[2].drainage_mm_h", ["must be >= 0"]),
-    ("unknown rain key", "drainage_mm_h: 15", "drainage: 15", 25, "hazards[2].drainage",
-     ["unknown key 'drainage'", "did you mean 'drainage_mm_h'?"]),
-    ("misspelt hazard type", "type: rain\n    start", "type: rainfall\n    start", 20, "hazards[2].type",
-     ["unknown hazard type 'rainfall'", "did you mean 'rain'?", "this version knows: ", "rain, river_flood"]),
+    (
+        "unknown rain key",
+        "drainage_mm_h: 15",
+        "drainage: 15",
+        25,
+        "hazards[2].drainage",
+        ["unknown key 'drainage'", "did you mean 'drainage_mm_h'?"],
+    ),
+    (
+        "misspelt hazard type",
+        "type: rain\n    start",
+        "type: rainfall\n    start",
+        20,
+        "hazards[2].type",
+        ["unknown hazard type 'rainfall'", "did you mean 'rain'?", "this version knows: ", "rain, river_flood"],
+    ),
 ]
 
 
@@ -329,12 +491,18 @@ def test_csv_problems_name_the_row_and_the_column_and_are_all_reported(project: 
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("Time,stage\n0,1\n", ["stage.csv has no column 'time'; rename column 'Time' to 'time'",
-                               "stage.csv has no column 'stage_m'; rename column 'stage' to 'stage_m' "
-                               "(metres above the channel bed)"]),
+        (
+            "Time,stage\n0,1\n",
+            [
+                "stage.csv has no column 'time'; rename column 'Time' to 'time'",
+                "stage.csv has no column 'stage_m'; rename column 'stage' to 'stage_m' (metres above the channel bed)",
+            ],
+        ),
         ("t;stage_m\n0;1\n", ["stage.csv has no column 'time'; separate the columns with commas"]),
-        ("when,level\n0,1\n", ["stage.csv has no column 'time'; the header line must name the column 'time'",
-                               "it has: 'when', 'level'"]),
+        (
+            "when,level\n0,1\n",
+            ["stage.csv has no column 'time'; the header line must name the column 'time'", "it has: 'when', 'level'"],
+        ),
         ("time,stage_m,time\n0,1,2\n", ["stage.csv has the column 'time' 2 times; keep one"]),
         ("", ["stage.csv is empty; e.g. a header line `time,stage_m`"]),
         ("\n\n", ["stage.csv is empty"]),
@@ -359,8 +527,10 @@ def test_hyetograph_must_end_with_zero_and_have_two_rows(project: Path) -> None:
         "`time,intensity_mm_h` then rows like `0,0` and `30min,1.5`"
     ]
     problems = csv_problems(project, "time,intensity\n0,1\n1h,0\n", hyetograph=True)
-    assert problems == [f"{where} has no column 'intensity_mm_h'; rename column 'intensity' to 'intensity_mm_h' "
-                        "(rain intensity in mm/h)"]
+    assert problems == [
+        f"{where} has no column 'intensity_mm_h'; rename column 'intensity' to 'intensity_mm_h' "
+        "(rain intensity in mm/h)"
+    ]
 
 
 def test_unreadable_csv(project: Path) -> None:
@@ -432,7 +602,8 @@ def test_stage_keeps_the_shape_of_the_input() -> None:
 def test_gauge_stage_interpolates_and_holds_the_ends(tmp_path: Path) -> None:
     (tmp_path / "g.csv").write_text("time,stage_m\n1h,1\n2h,3\n4h,2\n")
     spec = RiverFloodSpec.model_validate(
-        {"rivers": ["x"], "start": "1h", "gauge": "g.csv"}, context={"base_dir": tmp_path})
+        {"rivers": ["x"], "start": "1h", "gauge": "g.csv"}, context={"base_dir": tmp_path}
+    )
     t = np.array([0, 0.99, 1, 1.5, 2, 3, 3.5, 4, 5, 10]) * H
     # before start 0; between start and the first row the first value; then linear; then the last value
     np.testing.assert_allclose(series.stage_m(spec, t), [0, 0, 1, 1, 1, 3, 2.75, 2.5, 2, 2])
@@ -443,16 +614,22 @@ def test_gauge_stage_interpolates_and_holds_the_ends(tmp_path: Path) -> None:
 
 def test_hydrograph_breakpoints() -> None:
     np.testing.assert_array_equal(series.breakpoints_s(flood(start="1h")), np.array([1, 3, 7]) * H)
-    np.testing.assert_array_equal(series.breakpoints_s(flood("trapezoidal", peak_duration="1h")),
-                                  np.array([0, 2, 3, 6]) * H)
+    np.testing.assert_array_equal(
+        series.breakpoints_s(flood("trapezoidal", peak_duration="1h")), np.array([0, 2, 3, 6]) * H
+    )
     assert series.max_stage_m(flood()) == 4.0
 
 
 # ------------------------------------------------------------------------------------------------------ rain
 
 
-def rain(shape: str = "triangular", total: float = 60.0, duration: float | str = "2h", start: float | str = 0,
-         **extra: object) -> RainSpec:
+def rain(
+    shape: str = "triangular",
+    total: float = 60.0,
+    duration: float | str = "2h",
+    start: float | str = 0,
+    **extra: object,
+) -> RainSpec:
     storm: dict[str, object] = {"total_mm": total, "duration": duration, "shape": shape, **extra}
     return RainSpec.model_validate({"start": start, "design_storm": storm})
 
@@ -470,8 +647,9 @@ def test_triangular_storm_reaches_its_total_exactly_at_the_end() -> None:
     t = np.array([-1, 0, 900, 1800, 4500, 7200, 9000])
     cumulative = series.cumulative_rain_mm(spec, t)
     assert cumulative[-2] == 60.0 and cumulative[-1] == 60.0  # exact, not approximately
-    np.testing.assert_allclose(cumulative, [0, 0, 60 * 900**2 / (1800 * 7200), 15, 60 - 60 * 2700**2 / (5400 * 7200),
-                                            60, 60])
+    np.testing.assert_allclose(
+        cumulative, [0, 0, 60 * 900**2 / (1800 * 7200), 15, 60 - 60 * 2700**2 / (5400 * 7200), 60, 60]
+    )
     np.testing.assert_allclose(series.intensity_mm_h(spec, t), [0, 0, 30, 60, 30, 0, 0])
     np.testing.assert_array_equal(series.breakpoints_s(spec), [0, 1800, 7200])
     assert series.total_rain_mm(spec) == 60.0
@@ -504,8 +682,11 @@ def test_hyetograph_cumulative_is_exact(tmp_path: Path) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    total=st.floats(0.1, 500), duration=st.floats(60, 86400), peak_at=st.floats(0, 1),
-    shape=st.sampled_from(["uniform", "triangular"]), start=st.floats(0, 10000),
+    total=st.floats(0.1, 500),
+    duration=st.floats(60, 86400),
+    peak_at=st.floats(0, 1),
+    shape=st.sampled_from(["uniform", "triangular"]),
+    start=st.floats(0, 10000),
     times=st.lists(st.floats(-1e5, 2e5), min_size=1, max_size=30),
 )
 def test_cumulative_rain_is_non_decreasing_and_ends_at_the_total(
@@ -542,7 +723,8 @@ def test_curve_numbers_for_applies_soil_group_and_overrides() -> None:
     spec = RainSpec.model_validate({"design_storm": {"total_mm": 10, "duration": "1h"}})
     np.testing.assert_array_equal(curve_numbers_for(spec), [69, 98, 85, 61, 55, 78, 86, 98])
     spec = RainSpec.model_validate(
-        {"design_storm": {"total_mm": 10, "duration": "1h"}, "soil_group": "D", "curve_numbers": {"forest": 60}})
+        {"design_storm": {"total_mm": 10, "duration": "1h"}, "soil_group": "D", "curve_numbers": {"forest": 60}}
+    )
     cn = curve_numbers_for(spec)
     assert cn.dtype == np.float64 and cn.shape == (len(LANDCOVER_CLASSES),)
     np.testing.assert_array_equal(cn, [84, 98, 92, 80, 60, 89, 94, 98])
@@ -584,7 +766,12 @@ def test_match_rivers_by_case_insensitive_substrings_over_every_name(waterways: 
 
 def test_river_names_lists_rivers_streams_and_canals(waterways: pd.DataFrame) -> None:
     assert river_names(waterways) == [
-        "Canal de Engolasters", "Engolasters", "Gran Valira", "Riu de Madriu", "Riu Valira", "VALIRA DEL NORD",
+        "Canal de Engolasters",
+        "Engolasters",
+        "Gran Valira",
+        "Riu de Madriu",
+        "Riu Valira",
+        "VALIRA DEL NORD",
         "Valira River",
     ]
     assert river_names(waterways.iloc[:0]) == []
@@ -596,24 +783,67 @@ def test_river_names_lists_rivers_streams_and_canals(waterways: pd.DataFrame) ->
 def test_loaded_entries_know_where_they_were_written(project: Path) -> None:
     s = load_scenario(write(project, scenario_text()))
     assert [h.source for h in s.hazards] == [  # type: ignore[attr-defined]
-        "scenarios/s.yaml:7 hazards[0]", "scenarios/s.yaml:17 hazards[1]",
-        "scenarios/s.yaml:20 hazards[2]", "scenarios/s.yaml:26 hazards[3]",
+        "scenarios/s.yaml:7 hazards[0]",
+        "scenarios/s.yaml:17 hazards[1]",
+        "scenarios/s.yaml:20 hazards[2]",
+        "scenarios/s.yaml:26 hazards[3]",
     ]
 
 
 _SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.floats(allow_nan=True, allow_infinity=True),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=8),
-    st.sampled_from(["6h", "-5min", "0", "stage.csv", "storm.csv", "nothere.csv", "triangular", "trapezoidal",
-                     "smooth", "uniform", "B", "forest", "valira", "river_flood", "rain"]),
+    st.sampled_from(
+        [
+            "6h",
+            "-5min",
+            "0",
+            "stage.csv",
+            "storm.csv",
+            "nothere.csv",
+            "triangular",
+            "trapezoidal",
+            "smooth",
+            "uniform",
+            "B",
+            "forest",
+            "valira",
+            "river_flood",
+            "rain",
+        ]
+    ),
 )
 _VALUES = st.recursive(
-    _SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=6,
 )
-_KEYS = st.sampled_from(["rivers", "channel_min_area_km2", "start", "hydrograph", "gauge", "design_storm",
-                         "hyetograph", "shape", "peak_duration", "peak_at", "curve_numbers", "soil_group", "type",
-                         "duration", "time_to_peak", "peak_stage_m", "total_mm", "drainage_mm_h", "x"])
+_KEYS = st.sampled_from(
+    [
+        "rivers",
+        "channel_min_area_km2",
+        "start",
+        "hydrograph",
+        "gauge",
+        "design_storm",
+        "hyetograph",
+        "shape",
+        "peak_duration",
+        "peak_at",
+        "curve_numbers",
+        "soil_group",
+        "type",
+        "duration",
+        "time_to_peak",
+        "peak_stage_m",
+        "total_mm",
+        "drainage_mm_h",
+        "x",
+    ]
+)
 
 
 def _paths(node: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:

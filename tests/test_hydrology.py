@@ -69,8 +69,9 @@ def test_v_valley_accumulation_and_hand() -> None:
     assert hydrology.accumulation[-1, centre] > 0.9 * rows * (cols - 2)
     # HAND = cross slope x distance from the river, exactly, because D8 goes straight across (cross >> long).
     expected = 0.1 * CELL_M * np.abs(np.arange(cols) - centre)
-    np.testing.assert_allclose(hydrology.hand_m[5:-1, 1:-1], np.broadcast_to(expected[1:-1], (rows - 6, cols - 2)),
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        hydrology.hand_m[5:-1, 1:-1], np.broadcast_to(expected[1:-1], (rows - 6, cols - 2)), atol=1e-4
+    )
     assert len(hydrology.channel_cells) == rows
 
 

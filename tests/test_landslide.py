@@ -155,7 +155,8 @@ def test_explicit_slide_closes_exactly_the_links_its_footprint_touches(andorra_c
     assert slides.footprint_cell.tolist() == [cell]
     assert slides.slide_volume[0] == pytest.approx(andorra_city.terrain.resolution_m**2 * 2.0)
     pair_link, pair_cell = line_cell_pairs(
-        shapely.from_wkb(links["geometry"].to_numpy()), andorra_city.terrain.transform,
+        shapely.from_wkb(links["geometry"].to_numpy()),
+        andorra_city.terrain.transform,
         andorra_city.terrain.elevation_m.shape,
     )
     expected = np.unique(pair_link[pair_cell == cell])

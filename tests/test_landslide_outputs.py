@@ -115,8 +115,9 @@ def _fs_direct(city: City, soil: dict[str, float], recharge_m_day: float, wetnes
         w = relative_wetness(recharge_m_day, area, np.full(area.shape, soil["transmissivity_m2_day"]), theta)
         if wetness is not None:
             w = np.full(area.shape, wetness)
-        return factor_of_safety(np.full(area.shape, c_star), np.full(area.shape, tan_phi), np.full(area.shape, ratio),
-                                w, theta)
+        return factor_of_safety(
+            np.full(area.shape, c_star), np.full(area.shape, tan_phi), np.full(area.shape, ratio), w, theta
+        )
 
 
 # --- susceptibility -----------------------------------------------------------------------------------------
@@ -140,8 +141,10 @@ def test_susceptibility_is_nan_outside_the_dem_and_zero_on_flat_gentle_and_bare_
 
 
 def test_susceptibility_grows_with_recharge_cell_by_cell_and_in_the_mean(andorra_city: City) -> None:
-    maps = [susceptibility(andorra_city, DEFAULT_SOIL, r, 30, susceptibility_rng(4), 15.0)
-            for r in (0.0, 0.02, 0.05, 0.1, 0.3)]
+    maps = [
+        susceptibility(andorra_city, DEFAULT_SOIL, r, 30, susceptibility_rng(4), 15.0)
+        for r in (0.0, 0.02, 0.05, 0.1, 0.3)
+    ]
     means = [float(np.nanmean(p)) for p in maps]
     assert means[0] == 0.0  # dry: only draws stable when dry count, and they do not fail
     assert all(a < b for a, b in itertools.pairwise(means))
@@ -175,8 +178,9 @@ def test_strong_soil_never_fails_and_weak_saturated_soil_always_does(andorra_cit
     cells, theta = candidate_cells(andorra_city, 15.0)
     r = WATER_DENSITY / weak["density_kg_m3"]
     tan_theta, tan_phi = np.tan(theta[cells]), np.tan(np.radians(40.0))
-    wet = relative_wetness(2.0, andorra_city.hydrology.accumulation.ravel()[cells] * 30.0, np.full(len(cells), 0.01),
-                           theta[cells])
+    wet = relative_wetness(
+        2.0, andorra_city.hydrology.accumulation.ravel()[cells] * 30.0, np.full(len(cells), 0.01), theta[cells]
+    )
     assert (wet == 1.0).all()  # saturated everywhere at this T and R
     must_fail = (tan_theta > (1 - r) * tan_phi * (1 + 1e-9)) & (tan_theta < tan_phi * (1 - 1e-9))
     assert must_fail.sum() > 1000
@@ -201,8 +205,7 @@ def test_bad_draws_or_recharge_are_refused(andorra_city: City) -> None:
 
 def test_candidate_rule_is_the_runs(andorra_city: City, tmp_path: Path) -> None:
     soil = {name: list(bounds) for name, bounds in DEFAULT_SOIL.model_dump().items()}
-    entry = {"type": "landslide", "soil": soil, "recharge_mm_day": 60, "threshold": "none",
-             "min_slope_deg": 20}
+    entry = {"type": "landslide", "soil": soil, "recharge_mm_day": 60, "threshold": "none", "min_slope_deg": 20}
     _, component = _landslides(andorra_city, _scenario(tmp_path, [entry]))
     cells, _ = candidate_cells(andorra_city, 20.0)
     assert np.isin(component.cells, cells).all()
@@ -231,8 +234,9 @@ def _rain(**storm: Any) -> RainSpec:
 
 def test_peak_recharge_of_a_constant_rate_is_that_rate() -> None:
     assert peak_recharge_m_day(_entry(recharge_mm_day=80), None) == pytest.approx(0.08)
-    assert peak_recharge_m_day(_entry(recharge_mm_day=80), _rain(design_storm={"total_mm": 500, "duration": "1h"})
-                               ) == pytest.approx(0.08)
+    assert peak_recharge_m_day(
+        _entry(recharge_mm_day=80), _rain(design_storm={"total_mm": 500, "duration": "1h"})
+    ) == pytest.approx(0.08)
 
 
 def test_peak_recharge_of_a_uniform_storm_is_analytic() -> None:
@@ -247,8 +251,9 @@ def test_peak_recharge_of_a_uniform_storm_is_analytic() -> None:
 @pytest.mark.parametrize("peak_at", [0.0, 0.3, 0.8])
 def test_peak_recharge_of_a_triangular_storm_matches_a_dense_search(window: str, peak_at: float) -> None:
     entry = _entry(recharge="rain", recharge_window=window)
-    storm = _rain(start="30min", design_storm={"total_mm": 90, "duration": "10h", "shape": "triangular",
-                                               "peak_at": peak_at})
+    storm = _rain(
+        start="30min", design_storm={"total_mm": 90, "duration": "10h", "shape": "triangular", "peak_at": peak_at}
+    )
     dense = recharge_series_m_day(entry, storm, np.linspace(0.0, 45 * 3600.0, 1_000_001)).max()
     peak = peak_recharge_m_day(entry, storm)
     assert peak >= dense - 1e-12  # never below any time's recharge
@@ -288,8 +293,11 @@ def test_footprints_are_the_union_of_cell_squares(andorra_city: City) -> None:
 
 
 def test_debris_layer_round_trips_an_explicit_slide(andorra_city: City, tmp_path: Path) -> None:
-    entry = {"type": "landslide", "runout_m": 150,
-             "slides": [{"at": "1h", "at_lonlat": SLIDE_LONLAT, "width_m": 90, "depth_m": 2.0}]}
+    entry = {
+        "type": "landslide",
+        "runout_m": 150,
+        "slides": [{"at": "1h", "at_lonlat": SLIDE_LONLAT, "width_m": 90, "depth_m": 2.0}],
+    }
     model, component = _landslides(andorra_city, _scenario(tmp_path, [entry]))
     model.run()
     assert len(component.slide_t) == 1
@@ -327,8 +335,7 @@ def test_debris_layer_round_trips_an_explicit_slide(andorra_city: City, tmp_path
 def test_empty_debris_layer_keeps_its_schema_and_the_susceptibility_is_the_seeded_one(
     andorra_city: City, tmp_path: Path
 ) -> None:
-    entry = {"type": "landslide", "soil": STRONG_SOIL, "recharge_mm_day": 40, "threshold": "none",
-             "min_slope_deg": 25}
+    entry = {"type": "landslide", "soil": STRONG_SOIL, "recharge_mm_day": 40, "threshold": "none", "min_slope_deg": 25}
     model, component = _landslides(andorra_city, _scenario(tmp_path, [entry], duration="1h"))
     model.run()
     assert len(component.slide_t) == 0
@@ -353,8 +360,14 @@ def test_empty_debris_layer_keeps_its_schema_and_the_susceptibility_is_the_seede
 
 
 def test_susceptibility_png_of_a_run_with_slides(andorra_city: City, tmp_path: Path) -> None:
-    entry = {"type": "landslide", "soil": FIXED_SOIL, "recharge_mm_day": 30, "threshold": "none", "runout_m": 90,
-             "slides": [{"at": "30min", "at_lonlat": SLIDE_LONLAT, "width_m": 60}]}
+    entry = {
+        "type": "landslide",
+        "soil": FIXED_SOIL,
+        "recharge_mm_day": 30,
+        "threshold": "none",
+        "runout_m": 90,
+        "slides": [{"at": "30min", "at_lonlat": SLIDE_LONLAT, "width_m": 60}],
+    }
     model, component = _landslides(andorra_city, _scenario(tmp_path, [entry], duration="1h"))
     model.run()
     assert len(component.slide_t) > 1
@@ -395,8 +408,7 @@ def test_cli_writes_the_raster_and_map_with_assumed_soil(
 def test_cli_takes_soil_slope_recharge_and_seed_from_the_scenario(
     andorra_city: City, city_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    entry = {"type": "landslide", "soil": FIXED_SOIL, "recharge": "rain", "recharge_window": "3h",
-             "min_slope_deg": 22}
+    entry = {"type": "landslide", "soil": FIXED_SOIL, "recharge": "rain", "recharge_window": "3h", "min_slope_deg": 22}
     rain = {"type": "rain", "design_storm": {"total_mm": 60, "duration": "3h", "shape": "uniform"}}
     spec = _scenario(tmp_path, [rain, entry])
     out = tmp_path / "out"
@@ -419,7 +431,11 @@ def test_cli_takes_soil_slope_recharge_and_seed_from_the_scenario(
     ],
 )
 def test_cli_fails_cleanly(
-    city_cache: Path, andorra_city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
+    city_cache: Path,
+    andorra_city: City,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
     message: str,
 ) -> None:
     _scenario(tmp_path, [{"type": "rain", "design_storm": {"total_mm": 60, "duration": "3h"}}])
@@ -431,8 +447,9 @@ def test_cli_fails_cleanly(
 
 
 def test_cli_bad_map_folder_is_a_clean_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["hazard", "susceptibility", str(tmp_path / "nowhere"), "--recharge-mm-day", "50",
-                 "--out", str(tmp_path / "o")])
+    code = main(
+        ["hazard", "susceptibility", str(tmp_path / "nowhere"), "--recharge-mm-day", "50", "--out", str(tmp_path / "o")]
+    )
     assert code == 1
     assert "map folder not found" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()

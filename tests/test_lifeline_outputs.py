@@ -125,8 +125,9 @@ def test_gpkg_holds_every_component_zone_and_dependency(andorra_city: City, tmp_
 
     dependencies = pyogrio.read_dataframe(path, layer="dependencies")
     assert list(dependencies.columns) == ["comp", "kind", "name", "needs", "backup_hours"]
-    pd.testing.assert_frame_equal(dependencies[["comp", "needs", "backup_hours"]],
-                                  net.dependencies.reset_index(drop=True), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        dependencies[["comp", "needs", "backup_hours"]], net.dependencies.reset_index(drop=True), check_dtype=False
+    )
     assert set(dependencies.loc[dependencies["needs"] == "water", "kind"]) == {"hospital"}
 
 
@@ -154,8 +155,14 @@ def test_gpkg_refuses_a_state_of_the_wrong_length(andorra_city: City, tmp_path: 
 
 
 def test_worst_moment_is_the_lowest_mean_of_power_and_water_first_of_ties() -> None:
-    series = pd.DataFrame({"t_s": [0.0, 60.0, 120.0, 180.0], "Q_power": [1.0, 0.5, 1.0, 0.5],
-                           "Q_water": [1.0, 1.0, 0.4, 1.0], "Q_telecom": [1.0, 0.0, 1.0, 1.0]})
+    series = pd.DataFrame(
+        {
+            "t_s": [0.0, 60.0, 120.0, 180.0],
+            "Q_power": [1.0, 0.5, 1.0, 0.5],
+            "Q_water": [1.0, 1.0, 0.4, 1.0],
+            "Q_telecom": [1.0, 0.0, 1.0, 1.0],
+        }
+    )
     assert worst_moment(series) == 2  # means 1, 0.75, 0.7, 0.75; telecom does not count
     assert worst_moment(series.drop(columns="Q_water")) == 1
     series["Q_power"] = np.nan  # a map without substations: power is not measured
@@ -165,9 +172,15 @@ def test_worst_moment_is_the_lowest_mean_of_power_and_water_first_of_ties() -> N
 
 
 def test_zones_at_takes_the_last_record_at_or_before_the_moment() -> None:
-    table = pd.DataFrame({"t_s": [0.0, 0.0, 0.0, 60.0, 60.0, 60.0], "zone": [0, 1, 0, 0, 1, 0],
-                          "service": ["power", "power", "water", "power", "power", "water"],
-                          "q": [1.0, 1.0, 1.0, 0.0, 1.0, 0.0], "customers": [5.0, 6.0, 11.0, 5.0, 6.0, 11.0]})
+    table = pd.DataFrame(
+        {
+            "t_s": [0.0, 0.0, 0.0, 60.0, 60.0, 60.0],
+            "zone": [0, 1, 0, 0, 1, 0],
+            "service": ["power", "power", "water", "power", "power", "water"],
+            "q": [1.0, 1.0, 1.0, 0.0, 1.0, 0.0],
+            "customers": [5.0, 6.0, 11.0, 5.0, 6.0, 11.0],
+        }
+    )
     np.testing.assert_array_equal(zones_at(table, 60.0, "power", 2), [0.0, 1.0])
     np.testing.assert_array_equal(zones_at(table, 59.0, "power", 2), [1.0, 1.0])
     np.testing.assert_array_equal(zones_at(table, 90.0, "water", 1), [0.0])
@@ -219,8 +232,7 @@ def test_service_loss_map_of_water_only_zones(porto_alegre_city: City, tmp_path:
 
 def test_map_show_lifelines_layer_writes_a_png(andorra_city: City, city_cache: Path, tmp_path: Path) -> None:
     out = tmp_path / "lifelines.png"
-    args = ["map", "show", str(MAPS / "andorra"), "--cache", str(city_cache), "--out", str(out),
-            "--layer", "lifelines"]
+    args = ["map", "show", str(MAPS / "andorra"), "--cache", str(city_cache), "--out", str(out), "--layer", "lifelines"]
     assert main(args) == 0
     image = mpimg.imread(out)
     assert out.stat().st_size > 200_000 and image.shape[1] == 1800

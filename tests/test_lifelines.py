@@ -142,8 +142,9 @@ def test_unpowered_signals_cut_exactly_their_junctions_capacity(andorra_city: Ci
     signal_zone = lifelines.node_power_zone[lifelines.signal_node]
     dark_nodes = lifelines.signal_node[signal_zone == 0]
     assert len(dark_nodes) and len(dark_nodes) < len(lifelines.signal_node)
-    expected = np.where(links["dst"].isin(dark_nodes).to_numpy(), andorra_city.config.lifelines.signal_capacity_factor,
-                        1.0)
+    expected = np.where(
+        links["dst"].isin(dark_nodes).to_numpy(), andorra_city.config.lifelines.signal_capacity_factor, 1.0
+    )
     np.testing.assert_array_equal(model.state.link_capacity_factor, expected)
 
 
@@ -153,8 +154,12 @@ def test_substation_outage_scenario_matches_its_zone(andorra_city: City) -> None
     model.run()
     lifelines = andorra_city.lifelines
     failed = model.recorder.events_table()
-    failed_rows = {int(r) for r in failed.loc[failed["kind"] == "fail_component", "details"].str.extract(
-        r'"component": (\d+)')[0].astype(int)}
+    failed_rows = {
+        int(r)
+        for r in failed.loc[failed["kind"] == "fail_component", "details"]
+        .str.extract(r'"component": (\d+)')[0]
+        .astype(int)
+    }
     zones = [z for z, s in enumerate(lifelines.power_sources.tolist()) if s in failed_rows]
     population = andorra_city.homes["population"].to_numpy(float)
     home_zone = lifelines.node_power_zone[andorra_city.homes["drive_node"].to_numpy()]

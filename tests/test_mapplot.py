@@ -97,7 +97,16 @@ def test_round_scale_lengths_and_contour_intervals() -> None:
 
 def test_depth_scale_is_a_round_top_at_or_above_the_deepest_water() -> None:
     assert [depth_scale(d) for d in (0.0, 0.3, 0.5, 0.51, 1.7, 2.5, 4.0, 7.0, 12.0, 60.0)] == [
-        0.5, 0.5, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 100.0
+        0.5,
+        0.5,
+        0.5,
+        1.0,
+        2.0,
+        3.0,
+        5.0,
+        10.0,
+        20.0,
+        100.0,
     ]
 
 

@@ -99,12 +99,16 @@ def test_selectors_pick_exactly_the_components_asked_for(
     ("selector", "words"),
     [
         ({"name": "Nowhere"}, ["no component name contains 'Nowhere'", "named components:", "l’ETR d’Escaldes"]),
-        ({"kinds": ["substations"]}, ["no component of kind 'substations'", "did you mean 'substation'?",
-                                     "transformer (7)"]),
+        (
+            {"kinds": ["substations"]},
+            ["no component of kind 'substations'", "did you mean 'substation'?", "transformer (7)"],
+        ),
         ({"groups": ["gas"]}, ["no component in group 'gas'", "groups here: facility, power"]),
         ({"components": [10_000]}, ["components [10000] do not exist", "from 0 to "]),
-        ({"kinds": ["transformer"], "name": "escaldes"}, ["none matches all of them", "kinds ['transformer'] "
-                                                          "matches 7 (transformer (7))"]),
+        (
+            {"kinds": ["transformer"], "name": "escaldes"},
+            ["none matches all of them", "kinds ['transformer'] matches 7 (transformer (7))"],
+        ),
         ({"street": "Avinguda Meritxell"}, ["'street' selects road links, not components", "close_link"]),
         ({}, ["selects no component"]),
     ],
@@ -129,32 +133,54 @@ def test_map_misfits_of_every_entry_and_event_are_reported_with_their_line(andor
     )
     message = _problems(lambda: CityModel(andorra_city, spec))
     lines = (tmp_path / "s.yaml").read_text().splitlines()
-    where = {f"{key}[{i}]": 1 + next(n for n, line in enumerate(lines) if line.startswith(f"{key}:")) + first
-             for key, firsts in (("events", [1]), ("hazards", [1, 5, 11])) for i, first in enumerate(firsts)}
-    assert (f"s.yaml:{where['events[0]']} events[0]: target: no component of kind 'pump'; kinds here: cable (1), "
-            "clinic (5)") in message
-    assert (f"s.yaml:{where['hazards[0]']} hazards[0]: target: no component name contains 'Nowhere'; named "
-            "components: Centrale hydroélectrique de Les Escaldes (plant), ") in message  # lifelines first
+    where = {
+        f"{key}[{i}]": 1 + next(n for n, line in enumerate(lines) if line.startswith(f"{key}:")) + first
+        for key, firsts in (("events", [1]), ("hazards", [1, 5, 11]))
+        for i, first in enumerate(firsts)
+    }
+    assert (
+        f"s.yaml:{where['events[0]']} events[0]: target: no component of kind 'pump'; kinds here: cable (1), clinic (5)"
+    ) in message
+    assert (
+        f"s.yaml:{where['hazards[0]']} hazards[0]: target: no component name contains 'Nowhere'; named "
+        "components: Centrale hydroélectrique de Les Escaldes (plant), "
+    ) in message  # lifelines first
     assert "l’ETR d’Escaldes (substation)" in message
-    assert (f"s.yaml:{where['hazards[1]']} hazards[1]: share: 0.1 of the 3 components the target selects "
-            "(3 substation) rounds to none; give share >= 0.167") in message
-    assert (f"s.yaml:{where['hazards[2]']} hazards[2]: most_critical: 9 is more than the 7 components the target "
-            "selects (7 transformer)") in message
+    assert (
+        f"s.yaml:{where['hazards[1]']} hazards[1]: share: 0.1 of the 3 components the target selects "
+        "(3 substation) rounds to none; give share >= 0.167"
+    ) in message
+    assert (
+        f"s.yaml:{where['hazards[2]']} hazards[2]: most_critical: 9 is more than the 7 components the target "
+        "selects (7 transformer)"
+    ) in message
 
 
 @pytest.mark.parametrize(
     ("entry", "words"),
     [
-        ({"kind": "fail_component", "at": "1h", "target": {"street": "Meritxell"}},
-         ["events[0].target.street: selects road links, but a fail_component event acts on components",
-          "to close a road use kind: close_link"]),
-        ({"kind": "close_link", "at": "1h", "target": {"kinds": ["substation"]}},
-         ["events[0].target.kinds: selects components, but a close_link event acts on road links",
-          "to fail a component use kind: fail_component"]),
-        ({"kind": "repair_component", "at": "1h"},
-         ["events[0].target: required key is missing: a repair_component event acts on components"]),
-        ({"kind": "close_link", "at": "1h", "target": {"street": "x"}, "restore_after": "1h"},
-         ["events[0].restore_after: is only for fail_component events"]),
+        (
+            {"kind": "fail_component", "at": "1h", "target": {"street": "Meritxell"}},
+            [
+                "events[0].target.street: selects road links, but a fail_component event acts on components",
+                "to close a road use kind: close_link",
+            ],
+        ),
+        (
+            {"kind": "close_link", "at": "1h", "target": {"kinds": ["substation"]}},
+            [
+                "events[0].target.kinds: selects components, but a close_link event acts on road links",
+                "to fail a component use kind: fail_component",
+            ],
+        ),
+        (
+            {"kind": "repair_component", "at": "1h"},
+            ["events[0].target: required key is missing: a repair_component event acts on components"],
+        ),
+        (
+            {"kind": "close_link", "at": "1h", "target": {"street": "x"}, "restore_after": "1h"},
+            ["events[0].restore_after: is only for fail_component events"],
+        ),
         ({"kind": "fail_component", "at": "1h", "target": {}}, ["events[0].target: selects no component"]),
     ],
 )
@@ -168,19 +194,29 @@ def test_component_events_are_checked_when_the_scenario_loads(
 @pytest.mark.parametrize(
     ("entry", "words"),
     [
-        (_outage(target={"kinds": ["substation"]}, share=0.5, most_critical=1),
-         ["hazards[0]: has both share and most_critical"]),
+        (
+            _outage(target={"kinds": ["substation"]}, share=0.5, most_critical=1),
+            ["hazards[0]: has both share and most_critical"],
+        ),
         (_outage(share=0.5), ["hazards[0].target: required key is missing: an outage acts on components"]),
         (_outage(target={"street": "x"}), ["hazards[0].target.street: selects road links, but an outage acts on"]),
         (_outage(target={"kinds": ["substation"]}, share=1.5), ["hazards[0].share: must be <= 1"]),
-        (_outage(target={"kinds": ["substation"]}, restore_after={"normal": {"mean": "1h"}}),
-         ["hazards[0].restore_after: must be a duration or one distribution", "{uniform: [2h, 8h]}"]),
-        (_outage(target={"kinds": ["substation"]}, restore_after={"uniform": ["8h", "2h"]}),
-         ["hazards[0].restore_after.uniform: must be [shortest, longest]"]),
-        (_outage(target={"kinds": ["substation"]}, restore_after={"lognormal": {"median": "4h"}}),
-         ["hazards[0].restore_after.lognormal.sigma: required key is missing"]),
-        ({**_outage(target={"kinds": ["substation"]}), "at": "9h"},
-         ["hazards[0].at: must be within the run, 0s to 4h after the start"]),
+        (
+            _outage(target={"kinds": ["substation"]}, restore_after={"normal": {"mean": "1h"}}),
+            ["hazards[0].restore_after: must be a duration or one distribution", "{uniform: [2h, 8h]}"],
+        ),
+        (
+            _outage(target={"kinds": ["substation"]}, restore_after={"uniform": ["8h", "2h"]}),
+            ["hazards[0].restore_after.uniform: must be [shortest, longest]"],
+        ),
+        (
+            _outage(target={"kinds": ["substation"]}, restore_after={"lognormal": {"median": "4h"}}),
+            ["hazards[0].restore_after.lognormal.sigma: required key is missing"],
+        ),
+        (
+            {**_outage(target={"kinds": ["substation"]}), "at": "9h"},
+            ["hazards[0].at: must be within the run, 0s to 4h after the start"],
+        ),
     ],
 )
 def test_outage_entries_are_checked_when_the_scenario_loads(
@@ -191,10 +227,15 @@ def test_outage_entries_are_checked_when_the_scenario_loads(
 
 
 def test_outage_entries_take_local_times_and_resolve_to_a_valid_scenario(tmp_path: Path) -> None:
-    entry = _outage(at="2025-10-14T07:30", target={"kinds": ["transformer"]}, share=0.5,
-                    restore_after={"lognormal": {"median": "4h", "sigma": 0.5}})
-    spec = _scenario(tmp_path, hazards=[entry, _outage(target={"groups": ["water"]}, restore_after={"uniform":
-                                                                                                    ["2h", "8h"]})])
+    entry = _outage(
+        at="2025-10-14T07:30",
+        target={"kinds": ["transformer"]},
+        share=0.5,
+        restore_after={"lognormal": {"median": "4h", "sigma": 0.5}},
+    )
+    spec = _scenario(
+        tmp_path, hazards=[entry, _outage(target={"groups": ["water"]}, restore_after={"uniform": ["2h", "8h"]})]
+    )
     first, second = spec.hazards
     assert isinstance(first, OutageSpec) and first.at_s == 5400.0
     assert isinstance(first.restore_after, LognormalRestore) and first.restore_after.lognormal.median_s == 14400.0
@@ -212,8 +253,9 @@ def test_outage_entries_take_local_times_and_resolve_to_a_valid_scenario(tmp_pat
 
 
 def _hazard(city: City, tmp_path: Path, seed: int, *entries: dict[str, Any]) -> OutageHazard:
-    hazard = OutageHazard.from_specs(city, list(_scenario(tmp_path, hazards=list(entries)).hazards),
-                                     np.random.default_rng(seed))
+    hazard = OutageHazard.from_specs(
+        city, list(_scenario(tmp_path, hazards=list(entries)).hazards), np.random.default_rng(seed)
+    )
     assert hazard is not None
     return hazard
 
@@ -241,12 +283,32 @@ def test_share_one_fails_everything_selected(andorra_city: City, tmp_path: Path)
 
 def _synthetic(city: City, points: list[tuple[str, Any]], lines: list[list[tuple[float, float]]]) -> City:
     """A City whose facilities are ``points`` (kind, geometry) and power ``lines``, nothing else."""
-    rows = [{"kind": kind, "group": "power", "osm_type": "node", "osm_id": i + 1, "name": f"{kind} {chr(65 + i)}",
-             "geometry": shapely.to_wkb(geometry), "drive_node": 0, "source": "osm"}
-            for i, (kind, geometry) in enumerate(points)]
-    rows += [{"kind": "line", "group": "power", "osm_type": "way", "osm_id": 100 + i, "name": "",
-              "geometry": shapely.to_wkb(shapely.LineString(coords)), "drive_node": 0, "source": "osm"}
-             for i, coords in enumerate(lines)]
+    rows = [
+        {
+            "kind": kind,
+            "group": "power",
+            "osm_type": "node",
+            "osm_id": i + 1,
+            "name": f"{kind} {chr(65 + i)}",
+            "geometry": shapely.to_wkb(geometry),
+            "drive_node": 0,
+            "source": "osm",
+        }
+        for i, (kind, geometry) in enumerate(points)
+    ]
+    rows += [
+        {
+            "kind": "line",
+            "group": "power",
+            "osm_type": "way",
+            "osm_id": 100 + i,
+            "name": "",
+            "geometry": shapely.to_wkb(shapely.LineString(coords)),
+            "drive_node": 0,
+            "source": "osm",
+        }
+        for i, coords in enumerate(lines)
+    ]
     return replace(city, facilities=pd.DataFrame(rows))
 
 
@@ -255,8 +317,11 @@ def test_the_middle_of_a_chain_is_the_most_critical(andorra_city: City, tmp_path
     # the line A-B carries the pairs A-B and A-C, 2 of the 3 pairs.
     city = _synthetic(
         andorra_city,
-        [("substation", shapely.Point(0, 0)), ("substation", shapely.Point(1000, 0)),
-         ("substation", shapely.Point(2000, 0))],
+        [
+            ("substation", shapely.Point(0, 0)),
+            ("substation", shapely.Point(1000, 0)),
+            ("substation", shapely.Point(2000, 0)),
+        ],
         [[(0, 0), (1000, 0)], [(1000, 0), (2000, 0)]],
     )
     values, grid = power_criticality(city.facilities)
@@ -266,8 +331,9 @@ def test_the_middle_of_a_chain_is_the_most_critical(andorra_city: City, tmp_path
     assert hazard.picks[0].rows.tolist() == [1]
     two = _hazard(city, tmp_path, 0, _outage(target={"kinds": ["substation"]}, most_critical=2)).picks[0]
     assert two.rows.tolist() == [1, 0] and two.tied == 1  # A and C tie: the lower component id is taken
-    assert "1 more tie with the last one picked" in " ".join(_hazard(city, tmp_path, 0, _outage(
-        target={"kinds": ["substation"]}, most_critical=2)).assumptions())
+    assert "1 more tie with the last one picked" in " ".join(
+        _hazard(city, tmp_path, 0, _outage(target={"kinds": ["substation"]}, most_critical=2)).assumptions()
+    )
 
 
 def test_a_substation_area_joins_the_lines_that_end_in_it(andorra_city: City) -> None:
@@ -342,8 +408,9 @@ def test_restore_draws_are_reproducible(andorra_city: City, tmp_path: Path) -> N
     draws = draw_restore_s(uniform, np.random.default_rng(7), 1000)
     assert draws.min() >= 7200.0 and draws.max() <= 28800.0
     entry = _outage(target={"kinds": ["transformer"]}, restore_after={"lognormal": {"median": "1h", "sigma": 0.5}})
-    restores = [[e.params["restore_after_s"] for e in _hazard(andorra_city, tmp_path, s, entry).events]
-                for s in (5, 5, 6)]
+    restores = [
+        [e.params["restore_after_s"] for e in _hazard(andorra_city, tmp_path, s, entry).events] for s in (5, 5, 6)
+    ]
     assert restores[0] == restores[1] != restores[2] and len(set(restores[0])) == 7
 
 
@@ -367,9 +434,11 @@ def test_injected_fail_and_repair_events_work_at_run_time(andorra_city: City, tm
     counts = events["kind"].value_counts()
     assert counts[["fail_component", "repair_component"]].to_dict() == {"fail_component": 8, "repair_component": 3}
     assert _problems(lambda: model.inject("fail_component", target={"street": "Meritxell"})).startswith(
-        "inject: target: 'street' selects road links, not components")
+        "inject: target: 'street' selects road links, not components"
+    )
     assert "must be a number of seconds > 0" in _problems(
-        lambda: model.inject("fail_component", target={"name": "ETR"}, restore_after_s="soon"))
+        lambda: model.inject("fail_component", target={"name": "ETR"}, restore_after_s="soon")
+    )
 
 
 def test_a_restore_leaves_damage_of_another_cause(andorra_city: City, tmp_path: Path) -> None:
@@ -384,8 +453,9 @@ def test_a_restore_leaves_damage_of_another_cause(andorra_city: City, tmp_path: 
 
 
 CHECKPOINT_HAZARDS = [
-    _outage(at="30min", target={"kinds": ["tower"]}, share=0.1,
-            restore_after={"lognormal": {"median": "1h", "sigma": 0.6}}),
+    _outage(
+        at="30min", target={"kinds": ["tower"]}, share=0.1, restore_after={"lognormal": {"median": "1h", "sigma": 0.6}}
+    ),
     _outage(at="45min", target={"kinds": ["transformer"]}, most_critical=2, restore_after={"uniform": ["1h", "2h"]}),
     _outage(at="1h", target={"name": "ETR"}),
 ]
@@ -397,8 +467,9 @@ def test_checkpoint_and_restore_mid_outage_continue_bit_for_bit(andorra_city: Ci
     whole.run()
     half = CityModel(andorra_city, spec)
     half.run(until_s=5400)
-    assert half.state.comp_damaged.sum() > 0 and any(e["event"]["kind"] == "repair_component"
-                                                      for e in half.queue.to_list())
+    assert half.state.comp_damaged.sum() > 0 and any(
+        e["event"]["kind"] == "repair_component" for e in half.queue.to_list()
+    )
     half.checkpoint(tmp_path / "half.npz")
     restored = CityModel.restore(tmp_path / "half.npz", andorra_city, spec)
     assert restored.queue.to_list() == half.queue.to_list()

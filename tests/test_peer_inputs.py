@@ -13,8 +13,11 @@ import scipy.sparse.csgraph as csgraph
 from twin.city.build import City
 from twin.traffic.peers import chicago_sketch, evacuation, expand_demand, grid_11x11, uxsim_capacity
 
-CHICAGO = Path(os.environ.get("TWIN_CHICAGO_SKETCH", Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
-                              / "chicago-sketch"))
+CHICAGO = Path(
+    os.environ.get(
+        "TWIN_CHICAGO_SKETCH", Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "chicago-sketch"
+    )
+)
 
 
 def test_grid_is_uxsims_large_demo() -> None:
@@ -46,7 +49,8 @@ def test_chicago_sketch_loads_with_its_counts() -> None:
     assert (links["capacity_veh_s"] <= links["uxsim_capacity_out"] + 1e-12).all()
     three = links[links["lanes"] == 3].iloc[0]
     assert uxsim_capacity(three["free_speed_mps"], 0.2, 3) == pytest.approx(
-        three["free_speed_mps"] * 0.2 * 15 / (three["free_speed_mps"] + 15))  # w = lanes / (tau k_j) = 15 m/s
+        three["free_speed_mps"] * 0.2 * 15 / (three["free_speed_mps"] + 15)
+    )  # w = lanes / (tau k_j) = 15 m/s
     np.testing.assert_allclose(links["jam_density_veh_m"] * links["lanes"], 0.2)  # 0.2 veh/m for the whole link
 
 
@@ -60,7 +64,8 @@ def test_andorra_evacuation_closes_the_riverside_and_sends_every_car_to_a_reacha
     shelters = set(andorra_city.facilities.loc[andorra_city.facilities["kind"] == "shelter", "drive_node"])
     assert set(case.demand["dest"]) <= shelters and (case.demand["orig"] != case.demand["dest"]).all()
     # every car can reach its shelter on the links left
-    graph = sp.csr_matrix((np.ones(len(case.links)), (case.links["src"], case.links["dst"])),
-                          shape=(len(case.nodes), len(case.nodes)))  # fmt: skip
+    graph = sp.csr_matrix(
+        (np.ones(len(case.links)), (case.links["src"], case.links["dst"])), shape=(len(case.nodes), len(case.nodes))
+    )
     hops = csgraph.shortest_path(graph, indices=case.demand["orig"].to_numpy(), unweighted=True)
     assert np.isfinite(hops[np.arange(len(case.demand)), case.demand["dest"].to_numpy()]).all()

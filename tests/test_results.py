@@ -32,9 +32,15 @@ REQUIRED_FILES = [
     "assumptions.json",
 ]
 SERIES = [
-    "t_s", "Q_access", "links_closed", "people_exposed", "people_need_rescue",
-    "buildings_damaged", "components_down", "flooded_area_m2",
-]  # fmt: skip
+    "t_s",
+    "Q_access",
+    "links_closed",
+    "people_exposed",
+    "people_need_rescue",
+    "buildings_damaged",
+    "components_down",
+    "flooded_area_m2",
+]
 EVENT_COLUMNS = ["t_s", "kind", "target", "cause", "details"]
 
 
@@ -133,9 +139,7 @@ def test_atomic_write_keeps_readable_permissions(tmp_path: Path) -> None:
     assert (tmp_path / "a.txt").stat().st_mode & 0o044  # not the 0600 of mkstemp
 
 
-def test_failure_mid_write_leaves_old_file_and_no_temporary(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failure_mid_write_leaves_old_file_and_no_temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "t.parquet"
     write_parquet_atomic(target, pd.DataFrame({"x": [1]}))
 
@@ -213,9 +217,14 @@ def test_saved_folder_meets_the_contract(tmp_path: Path) -> None:
     assert contract_problems(tmp_path) == []
     names = {p.name for p in tmp_path.iterdir()}
     assert names == {
-        "timeseries.parquet", "events.parquet", "zones.parquet", "metrics.json",
-        "assumptions.json", "provenance.json", "scenario.json",
-    }  # fmt: skip
+        "timeseries.parquet",
+        "events.parquet",
+        "zones.parquet",
+        "metrics.json",
+        "assumptions.json",
+        "provenance.json",
+        "scenario.json",
+    }
 
 
 def test_provenance_written_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -258,9 +267,7 @@ def test_interrupted_save_stays_incomplete(tmp_path: Path, monkeypatch: pytest.M
     assert len(pd.read_parquet(tmp_path / "timeseries.parquet")) == 11
 
 
-def test_interrupted_parquet_write_leaves_no_half_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_interrupted_parquet_write_leaves_no_half_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def half_write(self: pd.DataFrame, path: Path, **kwargs: Any) -> None:
         Path(path).write_bytes(b"PAR1 partial")
         raise KeyboardInterrupt

@@ -171,90 +171,287 @@ def test_validate_files_says_nothing_for_good_files(town: Path) -> None:
 # (name, old, new, line, yaml path, words of the message and the fix)
 BAD: list[tuple[str, str, str, int, str, list[str]]] = [
     ("unknown key", "seed: 7", "sead: 7", 8, "sead", ["unknown key 'sead'", "did you mean 'seed'?"]),
-    ("unknown nested key", "access_tau: 20min", "acces_tau: 20min", 27, "metrics.acces_tau",
-     ["unknown key 'acces_tau'", "did you mean 'access_tau'?"]),
-    ("unknown key, no close match", "  record_every: 5min", "  record_every: 5min\n  colour: red", 30,
-     "outputs.colour", ["unknown key 'colour'", "known keys: record_every, folder"]),
-    ("missing required key", "duration: 6h\n", "", 1, "duration",
-     ["required key is missing", "add it, e.g. duration: 6h"]),
+    (
+        "unknown nested key",
+        "access_tau: 20min",
+        "acces_tau: 20min",
+        27,
+        "metrics.acces_tau",
+        ["unknown key 'acces_tau'", "did you mean 'access_tau'?"],
+    ),
+    (
+        "unknown key, no close match",
+        "  record_every: 5min",
+        "  record_every: 5min\n  colour: red",
+        30,
+        "outputs.colour",
+        ["unknown key 'colour'", "known keys: record_every, folder"],
+    ),
+    (
+        "missing required key",
+        "duration: 6h\n",
+        "",
+        1,
+        "duration",
+        ["required key is missing", "add it, e.g. duration: 6h"],
+    ),
     ("text for a number", "seed: 7", "seed: seven", 8, "seed", ["must be a whole number", "got 'seven'"]),
     ("boolean for a number", "seed: 7", "seed: true", 8, "seed", ["must be a whole number", "got True"]),
     ("negative seed", "seed: 7", "seed: -1", 8, "seed", ["must be >= 0", "got -1"]),
     ("number for text", "name: town-flood", "name: 12", 1, "name", ["must be text", "got 12"]),
-    ("bad duration unit", "duration: 6h", "duration: 6hours", 6, "duration",
-     ["must be a duration", "90s, 15min, 6h, 2d", "got '6hours'"]),
+    (
+        "bad duration unit",
+        "duration: 6h",
+        "duration: 6hours",
+        6,
+        "duration",
+        ["must be a duration", "90s, 15min, 6h, 2d", "got '6hours'"],
+    ),
     ("zero step", "step: 60s", "step: 0", 7, "step", ["must be > 0", "got 0"]),
     ("negative duration", "duration: 6h", "duration: -2", 6, "duration", ["must be > 0", "got -2"]),
     ("huge number", "duration: 6h", "duration: 1" + "0" * 400, 6, "duration", ["is too large", "got 1000"]),
     ("step longer than the run", "step: 60s", "step: 7h", 7, "step", ["must be <= the duration (6h)", "got '7h'"]),
-    ("unknown time zone", "timezone: Europe/Andorra", "timezone: Europe/Andora", 5, "timezone",
-     ["unknown time zone", "did you mean 'Europe/Andorra'?"]),
+    (
+        "unknown time zone",
+        "timezone: Europe/Andorra",
+        "timezone: Europe/Andora",
+        5,
+        "timezone",
+        ["unknown time zone", "did you mean 'Europe/Andorra'?"],
+    ),
     ("date without time", '"2025-10-14T06:00"', '"2025-10-14"', 4, "start", ["needs a time of day", "T06:00"]),
-    ("not a date-time", '"2025-10-14T06:00"', "tomorrow morning", 4, "start",
-     ["must be a local date-time", "2025-10-14T06:00"]),
-    ("impossible date", '"2025-10-14T06:00"', "2025-02-30 06:00:00", 4, "start",
-     ["must be a local date-time", "got '2025-02-30 06:00:00'"]),
-    ("time skipped by DST", '"2025-10-14T06:00"', '"2025-03-30T02:30"', 4, "start",
-     ["does not exist in Europe/Andorra", "pick a time outside the gap"]),
-    ("time repeated by DST", '"2025-10-14T06:00"', '"2025-10-26T02:30"', 4, "start",
-     ["happens twice in Europe/Andorra", "2025-10-26T02:30+02:00 or 2025-10-26T02:30+01:00"]),
-    ("offset that disagrees", '"2025-10-14T06:00"', '"2025-10-14T06:00+05:00"', 4, "start",
-     ["UTC offset +05:00 does not match Europe/Andorra", "drop the offset"]),
-    ("missing map folder", "map: ../maps/town", "map: ../maps/nowhere", 3, "map",
-     ["no map folder at maps/nowhere", "resolve against the scenario file's folder", "city.yaml"]),
-    ("map folder without city.yaml", "map: ../maps/town", "map: ../scenarios", 3, "map",
-     ["has no city.yaml", "a map folder holds city.yaml"]),
-    ("map is a file", "map: ../maps/town", "map: ../maps/town/city.yaml", 3, "map",
-     ["is a file, not a map folder"]),
-    ("unknown hazard type", "hazards: []", "hazards:\n  - type: flood\n    peak_stage_m: -2", 10, "hazards[0].type",
-     ["unknown hazard type 'flood'; this version knows: (none yet)"]),
-    ("hazard without type", "hazards: []", "hazards:\n  - peak_stage_m: 2", 10, "hazards[0].type",
-     ["required key is missing", "hazard types: (none yet)"]),
-    ("hazard that is not a mapping", "hazards: []", "hazards: [flood]", 9, "hazards[0]",
-     ["must be a mapping with a type key"]),
+    (
+        "not a date-time",
+        '"2025-10-14T06:00"',
+        "tomorrow morning",
+        4,
+        "start",
+        ["must be a local date-time", "2025-10-14T06:00"],
+    ),
+    (
+        "impossible date",
+        '"2025-10-14T06:00"',
+        "2025-02-30 06:00:00",
+        4,
+        "start",
+        ["must be a local date-time", "got '2025-02-30 06:00:00'"],
+    ),
+    (
+        "time skipped by DST",
+        '"2025-10-14T06:00"',
+        '"2025-03-30T02:30"',
+        4,
+        "start",
+        ["does not exist in Europe/Andorra", "pick a time outside the gap"],
+    ),
+    (
+        "time repeated by DST",
+        '"2025-10-14T06:00"',
+        '"2025-10-26T02:30"',
+        4,
+        "start",
+        ["happens twice in Europe/Andorra", "2025-10-26T02:30+02:00 or 2025-10-26T02:30+01:00"],
+    ),
+    (
+        "offset that disagrees",
+        '"2025-10-14T06:00"',
+        '"2025-10-14T06:00+05:00"',
+        4,
+        "start",
+        ["UTC offset +05:00 does not match Europe/Andorra", "drop the offset"],
+    ),
+    (
+        "missing map folder",
+        "map: ../maps/town",
+        "map: ../maps/nowhere",
+        3,
+        "map",
+        ["no map folder at maps/nowhere", "resolve against the scenario file's folder", "city.yaml"],
+    ),
+    (
+        "map folder without city.yaml",
+        "map: ../maps/town",
+        "map: ../scenarios",
+        3,
+        "map",
+        ["has no city.yaml", "a map folder holds city.yaml"],
+    ),
+    ("map is a file", "map: ../maps/town", "map: ../maps/town/city.yaml", 3, "map", ["is a file, not a map folder"]),
+    (
+        "unknown hazard type",
+        "hazards: []",
+        "hazards:\n  - type: flood\n    peak_stage_m: -2",
+        10,
+        "hazards[0].type",
+        ["unknown hazard type 'flood'; this version knows: (none yet)"],
+    ),
+    (
+        "hazard without type",
+        "hazards: []",
+        "hazards:\n  - peak_stage_m: 2",
+        10,
+        "hazards[0].type",
+        ["required key is missing", "hazard types: (none yet)"],
+    ),
+    (
+        "hazard that is not a mapping",
+        "hazards: []",
+        "hazards: [flood]",
+        9,
+        "hazards[0]",
+        ["must be a mapping with a type key"],
+    ),
     ("hazards not a list", "hazards: []", "hazards: {type: flood}", 9, "hazards", ["must be a list of hazard entries"]),
-    ("unknown response type", "hazards: []", "response:\n  - type: crews", 10, "response[0].type",
-     ["unknown response type 'crews'"]),
-    ("unknown event kind", "  - kind: close_link\n    at: 30min", "  - kind: close_road\n    at: 30min", 11,
-     "events[0].kind", ["must be one of close_link, open_link, message", "did you mean 'close_link'?"]),
-    ("event with at and when", "    at: 30min\n", "    at: 30min\n    when: {service: water, above: 0.2}\n", 11,
-     "events[0]", ["has both of at and when", "give exactly one"]),
+    (
+        "unknown response type",
+        "hazards: []",
+        "response:\n  - type: crews",
+        10,
+        "response[0].type",
+        ["unknown response type 'crews'"],
+    ),
+    (
+        "unknown event kind",
+        "  - kind: close_link\n    at: 30min",
+        "  - kind: close_road\n    at: 30min",
+        11,
+        "events[0].kind",
+        ["must be one of close_link, open_link, message", "did you mean 'close_link'?"],
+    ),
+    (
+        "event with at and when",
+        "    at: 30min\n",
+        "    at: 30min\n    when: {service: water, above: 0.2}\n",
+        11,
+        "events[0]",
+        ["has both of at and when", "give exactly one"],
+    ),
     ("event with neither at nor when", "    at: 30min\n", "", 11, "events[0]", ["has neither of at and when"]),
-    ("event after the end", "at: 30min", "at: 7h", 12, "events[0].at",
-     ["must be within the run, 0s to 6h after the start", "got '7h'", "it is 7h after the start"]),
-    ("event before the start", '"2025-10-14T07:00"', '"2025-10-14T05:00"', 17, "events[1].at",
-     ["must be within the run", "it is 1h before the start", "got '2025-10-14T05:00'"]),
-    ("event time in no known form", "at: 30min", "at: soon", 12, "events[0].at",
-     ["must be a duration after the start (30min, +2h) or a local date-time"]),
-    ("link event without target", "    target:\n      street: Carrer Major\n", "", 11, "events[0].target",
-     ["a close_link event acts on links", "e.g. target: {street:"]),
-    ("message without text", "    text: Sirens sound in the lower town\n", "", 16, "events[1].text",
-     ["a message event has a text", "add it"]),
-    ("text on a link event", "    cause: police order", "    text: closed", 15, "events[0].text",
-     ["is only for message events"]),
-    ("empty target", "    target: {bridges_over: valira, links: [3, 4]}", "    target: {}", 21, "events[2].target",
-     ["selects no link", "set at least one of links, osm_ways, street, bridges_over"]),
+    (
+        "event after the end",
+        "at: 30min",
+        "at: 7h",
+        12,
+        "events[0].at",
+        ["must be within the run, 0s to 6h after the start", "got '7h'", "it is 7h after the start"],
+    ),
+    (
+        "event before the start",
+        '"2025-10-14T07:00"',
+        '"2025-10-14T05:00"',
+        17,
+        "events[1].at",
+        ["must be within the run", "it is 1h before the start", "got '2025-10-14T05:00'"],
+    ),
+    (
+        "event time in no known form",
+        "at: 30min",
+        "at: soon",
+        12,
+        "events[0].at",
+        ["must be a duration after the start (30min, +2h) or a local date-time"],
+    ),
+    (
+        "link event without target",
+        "    target:\n      street: Carrer Major\n",
+        "",
+        11,
+        "events[0].target",
+        ["a close_link event acts on links", "e.g. target: {street:"],
+    ),
+    (
+        "message without text",
+        "    text: Sirens sound in the lower town\n",
+        "",
+        16,
+        "events[1].text",
+        ["a message event has a text", "add it"],
+    ),
+    (
+        "text on a link event",
+        "    cause: police order",
+        "    text: closed",
+        15,
+        "events[0].text",
+        ["is only for message events"],
+    ),
+    (
+        "empty target",
+        "    target: {bridges_over: valira, links: [3, 4]}",
+        "    target: {}",
+        21,
+        "events[2].target",
+        ["selects no link", "set at least one of links, osm_ways, street, bridges_over"],
+    ),
     ("empty list of links", "links: [3, 4]", "links: []", 21, "events[2].target.links", ["must not be empty"]),
     ("negative link id", "links: [3, 4]", "links: [3, -4]", 21, "events[2].target.links[1]", ["must be >= 0"]),
-    ("both below and above", "below: 0.5}", "below: 0.5, above: 0.9}", 20, "events[2].when",
-     ["has both of below and above", "give exactly one"]),
+    (
+        "both below and above",
+        "below: 0.5}",
+        "below: 0.5, above: 0.9}",
+        20,
+        "events[2].when",
+        ["has both of below and above", "give exactly one"],
+    ),
     ("threshold above one", "below: 0.5", "below: 1.5", 20, "events[2].when.below", ["must be <= 1", "got 1.5"]),
-    ("unknown service", "service: power", "service: powr", 20, "events[2].when.service",
-     ["must be one of power, water, telecom, health, access", "did you mean 'power'?"]),
-    ("repeat on a timed event", "    cause: police order", "    repeat: true", 15, "events[0].repeat",
-     ["is only for conditional events"]),
-    ("record interval not a multiple of the step", "record_every: 5min", "record_every: 90s", 29,
-     "outputs.record_every", ["must be a positive multiple of the step (1min)", "got '90s'", "e.g. 1min or 2min"]),
-    ("control time after the end", "access_tau: 20min", "access_tau: 20min\n  control_time: 9h", 28,
-     "metrics.control_time", ["must be <= the duration (6h)", "got '9h'"]),
-    ("recovery threshold zero", "access_tau: 20min", "recovery_threshold: 0", 27, "metrics.recovery_threshold",
-     ["must be > 0", "got 0"]),
-    ("not a finite number", "access_tau: 20min", "recovery_threshold: .nan", 27, "metrics.recovery_threshold",
-     ["must be a finite number"]),
+    (
+        "unknown service",
+        "service: power",
+        "service: powr",
+        20,
+        "events[2].when.service",
+        ["must be one of power, water, telecom, health, access", "did you mean 'power'?"],
+    ),
+    (
+        "repeat on a timed event",
+        "    cause: police order",
+        "    repeat: true",
+        15,
+        "events[0].repeat",
+        ["is only for conditional events"],
+    ),
+    (
+        "record interval not a multiple of the step",
+        "record_every: 5min",
+        "record_every: 90s",
+        29,
+        "outputs.record_every",
+        ["must be a positive multiple of the step (1min)", "got '90s'", "e.g. 1min or 2min"],
+    ),
+    (
+        "control time after the end",
+        "access_tau: 20min",
+        "access_tau: 20min\n  control_time: 9h",
+        28,
+        "metrics.control_time",
+        ["must be <= the duration (6h)", "got '9h'"],
+    ),
+    (
+        "recovery threshold zero",
+        "access_tau: 20min",
+        "recovery_threshold: 0",
+        27,
+        "metrics.recovery_threshold",
+        ["must be > 0", "got 0"],
+    ),
+    (
+        "not a finite number",
+        "access_tau: 20min",
+        "recovery_threshold: .nan",
+        27,
+        "metrics.recovery_threshold",
+        ["must be a finite number"],
+    ),
     ("duplicate key", "seed: 7", "seed: 7\nseed: 8", 9, "seed", ["duplicate key (first at line 8)", "keep one"]),
     ("name with a slash", "name: town-flood", "name: town/flood", 1, "name", ["must not contain /"]),
-    ("events not a list", "interventions:\n  - kind: open_link\n    at: +2h\n    target: {osm_ways: [123456]}",
-     "interventions: open_link", 22, "interventions", ["must be a list", "got 'open_link'"]),
+    (
+        "events not a list",
+        "interventions:\n  - kind: open_link\n    at: +2h\n    target: {osm_ways: [123456]}",
+        "interventions: open_link",
+        22,
+        "interventions",
+        ["must be a list", "got 'open_link'"],
+    ),
     ("metrics not a mapping", "metrics:\n  access_tau: 20min", "metrics: fast", 26, "metrics", ["must be a mapping"]),
     ("non-text key", "seed: 7", "7: seed", 8, "[7]", ["keys must be text"]),
 ]
@@ -346,8 +543,9 @@ def test_missing_folder_and_binary_files(town: Path) -> None:
     (town / "scenarios" / "bin.yaml").write_bytes(b"name: \xff\xfe\n")
     with pytest.raises(ScenarioError, match="is not UTF-8 text"):
         load_scenario(town / "scenarios" / "bin.yaml")
-    assert validate_files(["scenarios/none.yaml"]) == ["scenarios/none.yaml: no such file; check the path "
-                                                       "(relative paths start from the current folder, .)"]
+    assert validate_files(["scenarios/none.yaml"]) == [
+        "scenarios/none.yaml: no such file; check the path (relative paths start from the current folder, .)"
+    ]
 
 
 def test_alias_bombs_are_refused(town: Path) -> None:
@@ -407,12 +605,18 @@ def test_a_replaced_list_forgets_the_base_lines(town: Path) -> None:
 @pytest.mark.parametrize(
     ("files", "words"),
     [
-        ({"a.yaml": "extends: b.yaml\n", "b.yaml": "seed: 1\nextends: a.yaml\n"},
-         ["scenarios/b.yaml:2 extends: files extend each other in a cycle",
-          "scenarios/a.yaml -> scenarios/b.yaml -> scenarios/a.yaml"]),
+        (
+            {"a.yaml": "extends: b.yaml\n", "b.yaml": "seed: 1\nextends: a.yaml\n"},
+            [
+                "scenarios/b.yaml:2 extends: files extend each other in a cycle",
+                "scenarios/a.yaml -> scenarios/b.yaml -> scenarios/a.yaml",
+            ],
+        ),
         ({"a.yaml": "name: x\nextends: a.yaml\n"}, ["scenarios/a.yaml:2 extends: files extend each other"]),
-        ({"a.yaml": "extends: nothere.yaml\n"},
-         ["scenarios/a.yaml:1 extends: no base scenario file at scenarios/nothere.yaml", "got 'nothere.yaml'"]),
+        (
+            {"a.yaml": "extends: nothere.yaml\n"},
+            ["scenarios/a.yaml:1 extends: no base scenario file at scenarios/nothere.yaml", "got 'nothere.yaml'"],
+        ),
         ({"a.yaml": "extends: [b.yaml]\n"}, ["scenarios/a.yaml:1 extends: must be the path of a base scenario file"]),
         ({"a.yaml": "extends: b.yaml\n", "b.yaml": "- x\n"}, ["scenarios/b.yaml:1: the top level must be a mapping"]),
     ],
@@ -506,8 +710,9 @@ def test_registered_hazard_types_are_validated_with_paths_and_lines(
 
     monkeypatch.setitem(scenario_registry.HAZARD_TYPES, "flood", FloodSpec)
     (town / "scenarios" / "gauge.csv").write_text("t,stage\n")
-    good = edit(VALID, "hazards: []", "hazards:\n  - type: flood\n    peak_stage_m: 3.5\n    rise: 2h\n"
-                                      "    gauge: gauge.csv")
+    good = edit(
+        VALID, "hazards: []", "hazards:\n  - type: flood\n    peak_stage_m: 3.5\n    rise: 2h\n    gauge: gauge.csv"
+    )
     s = load_scenario(write(town, good))
     flood = s.hazards[0]
     assert isinstance(flood, FloodSpec)
@@ -517,8 +722,11 @@ def test_registered_hazard_types_are_validated_with_paths_and_lines(
     ]
     assert load_scenario(write(town, good), ["hazards[0].peak_stage_m=5"]).hazards[0].peak_stage_m == 5  # type: ignore[attr-defined]
 
-    bad = edit(VALID, "hazards: []", "hazards:\n  - type: flood\n    peak_stage_m: -2\n    raise: 2h\n"
-                                     "    gauge: nothere.csv\n  - type: flod")
+    bad = edit(
+        VALID,
+        "hazards: []",
+        "hazards:\n  - type: flood\n    peak_stage_m: -2\n    raise: 2h\n    gauge: nothere.csv\n  - type: flod",
+    )
     assert problems_of(write(town, bad)) == [
         "scenarios/s.yaml:10 hazards[0].rise: required key is missing; add it",
         "scenarios/s.yaml:11 hazards[0].peak_stage_m: must be > 0, got -2",
@@ -543,8 +751,24 @@ def test_json_schema_is_json_with_the_top_level_properties() -> None:
     schema = json.loads(json.dumps(scenario_json_schema()))
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["type"] == "object" and schema["additionalProperties"] is False
-    expected = {"name", "description", "map", "timezone", "start", "duration", "step", "seed", "hazards", "events",
-                "interventions", "response", "metrics", "outputs", "extends", "traffic"}
+    expected = {
+        "name",
+        "description",
+        "map",
+        "timezone",
+        "start",
+        "duration",
+        "step",
+        "seed",
+        "hazards",
+        "events",
+        "interventions",
+        "response",
+        "metrics",
+        "outputs",
+        "extends",
+        "traffic",
+    }
     assert set(schema["properties"]) == expected
     assert schema["else"]["required"] == ["name", "map", "start", "duration"]  # unless the file extends another
     assert schema["properties"]["hazards"]["items"]["properties"]["type"]["enum"] == []
@@ -580,11 +804,31 @@ _SCALARS = st.one_of(
     st.integers(min_value=-(10**20), max_value=10**20),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
-    st.sampled_from(["6h", "90min", "-5min", "0s", "+1h", "2025-10-14T06:00", "2025-03-30T02:30", "power",
-                     "close_link", "message", "../maps/town", "UTC", "flood", "1e400", "0.5", 10**400, 5e-324]),
+    st.sampled_from(
+        [
+            "6h",
+            "90min",
+            "-5min",
+            "0s",
+            "+1h",
+            "2025-10-14T06:00",
+            "2025-03-30T02:30",
+            "power",
+            "close_link",
+            "message",
+            "../maps/town",
+            "UTC",
+            "flood",
+            "1e400",
+            "0.5",
+            10**400,
+            5e-324,
+        ]
+    ),
 )
 _VALUES = st.recursive(
-    _SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=8,
 )
 _KEYS = st.one_of(st.text(max_size=10), st.sampled_from(["kind", "at", "when", "type", "target", "links", "sead"]))
@@ -648,9 +892,15 @@ def test_mutated_scenarios_give_only_scenario_errors(fuzz_file: Path, data: st.D
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=st.one_of(st.text(max_size=20), st.sampled_from(["seed", "events[0].at", "metrics.access_tau",
-                                                             "events[3].kind", "hazards[0]", "outputs.folder"])),
-       value=st.text(max_size=20))
+@given(
+    path=st.one_of(
+        st.text(max_size=20),
+        st.sampled_from(
+            ["seed", "events[0].at", "metrics.access_tau", "events[3].kind", "hazards[0]", "outputs.folder"]
+        ),
+    ),
+    value=st.text(max_size=20),
+)
 def test_random_overrides_give_only_scenario_errors(fuzz_file: Path, path: str, value: str) -> None:
     fuzz_file.write_text(VALID)
     _loads_or_scenario_error(fuzz_file, [f"{path}={value}"])

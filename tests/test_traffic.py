@@ -11,8 +11,9 @@ from twin.errors import TwinError
 from twin.sim.traffic import Demand, TrafficNetwork, TrafficOptions, TrafficSim, simulate
 
 
-def chain(lengths: list[float], speed: float = 10.0, capacity: list[float] | float = 1.0,
-          lanes: float = 1.0) -> TrafficNetwork:  # fmt: skip
+def chain(
+    lengths: list[float], speed: float = 10.0, capacity: list[float] | float = 1.0, lanes: float = 1.0
+) -> TrafficNetwork:
     """Links 0->1->2->... with the given lengths (m), free speed (m/s) and capacities (veh/s)."""
     n = len(lengths)
     caps = np.broadcast_to(np.asarray(capacity, dtype=float), (n,))
@@ -36,9 +37,14 @@ def grid(n: int, rng: np.random.Generator) -> TrafficNetwork:
     m = src.size
     lanes = rng.integers(1, 3, m).astype(float)
     return TrafficNetwork.from_arrays(
-        n * n, src, dst, rng.uniform(40, 200, m), rng.uniform(8, 14, m),
-        rng.uniform(600, 1800, m) / 3600 * lanes, lanes=lanes,
-    )  # fmt: skip
+        n * n,
+        src,
+        dst,
+        rng.uniform(40, 200, m),
+        rng.uniform(8, 14, m),
+        rng.uniform(600, 1800, m) / 3600 * lanes,
+        lanes=lanes,
+    )
 
 
 def random_demand(network: TrafficNetwork, n: int, rng: np.random.Generator, until_s: float) -> pd.DataFrame:
@@ -175,9 +181,13 @@ def test_space_freed_downstream_reaches_the_upstream_end_exactly_one_wave_time_l
 def two_paths() -> TrafficNetwork:
     """0 -a-> 1 -b-> 3 (short, 100 + 100 m) or 1 -c-> 2 -d-> 3 (detour, 300 + 300 m)."""
     return TrafficNetwork.from_arrays(
-        4, np.array([0, 1, 1, 2]), np.array([1, 3, 2, 3]), np.array([100.0, 100.0, 300.0, 300.0]),
-        np.full(4, 10.0), np.full(4, 1.0),
-    )  # fmt: skip
+        4,
+        np.array([0, 1, 1, 2]),
+        np.array([1, 3, 2, 3]),
+        np.array([100.0, 100.0, 300.0, 300.0]),
+        np.full(4, 10.0),
+        np.full(4, 1.0),
+    )
 
 
 def test_closure_forces_the_computed_detour() -> None:
@@ -272,8 +282,9 @@ def test_same_seed_same_trips_and_seeds_only_change_merge_order() -> None:
     assert not first["arrival_s"].equals(other["arrival_s"])  # different merge order
     no_merges = chain([100.0, 50.0, 200.0], capacity=0.1)
     chain_demand = od(0, 3, np.arange(50) * 2.0)
-    pd.testing.assert_frame_equal(simulate(no_merges, chain_demand, seed=1).trips,
-                                  simulate(no_merges, chain_demand, seed=2).trips)  # fmt: skip
+    pd.testing.assert_frame_equal(
+        simulate(no_merges, chain_demand, seed=1).trips, simulate(no_merges, chain_demand, seed=2).trips
+    )
 
 
 def test_platoons_stand_for_several_vehicles() -> None:
@@ -300,9 +311,13 @@ def test_link_series_record_flows_occupancy_and_speeds() -> None:
 # ---------------------------------------------------------------- inputs
 def test_demand_problems_are_all_reported() -> None:
     bad = pd.DataFrame(
-        {"origin": [0, 9, 1], "destination": [1, 1, -1], "departure_s": [0.0, -5.0, np.nan],
-         "vehicle_class": ["car", "tank", "bus"]}
-    )  # fmt: skip
+        {
+            "origin": [0, 9, 1],
+            "destination": [1, 1, -1],
+            "departure_s": [0.0, -5.0, np.nan],
+            "vehicle_class": ["car", "tank", "bus"],
+        }
+    )
     with pytest.raises(TwinError) as error:
         Demand.from_frame(bad, n_nodes=3)
     message = str(error.value)
@@ -314,8 +329,15 @@ def test_demand_problems_are_all_reported() -> None:
 
 
 def test_network_problems_are_all_reported() -> None:
-    links = pd.DataFrame({"src": [0, 5], "dst": [1, 0], "length_m": [0.0, 10.0], "speed_mps": [10.0, -1.0],
-                          "capacity_veh_h": [600.0, 600.0]})  # fmt: skip
+    links = pd.DataFrame(
+        {
+            "src": [0, 5],
+            "dst": [1, 0],
+            "length_m": [0.0, 10.0],
+            "speed_mps": [10.0, -1.0],
+            "capacity_veh_h": [600.0, 600.0],
+        }
+    )
     with pytest.raises(TwinError) as error:
         TrafficNetwork.from_frames(2, links)
     assert len(error.value.problems) == 3

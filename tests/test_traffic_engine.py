@@ -23,8 +23,13 @@ CLOSE_BRIDGES = {"kind": "close_link", "at": "30min", "target": {"bridges_over":
 def _spec(tmp_path: Path, trips: pd.DataFrame, **changes: object) -> Scenario:
     trips.to_csv(tmp_path / "trips.csv", index=False)
     data: dict[str, object] = {
-        "name": "traffic-test", "map": str(ROOT / "maps" / "andorra"), "timezone": "Europe/Andorra",
-        "start": "2025-10-14T09:00", "duration": "1h", "step": "60s", "seed": 4,
+        "name": "traffic-test",
+        "map": str(ROOT / "maps" / "andorra"),
+        "timezone": "Europe/Andorra",
+        "start": "2025-10-14T09:00",
+        "duration": "1h",
+        "step": "60s",
+        "seed": 4,
         "traffic": {"demand": "trips.csv"},
     }
     data.update(changes)
@@ -103,8 +108,12 @@ def test_gridlocked_vehicles_are_counted_and_abandoned_with_a_log(andorra_city: 
     link = int(np.flatnonzero(links["name"].str.contains("Meritxell", na=False).to_numpy())[0])
     src, dst = int(links["src"].iloc[link]), int(links["dst"].iloc[link])
     trips = pd.DataFrame({"origin": [nodes[src]] * 40, "destination": [nodes[dst]] * 40, "departure": [0] * 40})
-    spec = _spec(tmp_path, trips, duration="40min",
-                 traffic={"demand": "trips.csv", "gridlock": "10min", "abandon_gridlocked": True})
+    spec = _spec(
+        tmp_path,
+        trips,
+        duration="40min",
+        traffic={"demand": "trips.csv", "gridlock": "10min", "abandon_gridlocked": True},
+    )
     model = CityModel(andorra_city, spec)
 
     class Blockade:  # a user's component: the link lets nothing out (capacity 0), without closing it
@@ -121,7 +130,8 @@ def test_gridlocked_vehicles_are_counted_and_abandoned_with_a_log(andorra_city: 
     abandoned = events[events["kind"] == "vehicles_abandoned"]
     assert len(abandoned) and set(abandoned["cause"]) == {"gridlock"}
     assert (phase.trips()["status"] == "abandoned").sum() == sum(
-        int(d.split('"vehicles": ')[1].split(",")[0].rstrip("}")) for d in abandoned["details"])
+        int(d.split('"vehicles": ')[1].split(",")[0].rstrip("}")) for d in abandoned["details"]
+    )
 
 
 def test_the_route_options_and_the_squeeze_reach_the_traffic(andorra_city: City, tmp_path: Path) -> None:

@@ -15,9 +15,13 @@ from twin.traffic.routing import reverse_links
 def merge_network(c_exit_factor: float = 1.0) -> TrafficNetwork:
     """Approaches A (0->2) and B (1->2), 500 m each, merging into C (2->3), 1000 m; 10 m/s, 1 veh/s, one lane."""
     network = TrafficNetwork.from_arrays(
-        4, np.array([0, 1, 2]), np.array([2, 2, 3]), np.array([500.0, 500.0, 1000.0]), np.full(3, 10.0),
+        4,
+        np.array([0, 1, 2]),
+        np.array([2, 2, 3]),
+        np.array([500.0, 500.0, 1000.0]),
+        np.full(3, 10.0),
         np.full(3, 1.0),
-    )  # fmt: skip
+    )
     network.capacity_factor[2] = c_exit_factor
     return network
 
@@ -25,8 +29,7 @@ def merge_network(c_exit_factor: float = 1.0) -> TrafficNetwork:
 def both_approaches(rate: float, duration: float) -> pd.DataFrame:
     """``rate`` veh/s from each of nodes 0 and 1 to node 3 over ``duration`` seconds."""
     times = np.arange(0.0, duration, 1.0 / rate)
-    return pd.DataFrame({"origin": np.repeat([0, 1], times.size), "destination": 3,
-                         "departure_s": np.tile(times, 2)})  # fmt: skip
+    return pd.DataFrame({"origin": np.repeat([0, 1], times.size), "destination": 3, "departure_s": np.tile(times, 2)})
 
 
 @pytest.mark.parametrize("substep_s", [1.0, 5.0, 7.0])
@@ -131,8 +134,9 @@ def grid_runs() -> dict[tuple[int, float], pd.DataFrame]:
     runs = {}
     for platoon, substep in ((5, 5.0), (5, 10.0), (1, 5.0)):
         options = TrafficOptions(platoon_size=platoon, substep_s=substep, reroute_every_s=600.0, record_links=False)
-        runs[platoon, substep] = simulate(network, expand_demand(case.demand, platoon), options, seed=0,
-                                          until_s=7200.0).trips  # fmt: skip
+        runs[platoon, substep] = simulate(
+            network, expand_demand(case.demand, platoon), options, seed=0, until_s=7200.0
+        ).trips
     return runs
 
 
@@ -164,8 +168,9 @@ def test_the_squeeze_lets_a_blocked_link_push_one_vehicle_on_per_stuck_time() ->
     demand = pd.DataFrame({"origin": 0, "destination": 3, "departure_s": np.arange(60) * 1.0})
     occupancy = {}
     for squeeze in (None, 60.0):
-        network = TrafficNetwork.from_arrays(4, np.arange(3), np.arange(1, 4), np.full(3, 100.0), np.full(3, 10.0),
-                                             np.full(3, 1.0))  # fmt: skip
+        network = TrafficNetwork.from_arrays(
+            4, np.arange(3), np.arange(1, 4), np.full(3, 100.0), np.full(3, 10.0), np.full(3, 1.0)
+        )
         network.capacity_factor[2] = 0.0
         sim = TrafficSim(network, demand, TrafficOptions(squeeze_after_s=squeeze), seed=1)
         sim.run(1200.0)

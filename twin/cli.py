@@ -139,14 +139,26 @@ def _add_hazard_commands(sub: argparse._SubParsersAction) -> None:
     )
     sus.add_argument("map", type=Path, help="map folder holding city.yaml, e.g. maps/andorra")
     sus.add_argument("--cache", type=Path, default=None, help="cache folder (default: MAP/.cache)")
-    sus.add_argument("--scenario", type=Path, default=None,
-                     help="scenario YAML whose landslide entry gives the soil, minimum slope and recharge")
-    sus.add_argument("--recharge-mm-day", type=float, default=None, metavar="R",
-                     help="recharge (mm/day); default: the scenario's peak recharge (needed without --scenario)")
+    sus.add_argument(
+        "--scenario",
+        type=Path,
+        default=None,
+        help="scenario YAML whose landslide entry gives the soil, minimum slope and recharge",
+    )
+    sus.add_argument(
+        "--recharge-mm-day",
+        type=float,
+        default=None,
+        metavar="R",
+        help="recharge (mm/day); default: the scenario's peak recharge (needed without --scenario)",
+    )
     sus.add_argument("--draws", type=int, default=100, help="soil draws per cell (default: 100)")
-    sus.add_argument("--seed", type=int, default=None,
-                     help="seed of the draws (default: the scenario's seed, else 1); a run with this seed writes "
-                     "the same raster")
+    sus.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the draws (default: the scenario's seed, else 1); a run with this seed writes the same raster",
+    )
     sus.add_argument("--out", type=Path, required=True, help="folder to write susceptibility.tif and .png into")
     sus.set_defaults(handler=_hazard_susceptibility)
 

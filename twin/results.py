@@ -160,9 +160,7 @@ def read_provenance(folder: Path) -> dict[str, Any]:
     try:
         return _read_json(path)
     except (OSError, ValueError) as exc:
-        raise RunError(
-            f"{path}: cannot read the run's provenance ({exc}); is this a twin run folder?"
-        ) from exc
+        raise RunError(f"{path}: cannot read the run's provenance ({exc}); is this a twin run folder?") from exc
 
 
 @dataclass

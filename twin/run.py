@@ -119,9 +119,7 @@ def _write_hazard_outputs(model: CityModel, folder: Path) -> None:
         write_flood_outputs(folder, model.city, model.state, model.spec.name)
     for component in hazards:
         if isinstance(component, Landslides):
-            write_landslide_outputs(
-                folder, model.city, component, model.state, model.spec.name, seed=model.seed_value
-            )
+            write_landslide_outputs(folder, model.city, component, model.state, model.spec.name, seed=model.seed_value)
 
 
 def _write_lifeline_outputs(model: CityModel, folder: Path) -> None:
@@ -131,8 +129,14 @@ def _write_lifeline_outputs(model: CityModel, folder: Path) -> None:
 
     for component in model.components["lifelines"]:
         if isinstance(component, Lifelines):
-            write_lifeline_outputs(folder, model.city, component, model.recorder.zones_table(),
-                                   model.recorder.timeseries(), model.spec.name)
+            write_lifeline_outputs(
+                folder,
+                model.city,
+                component,
+                model.recorder.zones_table(),
+                model.recorder.timeseries(),
+                model.spec.name,
+            )
 
 
 def summary_table(results: Results) -> str:

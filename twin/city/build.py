@@ -259,8 +259,9 @@ def _lifelines(
     """Add the components the map lacks (assumed), then lay out the lifeline networks over all of them."""
     extra = synthesised_rows(facilities, homes, drive, config.lifelines)
     if len(extra):
-        extra["drive_node"], extra["drive_distance_m"] = nearest_nodes(drive, extra["x"].to_numpy(float),
-                                                                       extra["y"].to_numpy(float))
+        extra["drive_node"], extra["drive_distance_m"] = nearest_nodes(
+            drive, extra["x"].to_numpy(float), extra["y"].to_numpy(float)
+        )
         extra["walk_node"], _ = nearest_nodes(walk, extra["x"].to_numpy(float), extra["y"].to_numpy(float))
         facilities = pd.concat([facilities, extra[facilities.columns]], ignore_index=True)
     return facilities, build_lifelines(facilities, homes, drive, config.lifelines, bounds_xy)
@@ -408,14 +409,10 @@ def _save(city: City, cache_root: Path, target: Path) -> None:
             getattr(city, name).to_parquet(tmp / f"{name}.parquet")
         np.savez_compressed(tmp / "terrain.npz", elevation_m=city.terrain.elevation_m)
         hydrology = city.hydrology
-        np.savez_compressed(
-            tmp / "hydrology.npz", **{k: getattr(hydrology, k) for k in _HYDROLOGY_ARRAYS}
-        )
+        np.savez_compressed(tmp / "hydrology.npz", **{k: getattr(hydrology, k) for k in _HYDROLOGY_ARRAYS})
         hydrology.channel_cells.to_parquet(tmp / "channel_cells.parquet")
         lifelines = city.lifelines
-        np.savez_compressed(
-            tmp / "lifelines.npz", **{k: getattr(lifelines, k) for k in LifelineNetworks.array_names()}
-        )
+        np.savez_compressed(tmp / "lifelines.npz", **{k: getattr(lifelines, k) for k in LifelineNetworks.array_names()})
         lifelines.dependencies.to_parquet(tmp / "dependencies.parquet")
         meta = {
             "build_version": BUILD_VERSION,

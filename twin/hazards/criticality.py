@@ -280,8 +280,9 @@ def people_served(city: City, rows: np.ndarray) -> Criticality:
     values = np.zeros(len(rows))
     if len(net.power_sources):
         power_zone = net.node_power_zone[home_node]
-        zone_residents = np.bincount(power_zone[power_zone >= 0], weights=population[power_zone >= 0],
-                                     minlength=len(net.power_sources))
+        zone_residents = np.bincount(
+            power_zone[power_zone >= 0], weights=population[power_zone >= 0], minlength=len(net.power_sources)
+        )
         for i, row in enumerate(rows.tolist()):
             if row in net.power_sources:
                 values[i] = zone_residents[int(np.flatnonzero(net.power_sources == row)[0])]
@@ -294,8 +295,10 @@ def people_served(city: City, rows: np.ndarray) -> Criticality:
         for zones, table in ((net.water_pump, water_residents), (net.water_tank, water_residents)):
             values[i] += table[zones == row].sum()
         values[i] += covered[net.site_rows == row].sum()
-    note = ("criticality = residents served: a substation's power zone, the zones a line or tower alone supplies, "
-            "a pump's or tank's water zone, a cell site's coverage (signals, hospitals and facilities score 0)")
+    note = (
+        "criticality = residents served: a substation's power zone, the zones a line or tower alone supplies, "
+        "a pump's or tank's water zone, a cell site's coverage (signals, hospitals and facilities score 0)"
+    )
     return Criticality(rows=rows, values=values, notes=[note])
 
 

@@ -25,9 +25,7 @@ def point_cells(transform: Affine, shape: tuple[int, int], x: npt.ArrayLike, y: 
     return flat
 
 
-def line_cell_pairs(
-    geometries: npt.ArrayLike, transform: Affine, shape: tuple[int, int]
-) -> tuple[IntArray, IntArray]:
+def line_cell_pairs(geometries: npt.ArrayLike, transform: Affine, shape: tuple[int, int]) -> tuple[IntArray, IntArray]:
     """The distinct (owner, cell) pairs of the cells each geometry passes through, sorted by owner then cell.
 
     Each geometry (shapely, metric CRS) is densified to vertices at most half a cell apart

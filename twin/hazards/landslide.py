@@ -71,8 +71,9 @@ def factor_of_safety(
     return (cohesion_star + np.cos(theta) * (1.0 - wetness * density_ratio) * tan_phi) / np.sin(theta)
 
 
-def critical_wetness(cohesion_star: np.ndarray, tan_phi: np.ndarray, density_ratio: np.ndarray, theta: np.ndarray
-                     ) -> np.ndarray:
+def critical_wetness(
+    cohesion_star: np.ndarray, tan_phi: np.ndarray, density_ratio: np.ndarray, theta: np.ndarray
+) -> np.ndarray:
     """The wetness at which FS = 1: ``w* = (1 - (sin(theta) - C*) / (cos(theta) tan(phi))) / r``."""
     return (1.0 - (np.sin(theta) - cohesion_star) / (np.cos(theta) * tan_phi)) / density_ratio
 
@@ -205,8 +206,9 @@ class Landslides:
         self.rock_cells = 0
         if soil is not None:
             # Cells unstable even when dry would have failed long ago: they are bare rock, not soil that rain moves.
-            dry = factor_of_safety(soil.cohesion_star, soil.tan_phi, soil.density_ratio, np.zeros(len(cells)),
-                                   theta[cells])
+            dry = factor_of_safety(
+                soil.cohesion_star, soil.tan_phi, soil.density_ratio, np.zeros(len(cells)), theta[cells]
+            )
             stable = dry >= 1.0
             self.rock_cells = int((~stable).sum())
             cells, soil = cells[stable], soil.subset(stable)
@@ -232,16 +234,21 @@ class Landslides:
         )
         self.links_by_cell = CellIndex(pair_link, pair_cell, n_cells)
         buildings = city.buildings
-        building_cell = point_cells(terrain.transform, shape, buildings["x"].to_numpy(float),
-                                    buildings["y"].to_numpy(float))
+        building_cell = point_cells(
+            terrain.transform, shape, buildings["x"].to_numpy(float), buildings["y"].to_numpy(float)
+        )
         inside = building_cell >= 0
         self.buildings_by_cell = CellIndex(np.flatnonzero(inside), building_cell[inside], n_cells)
         facilities = city.facilities
         lifeline = (facilities["group"] != "facility").to_numpy()
         linear = facilities["kind"].isin(LINEAR_KINDS).to_numpy()
         point_ids = np.flatnonzero(lifeline & ~linear)
-        point_cell = point_cells(terrain.transform, shape, facilities["x"].to_numpy(float)[point_ids],
-                                 facilities["y"].to_numpy(float)[point_ids])
+        point_cell = point_cells(
+            terrain.transform,
+            shape,
+            facilities["x"].to_numpy(float)[point_ids],
+            facilities["y"].to_numpy(float)[point_ids],
+        )
         line_ids = np.flatnonzero(lifeline & linear)
         owner, line_cell = line_cell_pairs(
             shapely.from_wkb(facilities["geometry"].to_numpy()[line_ids]), terrain.transform, shape
@@ -250,6 +257,7 @@ class Landslides:
         self.components_by_cell = CellIndex(
             np.concatenate([point_ids[keep], line_ids[owner]]), np.concatenate([point_cell[keep], line_cell]), n_cells
         )
+
     def _cells_around(self, lonlat: list[float], width_m: float) -> np.ndarray:
         to_metric = Transformer.from_crs("EPSG:4326", self.city.crs, always_xy=True)
         x, y = to_metric.transform(lonlat[0], lonlat[1])
@@ -265,16 +273,23 @@ class Landslides:
         """One component per landslide entry; every misfit with the map or the scenario reported at once."""
         entries = [s for s in specs if isinstance(s, LandslideSpec)]
         rains = [s for s in specs if isinstance(s, RainSpec)]
-        problems = [f"{extra.source}: only one landslide entry per scenario is supported; merge them (explicit "
-                    "slides go in one list)" for extra in entries[1:]]
+        problems = [
+            f"{extra.source}: only one landslide entry per scenario is supported; merge them (explicit "
+            "slides go in one list)"
+            for extra in entries[1:]
+        ]
         for spec in entries:
             if spec.recharge == "rain" and not rains:
-                problems.append(f"{spec.source}: recharge: rain, but the scenario has no rain entry; add one "
-                                "(type: rain) or give recharge_mm_day")
+                problems.append(
+                    f"{spec.source}: recharge: rain, but the scenario has no rain entry; add one "
+                    "(type: rain) or give recharge_mm_day"
+                )
             for i, slide in enumerate(spec.slides):
                 if cls._outside(city, slide.at_lonlat):
-                    problems.append(f"{spec.source}: slides[{i}].at_lonlat {list(slide.at_lonlat)} is outside the "
-                                    f"elevation grid of {city.name} (bounds {list(city.bounds_lonlat)})")
+                    problems.append(
+                        f"{spec.source}: slides[{i}].at_lonlat {list(slide.at_lonlat)} is outside the "
+                        f"elevation grid of {city.name} (bounds {list(city.bounds_lonlat)})"
+                    )
         if problems:
             raise ScenarioError("the scenario's landslide hazards do not fit the map", problems)
         return [cls(city, spec, rains[0] if rains and spec.recharge == "rain" else None, rng) for spec in entries]
@@ -394,18 +409,32 @@ class Landslides:
         distinct = np.unique(link_slide.astype(np.int64) * (len(self.city.drive.links) + 1) + link)
         links_hit = np.bincount(distinct // (len(self.city.drive.links) + 1), minlength=total)
         for number in range(first, total):
-            model.log(t_s, "landslide", f"slide {number + 1}", CAUSE, {
-                "cells": int(self.slide_sources[number]),
-                "footprint_cells": int(footprint[number]),
-                "volume_m3": round(float(self.slide_volume[number]), 1),
-                "links": int(links_hit[number]),
-            })
+            model.log(
+                t_s,
+                "landslide",
+                f"slide {number + 1}",
+                CAUSE,
+                {
+                    "cells": int(self.slide_sources[number]),
+                    "footprint_cells": int(footprint[number]),
+                    "volume_m3": round(float(self.slide_volume[number]), 1),
+                    "links": int(links_hit[number]),
+                },
+            )
         links = self.city.drive.links
         for item in closed.tolist():
             row = links.iloc[item]
-            model.log(t_s, "close_link", f"link {item} ({row['name'] or row['highway']}, way {row['osm_way']})",
-                      CAUSE, {"link": item, "osm_way": int(row["osm_way"]),
-                              "debris_m3": round(float(model.state.link_debris_m3[item]), 1)})
+            model.log(
+                t_s,
+                "close_link",
+                f"link {item} ({row['name'] or row['highway']}, way {row['osm_way']})",
+                CAUSE,
+                {
+                    "link": item,
+                    "osm_way": int(row["osm_way"]),
+                    "debris_m3": round(float(model.state.link_debris_m3[item]), 1),
+                },
+            )
         facilities = self.city.facilities
         for item in damaged.tolist():
             row = facilities.iloc[item]
@@ -442,6 +471,8 @@ class Landslides:
             f"runs {self.spec.runout_m:g} m down the D8 path; covered buildings count as destroyed (damage 1)",
         ]
         if self.spec.recharge == "rain":
-            notes.append(f"landslide recharge = the rain of the last {self.spec.recharge_window_s / 3600:g} h, all "
-                         "of it (no runoff or evaporation deducted)")
+            notes.append(
+                f"landslide recharge = the rain of the last {self.spec.recharge_window_s / 3600:g} h, all "
+                "of it (no runoff or evaporation deducted)"
+            )
         return notes

@@ -111,9 +111,17 @@ def write_landslide_outputs(
     write_susceptibility_tif(folder / SUSCEPTIBILITY_TIF, city, probability)
     hit = debris_links(component)
     blocked = np.union1d(hit, np.flatnonzero(state.link_closed_debris))
-    draw_susceptibility(city, probability, folder / SUSCEPTIBILITY_PNG, f"{title}: landslide susceptibility",
-                        draws=draws, recharge_mm_day=round(recharge * 1000.0, 1), footprints=list(frame.geometry),
-                        blocked_links=blocked, slides=len(frame))
+    draw_susceptibility(
+        city,
+        probability,
+        folder / SUSCEPTIBILITY_PNG,
+        f"{title}: landslide susceptibility",
+        draws=draws,
+        recharge_mm_day=round(recharge * 1000.0, 1),
+        footprints=list(frame.geometry),
+        blocked_links=blocked,
+        slides=len(frame),
+    )
     return [*written, SUSCEPTIBILITY_TIF, SUSCEPTIBILITY_PNG]
 
 
@@ -143,33 +151,45 @@ def susceptibility_command(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else (scenario.seed if scenario is not None else 1)
     city = load_city(args.map, cache_dir=args.cache, progress=lambda m: print(f"  {m} ...", file=sys.stderr))
     if inputs.assumed_soil:
-        print(f"  soil: {inputs.soil_source}, not calibrated for {city.name}; give --scenario with a landslide "
-              "entry for a study", file=sys.stderr)
+        print(
+            f"  soil: {inputs.soil_source}, not calibrated for {city.name}; give --scenario with a landslide "
+            "entry for a study",
+            file=sys.stderr,
+        )
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from exc
     computed = time.perf_counter()
-    probability = susceptibility(city, inputs.soil, inputs.recharge_m_day, args.draws, susceptibility_rng(seed),
-                                 inputs.min_slope_deg)
+    probability = susceptibility(
+        city, inputs.soil, inputs.recharge_m_day, args.draws, susceptibility_rng(seed), inputs.min_slope_deg
+    )
     computed = time.perf_counter() - computed
     title = f"{scenario.name if scenario is not None else city.name}: landslide susceptibility"
     try:
         write_susceptibility_tif(out / SUSCEPTIBILITY_TIF, city, probability)
-        draw_susceptibility(city, probability, out / SUSCEPTIBILITY_PNG, title, draws=args.draws,
-                            recharge_mm_day=round(inputs.recharge_m_day * 1000.0, 1))
+        draw_susceptibility(
+            city,
+            probability,
+            out / SUSCEPTIBILITY_PNG,
+            title,
+            draws=args.draws,
+            recharge_mm_day=round(inputs.recharge_m_day * 1000.0, 1),
+        )
     except OSError as exc:
         raise RunError(f"{out}: cannot write the susceptibility files ({exc.strerror or exc})") from exc
     land = np.isfinite(probability)
     share = float((probability[land] >= SUSCEPTIBILITY_HIGH).mean()) if land.any() else 0.0
     candidates = len(candidate_cells(city, inputs.min_slope_deg)[0])
-    print(f"{city.name}: {int(land.sum()):,} cells ({candidates:,} candidates: slope >= {inputs.min_slope_deg:g} deg, "
-          "not bare rock or water), "
-          f"{share:.1%} with P(fail) >= {SUSCEPTIBILITY_HIGH:g}; {args.draws} draws at "
-          f"{inputs.recharge_m_day * 1000:.1f} mm/day ({inputs.recharge_source}), soil from {inputs.soil_source}, "
-          f"seed {seed}; {computed:.2f} s ({time.perf_counter() - started:.1f} s in all); wrote "
-          f"{out / SUSCEPTIBILITY_TIF} and {SUSCEPTIBILITY_PNG}")
+    print(
+        f"{city.name}: {int(land.sum()):,} cells ({candidates:,} candidates: slope >= {inputs.min_slope_deg:g} deg, "
+        "not bare rock or water), "
+        f"{share:.1%} with P(fail) >= {SUSCEPTIBILITY_HIGH:g}; {args.draws} draws at "
+        f"{inputs.recharge_m_day * 1000:.1f} mm/day ({inputs.recharge_source}), soil from {inputs.soil_source}, "
+        f"seed {seed}; {computed:.2f} s ({time.perf_counter() - started:.1f} s in all); wrote "
+        f"{out / SUSCEPTIBILITY_TIF} and {SUSCEPTIBILITY_PNG}"
+    )
     return 0
 
 
@@ -222,8 +242,7 @@ def debris_frame(city: City, component: Landslides) -> gpd.GeoDataFrame:
         }
     )
     geometry = footprint_polygons(city, slide, cell, count)
-    return gpd.GeoDataFrame(table.astype(DEBRIS_COLUMNS), geometry=gpd.GeoSeries(geometry, crs=city.crs),
-                            crs=city.crs)
+    return gpd.GeoDataFrame(table.astype(DEBRIS_COLUMNS), geometry=gpd.GeoSeries(geometry, crs=city.crs), crs=city.crs)
 
 
 def footprint_polygons(city: City, slide: np.ndarray, cell: np.ndarray, count: int) -> np.ndarray:

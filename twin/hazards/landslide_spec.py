@@ -40,13 +40,21 @@ def _range(value: Any) -> Any:
         return value
     if isinstance(value, int | float):
         return (float(value), float(value))
-    if isinstance(value, list) and len(value) == 2 and all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
     ):
         low, high = float(value[0]), float(value[1])
         if low > high:
-            raise problems_error(Problem((), f"the range's low end {low:g} is above its high end {high:g}", HIDE,
-                                        f"write [{high:g}, {low:g}]"))
+            raise problems_error(
+                Problem(
+                    (),
+                    f"the range's low end {low:g} is above its high end {high:g}",
+                    HIDE,
+                    f"write [{high:g}, {low:g}]",
+                )
+            )
         return (low, high)
     if isinstance(value, list):
         raise problems_error(Problem((), f"must be {RANGE_HELP}, got a list of {len(value)} items", HIDE))
@@ -101,8 +109,14 @@ class ExplicitSlide(SpecModel):
     def _on_earth(self) -> ExplicitSlide:
         lon, lat = self.at_lonlat
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise problems_error(Problem(("at_lonlat",), f"must be [longitude, latitude] in degrees, got "
-                                         f"{list(self.at_lonlat)}", HIDE, "e.g. [1.5205, 42.5063]"))
+            raise problems_error(
+                Problem(
+                    ("at_lonlat",),
+                    f"must be [longitude, latitude] in degrees, got {list(self.at_lonlat)}",
+                    HIDE,
+                    "e.g. [1.5205, 42.5063]",
+                )
+            )
         return self
 
 
@@ -123,15 +137,33 @@ class LandslideSpec(registry.HazardSpec):
     def _consistent(self) -> LandslideSpec:
         problems: list[Problem] = []
         if self.soil is None and not self.slides:
-            problems.append(Problem((), "has neither soil (for slides from rain) nor explicit slides", HIDE,
-                                    "add soil: {...} with recharge: rain, or slides: [{at: 2h, at_lonlat: [...]}]"))
+            problems.append(
+                Problem(
+                    (),
+                    "has neither soil (for slides from rain) nor explicit slides",
+                    HIDE,
+                    "add soil: {...} with recharge: rain, or slides: [{at: 2h, at_lonlat: [...]}]",
+                )
+            )
         if self.soil is not None and (self.recharge is None) == (self.recharge_mm_day is None):
             which = "both" if self.recharge is not None else "neither"
-            problems.append(Problem((), f"has {which} of recharge and recharge_mm_day", HIDE,
-                                    "give exactly one: recharge: rain, or recharge_mm_day: 80"))
+            problems.append(
+                Problem(
+                    (),
+                    f"has {which} of recharge and recharge_mm_day",
+                    HIDE,
+                    "give exactly one: recharge: rain, or recharge_mm_day: 80",
+                )
+            )
         if self.soil is None and (self.recharge is not None or self.recharge_mm_day is not None):
-            problems.append(Problem(("soil",), "is needed for recharge to do anything", HIDE,
-                                    "add the soil parameters, or remove recharge"))
+            problems.append(
+                Problem(
+                    ("soil",),
+                    "is needed for recharge to do anything",
+                    HIDE,
+                    "add the soil parameters, or remove recharge",
+                )
+            )
         if problems:
             raise problems_error(*problems)
         return self

@@ -86,8 +86,12 @@ class UniformRestore(SpecModel):
         low, high = self.uniform
         if not low < high:
             raise problems_error(
-                Problem(("uniform",), "must be [shortest, longest] with shortest < longest", HIDE,
-                        f"got [{describe_duration(low)}, {describe_duration(high)}]")
+                Problem(
+                    ("uniform",),
+                    "must be [shortest, longest] with shortest < longest",
+                    HIDE,
+                    f"got [{describe_duration(low)}, {describe_duration(high)}]",
+                )
             )
         return self
 
@@ -133,8 +137,10 @@ def describe_restore(restore: float | LognormalRestore | UniformRestore | None) 
     if restore is None:
         return "until repaired"
     if isinstance(restore, LognormalRestore):
-        return (f"restored after a lognormal time (median {describe_duration(restore.lognormal.median_s)}, "
-                f"sigma {restore.lognormal.sigma:g})")
+        return (
+            f"restored after a lognormal time (median {describe_duration(restore.lognormal.median_s)}, "
+            f"sigma {restore.lognormal.sigma:g})"
+        )
     if isinstance(restore, UniformRestore):
         low, high = restore.uniform
         return f"restored after a uniform time in [{describe_duration(low)}, {describe_duration(high)}]"
@@ -179,7 +185,8 @@ class OutageSpec(registry.HazardSpec):
         None, examples=["6h"], description=f"{RESTORE_HELP}; omit: until repaired"
     )
     cause: Text = Field(
-        DEFAULT_CAUSE, examples=["substation fire"],
+        DEFAULT_CAUSE,
+        examples=["substation fire"],
         description="for the event log (whole) and the state's comp_cause (its first 16 characters)",
     )
 
@@ -192,11 +199,23 @@ class OutageSpec(registry.HazardSpec):
     def _one_choice(self) -> OutageSpec:
         problems = []
         if self.share is not None and self.most_critical is not None:
-            problems.append(Problem((), "has both share and most_critical", HIDE,
-                                    "give one: share: 0.5 (at random) or most_critical: 2 (by criticality)"))
+            problems.append(
+                Problem(
+                    (),
+                    "has both share and most_critical",
+                    HIDE,
+                    "give one: share: 0.5 (at random) or most_critical: 2 (by criticality)",
+                )
+            )
         if self.target is None and self.most_critical is None:
-            problems.append(Problem(("target",), "required key is missing: an outage acts on components", HIDE,
-                                    "add it, e.g. target: {kinds: [substation]}; only most_critical may go without"))
+            problems.append(
+                Problem(
+                    ("target",),
+                    "required key is missing: an outage acts on components",
+                    HIDE,
+                    "add it, e.g. target: {kinds: [substation]}; only most_critical may go without",
+                )
+            )
         if problems:
             raise problems_error(*problems)
         return self
@@ -274,13 +293,16 @@ class OutageHazard:
         values: dict[str, dict[int, float]] = {}
         notes: list[str] = []
         for measure in ("betweenness", "people_served"):
-            chosen = [s for s, o in zip(selections, outages, strict=True)
-                      if o.most_critical and o.criticality == measure]
+            chosen = [
+                s for s, o in zip(selections, outages, strict=True) if o.most_critical and o.criticality == measure
+            ]
             if chosen:
                 values[measure], measure_notes = _criticality(city, np.unique(np.concatenate(chosen)), measure)
                 notes += measure_notes
-        picks = [_pick(spec, selected, values.get(spec.criticality, {}), rng)
-                 for spec, selected in zip(outages, selections, strict=True)]
+        picks = [
+            _pick(spec, selected, values.get(spec.criticality, {}), rng)
+            for spec, selected in zip(outages, selections, strict=True)
+        ]
         return cls(city, picks, notes)
 
     @property
@@ -334,11 +356,15 @@ def _count_problems(city: City, spec: OutageSpec, selected: np.ndarray) -> list[
     n = len(selected)
     what = f"the {n} component{'s' if n != 1 else ''} the target selects ({_kinds(city, selected)})"
     if spec.share is not None and share_count(spec.share, n) == 0:
-        return [f"{spec.source}: share: {spec.share:g} of {what} rounds to none; give share >= {0.5 / n:.3g}, "
-                "or select more components"]
+        return [
+            f"{spec.source}: share: {spec.share:g} of {what} rounds to none; give share >= {0.5 / n:.3g}, "
+            "or select more components"
+        ]
     if spec.most_critical is not None and spec.most_critical > n:
-        return [f"{spec.source}: most_critical: {spec.most_critical} is more than {what}; give most_critical <= "
-                f"{n}, or select more components"]
+        return [
+            f"{spec.source}: most_critical: {spec.most_critical} is more than {what}; give most_critical <= "
+            f"{n}, or select more components"
+        ]
     return []
 
 
@@ -366,7 +392,7 @@ def _pick(spec: OutageSpec, selected: np.ndarray, values: dict[int, float], rng:
         score = np.array([values[int(row)] for row in selected])
         order = np.lexsort((selected, -score))  # highest first; ties by component id
         rows, ranking = selected[order[: spec.most_critical]], score[order[: spec.most_critical]]
-        tied = int(np.sum(score[order[spec.most_critical:]] == ranking[-1]))
+        tied = int(np.sum(score[order[spec.most_critical :]] == ranking[-1]))
     else:
         rows = selected
     restore = None if spec.restore_after is None else draw_restore_s(spec.restore_after, rng, len(rows))
@@ -382,11 +408,11 @@ def _describe_pick(city: City, pick: Pick) -> str:
     spec = pick.spec
     n, k = len(pick.selected), len(pick.rows)
     if spec.share is not None:
-        chosen = (f"a random {spec.share:.0%} of the {n} selected ({_kinds(city, pick.selected)}), drawn from the "
-                  "run's seed")
+        chosen = (
+            f"a random {spec.share:.0%} of the {n} selected ({_kinds(city, pick.selected)}), drawn from the run's seed"
+        )
     elif spec.most_critical is not None:
-        measure = ("betweenness centrality on their network" if spec.criticality == "betweenness"
-                   else "residents served")
+        measure = "betweenness centrality on their network" if spec.criticality == "betweenness" else "residents served"
         chosen = f"the {k} most critical of the {n} selected ({_kinds(city, pick.selected)}) by {measure}"
     else:
         chosen = f"the {n} selected"
@@ -394,13 +420,17 @@ def _describe_pick(city: City, pick: Pick) -> str:
     for i, row in enumerate(pick.rows.tolist()[:LISTED]):
         text = describe_component(city, row)
         if pick.criticality is not None:
-            text += (f" [betweenness {pick.criticality[i]:.4f}]" if pick.spec.criticality == "betweenness"
-                     else f" [{pick.criticality[i]:.0f} residents served]")
+            text += (
+                f" [betweenness {pick.criticality[i]:.4f}]"
+                if pick.spec.criticality == "betweenness"
+                else f" [{pick.criticality[i]:.0f} residents served]"
+            )
         if pick.restore_s is not None and not isinstance(spec.restore_after, float):
             text += f" [restored after {describe_duration(float(pick.restore_s[i]))}]"
         names.append(text)
     more = f" and {k - LISTED} more" if k > LISTED else ""
-    tie = (f"; {pick.tied} more tie with the last one picked, the tie broken by component id"
-           if pick.tied else "")
-    return (f"outage at {spec.source}: {spec.cause!r} at {describe_duration(spec.at_s)} fails {chosen}: "
-            f"{'; '.join(names)}{more}{tie}; {describe_restore(spec.restore_after)}")
+    tie = f"; {pick.tied} more tie with the last one picked, the tie broken by component id" if pick.tied else ""
+    return (
+        f"outage at {spec.source}: {spec.cause!r} at {describe_duration(spec.at_s)} fails {chosen}: "
+        f"{'; '.join(names)}{more}{tie}; {describe_restore(spec.restore_after)}"
+    )

@@ -79,8 +79,6 @@ def susceptibility_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng([SUSCEPTIBILITY_STREAM, int(seed)])
 
 
-
-
 def susceptibility(
     city: City,
     soil: SoilSpec,
@@ -274,11 +272,18 @@ def susceptibility_inputs(
         raise UsageError(f"--recharge-mm-day must be a rate >= 0 mm/day, got {recharge_mm_day:g}")
     if scenario is None:
         if recharge_mm_day is None:
-            raise UsageError("no recharge given: pass --recharge-mm-day R (e.g. 80), or --scenario FILE whose "
-                             "landslide entry gives the recharge (recharge: rain, or recharge_mm_day)")
-        return SusceptibilityInputs(DEFAULT_SOIL, DEFAULT_MIN_SLOPE_DEG, recharge_mm_day / 1000.0,
-                                    "assumed defaults (twin.hazards.susceptibility.DEFAULT_SOIL)",
-                                    "--recharge-mm-day", assumed_soil=True)
+            raise UsageError(
+                "no recharge given: pass --recharge-mm-day R (e.g. 80), or --scenario FILE whose "
+                "landslide entry gives the recharge (recharge: rain, or recharge_mm_day)"
+            )
+        return SusceptibilityInputs(
+            DEFAULT_SOIL,
+            DEFAULT_MIN_SLOPE_DEG,
+            recharge_mm_day / 1000.0,
+            "assumed defaults (twin.hazards.susceptibility.DEFAULT_SOIL)",
+            "--recharge-mm-day",
+            assumed_soil=True,
+        )
     from twin.hazards.specs import RainSpec
 
     label = label or f"scenario {scenario.name!r}"
@@ -286,9 +291,11 @@ def susceptibility_inputs(
     with_soil = [h for h in entries if h.soil is not None]
     if not with_soil:
         which = "no landslide entry" if not entries else "no landslide entry with soil (only explicit slides)"
-        raise ScenarioError(f"{label} has {which}: a susceptibility map needs the soil "
-                            "parameters; add '- type: landslide' with soil: {...}, or leave out --scenario to use "
-                            "the assumed default soil")
+        raise ScenarioError(
+            f"{label} has {which}: a susceptibility map needs the soil "
+            "parameters; add '- type: landslide' with soil: {...}, or leave out --scenario to use "
+            "the assumed default soil"
+        )
     entry = with_soil[0]
     assert entry.soil is not None
     if recharge_mm_day is not None:
@@ -296,13 +303,19 @@ def susceptibility_inputs(
     else:
         rains = [h for h in scenario.hazards if isinstance(h, RainSpec)]
         if entry.recharge == "rain" and not rains:
-            raise ScenarioError(f"{label}: its landslide entry takes its recharge from the rain, "
-                                "but there is no rain entry; add one (type: rain) or pass --recharge-mm-day R")
+            raise ScenarioError(
+                f"{label}: its landslide entry takes its recharge from the rain, "
+                "but there is no rain entry; add one (type: rain) or pass --recharge-mm-day R"
+            )
         recharge = peak_recharge_m_day(entry, rains[0] if rains else None)
-        recharge_source = ("the scenario's constant recharge_mm_day" if entry.recharge_mm_day is not None else
-                           f"the peak of the rain over the last {entry.recharge_window_s / 3600:g} h")
-    return SusceptibilityInputs(entry.soil, float(entry.min_slope_deg), recharge,
-                                label, recharge_source, assumed_soil=False)
+        recharge_source = (
+            "the scenario's constant recharge_mm_day"
+            if entry.recharge_mm_day is not None
+            else f"the peak of the rain over the last {entry.recharge_window_s / 3600:g} h"
+        )
+    return SusceptibilityInputs(
+        entry.soil, float(entry.min_slope_deg), recharge, label, recharge_source, assumed_soil=False
+    )
 
 
 __all__ = [

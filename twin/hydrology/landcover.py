@@ -26,8 +26,20 @@ LANE_WIDTH_M = 3.5
 SUBGRID_M = 5.0
 
 _BY_TAG: dict[tuple[str, str], str] = {
-    **{("landuse", v): "urban" for v in ("residential", "commercial", "industrial", "retail", "construction",
-                                          "garages", "railway", "education", "institutional")},
+    **{
+        ("landuse", v): "urban"
+        for v in (
+            "residential",
+            "commercial",
+            "industrial",
+            "retail",
+            "construction",
+            "garages",
+            "railway",
+            "education",
+            "institutional",
+        )
+    },
     **{("landuse", v): "grass" for v in ("grass", "meadow", "recreation_ground", "village_green", "cemetery")},
     **{("leisure", v): "grass" for v in ("park", "pitch", "golf_course", "garden", "playground")},
     **{("natural", v): "grass" for v in ("grassland", "heath", "scrub")},
@@ -58,9 +70,7 @@ def is_landcover(tags: Tags) -> bool:
     return landcover_class(tags) is not None
 
 
-def landcover_grid(
-    areas: Iterable[tuple[BaseGeometry, str]], shape: tuple[int, int], transform: Affine
-) -> np.ndarray:
+def landcover_grid(areas: Iterable[tuple[BaseGeometry, str]], shape: tuple[int, int], transform: Affine) -> np.ndarray:
     """uint8 grid of class codes (index in :data:`LANDCOVER_CLASSES`) from (polygon, class) pairs.
 
     A cell takes the class of the area covering its centre; larger areas are drawn first so that smaller ones

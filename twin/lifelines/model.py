@@ -126,11 +126,16 @@ class Lifelines:
         net = self.city.lifelines
         damaged = state.comp_damaged
         if not first:
-            self.backup_left = np.where(self._on_grid, np.minimum(self.backup_left + hours, self.backup_hours),
-                                        np.maximum(self.backup_left - hours, 0.0))
-            self.tank_hours = np.where(self._pump_up, np.minimum(self.tank_hours + self.refill_per_hour * hours,
-                                                                 self.tank_capacity_h),
-                                       np.maximum(self.tank_hours - hours, 0.0))
+            self.backup_left = np.where(
+                self._on_grid,
+                np.minimum(self.backup_left + hours, self.backup_hours),
+                np.maximum(self.backup_left - hours, 0.0),
+            )
+            self.tank_hours = np.where(
+                self._pump_up,
+                np.minimum(self.tank_hours + self.refill_per_hour * hours, self.tank_capacity_h),
+                np.maximum(self.tank_hours - hours, 0.0),
+            )
         zone_power = self._zone_power(damaged)
         grid_power = np.ones(self.n_comps, dtype=bool)
         has_zone = self.comp_power_zone >= 0
@@ -171,8 +176,9 @@ class Lifelines:
 
         for row in np.flatnonzero(previous != self.comp_up).tolist():
             if self.comp_up[row]:
-                model.log(t_s, "restore_component", describe_component(self.city, row), "restoration",
-                          {"component": row})
+                model.log(
+                    t_s, "restore_component", describe_component(self.city, row), "restoration", {"component": row}
+                )
                 continue
             cause = str(state.comp_cause[row]) if state.comp_damaged[row] else self._cascade_cause(row)
             model.log(t_s, "component_down", describe_component(self.city, row), cause, {"component": row})
@@ -228,20 +234,29 @@ class Lifelines:
     def zone_rows(self, t_s: float) -> list[dict[str, object]]:
         """Per zone and service: the zone's service level q (1 served, 0 not) and its residents (``zones.parquet``)."""
         rows: list[dict[str, object]] = []
-        for service, zone_of_home, served in (("power", self.home_power_zone, getattr(self, "zone_power", None)),
-                                              ("water", self.home_water_zone, self.zone_water)):
+        for service, zone_of_home, served in (
+            ("power", self.home_power_zone, getattr(self, "zone_power", None)),
+            ("water", self.home_water_zone, self.zone_water),
+        ):
             if served is None or not len(served):
                 continue
             has = zone_of_home >= 0
             customers = np.bincount(zone_of_home[has], weights=self.population[has], minlength=len(served))
-            rows.extend({"t_s": t_s, "zone": z, "service": service, "q": float(served[z]),
-                         "customers": float(customers[z])} for z in range(len(served)))
+            rows.extend(
+                {"t_s": t_s, "zone": z, "service": service, "q": float(served[z]), "customers": float(customers[z])}
+                for z in range(len(served))
+            )
         return rows
 
     def arrays(self) -> dict[str, np.ndarray]:
         """State to checkpoint: backups, tanks and the working states."""
-        return {"backup_left": self.backup_left, "tank_hours": self.tank_hours, "comp_up": self.comp_up,
-                "on_grid": self._on_grid, "pump_up": self._pump_up}
+        return {
+            "backup_left": self.backup_left,
+            "tank_hours": self.tank_hours,
+            "comp_up": self.comp_up,
+            "on_grid": self._on_grid,
+            "pump_up": self._pump_up,
+        }
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore :meth:`arrays`."""

@@ -114,16 +114,30 @@ def synthesised_rows(
 
     Returns rows in the facilities table's columns, ``assumed`` True and ``source`` saying which rule.
     """
-    rows = [_water_rows(facilities, homes, drive, spec), _site_rows(facilities, homes, spec),
-            _signal_rows(facilities, drive)]
+    rows = [
+        _water_rows(facilities, homes, drive, spec),
+        _site_rows(facilities, homes, spec),
+        _signal_rows(facilities, drive),
+    ]
     frames = [r for r in rows if len(r)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=facilities.columns)
 
 
 def _component(kind: str, group: str, name: str, x: float, y: float, source: str) -> dict[str, object]:
-    return {"kind": kind, "group": group, "osm_type": "synthetic", "osm_id": 0, "name": name, "x": x, "y": y,
-            "beds": np.nan, "capacity": np.nan, "source": source, "assumed": True,
-            "geometry": shapely.to_wkb(shapely.Point(x, y))}
+    return {
+        "kind": kind,
+        "group": group,
+        "osm_type": "synthetic",
+        "osm_id": 0,
+        "name": name,
+        "x": x,
+        "y": y,
+        "beds": np.nan,
+        "capacity": np.nan,
+        "source": source,
+        "assumed": True,
+        "geometry": shapely.to_wkb(shapely.Point(x, y)),
+    }
 
 
 def _bands(elevation: np.ndarray, band_m: float, low: float) -> np.ndarray:
@@ -146,11 +160,27 @@ def _water_rows(facilities: pd.DataFrame, homes: pd.DataFrame, drive: Network, s
         bottom, top = members[np.argmin(home_z[members])], members[np.argmax(home_z[members])]
         label = f"water zone {b + 1} ({low + b * spec.water.zone_band_m:.0f} m+)"
         if b not in has_pump:
-            made.append(_component("pumping_station", "water", f"pump, {label}", x[bottom], y[bottom],
-                                   "city.yaml lifelines.water (synthesised: the band's lowest home)"))
+            made.append(
+                _component(
+                    "pumping_station",
+                    "water",
+                    f"pump, {label}",
+                    x[bottom],
+                    y[bottom],
+                    "city.yaml lifelines.water (synthesised: the band's lowest home)",
+                )
+            )
         if b not in has_tank:
-            made.append(_component("storage_tank", "water", f"tank, {label}", x[top], y[top],
-                                   "city.yaml lifelines.water (synthesised: the band's highest home)"))
+            made.append(
+                _component(
+                    "storage_tank",
+                    "water",
+                    f"tank, {label}",
+                    x[top],
+                    y[top],
+                    "city.yaml lifelines.water (synthesised: the band's highest home)",
+                )
+            )
     return pd.DataFrame(made)
 
 
@@ -160,15 +190,22 @@ def _site_rows(facilities: pd.DataFrame, homes: pd.DataFrame, spec: LifelinesSpe
         return pd.DataFrame()
     spacing = spec.telecom.grid_spacing_m
     x, y = homes["x"].to_numpy(float), homes["y"].to_numpy(float)
-    gx, gy = np.meshgrid(np.arange(x.min(), x.max() + spacing, spacing), np.arange(y.min(), y.max() + spacing,
-                                                                                     spacing))
+    gx, gy = np.meshgrid(np.arange(x.min(), x.max() + spacing, spacing), np.arange(y.min(), y.max() + spacing, spacing))
     points = np.column_stack([gx.ravel(), gy.ravel()])
     near = cKDTree(np.column_stack([x, y])).query(points)[0] <= spec.telecom.radius_m
-    return pd.DataFrame([
-        _component("mast", "telecom", f"cell site {i + 1}", px, py,
-                   f"city.yaml lifelines.telecom (synthesised: {spacing:.0f} m grid)")
-        for i, (px, py) in enumerate(points[near])
-    ])
+    return pd.DataFrame(
+        [
+            _component(
+                "mast",
+                "telecom",
+                f"cell site {i + 1}",
+                px,
+                py,
+                f"city.yaml lifelines.telecom (synthesised: {spacing:.0f} m grid)",
+            )
+            for i, (px, py) in enumerate(points[near])
+        ]
+    )
 
 
 def _signal_rows(facilities: pd.DataFrame, drive: Network) -> pd.DataFrame:
@@ -178,20 +215,30 @@ def _signal_rows(facilities: pd.DataFrame, drive: Network) -> pd.DataFrame:
     links = drive.links
     major = links["highway"].str.removesuffix("_link").isin(SIGNAL_ROADS).to_numpy()
     ends = np.concatenate([links["src"].to_numpy()[major], links["dst"].to_numpy()[major]])
-    degree = np.bincount(np.concatenate([links["src"].to_numpy(), links["dst"].to_numpy()]),
-                         minlength=drive.n_nodes)
+    degree = np.bincount(np.concatenate([links["src"].to_numpy(), links["dst"].to_numpy()]), minlength=drive.n_nodes)
     counts = np.bincount(ends, minlength=drive.n_nodes)
     nodes = np.flatnonzero((counts >= 4) & (degree >= 6))  # two-way: 4 major link ends, a real crossing
     xy = drive.nodes[["x", "y"]].to_numpy(float)[nodes]
-    return pd.DataFrame([
-        _component("traffic_signals", "traffic", f"junction signal {i + 1}", px, py,
-                   "assumed: a junction of major roads (OSM maps no signals)")
-        for i, (px, py) in enumerate(xy)
-    ])
+    return pd.DataFrame(
+        [
+            _component(
+                "traffic_signals",
+                "traffic",
+                f"junction signal {i + 1}",
+                px,
+                py,
+                "assumed: a junction of major roads (OSM maps no signals)",
+            )
+            for i, (px, py) in enumerate(xy)
+        ]
+    )
 
 
 def build_lifelines(
-    facilities: pd.DataFrame, homes: pd.DataFrame, drive: Network, spec: LifelinesSpec,
+    facilities: pd.DataFrame,
+    homes: pd.DataFrame,
+    drive: Network,
+    spec: LifelinesSpec,
     bounds_xy: tuple[float, float, float, float],
 ) -> LifelineNetworks:
     """Lay out every lifeline network over the (already extended) facilities table."""
@@ -209,10 +256,20 @@ def build_lifelines(
     node_band = np.clip(_bands(node_z, band_m, low), 0, None)
     bands = np.unique(_bands(home_z, band_m, low))
     node_band = np.minimum(node_band, bands.max())
-    pumps = np.array([_pick(np.flatnonzero(np.isin(kinds, WATER_PUMP_KINDS) & (comp_band == b)), node_z,
-                            facilities, lowest=True) for b in bands], dtype=np.int64)
-    tanks = np.array([_pick(np.flatnonzero(np.isin(kinds, WATER_TANK_KINDS) & (comp_band == b)), node_z,
-                            facilities, lowest=False) for b in bands], dtype=np.int64)
+    pumps = np.array(
+        [
+            _pick(np.flatnonzero(np.isin(kinds, WATER_PUMP_KINDS) & (comp_band == b)), node_z, facilities, lowest=True)
+            for b in bands
+        ],
+        dtype=np.int64,
+    )
+    tanks = np.array(
+        [
+            _pick(np.flatnonzero(np.isin(kinds, WATER_TANK_KINDS) & (comp_band == b)), node_z, facilities, lowest=False)
+            for b in bands
+        ],
+        dtype=np.int64,
+    )
     zone_of_band = np.full(int(bands.max()) + 1, -1, dtype=np.int64)
     zone_of_band[bands] = np.arange(len(bands))
     node_water = _nearest_band_zone(node_band, zone_of_band)
@@ -265,8 +322,9 @@ def _network_voronoi(drive: Network, source_nodes: np.ndarray) -> np.ndarray:
     if not len(source_nodes):
         return np.full(drive.n_nodes, -1, dtype=np.int64)
     graph = drive.adjacency(drive.links["length_m"].to_numpy(float))
-    _, _, nearest = csgraph.dijkstra(graph, directed=False, indices=source_nodes, min_only=True,
-                                     return_predecessors=True)
+    _, _, nearest = csgraph.dijkstra(
+        graph, directed=False, indices=source_nodes, min_only=True, return_predecessors=True
+    )
     index = {int(n): i for i, n in enumerate(source_nodes.tolist())}
     lookup = np.full(drive.n_nodes, -1, dtype=np.int64)
     for node, i in index.items():
@@ -304,8 +362,9 @@ def _grid_arrays(
     }
 
 
-def _coverage(homes: pd.DataFrame, facilities: pd.DataFrame, sites: np.ndarray, radius_m: float
-              ) -> tuple[np.ndarray, np.ndarray]:
+def _coverage(
+    homes: pd.DataFrame, facilities: pd.DataFrame, sites: np.ndarray, radius_m: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(home, site index) pairs within the radius (a KD-tree query, no dense distance matrix)."""
     if not len(sites) or homes.empty:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -313,11 +372,13 @@ def _coverage(homes: pd.DataFrame, facilities: pd.DataFrame, sites: np.ndarray, 
     pairs = tree.query_ball_point(homes[["x", "y"]].to_numpy(float), radius_m)
     counts = np.array([len(p) for p in pairs])
     return np.repeat(np.arange(len(homes)), counts).astype(np.int64), np.concatenate(
-        [np.asarray(p, dtype=np.int64) for p in pairs] or [np.zeros(0, np.int64)])
+        [np.asarray(p, dtype=np.int64) for p in pairs] or [np.zeros(0, np.int64)]
+    )
 
 
-def _dependencies(facilities: pd.DataFrame, pumps: np.ndarray, sites: np.ndarray, signals: np.ndarray,
-                  spec: LifelinesSpec) -> pd.DataFrame:
+def _dependencies(
+    facilities: pd.DataFrame, pumps: np.ndarray, sites: np.ndarray, signals: np.ndarray, spec: LifelinesSpec
+) -> pd.DataFrame:
     """Who needs what, with backup hours: pumps, sites, signals and hospitals need power; hospitals need water."""
     hospitals = np.flatnonzero(facilities["kind"].to_numpy(str) == "hospital")
     rows = [
@@ -328,7 +389,8 @@ def _dependencies(facilities: pd.DataFrame, pumps: np.ndarray, sites: np.ndarray
         *[(int(c), "water", 0.0) for c in hospitals],
     ]
     return pd.DataFrame(rows, columns=["comp", "needs", "backup_hours"]).astype(
-        {"comp": "int64", "needs": "str", "backup_hours": "float64"})
+        {"comp": "int64", "needs": "str", "backup_hours": "float64"}
+    )
 
 
 def fed_sources(net: LifelineNetworks, damaged: np.ndarray) -> np.ndarray:
@@ -344,8 +406,9 @@ def fed_sources(net: LifelineNetworks, damaged: np.ndarray) -> np.ndarray:
     sources = net.source_grid_node
     if not len(sources) or not len(net.grid_edges) or not len(net.grid_supply_nodes):
         return np.zeros(len(sources), dtype=bool)
-    size = 1 + int(max(net.grid_edges.max(), net.grid_supply_nodes.max(), sources.max(),
-                       net.grid_node_comp[:, 0].max(initial=-1)))
+    size = 1 + int(
+        max(net.grid_edges.max(), net.grid_supply_nodes.max(), sources.max(), net.grid_node_comp[:, 0].max(initial=-1))
+    )
     dead = np.zeros(size, dtype=bool)
     dead[net.grid_node_comp[damaged[net.grid_node_comp[:, 1]], 0]] = True
     edges = net.grid_edges

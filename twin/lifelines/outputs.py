@@ -157,7 +157,7 @@ def zone_polygons(city: City) -> dict[str, gpd.GeoDataFrame]:
         bounds = np.searchsorted(zone_of_cell[order], np.arange(n_zones + 1))
         shapes = []
         for zone in range(n_zones):
-            members = cells[order[bounds[zone]:bounds[zone + 1]]]
+            members = cells[order[bounds[zone] : bounds[zone + 1]]]
             merged = shapely.coverage_union_all(members) if len(members) else shapely.Polygon()
             shapes.append(_polygonal(shapely.intersection(merged, box)))
         geometry = gpd.GeoSeries(np.array(shapes, dtype=object), crs=city.crs)
@@ -187,8 +187,10 @@ def zone_residents(city: City) -> dict[str, np.ndarray]:
     node = city.homes["drive_node"].to_numpy(np.int64)
     people = city.homes["population"].to_numpy(np.float64)
     out = {}
-    for service, node_zone, n_zones in (("power", net.node_power_zone, len(net.power_sources)),
-                                        ("water", net.node_water_zone, len(net.water_pump))):
+    for service, node_zone, n_zones in (
+        ("power", net.node_power_zone, len(net.power_sources)),
+        ("water", net.node_water_zone, len(net.water_pump)),
+    ):
         zone = node_zone[node] if n_zones else np.full(len(node), -1)
         has = zone >= 0
         out[service] = np.rint(np.bincount(zone[has], weights=people[has], minlength=n_zones)).astype(np.int64)
@@ -215,14 +217,18 @@ def components_frame(city: City, comp_up: np.ndarray | None = None) -> gpd.GeoDa
     rows = lifeline_rows(city)
     node = facilities["drive_node"].to_numpy(np.int64)[rows]
     power_zone = net.node_power_zone[node] if len(net.power_sources) else np.full(len(rows), -1)
-    table = pd.DataFrame({
-        "comp": rows,
-        **{column: facilities[column].to_numpy()[rows] for column in
-           ("kind", "group", "name", "osm_type", "osm_id", "assumed", "source")},
-        "power_zone": power_zone.astype(np.int64),
-        "water_zone": net.node_water_zone[node].astype(np.int64),
-        "feeds_zones": [",".join(str(z) for z in net.feeds_zone[net.feeds_comp == r]) for r in rows.tolist()],
-    }).astype(COMPONENT_COLUMNS)
+    table = pd.DataFrame(
+        {
+            "comp": rows,
+            **{
+                column: facilities[column].to_numpy()[rows]
+                for column in ("kind", "group", "name", "osm_type", "osm_id", "assumed", "source")
+            },
+            "power_zone": power_zone.astype(np.int64),
+            "water_zone": net.node_water_zone[node].astype(np.int64),
+            "feeds_zones": [",".join(str(z) for z in net.feeds_zone[net.feeds_comp == r]) for r in rows.tolist()],
+        }
+    ).astype(COMPONENT_COLUMNS)
     if comp_up is not None:
         up = np.asarray(comp_up, dtype=bool)
         if up.shape != (len(facilities),):
@@ -236,15 +242,17 @@ def power_zones_frame(city: City, shapes: gpd.GeoDataFrame | None = None) -> gpd
     facilities = city.facilities
     sources = city.lifelines.power_sources.astype(np.int64)
     shapes = zone_polygons(city)["power"] if shapes is None else shapes
-    table = pd.DataFrame({
-        "zone": np.arange(len(sources), dtype=np.int64),
-        "source": sources,
-        "source_kind": facilities["kind"].to_numpy(str)[sources],
-        "source_name": facilities["name"].to_numpy(str)[sources],
-        "source_osm_id": facilities["osm_id"].to_numpy(np.int64)[sources],
-        "source_assumed": facilities["assumed"].to_numpy(bool)[sources],
-        "residents": zone_residents(city)["power"],
-    }).astype(POWER_ZONE_COLUMNS)
+    table = pd.DataFrame(
+        {
+            "zone": np.arange(len(sources), dtype=np.int64),
+            "source": sources,
+            "source_kind": facilities["kind"].to_numpy(str)[sources],
+            "source_name": facilities["name"].to_numpy(str)[sources],
+            "source_osm_id": facilities["osm_id"].to_numpy(np.int64)[sources],
+            "source_assumed": facilities["assumed"].to_numpy(bool)[sources],
+            "residents": zone_residents(city)["power"],
+        }
+    ).astype(POWER_ZONE_COLUMNS)
     return gpd.GeoDataFrame(table, geometry=shapes.geometry.to_numpy(), crs=city.crs)
 
 
@@ -252,13 +260,15 @@ def water_zones_frame(city: City, shapes: gpd.GeoDataFrame | None = None) -> gpd
     """The ``water_zones`` layer: one (multi)polygon per pressure zone with its band, pump, tank and residents."""
     net = city.lifelines
     shapes = zone_polygons(city)["water"] if shapes is None else shapes
-    table = pd.DataFrame({
-        "zone": np.arange(len(net.water_pump), dtype=np.int64),
-        "band_low_m": net.water_band_low_m.astype(np.float64),
-        **_component_columns(city, "pump", net.water_pump),
-        **_component_columns(city, "tank", net.water_tank),
-        "residents": zone_residents(city)["water"],
-    }).astype(WATER_ZONE_COLUMNS)
+    table = pd.DataFrame(
+        {
+            "zone": np.arange(len(net.water_pump), dtype=np.int64),
+            "band_low_m": net.water_band_low_m.astype(np.float64),
+            **_component_columns(city, "pump", net.water_pump),
+            **_component_columns(city, "tank", net.water_tank),
+            "residents": zone_residents(city)["water"],
+        }
+    ).astype(WATER_ZONE_COLUMNS)
     return gpd.GeoDataFrame(table, geometry=shapes.geometry.to_numpy(), crs=city.crs)
 
 
@@ -267,13 +277,15 @@ def dependencies_frame(city: City) -> pd.DataFrame:
     deps = city.lifelines.dependencies
     comp = deps["comp"].to_numpy(np.int64)
     facilities = city.facilities
-    return pd.DataFrame({
-        "comp": comp,
-        "kind": facilities["kind"].to_numpy(str)[comp],
-        "name": facilities["name"].to_numpy(str)[comp],
-        "needs": deps["needs"].to_numpy(str),
-        "backup_hours": deps["backup_hours"].to_numpy(np.float64),
-    }).astype(DEPENDENCY_COLUMNS)
+    return pd.DataFrame(
+        {
+            "comp": comp,
+            "kind": facilities["kind"].to_numpy(str)[comp],
+            "name": facilities["name"].to_numpy(str)[comp],
+            "needs": deps["needs"].to_numpy(str),
+            "backup_hours": deps["backup_hours"].to_numpy(np.float64),
+        }
+    ).astype(DEPENDENCY_COLUMNS)
 
 
 def write_lifelines_gpkg(
@@ -305,8 +317,11 @@ def write_lifelines_gpkg(
         warnings.filterwarnings("ignore", message=".*non conformant file extension", category=RuntimeWarning)
         tmp.unlink()  # the GeoPackage driver creates its own file; it cannot open an empty one
         for name, frame, geometry_type in layers:
-            options = {} if geometry_type is None else {
-                "geometry_type": geometry_type, "promote_to_multi": geometry_type == "MultiPolygon"}
+            options = (
+                {}
+                if geometry_type is None
+                else {"geometry_type": geometry_type, "promote_to_multi": geometry_type == "MultiPolygon"}
+            )
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", **options)
 
 
@@ -392,8 +407,11 @@ def write_lifeline_outputs(
         if row is not None and column in timeseries and np.isfinite(timeseries[column].iloc[row]):
             levels.append(f"{column} {float(timeseries[column].iloc[row]):.3f}")
     when = format_duration(t_s)
-    moment = (f"worst moment: {', '.join(levels)}" if row is not None and levels
-              else "no power or water service level recorded")
+    moment = (
+        f"worst moment: {', '.join(levels)}"
+        if row is not None and levels
+        else "no power or water service level recorded"
+    )
     draw_service_loss(city, services, folder / SERVICE_LOSS_PNG, f"Service at {when}: {title}", moment)
     return [LIFELINES_GPKG, SERVICE_LOSS_PNG]
 

@@ -51,9 +51,7 @@ def as_time(t_s: npt.ArrayLike) -> FloatArray:
     return t
 
 
-def as_level(
-    q: npt.ArrayLike, n: int | None = None, name: str = "q", ndim: tuple[int, ...] = (1,)
-) -> FloatArray:
+def as_level(q: npt.ArrayLike, n: int | None = None, name: str = "q", ndim: tuple[int, ...] = (1,)) -> FloatArray:
     """Return a service level (or served share) as a float array clipped to [0, 1].
 
     Parameters

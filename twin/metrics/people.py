@@ -52,9 +52,7 @@ def people_hours_without_service(
     pop = np.asarray(population, dtype=np.float64)
     expected = () if s.ndim == 1 else (s.shape[1],)
     if pop.shape != expected:
-        raise ValueError(
-            f"population must have shape {expected} for served_share of shape {s.shape}, got {pop.shape}"
-        )
+        raise ValueError(f"population must have shape {expected} for served_share of shape {s.shape}, got {pop.shape}")
     if not np.all(np.isfinite(pop)) or np.any(pop < 0):
         raise ValueError("population must be finite and non-negative")
     # Weight before integrating: the sum over zones and the integral commute (both linear).

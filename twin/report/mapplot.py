@@ -99,13 +99,19 @@ class PointStyle:
 
 # Road classes, drawn in this order (minor first). Links of a class not listed take the first style.
 ROAD_STYLES: list[tuple[tuple[str, ...], LineStyle]] = [
-    (("residential", "living_street", "unclassified", "road", "busway", "service"),
-     LineStyle("residential / service", "#5e5e5e", 0.4, zorder=4.0)),
-    (("secondary", "secondary_link", "tertiary", "tertiary_link"),
-     LineStyle("secondary / tertiary", "#d49a1c", 0.95, casing=0.45, zorder=4.4)),
+    (
+        ("residential", "living_street", "unclassified", "road", "busway", "service"),
+        LineStyle("residential / service", "#5e5e5e", 0.4, zorder=4.0),
+    ),
+    (
+        ("secondary", "secondary_link", "tertiary", "tertiary_link"),
+        LineStyle("secondary / tertiary", "#d49a1c", 0.95, casing=0.45, zorder=4.4),
+    ),
     (("primary", "primary_link"), LineStyle("primary", "#e8641b", 1.35, casing=0.5, zorder=4.6)),
-    (("motorway", "motorway_link", "trunk", "trunk_link"),
-     LineStyle("motorway / trunk", "#9e1b1b", 1.8, casing=0.55, zorder=4.8)),
+    (
+        ("motorway", "motorway_link", "trunk", "trunk_link"),
+        LineStyle("motorway / trunk", "#9e1b1b", 1.8, casing=0.55, zorder=4.8),
+    ),
 ]
 PATH_STYLE = LineStyle("footway / path", "#7d6b5a", 0.5, dashes=(1.0, 1.6), alpha=0.75, zorder=3.5)
 BRIDGE_STYLE = LineStyle("bridge", "#111111", 2.0, zorder=4.9)
@@ -187,8 +193,12 @@ POWER_ZONE_EDGE = LineStyle("power zone boundary", "#4d4d4d", 1.5, alpha=0.85, z
 WATER_ZONE_EDGE = LineStyle("water zone boundary", "#1f63b5", 0.7, dashes=(3.0, 2.0), alpha=0.85, zorder=5.5)
 #: Shorter legend labels of the lifelines layer (its column also says "(assumed)").
 LIFELINE_LABELS: dict[str, str] = {
-    "water_works": "pumping station", "pumping_station": "pumping station", "water_tower": "water tank / tower",
-    "storage_tank": "water tank / tower", "reservoir_covered": "water tank / tower", "mast": "cell mast",
+    "water_works": "pumping station",
+    "pumping_station": "pumping station",
+    "water_tower": "water tank / tower",
+    "storage_tank": "water tank / tower",
+    "reservoir_covered": "water tank / tower",
+    "mast": "cell mast",
 }
 LIFELINE_ROAD_STYLE = LineStyle("road", "#9a9a9a", 0.35, zorder=4.0)
 #: Point kinds too many and too small for the lifelines layer (the lines show where they run).
@@ -369,8 +379,10 @@ def draw_service_loss(city: City, services: Sequence[ZoneService], out: Path, ti
         if item.service not in ("power", "water"):
             raise ValueError(f"unknown zone service {item.service!r}; expected power or water")
         if not len(item.shapes) == len(item.served) == len(item.residents):
-            raise ValueError(f"{item.service}: {len(item.shapes)} zone shapes, {len(item.served)} states and "
-                             f"{len(item.residents)} resident counts; expected one of each per zone")
+            raise ValueError(
+                f"{item.service}: {len(item.shapes)} zone shapes, {len(item.served)} states and "
+                f"{len(item.residents)} resident counts; expected one of each per zone"
+            )
     sheet = _new_sheet(city)
     _finish(sheet, city, _service_loss_layer(sheet, city, list(services), moment), title, out)
 
@@ -464,9 +476,11 @@ def _hand_layer(sheet: _Sheet, city: City) -> _Layer:
         handles.append(Patch(facecolor=UNREACHED_COLOUR, alpha=0.75, label="no drainage reached"))
     handles += _no_data_handles(city, sheet.extent)
     low = float((hand.filled(np.inf)[land] <= HAND_LOW_M).mean()) if land.any() else 0.0
-    subtitle = (f"height above nearest drainage (HAND), {city.terrain.resolution_m:g} m grid · "
-                f"{low:.0%} of the area within {HAND_LOW_M:g} m of its drainage · {int(drainage.sum()):,} "
-                "drainage cells")
+    subtitle = (
+        f"height above nearest drainage (HAND), {city.terrain.resolution_m:g} m grid · "
+        f"{low:.0%} of the area within {HAND_LOW_M:g} m of its drainage · {int(drainage.sum()):,} "
+        "drainage cells"
+    )
     return _Layer(handles, _town_labels(city), subtitle)
 
 
@@ -475,8 +489,9 @@ def _flood_layer(sheet: _Sheet, city: City, depth: np.ndarray, closed: np.ndarra
     _draw_hillshade(sheet.ax, city)
     wet = np.isfinite(depth) & (depth > 0)
     deepest = float(depth[wet].max()) if wet.any() else 0.0
-    image = _draw_grid(sheet.ax, city, np.ma.masked_where(~wet, depth), DEPTH_CMAP,
-                       Normalize(0.0, depth_scale(deepest)), 0.85)
+    image = _draw_grid(
+        sheet.ax, city, np.ma.masked_where(~wet, depth), DEPTH_CMAP, Normalize(0.0, depth_scale(deepest)), 0.85
+    )
     _add_colorbar(sheet, image, "peak water depth (m)")
     handles = _draw_plain_roads(sheet.ax, city, FLOOD_ROAD_STYLE)
     count = f"{len(closed)} link{'' if len(closed) == 1 else 's'}"
@@ -503,11 +518,13 @@ def _susceptibility_layer(
     _draw_hillshade(sheet.ax, city)
     land = np.isfinite(probability)
     likely = land & (probability > 0)
-    image = _draw_grid(sheet.ax, city, np.ma.masked_where(~likely, probability), SUSCEPTIBILITY_CMAP,
-                       Normalize(0.0, 1.0), 0.8)
+    image = _draw_grid(
+        sheet.ax, city, np.ma.masked_where(~likely, probability), SUSCEPTIBILITY_CMAP, Normalize(0.0, 1.0), 0.8
+    )
     _add_colorbar(sheet, image, "probability of failure P(FS < 1)")
-    handles: list[Artist] = [Patch(facecolor="none", edgecolor="#bbbbbb", linewidth=0.5,
-                                   label="P = 0: gentle slope, bare rock, water")]
+    handles: list[Artist] = [
+        Patch(facecolor="none", edgecolor="#bbbbbb", linewidth=0.5, label="P = 0: gentle slope, bare rock, water")
+    ]
     handles += _draw_plain_roads(sheet.ax, city, FLOOD_ROAD_STYLE)
     if slides is not None:
         count = f"{len(blocked)} link{'' if len(blocked) == 1 else 's'}"
@@ -519,11 +536,14 @@ def _susceptibility_layer(
         _add_lines(sheet.ax, segments(footprints), outline)
         handles.append(Patch(facecolor="none", edgecolor=outline.color, linewidth=outline.width, label=outline.label))
     share = float((probability[land] >= SUSCEPTIBILITY_HIGH).mean()) if land.any() else 0.0
-    parts = [f"P(FS < 1) over {draws} soil draws at a recharge of {recharge_mm_day:g} mm/day",
-             f"{share:.1%} of the area at P ≥ {SUSCEPTIBILITY_HIGH:g}"]
+    parts = [
+        f"P(FS < 1) over {draws} soil draws at a recharge of {recharge_mm_day:g} mm/day",
+        f"{share:.1%} of the area at P ≥ {SUSCEPTIBILITY_HIGH:g}",
+    ]
     if slides is not None:
-        parts.append(f"{slides} slide{'' if slides == 1 else 's'}, {len(blocked)} link"
-                     f"{'' if len(blocked) == 1 else 's'} blocked")
+        parts.append(
+            f"{slides} slide{'' if slides == 1 else 's'}, {len(blocked)} link{'' if len(blocked) == 1 else 's'} blocked"
+        )
     notes = ("infinite-slope factor of safety (SINMAP form), soil parameters drawn uniformly in their ranges",)
     return _Layer(handles + _no_data_handles(city, sheet.extent), _town_labels(city), " · ".join(parts), notes)
 
@@ -541,8 +561,7 @@ def _lifelines_layer(sheet: _Sheet, city: City) -> _Layer:
     handles = _draw_plain_roads(sheet.ax, city, LIFELINE_ROAD_STYLE)
     if len(power):
         names = [_zone_source_name(facilities, int(row)) for row in net.power_sources.tolist()]
-        handles += _draw_zone_colours(sheet.ax, power, [f"zone {i}: {n}" for i, n in enumerate(names)],
-                                      "power zones")
+        handles += _draw_zone_colours(sheet.ax, power, [f"zone {i}: {n}" for i, n in enumerate(names)], "power zones")
         _add_lines(sheet.ax, zone_edges(power), POWER_ZONE_EDGE)
         handles.append(_handle(POWER_ZONE_EDGE))
         if len(water):
@@ -563,15 +582,24 @@ def _lifelines_layer(sheet: _Sheet, city: City) -> _Layer:
     handles += _no_data_handles(city, sheet.extent)
     labels = _town_labels(city) + [
         Label(float(facilities["x"].iloc[row]), float(facilities["y"].iloc[row]), f"zone {i}", 7.5, "#3b1550", "bold")
-        for i, row in enumerate(net.power_sources.tolist())]
+        for i, row in enumerate(net.power_sources.tolist())
+    ]
     kinds = facilities["kind"].to_numpy(str)
     assumed = int(table["assumed"].astype(bool).sum())
-    parts = [f"{len(power)} power feeder zone{'' if len(power) == 1 else 's'}" if len(power) else
-             "no substations: no power zones", f"{len(water)} water pressure zones",
-             f"{len(net.site_rows)} cell sites", f"{len(net.signal_rows):,} traffic signals",
-             f"{int((kinds == 'hospital').sum())} hospitals", f"{assumed:,} of {len(table):,} components assumed"]
-    notes = ("zones: network Voronoi over the roads, drawn as the Voronoi cells of their road nodes",
-             "hollow marker: assumed (city.yaml lifelines rules), not OSM")
+    parts = [
+        f"{len(power)} power feeder zone{'' if len(power) == 1 else 's'}"
+        if len(power)
+        else "no substations: no power zones",
+        f"{len(water)} water pressure zones",
+        f"{len(net.site_rows)} cell sites",
+        f"{len(net.signal_rows):,} traffic signals",
+        f"{int((kinds == 'hospital').sum())} hospitals",
+        f"{assumed:,} of {len(table):,} components assumed",
+    ]
+    notes = (
+        "zones: network Voronoi over the roads, drawn as the Voronoi cells of their road nodes",
+        "hollow marker: assumed (city.yaml lifelines rules), not OSM",
+    )
     return _Layer(handles, labels, " · ".join(parts), notes)
 
 
@@ -591,17 +619,33 @@ def _service_loss_layer(sheet: _Sheet, city: City, services: list[ZoneService], 
             _fill_paths(sheet.ax, shapes[served], facecolor=to_rgba(POWER_ON_COLOUR, 0.28), zorder=1.5)
             _fill_paths(sheet.ax, shapes[~served], facecolor=to_rgba(POWER_LOST_COLOUR, 0.5), zorder=1.5)
             _add_lines(sheet.ax, zone_edges(shapes), POWER_ZONE_EDGE)
-            handles += [Patch(facecolor=POWER_LOST_COLOUR, alpha=0.5, label=f"power cut: {zones}"),
-                        Patch(facecolor=POWER_ON_COLOUR, alpha=0.28, label="power on"), _handle(POWER_ZONE_EDGE)]
+            handles += [
+                Patch(facecolor=POWER_LOST_COLOUR, alpha=0.5, label=f"power cut: {zones}"),
+                Patch(facecolor=POWER_ON_COLOUR, alpha=0.28, label="power on"),
+                _handle(POWER_ZONE_EDGE),
+            ]
             parts.append(f"power cut: {people:,} residents" if lost else "power on everywhere")
             cut_sources = city.lifelines.power_sources[~served]
         else:
-            _fill_paths(sheet.ax, shapes[~served], facecolor=to_rgba(WATER_LOST_FILL, 0.18), hatch=WATER_LOST_HATCH,
-                        hatchcolor=WATER_LOST_COLOUR, zorder=1.6)
+            _fill_paths(
+                sheet.ax,
+                shapes[~served],
+                facecolor=to_rgba(WATER_LOST_FILL, 0.18),
+                hatch=WATER_LOST_HATCH,
+                hatchcolor=WATER_LOST_COLOUR,
+                zorder=1.6,
+            )
             _add_lines(sheet.ax, zone_edges(shapes), WATER_ZONE_EDGE)
-            handles += [Patch(facecolor=to_rgba(WATER_LOST_FILL, 0.18), edgecolor=WATER_LOST_COLOUR,
-                              hatch=WATER_LOST_HATCH, linewidth=0.6, label=f"water lost: {zones}"),
-                        _handle(WATER_ZONE_EDGE)]
+            handles += [
+                Patch(
+                    facecolor=to_rgba(WATER_LOST_FILL, 0.18),
+                    edgecolor=WATER_LOST_COLOUR,
+                    hatch=WATER_LOST_HATCH,
+                    linewidth=0.6,
+                    label=f"water lost: {zones}",
+                ),
+                _handle(WATER_ZONE_EDGE),
+            ]
             parts.append(f"water lost: {people:,} residents" if lost else "water everywhere")
     if not services:
         parts.append("no per-zone power or water records")
@@ -610,10 +654,27 @@ def _service_loss_layer(sheet: _Sheet, city: City, services: list[ZoneService], 
         handles += _draw_points(sheet.ax, sources)
     if len(cut_sources):
         cut = city.facilities.iloc[cut_sources]
-        sheet.ax.scatter(cut["x"].to_numpy(float), cut["y"].to_numpy(float), s=11.0**2, marker="x",
-                         c=POWER_LOST_COLOUR, linewidths=2.2, zorder=9.9)
-        handles.append(Line2D([], [], linestyle="none", marker="x", markersize=9, markeredgewidth=2.2,
-                              color=POWER_LOST_COLOUR, label="source of a cut zone"))
+        sheet.ax.scatter(
+            cut["x"].to_numpy(float),
+            cut["y"].to_numpy(float),
+            s=11.0**2,
+            marker="x",
+            c=POWER_LOST_COLOUR,
+            linewidths=2.2,
+            zorder=9.9,
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="x",
+                markersize=9,
+                markeredgewidth=2.2,
+                color=POWER_LOST_COLOUR,
+                label="source of a cut zone",
+            )
+        )
     handles += _no_data_handles(city, sheet.extent)
     notes = ("a zone is served when its source (substation; pump and tank) works",)
     return _Layer(handles, _town_labels(city), " · ".join(parts), notes)
@@ -665,14 +726,27 @@ def polygon_paths(geometries: Iterable[Any]) -> list[MplPath]:
     return paths
 
 
-def _fill_paths(ax: Axes, shapes: np.ndarray, *, facecolor: Any, zorder: float, hatch: str | None = None,
-                hatchcolor: str | None = None) -> None:
+def _fill_paths(
+    ax: Axes,
+    shapes: np.ndarray,
+    *,
+    facecolor: Any,
+    zorder: float,
+    hatch: str | None = None,
+    hatchcolor: str | None = None,
+) -> None:
     """Fill (multi)polygons in one colour, or hatch them, without outlines."""
     paths = polygon_paths(shapes)
     if not paths:
         return
-    collection = PatchCollection([PathPatch(p) for p in paths], facecolors=facecolor, linewidths=0.0,
-                                 edgecolors=hatchcolor or "none", hatch=hatch, zorder=zorder)
+    collection = PatchCollection(
+        [PathPatch(p) for p in paths],
+        facecolors=facecolor,
+        linewidths=0.0,
+        edgecolors=hatchcolor or "none",
+        hatch=hatch,
+        zorder=zorder,
+    )
     if hatchcolor is not None and hasattr(collection, "set_hatchcolor"):  # matplotlib >= 3.10
         collection.set_hatchcolor(hatchcolor)
     ax.add_collection(collection, autolim=False)
@@ -692,18 +766,34 @@ def _draw_lifeline_points(ax: Axes, table: pd.DataFrame) -> list[Artist]:
                 continue
             marker = "o" if hollow and style.marker == "." else style.marker
             size = max(style.size, 4.0) if hollow else style.size
-            ax.scatter(rows["x"].to_numpy(float), rows["y"].to_numpy(float), s=size**2, marker=marker,
-                       c="none" if hollow else style.color, edgecolors=style.color if hollow else style.edge,
-                       linewidths=1.1 if hollow else (0.7 if style.edge != "none" else 0.0), zorder=style.zorder)
+            ax.scatter(
+                rows["x"].to_numpy(float),
+                rows["y"].to_numpy(float),
+                s=size**2,
+                marker=marker,
+                c="none" if hollow else style.color,
+                edgecolors=style.color if hollow else style.edge,
+                linewidths=1.1 if hollow else (0.7 if style.edge != "none" else 0.0),
+                zorder=style.zorder,
+            )
             name = LIFELINE_LABELS.get(kind, style.label)
             label = f"{name} (assumed)" if hollow else name
             if label in labels:
                 continue
             labels.add(label)
-            handles.append(Line2D([], [], linestyle="none", marker=marker, markersize=size * 0.85,
-                                  markerfacecolor="none" if hollow else style.color,
-                                  markeredgecolor=style.color if hollow else style.edge,
-                                  markeredgewidth=1.1 if hollow else 0.7, label=label))
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    linestyle="none",
+                    marker=marker,
+                    markersize=size * 0.85,
+                    markerfacecolor="none" if hollow else style.color,
+                    markeredgecolor=style.color if hollow else style.edge,
+                    markeredgewidth=1.1 if hollow else 0.7,
+                    label=label,
+                )
+            )
     return handles
 
 
@@ -719,11 +809,18 @@ def _draw_plain_roads(ax: Axes, city: City, style: LineStyle) -> list[Artist]:
     return [_handle(style)] if lines else []
 
 
-def _draw_grid(ax: Axes, city: City, values: np.ndarray, cmap: Colormap, norm: Normalize,
-               alpha: float) -> AxesImage:
+def _draw_grid(ax: Axes, city: City, values: np.ndarray, cmap: Colormap, norm: Normalize, alpha: float) -> AxesImage:
     """A value grid on the terrain grid, one flat colour per cell (masked cells clear)."""
-    return ax.imshow(values, cmap=cmap, norm=norm, alpha=alpha, extent=_grid_extent(city), origin="upper",
-                     interpolation="nearest", zorder=1.0)
+    return ax.imshow(
+        values,
+        cmap=cmap,
+        norm=norm,
+        alpha=alpha,
+        extent=_grid_extent(city),
+        origin="upper",
+        interpolation="nearest",
+        zorder=1.0,
+    )
 
 
 def _draw_cells(ax: Axes, city: City, mask: np.ndarray, colour: str, alpha: float, zorder: float) -> None:
@@ -812,9 +909,7 @@ def hillshade(
     return shade
 
 
-_TINT = LinearSegmentedColormap.from_list(
-    "twin_hypsometric", ["#dfe9d3", "#eef0d6", "#efe4cc", "#e4d8c8", "#f4f2ef"]
-)
+_TINT = LinearSegmentedColormap.from_list("twin_hypsometric", ["#dfe9d3", "#eef0d6", "#efe4cc", "#e4d8c8", "#f4f2ef"])
 
 
 def terrain_rgb(elevation: np.ndarray, shade: np.ndarray, altitude_deg: float = SUN_ALTITUDE_DEG) -> np.ndarray:
@@ -858,16 +953,24 @@ def _grid_extent(city: City) -> tuple[float, float, float, float]:
 def _draw_terrain(ax: Axes, city: City, extent: tuple[float, float, float, float]) -> None:
     elevation = city.terrain.elevation_m.astype(np.float64)
     shade = hillshade(elevation, city.terrain.resolution_m)
-    ax.imshow(terrain_rgb(elevation, shade), extent=_grid_extent(city), origin="upper",
-              interpolation="bilinear", zorder=0)
+    ax.imshow(
+        terrain_rgb(elevation, shade), extent=_grid_extent(city), origin="upper", interpolation="bilinear", zorder=0
+    )
     _draw_contours(ax, city, extent)
 
 
 def _draw_hillshade(ax: Axes, city: City) -> None:
     """A plain grey hillshade (no tint, no contours): the base of the hazard layers."""
     shade = hillshade(city.terrain.elevation_m.astype(np.float64), city.terrain.resolution_m)
-    ax.imshow(np.ma.masked_invalid(shade), cmap=GREY_SHADE, norm=Normalize(0.0, 1.0), extent=_grid_extent(city),
-              origin="upper", interpolation="bilinear", zorder=0)
+    ax.imshow(
+        np.ma.masked_invalid(shade),
+        cmap=GREY_SHADE,
+        norm=Normalize(0.0, 1.0),
+        extent=_grid_extent(city),
+        origin="upper",
+        interpolation="bilinear",
+        zorder=0,
+    )
 
 
 def _draw_contours(ax: Axes, city: City, extent: tuple[float, float, float, float]) -> None:
@@ -911,9 +1014,7 @@ def segments(geometries: Iterable[Any]) -> Segments:
     items = list(geometries)
     if not items:
         return []
-    geoms = np.asarray(
-        [shapely.from_wkb(g) if isinstance(g, bytes | bytearray) else g for g in items], dtype=object
-    )
+    geoms = np.asarray([shapely.from_wkb(g) if isinstance(g, bytes | bytearray) else g for g in items], dtype=object)
     parts = shapely.get_parts(geoms)
     polygons = shapely.get_type_id(parts) == 3
     parts[polygons] = shapely.get_exterior_ring(parts[polygons])
@@ -939,20 +1040,45 @@ def _add_lines(ax: Axes, lines: Segments, style: LineStyle, *, casing: bool = Fa
         return
     dashes = None if style.dashes is None else (0.0, style.dashes)
     if casing and style.casing > 0:
-        ax.add_collection(LineCollection(
-            lines, colors="white", linewidths=style.width + 2 * style.casing, alpha=0.85,
-            zorder=style.zorder - 0.05, capstyle="round", joinstyle="round",
-        ), autolim=False)
-    ax.add_collection(LineCollection(
-        lines, colors=style.color, linewidths=style.width, linestyles=[dashes] if dashes else "solid",
-        alpha=style.alpha, zorder=style.zorder, capstyle="butt" if dashes else "round", joinstyle="round",
-    ), autolim=False)
+        ax.add_collection(
+            LineCollection(
+                lines,
+                colors="white",
+                linewidths=style.width + 2 * style.casing,
+                alpha=0.85,
+                zorder=style.zorder - 0.05,
+                capstyle="round",
+                joinstyle="round",
+            ),
+            autolim=False,
+        )
+    ax.add_collection(
+        LineCollection(
+            lines,
+            colors=style.color,
+            linewidths=style.width,
+            linestyles=[dashes] if dashes else "solid",
+            alpha=style.alpha,
+            zorder=style.zorder,
+            capstyle="butt" if dashes else "round",
+            joinstyle="round",
+        ),
+        autolim=False,
+    )
 
 
 def _handle(style: LineStyle) -> Line2D:
     """A legend entry for a line style."""
-    return Line2D([], [], color=style.color, linewidth=style.width, alpha=style.alpha, label=style.label,
-                  dashes=style.dashes if style.dashes else (), solid_capstyle="butt")
+    return Line2D(
+        [],
+        [],
+        color=style.color,
+        linewidth=style.width,
+        alpha=style.alpha,
+        label=style.label,
+        dashes=style.dashes if style.dashes else (),
+        solid_capstyle="butt",
+    )
 
 
 def _draw_lines(ax: Axes, city: City) -> list[Artist]:
@@ -975,8 +1101,9 @@ def _draw_buildings(ax: Axes, buildings: pd.DataFrame) -> list[Artist]:
     outlines = segments(buildings["geometry"]) if len(buildings) else []
     if not outlines:
         return []
-    ax.add_collection(PolyCollection(outlines, facecolors=BUILDING_COLOUR, edgecolors="none", alpha=0.8,
-                                     zorder=2.5), autolim=False)
+    ax.add_collection(
+        PolyCollection(outlines, facecolors=BUILDING_COLOUR, edgecolors="none", alpha=0.8, zorder=2.5), autolim=False
+    )
     return [Patch(facecolor=BUILDING_COLOUR, alpha=0.8, label="building")]
 
 
@@ -1000,8 +1127,14 @@ def _draw_roads(ax: Axes, roads: pd.DataFrame) -> list[Artist]:
             handles.append(_handle(style))
         under = (group == i) & tunnel
         if under.any():
-            tunnel_style = LineStyle(TUNNEL_STYLE.label, style.color, max(style.width * 0.8, 0.5),
-                                     dashes=TUNNEL_STYLE.dashes, alpha=TUNNEL_STYLE.alpha, zorder=style.zorder)
+            tunnel_style = LineStyle(
+                TUNNEL_STYLE.label,
+                style.color,
+                max(style.width * 0.8, 0.5),
+                dashes=TUNNEL_STYLE.dashes,
+                alpha=TUNNEL_STYLE.alpha,
+                zorder=style.zorder,
+            )
             _add_lines(ax, segments(roads["geometry"][under]), tunnel_style)
         over = (group == i) & bridge & ~tunnel
         if over.any():
@@ -1022,8 +1155,14 @@ def _bridge_handle() -> Line2D:
     """A legend entry for bridges: a primary road in the bridges' dark casing."""
     primary = ROAD_STYLES[2][1]
     casing = patheffects.Stroke(linewidth=primary.width + 1.3, foreground=BRIDGE_STYLE.color)
-    return Line2D([], [], color=primary.color, linewidth=primary.width, label=BRIDGE_STYLE.label,
-                  path_effects=[casing, patheffects.Normal()])
+    return Line2D(
+        [],
+        [],
+        color=primary.color,
+        linewidth=primary.width,
+        label=BRIDGE_STYLE.label,
+        path_effects=[casing, patheffects.Normal()],
+    )
 
 
 def _draw_water(ax: Axes, waterways: pd.DataFrame) -> list[Artist]:
@@ -1038,8 +1177,9 @@ def _draw_water(ax: Axes, waterways: pd.DataFrame) -> list[Artist]:
         if not chosen.any():
             continue
         _add_lines(ax, segments(waterways["geometry"][chosen & ~culvert]), style)
-        hidden = LineStyle(style.label, style.color, style.width * 0.7, dashes=(1.5, 1.5), alpha=0.6,
-                           zorder=style.zorder)
+        hidden = LineStyle(
+            style.label, style.color, style.width * 0.7, dashes=(1.5, 1.5), alpha=0.6, zorder=style.zorder
+        )
         _add_lines(ax, segments(waterways["geometry"][chosen & culvert]), hidden)
         handles.append(_handle(style))
     return handles
@@ -1093,16 +1233,33 @@ def _draw_points(ax: Axes, facilities: pd.DataFrame) -> list[Artist]:
         rows = facilities[(facilities["kind"] == kind) & (facilities["group"] == group)]
         style = point_style(kind, group)
         sizes = _shelter_sizes(rows["capacity"], style.size) if kind == "shelter" else style.size**2
-        ax.scatter(rows["x"].to_numpy(float), rows["y"].to_numpy(float), s=sizes, marker=style.marker,
-                   c=style.color, edgecolors=style.edge, linewidths=0.7 if style.edge != "none" else 0.0,
-                   zorder=style.zorder)
+        ax.scatter(
+            rows["x"].to_numpy(float),
+            rows["y"].to_numpy(float),
+            s=sizes,
+            marker=style.marker,
+            c=style.color,
+            edgecolors=style.edge,
+            linewidths=0.7 if style.edge != "none" else 0.0,
+            zorder=style.zorder,
+        )
         if style.label in labels:
             continue
         labels.add(style.label)
         label = style.label + (" *" if rows["assumed"].astype(bool).all() else "")
-        handles.append(Line2D([], [], linestyle="none", marker=style.marker, markersize=style.size * 0.85,
-                              markerfacecolor=style.color, markeredgecolor=style.edge, markeredgewidth=0.7,
-                              label=label))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker=style.marker,
+                markersize=style.size * 0.85,
+                markerfacecolor=style.color,
+                markeredgecolor=style.edge,
+                markeredgewidth=0.7,
+                label=label,
+            )
+        )
     return handles
 
 
@@ -1154,16 +1311,23 @@ def _towns(city: City) -> list[tuple[str, float, float]]:
     lon = np.array([a.centre[0] for a in areas], dtype=float)
     lat = np.array([a.centre[1] for a in areas], dtype=float)
     x, y = to_metric.transform(lon, lat)
-    return [(a.name, float(xi), float(yi)) for a, xi, yi in zip(areas, np.atleast_1d(x), np.atleast_1d(y),
-                                                                  strict=True)]
+    return [(a.name, float(xi), float(yi)) for a, xi, yi in zip(areas, np.atleast_1d(x), np.atleast_1d(y), strict=True)]
 
 
 # Candidate offsets (points) and alignments: right, left, above, below the point.
-_OFFSETS = [((5, 0), "left", "center"), ((-5, 0), "right", "center"),
-            ((0, 6), "center", "bottom"), ((0, -6), "center", "top")]
+_OFFSETS = [
+    ((5, 0), "left", "center"),
+    ((-5, 0), "right", "center"),
+    ((0, 6), "center", "bottom"),
+    ((0, -6), "center", "top"),
+]
 # Town names go beside their centre, not on it (the centre is the densest part of the map).
-_TOWN_OFFSETS = [((0, 14), "center", "bottom"), ((0, -14), "center", "top"),
-                 ((18, 0), "left", "center"), ((-18, 0), "right", "center")]
+_TOWN_OFFSETS = [
+    ((0, 14), "center", "bottom"),
+    ((0, -14), "center", "top"),
+    ((18, 0), "left", "center"),
+    ((-18, 0), "right", "center"),
+]
 
 
 def _place_labels(ax: Axes, canvas: FigureCanvasAgg, labels: Sequence[Label]) -> None:
@@ -1186,8 +1350,17 @@ def _place_labels(ax: Axes, canvas: FigureCanvasAgg, labels: Sequence[Label]) ->
 
 def _annotate(ax: Axes, label: Label, offset: tuple[float, float], ha: str, va: str) -> Text:
     return ax.annotate(
-        label.text, (label.x, label.y), xytext=offset, textcoords="offset points", ha=ha, va=va,
-        fontsize=label.size, color=label.color, fontweight=label.weight, fontstyle=label.style, zorder=10,
+        label.text,
+        (label.x, label.y),
+        xytext=offset,
+        textcoords="offset points",
+        ha=ha,
+        va=va,
+        fontsize=label.size,
+        color=label.color,
+        fontweight=label.weight,
+        fontstyle=label.style,
+        zorder=10,
         path_effects=_HALO if not label.town else [patheffects.withStroke(linewidth=3.0, foreground="white")],
         annotation_clip=True,
     )
@@ -1221,8 +1394,12 @@ def map_extent(city: City, margin: float = 0.02, tail: float = 0.002) -> tuple[f
     x0, x1 = np.quantile(nodes["x"].to_numpy(float), [tail, 1 - tail])
     y0, y1 = np.quantile(nodes["y"].to_numpy(float), [tail, 1 - tail])
     pad = margin * max(float(x1 - x0), float(y1 - y0), 100.0)
-    box = (max(float(x0) - pad, grid[0]), min(float(x1) + pad, grid[1]),
-           max(float(y0) - pad, grid[2]), min(float(y1) + pad, grid[3]))
+    box = (
+        max(float(x0) - pad, grid[0]),
+        min(float(x1) + pad, grid[1]),
+        max(float(y0) - pad, grid[2]),
+        min(float(y1) + pad, grid[3]),
+    )
     return box if box[0] < box[1] and box[2] < box[3] else grid
 
 
@@ -1286,8 +1463,12 @@ def _corner_density(city: City, extent: tuple[float, float, float, float]) -> di
     x, y = nodes["x"].to_numpy(float), nodes["y"].to_numpy(float)
     left, right = x < x0 + 0.3 * (x1 - x0), x > x1 - 0.3 * (x1 - x0)
     low, high = y < y0 + 0.18 * (y1 - y0), y > y1 - 0.18 * (y1 - y0)
-    return {"lower left": int((left & low).sum()), "lower right": int((right & low).sum()),
-            "upper left": int((left & high).sum()), "upper right": int((right & high).sum())}
+    return {
+        "lower left": int((left & low).sum()),
+        "lower right": int((right & low).sum()),
+        "upper left": int((left & high).sum()),
+        "upper right": int((right & high).sum()),
+    }
 
 
 def scale_length(width_m: float) -> float:
@@ -1310,26 +1491,67 @@ def _draw_scale_bar(ax: Axes, extent: tuple[float, float, float, float], right: 
     bar_h = 0.009 * height
     left = x1 - 0.04 * width - length if right else x0 + 0.04 * width
     bottom = y0 + 0.035 * height
-    ax.add_patch(Rectangle((left - 0.02 * width, bottom - 0.022 * height), length + 0.04 * width,
-                           0.068 * height, facecolor="white", edgecolor="#888888", linewidth=0.5, alpha=0.85,
-                           zorder=11))
+    ax.add_patch(
+        Rectangle(
+            (left - 0.02 * width, bottom - 0.022 * height),
+            length + 0.04 * width,
+            0.068 * height,
+            facecolor="white",
+            edgecolor="#888888",
+            linewidth=0.5,
+            alpha=0.85,
+            zorder=11,
+        )
+    )
     for i, colour in enumerate(("black", "white")):
-        ax.add_patch(Rectangle((left + i * length / 2, bottom), length / 2, bar_h, facecolor=colour,
-                               edgecolor="black", linewidth=0.7, zorder=12))
+        ax.add_patch(
+            Rectangle(
+                (left + i * length / 2, bottom),
+                length / 2,
+                bar_h,
+                facecolor=colour,
+                edgecolor="black",
+                linewidth=0.7,
+                zorder=12,
+            )
+        )
     for frac in (0.0, 0.5, 1.0):
         text = _distance_text(frac * length) if frac == 1.0 else f"{frac * length / (1000 if length >= 1000 else 1):g}"
-        ax.text(left + frac * length, bottom + bar_h + 0.006 * height, text, ha="center", va="bottom",
-                fontsize=7.5, zorder=12)
+        ax.text(
+            left + frac * length,
+            bottom + bar_h + 0.006 * height,
+            text,
+            ha="center",
+            va="bottom",
+            fontsize=7.5,
+            zorder=12,
+        )
 
 
 def _draw_north_arrow(ax: Axes, right: bool) -> None:
     """An arrow pointing to grid north (the top of the map) with an N."""
     x = 0.955 if right else 0.045
-    ax.annotate("N", xy=(x, 0.975), xytext=(x, 0.895), xycoords="axes fraction", textcoords="axes fraction",
-                ha="center", va="top", fontsize=12, fontweight="bold", zorder=12,
-                arrowprops={"facecolor": "black", "edgecolor": "white", "width": 4, "headwidth": 12,
-                            "headlength": 12, "linewidth": 0.8},
-                path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")])
+    ax.annotate(
+        "N",
+        xy=(x, 0.975),
+        xytext=(x, 0.895),
+        xycoords="axes fraction",
+        textcoords="axes fraction",
+        ha="center",
+        va="top",
+        fontsize=12,
+        fontweight="bold",
+        zorder=12,
+        arrowprops={
+            "facecolor": "black",
+            "edgecolor": "white",
+            "width": 4,
+            "headwidth": 12,
+            "headlength": 12,
+            "linewidth": 0.8,
+        },
+        path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")],
+    )
 
 
 def _contour_handles(city: City) -> list[Artist]:
@@ -1348,16 +1570,25 @@ def _no_data_handles(city: City, extent: tuple[float, float, float, float]) -> l
     grid = _grid_extent(city)
     uncovered = extent[0] < grid[0] or extent[1] > grid[1] or extent[2] < grid[2] or extent[3] > grid[3]
     if uncovered or not np.isfinite(z).all():
-        handles.append(Patch(facecolor=NO_DATA_COLOUR, edgecolor="#bbbbbb", linewidth=0.5,
-                             label="no elevation data"))
+        handles.append(Patch(facecolor=NO_DATA_COLOUR, edgecolor="#bbbbbb", linewidth=0.5, label="no elevation data"))
     return handles
 
 
 def _draw_legend(sheet: _Sheet, handles: list[Artist]) -> None:
     """The legend in the column right of the map, under any colour bar (it never hides part of the city)."""
-    legend = sheet.fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(sheet.page.legend_x, sheet.column_top),
-                        frameon=False, fontsize=8, title="Legend", title_fontsize=9.5, alignment="left",
-                        handlelength=2.6, borderaxespad=0.0, labelspacing=0.7)
+    legend = sheet.fig.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(sheet.page.legend_x, sheet.column_top),
+        frameon=False,
+        fontsize=8,
+        title="Legend",
+        title_fontsize=9.5,
+        alignment="left",
+        handlelength=2.6,
+        borderaxespad=0.0,
+        labelspacing=0.7,
+    )
     legend.get_title().set_fontweight("bold")
 
 

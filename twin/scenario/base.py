@@ -190,6 +190,7 @@ OutputFolder = Annotated[Path, BeforeValidator(_output_folder), WithJsonSchema(P
 
 # -------------------------------------------------------------------------------------------------- text
 
+
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise problems_error(Problem((), "must not be empty", HIDE))

@@ -135,14 +135,24 @@ def _foreign_keys(who: str, model: type[BaseModel], value: dict[str, Any]) -> li
     """A link key in a component target, or the reverse: say which event kind the key belongs to."""
     if model is ComponentSelector:
         return [
-            Problem((key,), f"selects road links, but {who} acts on components", HIDE,
-                    f"select components with {', '.join(COMPONENT_KEYS)}; to close a road use kind: close_link")
-            for key in value if key in LINK_KEYS
+            Problem(
+                (key,),
+                f"selects road links, but {who} acts on components",
+                HIDE,
+                f"select components with {', '.join(COMPONENT_KEYS)}; to close a road use kind: close_link",
+            )
+            for key in value
+            if key in LINK_KEYS
         ]
     return [
-        Problem((key,), f"selects components, but {who} acts on road links", HIDE,
-                f"select links with {', '.join(LINK_KEYS)}; to fail a component use kind: fail_component")
-        for key in value if key in COMPONENT_KEYS
+        Problem(
+            (key,),
+            f"selects components, but {who} acts on road links",
+            HIDE,
+            f"select links with {', '.join(LINK_KEYS)}; to fail a component use kind: fail_component",
+        )
+        for key in value
+        if key in COMPONENT_KEYS
     ]
 
 
@@ -256,8 +266,14 @@ class EventSpec(SpecModel):
             problems.append(Problem(("restore_after",), "is only for fail_component events", HIDE, "remove it"))
         if self.kind == "message":
             if self.text is None:
-                problems.append(Problem(("text",), "required key is missing: a message event has a text", HIDE,
-                                        "add it, e.g. text: Sirens sound"))
+                problems.append(
+                    Problem(
+                        ("text",),
+                        "required key is missing: a message event has a text",
+                        HIDE,
+                        "add it, e.g. text: Sirens sound",
+                    )
+                )
             if self.target is not None:
                 problems.append(Problem(("target",), "is not used by message events", HIDE, "remove it"))
         if problems:
@@ -274,8 +290,12 @@ class EventSpec(SpecModel):
                 else ("links", "{street: Avinguda Meritxell}")
             )
             problems.append(
-                Problem(("target",), f"required key is missing: a {self.kind} event acts on {acts_on}", HIDE,
-                        f"add it, e.g. target: {example}")
+                Problem(
+                    ("target",),
+                    f"required key is missing: a {self.kind} event acts on {acts_on}",
+                    HIDE,
+                    f"add it, e.g. target: {example}",
+                )
             )
         if self.text is not None:
             problems.append(Problem(("text",), "is only for message events", HIDE, "use cause: for a note"))

@@ -48,9 +48,7 @@ def merge_docs(base: YamlDoc, child: YamlDoc) -> YamlDoc:
 
     data = merge(base.data, child.data, ())
     where = {
-        loc: pos
-        for loc, pos in base.where.items()
-        if not any(loc[:n] in replaced for n in range(1, len(loc) + 1))
+        loc: pos for loc, pos in base.where.items() if not any(loc[:n] in replaced for n in range(1, len(loc) + 1))
     }
     where.update(child.where)
     return YamlDoc(data=data, where=where, problems=[*base.problems, *child.problems])
@@ -70,7 +68,7 @@ def _read_chain(path: Path, chain: tuple[Path, ...] = ()) -> YamlDoc:
         )
     base_path = _absolute(path.parent / expand_user(Path(ref)))
     if base_path in (*chain, path):
-        loop = [*chain[chain.index(base_path):], path, base_path] if base_path in chain else [path, base_path]
+        loop = [*chain[chain.index(base_path) :], path, base_path] if base_path in chain else [path, base_path]
         raise ScenarioError(
             f"{here}: files extend each other in a cycle ({' -> '.join(display_path(p) for p in loop)}); "
             f"remove extends from one of them"

@@ -65,8 +65,7 @@ def problems_error(*problems: Problem) -> PydanticCustomError:
     pydantic's ``ValidationError``.
     """
     summary = "; ".join(
-        (f"{format_loc(p.loc)}: " if p.loc else "") + p.message + (f" ({p.hint})" if p.hint else "")
-        for p in problems
+        (f"{format_loc(p.loc)}: " if p.loc else "") + p.message + (f" ({p.hint})" if p.hint else "") for p in problems
     )
     return PydanticCustomError(PROBLEMS_ERROR, "{summary}", {"summary": summary, "problems": list(problems)})
 

@@ -113,4 +113,3 @@ def validate_entries(value: Any, registry: Mapping[str, type[BaseModel]], what: 
     if problems:
         raise problems_error(*problems)
     return entries
-

@@ -39,7 +39,9 @@ class MetricsSpec(SpecModel):
     """How resilience figures are computed for this scenario."""
 
     access_tau_s: PositiveDuration = Field(
-        900.0, alias="access_tau", examples=["15min"],
+        900.0,
+        alias="access_tau",
+        examples=["15min"],
         description="travel time within which a resident counts as having access to a working hospital",
     )
     access_every_s: PositiveDuration = Field(
@@ -49,7 +51,9 @@ class MetricsSpec(SpecModel):
         0.95, gt=0.0, le=1.0, description="a service has recovered when Q >= this share of its normal level"
     )
     control_time_s: PositiveDuration | None = Field(
-        None, alias="control_time", examples=["24h"],
+        None,
+        alias="control_time",
+        examples=["24h"],
         description="horizon of the resilience integrals (default: the whole run)",
     )
 
@@ -58,7 +62,9 @@ class OutputsSpec(SpecModel):
     """What the run writes and where."""
 
     record_every_s: PositiveDuration | None = Field(
-        None, alias="record_every", examples=["5min"],
+        None,
+        alias="record_every",
+        examples=["5min"],
         description="recording interval, a multiple of the step (default: the step)",
     )
     folder: OutputFolder | None = Field(
@@ -104,8 +110,11 @@ def _outside_run(times: list[float | None], duration: float | None) -> list[Prob
         Problem(
             (i, "at"),
             f"must be within the run, 0s to {describe_duration(duration)} after the start",
-            hint=(f"it is {describe_duration(-at)} before the start" if at < 0
-                  else f"it is {describe_duration(at)} after the start"),
+            hint=(
+                f"it is {describe_duration(-at)} before the start"
+                if at < 0
+                else f"it is {describe_duration(at)} after the start"
+            ),
         )
         for i, at in enumerate(times)
         if at is not None and not 0.0 <= at <= duration
@@ -202,9 +211,7 @@ class Scenario(SpecModel):
     def _control_time(cls, value: MetricsSpec, info: ValidationInfo) -> MetricsSpec:
         duration = info.data.get("duration_s")
         if duration is not None and value.control_time_s is not None and value.control_time_s > duration:
-            raise problems_error(
-                Problem(("control_time",), f"must be <= the duration ({describe_duration(duration)})")
-            )
+            raise problems_error(Problem(("control_time",), f"must be <= the duration ({describe_duration(duration)})"))
         return value
 
     @field_validator("outputs")

@@ -75,7 +75,7 @@ def localize(value: Any, tz: zoneinfo.ZoneInfo) -> dt.datetime:
                 Problem((), "must be a local date-time", hint=f"write it as {LOCAL_EXAMPLE} (ISO 8601)")
             ) from None
     else:
-        raise problems_error(Problem((), "must be a local date-time", hint=f"write it as \"{LOCAL_EXAMPLE}\""))
+        raise problems_error(Problem((), "must be a local date-time", hint=f'write it as "{LOCAL_EXAMPLE}"'))
     try:
         return _in_zone(when, tz)
     except OverflowError:

@@ -72,28 +72,53 @@ def read_demand(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        return pd.DataFrame(), [Problem((), f"{name} is not a readable CSV file ({exc})", HIDE,
-                                        "save it as CSV UTF-8 with a header line")]
+        return pd.DataFrame(), [
+            Problem((), f"{name} is not a readable CSV file ({exc})", HIDE, "save it as CSV UTF-8 with a header line")
+        ]
     frame.columns = [c.strip() for c in frame.columns]
     missing = [c for c in DEMAND_COLUMNS if c not in frame.columns]
     if missing:
-        return pd.DataFrame(), [Problem((), f"{name} has no column {', '.join(repr(m) for m in missing)}", HIDE,
-                                        f"the header needs {', '.join(DEMAND_COLUMNS)}; it has {list(frame.columns)}")]
+        return pd.DataFrame(), [
+            Problem(
+                (),
+                f"{name} has no column {', '.join(repr(m) for m in missing)}",
+                HIDE,
+                f"the header needs {', '.join(DEMAND_COLUMNS)}; it has {list(frame.columns)}",
+            )
+        ]
     problems: list[Problem] = []
     origin = _ids(frame, "origin", name, problems)
     destination = _ids(frame, "destination", name, problems)
     departure = _times(frame, name, problems)
     classes = frame["vehicle_class"].str.strip() if "vehicle_class" in frame else pd.Series("car", index=frame.index)
     classes = classes.replace("", "car")
-    _bad_rows(~classes.isin(VEHICLE_CLASSES).to_numpy(), name, "vehicle_class",
-              f"must be one of {', '.join(VEHICLE_CLASSES)}", problems)
-    platoon = pd.to_numeric(frame["platoon"], errors="coerce") if "platoon" in frame else pd.Series(
-        np.nan, index=frame.index)
+    _bad_rows(
+        ~classes.isin(VEHICLE_CLASSES).to_numpy(),
+        name,
+        "vehicle_class",
+        f"must be one of {', '.join(VEHICLE_CLASSES)}",
+        problems,
+    )
+    platoon = (
+        pd.to_numeric(frame["platoon"], errors="coerce") if "platoon" in frame else pd.Series(np.nan, index=frame.index)
+    )
     if "platoon" in frame:
-        _bad_rows(~((platoon >= 1) & (platoon == platoon.round())).to_numpy(), name, "platoon",
-                  "must be a whole number >= 1", problems)
-    table = pd.DataFrame({"origin_osm": origin, "destination_osm": destination, "departure_s": departure,
-                          "vehicle_class": classes.to_numpy(), "platoon": platoon.to_numpy()})
+        _bad_rows(
+            ~((platoon >= 1) & (platoon == platoon.round())).to_numpy(),
+            name,
+            "platoon",
+            "must be a whole number >= 1",
+            problems,
+        )
+    table = pd.DataFrame(
+        {
+            "origin_osm": origin,
+            "destination_osm": destination,
+            "departure_s": departure,
+            "vehicle_class": classes.to_numpy(),
+            "platoon": platoon.to_numpy(),
+        }
+    )
     return table, problems
 
 
@@ -117,8 +142,13 @@ def _times(frame: pd.DataFrame, name: str, problems: list[Problem]) -> np.ndarra
             return float("nan")
 
     values = frame["departure"].map(seconds).to_numpy(np.float64)
-    _bad_rows(~(np.isfinite(values) & (values >= 0)), name, "departure",
-              "must be seconds or a duration after the start (90, 15min)", problems)
+    _bad_rows(
+        ~(np.isfinite(values) & (values >= 0)),
+        name,
+        "departure",
+        "must be seconds or a duration after the start (90, 15min)",
+        problems,
+    )
     return values
 
 

@@ -238,8 +238,10 @@ def read_yaml(path: Path) -> YamlDoc:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScenarioError(f"{shown}: no such file; check the path (relative paths start from the "
-                            f"current folder, {display_path(Path.cwd()) or '.'})") from None
+        raise ScenarioError(
+            f"{shown}: no such file; check the path (relative paths start from the "
+            f"current folder, {display_path(Path.cwd()) or '.'})"
+        ) from None
     except IsADirectoryError:
         raise ScenarioError(f"{shown}: is a folder, not a scenario file") from None
     except UnicodeDecodeError as exc:
@@ -256,8 +258,9 @@ def read_yaml(path: Path) -> YamlDoc:
     try:
         root = loader.get_single_node()
         if root is None:
-            raise ScenarioError(f"{shown}: the file is empty; a scenario is a mapping with name, map, start, "
-                                f"duration, ...")
+            raise ScenarioError(
+                f"{shown}: the file is empty; a scenario is a mapping with name, map, start, duration, ..."
+            )
         _check_graph(root, shown)
         _duplicates(loader, root, (), path, duplicates)
         data = loader.construct_document(root)
@@ -278,4 +281,3 @@ def read_yaml(path: Path) -> YamlDoc:
             f"'name: ...', 'map: ...'), got {kind}"
         )
     return YamlDoc(data=data, where=where, problems=duplicates)
-

@@ -185,8 +185,9 @@ def _comp_by_name(table: pd.DataFrame, selector: dict[str, Any]) -> np.ndarray:
     found = np.flatnonzero(names.map(fold_name).str.contains(fold_name(name.strip()), regex=False).to_numpy())
     if not len(found):
         named = table[names != ""]
-        lifelines_first = zip(named["group"] == "facility", named["name"].map(fold_name), named["name"], named["kind"],
-                              strict=True)
+        lifelines_first = zip(
+            named["group"] == "facility", named["name"].map(fold_name), named["name"], named["kind"], strict=True
+        )
         known = list(dict.fromkeys(f"{name} ({kind})" for *_, name, kind in sorted(lifelines_first)))
         raise TargetError(
             f"no component name contains {name!r}; named components: {_listed(known) or 'none'}"

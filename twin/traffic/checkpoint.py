@@ -14,10 +14,28 @@ import numpy as np
 if TYPE_CHECKING:
     from twin.traffic.sim import TrafficSim
 
-VEHICLE_ARRAYS = ("status", "link", "entered_s", "exit_min_s", "route_m", "end_s", "end_node", "_queue", "_q",
-                  "_at_end")
-LINK_ARRAYS = ("occupancy", "cum_in", "cum_out", "_released", "_last_exit_s", "_last_weight", "stuck_by_link",
-               "_entry_free_s")
+VEHICLE_ARRAYS = (
+    "status",
+    "link",
+    "entered_s",
+    "exit_min_s",
+    "route_m",
+    "end_s",
+    "end_node",
+    "_queue",
+    "_q",
+    "_at_end",
+)
+LINK_ARRAYS = (
+    "occupancy",
+    "cum_in",
+    "cum_out",
+    "_released",
+    "_last_exit_s",
+    "_last_weight",
+    "stuck_by_link",
+    "_entry_free_s",
+)
 SCALARS = ("clock_s", "_dep_next", "vehicles_stuck", "_next_route_s", "route_refreshes", "_next_record_s")
 RECORDER_ARRAYS = ("inflow", "outflow", "time_on_link")
 
@@ -27,8 +45,9 @@ def state_arrays(sim: TrafficSim) -> dict[str, np.ndarray]:
     arrays = {name: np.asarray(getattr(sim, name)) for name in VEHICLE_ARRAYS + LINK_ARRAYS}
     arrays["scalars"] = np.array([float(getattr(sim, name)) for name in SCALARS] + list(sim._step_times))
     arrays["route_trees"] = sim._routes.trees[: sim._routes.n_trees]
-    arrays["routed_closed"] = (np.zeros(0, dtype=bool) if sim._routed_closed is None
-                               else np.concatenate([[True], sim._routed_closed]))
+    arrays["routed_closed"] = (
+        np.zeros(0, dtype=bool) if sim._routed_closed is None else np.concatenate([[True], sim._routed_closed])
+    )
     times, links, weight = sim._pending.everything()
     arrays["pending_links"], arrays["pending_times"], arrays["pending_weight"] = links.astype(np.int64), times, weight
     arrays["moving_e"], arrays["moving_ids"] = sim._moving.everything()
@@ -37,8 +56,9 @@ def state_arrays(sim: TrafficSim) -> dict[str, np.ndarray]:
     arrays["rec_times"] = np.array([recorder.free_time, recorder.actual_time])
     keys = sorted(recorder.network_rows[0]) if recorder.network_rows else []
     arrays["rec_network_keys"] = np.array(keys, dtype=str)
-    arrays["rec_network"] = np.array([[row[k] for k in keys] for row in recorder.network_rows],
-                                     dtype=np.float64).reshape(len(recorder.network_rows), len(keys))
+    arrays["rec_network"] = np.array(
+        [[row[k] for k in keys] for row in recorder.network_rows], dtype=np.float64
+    ).reshape(len(recorder.network_rows), len(keys))
     if recorder.link_rows:
         raise ValueError("checkpoints of a traffic simulation that records per-link series are not supported")
     abandoned = recorder.abandoned_rows or [(0.0, np.zeros(0, np.int64), np.zeros(0, np.int64))]
@@ -56,15 +76,18 @@ def load_state_arrays(sim: TrafficSim, arrays: dict[str, np.ndarray]) -> None:
     scalars = np.asarray(arrays["scalars"], dtype=np.float64)
     for name, value in zip(SCALARS, scalars[: len(SCALARS)], strict=True):
         setattr(sim, name, int(value) if name in ("_dep_next", "route_refreshes") else float(value))
-    sim._step_times = [float(v) for v in scalars[len(SCALARS):]]
+    sim._step_times = [float(v) for v in scalars[len(SCALARS) :]]
     trees = np.asarray(arrays["route_trees"], dtype=np.int32)
     sim._routes.n_trees = trees.shape[0]
     sim._routes.trees[: trees.shape[0]] = trees
     routed = np.asarray(arrays["routed_closed"], dtype=bool)
     sim._routed_closed = routed[1:].copy() if routed.size else None
     sim._pending.clear()
-    sim._pending.add(np.asarray(arrays["pending_times"], dtype=np.float64),
-                     np.asarray(arrays["pending_links"], dtype=np.intp), np.asarray(arrays["pending_weight"]))
+    sim._pending.add(
+        np.asarray(arrays["pending_times"], dtype=np.float64),
+        np.asarray(arrays["pending_links"], dtype=np.intp),
+        np.asarray(arrays["pending_weight"]),
+    )
     sim._moving.clear()
     sim._moving.add(np.asarray(arrays["moving_e"], dtype=np.float64), np.asarray(arrays["moving_ids"], dtype=np.intp))
     recorder = sim._recorder

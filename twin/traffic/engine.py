@@ -38,15 +38,23 @@ class TrafficPhase:
             raise ScenarioError("the scenario's traffic demand does not fit the map", problems)
         self.city, self.spec = city, spec
         self.network = TrafficNetwork.from_network(city.drive)
-        demand = pd.DataFrame({
-            "origin": table["origin"], "destination": table["destination"], "departure_s": table["departure_s"],
-            "vehicle_class": table["vehicle_class"],
-            "platoon": table["platoon"].fillna(spec.platoon_size).astype(np.int64),
-        })
+        demand = pd.DataFrame(
+            {
+                "origin": table["origin"],
+                "destination": table["destination"],
+                "departure_s": table["departure_s"],
+                "vehicle_class": table["vehicle_class"],
+                "platoon": table["platoon"].fillna(spec.platoon_size).astype(np.int64),
+            }
+        )
         options = TrafficOptions(
-            substep_s=float(spec.substep_s), reroute_every_s=float(spec.reroute_every_s),
-            gridlock_s=float(spec.gridlock_s), abandon_gridlocked=spec.abandon_gridlocked,
-            platoon_size=spec.platoon_size, record_links=False, route_cost=spec.route_cost,
+            substep_s=float(spec.substep_s),
+            reroute_every_s=float(spec.reroute_every_s),
+            gridlock_s=float(spec.gridlock_s),
+            abandon_gridlocked=spec.abandon_gridlocked,
+            platoon_size=spec.platoon_size,
+            record_links=False,
+            route_cost=spec.route_cost,
             route_memory=float(spec.route_memory),
             squeeze_after_s=None if spec.squeeze_after_s is None else float(spec.squeeze_after_s),
         )
@@ -68,10 +76,18 @@ class TrafficPhase:
         links = self.city.drive.links
         for t_s, vehicles, where in self.sim._recorder.abandoned_rows[already:]:
             for link, count in zip(*np.unique(where, return_counts=True), strict=True):
-                label = "origin queues" if link < 0 else (
-                    f"link {int(link)} ({links['name'].iloc[int(link)] or links['highway'].iloc[int(link)]})")
-                model.log(float(t_s), "vehicles_abandoned", label, "gridlock",
-                          {"vehicles": int(count), "first": int(vehicles[where == link][0])})
+                label = (
+                    "origin queues"
+                    if link < 0
+                    else (f"link {int(link)} ({links['name'].iloc[int(link)] or links['highway'].iloc[int(link)]})")
+                )
+                model.log(
+                    float(t_s),
+                    "vehicles_abandoned",
+                    label,
+                    "gridlock",
+                    {"vehicles": int(count), "first": int(vehicles[where == link][0])},
+                )
 
     def series(self) -> dict[str, float]:
         """The traffic columns of the time series."""

@@ -47,8 +47,9 @@ def segment_cummax(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return out
 
 
-def dd1_times(arrival: np.ndarray, weight: np.ndarray, starts: np.ndarray, capacity: np.ndarray,
-              free_at: np.ndarray) -> np.ndarray:  # fmt: skip
+def dd1_times(
+    arrival: np.ndarray, weight: np.ndarray, starts: np.ndarray, capacity: np.ndarray, free_at: np.ndarray
+) -> np.ndarray:
     """Departure times from deterministic servers (D/D/1, Vickrey 1969), one per segment, all at once.
 
     Customers sorted by server, then arrival, leave at ``d_j = max(a_j, d_{j-1} + p_{j-1} / c)`` (``p``: their

@@ -187,10 +187,15 @@ class TrafficNetwork:
         n_nodes = nodes if isinstance(nodes, int) else len(nodes)
         problems = [
             f"links table has no {' or '.join(names)} column"
-            for names in (("src",), ("dst",), ("length_m",), ("free_speed_mps", "speed_mps"),
-                          ("capacity_veh_s", "capacity_veh_h"))
+            for names in (
+                ("src",),
+                ("dst",),
+                ("length_m",),
+                ("free_speed_mps", "speed_mps"),
+                ("capacity_veh_s", "capacity_veh_h"),
+            )
             if not any(name in links.columns for name in names)
-        ]  # fmt: skip
+        ]
         if problems:
             raise TwinError("the traffic network's link table is incomplete", problems)
         speed = links["free_speed_mps"] if "free_speed_mps" in links else links["speed_mps"]

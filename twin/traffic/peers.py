@@ -56,8 +56,9 @@ class PeerInput:
         return float(self.demand["volume"].sum())
 
 
-def uxsim_capacity(free_speed_mps: float | np.ndarray, jam_density_veh_m: float | np.ndarray,
-                   lanes: float | np.ndarray = 1) -> float | np.ndarray:  # fmt: skip
+def uxsim_capacity(
+    free_speed_mps: float | np.ndarray, jam_density_veh_m: float | np.ndarray, lanes: float | np.ndarray = 1
+) -> float | np.ndarray:
     """UXsim's link capacity: ``q = u k_j w / (u + w)`` with ``w = lanes / (tau k_j)``, tau = 1 s (veh/s).
 
     ``k_j`` is the link's jam density (UXsim's ``jam_density``, for all its lanes together).
@@ -76,14 +77,29 @@ def grid_11x11() -> PeerInput:
     pairs += [(ids[r, c], ids[r + 1, c]) for r in range(n - 1) for c in range(n)]
     src = np.array([a for a, b in pairs] + [b for a, b in pairs])
     dst = np.array([b for a, b in pairs] + [a for a, b in pairs])
-    links = pd.DataFrame({"src": src, "dst": dst, "length_m": GRID_SPACING_M, "free_speed_mps": GRID_SPEED_MPS,
-                          "lanes": 1, "capacity_veh_s": uxsim_capacity(GRID_SPEED_MPS, GRID_JAM_VEH_M),
-                          "jam_density_veh_m": GRID_JAM_VEH_M})
+    links = pd.DataFrame(
+        {
+            "src": src,
+            "dst": dst,
+            "length_m": GRID_SPACING_M,
+            "free_speed_mps": GRID_SPEED_MPS,
+            "lanes": 1,
+            "capacity_veh_s": uxsim_capacity(GRID_SPEED_MPS, GRID_JAM_VEH_M),
+            "jam_density_veh_m": GRID_JAM_VEH_M,
+        }
+    )
     west, east, south, north = ids[:, 0], ids[:, -1], ids[0, :], ids[-1, :]
     od = [(o, d) for a, b in ((west, east), (south, north)) for o in a for d in b]
     od += [(d, o) for o, d in od]
-    demand = pd.DataFrame({"orig": [o for o, _ in od], "dest": [d for _, d in od], "t_start": 0.0,
-                           "t_end": GRID_DEMAND_END_S, "volume": GRID_RATE_VEH_S * GRID_DEMAND_END_S})
+    demand = pd.DataFrame(
+        {
+            "orig": [o for o, _ in od],
+            "dest": [d for _, d in od],
+            "t_start": 0.0,
+            "t_end": GRID_DEMAND_END_S,
+            "volume": GRID_RATE_VEH_S * GRID_DEMAND_END_S,
+        }
+    )
     return PeerInput(nodes, links, demand)
 
 
@@ -101,21 +117,34 @@ def chicago_sketch(folder: Path) -> PeerInput:
     lanes = links["number_of_lanes"].fillna(1).astype(int).to_numpy()
     speed = (links["free_speed_mps"] if "free_speed_mps" in links else links["free_flow_speed"]).to_numpy(float)
     capacity_out = links["capacity_out"].astype(float).to_numpy()
-    table = pd.DataFrame({
-        "src": index[links["start_node"]].to_numpy(), "dst": index[links["end_node"]].to_numpy(),
-        "length_m": links["length"].astype(float).to_numpy(), "free_speed_mps": speed, "lanes": lanes,
-        "capacity_veh_s": np.minimum(capacity_out, uxsim_capacity(speed, GRID_JAM_VEH_M, lanes)),
-        "jam_density_veh_m": GRID_JAM_VEH_M / lanes,
-        "uxsim_capacity_out": capacity_out, "uxsim_capacity_in": links["capacity_in"].astype(float).to_numpy(),
-    })  # fmt: skip
-    od = pd.DataFrame({"orig": index[demand["orig"]].to_numpy(), "dest": index[demand["dest"]].to_numpy(),
-                       "t_start": demand["t_start"].astype(float), "t_end": demand["t_end"].astype(float),
-                       "volume": demand["volume"].astype(float)})
+    table = pd.DataFrame(
+        {
+            "src": index[links["start_node"]].to_numpy(),
+            "dst": index[links["end_node"]].to_numpy(),
+            "length_m": links["length"].astype(float).to_numpy(),
+            "free_speed_mps": speed,
+            "lanes": lanes,
+            "capacity_veh_s": np.minimum(capacity_out, uxsim_capacity(speed, GRID_JAM_VEH_M, lanes)),
+            "jam_density_veh_m": GRID_JAM_VEH_M / lanes,
+            "uxsim_capacity_out": capacity_out,
+            "uxsim_capacity_in": links["capacity_in"].astype(float).to_numpy(),
+        }
+    )
+    od = pd.DataFrame(
+        {
+            "orig": index[demand["orig"]].to_numpy(),
+            "dest": index[demand["dest"]].to_numpy(),
+            "t_start": demand["t_start"].astype(float),
+            "t_end": demand["t_end"].astype(float),
+            "volume": demand["volume"].astype(float),
+        }
+    )
     return PeerInput(nodes[["x", "y"]].astype(float), table, od)
 
 
-def evacuation(city: City, cars: int = 15_000, seed: int = 0, riverside_m: float = 30.0,
-               duration_s: float = 3600.0) -> PeerInput:  # fmt: skip
+def evacuation(
+    city: City, cars: int = 15_000, seed: int = 0, riverside_m: float = 30.0, duration_s: float = 3600.0
+) -> PeerInput:
     """``cars`` cars from homes (drawn by residents) to the nearest reachable shelter, departing evenly over
     ``duration_s``; drivable links whose middle lies within ``riverside_m`` of a river (OSM ``waterway=river``)
     are closed and left out. Homes are drawn among those that can still reach a shelter (cut-off homes shelter
@@ -131,15 +160,24 @@ def evacuation(city: City, cars: int = 15_000, seed: int = 0, riverside_m: float
     rivers = city.waterways.loc[city.waterways["kind"] == "river", "geometry"]
     river = shapely.union_all(shapely.from_wkb(rivers.to_numpy()))
     keep = ~shapely.dwithin(middle, river, riverside_m)
-    links = pd.DataFrame({
-        "src": network.src, "dst": network.dst, "length_m": network.length_m,
-        "free_speed_mps": network.free_speed_mps, "lanes": network.lanes, "capacity_veh_s": network.capacity_veh_s,
-        "storage_veh": network.storage_veh, "jam_density_veh_m": network.storage_veh / network.length_m / network.lanes,
-        "uxsim_capacity_out": network.capacity_veh_s, "uxsim_capacity_in": network.capacity_veh_s,
-    })[keep].reset_index(drop=True)  # fmt: skip
+    links = pd.DataFrame(
+        {
+            "src": network.src,
+            "dst": network.dst,
+            "length_m": network.length_m,
+            "free_speed_mps": network.free_speed_mps,
+            "lanes": network.lanes,
+            "capacity_veh_s": network.capacity_veh_s,
+            "storage_veh": network.storage_veh,
+            "jam_density_veh_m": network.storage_veh / network.length_m / network.lanes,
+            "uxsim_capacity_out": network.capacity_veh_s,
+            "uxsim_capacity_in": network.capacity_veh_s,
+        }
+    )[keep].reset_index(drop=True)
     shelters = city.facilities.loc[city.facilities["kind"] == "shelter", "drive_node"].to_numpy()
-    times = sp.csr_matrix((links["length_m"] / links["free_speed_mps"], (links["dst"], links["src"])),
-                          shape=(len(nodes), len(nodes)))  # reversed: from the shelters
+    times = sp.csr_matrix(
+        (links["length_m"] / links["free_speed_mps"], (links["dst"], links["src"])), shape=(len(nodes), len(nodes))
+    )  # reversed: from the shelters
     _, _, nearest = csgraph.dijkstra(times, indices=shelters, min_only=True, return_predecessors=True)
     node = city.homes["drive_node"].to_numpy()
     reach = (nearest[node] >= 0) & (nearest[node] != node)
@@ -161,5 +199,11 @@ def expand_demand(demand: pd.DataFrame, platoon: int = 1) -> pd.DataFrame:
     row = np.repeat(np.arange(len(demand)), count)
     k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
     t0, t1 = demand["t_start"].to_numpy(float)[row], demand["t_end"].to_numpy(float)[row]
-    return pd.DataFrame({"origin": demand["orig"].to_numpy()[row], "destination": demand["dest"].to_numpy()[row],
-                         "departure_s": t0 + (k + 0.5) * (t1 - t0) / count[row], "platoon": platoon})
+    return pd.DataFrame(
+        {
+            "origin": demand["orig"].to_numpy()[row],
+            "destination": demand["dest"].to_numpy()[row],
+            "departure_s": t0 + (k + 0.5) * (t1 - t0) / count[row],
+            "platoon": platoon,
+        }
+    )

@@ -86,8 +86,9 @@ class Recorder:
         """Free-flow over actual time of the traversals completed in the interval (NaN if none)."""
         return self.free_time / self.actual_time if self.actual_time > 0 else float("nan")
 
-    def record(self, t_s: float, counts: dict[str, float], occupancy: np.ndarray, stuck: np.ndarray,
-               length_m: np.ndarray) -> None:  # fmt: skip
+    def record(
+        self, t_s: float, counts: dict[str, float], occupancy: np.ndarray, stuck: np.ndarray, length_m: np.ndarray
+    ) -> None:
         """Close the interval ending at ``t_s``."""
         self.network_rows.append({"t_s": t_s, **counts, "mean_speed_ratio": self.speed_ratio()})
         if self.record_links:
@@ -114,8 +115,13 @@ class Recorder:
     def abandoned_frame(self) -> pd.DataFrame:
         """The abandoned vehicles."""
         if not self.abandoned_rows:
-            return pd.DataFrame({"t_s": pd.Series(dtype=np.float64), "vehicle": pd.Series(dtype=np.int32),
-                                 "link": pd.Series(dtype=np.int32)})  # fmt: skip
+            return pd.DataFrame(
+                {
+                    "t_s": pd.Series(dtype=np.float64),
+                    "vehicle": pd.Series(dtype=np.int32),
+                    "link": pd.Series(dtype=np.int32),
+                }
+            )
         t = np.concatenate([np.full(v.size, t) for t, v, _ in self.abandoned_rows])
         vehicles = np.concatenate([v for _, v, _ in self.abandoned_rows]).astype(np.int32)
         links = np.concatenate([lk for _, _, lk in self.abandoned_rows]).astype(np.int32)

@@ -128,8 +128,14 @@ class RouteChoice:
         Trees kept (the oldest takes the weight of all older ones).
     """
 
-    def __init__(self, network: TrafficNetwork, destinations: np.ndarray, memory: float = 0.5, noise: float = 0.01,
-                 depth: int = 6) -> None:  # fmt: skip
+    def __init__(
+        self,
+        network: TrafficNetwork,
+        destinations: np.ndarray,
+        memory: float = 0.5,
+        noise: float = 0.01,
+        depth: int = 6,
+    ) -> None:
         self.network = network
         self.destinations = destinations
         self.memory = memory
@@ -157,8 +163,15 @@ class RouteChoice:
         weights[n - 1] = m ** (n - 1)
         return weights
 
-    def choose(self, dest: np.ndarray, node: np.ndarray, came_from: np.ndarray | None, closed: np.ndarray,
-               rng: np.random.Generator, has_room: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    def choose(
+        self,
+        dest: np.ndarray,
+        node: np.ndarray,
+        came_from: np.ndarray | None,
+        closed: np.ndarray,
+        rng: np.random.Generator,
+        has_room: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Next link of vehicles heading for ``destinations[dest]`` at ``node`` (-1: no route left).
 
         ``came_from`` is the link each arrived by (None at the origin), to rule out U-turns. With ``has_room``

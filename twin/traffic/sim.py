@@ -451,8 +451,9 @@ class TrafficSim:
         offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
         return np.asarray(q[np.repeat(first, count) + offset])
 
-    def _server_times(self, links: np.ndarray, e: np.ndarray, weight: np.ndarray, starts: np.ndarray,
-                      t: float) -> np.ndarray:  # fmt: skip
+    def _server_times(
+        self, links: np.ndarray, e: np.ndarray, weight: np.ndarray, starts: np.ndarray, t: float
+    ) -> np.ndarray:
         """Exit times ``x_j = max(e_j, x_{j-1} + p_{j-1} / c)`` of the vehicles sorted by link, then arrival."""
         net = self.network
         capacity = net.capacity_veh_s[links] * net.capacity_factor[links]
@@ -471,8 +472,9 @@ class TrafficSim:
         """
         return np.asarray(np.maximum(self._entry_free_s[links], t) + ahead / self.network.capacity_veh_s[links])
 
-    def _admission(self, ids: np.ndarray, source: np.ndarray, target: np.ndarray, x: np.ndarray, arrive: np.ndarray,
-                   t: float) -> np.ndarray:  # fmt: skip
+    def _admission(
+        self, ids: np.ndarray, source: np.ndarray, target: np.ndarray, x: np.ndarray, arrive: np.ndarray, t: float
+    ) -> np.ndarray:
         """Node model: when each vehicle reaching its link's end at ``x`` gets into its next link ``target``.
 
         Vehicles bound for a link are served first come, first served at the stop line (by ``x``; priority
@@ -560,8 +562,9 @@ class TrafficSim:
         e_new = self.exit_min_s[entered]
         return np.concatenate((deferred_ids, entered[(e_new <= t_end) & (e_new < blocked_e[new_links])]))
 
-    def _admit(self, v: dict[str, np.ndarray], t: float, t_end: float, blocked_e: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    def _admit(
+        self, v: dict[str, np.ndarray], t: float, t_end: float, blocked_e: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """FIFO at each link's end: which candidates go now (at ``v["y"]``), and which try again in the next pass.
 
         Per link, the candidates ahead of the first one that must wait for its next link (``y > x``) go; that
@@ -579,8 +582,9 @@ class TrafficSim:
             touched[v["nxt"][~first_round]] = True  # -1 (arriving) lands on the spare last entry
             again = np.flatnonzero(first_round & touched[v["nxt"]])
             y[~first_round] = np.inf
-            y[again] = self._admission(v["cand"][again], v["links"][again], v["nxt"][again], v["x"][again],
-                                       v["arrive"][again], t)  # fmt: skip
+            y[again] = self._admission(
+                v["cand"][again], v["links"][again], v["nxt"][again], v["x"][again], v["arrive"][again], t
+            )
         v["y"] = y
         late = first_round & (y > t_end)
         held = inclusive_cumsum(late.astype(np.float64), starts) > 0

@@ -45,8 +45,9 @@ class TimeQueue:
         times = columns[0][order]
         at = np.searchsorted(self._times, times, side="right")  # after equal times already held: stable
         self._times = insert_at(self._times, at, times)
-        self._fields = [insert_at(held, at, column[order]) for held, column in zip(self._fields, columns[1:],
-                                                                                 strict=True)]  # fmt: skip
+        self._fields = [
+            insert_at(held, at, column[order]) for held, column in zip(self._fields, columns[1:], strict=True)
+        ]
 
     def pop(self, until: float) -> tuple[np.ndarray, ...]:
         """Remove and return the records due at or before ``until`` (times first, then the fields), by time."""
