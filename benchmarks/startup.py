@@ -1,0 +1,71 @@
+"""Startup benchmark: what a user waits for before twin does anything, and how much of a run is the run.
+
+Run from the project root: ``python benchmarks/startup.py [repeats]``. Each figure is the best of ``repeats``
+fresh interpreters (so no import is cached in the process):
+
+- the import time of ``twin.cli`` and ``twin.run`` (``python -c "import ..."`` minus a bare ``python -c pass``);
+- the wall time of ``twin --help`` and ``twin run --help``;
+- the wall time of the demo ``twin run`` (map from its cache) against the engine's own time for the same run
+  (``provenance.json``'s ``wall_time_s``): the ratio is what startup, validation, map loading and writing cost.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "scenarios" / "andorra-bridge-closures.yaml"
+
+
+def wall_time(command: list[str], repeats: int) -> float:
+    """Best wall time (s) of ``repeats`` runs of ``command`` in the project root; raises if it fails."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def demo_run(repeats: int) -> tuple[float, float]:
+    """Best (wall time, engine time) of the demo ``twin run`` into a temporary folder."""
+    best_wall, engine = float("inf"), float("nan")
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "demo"
+            command = [sys.executable, "-m", "twin.cli", "run", str(DEMO), "--out", str(out), "--quiet"]
+            start = time.perf_counter()
+            subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+            wall = time.perf_counter() - start
+            if wall < best_wall:
+                best_wall = wall
+                engine = float(json.loads((out / "provenance.json").read_text())["wall_time_s"])
+    return best_wall, engine
+
+
+def main(argv: list[str]) -> int:
+    """Print the startup figures as a small table."""
+    repeats = int(argv[0]) if argv else 3
+    python = [sys.executable]
+    bare = wall_time([*python, "-c", "pass"], repeats)
+    rows = [
+        ("import twin.cli", wall_time([*python, "-c", "import twin.cli"], repeats) - bare),
+        ("import twin.run", wall_time([*python, "-c", "import twin.run"], repeats) - bare),
+        ("twin --help", wall_time([*python, "-m", "twin.cli", "--help"], repeats)),
+        ("twin run --help", wall_time([*python, "-m", "twin.cli", "run", "--help"], repeats)),
+    ]
+    wall, engine = demo_run(repeats)
+    rows += [("demo twin run (wall)", wall), ("demo engine time", engine)]
+    for name, seconds in rows:
+        print(f"{name:<24} {seconds:7.2f} s")
+    print(f"{'demo wall / engine':<24} {wall / engine:7.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
