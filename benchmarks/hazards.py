@@ -59,7 +59,7 @@ def flood_figures(scenario: Path) -> None:
     city = load_city(spec.map)
     setup = best_of(lambda: CityModel(city, spec), 1)
     model = CityModel(city, spec)
-    hazard = next(c for c in model.components["hazards"] if isinstance(c, FloodHazard))
+    hazard = next(c for c in model.phases["hazards"] if isinstance(c, FloodHazard))
     model.clock_s = float(spec.duration_s) / 4  # on the rising limb: the water changes every step
     steps = []
     for _ in range(50):

@@ -31,7 +31,8 @@ from twin.hazards.specs import (
     read_series_csv,
     river_names,
 )
-from twin.scenario import HAZARD_TYPES, load_scenario, scenario_json_schema, validate_files
+from twin.registry import REGISTRY
+from twin.scenario import load_scenario, scenario_json_schema, validate_files
 
 # Line numbers in the tests below refer to this text (line 1 is "name:").
 VALID = """\
@@ -93,8 +94,8 @@ def csv_problems(project: Path, text: str, column: str = "stage_m", *, hyetograp
 
 
 def test_flood_types_are_registered() -> None:
-    assert HAZARD_TYPES["river_flood"] is RiverFloodSpec
-    assert HAZARD_TYPES["rain"] is RainSpec
+    assert REGISTRY.hazard_types()["river_flood"] is RiverFloodSpec
+    assert REGISTRY.hazard_types()["rain"] is RainSpec
 
 
 def test_valid_flood_scenario_loads_with_seconds_paths_and_defaults(project: Path) -> None:

@@ -53,7 +53,7 @@ def _scenario(tmp_path: Path, hazards: list[dict[str, object]], **changes: objec
 
 
 def _landslides(model: CityModel) -> Landslides:
-    return next(c for c in model.components["hazards"] if isinstance(c, Landslides))
+    return next(c for c in model.phases["hazards"] if isinstance(c, Landslides))
 
 
 def test_factor_of_safety_is_one_exactly_at_the_critical_wetness() -> None:

@@ -86,13 +86,13 @@ def _scenario(tmp_path: Path, hazards: list[dict[str, Any]], **changes: Any) -> 
 def _landslides(city: City, spec: Scenario) -> tuple[CityModel, Landslides]:
     """The run's Landslides: the engine's own when it builds one, else one added by hand."""
     model = CityModel(city, spec)
-    found = [c for c in model.components["hazards"] if isinstance(c, Landslides)]
+    found = [c for c in model.phases["hazards"] if isinstance(c, Landslides)]
     if found:
         return model, found[0]
     entry = next(h for h in spec.hazards if isinstance(h, LandslideSpec))
     rains = [h for h in spec.hazards if isinstance(h, RainSpec)]
     component = Landslides(city, entry, rains[0] if rains and entry.recharge == "rain" else None, model.rng)
-    model.add_component(component, "hazards")
+    model.add_phase(component)
     return model, component
 
 

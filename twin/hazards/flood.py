@@ -16,7 +16,8 @@ are not recomputed: they would be the same.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,20 +28,22 @@ from twin.hazards.ponding import Depressions, Ponding, composite_curve_number
 from twin.hazards.river import FloodPlain, channel_mask
 from twin.hazards.series import cumulative_rain_mm, max_stage_m, stage_m
 from twin.hazards.specs import RainSpec, RiverFloodSpec, curve_numbers_for, match_rivers, river_names
-
-if TYPE_CHECKING:
-    from twin.sim.model import CityModel
+from twin.registry import REGISTRY
+from twin.scenario import Scenario
+from twin.sim.impacts import Impacts
+from twin.sim.phase import Phase, StepContext
 
 CAUSE = "flood"
 
 
-class FloodHazard:
+class FloodHazard(Phase):
     """River floods and rain ponding on one City, stepped by the engine's hazards phase.
 
     Build it with :meth:`from_specs`, which checks the entries against the map and reports every problem.
     """
 
     name = "flood"
+    order = "hazards"
 
     def __init__(
         self,
@@ -98,9 +101,9 @@ class FloodHazard:
             return None
         return cls(city, rivers, rain)
 
-    def step(self, model: CityModel, dt_s: float) -> None:
-        """Advance the water to the end of the step and apply its impacts."""
-        t_s = model.clock_s + dt_s
+    def step(self, ctx: StepContext, dt_s: float) -> None:
+        """Advance the water to the end of the step, apply it to the state and report its impacts."""
+        t_s = ctx.clock_s + dt_s
         depth = self._depth
         depth[:] = 0.0
         for river, plain in self.rivers:
@@ -112,10 +115,10 @@ class FloodHazard:
             ponding.step(float(before), float(after), dt_s)
             cells, values = ponding.depth_grid_values()
             depth[cells] += values.astype(np.float32)
-        if np.array_equal(depth, self._last) and model.step_count > 0:
+        if np.array_equal(depth, self._last) and ctx.step_count > 0:
             return
         self._last[:] = depth
-        state = model.state
+        state = ctx.state
         state.water_depth_m[:] = depth.reshape(state.water_depth_m.shape)
         np.maximum(state.water_peak_m, state.water_depth_m, out=state.water_peak_m)
         changes = self.exposure.apply(
@@ -124,29 +127,21 @@ class FloodHazard:
             deck_height_m=self.city.config.bridge_deck_height_m,
             component_threshold_m=self.component_threshold_m,
         )
-        self._log(model, t_s, changes)
+        ctx.report(self._impacts(state, t_s, changes))
 
-    def _log(self, model: CityModel, t_s: float, changes: FloodChanges) -> None:
-        links = self.city.drive.links
-        state = model.state
-        for kind, ids in (("close_link", changes.closed), ("open_link", changes.reopened)):
-            for link in ids.tolist():
-                row = links.iloc[link]
-                label = f"link {link} ({row['name'] or row['highway']}, way {row['osm_way']})"
-                details = {
-                    "link": link,
-                    "osm_way": int(row["osm_way"]),
-                    "depth_m": round(float(state.link_flood_depth_m[link]), 3),
-                }
-                model.log(t_s, kind, label, CAUSE, details)
-        facilities = self.city.facilities
-        for comp in changes.damaged_components.tolist():
-            row = facilities.iloc[comp]
-            label = f"{row['kind']} {row['name'] or ''} ({row['osm_type']} {row['osm_id']})".replace("  ", " ")
-            depth = float(state.water_depth_m.ravel()[self.exposure.component_cell[comp]])
-            model.log(t_s, "fail_component", label, CAUSE, {"component": comp, "depth_m": round(depth, 3)})
-        if changes.network_changed:
-            model.recorder.network_changed()
+    def _impacts(self, state: Any, t_s: float, changes: FloodChanges) -> Impacts:
+        """The links water closed and reopened (with their depth) and the components it damaged (with the depth at
+        their cell)."""
+        component_depth = state.water_depth_m.ravel()[self.exposure.component_cell]
+        return Impacts(
+            t_s=t_s,
+            cause=CAUSE,
+            closed_links=changes.closed,
+            reopened_links=changes.reopened,
+            link_measure=("depth_m", state.link_flood_depth_m, 3),
+            damaged_components=changes.damaged_components,
+            component_measure=("depth_m", component_depth, 3),
+        )
 
     def arrays(self) -> dict[str, np.ndarray]:
         """State to checkpoint (the ponds; the rivers are functions of time)."""
@@ -188,6 +183,13 @@ class FloodHazard:
             )
         return notes
 
+    def outputs(self, folder: Path) -> list[Path]:
+        """The flood's rasters and layers (:mod:`twin.hazards.outputs`)."""
+        from twin.hazards.outputs import write_flood_outputs  # geopandas and matplotlib only when writing
+
+        run = self.attached()
+        return [folder / name for name in write_flood_outputs(folder, self.city, run.state, run.title)]
+
     def water_budget(self) -> dict[str, float] | None:
         """The ponding water budget (m3), or None without rain."""
         if self.rain is None:
@@ -202,3 +204,12 @@ def _ponding(city: City, spec: RainSpec) -> Ponding:
     cn = composite_curve_number(class_cn, hydrology.landcover.ravel(), hydrology.impervious.ravel().astype(float))
     cn = np.where(np.isfinite(city.terrain.elevation_m.ravel()), cn, np.nan)
     return Ponding(Depressions.of_grid(city.terrain, hydrology), cn, spec.drainage_mm_h)
+
+
+def build(city: City, spec: Scenario, rng: np.random.Generator) -> list[Phase]:
+    """The flood phase of a scenario (none without ``river_flood`` or ``rain`` entries)."""
+    hazard = FloodHazard.from_specs(city, list(spec.hazards))
+    return [] if hazard is None else [hazard]
+
+
+REGISTRY.add_phase("flood", build)

@@ -25,7 +25,8 @@ are damaged with cause ``landslide``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.ndimage as ndi
@@ -39,9 +40,10 @@ from twin.hazards.landslide_spec import LandslideSpec, SoilSpec, ThresholdSpec
 from twin.hazards.series import cumulative_rain_mm
 from twin.hazards.specs import RainSpec
 from twin.hydrology.landcover import LANDCOVER_CLASSES
-
-if TYPE_CHECKING:
-    from twin.sim.model import CityModel
+from twin.registry import REGISTRY
+from twin.scenario import Scenario
+from twin.sim.impacts import Impacts
+from twin.sim.phase import LogFunction, Phase, StepContext
 
 NO_SOIL_CLASSES = ("bare", "water")
 """Land cover without soil to slide: bare rock and scree, water."""
@@ -187,7 +189,7 @@ class CellIndex:
         return owners[rows], self.item[self.start[cells][rows] + offsets]
 
 
-class Landslides:
+class Landslides(Phase):
     """The landslide hazard of a run (hazards phase).
 
     Slides are kept as arrays: per slide its time, volume and number of failed cells, and the (slide, cell)
@@ -195,6 +197,7 @@ class Landslides:
     """
 
     name = "landslide"
+    order = "hazards"
 
     def __init__(self, city: City, spec: LandslideSpec, rain: RainSpec | None, rng: np.random.Generator) -> None:
         self.city, self.spec, self.rain = city, spec, rain
@@ -327,25 +330,25 @@ class Landslides:
         wetness = relative_wetness(self.recharge_m_day(t_s), self.area_m, soil.transmissivity_m2_day, self.theta)
         return factor_of_safety(soil.cohesion_star, soil.tan_phi, soil.density_ratio, wetness, self.theta)
 
-    def step(self, model: CityModel, dt_s: float) -> None:
+    def step(self, ctx: StepContext, dt_s: float) -> None:
         """Fail the cells whose FS fell below 1 (once triggered) and the explicit slides now due; apply impacts."""
-        t_s = model.clock_s + dt_s
+        t_s = ctx.clock_s + dt_s
         self._update_trigger(t_s)
         if self.triggered and self.soil is not None:
             new = ~self.failed & (self.factor_of_safety(t_s) < 1.0)
             if new.any():
                 self.failed |= new
-                self._add_slides(model, t_s, self.cells[new], self.soil.depth_m[new], self.spec.runout_m)
+                self._add_slides(ctx, t_s, self.cells[new], self.soil.depth_m[new], self.spec.runout_m)
         for i, slide in enumerate(self.spec.slides):
             if not self.explicit_done[i] and float(slide.at_s) <= t_s + 1e-9:
                 self.explicit_done[i] = True
                 cells = self._explicit_cells[i]
                 runout = self.spec.runout_m if slide.runout_m is None else slide.runout_m
-                self._add_slides(model, t_s, cells, np.full(len(cells), slide.depth_m), runout, one_slide=True)
+                self._add_slides(ctx, t_s, cells, np.full(len(cells), slide.depth_m), runout, one_slide=True)
 
     def _add_slides(
         self,
-        model: CityModel,
+        ctx: StepContext,
         t_s: float,
         sources: np.ndarray,
         depth_m: np.ndarray,
@@ -370,11 +373,12 @@ class Landslides:
         self.slide_sources = np.concatenate([self.slide_sources, np.bincount(labels - first, minlength=count)])
         self.footprint_slide = np.concatenate([self.footprint_slide, slide])
         self.footprint_cell = np.concatenate([self.footprint_cell, cell])
-        self._apply(model, t_s, slide, cell, first)
+        self._apply(ctx, t_s, slide, cell, first)
 
-    def _apply(self, model: CityModel, t_s: float, slide: np.ndarray, cell: np.ndarray, first: int) -> None:
-        """Debris on links (closed, volume spread evenly over each slide's footprint), buildings, components."""
-        state = model.state
+    def _apply(self, ctx: StepContext, t_s: float, slide: np.ndarray, cell: np.ndarray, first: int) -> None:
+        """Debris on links (closed, volume spread evenly over each slide's footprint), buildings; the components
+        it covers and the links it closed go to the engine as impacts."""
+        state = ctx.state
         cells_per_slide = np.bincount(slide, minlength=len(self.slide_t))
         per_cell_m3 = self.slide_volume[slide] / cells_per_slide[slide]
         pair_slide, link = self.links_by_cell.pairs(slide, cell)
@@ -387,29 +391,25 @@ class Landslides:
         state.building_damage[building] = 1.0
         _, comp = self.components_by_cell.pairs(slide, cell)
         fresh = np.unique(comp[~state.comp_damaged[comp]])
-        state.comp_damaged[fresh] = True
-        state.comp_cause[fresh] = CAUSE
-        self._log(model, t_s, first, pair_slide, link, closed, fresh)
-        if len(closed):
-            model.recorder.network_changed()
+        self._log_slides(ctx.log, t_s, first, pair_slide, link)
+        ctx.report(
+            Impacts(
+                t_s=t_s,
+                cause=CAUSE,
+                closed_links=closed,
+                link_measure=("debris_m3", state.link_debris_m3, 1),
+                damaged_components=fresh,
+            )
+        )
 
-    def _log(
-        self,
-        model: CityModel,
-        t_s: float,
-        first: int,
-        link_slide: np.ndarray,
-        link: np.ndarray,
-        closed: np.ndarray,
-        damaged: np.ndarray,
-    ) -> None:
-        """One ``landslide`` row per new slide, then the links it closed and the components it damaged."""
+    def _log_slides(self, log: LogFunction, t_s: float, first: int, link_slide: np.ndarray, link: np.ndarray) -> None:
+        """One ``landslide`` row per new slide (the engine logs the links it closed and components it damaged)."""
         total = len(self.slide_t)
         footprint = np.bincount(self.footprint_slide, minlength=total)
         distinct = np.unique(link_slide.astype(np.int64) * (len(self.city.drive.links) + 1) + link)
         links_hit = np.bincount(distinct // (len(self.city.drive.links) + 1), minlength=total)
         for number in range(first, total):
-            model.log(
+            log(
                 t_s,
                 "landslide",
                 f"slide {number + 1}",
@@ -421,25 +421,6 @@ class Landslides:
                     "links": int(links_hit[number]),
                 },
             )
-        links = self.city.drive.links
-        for item in closed.tolist():
-            row = links.iloc[item]
-            model.log(
-                t_s,
-                "close_link",
-                f"link {item} ({row['name'] or row['highway']}, way {row['osm_way']})",
-                CAUSE,
-                {
-                    "link": item,
-                    "osm_way": int(row["osm_way"]),
-                    "debris_m3": round(float(model.state.link_debris_m3[item]), 1),
-                },
-            )
-        facilities = self.city.facilities
-        for item in damaged.tolist():
-            row = facilities.iloc[item]
-            label = f"{row['kind']} {row['name'] or ''} ({row['osm_type']} {row['osm_id']})".replace("  ", " ")
-            model.log(t_s, "fail_component", label, CAUSE, {"component": item})
 
     # --- engine hooks ------------------------------------------------------------------------------------
 
@@ -476,3 +457,19 @@ class Landslides:
                 "of it (no runoff or evaporation deducted)"
             )
         return notes
+
+    def outputs(self, folder: Path) -> list[Path]:
+        """The debris layer, and with soil the susceptibility raster and map (:mod:`twin.hazards.landslide_outputs`)."""
+        from twin.hazards.landslide_outputs import write_landslide_outputs  # geopandas, matplotlib: only to write
+
+        run = self.attached()
+        names = write_landslide_outputs(folder, self.city, self, run.state, run.title, seed=run.seed)
+        return [folder / name for name in names]
+
+
+def build(city: City, spec: Scenario, rng: np.random.Generator) -> list[Phase]:
+    """One landslide phase per ``landslide`` entry (soil per cell drawn now, from ``rng``)."""
+    return list(Landslides.from_specs(city, list(spec.hazards), rng))
+
+
+REGISTRY.add_phase("landslide", build)

@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
+from twin.registry import REGISTRY
 from twin.scenario import registry
 from twin.scenario.base import PositiveDuration, SpecModel
 from twin.scenario.events import EventTime
@@ -169,4 +170,4 @@ class LandslideSpec(registry.HazardSpec):
         return self
 
 
-registry.HAZARD_TYPES["landslide"] = LandslideSpec
+REGISTRY.add_hazard_type("landslide", LandslideSpec)

@@ -40,6 +40,7 @@ from pydantic import (
 )
 
 from twin.errors import ScenarioError
+from twin.registry import REGISTRY
 from twin.scenario import registry
 from twin.scenario.base import (
     PositiveDuration,
@@ -51,11 +52,12 @@ from twin.scenario.base import (
 from twin.scenario.events import AT_HELP, ComponentSelector, EventTime, validate_selector
 from twin.scenario.problems import HIDE, Problem, from_validation_error, problems_error
 from twin.sim.events import Event
+from twin.sim.phase import Phase
 from twin.sim.targets import TargetError, describe_component, resolve_components
 
 if TYPE_CHECKING:
     from twin.city.build import City
-    from twin.sim.model import CityModel
+    from twin.scenario import Scenario
 
 DEFAULT_CAUSE = "outage"
 
@@ -221,7 +223,7 @@ class OutageSpec(registry.HazardSpec):
         return self
 
 
-registry.HAZARD_TYPES["outage"] = OutageSpec
+REGISTRY.add_hazard_type("outage", OutageSpec)
 
 
 # ------------------------------------------------------------------------------------------------ the engine
@@ -258,14 +260,16 @@ class Pick:
     tied: int = 0
 
 
-class OutageHazard:
+class OutageHazard(Phase):
     """The scenario's outage entries as scheduled ``fail_component`` events (the engine's hazards phase).
 
-    Build it with :meth:`from_specs`; the model schedules :attr:`events` and registers the component, whose
-    :meth:`assumptions` say what was chosen and why. It has no state of its own: the events are in the queue.
+    Build it with :meth:`from_specs`; the engine schedules its :meth:`initial_events`, and its
+    :meth:`assumptions` say what was chosen and why. It has no state of its own (and no step): the events are in
+    the queue.
     """
 
     name = "outage"
+    order = "hazards"
 
     def __init__(self, city: City, picks: list[Pick], notes: list[str]) -> None:
         self.city = city
@@ -305,8 +309,7 @@ class OutageHazard:
         ]
         return cls(city, picks, notes)
 
-    @property
-    def events(self) -> list[Event]:
+    def initial_events(self) -> list[Event]:
         """One ``fail_component`` event per chosen component, in entry order (``restore_after_s`` when restored)."""
         events = []
         for pick in self.picks:
@@ -323,9 +326,6 @@ class OutageHazard:
                     )
                 )
         return events
-
-    def step(self, model: CityModel, dt_s: float) -> None:
-        """Nothing to do each step: the outage is the events in the queue."""
 
     def assumptions(self) -> list[str]:
         """What was chosen and why, and what criticality meant, for ``assumptions.json``."""
@@ -434,3 +434,12 @@ def _describe_pick(city: City, pick: Pick) -> str:
         f"outage at {spec.source}: {spec.cause!r} at {describe_duration(spec.at_s)} fails {chosen}: "
         f"{'; '.join(names)}{more}{tie}; {describe_restore(spec.restore_after)}"
     )
+
+
+def build(city: City, spec: Scenario, rng: np.random.Generator) -> list[Phase]:
+    """The outage phase of a scenario's ``outage`` entries (none without); random picks drawn now, from ``rng``."""
+    hazard = OutageHazard.from_specs(city, list(spec.hazards), rng)
+    return [] if hazard is None else [hazard]
+
+
+REGISTRY.add_phase("outage", build)

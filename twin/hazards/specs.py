@@ -52,6 +52,7 @@ from pydantic import (
 )
 
 from twin.errors import ScenarioError
+from twin.registry import REGISTRY
 from twin.scenario import registry
 from twin.scenario.base import Duration, ExistingFile, PositiveDuration, SpecModel, Text, describe_duration
 from twin.scenario.problems import HIDE, LOOKUP, Problem, did_you_mean, from_validation_error, problems_error
@@ -803,8 +804,8 @@ def river_names(waterways: pd.DataFrame) -> list[str]:
     return sorted((n for n in distinct if n), key=lambda n: (_fold(n), n))
 
 
-registry.HAZARD_TYPES["river_flood"] = RiverFloodSpec
-registry.HAZARD_TYPES["rain"] = RainSpec
+REGISTRY.add_hazard_type("river_flood", RiverFloodSpec)
+REGISTRY.add_hazard_type("rain", RainSpec)
 
 __all__ = [
     "DEFAULT_CURVE_NUMBERS",

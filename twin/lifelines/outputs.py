@@ -31,7 +31,6 @@ import shapely
 
 from twin.atomic import atomic_path
 from twin.city.build import City
-from twin.lifelines.model import Lifelines
 from twin.report.mapplot import ZoneService, draw_service_loss
 from twin.units import format_duration
 
@@ -205,7 +204,7 @@ def components_frame(city: City, comp_up: np.ndarray | None = None) -> gpd.GeoDa
     city
         The city.
     comp_up
-        Working state per facility row (``Lifelines.comp_up``); adds the ``up`` column when given.
+        Working state per facility row (``SimState.comp_up``); adds the ``up`` column when given.
 
     Raises
     ------
@@ -359,7 +358,7 @@ def zones_at(zones_table: pd.DataFrame | None, t_s: float, service: str, n_zones
 def write_lifeline_outputs(
     folder: Path,
     city: City,
-    model_component: Lifelines,
+    up: np.ndarray,
     zones_table: pd.DataFrame | None,
     timeseries: pd.DataFrame,
     title: str,
@@ -375,8 +374,8 @@ def write_lifeline_outputs(
         The run folder (it must exist).
     city
         The run's city.
-    model_component
-        The run's :class:`~twin.lifelines.model.Lifelines` component (its ``comp_up`` is the final state).
+    up
+        Per component (row of ``City.facilities``): working at the end of the run (``SimState.comp_up``).
     zones_table
         The run's per-zone rows (``t_s``, ``zone``, ``service``, ``q``, ``customers``; ``zones.parquet``), or None.
     timeseries
@@ -391,7 +390,7 @@ def write_lifeline_outputs(
     """
     folder = Path(folder)
     shapes = zone_polygons(city)
-    write_lifelines_gpkg(folder / LIFELINES_GPKG, city, model_component.comp_up, shapes=shapes)
+    write_lifelines_gpkg(folder / LIFELINES_GPKG, city, up, shapes=shapes)
     row = worst_moment(timeseries)
     t_s = float(timeseries["t_s"].iloc[row]) if row is not None else 0.0
     residents = zone_residents(city)
