@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from tests.conftest import MAPS
 from tests.test_scenario import edit, problems_of, write
 from twin.errors import ScenarioError
-from twin.hazards import series
-from twin.hazards.specs import (
+from twin.hazards.flood import series
+from twin.hazards.flood.spec import (
     DEFAULT_CURVE_NUMBERS,
     LANDCOVER_CLASSES,
     SOIL_GROUPS,

@@ -14,14 +14,14 @@ from tests.conftest import ROOT
 from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.hazards.gridindex import line_cell_pairs
-from twin.hazards.landslide import (
+from twin.hazards.landslide.model import (
     Landslides,
     critical_wetness,
     factor_of_safety,
     runout_pairs,
     trigger_exceeded,
 )
-from twin.hazards.landslide_spec import ThresholdSpec
+from twin.hazards.landslide.spec import ThresholdSpec
 from twin.scenario import Scenario, load_scenario
 from twin.sim.model import CityModel
 

@@ -1,4 +1,4 @@
-"""Landslide susceptibility (twin.hazards.susceptibility) and a landslide run's layer, raster, map and command."""
+"""Landslide susceptibility (twin.hazards.landslide.susceptibility), and a run's layer, raster, map and command."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ import yaml
 from tests.conftest import MAPS
 from twin.city.build import City
 from twin.cli import main, parser
-from twin.hazards.landslide import (
+from twin.hazards.flood.spec import RainSpec
+from twin.hazards.landslide.model import (
     GRAVITY,
     WATER_DENSITY,
     Landslides,
@@ -28,7 +29,7 @@ from twin.hazards.landslide import (
     relative_wetness,
     slope_rad,
 )
-from twin.hazards.landslide_outputs import (
+from twin.hazards.landslide.outputs import (
     DEBRIS_COLUMNS,
     LANDSLIDE_DEBRIS,
     LIST_SEPARATOR,
@@ -36,9 +37,8 @@ from twin.hazards.landslide_outputs import (
     footprint_polygons,
     write_landslide_outputs,
 )
-from twin.hazards.landslide_spec import LandslideSpec, SoilSpec
-from twin.hazards.specs import RainSpec
-from twin.hazards.susceptibility import (
+from twin.hazards.landslide.spec import LandslideSpec, SoilSpec
+from twin.hazards.landslide.susceptibility import (
     DEFAULT_DRAWS,
     DEFAULT_SOIL,
     peak_recharge_m_day,

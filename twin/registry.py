@@ -44,12 +44,12 @@ if TYPE_CHECKING:
 else:
     PhaseBuilder = Callable[..., list[Any]]
 
-SPEC_MODULES = ("twin.hazards.specs", "twin.hazards.landslide_spec", "twin.hazards.outage")
+SPEC_MODULES = ("twin.hazards.flood.spec", "twin.hazards.landslide.spec", "twin.hazards.outage.model")
 """Modules whose import registers the built-in hazard and response types."""
 PHASE_MODULES = (
-    "twin.hazards.flood",
-    "twin.hazards.outage",
-    "twin.hazards.landslide",
+    "twin.hazards.flood.model",
+    "twin.hazards.outage.model",
+    "twin.hazards.landslide.model",
     "twin.lifelines.model",
     "twin.traffic.engine",
 )

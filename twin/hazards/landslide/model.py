@@ -35,10 +35,10 @@ from pyproj import Transformer
 
 from twin.city.build import City
 from twin.errors import ScenarioError
+from twin.hazards.flood.series import cumulative_rain_mm
+from twin.hazards.flood.spec import RainSpec
 from twin.hazards.gridindex import line_cell_pairs, point_cells
-from twin.hazards.landslide_spec import LandslideSpec, SoilSpec, ThresholdSpec
-from twin.hazards.series import cumulative_rain_mm
-from twin.hazards.specs import RainSpec
+from twin.hazards.landslide.spec import LandslideSpec, SoilSpec, ThresholdSpec
 from twin.hydrology.landcover import LANDCOVER_CLASSES
 from twin.registry import REGISTRY
 from twin.scenario import Scenario
@@ -459,8 +459,8 @@ class Landslides(Phase):
         return notes
 
     def outputs(self, folder: Path) -> list[Path]:
-        """The debris layer, and with soil the susceptibility raster and map (:mod:`twin.hazards.landslide_outputs`)."""
-        from twin.hazards.landslide_outputs import write_landslide_outputs  # geopandas, matplotlib: only to write
+        """The debris layer, and with soil the susceptibility raster and map (:mod:`twin.hazards.landslide.outputs`)."""
+        from twin.hazards.landslide.outputs import write_landslide_outputs  # geopandas, matplotlib: only to write
 
         run = self.attached()
         names = write_landslide_outputs(folder, self.city, self, run.state, run.title, seed=run.seed)

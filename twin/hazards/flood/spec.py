@@ -24,7 +24,7 @@ Rain (DESIGN.md "Pluvial ponding")::
       curve_numbers: {forest: 60}   # overrides of DEFAULT_CURVE_NUMBERS
       drainage_mm_h: 20
 
-Time series of these hazards (stage, cumulative rain) are in :mod:`twin.hazards.series`. Matching river
+Time series of these hazards (stage, cumulative rain) are in :mod:`twin.hazards.flood.series`. Matching river
 names against the City's waterways is :func:`match_rivers`; the engine raises the "no river matches" error
 with :func:`river_names` and the scenario's source.
 """
@@ -388,7 +388,7 @@ class HydrographSpec(SpecModel):
         From the start to the end of the flood (YAML ``duration``), longer than time to peak + peak duration.
     shape
         ``triangular`` (linear rise and fall), ``trapezoidal`` (linear, with a plateau of ``peak_duration``)
-        or ``smooth`` (raised-cosine rise and fall); see :func:`twin.hazards.series.stage_m`.
+        or ``smooth`` (raised-cosine rise and fall); see :func:`twin.hazards.flood.series.stage_m`.
     peak_duration_s
         Time at the peak (YAML ``peak_duration``), only with ``trapezoidal``; 0 otherwise.
     """
@@ -561,7 +561,7 @@ class DesignStormSpec(SpecModel):
         Length of the storm (YAML ``duration``).
     shape
         ``uniform`` (constant intensity) or ``triangular`` (default: linear rise to the peak intensity at
-        ``peak_at`` x duration, linear fall to 0 at the end); see :mod:`twin.hazards.series`.
+        ``peak_at`` x duration, linear fall to 0 at the end); see :mod:`twin.hazards.flood.series`.
     peak_at
         Where the peak falls, as a share of the duration in [0, 1] (triangular only; default 0.4).
     """
@@ -822,7 +822,3 @@ __all__ = [
     "read_series_csv",
     "river_names",
 ]
-
-
-# The other hazard entries register themselves on import; importing them here registers every type at once.
-from twin.hazards import landslide_spec  # noqa: E402, F401

@@ -4,13 +4,13 @@
 ``landslide_debris.gpkg``   layer ``landslide_debris``: one feature per slide, its debris footprint (the cells it
                             covered, as one (multi)polygon), time, volume and what it hit (written even when empty)
 ``susceptibility.tif``      P(FS < 1) at the storm's peak recharge, float32 GeoTIFF on the terrain grid, city CRS,
-                            NaN outside the DEM (:mod:`twin.hazards.susceptibility`)
+                            NaN outside the DEM (:mod:`twin.hazards.landslide.susceptibility`)
 ``susceptibility.png``      the same probability over a hillshade, with the footprints and the roads debris blocked
 ==========================  =======================================================================================
 
 The susceptibility files need the entry's ``soil``: an entry of explicit slides only writes the layer alone. Every
 file is written atomically (:mod:`twin.atomic`). The susceptibility's draws come from their own Generator seeded
-from the run's seed (:func:`~twin.hazards.susceptibility.susceptibility_rng`), so writing the outputs never
+from the run's seed (:func:`~twin.hazards.landslide.susceptibility.susceptibility_rng`), so writing the outputs never
 advances the run's random stream, and ``twin hazard susceptibility`` with the scenario and the same seed gives the
 same raster.
 """
@@ -29,9 +29,9 @@ import shapely
 
 from twin.city.build import City, load_city
 from twin.errors import RunError, UsageError
-from twin.hazards.landslide import Landslides
-from twin.hazards.outputs import write_grid_tif, write_layer
-from twin.hazards.susceptibility import (
+from twin.hazards.flood.outputs import write_grid_tif, write_layer
+from twin.hazards.landslide.model import Landslides
+from twin.hazards.landslide.susceptibility import (
     DEFAULT_DRAWS,
     candidate_cells,
     peak_recharge_m_day,
@@ -194,7 +194,7 @@ def susceptibility_command(args: argparse.Namespace) -> int:
 
 
 def write_susceptibility_tif(path: Path, city: City, probability: np.ndarray) -> None:
-    """P(FS < 1) on the terrain grid as a GeoTIFF (see :func:`twin.hazards.outputs.write_grid_tif`)."""
+    """P(FS < 1) on the terrain grid as a GeoTIFF (see :func:`twin.hazards.flood.outputs.write_grid_tif`)."""
     write_grid_tif(path, city, probability, "probability of failure P(FS < 1)", "1", "probability")
 
 

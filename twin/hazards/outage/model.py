@@ -17,7 +17,7 @@ entry in file order. Each chosen component becomes a ``fail_component`` event (w
 it is restored), so the whole outage is data in the model's event queue: checkpointed and restored with it,
 and the same as a drill's ``fail_component`` inject.
 
-Criticality is betweenness centrality on the component's own network (:mod:`twin.hazards.criticality`); ties
+Criticality is betweenness centrality on the component's own network (:mod:`twin.hazards.outage.criticality`); ties
 are broken by component id and reported. Without ``restore_after`` a component stays damaged until a
 ``repair_component`` event. A restore only repairs damage this outage caused: a component that was already
 damaged (by a flood, say) is left as it was.
@@ -167,7 +167,7 @@ class OutageSpec(registry.HazardSpec):
     most_critical
         The k selected components with the highest criticality fail (not with ``share``).
     criticality
-        The measure for ``most_critical``: ``betweenness`` (:mod:`twin.hazards.criticality`).
+        The measure for ``most_critical``: ``betweenness`` (:mod:`twin.hazards.outage.criticality`).
     restore_after
         A duration, or a distribution drawn once per failed component; None: until repaired.
     cause
@@ -376,7 +376,7 @@ def share_count(share: float, n: int) -> int:
 def _criticality(city: City, rows: np.ndarray, measure: str) -> tuple[dict[int, float], list[str]]:
     if not len(rows):
         return {}, []
-    from twin.hazards.criticality import criticality, people_served  # networkx only when most_critical is used
+    from twin.hazards.outage.criticality import criticality, people_served  # networkx only when most_critical is used
 
     result = criticality(city, rows) if measure == "betweenness" else people_served(city, rows)
     return dict(zip(rows.tolist(), result.values.tolist(), strict=True)), result.notes

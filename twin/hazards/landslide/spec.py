@@ -17,7 +17,7 @@
       slides:                              # explicit slides (drills): at a time, at a place
         - {at: 3h, at_lonlat: [1.5205, 42.5063], width_m: 60, runout_m: 200}
 
-Formulas and sources are in :mod:`twin.hazards.landslide`.
+Formulas and sources are in :mod:`twin.hazards.landslide.model`.
 """
 
 from __future__ import annotations

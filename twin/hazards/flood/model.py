@@ -2,9 +2,9 @@
 
 Each step (hazards phase), at the step's end time t:
 
-* every ``river_flood`` entry spreads its stage s(t) over its flood plain (:mod:`twin.hazards.river`);
+* every ``river_flood`` entry spreads its stage s(t) over its flood plain (:mod:`twin.hazards.flood.river`);
   where two rivers overlap the deeper water counts;
-* the ``rain`` entry advances the ponds by the step's rain (:mod:`twin.hazards.ponding`); pond depth is
+* the ``rain`` entry advances the ponds by the step's rain (:mod:`twin.hazards.flood.ponding`); pond depth is
   added to river depth (DESIGN.md "Contracts": ``water_depth_m`` = river + ponding);
 * the water grid goes into ``water_depth_m`` and ``water_peak_m``, and :class:`FloodExposure` turns it into
   link closures and speeds, building depth and damage, and damaged lifeline components;
@@ -24,10 +24,10 @@ import numpy as np
 from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.hazards.exposure import FloodChanges, FloodExposure
-from twin.hazards.ponding import Depressions, Ponding, composite_curve_number
-from twin.hazards.river import FloodPlain, channel_mask
-from twin.hazards.series import cumulative_rain_mm, max_stage_m, stage_m
-from twin.hazards.specs import RainSpec, RiverFloodSpec, curve_numbers_for, match_rivers, river_names
+from twin.hazards.flood.ponding import Depressions, Ponding, composite_curve_number
+from twin.hazards.flood.river import FloodPlain, channel_mask
+from twin.hazards.flood.series import cumulative_rain_mm, max_stage_m, stage_m
+from twin.hazards.flood.spec import RainSpec, RiverFloodSpec, curve_numbers_for, match_rivers, river_names
 from twin.registry import REGISTRY
 from twin.scenario import Scenario
 from twin.sim.impacts import Impacts
@@ -184,8 +184,8 @@ class FloodHazard(Phase):
         return notes
 
     def outputs(self, folder: Path) -> list[Path]:
-        """The flood's rasters and layers (:mod:`twin.hazards.outputs`)."""
-        from twin.hazards.outputs import write_flood_outputs  # geopandas and matplotlib only when writing
+        """The flood's rasters and layers (:mod:`twin.hazards.flood.outputs`)."""
+        from twin.hazards.flood.outputs import write_flood_outputs  # geopandas and matplotlib only when writing
 
         run = self.attached()
         return [folder / name for name in write_flood_outputs(folder, self.city, run.state, run.title)]
