@@ -24,7 +24,8 @@ from timing import best_of
 from twin.city.build import City, load_city
 from twin.lifelines.model import Lifelines
 from twin.lifelines.networks import build_lifelines, synthesised_rows
-from twin.lifelines.outputs import write_lifelines_gpkg, zone_polygons
+from twin.lifelines.outputs import write_lifelines_gpkg
+from twin.lifelines.zones import zone_polygons
 from twin.scenario import Scenario, load_scenario
 from twin.sim.model import CityModel
 

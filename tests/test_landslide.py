@@ -14,14 +14,9 @@ from tests.conftest import ROOT
 from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.hazards.gridindex import line_cell_pairs
-from twin.hazards.landslide.model import (
-    Landslides,
-    critical_wetness,
-    factor_of_safety,
-    runout_pairs,
-    trigger_exceeded,
-)
+from twin.hazards.landslide.model import Landslides
 from twin.hazards.landslide.spec import ThresholdSpec
+from twin.hazards.landslide.stability import critical_wetness, factor_of_safety, runout_pairs, trigger_exceeded
 from twin.scenario import Scenario, load_scenario
 from twin.sim.model import CityModel
 

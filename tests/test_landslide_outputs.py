@@ -20,15 +20,7 @@ from tests.conftest import MAPS
 from twin.city.build import City
 from twin.cli import main, parser
 from twin.hazards.flood.spec import RainSpec
-from twin.hazards.landslide.model import (
-    GRAVITY,
-    WATER_DENSITY,
-    Landslides,
-    candidate_cells,
-    factor_of_safety,
-    relative_wetness,
-    slope_rad,
-)
+from twin.hazards.landslide.model import Landslides
 from twin.hazards.landslide.outputs import (
     DEBRIS_COLUMNS,
     LANDSLIDE_DEBRIS,
@@ -38,6 +30,14 @@ from twin.hazards.landslide.outputs import (
     write_landslide_outputs,
 )
 from twin.hazards.landslide.spec import LandslideSpec, SoilSpec
+from twin.hazards.landslide.stability import (
+    GRAVITY,
+    WATER_DENSITY,
+    candidate_cells,
+    factor_of_safety,
+    relative_wetness,
+    slope_rad,
+)
 from twin.hazards.landslide.susceptibility import (
     DEFAULT_DRAWS,
     DEFAULT_SOIL,

@@ -19,13 +19,11 @@ from twin.lifelines.outputs import (
     COMPONENT_COLUMNS,
     LIFELINES_GPKG,
     SERVICE_LOSS_PNG,
-    lifeline_rows,
-    terrain_box,
     worst_moment,
     write_lifelines_gpkg,
-    zone_polygons,
     zones_at,
 )
+from twin.lifelines.zones import lifeline_rows, terrain_box, zone_polygons
 from twin.report.mapplot import ZoneService, draw_city, draw_service_loss
 from twin.results import provenance_base, read_provenance
 from twin.run import execute

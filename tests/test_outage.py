@@ -15,8 +15,10 @@ import yaml
 from tests.conftest import ROOT
 from twin.city.build import City
 from twin.errors import ScenarioError
-from twin.hazards.outage.criticality import power_criticality, power_grid
-from twin.hazards.outage.model import LognormalRestore, OutageHazard, OutageSpec, UniformRestore, draw_restore_s
+from twin.hazards.outage.criticality import power_criticality
+from twin.hazards.outage.model import OutageHazard
+from twin.hazards.outage.spec import LognormalRestore, OutageSpec, UniformRestore, draw_restore_s
+from twin.lifelines.powergrid import power_grid
 from twin.scenario import Scenario, load_scenario, scenario_json_schema
 from twin.sim.model import CityModel
 from twin.sim.targets import TargetError, resolve_components

@@ -33,18 +33,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
-    import numpy as np
     from pydantic import BaseModel
 
-    from twin.city.build import City
-    from twin.scenario.schema import Scenario
     from twin.sim.phase import Phase
 
-    PhaseBuilder = Callable[[City, Scenario, np.random.Generator], list[Phase]]
+    # build(city, spec, rng): the City, the validated Scenario (twin.scenario imports this module, so it is not
+    # named here) and the run's numpy Generator
+    PhaseBuilder = Callable[..., list[Phase]]
 else:
     PhaseBuilder = Callable[..., list[Any]]
 
-SPEC_MODULES = ("twin.hazards.flood.spec", "twin.hazards.landslide.spec", "twin.hazards.outage.model")
+SPEC_MODULES = ("twin.hazards.flood.spec", "twin.hazards.landslide.spec", "twin.hazards.outage.spec")
 """Modules whose import registers the built-in hazard and response types."""
 PHASE_MODULES = (
     "twin.hazards.flood.model",

@@ -14,6 +14,7 @@ closures itself by comparing the closure flags before and after the phases ran.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +22,10 @@ import numpy as np
 
 if TYPE_CHECKING:
     from twin.city.build import City
-    from twin.sim.phase import LogFunction
     from twin.sim.state import SimState
+
+LogFunction = Callable[[float, str, str, str, dict[str, Any]], None]
+"""``log(t_s, kind, target, cause, details)``: append one row to the run's event log."""
 
 
 def _no_ids() -> np.ndarray:

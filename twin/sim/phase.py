@@ -26,19 +26,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
+from twin.sim.impacts import Impacts, LogFunction
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from twin.city.build import City
     from twin.sim.events import Event
-    from twin.sim.impacts import Impacts
     from twin.sim.state import SimState
 
 PHASE_ORDER = ("hazards", "lifelines", "residents", "crews", "traffic")
 """The order phases run in within a step: each reads what the ones before it wrote this step."""
-
-LogFunction = Callable[[float, str, str, str, dict[str, Any]], None]
-"""``log(t_s, kind, target, cause, details)``: append one row to the run's event log."""
 
 
 def _no_engine(impacts: Impacts) -> None:

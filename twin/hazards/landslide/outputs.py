@@ -21,6 +21,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -30,7 +31,9 @@ import shapely
 from twin.city.build import City, load_city
 from twin.errors import RunError, UsageError
 from twin.hazards.flood.outputs import write_grid_tif, write_layer
-from twin.hazards.landslide.model import Landslides
+from twin.hazards.flood.spec import RainSpec
+from twin.hazards.landslide.spec import LandslideSpec
+from twin.hazards.landslide.stability import CellIndex
 from twin.hazards.landslide.susceptibility import (
     DEFAULT_DRAWS,
     candidate_cells,
@@ -41,6 +44,22 @@ from twin.hazards.landslide.susceptibility import (
 )
 from twin.report.mapplot import SUSCEPTIBILITY_HIGH, draw_susceptibility
 from twin.sim.state import SimState
+
+
+class SlideRecord(Protocol):
+    """What the outputs read of a run's landslide phase (:class:`twin.hazards.landslide.model.Landslides`)."""
+
+    spec: LandslideSpec
+    rain: RainSpec | None
+    slide_t: np.ndarray
+    slide_volume: np.ndarray
+    slide_sources: np.ndarray
+    footprint_slide: np.ndarray
+    footprint_cell: np.ndarray
+    links_by_cell: CellIndex
+    buildings_by_cell: CellIndex
+    components_by_cell: CellIndex
+
 
 LANDSLIDE_DEBRIS = "landslide_debris"
 LANDSLIDE_DEBRIS_GPKG = f"{LANDSLIDE_DEBRIS}.gpkg"
@@ -68,7 +87,7 @@ DEBRIS_COLUMNS: dict[str, str] = {
 def write_landslide_outputs(
     folder: Path,
     city: City,
-    component: Landslides,
+    component: SlideRecord,
     state: SimState,
     title: str,
     draws: int = DEFAULT_DRAWS,
@@ -198,13 +217,13 @@ def write_susceptibility_tif(path: Path, city: City, probability: np.ndarray) ->
     write_grid_tif(path, city, probability, "probability of failure P(FS < 1)", "1", "probability")
 
 
-def debris_links(component: Landslides) -> np.ndarray:
+def debris_links(component: SlideRecord) -> np.ndarray:
     """The drivable links under any slide's debris (sorted, distinct)."""
     _, link = component.links_by_cell.pairs(component.footprint_slide, component.footprint_cell)
     return np.unique(link)
 
 
-def debris_frame(city: City, component: Landslides) -> gpd.GeoDataFrame:
+def debris_frame(city: City, component: SlideRecord) -> gpd.GeoDataFrame:
     """One row per slide: time, volume, cells, what its debris covered, and its footprint as a (multi)polygon.
 
     Parameters

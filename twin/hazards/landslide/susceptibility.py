@@ -36,8 +36,8 @@ from twin.city.build import City
 from twin.errors import ScenarioError, UsageError
 from twin.hazards.flood.series import breakpoints_s, cumulative_rain_mm
 from twin.hazards.flood.spec import RainSpec
-from twin.hazards.landslide.model import Soil, candidate_cells, factor_of_safety, relative_wetness
 from twin.hazards.landslide.spec import LandslideSpec, SoilSpec
+from twin.hazards.landslide.stability import Soil, candidate_cells, factor_of_safety, relative_wetness
 
 if TYPE_CHECKING:
     from twin.scenario import Scenario
