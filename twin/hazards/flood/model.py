@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from twin.atomic import write_json_atomic
 from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.hazards.exposure import FloodChanges, FloodExposure
@@ -34,6 +35,8 @@ from twin.sim.impacts import Impacts
 from twin.sim.phase import Phase, StepContext
 
 CAUSE = "flood"
+WATER_BUDGET_JSON = "water_budget.json"
+"""The rain ponding's water budget at the end of the run (m3), in the run folder."""
 
 
 class FloodHazard(Phase):
@@ -184,14 +187,23 @@ class FloodHazard(Phase):
         return notes
 
     def outputs(self, folder: Path) -> list[Path]:
-        """The flood's rasters and layers (:mod:`twin.hazards.flood.outputs`)."""
+        """The flood's rasters and layers (:mod:`twin.hazards.flood.outputs`), and with rain its water budget."""
         from twin.hazards.flood.outputs import write_flood_outputs  # geopandas and matplotlib only when writing
 
         run = self.attached()
-        return [folder / name for name in write_flood_outputs(folder, self.city, run.state, run.title)]
+        written = [folder / name for name in write_flood_outputs(folder, self.city, run.state, run.title)]
+        budget = self.water_budget()
+        if budget is not None:
+            write_json_atomic(folder / WATER_BUDGET_JSON, budget)
+            written.append(folder / WATER_BUDGET_JSON)
+        return written
 
     def water_budget(self) -> dict[str, float] | None:
-        """The ponding water budget (m3), or None without rain."""
+        """The ponding water budget so far (m3), or None without rain.
+
+        ``rain`` = ``losses`` (infiltration and abstraction, SCS-CN) + ``drained`` (by the drains) + ``outflow``
+        (left the map) + ``stored`` (in the ponds): tests/test_flood.py checks that it closes.
+        """
         if self.rain is None:
             return None
         ponding = self.rain[1]
