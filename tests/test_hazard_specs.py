@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import MAPS
 from tests.test_scenario import edit, problems_of, write
+from twin.city.rivers import match_rivers, river_names
 from twin.errors import ScenarioError
 from twin.hazards.flood import series
 from twin.hazards.flood.spec import (
@@ -27,9 +28,7 @@ from twin.hazards.flood.spec import (
     RainSpec,
     RiverFloodSpec,
     curve_numbers_for,
-    match_rivers,
     read_series_csv,
-    river_names,
 )
 from twin.registry import REGISTRY
 from twin.scenario import load_scenario, scenario_json_schema, validate_files

@@ -23,12 +23,13 @@ import numpy as np
 
 from twin.atomic import write_json_atomic
 from twin.city.build import City
+from twin.city.rivers import match_rivers, river_names
 from twin.errors import ScenarioError
 from twin.hazards.exposure import FloodChanges, FloodExposure
 from twin.hazards.flood.ponding import Depressions, Ponding, composite_curve_number
 from twin.hazards.flood.river import FloodPlain, channel_mask
 from twin.hazards.flood.series import cumulative_rain_mm, max_stage_m, stage_m
-from twin.hazards.flood.spec import RainSpec, RiverFloodSpec, curve_numbers_for, match_rivers, river_names
+from twin.hazards.flood.spec import RainSpec, RiverFloodSpec, curve_numbers_for
 from twin.registry import REGISTRY
 from twin.scenario import Scenario
 from twin.sim.impacts import Impacts

@@ -25,8 +25,8 @@ Rain (DESIGN.md "Pluvial ponding")::
       drainage_mm_h: 20
 
 Time series of these hazards (stage, cumulative rain) are in :mod:`twin.hazards.flood.series`. Matching river
-names against the City's waterways is :func:`match_rivers`; the engine raises the "no river matches" error
-with :func:`river_names` and the scenario's source.
+names against the City's waterways is :func:`twin.city.rivers.match_rivers`; the engine raises the "no river
+matches" error with :func:`twin.city.rivers.river_names` and the scenario's source.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from __future__ import annotations
 import csv
 import difflib
 import math
-import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
@@ -59,7 +58,7 @@ from twin.scenario.problems import HIDE, LOOKUP, Problem, did_you_mean, from_val
 from twin.units import parse_duration_s
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 # ------------------------------------------------------------------------------------------ curve numbers
 
@@ -451,7 +450,8 @@ class RiverFloodSpec(registry.HazardSpec):
     Attributes
     ----------
     rivers
-        Case-insensitive substrings of waterway names (``name`` and ``name:*``); see :func:`match_rivers`.
+        Case-insensitive substrings of waterway names (``name`` and ``name:*``); see
+        :func:`twin.city.rivers.match_rivers`.
     channel_min_area_km2
         For maps without named rivers: the channel is every drainage cell with at least this upstream area.
         Exactly one of ``rivers`` and ``channel_min_area_km2``.
@@ -735,75 +735,6 @@ def curve_numbers_for(spec: RainSpec) -> np.ndarray:
     )
 
 
-# ------------------------------------------------------------------------------------------ river names
-
-RIVER_KINDS: tuple[str, ...] = ("river", "stream", "canal")
-"""Waterway kinds whose names :func:`river_names` lists."""
-
-
-def _fold(text: str) -> str:
-    """Text for comparing names: Unicode-normalised (NFKC) and case-folded (``ß`` = ``ss``)."""
-    return unicodedata.normalize("NFKC", text).casefold()
-
-
-def _all_names(waterways: pd.DataFrame) -> pd.Series:
-    """One row per (waterway position, name): ``name`` and every ``name:*`` joined in ``names``."""
-    import pandas as pd
-
-    n = len(waterways)
-    parts = [
-        pd.Series(waterways[c].fillna("").astype(str).to_numpy(), index=np.arange(n))
-        for c in ("name", "names")
-        if c in waterways.columns
-    ]
-    if not parts:
-        return pd.Series([], dtype=object)
-    exploded = pd.concat([p.str.split("|").explode() for p in parts])
-    exploded = exploded[exploded.str.strip() != ""]
-    return exploded
-
-
-def match_rivers(waterways: pd.DataFrame, patterns: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Waterways whose names contain any of ``patterns`` (case-insensitive substrings).
-
-    Parameters
-    ----------
-    waterways
-        The City's waterways table (``osm_id``, ``kind``, ``name``, ``names`` with every name joined by ``|``,
-        ``tunnel``, ``geometry``). Each name is matched on its own, so a pattern never spans two names.
-    patterns
-        Substrings such as ``["valira"]``: in Andorra no way is named exactly "Gran Valira" (ways say "riu
-        Valira", "Valira del Nord", "Riu Gran Valira"), hence substrings over ``name`` and ``name:*``.
-
-    Returns
-    -------
-    rows, unmatched
-        Sorted positions (``iloc``, int64) of the matching rows, of any kind; and the patterns that matched
-        no row, in the given order (the engine reports them with :func:`river_names`).
-    """
-    folded = _all_names(waterways).map(_fold)
-    hit = np.zeros(len(waterways), dtype=bool)
-    unmatched: list[str] = []
-    for pattern in patterns:
-        needle = _fold(pattern.strip())
-        found = folded.str.contains(needle, regex=False).to_numpy(dtype=bool)
-        if needle and found.any():
-            hit[np.asarray(folded.index[found], dtype=np.int64)] = True
-        else:
-            unmatched.append(pattern)
-    return np.flatnonzero(hit).astype(np.int64), unmatched
-
-
-def river_names(waterways: pd.DataFrame) -> list[str]:
-    """The distinct names (``name`` and ``name:*``) of rivers, streams and canals, sorted case-insensitively."""
-    if "kind" not in waterways.columns or not len(waterways):
-        return []
-    keep = waterways["kind"].isin(RIVER_KINDS).to_numpy(dtype=bool)
-    names = _all_names(waterways[keep])
-    distinct = {str(n).strip() for n in names}
-    return sorted((n for n in distinct if n), key=lambda n: (_fold(n), n))
-
-
 REGISTRY.add_hazard_type("river_flood", RiverFloodSpec)
 REGISTRY.add_hazard_type("rain", RainSpec)
 
@@ -811,14 +742,11 @@ __all__ = [
     "DEFAULT_CURVE_NUMBERS",
     "DEFAULT_DRAINAGE_MM_H",
     "LANDCOVER_CLASSES",
-    "RIVER_KINDS",
     "SOIL_GROUPS",
     "DesignStormSpec",
     "HydrographSpec",
     "RainSpec",
     "RiverFloodSpec",
     "curve_numbers_for",
-    "match_rivers",
     "read_series_csv",
-    "river_names",
 ]
