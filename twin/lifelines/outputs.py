@@ -27,10 +27,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-import shapely
 
 from twin.atomic import atomic_path
 from twin.city.build import City
+from twin.geoframe import geo_frame
 from twin.lifelines.zones import lifeline_rows, zone_polygons, zone_residents
 from twin.report.mapplot import ZoneService, draw_service_loss
 from twin.units import format_duration
@@ -127,7 +127,7 @@ def components_frame(city: City, comp_up: np.ndarray | None = None) -> gpd.GeoDa
         if up.shape != (len(facilities),):
             raise ValueError(f"comp_up has shape {up.shape}, expected one entry per facility row ({len(facilities)})")
         table["up"] = up[rows]
-    return _frame(table, facilities["geometry"].to_numpy(object)[rows], city.crs)
+    return geo_frame(table, facilities["geometry"].to_numpy(object)[rows], city.crs, wkb=True)
 
 
 def power_zones_frame(city: City, shapes: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
@@ -145,8 +145,8 @@ def power_zones_frame(city: City, shapes: gpd.GeoDataFrame | None = None) -> gpd
             "source_assumed": facilities["assumed"].to_numpy(bool)[sources],
             "residents": zone_residents(city)["power"],
         }
-    ).astype(POWER_ZONE_COLUMNS)
-    return gpd.GeoDataFrame(table, geometry=shapes.geometry.to_numpy(), crs=city.crs)
+    )
+    return geo_frame(table, shapes.geometry.to_numpy(), city.crs, columns=POWER_ZONE_COLUMNS)
 
 
 def water_zones_frame(city: City, shapes: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
@@ -161,8 +161,8 @@ def water_zones_frame(city: City, shapes: gpd.GeoDataFrame | None = None) -> gpd
             **_component_columns(city, "tank", net.water_tank),
             "residents": zone_residents(city)["water"],
         }
-    ).astype(WATER_ZONE_COLUMNS)
-    return gpd.GeoDataFrame(table, geometry=shapes.geometry.to_numpy(), crs=city.crs)
+    )
+    return geo_frame(table, shapes.geometry.to_numpy(), city.crs, columns=WATER_ZONE_COLUMNS)
 
 
 def dependencies_frame(city: City) -> pd.DataFrame:
@@ -320,9 +320,3 @@ def _component_columns(city: City, prefix: str, rows: np.ndarray) -> dict[str, n
         f"{prefix}_name": np.where(has, facilities["name"].to_numpy(str)[safe] if len(facilities) else "", ""),
         f"{prefix}_assumed": has & (facilities["assumed"].to_numpy(bool)[safe] if len(facilities) else False),
     }
-
-
-def _frame(table: pd.DataFrame, wkb: np.ndarray, crs: str) -> gpd.GeoDataFrame:
-    """A GeoDataFrame of ``table`` with geometries from WKB."""
-    geometry = shapely.from_wkb(wkb) if len(wkb) else np.empty(0, dtype=object)
-    return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geometry, crs=crs), crs=crs)

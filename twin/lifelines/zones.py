@@ -10,6 +10,7 @@ import numpy as np
 import shapely
 
 from twin.city.build import City
+from twin.geoframe import geo_frame
 
 
 def lifeline_rows(city: City) -> np.ndarray:
@@ -82,8 +83,8 @@ def zone_polygons(city: City) -> dict[str, gpd.GeoDataFrame]:
             members = cells[order[bounds[zone] : bounds[zone + 1]]]
             merged = shapely.coverage_union_all(members) if len(members) else shapely.Polygon()
             shapes.append(_polygonal(shapely.intersection(merged, box)))
-        geometry = gpd.GeoSeries(np.array(shapes, dtype=object), crs=city.crs)
-        out[service] = gpd.GeoDataFrame({"zone": np.arange(n_zones, dtype=np.int64)}, geometry=geometry, crs=city.crs)
+        zones = {"zone": np.arange(n_zones, dtype=np.int64)}
+        out[service] = geo_frame(zones, np.array(shapes, dtype=object), city.crs)
     return out
 
 

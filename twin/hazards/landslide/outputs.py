@@ -30,6 +30,7 @@ import shapely
 
 from twin.city.build import City, load_city
 from twin.errors import RunError, UsageError
+from twin.geoframe import geo_frame
 from twin.hazards.flood.outputs import write_grid_tif, write_layer
 from twin.hazards.flood.spec import RainSpec
 from twin.hazards.landslide.spec import LandslideSpec
@@ -261,7 +262,7 @@ def debris_frame(city: City, component: SlideRecord) -> gpd.GeoDataFrame:
         }
     )
     geometry = footprint_polygons(city, slide, cell, count)
-    return gpd.GeoDataFrame(table.astype(DEBRIS_COLUMNS), geometry=gpd.GeoSeries(geometry, crs=city.crs), crs=city.crs)
+    return geo_frame(table, geometry, city.crs, columns=DEBRIS_COLUMNS)
 
 
 def footprint_polygons(city: City, slide: np.ndarray, cell: np.ndarray, count: int) -> np.ndarray:
