@@ -17,10 +17,10 @@ import numpy as np
 from timing import best_of
 
 from twin.city.build import City, load_city
-from twin.hazards.flood import FloodHazard
-from twin.hazards.landslide import Landslides
-from twin.hazards.landslide_spec import LandslideSpec
-from twin.hazards.susceptibility import DEFAULT_DRAWS, DEFAULT_SOIL, susceptibility, susceptibility_rng
+from twin.hazards.flood.model import FloodHazard
+from twin.hazards.landslide.model import Landslides
+from twin.hazards.landslide.spec import LandslideSpec
+from twin.hazards.landslide.susceptibility import DEFAULT_DRAWS, DEFAULT_SOIL, susceptibility, susceptibility_rng
 from twin.hydrology.conditioning import build_hydrology
 from twin.hydrology.grid import border_cells, minimax_from_sources
 from twin.hydrology.reference import heap_priority_flood
@@ -59,7 +59,7 @@ def flood_figures(scenario: Path) -> None:
     city = load_city(spec.map)
     setup = best_of(lambda: CityModel(city, spec), 1)
     model = CityModel(city, spec)
-    hazard = next(c for c in model.components["hazards"] if isinstance(c, FloodHazard))
+    hazard = next(c for c in model.phases["hazards"] if isinstance(c, FloodHazard))
     model.clock_s = float(spec.duration_s) / 4  # on the rising limb: the water changes every step
     steps = []
     for _ in range(50):

@@ -24,7 +24,8 @@ from timing import best_of
 from twin.city.build import City, load_city
 from twin.lifelines.model import Lifelines
 from twin.lifelines.networks import build_lifelines, synthesised_rows
-from twin.lifelines.outputs import write_lifelines_gpkg, zone_polygons
+from twin.lifelines.outputs import write_lifelines_gpkg
+from twin.lifelines.zones import zone_polygons
 from twin.scenario import Scenario, load_scenario
 from twin.sim.model import CityModel
 
@@ -47,7 +48,7 @@ def step_times(model: CityModel, component: Lifelines, target: int, toggle: bool
         if toggle:
             model.state.comp_damaged[target] = i % 2 == 0
         start = time.perf_counter()
-        component.step(model, 60.0)
+        component.step(model.context(60.0), 60.0)
         times.append(time.perf_counter() - start)
         model.clock_s += 60.0
     return times
@@ -57,7 +58,7 @@ def lifeline_figures(spec: Scenario, target_kinds: tuple[str, ...]) -> None:
     """Median step times, network build and synthesis, and the run folder's lifelines.gpkg."""
     city = load_city(spec.map)
     model = CityModel(city, spec)
-    component = next(c for c in model.components["lifelines"] if isinstance(c, Lifelines))
+    component = next(c for c in model.phases["lifelines"] if isinstance(c, Lifelines))
     kinds = city.facilities["kind"].to_numpy(str)
     target = int(np.flatnonzero(np.isin(kinds, target_kinds))[0])
     changing = step_times(model, component, target, toggle=True)
@@ -68,7 +69,7 @@ def lifeline_figures(spec: Scenario, target_kinds: tuple[str, ...]) -> None:
     osm = city.facilities[~city.facilities["osm_type"].eq("synthetic")].reset_index(drop=True)
     synth = best_of(lambda: synthesised_rows(osm, city.homes, city.drive, city.config.lifelines))
     with tempfile.TemporaryDirectory() as folder:
-        gpkg = best_of(lambda: write_lifelines_gpkg(Path(folder) / "lifelines.gpkg", city, component.comp_up))
+        gpkg = best_of(lambda: write_lifelines_gpkg(Path(folder) / "lifelines.gpkg", city, model.state.comp_up))
     zones = best_of(lambda: zone_polygons(city))
     print(
         f"{city.name}: {city.drive.n_nodes} drivable nodes, {len(city.facilities)} facility rows, "

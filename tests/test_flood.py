@@ -12,10 +12,10 @@ import yaml
 from tests.conftest import ROOT
 from tests.hydro_grids import CELL_M, bowl, hydrology_of, terrain_of, v_valley, valley_river, waterways_of
 from twin.city.build import City
+from twin.city.rivers import match_rivers
 from twin.errors import ScenarioError
-from twin.hazards.ponding import Depressions, Ponding, scs_runoff_mm
-from twin.hazards.river import FloodPlain, channel_mask
-from twin.hazards.specs import match_rivers
+from twin.hazards.flood.ponding import Depressions, Ponding, scs_runoff_mm
+from twin.hazards.flood.river import FloodPlain, channel_mask
 from twin.scenario import Scenario, load_scenario
 from twin.sim.model import CityModel
 

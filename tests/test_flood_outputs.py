@@ -1,4 +1,4 @@
-"""A flood run's planner outputs (twin.hazards.outputs): GeoTIFF, PNG and GeoPackage layers, round-tripped."""
+"""A flood run's planner outputs (twin.hazards.flood.outputs): GeoTIFF, PNG and GeoPackage layers, round-tripped."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import shapely
 from tests.conftest import MAPS
 from twin.city.build import City
 from twin.cli import MAP_LAYERS, main
-from twin.hazards.outputs import (
+from twin.hazards.flood.outputs import (
     CLOSED_LINK_COLUMNS,
     DAMAGED_BUILDING_COLUMNS,
     write_flood_outputs,

@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 
 from tests.conftest import MAPS
 from tests.test_scenario import edit, problems_of, write
+from twin.city.rivers import match_rivers, river_names
 from twin.errors import ScenarioError
-from twin.hazards import series
-from twin.hazards.specs import (
+from twin.hazards.flood import series
+from twin.hazards.flood.spec import (
     DEFAULT_CURVE_NUMBERS,
     LANDCOVER_CLASSES,
     SOIL_GROUPS,
@@ -27,11 +28,10 @@ from twin.hazards.specs import (
     RainSpec,
     RiverFloodSpec,
     curve_numbers_for,
-    match_rivers,
     read_series_csv,
-    river_names,
 )
-from twin.scenario import HAZARD_TYPES, load_scenario, scenario_json_schema, validate_files
+from twin.registry import REGISTRY
+from twin.scenario import load_scenario, scenario_json_schema, validate_files
 
 # Line numbers in the tests below refer to this text (line 1 is "name:").
 VALID = """\
@@ -93,8 +93,8 @@ def csv_problems(project: Path, text: str, column: str = "stage_m", *, hyetograp
 
 
 def test_flood_types_are_registered() -> None:
-    assert HAZARD_TYPES["river_flood"] is RiverFloodSpec
-    assert HAZARD_TYPES["rain"] is RainSpec
+    assert REGISTRY.hazard_types()["river_flood"] is RiverFloodSpec
+    assert REGISTRY.hazard_types()["rain"] is RainSpec
 
 
 def test_valid_flood_scenario_loads_with_seconds_paths_and_defaults(project: Path) -> None:

@@ -14,14 +14,9 @@ from tests.conftest import ROOT
 from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.hazards.gridindex import line_cell_pairs
-from twin.hazards.landslide import (
-    Landslides,
-    critical_wetness,
-    factor_of_safety,
-    runout_pairs,
-    trigger_exceeded,
-)
-from twin.hazards.landslide_spec import ThresholdSpec
+from twin.hazards.landslide.model import Landslides
+from twin.hazards.landslide.spec import ThresholdSpec
+from twin.hazards.landslide.stability import critical_wetness, factor_of_safety, runout_pairs, trigger_exceeded
 from twin.scenario import Scenario, load_scenario
 from twin.sim.model import CityModel
 
@@ -53,7 +48,7 @@ def _scenario(tmp_path: Path, hazards: list[dict[str, object]], **changes: objec
 
 
 def _landslides(model: CityModel) -> Landslides:
-    return next(c for c in model.components["hazards"] if isinstance(c, Landslides))
+    return next(c for c in model.phases["hazards"] if isinstance(c, Landslides))
 
 
 def test_factor_of_safety_is_one_exactly_at_the_critical_wetness() -> None:

@@ -1,4 +1,4 @@
-"""Landslide susceptibility (twin.hazards.susceptibility) and a landslide run's layer, raster, map and command."""
+"""Landslide susceptibility (twin.hazards.landslide.susceptibility), and a run's layer, raster, map and command."""
 
 from __future__ import annotations
 
@@ -19,16 +19,9 @@ import yaml
 from tests.conftest import MAPS
 from twin.city.build import City
 from twin.cli import main, parser
-from twin.hazards.landslide import (
-    GRAVITY,
-    WATER_DENSITY,
-    Landslides,
-    candidate_cells,
-    factor_of_safety,
-    relative_wetness,
-    slope_rad,
-)
-from twin.hazards.landslide_outputs import (
+from twin.hazards.flood.spec import RainSpec
+from twin.hazards.landslide.model import Landslides
+from twin.hazards.landslide.outputs import (
     DEBRIS_COLUMNS,
     LANDSLIDE_DEBRIS,
     LIST_SEPARATOR,
@@ -36,9 +29,16 @@ from twin.hazards.landslide_outputs import (
     footprint_polygons,
     write_landslide_outputs,
 )
-from twin.hazards.landslide_spec import LandslideSpec, SoilSpec
-from twin.hazards.specs import RainSpec
-from twin.hazards.susceptibility import (
+from twin.hazards.landslide.spec import LandslideSpec, SoilSpec
+from twin.hazards.landslide.stability import (
+    GRAVITY,
+    WATER_DENSITY,
+    candidate_cells,
+    factor_of_safety,
+    relative_wetness,
+    slope_rad,
+)
+from twin.hazards.landslide.susceptibility import (
     DEFAULT_DRAWS,
     DEFAULT_SOIL,
     peak_recharge_m_day,
@@ -86,13 +86,13 @@ def _scenario(tmp_path: Path, hazards: list[dict[str, Any]], **changes: Any) -> 
 def _landslides(city: City, spec: Scenario) -> tuple[CityModel, Landslides]:
     """The run's Landslides: the engine's own when it builds one, else one added by hand."""
     model = CityModel(city, spec)
-    found = [c for c in model.components["hazards"] if isinstance(c, Landslides)]
+    found = [c for c in model.phases["hazards"] if isinstance(c, Landslides)]
     if found:
         return model, found[0]
     entry = next(h for h in spec.hazards if isinstance(h, LandslideSpec))
     rains = [h for h in spec.hazards if isinstance(h, RainSpec)]
     component = Landslides(city, entry, rains[0] if rains and entry.recharge == "rain" else None, model.rng)
-    model.add_component(component, "hazards")
+    model.add_phase(component)
     return model, component
 
 

@@ -15,18 +15,15 @@ import shapely
 from tests.conftest import MAPS, ROOT
 from twin.city.build import City
 from twin.cli import main
-from twin.lifelines.model import Lifelines
 from twin.lifelines.outputs import (
     COMPONENT_COLUMNS,
     LIFELINES_GPKG,
     SERVICE_LOSS_PNG,
-    lifeline_rows,
-    terrain_box,
     worst_moment,
     write_lifelines_gpkg,
-    zone_polygons,
     zones_at,
 )
+from twin.lifelines.zones import lifeline_rows, terrain_box, zone_polygons
 from twin.report.mapplot import ZoneService, draw_city, draw_service_loss
 from twin.results import provenance_base, read_provenance
 from twin.run import execute
@@ -203,8 +200,7 @@ def test_substation_outage_run_writes_the_gpkg_and_the_service_loss_map(andorra_
     assert series["Q_power"].iloc[worst] < 0.8
 
     components = _read(out / LIFELINES_GPKG, "components")
-    lifelines = next(c for c in model.components["lifelines"] if isinstance(c, Lifelines))
-    np.testing.assert_array_equal(components["up"].to_numpy(bool), lifelines.comp_up[components["comp"].to_numpy()])
+    np.testing.assert_array_equal(components["up"].to_numpy(bool), model.state.comp_up[components["comp"].to_numpy()])
     assert not components["up"].all()  # the two transformers stay down until repaired
 
     image = mpimg.imread(out / SERVICE_LOSS_PNG)

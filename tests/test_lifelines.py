@@ -45,7 +45,7 @@ def _repair(row: int, at: str) -> dict[str, object]:
 
 
 def _lifelines(model: CityModel) -> Lifelines:
-    return next(c for c in model.components["lifelines"] if isinstance(c, Lifelines))
+    return next(c for c in model.phases["lifelines"] if isinstance(c, Lifelines))
 
 
 def _source_of_zone(city: City, row: int) -> int:

@@ -17,6 +17,7 @@ from twin.errors import ScenarioError
 from twin.scenario import Scenario, load_scenario
 from twin.sim.access import access_to_care
 from twin.sim.model import CityModel
+from twin.sim.phase import Phase, StepContext
 from twin.sim.state import SimState
 
 
@@ -164,16 +165,16 @@ def test_two_processes_give_identical_run_folders(tmp_path: Path) -> None:
 
 
 def test_user_component_runs_in_its_phase(andorra_city: City, tmp_path: Path) -> None:
-    class CloseEverythingAtOneHour:
+    class CloseEverythingAtOneHour(Phase):
         name = "test"
+        order = "hazards"
 
-        def step(self, model: CityModel, dt_s: float) -> None:
-            if model.clock_s + dt_s >= 3600:
-                model.state.link_closed_event[:] = True
-                model.recorder.network_changed()
+        def step(self, ctx: StepContext, dt_s: float) -> None:
+            if ctx.clock_s + dt_s >= 3600:
+                ctx.state.link_closed_event[:] = True  # the engine notices the closures itself
 
     model = CityModel(andorra_city, _scenario(tmp_path))
-    model.add_component(CloseEverythingAtOneHour(), phase="hazards")
+    model.add_phase(CloseEverythingAtOneHour())
     model.run()
     series = model.recorder.timeseries().set_index("t_s")
     assert series.loc[3540.0, "Q_access"] == 1.0

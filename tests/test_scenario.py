@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import json
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from pydantic import Field
 
 from twin.errors import ScenarioError
+from twin.registry import REGISTRY
 from twin.scenario import (
     EVENT_KINDS,
     EventSpec,
@@ -25,7 +27,6 @@ from twin.scenario import (
     scenario_json_schema,
     validate_files,
 )
-from twin.scenario import registry as scenario_registry
 from twin.scenario.base import ExistingFile, PositiveDuration
 from twin.scenario.yamlpos import display_path
 
@@ -64,10 +65,10 @@ outputs:
 
 
 @pytest.fixture(autouse=True)
-def no_registered_types(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run with empty hazard and response registries, as in this version, whatever later issues register."""
-    monkeypatch.setattr(scenario_registry, "HAZARD_TYPES", {})
-    monkeypatch.setattr(scenario_registry, "RESPONSE_TYPES", {})
+def no_registered_types() -> Iterator[None]:
+    """Run with empty hazard and response registries: these tests are of the scenario's own rules."""
+    with REGISTRY.scoped(builtins=False):
+        yield
 
 
 @pytest.fixture
@@ -473,7 +474,7 @@ def test_the_message_format_of_the_issue(town: Path, monkeypatch: pytest.MonkeyP
         type: Literal["flood"] = "flood"
         peak_stage_m: float = Field(gt=0)
 
-    monkeypatch.setitem(scenario_registry.HAZARD_TYPES, "flood", FloodSpec)
+    REGISTRY.add_hazard_type("flood", FloodSpec)
     text = edit(VALID, "hazards: []", "hazards:\n  - type: flood\n    peak_stage_m: -2")
     assert problems_of(write(town, text, "x.yaml")) == [
         "scenarios/x.yaml:11 hazards[0].peak_stage_m: must be > 0, got -2"
@@ -708,7 +709,7 @@ def test_registered_hazard_types_are_validated_with_paths_and_lines(
         rise_s: PositiveDuration = Field(alias="rise")
         gauge: ExistingFile | None = None
 
-    monkeypatch.setitem(scenario_registry.HAZARD_TYPES, "flood", FloodSpec)
+    REGISTRY.add_hazard_type("flood", FloodSpec)
     (town / "scenarios" / "gauge.csv").write_text("t,stage\n")
     good = edit(
         VALID, "hazards: []", "hazards:\n  - type: flood\n    peak_stage_m: 3.5\n    rise: 2h\n    gauge: gauge.csv"

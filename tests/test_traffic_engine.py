@@ -14,6 +14,7 @@ from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.scenario import Scenario, load_scenario
 from twin.sim.model import CityModel
+from twin.sim.phase import Phase, StepContext
 from twin.traffic.engine import TrafficPhase
 
 DRILL_TRIPS = ROOT / "scenarios" / "andorra-evacuation-drill-trips.csv"
@@ -38,7 +39,7 @@ def _spec(tmp_path: Path, trips: pd.DataFrame, **changes: object) -> Scenario:
 
 
 def _traffic(model: CityModel) -> TrafficPhase:
-    return next(c for c in model.components["traffic"] if isinstance(c, TrafficPhase))
+    return next(c for c in model.phases["traffic"] if isinstance(c, TrafficPhase))
 
 
 def test_the_drill_conserves_vehicles_and_writes_its_trips(andorra_city: City, tmp_path: Path) -> None:
@@ -116,13 +117,14 @@ def test_gridlocked_vehicles_are_counted_and_abandoned_with_a_log(andorra_city: 
     )
     model = CityModel(andorra_city, spec)
 
-    class Blockade:  # a user's component: the link lets nothing out (capacity 0), without closing it
+    class Blockade(Phase):  # a user's phase: the link lets nothing out (capacity 0), without closing it
         name = "blockade"
+        order = "crews"  # after lifelines (which writes the factors), before traffic
 
-        def step(self, model: CityModel, dt_s: float) -> None:
-            model.state.link_capacity_factor[link] = 0.0
+        def step(self, ctx: StepContext, dt_s: float) -> None:
+            ctx.state.link_capacity_factor[link] = 0.0
 
-    model.add_component(Blockade(), "crews")  # after lifelines (which writes the factors), before traffic
+    model.add_phase(Blockade())
     phase = _traffic(model)
     model.run()
     assert (phase.trips()["status"] == "abandoned").sum() == 40  # held 10 min at the link's end, then removed

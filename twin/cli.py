@@ -97,7 +97,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _hazard_susceptibility(args: argparse.Namespace) -> int:
-    from twin.hazards.landslide_outputs import susceptibility_command
+    from twin.hazards.landslide.outputs import susceptibility_command
 
     return susceptibility_command(args)
 

@@ -1,10 +1,10 @@
 """``twin run``: validate a scenario, load or build its City, run the engine, write the run folder.
 
 The run folder holds the Results (time series, event log, metrics, assumptions, the resolved scenario,
-provenance), a PNG of the service-level curves, the hazards' rasters and layers, the lifelines' layers and
-service-loss map (:mod:`twin.lifelines.outputs`), and a summary printed to the terminal. It is marked
-``incomplete`` from the start and ``complete`` only once everything is written; Ctrl-C saves what was
-recorded, marked incomplete.
+provenance), a PNG of the service-level curves, every phase's own files (:meth:`CityModel.write_outputs`: the
+hazards' rasters and layers, the lifelines' layers and service-loss map, the trips), and a summary printed to the
+terminal. It is marked ``incomplete`` from the start and ``complete`` only once everything is written; Ctrl-C saves
+what was recorded, marked incomplete.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any
 
 from tqdm import tqdm
 
-from twin.atomic import write_parquet_atomic
 from twin.city.build import City, load_city
 from twin.errors import ScenarioError
 from twin.metrics import service_metrics
@@ -96,47 +95,10 @@ def execute(model: CityModel, folder: Path, provenance: dict[str, Any], until_s:
     provenance["wall_time_s"] = round(time.perf_counter() - start, 3)
     provenance["stopped_at_s"] = model.clock_s
     results = results_of(model, provenance)
-    _write_hazard_outputs(model, folder)
-    _write_lifeline_outputs(model, folder)
+    model.write_outputs(folder)
     results.save(folder, status="complete" if model.finished else "incomplete")
     plot_service_levels(results.timeseries, results.events, folder / "service_levels.png", model.spec.name)
     return results
-
-
-def _write_hazard_outputs(model: CityModel, folder: Path) -> None:
-    """Rasters and layers of the hazards that ran (flood depth, closed links, damaged buildings)."""
-    from twin.hazards.flood import FloodHazard
-    from twin.hazards.landslide import Landslides
-    from twin.hazards.landslide_outputs import write_landslide_outputs
-    from twin.hazards.outputs import write_flood_outputs
-    from twin.traffic.engine import TrafficPhase
-
-    for component in model.components["traffic"]:
-        if isinstance(component, TrafficPhase):
-            write_parquet_atomic(folder / "trips.parquet", component.trips())
-    hazards = model.components["hazards"]
-    if any(isinstance(c, FloodHazard) for c in hazards):
-        write_flood_outputs(folder, model.city, model.state, model.spec.name)
-    for component in hazards:
-        if isinstance(component, Landslides):
-            write_landslide_outputs(folder, model.city, component, model.state, model.spec.name, seed=model.seed_value)
-
-
-def _write_lifeline_outputs(model: CityModel, folder: Path) -> None:
-    """``lifelines.gpkg`` and ``service_loss.png`` of every Lifelines component of the run."""
-    from twin.lifelines.model import Lifelines
-    from twin.lifelines.outputs import write_lifeline_outputs
-
-    for component in model.components["lifelines"]:
-        if isinstance(component, Lifelines):
-            write_lifeline_outputs(
-                folder,
-                model.city,
-                component,
-                model.recorder.zones_table(),
-                model.recorder.timeseries(),
-                model.spec.name,
-            )
 
 
 def summary_table(results: Results) -> str:

@@ -44,8 +44,6 @@ class Hydrology:
         float32 grid: cells draining through each cell, itself included (multiply by the cell area for m2).
     drainage
         bool grid: channel cells (burned OSM waterways plus cells above the accumulation threshold).
-    channel_elevation_m
-        float32 grid: the channel's reference (thalweg) elevation at drainage cells, NaN elsewhere.
     hand_m
         float32 grid: height above the nearest drainage cell along the D8 path (HAND); NaN where the path
         leaves the map without meeting a drainage cell, and outside the DEM.
@@ -62,7 +60,6 @@ class Hydrology:
     receiver: np.ndarray
     accumulation: np.ndarray
     drainage: np.ndarray
-    channel_elevation_m: np.ndarray
     hand_m: np.ndarray
     channel_cells: pd.DataFrame
     landcover: np.ndarray
@@ -141,7 +138,6 @@ def build_hydrology(
         receiver=receiver,
         accumulation=accumulation.reshape(shape).astype(np.float32),
         drainage=drainage.reshape(shape),
-        channel_elevation_m=np.where(drainage, reference, np.nan).reshape(shape).astype(np.float32),
         hand_m=hand.reshape(shape).astype(np.float32),
         channel_cells=channel,
         landcover=landcover,

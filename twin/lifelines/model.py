@@ -28,27 +28,33 @@ restorations too.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import numpy as np
 
 from twin.city.build import City
 from twin.lifelines.networks import fed_sources
+from twin.registry import REGISTRY
+from twin.scenario import Scenario
+from twin.sim.phase import LogFunction, Phase, StepContext
 from twin.sim.state import SimState
+from twin.sim.targets import describe_component
 
-if TYPE_CHECKING:
-    from twin.sim.model import CityModel
-
-SERVICES = ("power", "water", "telecom", "health")
 # Hours below which a backup or a tank counts as empty: steps of 1/6 h do not sum exactly to whole hours.
 EMPTY_H = 1e-9
 HAZARD_CAUSES = ("flood", "landslide")
 
 
-class Lifelines:
-    """The lifelines phase of a run: turns damage into service, with cascades, backups and restoration."""
+class Lifelines(Phase):
+    """The lifelines phase of a run: turns damage into service, with cascades, backups and restoration.
+
+    Its changing state is the backups, the tanks and what fed the last step (:meth:`arrays`); which components
+    work is ``SimState.comp_up``, which it writes. What it measured in its last step (levels, zones, causes) is
+    kept for the record, a function of those.
+    """
 
     name = "lifelines"
+    order = "lifelines"
 
     def __init__(self, city: City) -> None:
         self.city = city
@@ -95,8 +101,7 @@ class Lifelines:
         self._damage_key = b""
         self._fed = np.ones(len(net.power_sources), dtype=bool)
         self.normal: dict[str, float] = {}
-        self.comp_up = np.ones(self.n_comps, dtype=bool)
-        self.served: dict[str, np.ndarray] = {}
+        self._up = np.ones(self.n_comps, dtype=bool)
         self._evaluate(SimState.normal(city), 0.0, first=True)
         self.normal = self._levels_raw()
 
@@ -118,7 +123,7 @@ class Lifelines:
     # --- one step ----------------------------------------------------------------------------------------
 
     def _evaluate(self, state: SimState, hours: float, first: bool = False) -> np.ndarray:
-        """Compute every component's working state after ``hours``; return the previous comp_up.
+        """Compute every component's working state after ``hours`` (returned, and kept for the record).
 
         Backups and tanks drain (or refill) by what held during the last step, so a supply lost in the step
         ending at T empties a 6 h tank exactly at T + 6 h.
@@ -151,39 +156,36 @@ class Lifelines:
         tanks = net.water_tank >= 0
         up[net.water_tank[tanks]] &= zone_water[tanks]
         up &= ~self.needs_water | zone_water[self.comp_water_zone]
-        previous, self.comp_up = self.comp_up, up
+        self._up = up
         self._damaged, self._cause = damaged.copy(), state.comp_cause.copy()
         self.backup_started = self._on_grid & ~on_grid & (self.backup_hours > 0)
         self._on_grid, self._pump_up = on_grid, pump_up
         self.grid_power, self.zone_power, self.zone_water = grid_power, zone_power, zone_water
-        return previous
+        return up
 
-    def step(self, model: CityModel, dt_s: float) -> None:
+    def step(self, ctx: StepContext, dt_s: float) -> None:
         """Advance the lifelines by one step and write comp_up, capacity factors and the event log."""
-        state = model.state
-        previous = self._evaluate(state, dt_s / 3600.0)
-        state.comp_up[:] = self.comp_up
-        self._signals(state)
-        self._log(model, model.clock_s + dt_s, previous, state)
+        state = ctx.state
+        previous = state.comp_up.copy()
+        up = self._evaluate(state, dt_s / 3600.0)
+        state.comp_up[:] = up
+        self._signals(state, up)
+        self._log(ctx.log, ctx.clock_s + dt_s, previous, state)
 
-    def _signals(self, state: SimState) -> None:
+    def _signals(self, state: SimState, up: np.ndarray) -> None:
         factor = np.ones(len(state.link_capacity_factor))
-        factor[self.signal_link[~self.comp_up[self.signal_of_link]]] = self.signal_factor
+        factor[self.signal_link[~up[self.signal_of_link]]] = self.signal_factor
         state.link_capacity_factor[:] = factor
 
-    def _log(self, model: CityModel, t_s: float, previous: np.ndarray, state: SimState) -> None:
-        from twin.sim.targets import describe_component
-
-        for row in np.flatnonzero(previous != self.comp_up).tolist():
-            if self.comp_up[row]:
-                model.log(
-                    t_s, "restore_component", describe_component(self.city, row), "restoration", {"component": row}
-                )
+    def _log(self, log: LogFunction, t_s: float, previous: np.ndarray, state: SimState) -> None:
+        for row in np.flatnonzero(previous != state.comp_up).tolist():
+            if state.comp_up[row]:
+                log(t_s, "restore_component", describe_component(self.city, row), "restoration", {"component": row})
                 continue
             cause = str(state.comp_cause[row]) if state.comp_damaged[row] else self._cascade_cause(row)
-            model.log(t_s, "component_down", describe_component(self.city, row), cause, {"component": row})
+            log(t_s, "component_down", describe_component(self.city, row), cause, {"component": row})
         for row in self.backup_comp[self.backup_started].tolist():
-            model.log(t_s, "backup_start", describe_component(self.city, row), "cascade", {"component": row})
+            log(t_s, "backup_start", describe_component(self.city, row), "cascade", {"component": row})
 
     def _cascade_cause(self, row: int) -> str:
         if self.needs_power[row] and not self.grid_power[row]:
@@ -203,10 +205,10 @@ class Lifelines:
         levels["water"] = float(self.population[self.zone_water[self.home_water_zone]].sum())
         if len(net.site_rows):
             covered = np.zeros(len(self.population), dtype=bool)
-            covered[net.cover_home[self.comp_up[net.site_rows[net.cover_site]]]] = True
+            covered[net.cover_home[self._up[net.site_rows[net.cover_site]]]] = True
             levels["telecom"] = float(self.population[covered].sum())
         if len(self.hospitals):
-            levels["health"] = float(self.hospital_beds[self.comp_up[self.hospitals]].sum())
+            levels["health"] = float(self.hospital_beds[self._up[self.hospitals]].sum())
         return levels
 
     def series(self) -> dict[str, float]:
@@ -220,7 +222,7 @@ class Lifelines:
     def _down_by_cause(self) -> dict[str, float]:
         damaged, cause = self._damaged, self._cause
         hazard = damaged & np.isin(cause, HAZARD_CAUSES)
-        undamaged_down = ~self.comp_up & ~damaged
+        undamaged_down = ~self._up & ~damaged
         has_backup = np.zeros(self.n_comps, dtype=bool)
         has_backup[self.backup_comp[self.backup_hours > 0]] = True
         backup = undamaged_down & has_backup & ~self.grid_power
@@ -249,11 +251,10 @@ class Lifelines:
         return rows
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """State to checkpoint: backups, tanks and the working states."""
+        """State to checkpoint: backups, tanks, and whether backups were on the grid and pumps up last step."""
         return {
             "backup_left": self.backup_left,
             "tank_hours": self.tank_hours,
-            "comp_up": self.comp_up,
             "on_grid": self._on_grid,
             "pump_up": self._pump_up,
         }
@@ -262,7 +263,6 @@ class Lifelines:
         """Restore :meth:`arrays`."""
         self.backup_left = np.array(arrays["backup_left"], dtype=np.float64)
         self.tank_hours = np.array(arrays["tank_hours"], dtype=np.float64)
-        self.comp_up = np.array(arrays["comp_up"], dtype=bool)
         self._on_grid = np.array(arrays["on_grid"], dtype=bool)
         self._pump_up = np.array(arrays["pump_up"], dtype=bool)
         self._damage_key = b"restored"  # recompute the grid at the next step
@@ -282,3 +282,21 @@ class Lifelines:
         if not len(net.power_sources):
             notes.append("the map has no substations: power service (Q_power) is not measured")
         return notes
+
+    def outputs(self, folder: Path) -> list[Path]:
+        """``lifelines.gpkg`` (with ``up`` at the end of the run) and ``service_loss.png``."""
+        from twin.lifelines.outputs import write_lifeline_outputs  # geopandas and matplotlib only when writing
+
+        run = self.attached()
+        names = write_lifeline_outputs(
+            folder, self.city, run.state.comp_up, run.zones_table(), run.timeseries(), run.title
+        )
+        return [folder / name for name in names]
+
+
+def build(city: City, spec: Scenario, rng: np.random.Generator) -> list[Phase]:
+    """The lifelines phase: every run has one (it turns damage into service)."""
+    return [Lifelines(city)]
+
+
+REGISTRY.add_phase("lifelines", build)

@@ -5,7 +5,7 @@ Built with the City and cached with it; every rule is an assumption stated in th
 * **Power.** Feeder zones are the network Voronoi cells of the substations over the drivable road graph
   (Okabe et al. 2008, "Generalized network Voronoi diagrams"): every road node, and so every home and component,
   belongs to the substation nearest by road (transformers stand in where a map has no substation). A substation is
-  *fed* while the OSM line graph (:func:`twin.hazards.criticality.power_grid`) links it to a supply: a power
+  *fed* while the OSM line graph (:func:`twin.lifelines.powergrid.power_grid`) links it to a supply: a power
   plant, or a line ending within 200 m of the extract's edge or beyond it (an import). A substation the OSM lines
   do not reach is taken as fed. Lines and towers are edges and nodes of that graph, so debris on a
   line can cut a substation off.
@@ -336,7 +336,7 @@ def _grid_arrays(
     facilities: pd.DataFrame, sources: np.ndarray, bounds_xy: tuple[float, float, float, float]
 ) -> dict[str, np.ndarray]:
     """The OSM power line graph as arrays: edges with their line, components on nodes, supply nodes."""
-    from twin.hazards.criticality import power_grid  # the grid builder lives with the criticality measure
+    from twin.lifelines.powergrid import power_grid  # networkx only when the lifelines are built
 
     grid = power_grid(facilities)
     edges, owners = [], []

@@ -27,11 +27,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-import shapely
 
 from twin.atomic import atomic_path
 from twin.city.build import City
-from twin.lifelines.model import Lifelines
+from twin.geoframe import geo_frame
+from twin.lifelines.zones import lifeline_rows, zone_polygons, zone_residents
 from twin.report.mapplot import ZoneService, draw_service_loss
 from twin.units import format_duration
 
@@ -90,113 +90,6 @@ DEPENDENCY_COLUMNS: dict[str, str] = {
 }
 
 
-def lifeline_rows(city: City) -> np.ndarray:
-    """Facility rows that are lifeline components.
-
-    Every row outside the ``facility`` group (power, water, telecom, traffic), and the facilities the
-    lifelines depend on or serve through (the rows of the dependencies table: hospitals).
-
-    Parameters
-    ----------
-    city
-        The city.
-
-    Returns
-    -------
-    numpy.ndarray
-        Sorted int64 facility rows.
-    """
-    chosen = city.facilities["group"].to_numpy(str) != "facility"
-    chosen[city.lifelines.dependencies["comp"].to_numpy(np.int64)] = True
-    return np.flatnonzero(chosen).astype(np.int64)
-
-
-def terrain_box(city: City) -> shapely.Polygon:
-    """The terrain grid's bounds as a rectangle (the extent the zone polygons cover)."""
-    t = city.terrain.transform
-    rows, cols = city.terrain.elevation_m.shape
-    xs, ys = (t.c, t.c + t.a * cols), (t.f, t.f + t.e * rows)
-    return shapely.box(min(xs), min(ys), max(xs), max(ys))
-
-
-def zone_polygons(city: City) -> dict[str, gpd.GeoDataFrame]:
-    """Polygons of the power zones and of the water zones, clipped to the terrain grid.
-
-    Parameters
-    ----------
-    city
-        The city.
-
-    Returns
-    -------
-    dict
-        ``"power"`` and ``"water"``: a GeoDataFrame (city CRS) with columns ``zone`` and ``geometry``, one row per
-        zone in zone order (``len(power_sources)`` and ``len(water_pump)`` rows); a zone none of whose road nodes
-        lies in the extent gets an empty polygon. No power zones on a map without substations.
-
-    Notes
-    -----
-    The Voronoi cells of the distinct node positions (nodes sharing a position take the first node's zone),
-    unioned per zone with ``shapely.coverage_union_all`` (the cells are a coverage: no overlaps, shared edges),
-    then clipped to the grid's rectangle.
-    """
-    net = city.lifelines
-    box = terrain_box(city)
-    counts = {"power": len(net.power_sources), "water": len(net.water_pump)}
-    node_zone = {"power": net.node_power_zone, "water": net.node_water_zone}
-    xy = city.drive.nodes[["x", "y"]].to_numpy(np.float64)
-    cells = np.empty(0, dtype=object)
-    first = np.zeros(0, dtype=np.int64)
-    if len(xy):
-        positions, first = np.unique(xy, axis=0, return_index=True)
-        cells = _voronoi_cells(positions, box)
-    out: dict[str, gpd.GeoDataFrame] = {}
-    for service, n_zones in counts.items():
-        zone_of_cell = node_zone[service][first] if len(first) else np.zeros(0, dtype=np.int64)
-        order = np.argsort(zone_of_cell, kind="stable")
-        bounds = np.searchsorted(zone_of_cell[order], np.arange(n_zones + 1))
-        shapes = []
-        for zone in range(n_zones):
-            members = cells[order[bounds[zone] : bounds[zone + 1]]]
-            merged = shapely.coverage_union_all(members) if len(members) else shapely.Polygon()
-            shapes.append(_polygonal(shapely.intersection(merged, box)))
-        geometry = gpd.GeoSeries(np.array(shapes, dtype=object), crs=city.crs)
-        out[service] = gpd.GeoDataFrame({"zone": np.arange(n_zones, dtype=np.int64)}, geometry=geometry, crs=city.crs)
-    return out
-
-
-def _voronoi_cells(positions: np.ndarray, box: shapely.Polygon) -> np.ndarray:
-    """The Voronoi cell of each of the distinct ``positions``, in their order, covering at least ``box``."""
-    if len(positions) == 1:
-        return np.array([box], dtype=object)
-    points = shapely.multipoints(positions)
-    try:
-        return shapely.get_parts(shapely.voronoi_polygons(points, extend_to=box, ordered=True))
-    except TypeError:  # shapely < 2.1 has no ``ordered``: match each cell to the point inside it
-        cells = shapely.get_parts(shapely.voronoi_polygons(points, extend_to=box))
-        sites = np.asarray(shapely.points(positions), dtype=object)
-        cell, point = shapely.STRtree(sites).query(cells, predicate="contains")
-        ordered = np.empty(len(positions), dtype=object)
-        ordered[point] = cells[cell]
-        return ordered
-
-
-def zone_residents(city: City) -> dict[str, np.ndarray]:
-    """Residents per power zone and per water zone (int64, in zone order; homes without a zone are left out)."""
-    net = city.lifelines
-    node = city.homes["drive_node"].to_numpy(np.int64)
-    people = city.homes["population"].to_numpy(np.float64)
-    out = {}
-    for service, node_zone, n_zones in (
-        ("power", net.node_power_zone, len(net.power_sources)),
-        ("water", net.node_water_zone, len(net.water_pump)),
-    ):
-        zone = node_zone[node] if n_zones else np.full(len(node), -1)
-        has = zone >= 0
-        out[service] = np.rint(np.bincount(zone[has], weights=people[has], minlength=n_zones)).astype(np.int64)
-    return out
-
-
 def components_frame(city: City, comp_up: np.ndarray | None = None) -> gpd.GeoDataFrame:
     """The ``components`` layer: every lifeline component with its flags, zones, state and geometry.
 
@@ -205,7 +98,7 @@ def components_frame(city: City, comp_up: np.ndarray | None = None) -> gpd.GeoDa
     city
         The city.
     comp_up
-        Working state per facility row (``Lifelines.comp_up``); adds the ``up`` column when given.
+        Working state per facility row (``SimState.comp_up``); adds the ``up`` column when given.
 
     Raises
     ------
@@ -234,7 +127,7 @@ def components_frame(city: City, comp_up: np.ndarray | None = None) -> gpd.GeoDa
         if up.shape != (len(facilities),):
             raise ValueError(f"comp_up has shape {up.shape}, expected one entry per facility row ({len(facilities)})")
         table["up"] = up[rows]
-    return _frame(table, facilities["geometry"].to_numpy(object)[rows], city.crs)
+    return geo_frame(table, facilities["geometry"].to_numpy(object)[rows], city.crs, wkb=True)
 
 
 def power_zones_frame(city: City, shapes: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
@@ -252,8 +145,8 @@ def power_zones_frame(city: City, shapes: gpd.GeoDataFrame | None = None) -> gpd
             "source_assumed": facilities["assumed"].to_numpy(bool)[sources],
             "residents": zone_residents(city)["power"],
         }
-    ).astype(POWER_ZONE_COLUMNS)
-    return gpd.GeoDataFrame(table, geometry=shapes.geometry.to_numpy(), crs=city.crs)
+    )
+    return geo_frame(table, shapes.geometry.to_numpy(), city.crs, columns=POWER_ZONE_COLUMNS)
 
 
 def water_zones_frame(city: City, shapes: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
@@ -268,8 +161,8 @@ def water_zones_frame(city: City, shapes: gpd.GeoDataFrame | None = None) -> gpd
             **_component_columns(city, "tank", net.water_tank),
             "residents": zone_residents(city)["water"],
         }
-    ).astype(WATER_ZONE_COLUMNS)
-    return gpd.GeoDataFrame(table, geometry=shapes.geometry.to_numpy(), crs=city.crs)
+    )
+    return geo_frame(table, shapes.geometry.to_numpy(), city.crs, columns=WATER_ZONE_COLUMNS)
 
 
 def dependencies_frame(city: City) -> pd.DataFrame:
@@ -359,7 +252,7 @@ def zones_at(zones_table: pd.DataFrame | None, t_s: float, service: str, n_zones
 def write_lifeline_outputs(
     folder: Path,
     city: City,
-    model_component: Lifelines,
+    up: np.ndarray,
     zones_table: pd.DataFrame | None,
     timeseries: pd.DataFrame,
     title: str,
@@ -375,8 +268,8 @@ def write_lifeline_outputs(
         The run folder (it must exist).
     city
         The run's city.
-    model_component
-        The run's :class:`~twin.lifelines.model.Lifelines` component (its ``comp_up`` is the final state).
+    up
+        Per component (row of ``City.facilities``): working at the end of the run (``SimState.comp_up``).
     zones_table
         The run's per-zone rows (``t_s``, ``zone``, ``service``, ``q``, ``customers``; ``zones.parquet``), or None.
     timeseries
@@ -391,7 +284,7 @@ def write_lifeline_outputs(
     """
     folder = Path(folder)
     shapes = zone_polygons(city)
-    write_lifelines_gpkg(folder / LIFELINES_GPKG, city, model_component.comp_up, shapes=shapes)
+    write_lifelines_gpkg(folder / LIFELINES_GPKG, city, up, shapes=shapes)
     row = worst_moment(timeseries)
     t_s = float(timeseries["t_s"].iloc[row]) if row is not None else 0.0
     residents = zone_residents(city)
@@ -427,18 +320,3 @@ def _component_columns(city: City, prefix: str, rows: np.ndarray) -> dict[str, n
         f"{prefix}_name": np.where(has, facilities["name"].to_numpy(str)[safe] if len(facilities) else "", ""),
         f"{prefix}_assumed": has & (facilities["assumed"].to_numpy(bool)[safe] if len(facilities) else False),
     }
-
-
-def _polygonal(geometry: shapely.Geometry) -> shapely.Geometry:
-    """The polygons of a clipped zone (a clip can leave slivers of lines or points in a collection)."""
-    if shapely.get_type_id(geometry) in (3, 6):
-        return geometry
-    parts = shapely.get_parts(geometry)
-    polygons = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
-    return shapely.union_all(polygons) if len(polygons) else shapely.Polygon()
-
-
-def _frame(table: pd.DataFrame, wkb: np.ndarray, crs: str) -> gpd.GeoDataFrame:
-    """A GeoDataFrame of ``table`` with geometries from WKB."""
-    geometry = shapely.from_wkb(wkb) if len(wkb) else np.empty(0, dtype=object)
-    return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geometry, crs=crs), crs=crs)

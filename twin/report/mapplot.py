@@ -551,7 +551,7 @@ def _susceptibility_layer(
 def _lifelines_layer(sheet: _Sheet, city: City) -> _Layer:
     """Power zones in translucent colours (water zones when the map has no power zones), water zone boundaries,
     power lines, and the lifeline components by kind; synthesised ones hollow."""
-    from twin.lifelines.outputs import lifeline_rows, zone_polygons  # it draws with this module; import it late
+    from twin.lifelines.zones import lifeline_rows, zone_polygons  # geopandas only for this map
 
     net = city.lifelines
     facilities = city.facilities

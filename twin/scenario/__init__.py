@@ -7,26 +7,19 @@ Public API::
     scenario_json_schema() -> dict                    # for `twin schema` and editors
     Scenario.resolved_dict() -> dict                  # JSON data for the run folder (itself a valid scenario)
 
-Hazard and response types are registered in :mod:`twin.scenario.registry`.
+Hazard and response types, event kinds and condition services are registered in :mod:`twin.registry`; the
+built-in hazard types are imported from there the first time a scenario is validated.
 """
 
+from twin.registry import COMPONENT_EVENT_KINDS, EVENT_KINDS
 from twin.scenario.events import ComponentSelector, Condition, EventSpec, LinkSelector
 from twin.scenario.loader import load_scenario, validate_files
-from twin.scenario.registry import (
-    COMPONENT_EVENT_KINDS,
-    EVENT_KINDS,
-    HAZARD_TYPES,
-    RESPONSE_TYPES,
-    HazardSpec,
-    ResponseSpec,
-)
+from twin.scenario.registry import HazardSpec, ResponseSpec
 from twin.scenario.schema import MetricsSpec, OutputsSpec, Scenario, scenario_json_schema
 
 __all__ = [
     "COMPONENT_EVENT_KINDS",
     "EVENT_KINDS",
-    "HAZARD_TYPES",
-    "RESPONSE_TYPES",
     "ComponentSelector",
     "Condition",
     "EventSpec",
@@ -40,7 +33,3 @@ __all__ = [
     "scenario_json_schema",
     "validate_files",
 ]
-
-# The hazard types register themselves in HAZARD_TYPES; imported last, as they build on the modules above.
-import twin.hazards.outage
-import twin.hazards.specs  # noqa: F401

@@ -199,6 +199,3 @@ def _not_blank(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(_not_blank), Field(min_length=1)]
 """Non-empty text."""
-
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-"""A share in [0, 1] (service levels)."""

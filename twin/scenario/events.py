@@ -11,7 +11,7 @@ selector is an error that says which event kind it belongs to.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -25,10 +25,13 @@ from pydantic import (
     model_validator,
 )
 
+from twin.registry import COMPONENT_EVENT_KINDS, LINK_EVENT_KINDS, EventKind, Service
 from twin.scenario.base import PositiveDuration, SpecModel, Text, seconds
 from twin.scenario.problems import HIDE, Problem, from_validation_error, problems_error
-from twin.scenario.registry import COMPONENT_EVENT_KINDS, LINK_EVENT_KINDS, ComponentGroup, EventKind, Service
 from twin.scenario.times import LOCAL_EXAMPLE, looks_absolute
+
+ComponentGroup = Literal["facility", "power", "water", "telecom", "traffic"]
+"""Groups of the City's facilities table (``City.facilities["group"]``)."""
 
 AT_HELP = f"a duration after the start (30min, +2h) or a local date-time ({LOCAL_EXAMPLE})"
 

@@ -1,12 +1,12 @@
-"""What a scenario may contain: hazard types, response types and event kinds, each kept in one place.
+"""The bases of a scenario's typed entries (hazards, responses) and their validation against the registry.
 
-Adding a hazard type later is one model and one line::
+Adding a hazard type is one model and one line (:mod:`twin.registry` keeps the types)::
 
     class FloodSpec(HazardSpec):
         type: Literal["flood"] = "flood"
         peak_stage_m: float = Field(gt=0)
 
-    HAZARD_TYPES["flood"] = FloodSpec
+    REGISTRY.add_hazard_type("flood", FloodSpec)
 
 Entries are validated here (not by a pydantic union) so that the registry can grow at run time (plugins,
 tests) and so that a problem inside an entry is reported with its own path and line, like any other.
@@ -15,7 +15,7 @@ tests) and so that a problem inside an entry is reported with its own path and l
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, get_args
+from typing import Any
 
 from pydantic import BaseModel, PrivateAttr, ValidationError
 
@@ -39,29 +39,6 @@ class ResponseSpec(SpecModel):
     """Base of a response entry (crews, shelters, warnings): subclass like :class:`HazardSpec`."""
 
     type: str
-
-
-HAZARD_TYPES: dict[str, type[BaseModel]] = {}
-"""Hazard type name -> model. Empty until the hazard issues register floods, landslides, outages."""
-
-RESPONSE_TYPES: dict[str, type[BaseModel]] = {}
-"""Response type name -> model. Empty until the response issues register crews, shelters, warnings."""
-
-EventKind = Literal["close_link", "open_link", "message", "fail_component", "repair_component"]
-"""Generic event kinds; later issues add set_hazard_parameter here."""
-EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
-LINK_EVENT_KINDS: tuple[str, ...] = ("close_link", "open_link")
-"""Kinds that act on road links and so need a link ``target``."""
-COMPONENT_EVENT_KINDS: tuple[str, ...] = ("fail_component", "repair_component")
-"""Kinds that act on facilities and lifeline components and so need a component ``target``."""
-
-ComponentGroup = Literal["facility", "power", "water", "telecom", "traffic"]
-"""Groups of the City's facilities table (``City.facilities["group"]``)."""
-COMPONENT_GROUPS: tuple[str, ...] = get_args(ComponentGroup)
-
-Service = Literal["power", "water", "telecom", "health", "access"]
-"""Services with a city-wide level Q in [0, 1] (``Q_power``, ...), which conditions can watch."""
-SERVICES: tuple[str, ...] = get_args(Service)
 
 
 def validate_entries(value: Any, registry: Mapping[str, type[BaseModel]], what: str, context: Any) -> list[BaseModel]:

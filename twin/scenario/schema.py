@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
 
+from twin.registry import REGISTRY
 from twin.scenario import registry
 from twin.scenario.base import MapFolder, OutputFolder, PositiveDuration, SpecModel, Text, describe_duration
 from twin.scenario.events import EventSpec
@@ -175,7 +176,7 @@ class Scenario(SpecModel):
         start = info.data.get("start")
         if isinstance(value, list) and isinstance(start, dt.datetime):
             value = [_absolute_at(item, start) for item in value]
-        return registry.validate_entries(value, registry.HAZARD_TYPES, "hazard", info.context)
+        return registry.validate_entries(value, REGISTRY.hazard_types(), "hazard", info.context)
 
     @field_validator("hazards")
     @classmethod
@@ -188,7 +189,7 @@ class Scenario(SpecModel):
     @field_validator("response", mode="before")
     @classmethod
     def _response(cls, value: Any, info: ValidationInfo) -> Any:
-        return registry.validate_entries(value, registry.RESPONSE_TYPES, "response", info.context)
+        return registry.validate_entries(value, REGISTRY.response_types(), "response", info.context)
 
     @field_validator("events", "interventions", mode="before")
     @classmethod
@@ -261,7 +262,7 @@ def scenario_json_schema() -> dict[str, Any]:
     It includes the hazard and response types registered when it is called, and ``extends``; a file that
     extends another need not repeat the required keys.
     """
-    extra = {**registry.HAZARD_TYPES, **registry.RESPONSE_TYPES}
+    extra = {**REGISTRY.hazard_types(), **REGISTRY.response_types()}
     key_map, defs = models_json_schema(
         [(Scenario, "validation"), *((model, "validation") for model in extra.values())],
         by_alias=True,
@@ -277,8 +278,8 @@ def scenario_json_schema() -> dict[str, Any]:
         return {"oneOf": [key_map[(model, "validation")] for model in types.values()]}
 
     properties: dict[str, Any] = top["properties"]
-    properties["hazards"]["items"] = items(registry.HAZARD_TYPES)
-    properties["response"]["items"] = items(registry.RESPONSE_TYPES)
+    properties["hazards"]["items"] = items(REGISTRY.hazard_types())
+    properties["response"]["items"] = items(REGISTRY.response_types())
     properties["extends"] = {
         "type": "string",
         "minLength": 1,

@@ -7,8 +7,11 @@ checkpointed and restored bit for bit.
 
 One step of ``dt`` seconds, from ``t`` to ``t + dt``:
 
-1. events due at or before ``t + dt`` fire, in time order (then the order they were scheduled);
-2. the components run in phase order: hazards -> lifelines -> residents -> crews -> traffic;
+1. events due at or before ``t + dt`` fire, in time order (then the order they were scheduled); their kinds'
+   handlers come from the registry (:mod:`twin.sim.handlers` for the generic kinds);
+2. the phases (:class:`~twin.sim.phase.Phase`) run in phase order, hazards -> lifelines -> residents -> crews ->
+   traffic, each with a :class:`~twin.sim.phase.StepContext`; hazards hand their impacts to the engine, which
+   applies and logs them (:mod:`twin.sim.impacts`), and the engine notices closures that changed;
 3. the clock moves to ``t + dt`` and the record phase measures the service levels and counts;
 4. conditional events whose condition now holds are scheduled for the next step.
 """
@@ -19,31 +22,27 @@ import json
 import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.lifelines.measured import measured_services
+from twin.registry import REGISTRY
 from twin.scenario import EventSpec, Scenario
-from twin.sim.events import COMPONENT_EVENT_KINDS, EVENT_KINDS, Event, EventQueue
+from twin.sim.events import Event, EventQueue
+from twin.sim.impacts import Impacts, apply_impacts
+from twin.sim.phase import PHASE_ORDER, Phase, StepContext
 from twin.sim.record import Recorder
 from twin.sim.state import SimState
-from twin.sim.targets import TargetError, describe_component, resolve_components, resolve_links
+from twin.sim.targets import TargetError, resolve_components, resolve_links
 
-PHASES = ("hazards", "lifelines", "residents", "crews", "traffic")
 CHECKPOINT_VERSION = 2
-
-
-class Component(Protocol):
-    """A part of the model that advances with the clock (hazards, lifelines, traffic, or a user's own)."""
-
-    name: str
-
-    def step(self, model: CityModel, dt_s: float) -> None:
-        """Advance the component's part of ``model.state`` by ``dt_s`` seconds."""
+CLOSURE_FLAGS = ("link_closed_event", "link_closed_flood", "link_closed_debris")
+"""The SimState arrays that close a link: when one changes, the engine measures access again at the next record."""
 
 
 class CityModel(mesa.Model):
@@ -60,17 +59,22 @@ class CityModel(mesa.Model):
 
     Examples
     --------
-    A user adds a component of their own (or Mesa agents it steps) without editing the package::
+    A user adds a phase of their own (or Mesa agents it steps) without editing the package::
 
-        class Curfew:
+        class Curfew(Phase):
             name = "curfew"
-            def step(self, model, dt_s):
-                if model.clock_s >= 3600:
-                    model.state.link_capacity_factor[:] = 0.5
+            order = "traffic"
+
+            def step(self, ctx, dt_s):
+                if ctx.clock_s >= 3600:
+                    ctx.state.link_capacity_factor[:] = 0.5
 
         model = CityModel(city, spec)
-        model.add_component(Curfew(), phase="traffic")
+        model.add_phase(Curfew())
         model.run()
+
+    The run's own phases come from the registry (:mod:`twin.registry`): every registered builder is asked for
+    the phases the scenario needs.
     """
 
     def __init__(self, city: City, spec: Scenario, seed: int | None = None) -> None:
@@ -81,30 +85,17 @@ class CityModel(mesa.Model):
         self.clock_s = 0.0
         self.step_count = 0
         self.state = SimState.normal(city)
-        self.components: dict[str, list[Component]] = {phase: [] for phase in PHASES}
+        self.phases: dict[str, list[Phase]] = {order: [] for order in PHASE_ORDER}
+        self.services: dict[str, Any] = {}
         self.queue = EventQueue()
         self.conditions: list[tuple[EventSpec, bool]] = []
         self._targets: dict[str, np.ndarray] = {}
-        self.handlers: dict[str, Callable[[CityModel, Event], None]] = {
-            "close_link": _close_link,
-            "open_link": _open_link,
-            "message": _message,
-            "fail_component": _fail_component,
-            "repair_component": _repair_component,
-        }
-        assert set(self.handlers) == set(EVENT_KINDS)
-        problems = self._load_events() + self._load_hazards()
+        self._event_kinds = REGISTRY.event_kinds()
+        self.recorder = Recorder(city, spec)
+        problems = self._load_events() + self._build_phases()
         if problems:
             raise ScenarioError("the scenario does not fit the map", problems)
-        from twin.lifelines.model import Lifelines  # imports the engine's state; import it late
-
-        self.add_component(Lifelines(city), "lifelines")
-        if spec.traffic is not None:
-            from twin.traffic.engine import TrafficPhase
-
-            self.add_component(TrafficPhase(city, spec.traffic, self.rng), "traffic")
-        self.recorder = Recorder(city, spec)
-        self.recorder.record(self, force=True)
+        self.recorder.record(self.clock_s, self.step_count, self.state, self._all_phases(), force=True)
 
     # --- scenario events ---------------------------------------------------------------------------
 
@@ -123,38 +114,28 @@ class CityModel(mesa.Model):
                     self.schedule(self._event_from_spec(event_spec, float(event_spec.at_s or 0.0), cause_default))
         return problems
 
-    def _load_hazards(self) -> list[str]:
-        """Build the hazard components of the scenario's hazard entries; return every misfit of every type."""
-        from twin.hazards.flood import FloodHazard  # the hazards import the engine's state; import them late
-        from twin.hazards.landslide import Landslides
-        from twin.hazards.outage import OutageHazard
-
-        hazards = list(self.spec.hazards)
-        builders: list[Callable[[], list[Any]]] = [
-            lambda: [FloodHazard.from_specs(self.city, hazards)],
-            lambda: [OutageHazard.from_specs(self.city, hazards, self.rng)],  # random picks drawn once, now
-            lambda: list(Landslides.from_specs(self.city, hazards, self.rng)),  # soil per cell drawn once, now
-        ]
+    def _build_phases(self) -> list[str]:
+        """Build the phases of every registered builder, in registration order; return every misfit of every one."""
         problems: list[str] = []
-        for build in builders:
+        for _name, build in REGISTRY.phase_builders():
             try:
-                built = build()
+                built = build(self.city, self.spec, self.rng)
             except ScenarioError as exc:
                 problems.extend(exc.problems)
                 continue
-            for component in (c for c in built if c is not None):
-                self.add_component(component, "hazards")
-                for event in getattr(component, "events", []):  # an outage is events in the checkpointed queue
+            for phase in built:
+                self.add_phase(phase)
+                for event in phase.initial_events():  # an outage is events in the checkpointed queue
                     self.schedule(event)
         return problems
 
     def assumptions(self) -> list[str]:
-        """What the run's components assumed, for ``assumptions.json``."""
-        notes: list[str] = []
-        for phase in PHASES:
-            for component in self.components[phase]:
-                notes.extend(getattr(component, "assumptions", lambda: [])())
-        return notes
+        """What the run's phases assumed, for ``assumptions.json``."""
+        return [note for phase in self._all_phases() for note in phase.assumptions()]
+
+    def _all_phases(self) -> list[Phase]:
+        """Every phase in step order."""
+        return [phase for order in PHASE_ORDER for phase in self.phases[order]]
 
     def _check_event(self, event_spec: EventSpec) -> str | None:
         source = _source_of(event_spec)
@@ -188,7 +169,7 @@ class CityModel(mesa.Model):
 
     def _resolve(self, kind: str, selector: dict[str, Any]) -> np.ndarray:
         """Ids an event of ``kind`` selects: facility rows for component events, else drivable links."""
-        components = kind in COMPONENT_EVENT_KINDS
+        components = self._event_kinds[kind].target == "component"
         key = json.dumps([components, selector], sort_keys=True)
         if key not in self._targets:
             resolve = resolve_components if components else resolve_links
@@ -205,20 +186,24 @@ class CityModel(mesa.Model):
 
     # --- the public engine API ---------------------------------------------------------------------
 
-    def add_component(self, component: Component, phase: str) -> None:
-        """Run ``component.step(model, dt)`` every step in ``phase`` (one of :data:`PHASES`)."""
-        if phase not in self.components:
-            raise ValueError(f"unknown phase {phase!r}; phases: {', '.join(PHASES)}")
-        self.components[phase].append(component)
+    def add_phase(self, phase: Phase) -> None:
+        """Step ``phase`` every step, in its ``order`` slot (one of :data:`~twin.sim.phase.PHASE_ORDER`), after the
+        phases already there."""
+        if phase.order not in self.phases:
+            orders = ", ".join(PHASE_ORDER)
+            raise ValueError(f"phase {phase.name!r} has the unknown order {phase.order!r}; orders: {orders}")
+        self.phases[phase.order].append(phase)
+        phase.attach(_RunOf(self))
 
     def schedule(self, event: Event) -> None:
         """Put an event in the queue; it fires in the first step whose end time is >= ``event.t_s``."""
-        if event.kind not in self.handlers:
+        info = self._event_kinds.get(event.kind)
+        if info is None:
             raise ScenarioError(
                 f"{event.source or 'event'}: unknown event kind {event.kind!r}; known: "
-                f"{', '.join(sorted(self.handlers))}"
+                f"{', '.join(sorted(self._event_kinds))}"
             )
-        if event.target or event.kind in COMPONENT_EVENT_KINDS:
+        if event.target or info.target == "component":
             try:
                 self._resolve(event.kind, event.target)
             except TargetError as exc:
@@ -249,19 +234,44 @@ class CityModel(mesa.Model):
         """Whether the clock has reached the end of the scenario."""
         return self.clock_s >= self.duration_s - 1e-9
 
+    def context(self, dt_s: float = 0.0) -> StepContext:
+        """What a phase sees in the step that starts now (``dt_s`` is only for the caller's bookkeeping)."""
+        return StepContext(
+            clock_s=self.clock_s,
+            step_count=self.step_count,
+            city=self.city,
+            state=self.state,
+            rng=self.rng,
+            log=self.log,
+            schedule=self.schedule,
+            services=self.services,
+            report=self._report,
+        )
+
     def step(self) -> None:
         """Advance the clock by one step (Mesa calls this through ``Model.step``)."""
         dt = min(float(self.spec.step_s), self.duration_s - self.clock_s)
         end = self.clock_s + dt
         for event in self.queue.pop_due(end + 1e-9):
-            self.handlers[event.kind](self, event)
-        for phase in PHASES:
-            for component in self.components[phase]:
-                component.step(self, dt)
+            REGISTRY.handler(event.kind)(self, event)
+        before = self._closures()
+        ctx = self.context(dt)
+        for phase in self._all_phases():
+            phase.step(ctx, dt)
+        if self._closures() != before:  # a phase closed or reopened links: routes and access change
+            self.recorder.network_changed()
         self.clock_s = end
         self.step_count += 1
-        self.recorder.record(self, force=self.finished)
+        self.recorder.record(self.clock_s, self.step_count, self.state, self._all_phases(), force=self.finished)
         self._check_conditions()
+
+    def _closures(self) -> bytes:
+        """The closure flags as bytes (a cheap fingerprint to notice a change)."""
+        return b"".join(getattr(self.state, name).tobytes() for name in CLOSURE_FLAGS)
+
+    def _report(self, impacts: Impacts) -> None:
+        """Apply and log a hazard's impacts (``StepContext.report``)."""
+        apply_impacts(self.city, self.state, self.log, impacts)
 
     def run(self, until_s: float | None = None, progress: Callable[[CityModel], None] | None = None) -> None:
         """Step until ``until_s`` (default: the end of the scenario); resumable."""
@@ -325,10 +335,8 @@ class CityModel(mesa.Model):
             "recorder": self.recorder.to_dict(),
         }
         arrays = {f"state__{k}": v for k, v in self.state.arrays().items()}
-        for phase in PHASES:
-            for component in self.components[phase]:
-                if hasattr(component, "arrays"):
-                    arrays.update({f"comp__{component.name}__{k}": v for k, v in component.arrays().items()})
+        for phase in self._all_phases():
+            arrays.update({f"comp__{phase.name}__{k}": v for k, v in phase.arrays().items()})
         payload = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         with Path(path).open("wb") as stream:
             np.savez_compressed(stream, meta=payload, **arrays)  # type: ignore[arg-type]
@@ -351,12 +359,45 @@ class CityModel(mesa.Model):
         model.rng.bit_generator.state = meta["numpy_rng"]
         model.random.setstate(_tuple_state(meta["python_random"]))
         model.recorder.load_dict(meta["recorder"])
-        for phase in PHASES:
-            for component in model.components[phase]:
-                if hasattr(component, "load_arrays"):
-                    prefix = f"{component.name}__"
-                    component.load_arrays({k.removeprefix(prefix): v for k, v in parts.items() if k.startswith(prefix)})
+        for phase in model._all_phases():
+            prefix = f"{phase.name}__"
+            phase.load_arrays({k.removeprefix(prefix): v for k, v in parts.items() if k.startswith(prefix)})
         return model
+
+    # --- outputs -------------------------------------------------------------------------------------------
+
+    def write_outputs(self, folder: Path) -> list[Path]:
+        """Every phase's own files (rasters, layers, tables) in ``folder``, in step order; their paths."""
+        return [path for phase in self._all_phases() for path in phase.outputs(folder)]
+
+
+class _RunOf:
+    """A model as its phases see it when they write their outputs (:class:`~twin.sim.phase.RunView`)."""
+
+    def __init__(self, model: CityModel) -> None:
+        self._model = model
+
+    @property
+    def city(self) -> City:
+        return self._model.city
+
+    @property
+    def state(self) -> SimState:
+        return self._model.state
+
+    @property
+    def title(self) -> str:
+        return self._model.spec.name
+
+    @property
+    def seed(self) -> int:
+        return int(self._model.seed_value)
+
+    def timeseries(self) -> pd.DataFrame:
+        return self._model.recorder.timeseries()
+
+    def zones_table(self) -> pd.DataFrame | None:
+        return self._model.recorder.zones_table()
 
 
 def _source_of(event_spec: EventSpec) -> str:
@@ -383,81 +424,3 @@ def _random_state(generator: random.Random) -> list[Any]:
 
 def _tuple_state(state: list[Any]) -> tuple[Any, ...]:
     return (state[0], tuple(state[1]), state[2])
-
-
-# --- handlers of the generic events ---------------------------------------------------------------------
-
-
-def _close_link(model: CityModel, event: Event) -> None:
-    links = model.links_of(event)
-    model.state.link_closed_event[links] = True
-    model.recorder.network_changed()
-    model.log(event.t_s, "close_link", _describe(event), event.cause, {"links": len(links), "source": event.source})
-
-
-def _open_link(model: CityModel, event: Event) -> None:
-    links = model.links_of(event)
-    model.state.link_closed_event[links] = False
-    model.recorder.network_changed()
-    model.log(event.t_s, "open_link", _describe(event), event.cause, {"links": len(links), "source": event.source})
-
-
-def _message(model: CityModel, event: Event) -> None:
-    model.log(event.t_s, "message", "", event.cause, {"text": event.params.get("text", ""), "source": event.source})
-
-
-GENERIC_CAUSES = ("scenario", "intervention", "inject", "condition", "")
-"""Causes that say who sent an event, not what damaged a component: ``comp_cause`` is then ``outage``."""
-
-
-def _fail_component(model: CityModel, event: Event) -> None:
-    """Damage the target's components; with ``restore_after_s``, schedule the repair of those it damaged."""
-    rows = model.components_of(event)
-    state = model.state
-    cause = "outage" if event.cause in GENERIC_CAUSES else event.cause
-    fresh = rows[~state.comp_damaged[rows]]
-    state.comp_damaged[fresh] = True
-    state.comp_cause[fresh] = cause
-    restore_s = event.params.get("restore_after_s")
-    for row in rows.tolist():
-        details: dict[str, Any] = {"component": row, "source": event.source}
-        if row not in fresh:
-            details["already_damaged_by"] = str(state.comp_cause[row])
-        elif restore_s is not None:
-            details["restore_after_s"] = float(restore_s)
-        model.log(event.t_s, "fail_component", describe_component(model.city, row), event.cause, details)
-    if restore_s is not None and len(fresh):
-        stored = str(np.asarray(cause, dtype=state.comp_cause.dtype))  # comp_cause is fixed-width text
-        model.schedule(
-            Event(
-                t_s=event.t_s + float(restore_s),
-                kind="repair_component",
-                target={"components": fresh.tolist()},
-                params={"if_cause": stored, "after_s": float(restore_s)},
-                cause=event.cause,
-                source=event.source,
-            )
-        )
-
-
-def _repair_component(model: CityModel, event: Event) -> None:
-    """Clear the damage of the target's components (with ``if_cause``: only damage of that cause)."""
-    rows = model.components_of(event)
-    state = model.state
-    damaged = state.comp_damaged[rows].copy()
-    if "if_cause" in event.params:
-        damaged &= state.comp_cause[rows] == event.params["if_cause"]
-    fixed = rows[damaged]
-    for row in fixed.tolist():
-        details: dict[str, Any] = {"component": row, "source": event.source, "cause": str(state.comp_cause[row])}
-        if "after_s" in event.params:
-            details["restored_after_s"] = event.params["after_s"]
-        model.log(event.t_s, "repair_component", describe_component(model.city, row), event.cause, details)
-    model.repair(fixed)
-    if not len(fixed):
-        details = {"components": 0, "source": event.source, "note": "no targeted component was damaged"}
-        model.log(event.t_s, "repair_component", _describe(event), event.cause, details)
-
-
-def _describe(event: Event) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(event.target.items()))

@@ -22,11 +22,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
+from twin.sim.impacts import Impacts, LogFunction
+
 if TYPE_CHECKING:
+    import pandas as pd
+
     from twin.city.build import City
     from twin.sim.events import Event
     from twin.sim.state import SimState
@@ -34,8 +38,10 @@ if TYPE_CHECKING:
 PHASE_ORDER = ("hazards", "lifelines", "residents", "crews", "traffic")
 """The order phases run in within a step: each reads what the ones before it wrote this step."""
 
-LogFunction = Callable[[float, str, str, str, dict[str, Any]], None]
-"""``log(t_s, kind, target, cause, details)``: append one row to the run's event log."""
+
+def _no_engine(impacts: Impacts) -> None:
+    """The default ``report`` of a context built outside the engine: impacts need an engine to apply them."""
+    raise RuntimeError("this step context has no engine to report impacts to; step phases through CityModel")
 
 
 @dataclass
@@ -61,6 +67,10 @@ class StepContext:
         at or after its time).
     services
         Services other phases offer, by name (``"traffic"``: :class:`twin.traffic.service.TrafficService`).
+    report
+        Hands the engine a hazard's :class:`~twin.sim.impacts.Impacts` (links it closed or reopened, components
+        it damaged): the engine applies the component damage, logs every impact in one format and notices
+        changed closures.
     """
 
     clock_s: float
@@ -71,6 +81,33 @@ class StepContext:
     log: LogFunction
     schedule: Callable[[Event], None]
     services: Mapping[str, Any] = field(default_factory=dict)
+    report: Callable[[Impacts], None] = field(default=_no_engine)
+
+
+class RunView(Protocol):
+    """The run as a phase's :meth:`Phase.outputs` sees it: read-only, after the last step."""
+
+    @property
+    def city(self) -> City:
+        """The compiled City."""
+
+    @property
+    def state(self) -> SimState:
+        """The state at the end of the run."""
+
+    @property
+    def title(self) -> str:
+        """The scenario's name (maps put it in their title)."""
+
+    @property
+    def seed(self) -> int:
+        """The run's seed."""
+
+    def timeseries(self) -> pd.DataFrame:
+        """The recorded time series."""
+
+    def zones_table(self) -> pd.DataFrame | None:
+        """The recorded per-zone service rows, or None."""
 
 
 class Phase:
@@ -82,10 +119,18 @@ class Phase:
         Unique name in a run; prefixes the phase's checkpoint arrays.
     order
         Which slot of :data:`PHASE_ORDER` it runs in.
+    run
+        The run the phase belongs to, read only (set by the engine when it adds the phase; None before): what
+        :meth:`outputs` writes from.
     """
 
     name: ClassVar[str] = "phase"
     order: ClassVar[str] = "hazards"
+    run: RunView | None = None
+
+    def attach(self, run: RunView) -> None:
+        """Called by the engine when it adds the phase to a run."""
+        self.run = run
 
     def step(self, ctx: StepContext, dt_s: float) -> None:
         """Advance the phase's part of ``ctx.state`` by ``dt_s`` seconds."""
@@ -93,6 +138,15 @@ class Phase:
     def series(self) -> dict[str, float]:
         """Columns the phase adds to the time series at a record time (name -> value)."""
         return {}
+
+    def zone_rows(self, t_s: float) -> list[dict[str, object]]:
+        """Rows the phase adds to ``zones.parquet`` at a record time (``t_s``, ``zone``, ``service``, ``q``,
+        ``customers``)."""
+        return []
+
+    def initial_events(self) -> list[Event]:
+        """Events the phase puts in the queue when the run is built (an outage's failures, say)."""
+        return []
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every piece of changing state the phase keeps outside ``SimState``, for checkpoints."""
@@ -106,5 +160,14 @@ class Phase:
         return []
 
     def outputs(self, folder: Path) -> list[Path]:
-        """Write the phase's own files (rasters, layers, tables) into a run folder; return their paths."""
+        """Write the phase's own files (rasters, layers, tables) into a run folder; return their paths.
+
+        Called once the run has stopped; :attr:`run` gives the final state and the record.
+        """
         return []
+
+    def attached(self) -> RunView:
+        """:attr:`run`, or a clear error when the phase was never added to a run."""
+        if self.run is None:
+            raise RuntimeError(f"phase {self.name!r} is not part of a run: add it with CityModel.add_phase")
+        return self.run

@@ -23,7 +23,10 @@ from twin.scenario import Scenario
 from twin.sim.access import access_to_care
 
 if TYPE_CHECKING:
-    from twin.sim.model import CityModel
+    from collections.abc import Sequence
+
+    from twin.sim.phase import Phase
+    from twin.sim.state import SimState
 
 # Depth thresholds for people in buildings (DESIGN.md "Buildings in water").
 EXPOSED_DEPTH_M = 0.5
@@ -58,15 +61,15 @@ class Recorder:
         """Mark the road network as changed, so access is measured again at the next record."""
         self.network_dirty = True
 
-    def _access(self, model: CityModel) -> float:
-        due = model.clock_s - self.access_at_s >= self.access_every_s - 1e-9
-        working = model.state.comp_up[self._hospital_rows].tobytes()
+    def _access(self, clock_s: float, state: SimState) -> float:
+        due = clock_s - self.access_at_s >= self.access_every_s - 1e-9
+        working = state.comp_up[self._hospital_rows].tobytes()
         if working != self._hospitals_working:  # a hospital stopped or came back: access changes now
             self._hospitals_working = working
             self.network_dirty = True
         if self.network_dirty or due:
-            self.access_now = access_to_care(self.city, model.state, self.tau_s).residents_within
-            self.access_at_s = model.clock_s
+            self.access_now = access_to_care(self.city, state, self.tau_s).residents_within
+            self.access_at_s = clock_s
             self.network_dirty = False
             if not self.rows:
                 self.access_normal = self.access_now
@@ -74,48 +77,41 @@ class Recorder:
             return float("nan")  # no hospital reachable even in the normal state: not measurable
         return min(1.0, self.access_now / self.access_normal)
 
-    def _people_in_water(self, model: CityModel, depth_m: float) -> int:
+    def _people_in_water(self, state: SimState, depth_m: float) -> int:
         """Residents whose home (building, or walkable node on roads-only maps) has more water than ``depth_m``."""
-        return residents_in_water(model.state.water_depth_m, self._home_cell, self._home_population, depth_m)
+        return residents_in_water(state.water_depth_m, self._home_cell, self._home_population, depth_m)
 
-    def record(self, model: CityModel, force: bool = False) -> None:
-        """Measure the state and append a row, at record times (every ``record_every``) or when forced."""
-        if not force and model.step_count % self.record_every_steps:
+    def record(
+        self, clock_s: float, step_count: int, state: SimState, phases: Sequence[Phase], force: bool = False
+    ) -> None:
+        """Measure the state and append a row, at record times (every ``record_every``) or when forced.
+
+        Each phase adds its ``series()`` columns to the row and its ``zone_rows()`` to the zones table.
+        """
+        if not force and step_count % self.record_every_steps:
             return
-        state = model.state
         population = max(1, self.city.population)
-        q_access = self._access(model)
+        q_access = self._access(clock_s, state)
+        columns: dict[str, float] = {}
+        for phase in phases:
+            columns.update(phase.series())
         self.rows.append(
             {
-                "t_s": float(model.clock_s),
+                "t_s": float(clock_s),
                 "Q_access": q_access,
                 "access_share": self.access_now / population,
                 "links_closed": int(state.link_closed().sum()),
-                "people_exposed": self._people_in_water(model, EXPOSED_DEPTH_M),
-                "people_need_rescue": self._people_in_water(model, RESCUE_DEPTH_M),
+                "people_exposed": self._people_in_water(state, EXPOSED_DEPTH_M),
+                "people_need_rescue": self._people_in_water(state, RESCUE_DEPTH_M),
                 "buildings_damaged": int((state.building_damage > 0).sum()),
                 # A damaged component is down whatever the lifelines phase (if any) says about the rest.
                 "components_down": int((~state.comp_up | state.comp_damaged).sum()),
                 "flooded_area_m2": float((state.water_depth_m > 0).sum() * self._cell_area_m2),
-                **self._component_columns(model),
+                **columns,
             }
         )
-        for components in model.components.values():
-            for component in components:
-                zone_rows = getattr(component, "zone_rows", None)
-                if zone_rows is not None:
-                    self.zone_rows.extend(zone_rows(float(model.clock_s)))
-
-    @staticmethod
-    def _component_columns(model: CityModel) -> dict[str, float]:
-        """Columns the run's components add (a landslide hazard's ``slides``, ...), from their ``series()``."""
-        columns: dict[str, float] = {}
-        for components in model.components.values():
-            for component in components:
-                series = getattr(component, "series", None)
-                if series is not None:
-                    columns.update(series())
-        return columns
+        for phase in phases:
+            self.zone_rows.extend(phase.zone_rows(float(clock_s)))
 
     def latest(self, column: str) -> float:
         """The last recorded value of a column (NaN when the column is not recorded)."""

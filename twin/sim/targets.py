@@ -21,6 +21,7 @@ import shapely
 
 if TYPE_CHECKING:
     from twin.city.build import City
+from twin.city.rivers import match_rivers
 
 # Bridges are drawn across the river's centre line; allow for a few metres of digitising offset.
 BRIDGE_SNAP_M = 10.0
@@ -79,8 +80,8 @@ def _by_street(city: City, street: str) -> np.ndarray:
 
 def _by_bridges_over(city: City, river: str) -> np.ndarray:
     waterways = city.waterways
-    match = waterways["names"].str.casefold().str.contains(river.casefold(), regex=False)
-    if not match.any():
+    rows, unmatched = match_rivers(waterways, [river])
+    if unmatched:
         # Rivers first: they are what people mean; streams and canals after.
         ranked = waterways.sort_values("kind", key=lambda k: k != "river", kind="stable")
         known = list(dict.fromkeys(n for names in ranked["names"] for n in names.split("|") if n))
@@ -88,7 +89,7 @@ def _by_bridges_over(city: City, river: str) -> np.ndarray:
             f"no river or stream is named like {river!r}; the map has: {', '.join(known[:40])}"
             + (f" and {len(known) - 40} more" if len(known) > 40 else "")
         )
-    river_lines = shapely.from_wkb(waterways.loc[match, "geometry"].to_numpy())
+    river_lines = shapely.from_wkb(waterways["geometry"].to_numpy()[rows])
     river_zone = shapely.buffer(shapely.union_all(river_lines), BRIDGE_SNAP_M)
     bridges = np.flatnonzero(city.drive.links["bridge"].to_numpy())
     crossing = shapely.intersects(shapely.from_wkb(city.drive.links["geometry"].to_numpy()[bridges]), river_zone)

@@ -10,27 +10,31 @@ abandoned when the scenario asks); the run folder gets ``trips.parquet``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from twin.atomic import write_parquet_atomic
 from twin.city.build import City
 from twin.errors import ScenarioError
+from twin.registry import REGISTRY
+from twin.scenario import Scenario
 from twin.scenario.traffic import TrafficSpec, check_demand_nodes
+from twin.sim.phase import LogFunction, Phase, StepContext
 from twin.traffic.checkpoint import load_state_arrays, state_arrays
 from twin.traffic.demand import TrafficOptions
 from twin.traffic.network import TrafficNetwork
 from twin.traffic.sim import TrafficSim
 
-if TYPE_CHECKING:
-    from twin.sim.model import CityModel
+TRIPS_PARQUET = "trips.parquet"
 
 
-class TrafficPhase:
+class TrafficPhase(Phase):
     """The traffic phase of a run."""
 
     name = "traffic"
+    order = "traffic"
 
     def __init__(self, city: City, spec: TrafficSpec, rng: np.random.Generator, source: str = "traffic") -> None:
         table, problems = check_demand_nodes(spec, city.drive.nodes["osm_id"].to_numpy(np.int64), source)
@@ -60,17 +64,17 @@ class TrafficPhase:
         )
         self.sim = TrafficSim(self.network, demand, options, seed=rng)
 
-    def step(self, model: CityModel, dt_s: float) -> None:
+    def step(self, ctx: StepContext, dt_s: float) -> None:
         """Apply the current link states, then advance the traffic by the step."""
-        state = model.state
+        state = ctx.state
         self.network.closed[:] = state.link_closed()
         self.network.speed_factor[:] = state.link_speed_factor
         self.network.capacity_factor[:] = state.link_capacity_factor
         logged = len(self.sim._recorder.abandoned_rows)
         self.sim.step(dt_s)
-        self._log_gridlock(model, logged)
+        self._log_gridlock(ctx.log, logged)
 
-    def _log_gridlock(self, model: CityModel, already: int) -> None:
+    def _log_gridlock(self, log: LogFunction, already: int) -> None:
         """Log the vehicles removed as abandoned in gridlock this step, per link (the standalone result keeps
         them too)."""
         links = self.city.drive.links
@@ -81,7 +85,7 @@ class TrafficPhase:
                     if link < 0
                     else (f"link {int(link)} ({links['name'].iloc[int(link)] or links['highway'].iloc[int(link)]})")
                 )
-                model.log(
+                log(
                     float(t_s),
                     "vehicles_abandoned",
                     label,
@@ -104,6 +108,12 @@ class TrafficPhase:
         """Per-vehicle trips (departure, arrival, route length, travel time, status), for ``trips.parquet``."""
         return self.sim.trips()
 
+    def outputs(self, folder: Path) -> list[Path]:
+        """``trips.parquet``: one row per vehicle."""
+        path = folder / TRIPS_PARQUET
+        write_parquet_atomic(path, self.trips())
+        return [path]
+
     def arrays(self) -> dict[str, np.ndarray]:
         """The simulation's changing state, for the engine's checkpoint."""
         return state_arrays(self.sim)
@@ -120,3 +130,11 @@ class TrafficPhase:
             f"routes refreshed every {float(self.spec.reroute_every_s):g} s and when links close; capacities from "
             "the City (MATSim per-lane defaults), jam density from twin.traffic.network"
         ]
+
+
+def build(city: City, spec: Scenario, rng: np.random.Generator) -> list[Phase]:
+    """The traffic phase of a scenario with a ``traffic`` section (none without); it draws from ``rng`` as it runs."""
+    return [] if spec.traffic is None else [TrafficPhase(city, spec.traffic, rng)]
+
+
+REGISTRY.add_phase("traffic", build)

@@ -112,12 +112,6 @@ class TrafficNetwork:
         floor = self.lanes * np.ceil(per_lane - 1e-9)
         return np.asarray(np.maximum(np.ceil(self.storage_veh - 1e-9), floor), dtype=np.float64)
 
-    def reset_states(self) -> None:
-        """Open every link at full speed and capacity."""
-        self.closed[:] = False
-        self.speed_factor[:] = 1.0
-        self.capacity_factor[:] = 1.0
-
     @classmethod
     def from_arrays(
         cls,

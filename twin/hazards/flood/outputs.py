@@ -25,6 +25,7 @@ import shapely
 
 from twin.atomic import atomic_path
 from twin.city.build import City
+from twin.geoframe import geo_frame
 from twin.report.mapplot import draw_flood
 from twin.sim.state import SimState
 
@@ -178,7 +179,7 @@ def closed_links_frame(city: City, state: SimState) -> gpd.GeoDataFrame:
             "reopened_h": reopened_s / 3600.0,
         }
     )
-    return _frame(table, links["geometry"].to_numpy(object)[ids], CLOSED_LINK_COLUMNS, city.crs)
+    return geo_frame(table, links["geometry"].to_numpy(object)[ids], city.crs, wkb=True, columns=CLOSED_LINK_COLUMNS)
 
 
 def damaged_buildings_frame(city: City, state: SimState) -> gpd.GeoDataFrame:
@@ -206,7 +207,8 @@ def damaged_buildings_frame(city: City, state: SimState) -> gpd.GeoDataFrame:
             "residents": np.rint(residents[ids]).astype(np.int64),
         }
     )
-    return _frame(table, buildings["geometry"].to_numpy(object)[ids], DAMAGED_BUILDING_COLUMNS, city.crs)
+    geometry = buildings["geometry"].to_numpy(object)[ids]
+    return geo_frame(table, geometry, city.crs, wkb=True, columns=DAMAGED_BUILDING_COLUMNS)
 
 
 def write_layer(path: Path, layer: str, frame: gpd.GeoDataFrame, geometry_type: str) -> None:
@@ -235,12 +237,6 @@ def write_layer(path: Path, layer: str, frame: gpd.GeoDataFrame, geometry_type: 
             geometry_type=geometry_type,
             promote_to_multi=geometry_type.startswith("Multi"),
         )
-
-
-def _frame(table: pd.DataFrame, wkb: np.ndarray, columns: dict[str, str], crs: str) -> gpd.GeoDataFrame:
-    """A GeoDataFrame of ``table`` with fixed column dtypes and geometries from WKB."""
-    geometry = shapely.from_wkb(wkb) if len(wkb) else np.empty(0, dtype=object)
-    return gpd.GeoDataFrame(table.astype(columns), geometry=gpd.GeoSeries(geometry, crs=crs), crs=crs)
 
 
 def _polygon_type(city: City) -> str:

@@ -24,9 +24,9 @@ Rain (DESIGN.md "Pluvial ponding")::
       curve_numbers: {forest: 60}   # overrides of DEFAULT_CURVE_NUMBERS
       drainage_mm_h: 20
 
-Time series of these hazards (stage, cumulative rain) are in :mod:`twin.hazards.series`. Matching river
-names against the City's waterways is :func:`match_rivers`; the engine raises the "no river matches" error
-with :func:`river_names` and the scenario's source.
+Time series of these hazards (stage, cumulative rain) are in :mod:`twin.hazards.flood.series`. Matching river
+names against the City's waterways is :func:`twin.city.rivers.match_rivers`; the engine raises the "no river
+matches" error with :func:`twin.city.rivers.river_names` and the scenario's source.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from __future__ import annotations
 import csv
 import difflib
 import math
-import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
@@ -52,13 +51,14 @@ from pydantic import (
 )
 
 from twin.errors import ScenarioError
+from twin.registry import REGISTRY
 from twin.scenario import registry
 from twin.scenario.base import Duration, ExistingFile, PositiveDuration, SpecModel, Text, describe_duration
 from twin.scenario.problems import HIDE, LOOKUP, Problem, did_you_mean, from_validation_error, problems_error
 from twin.units import parse_duration_s
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 # ------------------------------------------------------------------------------------------ curve numbers
 
@@ -387,7 +387,7 @@ class HydrographSpec(SpecModel):
         From the start to the end of the flood (YAML ``duration``), longer than time to peak + peak duration.
     shape
         ``triangular`` (linear rise and fall), ``trapezoidal`` (linear, with a plateau of ``peak_duration``)
-        or ``smooth`` (raised-cosine rise and fall); see :func:`twin.hazards.series.stage_m`.
+        or ``smooth`` (raised-cosine rise and fall); see :func:`twin.hazards.flood.series.stage_m`.
     peak_duration_s
         Time at the peak (YAML ``peak_duration``), only with ``trapezoidal``; 0 otherwise.
     """
@@ -450,7 +450,8 @@ class RiverFloodSpec(registry.HazardSpec):
     Attributes
     ----------
     rivers
-        Case-insensitive substrings of waterway names (``name`` and ``name:*``); see :func:`match_rivers`.
+        Case-insensitive substrings of waterway names (``name`` and ``name:*``); see
+        :func:`twin.city.rivers.match_rivers`.
     channel_min_area_km2
         For maps without named rivers: the channel is every drainage cell with at least this upstream area.
         Exactly one of ``rivers`` and ``channel_min_area_km2``.
@@ -560,7 +561,7 @@ class DesignStormSpec(SpecModel):
         Length of the storm (YAML ``duration``).
     shape
         ``uniform`` (constant intensity) or ``triangular`` (default: linear rise to the peak intensity at
-        ``peak_at`` x duration, linear fall to 0 at the end); see :mod:`twin.hazards.series`.
+        ``peak_at`` x duration, linear fall to 0 at the end); see :mod:`twin.hazards.flood.series`.
     peak_at
         Where the peak falls, as a share of the duration in [0, 1] (triangular only; default 0.4).
     """
@@ -734,94 +735,18 @@ def curve_numbers_for(spec: RainSpec) -> np.ndarray:
     )
 
 
-# ------------------------------------------------------------------------------------------ river names
-
-RIVER_KINDS: tuple[str, ...] = ("river", "stream", "canal")
-"""Waterway kinds whose names :func:`river_names` lists."""
-
-
-def _fold(text: str) -> str:
-    """Text for comparing names: Unicode-normalised (NFKC) and case-folded (``ß`` = ``ss``)."""
-    return unicodedata.normalize("NFKC", text).casefold()
-
-
-def _all_names(waterways: pd.DataFrame) -> pd.Series:
-    """One row per (waterway position, name): ``name`` and every ``name:*`` joined in ``names``."""
-    import pandas as pd
-
-    n = len(waterways)
-    parts = [
-        pd.Series(waterways[c].fillna("").astype(str).to_numpy(), index=np.arange(n))
-        for c in ("name", "names")
-        if c in waterways.columns
-    ]
-    if not parts:
-        return pd.Series([], dtype=object)
-    exploded = pd.concat([p.str.split("|").explode() for p in parts])
-    exploded = exploded[exploded.str.strip() != ""]
-    return exploded
-
-
-def match_rivers(waterways: pd.DataFrame, patterns: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Waterways whose names contain any of ``patterns`` (case-insensitive substrings).
-
-    Parameters
-    ----------
-    waterways
-        The City's waterways table (``osm_id``, ``kind``, ``name``, ``names`` with every name joined by ``|``,
-        ``tunnel``, ``geometry``). Each name is matched on its own, so a pattern never spans two names.
-    patterns
-        Substrings such as ``["valira"]``: in Andorra no way is named exactly "Gran Valira" (ways say "riu
-        Valira", "Valira del Nord", "Riu Gran Valira"), hence substrings over ``name`` and ``name:*``.
-
-    Returns
-    -------
-    rows, unmatched
-        Sorted positions (``iloc``, int64) of the matching rows, of any kind; and the patterns that matched
-        no row, in the given order (the engine reports them with :func:`river_names`).
-    """
-    folded = _all_names(waterways).map(_fold)
-    hit = np.zeros(len(waterways), dtype=bool)
-    unmatched: list[str] = []
-    for pattern in patterns:
-        needle = _fold(pattern.strip())
-        found = folded.str.contains(needle, regex=False).to_numpy(dtype=bool)
-        if needle and found.any():
-            hit[np.asarray(folded.index[found], dtype=np.int64)] = True
-        else:
-            unmatched.append(pattern)
-    return np.flatnonzero(hit).astype(np.int64), unmatched
-
-
-def river_names(waterways: pd.DataFrame) -> list[str]:
-    """The distinct names (``name`` and ``name:*``) of rivers, streams and canals, sorted case-insensitively."""
-    if "kind" not in waterways.columns or not len(waterways):
-        return []
-    keep = waterways["kind"].isin(RIVER_KINDS).to_numpy(dtype=bool)
-    names = _all_names(waterways[keep])
-    distinct = {str(n).strip() for n in names}
-    return sorted((n for n in distinct if n), key=lambda n: (_fold(n), n))
-
-
-registry.HAZARD_TYPES["river_flood"] = RiverFloodSpec
-registry.HAZARD_TYPES["rain"] = RainSpec
+REGISTRY.add_hazard_type("river_flood", RiverFloodSpec)
+REGISTRY.add_hazard_type("rain", RainSpec)
 
 __all__ = [
     "DEFAULT_CURVE_NUMBERS",
     "DEFAULT_DRAINAGE_MM_H",
     "LANDCOVER_CLASSES",
-    "RIVER_KINDS",
     "SOIL_GROUPS",
     "DesignStormSpec",
     "HydrographSpec",
     "RainSpec",
     "RiverFloodSpec",
     "curve_numbers_for",
-    "match_rivers",
     "read_series_csv",
-    "river_names",
 ]
-
-
-# The other hazard entries register themselves on import; importing them here registers every type at once.
-from twin.hazards import landslide_spec  # noqa: E402, F401

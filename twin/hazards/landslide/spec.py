@@ -17,7 +17,7 @@
       slides:                              # explicit slides (drills): at a time, at a place
         - {at: 3h, at_lonlat: [1.5205, 42.5063], width_m: 60, runout_m: 200}
 
-Formulas and sources are in :mod:`twin.hazards.landslide`.
+Formulas and sources are in :mod:`twin.hazards.landslide.model`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
+from twin.registry import REGISTRY
 from twin.scenario import registry
 from twin.scenario.base import PositiveDuration, SpecModel
 from twin.scenario.events import EventTime
@@ -169,4 +170,4 @@ class LandslideSpec(registry.HazardSpec):
         return self
 
 
-registry.HAZARD_TYPES["landslide"] = LandslideSpec
+REGISTRY.add_hazard_type("landslide", LandslideSpec)

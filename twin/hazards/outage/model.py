@@ -17,7 +17,7 @@ entry in file order. Each chosen component becomes a ``fail_component`` event (w
 it is restored), so the whole outage is data in the model's event queue: checkpointed and restored with it,
 and the same as a drill's ``fail_component`` inject.
 
-Criticality is betweenness centrality on the component's own network (:mod:`twin.hazards.criticality`); ties
+Criticality is betweenness centrality on the component's own network (:mod:`twin.hazards.outage.criticality`); ties
 are broken by component id and reported. Without ``restore_after`` a component stays damaged until a
 ``repair_component`` event. A restore only repairs damage this outage caused: a component that was already
 damaged (by a flood, say) is left as it was.
@@ -27,202 +27,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import (
-    BeforeValidator,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
 
 from twin.errors import ScenarioError
-from twin.scenario import registry
-from twin.scenario.base import (
-    PositiveDuration,
-    SpecModel,
-    Text,
-    describe_duration,
-    seconds,
-)
-from twin.scenario.events import AT_HELP, ComponentSelector, EventTime, validate_selector
-from twin.scenario.problems import HIDE, Problem, from_validation_error, problems_error
+from twin.hazards.outage.spec import OutageSpec, describe_restore, draw_restore_s
+from twin.registry import REGISTRY
+from twin.scenario.base import describe_duration
 from twin.sim.events import Event
+from twin.sim.phase import Phase
 from twin.sim.targets import TargetError, describe_component, resolve_components
 
 if TYPE_CHECKING:
     from twin.city.build import City
-    from twin.sim.model import CityModel
-
-DEFAULT_CAUSE = "outage"
-
-
-# ----------------------------------------------------------------------------------------- restore_after
-
-
-class Lognormal(SpecModel):
-    """A lognormal duration: ln(duration) is normal with mean ln(median) and standard deviation sigma."""
-
-    median_s: PositiveDuration = Field(alias="median", examples=["4h"])
-    sigma: float = Field(gt=0.0, le=3.0, examples=[0.5], description="standard deviation of ln(duration)")
-
-
-class LognormalRestore(SpecModel):
-    """``{lognormal: {median: 4h, sigma: 0.5}}``."""
-
-    lognormal: Lognormal
-
-
-class UniformRestore(SpecModel):
-    """``{uniform: [2h, 8h]}``: every duration between the two equally likely."""
-
-    uniform: list[PositiveDuration] = Field(min_length=2, max_length=2, examples=[["2h", "8h"]])
-
-    @model_validator(mode="after")
-    def _ordered(self) -> UniformRestore:
-        low, high = self.uniform
-        if not low < high:
-            raise problems_error(
-                Problem(
-                    ("uniform",),
-                    "must be [shortest, longest] with shortest < longest",
-                    HIDE,
-                    f"got [{describe_duration(low)}, {describe_duration(high)}]",
-                )
-            )
-        return self
-
-
-RESTORE_HELP = "a duration (6h), {lognormal: {median: 4h, sigma: 0.5}} or {uniform: [2h, 8h]}"
-_DISTRIBUTIONS: dict[str, type[SpecModel]] = {"lognormal": LognormalRestore, "uniform": UniformRestore}
-
-
-def _restore_after(value: Any) -> Any:
-    """A duration in seconds, or a validated distribution; every problem with its path below the field."""
-    if value is None or isinstance(value, LognormalRestore | UniformRestore):
-        return value
-    if not isinstance(value, dict):
-        return seconds(value, positive=True)
-    if len(value) != 1 or next(iter(value)) not in _DISTRIBUTIONS:
-        raise problems_error(Problem((), "must be a duration or one distribution", HIDE, f"write {RESTORE_HELP}"))
-    model = _DISTRIBUTIONS[next(iter(value))]
-    try:
-        return model.model_validate(value)
-    except ValidationError as exc:
-        raise problems_error(*from_validation_error(exc, model)) from None
-
-
-RestoreAfter = Annotated[
-    PositiveDuration | LognormalRestore | UniformRestore,
-    BeforeValidator(_restore_after),
-]
-"""How long until a failed component is restored: a duration, or a distribution drawn once per component."""
-
-
-def draw_restore_s(restore: float | LognormalRestore | UniformRestore, rng: np.random.Generator, n: int) -> np.ndarray:
-    """``n`` restore durations (s): the fixed duration, or draws from the distribution (``n`` draws from ``rng``)."""
-    if isinstance(restore, LognormalRestore):
-        return rng.lognormal(mean=math.log(restore.lognormal.median_s), sigma=restore.lognormal.sigma, size=n)
-    if isinstance(restore, UniformRestore):
-        low, high = restore.uniform
-        return rng.uniform(low, high, size=n)
-    return np.full(n, float(restore))
-
-
-def describe_restore(restore: float | LognormalRestore | UniformRestore | None) -> str:
-    """``restored after 6h``, ``restored after a lognormal time (median 4h, sigma 0.5)``, ..."""
-    if restore is None:
-        return "until repaired"
-    if isinstance(restore, LognormalRestore):
-        return (
-            f"restored after a lognormal time (median {describe_duration(restore.lognormal.median_s)}, "
-            f"sigma {restore.lognormal.sigma:g})"
-        )
-    if isinstance(restore, UniformRestore):
-        low, high = restore.uniform
-        return f"restored after a uniform time in [{describe_duration(low)}, {describe_duration(high)}]"
-    return f"restored after {describe_duration(restore)}"
-
-
-# ---------------------------------------------------------------------------------------------- the entry
-
-
-class OutageSpec(registry.HazardSpec):
-    """Components that fail at a time: those a selector picks, a random share of them, or the most critical.
-
-    Attributes
-    ----------
-    at_s
-        When they fail, in seconds after the start (YAML ``at``: a duration or a local date-time).
-    target
-        Which components (:class:`~twin.scenario.events.ComponentSelector`); required unless ``most_critical``
-        is given (then it ranks every component of the map).
-    share
-        A random share (0, 1] of the selected components fails, ``round(share x n)`` of them (at least 1).
-    most_critical
-        The k selected components with the highest criticality fail (not with ``share``).
-    criticality
-        The measure for ``most_critical``: ``betweenness`` (:mod:`twin.hazards.criticality`).
-    restore_after
-        A duration, or a distribution drawn once per failed component; None: until repaired.
-    cause
-        Text for the event log and ``comp_cause`` (a fixed-width array: its first 16 characters).
-    """
-
-    type: Literal["outage"] = "outage"
-    at_s: EventTime = Field(alias="at", examples=["2h"], description=AT_HELP)
-    target: ComponentSelector | None = Field(None, examples=[{"kinds": ["substation"]}])
-    share: float | None = Field(None, gt=0.0, le=1.0, examples=[0.5], description="a random share of the selected")
-    most_critical: int | None = Field(None, ge=1, examples=[2], description="the k most critical of the selected")
-    criticality: Literal["betweenness", "people_served"] = Field(
-        "betweenness",
-        description="how most_critical ranks: betweenness on the component's network, or residents it serves",
-    )
-    restore_after: RestoreAfter | None = Field(
-        None, examples=["6h"], description=f"{RESTORE_HELP}; omit: until repaired"
-    )
-    cause: Text = Field(
-        DEFAULT_CAUSE,
-        examples=["substation fire"],
-        description="for the event log (whole) and the state's comp_cause (its first 16 characters)",
-    )
-
-    @field_validator("target", mode="before")
-    @classmethod
-    def _component_target(cls, value: Any, info: ValidationInfo) -> ComponentSelector | None:
-        return validate_selector(value, ComponentSelector, "an outage", info.context)
-
-    @model_validator(mode="after")
-    def _one_choice(self) -> OutageSpec:
-        problems = []
-        if self.share is not None and self.most_critical is not None:
-            problems.append(
-                Problem(
-                    (),
-                    "has both share and most_critical",
-                    HIDE,
-                    "give one: share: 0.5 (at random) or most_critical: 2 (by criticality)",
-                )
-            )
-        if self.target is None and self.most_critical is None:
-            problems.append(
-                Problem(
-                    ("target",),
-                    "required key is missing: an outage acts on components",
-                    HIDE,
-                    "add it, e.g. target: {kinds: [substation]}; only most_critical may go without",
-                )
-            )
-        if problems:
-            raise problems_error(*problems)
-        return self
-
-
-registry.HAZARD_TYPES["outage"] = OutageSpec
-
+    from twin.scenario import Scenario
 
 # ------------------------------------------------------------------------------------------------ the engine
 
@@ -258,14 +77,16 @@ class Pick:
     tied: int = 0
 
 
-class OutageHazard:
+class OutageHazard(Phase):
     """The scenario's outage entries as scheduled ``fail_component`` events (the engine's hazards phase).
 
-    Build it with :meth:`from_specs`; the model schedules :attr:`events` and registers the component, whose
-    :meth:`assumptions` say what was chosen and why. It has no state of its own: the events are in the queue.
+    Build it with :meth:`from_specs`; the engine schedules its :meth:`initial_events`, and its
+    :meth:`assumptions` say what was chosen and why. It has no state of its own (and no step): the events are in
+    the queue.
     """
 
     name = "outage"
+    order = "hazards"
 
     def __init__(self, city: City, picks: list[Pick], notes: list[str]) -> None:
         self.city = city
@@ -305,8 +126,7 @@ class OutageHazard:
         ]
         return cls(city, picks, notes)
 
-    @property
-    def events(self) -> list[Event]:
+    def initial_events(self) -> list[Event]:
         """One ``fail_component`` event per chosen component, in entry order (``restore_after_s`` when restored)."""
         events = []
         for pick in self.picks:
@@ -323,9 +143,6 @@ class OutageHazard:
                     )
                 )
         return events
-
-    def step(self, model: CityModel, dt_s: float) -> None:
-        """Nothing to do each step: the outage is the events in the queue."""
 
     def assumptions(self) -> list[str]:
         """What was chosen and why, and what criticality meant, for ``assumptions.json``."""
@@ -376,7 +193,7 @@ def share_count(share: float, n: int) -> int:
 def _criticality(city: City, rows: np.ndarray, measure: str) -> tuple[dict[int, float], list[str]]:
     if not len(rows):
         return {}, []
-    from twin.hazards.criticality import criticality, people_served  # networkx only when most_critical is used
+    from twin.hazards.outage.criticality import criticality, people_served  # networkx only when most_critical is used
 
     result = criticality(city, rows) if measure == "betweenness" else people_served(city, rows)
     return dict(zip(rows.tolist(), result.values.tolist(), strict=True)), result.notes
@@ -434,3 +251,12 @@ def _describe_pick(city: City, pick: Pick) -> str:
         f"outage at {spec.source}: {spec.cause!r} at {describe_duration(spec.at_s)} fails {chosen}: "
         f"{'; '.join(names)}{more}{tie}; {describe_restore(spec.restore_after)}"
     )
+
+
+def build(city: City, spec: Scenario, rng: np.random.Generator) -> list[Phase]:
+    """The outage phase of a scenario's ``outage`` entries (none without); random picks drawn now, from ``rng``."""
+    hazard = OutageHazard.from_specs(city, list(spec.hazards), rng)
+    return [] if hazard is None else [hazard]
+
+
+REGISTRY.add_phase("outage", build)

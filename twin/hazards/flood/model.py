@@ -2,9 +2,9 @@
 
 Each step (hazards phase), at the step's end time t:
 
-* every ``river_flood`` entry spreads its stage s(t) over its flood plain (:mod:`twin.hazards.river`);
+* every ``river_flood`` entry spreads its stage s(t) over its flood plain (:mod:`twin.hazards.flood.river`);
   where two rivers overlap the deeper water counts;
-* the ``rain`` entry advances the ponds by the step's rain (:mod:`twin.hazards.ponding`); pond depth is
+* the ``rain`` entry advances the ponds by the step's rain (:mod:`twin.hazards.flood.ponding`); pond depth is
   added to river depth (DESIGN.md "Contracts": ``water_depth_m`` = river + ponding);
 * the water grid goes into ``water_depth_m`` and ``water_peak_m``, and :class:`FloodExposure` turns it into
   link closures and speeds, building depth and damage, and damaged lifeline components;
@@ -16,31 +16,38 @@ are not recomputed: they would be the same.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from twin.atomic import write_json_atomic
 from twin.city.build import City
+from twin.city.rivers import match_rivers, river_names
 from twin.errors import ScenarioError
 from twin.hazards.exposure import FloodChanges, FloodExposure
-from twin.hazards.ponding import Depressions, Ponding, composite_curve_number
-from twin.hazards.river import FloodPlain, channel_mask
-from twin.hazards.series import cumulative_rain_mm, max_stage_m, stage_m
-from twin.hazards.specs import RainSpec, RiverFloodSpec, curve_numbers_for, match_rivers, river_names
-
-if TYPE_CHECKING:
-    from twin.sim.model import CityModel
+from twin.hazards.flood.ponding import Depressions, Ponding, composite_curve_number
+from twin.hazards.flood.river import FloodPlain, channel_mask
+from twin.hazards.flood.series import cumulative_rain_mm, max_stage_m, stage_m
+from twin.hazards.flood.spec import RainSpec, RiverFloodSpec, curve_numbers_for
+from twin.registry import REGISTRY
+from twin.scenario import Scenario
+from twin.sim.impacts import Impacts
+from twin.sim.phase import Phase, StepContext
 
 CAUSE = "flood"
+WATER_BUDGET_JSON = "water_budget.json"
+"""The rain ponding's water budget at the end of the run (m3), in the run folder."""
 
 
-class FloodHazard:
+class FloodHazard(Phase):
     """River floods and rain ponding on one City, stepped by the engine's hazards phase.
 
     Build it with :meth:`from_specs`, which checks the entries against the map and reports every problem.
     """
 
     name = "flood"
+    order = "hazards"
 
     def __init__(
         self,
@@ -98,9 +105,9 @@ class FloodHazard:
             return None
         return cls(city, rivers, rain)
 
-    def step(self, model: CityModel, dt_s: float) -> None:
-        """Advance the water to the end of the step and apply its impacts."""
-        t_s = model.clock_s + dt_s
+    def step(self, ctx: StepContext, dt_s: float) -> None:
+        """Advance the water to the end of the step, apply it to the state and report its impacts."""
+        t_s = ctx.clock_s + dt_s
         depth = self._depth
         depth[:] = 0.0
         for river, plain in self.rivers:
@@ -112,10 +119,10 @@ class FloodHazard:
             ponding.step(float(before), float(after), dt_s)
             cells, values = ponding.depth_grid_values()
             depth[cells] += values.astype(np.float32)
-        if np.array_equal(depth, self._last) and model.step_count > 0:
+        if np.array_equal(depth, self._last) and ctx.step_count > 0:
             return
         self._last[:] = depth
-        state = model.state
+        state = ctx.state
         state.water_depth_m[:] = depth.reshape(state.water_depth_m.shape)
         np.maximum(state.water_peak_m, state.water_depth_m, out=state.water_peak_m)
         changes = self.exposure.apply(
@@ -124,29 +131,21 @@ class FloodHazard:
             deck_height_m=self.city.config.bridge_deck_height_m,
             component_threshold_m=self.component_threshold_m,
         )
-        self._log(model, t_s, changes)
+        ctx.report(self._impacts(state, t_s, changes))
 
-    def _log(self, model: CityModel, t_s: float, changes: FloodChanges) -> None:
-        links = self.city.drive.links
-        state = model.state
-        for kind, ids in (("close_link", changes.closed), ("open_link", changes.reopened)):
-            for link in ids.tolist():
-                row = links.iloc[link]
-                label = f"link {link} ({row['name'] or row['highway']}, way {row['osm_way']})"
-                details = {
-                    "link": link,
-                    "osm_way": int(row["osm_way"]),
-                    "depth_m": round(float(state.link_flood_depth_m[link]), 3),
-                }
-                model.log(t_s, kind, label, CAUSE, details)
-        facilities = self.city.facilities
-        for comp in changes.damaged_components.tolist():
-            row = facilities.iloc[comp]
-            label = f"{row['kind']} {row['name'] or ''} ({row['osm_type']} {row['osm_id']})".replace("  ", " ")
-            depth = float(state.water_depth_m.ravel()[self.exposure.component_cell[comp]])
-            model.log(t_s, "fail_component", label, CAUSE, {"component": comp, "depth_m": round(depth, 3)})
-        if changes.network_changed:
-            model.recorder.network_changed()
+    def _impacts(self, state: Any, t_s: float, changes: FloodChanges) -> Impacts:
+        """The links water closed and reopened (with their depth) and the components it damaged (with the depth at
+        their cell)."""
+        component_depth = state.water_depth_m.ravel()[self.exposure.component_cell]
+        return Impacts(
+            t_s=t_s,
+            cause=CAUSE,
+            closed_links=changes.closed,
+            reopened_links=changes.reopened,
+            link_measure=("depth_m", state.link_flood_depth_m, 3),
+            damaged_components=changes.damaged_components,
+            component_measure=("depth_m", component_depth, 3),
+        )
 
     def arrays(self) -> dict[str, np.ndarray]:
         """State to checkpoint (the ponds; the rivers are functions of time)."""
@@ -188,8 +187,24 @@ class FloodHazard:
             )
         return notes
 
+    def outputs(self, folder: Path) -> list[Path]:
+        """The flood's rasters and layers (:mod:`twin.hazards.flood.outputs`), and with rain its water budget."""
+        from twin.hazards.flood.outputs import write_flood_outputs  # geopandas and matplotlib only when writing
+
+        run = self.attached()
+        written = [folder / name for name in write_flood_outputs(folder, self.city, run.state, run.title)]
+        budget = self.water_budget()
+        if budget is not None:
+            write_json_atomic(folder / WATER_BUDGET_JSON, budget)
+            written.append(folder / WATER_BUDGET_JSON)
+        return written
+
     def water_budget(self) -> dict[str, float] | None:
-        """The ponding water budget (m3), or None without rain."""
+        """The ponding water budget so far (m3), or None without rain.
+
+        ``rain`` = ``losses`` (infiltration and abstraction, SCS-CN) + ``drained`` (by the drains) + ``outflow``
+        (left the map) + ``stored`` (in the ponds): tests/test_flood.py checks that it closes.
+        """
         if self.rain is None:
             return None
         ponding = self.rain[1]
@@ -202,3 +217,12 @@ def _ponding(city: City, spec: RainSpec) -> Ponding:
     cn = composite_curve_number(class_cn, hydrology.landcover.ravel(), hydrology.impervious.ravel().astype(float))
     cn = np.where(np.isfinite(city.terrain.elevation_m.ravel()), cn, np.nan)
     return Ponding(Depressions.of_grid(city.terrain, hydrology), cn, spec.drainage_mm_h)
+
+
+def build(city: City, spec: Scenario, rng: np.random.Generator) -> list[Phase]:
+    """The flood phase of a scenario (none without ``river_flood`` or ``rain`` entries)."""
+    hazard = FloodHazard.from_specs(city, list(spec.hazards))
+    return [] if hazard is None else [hazard]
+
+
+REGISTRY.add_phase("flood", build)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from twin.hazards.specs import RainSpec, RiverFloodSpec
+from twin.hazards.flood.spec import RainSpec, RiverFloodSpec
 
 SECONDS_PER_HOUR = 3600.0
 

@@ -4,13 +4,13 @@
 ``landslide_debris.gpkg``   layer ``landslide_debris``: one feature per slide, its debris footprint (the cells it
                             covered, as one (multi)polygon), time, volume and what it hit (written even when empty)
 ``susceptibility.tif``      P(FS < 1) at the storm's peak recharge, float32 GeoTIFF on the terrain grid, city CRS,
-                            NaN outside the DEM (:mod:`twin.hazards.susceptibility`)
+                            NaN outside the DEM (:mod:`twin.hazards.landslide.susceptibility`)
 ``susceptibility.png``      the same probability over a hillshade, with the footprints and the roads debris blocked
 ==========================  =======================================================================================
 
 The susceptibility files need the entry's ``soil``: an entry of explicit slides only writes the layer alone. Every
 file is written atomically (:mod:`twin.atomic`). The susceptibility's draws come from their own Generator seeded
-from the run's seed (:func:`~twin.hazards.susceptibility.susceptibility_rng`), so writing the outputs never
+from the run's seed (:func:`~twin.hazards.landslide.susceptibility.susceptibility_rng`), so writing the outputs never
 advances the run's random stream, and ``twin hazard susceptibility`` with the scenario and the same seed gives the
 same raster.
 """
@@ -21,6 +21,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -29,9 +30,12 @@ import shapely
 
 from twin.city.build import City, load_city
 from twin.errors import RunError, UsageError
-from twin.hazards.landslide import Landslides
-from twin.hazards.outputs import write_grid_tif, write_layer
-from twin.hazards.susceptibility import (
+from twin.geoframe import geo_frame
+from twin.hazards.flood.outputs import write_grid_tif, write_layer
+from twin.hazards.flood.spec import RainSpec
+from twin.hazards.landslide.spec import LandslideSpec
+from twin.hazards.landslide.stability import CellIndex
+from twin.hazards.landslide.susceptibility import (
     DEFAULT_DRAWS,
     candidate_cells,
     peak_recharge_m_day,
@@ -41,6 +45,22 @@ from twin.hazards.susceptibility import (
 )
 from twin.report.mapplot import SUSCEPTIBILITY_HIGH, draw_susceptibility
 from twin.sim.state import SimState
+
+
+class SlideRecord(Protocol):
+    """What the outputs read of a run's landslide phase (:class:`twin.hazards.landslide.model.Landslides`)."""
+
+    spec: LandslideSpec
+    rain: RainSpec | None
+    slide_t: np.ndarray
+    slide_volume: np.ndarray
+    slide_sources: np.ndarray
+    footprint_slide: np.ndarray
+    footprint_cell: np.ndarray
+    links_by_cell: CellIndex
+    buildings_by_cell: CellIndex
+    components_by_cell: CellIndex
+
 
 LANDSLIDE_DEBRIS = "landslide_debris"
 LANDSLIDE_DEBRIS_GPKG = f"{LANDSLIDE_DEBRIS}.gpkg"
@@ -68,7 +88,7 @@ DEBRIS_COLUMNS: dict[str, str] = {
 def write_landslide_outputs(
     folder: Path,
     city: City,
-    component: Landslides,
+    component: SlideRecord,
     state: SimState,
     title: str,
     draws: int = DEFAULT_DRAWS,
@@ -194,17 +214,17 @@ def susceptibility_command(args: argparse.Namespace) -> int:
 
 
 def write_susceptibility_tif(path: Path, city: City, probability: np.ndarray) -> None:
-    """P(FS < 1) on the terrain grid as a GeoTIFF (see :func:`twin.hazards.outputs.write_grid_tif`)."""
+    """P(FS < 1) on the terrain grid as a GeoTIFF (see :func:`twin.hazards.flood.outputs.write_grid_tif`)."""
     write_grid_tif(path, city, probability, "probability of failure P(FS < 1)", "1", "probability")
 
 
-def debris_links(component: Landslides) -> np.ndarray:
+def debris_links(component: SlideRecord) -> np.ndarray:
     """The drivable links under any slide's debris (sorted, distinct)."""
     _, link = component.links_by_cell.pairs(component.footprint_slide, component.footprint_cell)
     return np.unique(link)
 
 
-def debris_frame(city: City, component: Landslides) -> gpd.GeoDataFrame:
+def debris_frame(city: City, component: SlideRecord) -> gpd.GeoDataFrame:
     """One row per slide: time, volume, cells, what its debris covered, and its footprint as a (multi)polygon.
 
     Parameters
@@ -242,7 +262,7 @@ def debris_frame(city: City, component: Landslides) -> gpd.GeoDataFrame:
         }
     )
     geometry = footprint_polygons(city, slide, cell, count)
-    return gpd.GeoDataFrame(table.astype(DEBRIS_COLUMNS), geometry=gpd.GeoSeries(geometry, crs=city.crs), crs=city.crs)
+    return geo_frame(table, geometry, city.crs, columns=DEBRIS_COLUMNS)
 
 
 def footprint_polygons(city: City, slide: np.ndarray, cell: np.ndarray, count: int) -> np.ndarray:

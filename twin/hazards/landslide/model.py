@@ -24,8 +24,8 @@ are damaged with cause ``landslide``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.ndimage as ndi
@@ -34,160 +34,29 @@ from pyproj import Transformer
 
 from twin.city.build import City
 from twin.errors import ScenarioError
+from twin.hazards.flood.series import cumulative_rain_mm
+from twin.hazards.flood.spec import RainSpec
 from twin.hazards.gridindex import line_cell_pairs, point_cells
-from twin.hazards.landslide_spec import LandslideSpec, SoilSpec, ThresholdSpec
-from twin.hazards.series import cumulative_rain_mm
-from twin.hazards.specs import RainSpec
-from twin.hydrology.landcover import LANDCOVER_CLASSES
+from twin.hazards.landslide.spec import LandslideSpec, ThresholdSpec
+from twin.hazards.landslide.stability import (
+    CellIndex,
+    Soil,
+    candidate_cells,
+    factor_of_safety,
+    relative_wetness,
+    runout_pairs,
+    trigger_exceeded,
+)
+from twin.registry import REGISTRY
+from twin.scenario import Scenario
+from twin.sim.impacts import Impacts
+from twin.sim.phase import LogFunction, Phase, StepContext
 
-if TYPE_CHECKING:
-    from twin.sim.model import CityModel
-
-NO_SOIL_CLASSES = ("bare", "water")
-"""Land cover without soil to slide: bare rock and scree, water."""
-GRAVITY = 9.81
-WATER_DENSITY = 1000.0
 CAUSE = "landslide"
 LINEAR_KINDS = ("line", "minor_line", "cable")
 
 
-def slope_rad(elevation_m: np.ndarray, cell_m: float) -> np.ndarray:
-    """Slope of each cell (radians) from central differences on the working grid (NaN next to voids)."""
-    dz_dy, dz_dx = np.gradient(elevation_m.astype(np.float64), cell_m)
-    return np.arctan(np.hypot(dz_dx, dz_dy))
-
-
-def relative_wetness(
-    recharge_m_day: float, area_m: np.ndarray, transmissivity: np.ndarray, theta: np.ndarray
-) -> np.ndarray:
-    """``w = min(R a / (T sin theta), 1)`` (TOPMODEL steady state; Beven & Kirkby 1979)."""
-    return np.minimum(recharge_m_day * area_m / (transmissivity * np.sin(theta)), 1.0)
-
-
-def factor_of_safety(
-    cohesion_star: np.ndarray, tan_phi: np.ndarray, density_ratio: np.ndarray, wetness: np.ndarray, theta: np.ndarray
-) -> np.ndarray:
-    """Infinite-slope factor of safety, SINMAP form: ``(C* + cos(theta) (1 - w r) tan(phi)) / sin(theta)``."""
-    return (cohesion_star + np.cos(theta) * (1.0 - wetness * density_ratio) * tan_phi) / np.sin(theta)
-
-
-def critical_wetness(
-    cohesion_star: np.ndarray, tan_phi: np.ndarray, density_ratio: np.ndarray, theta: np.ndarray
-) -> np.ndarray:
-    """The wetness at which FS = 1: ``w* = (1 - (sin(theta) - C*) / (cos(theta) tan(phi))) / r``."""
-    return (1.0 - (np.sin(theta) - cohesion_star) / (np.cos(theta) * tan_phi)) / density_ratio
-
-
-def candidate_cells(city: City, min_slope_deg: float) -> tuple[np.ndarray, np.ndarray]:
-    """The cells that may fail and the slope of every cell: shared by the run and the susceptibility map.
-
-    A candidate has a finite slope, at least ``min_slope_deg`` and above 0, and land cover other than bare
-    rock, scree or water.
-
-    Parameters
-    ----------
-    city
-        The city (terrain and land cover).
-    min_slope_deg
-        Gentler cells do not fail.
-
-    Returns
-    -------
-    cells : numpy.ndarray
-        Flat indices of the candidate cells on the terrain grid, ascending.
-    theta : numpy.ndarray
-        Slope (radians) of every cell, flat (NaN next to cells outside the DEM).
-    """
-    theta = slope_rad(city.terrain.elevation_m, city.terrain.resolution_m).ravel()
-    no_soil = [LANDCOVER_CLASSES.index(c) for c in NO_SOIL_CLASSES]
-    bare = np.isin(city.hydrology.landcover.ravel(), no_soil)
-    candidate = np.isfinite(theta) & (theta >= np.radians(min_slope_deg)) & (theta > 0) & ~bare
-    return np.flatnonzero(candidate), theta
-
-
-@dataclass(frozen=True)
-class Soil:
-    """Soil parameters of the candidate cells (one draw per cell per run)."""
-
-    cohesion_star: np.ndarray
-    tan_phi: np.ndarray
-    density_ratio: np.ndarray
-    depth_m: np.ndarray
-    transmissivity_m2_day: np.ndarray
-
-    @classmethod
-    def draw(cls, spec: SoilSpec, count: int, rng: np.random.Generator) -> Soil:
-        """Draw every parameter uniformly in its range, in a fixed order (reproducible for a seed)."""
-
-        def uniform(bounds: tuple[float, float]) -> np.ndarray:
-            return rng.uniform(bounds[0], bounds[1], count) if bounds[1] > bounds[0] else np.full(count, bounds[0])
-
-        cohesion, phi = uniform(spec.cohesion_pa), np.radians(uniform(spec.friction_angle_deg))
-        depth, density = uniform(spec.depth_m), uniform(spec.density_kg_m3)
-        transmissivity = uniform(spec.transmissivity_m2_day)
-        return cls(
-            cohesion_star=cohesion / (depth * density * GRAVITY),
-            tan_phi=np.tan(phi),
-            density_ratio=WATER_DENSITY / density,
-            depth_m=depth,
-            transmissivity_m2_day=transmissivity,
-        )
-
-    def subset(self, keep: np.ndarray) -> Soil:
-        """The parameters of the kept cells."""
-        return Soil(**{name: getattr(self, name)[keep] for name in self.__dataclass_fields__})
-
-
-def trigger_exceeded(rain_mm: float, rain_hours: float, threshold: ThresholdSpec) -> bool:
-    """Whether the storm so far exceeds ``I = a D^-b`` (I = rain_mm / D mm/h, D = rain_hours)."""
-    if rain_hours <= 0 or rain_mm <= 0:
-        return False
-    return rain_mm / rain_hours >= threshold.a * rain_hours ** (-threshold.b)
-
-
-def runout_pairs(
-    sources: np.ndarray, labels: np.ndarray, receiver: np.ndarray, runout_m: float, cell_m: float, cols: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Cells covered by debris, as distinct (slide label, cell) pairs sorted by label then cell.
-
-    Each source cell covers itself and its D8 path for ``runout_m`` of path length (steps of one cell, or
-    sqrt(2) cells on diagonals); a path stops where water would leave the map. All sources move together,
-    one vectorised step at a time.
-    """
-    found_labels, found_cells = [labels], [sources]
-    current, label, travelled = sources.copy(), labels.copy(), np.zeros(len(sources))
-    while len(current):
-        following = receiver[current]
-        moving = following >= 0
-        current, following, label, travelled = current[moving], following[moving], label[moving], travelled[moving]
-        diagonal = (current // cols != following // cols) & (current % cols != following % cols)
-        travelled = travelled + cell_m * np.where(diagonal, np.sqrt(2.0), 1.0)
-        within = travelled <= runout_m + 1e-9
-        current, label, travelled = following[within], label[within], travelled[within]
-        found_labels.append(label)
-        found_cells.append(current)
-    n_cells = int(receiver.size)
-    keys = np.unique(np.concatenate(found_labels).astype(np.int64) * n_cells + np.concatenate(found_cells))
-    return keys // n_cells, keys % n_cells
-
-
-class CellIndex:
-    """Items (links, buildings, components) by grid cell, for looking up what covered cells hold."""
-
-    def __init__(self, item: np.ndarray, cell: np.ndarray, n_cells: int) -> None:
-        order = np.argsort(cell, kind="stable")
-        self.item, self.cell = item[order], cell[order]
-        self.start = np.searchsorted(self.cell, np.arange(n_cells + 1))
-
-    def pairs(self, owners: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(owner, item) for every item in each owner's cells (owners are slides, say)."""
-        counts = self.start[cells + 1] - self.start[cells]
-        rows = np.repeat(np.arange(len(cells)), counts)
-        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        return owners[rows], self.item[self.start[cells][rows] + offsets]
-
-
-class Landslides:
+class Landslides(Phase):
     """The landslide hazard of a run (hazards phase).
 
     Slides are kept as arrays: per slide its time, volume and number of failed cells, and the (slide, cell)
@@ -195,6 +64,7 @@ class Landslides:
     """
 
     name = "landslide"
+    order = "hazards"
 
     def __init__(self, city: City, spec: LandslideSpec, rain: RainSpec | None, rng: np.random.Generator) -> None:
         self.city, self.spec, self.rain = city, spec, rain
@@ -327,25 +197,25 @@ class Landslides:
         wetness = relative_wetness(self.recharge_m_day(t_s), self.area_m, soil.transmissivity_m2_day, self.theta)
         return factor_of_safety(soil.cohesion_star, soil.tan_phi, soil.density_ratio, wetness, self.theta)
 
-    def step(self, model: CityModel, dt_s: float) -> None:
+    def step(self, ctx: StepContext, dt_s: float) -> None:
         """Fail the cells whose FS fell below 1 (once triggered) and the explicit slides now due; apply impacts."""
-        t_s = model.clock_s + dt_s
+        t_s = ctx.clock_s + dt_s
         self._update_trigger(t_s)
         if self.triggered and self.soil is not None:
             new = ~self.failed & (self.factor_of_safety(t_s) < 1.0)
             if new.any():
                 self.failed |= new
-                self._add_slides(model, t_s, self.cells[new], self.soil.depth_m[new], self.spec.runout_m)
+                self._add_slides(ctx, t_s, self.cells[new], self.soil.depth_m[new], self.spec.runout_m)
         for i, slide in enumerate(self.spec.slides):
             if not self.explicit_done[i] and float(slide.at_s) <= t_s + 1e-9:
                 self.explicit_done[i] = True
                 cells = self._explicit_cells[i]
                 runout = self.spec.runout_m if slide.runout_m is None else slide.runout_m
-                self._add_slides(model, t_s, cells, np.full(len(cells), slide.depth_m), runout, one_slide=True)
+                self._add_slides(ctx, t_s, cells, np.full(len(cells), slide.depth_m), runout, one_slide=True)
 
     def _add_slides(
         self,
-        model: CityModel,
+        ctx: StepContext,
         t_s: float,
         sources: np.ndarray,
         depth_m: np.ndarray,
@@ -370,11 +240,12 @@ class Landslides:
         self.slide_sources = np.concatenate([self.slide_sources, np.bincount(labels - first, minlength=count)])
         self.footprint_slide = np.concatenate([self.footprint_slide, slide])
         self.footprint_cell = np.concatenate([self.footprint_cell, cell])
-        self._apply(model, t_s, slide, cell, first)
+        self._apply(ctx, t_s, slide, cell, first)
 
-    def _apply(self, model: CityModel, t_s: float, slide: np.ndarray, cell: np.ndarray, first: int) -> None:
-        """Debris on links (closed, volume spread evenly over each slide's footprint), buildings, components."""
-        state = model.state
+    def _apply(self, ctx: StepContext, t_s: float, slide: np.ndarray, cell: np.ndarray, first: int) -> None:
+        """Debris on links (closed, volume spread evenly over each slide's footprint), buildings; the components
+        it covers and the links it closed go to the engine as impacts."""
+        state = ctx.state
         cells_per_slide = np.bincount(slide, minlength=len(self.slide_t))
         per_cell_m3 = self.slide_volume[slide] / cells_per_slide[slide]
         pair_slide, link = self.links_by_cell.pairs(slide, cell)
@@ -387,29 +258,25 @@ class Landslides:
         state.building_damage[building] = 1.0
         _, comp = self.components_by_cell.pairs(slide, cell)
         fresh = np.unique(comp[~state.comp_damaged[comp]])
-        state.comp_damaged[fresh] = True
-        state.comp_cause[fresh] = CAUSE
-        self._log(model, t_s, first, pair_slide, link, closed, fresh)
-        if len(closed):
-            model.recorder.network_changed()
+        self._log_slides(ctx.log, t_s, first, pair_slide, link)
+        ctx.report(
+            Impacts(
+                t_s=t_s,
+                cause=CAUSE,
+                closed_links=closed,
+                link_measure=("debris_m3", state.link_debris_m3, 1),
+                damaged_components=fresh,
+            )
+        )
 
-    def _log(
-        self,
-        model: CityModel,
-        t_s: float,
-        first: int,
-        link_slide: np.ndarray,
-        link: np.ndarray,
-        closed: np.ndarray,
-        damaged: np.ndarray,
-    ) -> None:
-        """One ``landslide`` row per new slide, then the links it closed and the components it damaged."""
+    def _log_slides(self, log: LogFunction, t_s: float, first: int, link_slide: np.ndarray, link: np.ndarray) -> None:
+        """One ``landslide`` row per new slide (the engine logs the links it closed and components it damaged)."""
         total = len(self.slide_t)
         footprint = np.bincount(self.footprint_slide, minlength=total)
         distinct = np.unique(link_slide.astype(np.int64) * (len(self.city.drive.links) + 1) + link)
         links_hit = np.bincount(distinct // (len(self.city.drive.links) + 1), minlength=total)
         for number in range(first, total):
-            model.log(
+            log(
                 t_s,
                 "landslide",
                 f"slide {number + 1}",
@@ -421,25 +288,6 @@ class Landslides:
                     "links": int(links_hit[number]),
                 },
             )
-        links = self.city.drive.links
-        for item in closed.tolist():
-            row = links.iloc[item]
-            model.log(
-                t_s,
-                "close_link",
-                f"link {item} ({row['name'] or row['highway']}, way {row['osm_way']})",
-                CAUSE,
-                {
-                    "link": item,
-                    "osm_way": int(row["osm_way"]),
-                    "debris_m3": round(float(model.state.link_debris_m3[item]), 1),
-                },
-            )
-        facilities = self.city.facilities
-        for item in damaged.tolist():
-            row = facilities.iloc[item]
-            label = f"{row['kind']} {row['name'] or ''} ({row['osm_type']} {row['osm_id']})".replace("  ", " ")
-            model.log(t_s, "fail_component", label, CAUSE, {"component": item})
 
     # --- engine hooks ------------------------------------------------------------------------------------
 
@@ -476,3 +324,19 @@ class Landslides:
                 "of it (no runoff or evaporation deducted)"
             )
         return notes
+
+    def outputs(self, folder: Path) -> list[Path]:
+        """The debris layer, and with soil the susceptibility raster and map (:mod:`twin.hazards.landslide.outputs`)."""
+        from twin.hazards.landslide.outputs import write_landslide_outputs  # geopandas, matplotlib: only to write
+
+        run = self.attached()
+        names = write_landslide_outputs(folder, self.city, self, run.state, run.title, seed=run.seed)
+        return [folder / name for name in names]
+
+
+def build(city: City, spec: Scenario, rng: np.random.Generator) -> list[Phase]:
+    """One landslide phase per ``landslide`` entry (soil per cell drawn now, from ``rng``)."""
+    return list(Landslides.from_specs(city, list(spec.hazards), rng))
+
+
+REGISTRY.add_phase("landslide", build)

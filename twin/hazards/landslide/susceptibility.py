@@ -8,7 +8,7 @@ ranges of the scenario's ``soil``, as a run draws them)::
     w_k     = min(R a / (T_k sin(theta)), 1)
 
 with R the highest recharge of the run (:func:`peak_recharge_m_day`), theta the slope, a the specific catchment
-area (see :mod:`twin.hazards.landslide` for every symbol). This is the probability of failure of a Monte Carlo
+area (see :mod:`twin.hazards.landslide.model` for every symbol). This is the probability of failure of a Monte Carlo
 infinite-slope model: the share of the draws with FS < 1, as in Hammond et al. (1992, LISA: Level I Stability
 Analysis, USDA Forest Service GTR INT-285), in SINMAP's stability index (Pack, Tarboton & Goodwin 1998, "The
 SINMAP approach to terrain stability mapping", 8th Congress IAEG) and in landlab's LandslideProbability
@@ -34,10 +34,10 @@ import numpy as np
 
 from twin.city.build import City
 from twin.errors import ScenarioError, UsageError
-from twin.hazards.landslide import Soil, candidate_cells, factor_of_safety, relative_wetness
-from twin.hazards.landslide_spec import LandslideSpec, SoilSpec
-from twin.hazards.series import breakpoints_s, cumulative_rain_mm
-from twin.hazards.specs import RainSpec
+from twin.hazards.flood.series import breakpoints_s, cumulative_rain_mm
+from twin.hazards.flood.spec import RainSpec
+from twin.hazards.landslide.spec import LandslideSpec, SoilSpec
+from twin.hazards.landslide.stability import Soil, candidate_cells, factor_of_safety, relative_wetness
 
 if TYPE_CHECKING:
     from twin.scenario import Scenario
@@ -52,7 +52,7 @@ SUSCEPTIBILITY_STREAM = 0x5355_5343  # "SUSC"
 PEAK_GRID_POINTS = 2001
 
 #: Soil of ``twin hazard susceptibility`` without a scenario. Assumed: generic ranges for thin, cohesive mountain
-#: soils (those of the scenario documentation's example, :mod:`twin.hazards.landslide_spec`), not calibrated on
+#: soils (those of the scenario documentation's example, :mod:`twin.hazards.landslide.spec`), not calibrated on
 #: any site. Friction angles of 30-38 degrees and a wet density near 2000 kg/m3 are common for colluvial soils,
 #: and cohesion of a few kPa includes root cohesion; give a scenario's landslide entry for a real study.
 DEFAULT_SOIL = SoilSpec.model_validate(
@@ -280,11 +280,11 @@ def susceptibility_inputs(
             DEFAULT_SOIL,
             DEFAULT_MIN_SLOPE_DEG,
             recharge_mm_day / 1000.0,
-            "assumed defaults (twin.hazards.susceptibility.DEFAULT_SOIL)",
+            "assumed defaults (twin.hazards.landslide.susceptibility.DEFAULT_SOIL)",
             "--recharge-mm-day",
             assumed_soil=True,
         )
-    from twin.hazards.specs import RainSpec
+    from twin.hazards.flood.spec import RainSpec
 
     label = label or f"scenario {scenario.name!r}"
     entries = [h for h in scenario.hazards if isinstance(h, LandslideSpec)]

@@ -1,0 +1,105 @@
+"""What a hazard did in one step, and the one place the engine applies and logs it.
+
+A hazard phase computes its impacts (the links it closed or reopened, the components it damaged) and hands them
+to the engine with ``ctx.report(Impacts(...))``. The engine marks the damaged components (``comp_damaged`` and,
+where the component had no cause yet, ``comp_cause``: the cause of the first damage is kept), then writes one event
+log row per impact, with one label format per kind of target, so that every hazard's rows read alike::
+
+    close_link      link 812 (Avinguda Meritxell, way 4224562)          {"link": 812, "osm_way": ..., "depth_m": ...}
+    fail_component  substation Encamp (way 386898986)                   {"component": 94, "depth_m": ...}
+
+The hazard still writes the arrays only it owns (its closure flag, depths, debris): the engine notices changed
+closures itself by comparing the closure flags before and after the phases ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from twin.city.build import City
+    from twin.sim.state import SimState
+
+LogFunction = Callable[[float, str, str, str, dict[str, Any]], None]
+"""``log(t_s, kind, target, cause, details)``: append one row to the run's event log."""
+
+
+def _no_ids() -> np.ndarray:
+    return np.zeros(0, dtype=np.int64)
+
+
+Measure = tuple[str, np.ndarray, int]
+"""``(detail key, value per id, decimals)``: a figure logged with each impact, e.g. ``("depth_m", depth, 3)``."""
+
+
+@dataclass(frozen=True)
+class Impacts:
+    """The impacts of one hazard at one time.
+
+    Attributes
+    ----------
+    t_s
+        When they happened (s since the start; the end of the step).
+    cause
+        The hazard (``flood``, ``landslide``): the event log's cause and the damaged components' ``comp_cause``.
+    closed_links, reopened_links
+        Drivable link ids the hazard closed or reopened now (logged ``close_link`` / ``open_link``).
+    link_measure
+        A figure per link id logged with each closed or reopened link (water depth, debris volume).
+    damaged_components
+        Rows of ``City.facilities`` the hazard damaged now (each undamaged before).
+    component_measure
+        A figure per component row logged with each damaged component.
+    """
+
+    t_s: float
+    cause: str
+    closed_links: np.ndarray = field(default_factory=_no_ids)
+    reopened_links: np.ndarray = field(default_factory=_no_ids)
+    link_measure: Measure | None = None
+    damaged_components: np.ndarray = field(default_factory=_no_ids)
+    component_measure: Measure | None = None
+
+
+def damage_components(state: SimState, rows: np.ndarray, cause: str) -> None:
+    """Mark components damaged; those without a cause get ``cause`` (the first damage's cause is kept)."""
+    state.comp_damaged[rows] = True
+    state.comp_cause[rows[state.comp_cause[rows] == ""]] = cause
+
+
+def apply_impacts(city: City, state: SimState, log: LogFunction, impacts: Impacts) -> None:
+    """Apply a hazard's component damage to the state and log every impact (links first, then components)."""
+    damage_components(state, impacts.damaged_components, impacts.cause)
+    links = city.drive.links
+    for kind, ids in (("close_link", impacts.closed_links), ("open_link", impacts.reopened_links)):
+        for link in ids.tolist():
+            row = links.iloc[link]
+            details: dict[str, Any] = {"link": link, "osm_way": int(row["osm_way"])}
+            details.update(_measured(impacts.link_measure, link))
+            log(impacts.t_s, kind, link_label(city, link), impacts.cause, details)
+    for comp in impacts.damaged_components.tolist():
+        details = {"component": comp, **_measured(impacts.component_measure, comp)}
+        log(impacts.t_s, "fail_component", hazard_component_label(city, comp), impacts.cause, details)
+
+
+def _measured(measure: Measure | None, item: int) -> dict[str, float]:
+    if measure is None:
+        return {}
+    key, values, decimals = measure
+    return {key: round(float(values[item]), decimals)}
+
+
+def link_label(city: City, link: int) -> str:
+    """``link 812 (Avinguda Meritxell, way 4224562)``: the road's name (or its class) and its OSM way."""
+    row = city.drive.links.iloc[link]
+    return f"link {link} ({row['name'] or row['highway']}, way {row['osm_way']})"
+
+
+def hazard_component_label(city: City, row: int) -> str:
+    """``substation Encamp (way 386898986)``: how hazard impacts name a component in the event log."""
+    record = city.facilities.iloc[row]
+    return f"{record['kind']} {record['name'] or ''} ({record['osm_type']} {record['osm_id']})".replace("  ", " ")
