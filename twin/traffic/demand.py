@@ -132,6 +132,13 @@ class Demand:
     vehicle_class: np.ndarray
     platoon: np.ndarray
 
+    @classmethod
+    def empty(cls) -> Demand:
+        """No trips."""
+        return cls(
+            np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0), np.zeros(0, np.int8), np.zeros(0, np.int32)
+        )
+
     @property
     def n_vehicles(self) -> int:
         """Number of simulated vehicles."""

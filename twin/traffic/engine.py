@@ -66,7 +66,7 @@ class TrafficPhase:
         self.network.closed[:] = state.link_closed()
         self.network.speed_factor[:] = state.link_speed_factor
         self.network.capacity_factor[:] = state.link_capacity_factor
-        logged = len(self.sim._recorder.abandoned_rows)
+        logged = len(self.sim.state.recorder.abandoned_rows)
         self.sim.step(dt_s)
         self._log_gridlock(model, logged)
 
@@ -74,7 +74,7 @@ class TrafficPhase:
         """Log the vehicles removed as abandoned in gridlock this step, per link (the standalone result keeps
         them too)."""
         links = self.city.drive.links
-        for t_s, vehicles, where in self.sim._recorder.abandoned_rows[already:]:
+        for t_s, vehicles, where in self.sim.state.recorder.abandoned_rows[already:]:
             for link, count in zip(*np.unique(where, return_counts=True), strict=True):
                 label = (
                     "origin queues"
