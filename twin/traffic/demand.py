@@ -145,19 +145,35 @@ class Demand:
         return int(self.origin.size)
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, n_nodes: int, platoon_size: int = 1) -> Demand:
+    def from_frame(
+        cls, frame: pd.DataFrame, n_nodes: int, platoon_size: int = 1, not_before_s: float = 0.0, what: str = ""
+    ) -> Demand:
         """Validate an OD table (columns ``origin``, ``destination``, ``departure_s``, optional ``vehicle_class``
         (default ``car``) and ``platoon`` (default ``platoon_size``)); every problem is reported at once.
+
+        ``not_before_s`` is the earliest departure allowed (the simulation's clock, for trips added while it runs);
+        ``what`` names the table in messages (default: "the traffic demand").
         """
+        what = what or "the traffic demand"
         missing = [c for c in ("origin", "destination", "departure_s") if c not in frame.columns]
         if missing:
-            raise TwinError("the traffic demand table is incomplete", [f"no column {c!r}" for c in missing])
+            raise TwinError(
+                f"{what}: the table lacks columns",
+                [
+                    f"no column {c!r} (the columns are origin, destination, departure_s and optionally "
+                    "vehicle_class, platoon)"
+                    for c in missing
+                ],
+            )
         problems: list[str] = []
         origin = _node_ids(frame["origin"], "origin", n_nodes, problems)
         destination = _node_ids(frame["destination"], "destination", n_nodes, problems)
         departure = pd.to_numeric(frame["departure_s"], errors="coerce").to_numpy(np.float64)
-        if np.any(bad := ~(np.isfinite(departure) & (departure >= 0))):
-            problems.append(f"departure_s must be a finite time >= 0 (s): {_rows(frame, bad)}")
+        if np.any(bad := ~(np.isfinite(departure) & (departure >= not_before_s))):
+            when = (
+                "the start, 0 s" if not_before_s == 0 else f"now, {not_before_s:g} s (a trip cannot leave in the past)"
+            )
+            problems.append(f"departure_s must be a finite time (s) at or after {when}: {_rows(frame, bad)}")
         classes = frame["vehicle_class"] if "vehicle_class" in frame else pd.Series("car", index=frame.index)
         known = classes.isin(VEHICLE_CLASSES).to_numpy()
         if not known.all():
@@ -166,7 +182,7 @@ class Demand:
         code = classes.map({name: i for i, name in enumerate(VEHICLE_CLASSES)}).fillna(0).to_numpy(np.int8)
         platoon = _platoon(frame, platoon_size, problems)
         if problems:
-            raise TwinError("the traffic demand is invalid", problems)
+            raise TwinError(f"{what}: some trips are invalid", problems)
         return cls(origin, destination, departure, code, platoon)
 
 

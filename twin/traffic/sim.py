@@ -70,9 +70,11 @@ import math
 import numpy as np
 import pandas as pd
 
+from twin.errors import TwinError
 from twin.traffic.demand import VEHICLE_CLASSES, Demand, TrafficOptions
 from twin.traffic.kernels import dd1_times, exclusive_cumsum, inclusive_cumsum, insert_at, segment_starts
 from twin.traffic.network import TrafficNetwork
+from twin.traffic.reports import ABANDONED_REPORT, ARRIVED_REPORT, STRANDED_REPORT, TrafficReport
 from twin.traffic.result import (
     ABANDONED,
     ARRIVED,
@@ -85,7 +87,10 @@ from twin.traffic.result import (
 )
 from twin.traffic.routing import current_link_times_s, mean_speed_link_times_s
 from twin.traffic.spillback import ReleaseSchedule
-from twin.traffic.state import TrafficState
+from twin.traffic.state import SCENARIO_OWNER, TrafficState
+
+REPORT_OF_STATUS = {ARRIVED: ARRIVED_REPORT, STRANDED: STRANDED_REPORT, ABANDONED: ABANDONED_REPORT}
+"""The report a vehicle's owner gets when it ends with each status."""
 
 
 class TrafficSim:
@@ -196,6 +201,121 @@ class TrafficSim:
         """Destination node of each row of the route trees."""
         return self.state.routes.destinations
 
+    # ---------------------------------------------------------------- trips handed over while the simulation runs
+    def add_trips(self, frame: pd.DataFrame, owner: str) -> np.ndarray:
+        """Add trips at any time; return their vehicle ids (int64, consecutive).
+
+        Parameters
+        ----------
+        frame
+            One row per simulated vehicle: ``origin`` and ``destination`` (node ids of the network),
+            ``departure_s`` (simulated seconds, at or after :attr:`clock_s`), optional ``vehicle_class`` (one of
+            :data:`VEHICLE_CLASSES`, default ``car``) and ``platoon`` (vehicles it stands for, default
+            ``options.platoon_size``). Every bad row is reported at once (:class:`~twin.errors.TwinError`).
+        owner
+            Who asks (``"residents"``, ``"crews"``...): :meth:`take_reports` hands the owner what became of its
+            vehicles. ``"scenario"`` is the scenario's own demand and cannot be used.
+
+        Notes
+        -----
+        New destinations get route trees at the start of the next sub-step (:meth:`RouteChoice.rows_for`); a
+        trip leaves at ``departure_s`` from its origin's queue, behind the trips already waiting there.
+        """
+        code = self._owner_code(owner)
+        demand = Demand.from_frame(
+            frame,
+            self.network.n_nodes,
+            self.options.platoon_size,
+            not_before_s=self.clock_s,
+            what=f"the trips {owner} added to traffic",
+        )
+        ids = self.state.add_vehicles(demand, code, self._destination_rows(demand.destination))
+        self._derive()
+        return ids
+
+    def redirect(self, vehicle_ids: np.ndarray, destinations: np.ndarray) -> None:
+        """Send vehicles (waiting, queued, on a link or stranded) to new destination nodes from where they are.
+
+        A vehicle on a link chooses its next link toward the new destination at the link's end; one waiting or
+        queued at its origin leaves for it (or arrives at once if it is there). ``destinations`` is one node
+        per vehicle, or one for all. Vehicles that have arrived or were abandoned cannot be redirected.
+        """
+        st = self.state
+        ids = np.asarray(vehicle_ids)
+        nodes = np.asarray(destinations)
+        nodes = np.full(ids.shape, nodes, dtype=nodes.dtype) if nodes.ndim == 0 else nodes
+        problems = _redirect_problems(ids, nodes, st.n_vehicles, self.network.n_nodes)
+        if not problems:
+            ended = np.isin(st.status[ids], (ARRIVED, ABANDONED))
+            if ended.any():
+                problems.append(
+                    f"vehicles {_listed(ids[ended])} have already arrived or were abandoned; only vehicles still "
+                    "travelling (or stranded) can be redirected (add a new trip instead)"
+                )
+        if problems:
+            raise TwinError("vehicles cannot be redirected", problems)
+        ids, nodes = ids.astype(np.intp), nodes.astype(np.int32)
+        st.dest_index[ids] = self._destination_rows(nodes)
+        st.destination[ids] = nodes
+
+    def take_reports(self, owner: str) -> TrafficReport:
+        """What became of ``owner``'s vehicles since its last call (arrivals, strandings, resumptions and
+        abandonments, by time); taken reports are not handed out again."""
+        if owner not in self.state.owners:
+            return TrafficReport.empty()
+        return self.state.reports.take(self.state.owner == self.state.owners.index(owner))
+
+    def vehicle_positions(self, vehicle_ids: np.ndarray | None = None) -> pd.DataFrame:
+        """Where vehicles are now: ``vehicle``, ``owner``, ``status``, ``link`` (-1 off the network),
+        ``offset_m`` (from the link's start; NaN off the network) and ``node`` (where a vehicle off the network
+        waits or ended; -1 on a link).
+
+        A vehicle short of its link's end is placed as if it drove at its free speed since it entered (its
+        earliest exit); one queued at the end is at the end.
+        """
+        st = self.state
+        ids = np.arange(st.n_vehicles) if vehicle_ids is None else np.asarray(vehicle_ids, dtype=np.intp)
+        if ids.size and (ids.min() < 0 or ids.max() >= st.n_vehicles):
+            raise TwinError(f"vehicle ids must be in 0..{st.n_vehicles - 1} (the ids add_trips returned)")
+        link = st.link[ids]
+        on = link >= 0
+        length = self.network.length_m[np.where(on, link, 0)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = (st.clock_s - st.entered_s[ids]) / (st.exit_min_s[ids] - st.entered_s[ids])
+        offset = np.where(st.at_end[ids], length, np.clip(share, 0.0, 1.0) * length)
+        waiting = st.status[ids] <= QUEUED
+        node = np.where(on, -1, np.where(waiting, st.start_node[ids], st.end_node[ids]))
+        return pd.DataFrame(
+            {
+                "vehicle": ids.astype(np.int64),
+                "owner": pd.Categorical.from_codes(st.owner[ids], categories=pd.Index(st.owners)),
+                "status": pd.Categorical.from_codes(st.status[ids], categories=pd.Index(STATUS_NAMES)),
+                "link": link,
+                "offset_m": np.where(on, offset, np.nan),
+                "node": node.astype(np.int32),
+            }
+        )
+
+    def _owner_code(self, owner: str) -> int:
+        """The code of ``owner`` (registered on first use)."""
+        owners = self.state.owners
+        if not isinstance(owner, str) or not owner.strip() or owner == SCENARIO_OWNER:
+            raise TwinError(
+                f"the owner of added trips must be a name such as 'residents' or 'crews' (got {owner!r}; "
+                f"{SCENARIO_OWNER!r} is the scenario's own demand)"
+            )
+        if owner not in owners:
+            owners.append(owner)
+        return owners.index(owner)
+
+    def _destination_rows(self, nodes: np.ndarray) -> np.ndarray:
+        """The route-tree rows toward ``nodes``, reusing the rows of destinations no vehicle heads for now."""
+        st = self.state
+        in_use = np.zeros(st.routes.destinations.size, dtype=bool)
+        active = ~np.isin(st.status, (ARRIVED, ABANDONED))  # stranded vehicles may still resume
+        in_use[st.dest_index[active]] = True
+        return st.routes.rows_for(nodes, in_use).astype(np.int32)
+
     # ---------------------------------------------------------------- counts the engine reads
     def counts(self) -> dict[str, float]:
         """Vehicles (platoon sizes summed) per state now, with ``departed`` and ``on_network``."""
@@ -279,6 +399,8 @@ class TrafficSim:
         closed = self._closed = self.network.closed_now()
         routed = self.state.routed_closed
         if routed is not None and t < self.state.next_route_s - 1e-9 and np.array_equal(closed, routed):
+            if self.state.routes.stale.size:  # destinations added since the last refresh: their trees only
+                self.state.routes.route_stale(self._link_costs(t), closed, self.rng)
             return
         weight = self._link_costs(t)
         self.state.routes.refresh(weight, closed, self.rng)
@@ -374,11 +496,15 @@ class TrafficSim:
         self.state.pending.add(release_s, links, weight)
 
     def _finish(self, ids: np.ndarray, status: int, t: np.ndarray, node: np.ndarray) -> None:
-        self.state.status[ids] = status
-        self.state.at_end[ids] = False
-        self.state.end_s[ids] = t
-        self.state.end_node[ids] = node
-        self.state.link[ids] = -1
+        st = self.state
+        st.status[ids] = status
+        st.at_end[ids] = False
+        st.end_s[ids] = t
+        st.end_node[ids] = node
+        st.link[ids] = -1
+        owned = st.owner[ids] > 0  # the scenario's own trips are reported in the trips table only
+        if owned.any():
+            st.reports.add(REPORT_OF_STATUS[status], ids[owned], t[owned], node[owned])
 
     # ---------------------------------------------------------------- departures
     def _depart(self, t: float, t_end: float) -> np.ndarray:
@@ -679,6 +805,23 @@ class TrafficSim:
             self._record(self.state.clock_s)
         rec = self.state.recorder
         return TrafficResult(self.trips(), rec.links_frame(), rec.network_frame(), rec.abandoned_frame())
+
+
+def _redirect_problems(ids: np.ndarray, nodes: np.ndarray, n_vehicles: int, n_nodes: int) -> list[str]:
+    """Every problem with the vehicle ids and destination nodes of a redirect."""
+    problems = []
+    if ids.ndim != 1 or nodes.shape != ids.shape:
+        return [f"give one destination per vehicle, or one for all (got {nodes.size} for {ids.size} vehicles)"]
+    if not np.issubdtype(ids.dtype, np.integer) or (ids.size and (ids.min() < 0 or ids.max() >= n_vehicles)):
+        problems.append(f"vehicle ids must be whole numbers in 0..{n_vehicles - 1} (the ids add_trips returned)")
+    if not np.issubdtype(nodes.dtype, np.integer) or (nodes.size and (nodes.min() < 0 or nodes.max() >= n_nodes)):
+        problems.append(f"destinations must be node ids in 0..{n_nodes - 1}")
+    return problems
+
+
+def _listed(ids: np.ndarray) -> str:
+    shown = ", ".join(str(int(i)) for i in ids[:5])
+    return f"{shown}{', ...' if ids.size > 5 else ''} ({ids.size} in all)"
 
 
 def simulate(

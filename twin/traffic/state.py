@@ -201,7 +201,7 @@ class TrafficState:
 
     # ------------------------------------------------------------------ checkpoints
     def arrays(self) -> dict[str, np.ndarray]:
-        """Everything, as named numpy arrays (no pickle; owner names as a string array)."""
+        """Everything, as named numpy arrays (copies; no pickle; owner names as a string array)."""
         arrays = {f"vehicle_{name}": getattr(self, name) for name in VEHICLE_ARRAYS}
         arrays.update({f"link_{name}": getattr(self, name) for name in LINK_ARRAYS})
         arrays.update({name: np.asarray(getattr(self, name), dtype=np.int64) for name in INDEX_ARRAYS})
@@ -219,7 +219,7 @@ class TrafficState:
             ("reports", self.reports.arrays()),
         ):
             arrays.update({f"{prefix}_{name}": a for name, a in part.items()})
-        return arrays
+        return {name: np.array(a) for name, a in arrays.items()}  # a snapshot: the run goes on in place
 
     @classmethod
     def from_arrays(
