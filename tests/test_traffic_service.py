@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from tests.test_traffic import chain, grid, od
+from tests.test_traffic_engine import _spec
+from twin.city.build import City
 from twin.errors import TwinError
+from twin.scenario.traffic import TrafficSpec
+from twin.sim.model import CityModel
 from twin.traffic.demand import TrafficOptions
+from twin.traffic.engine import TrafficPhase
 from twin.traffic.network import TrafficNetwork
 from twin.traffic.result import STATUS_NAMES
+from twin.traffic.service import TrafficService
 from twin.traffic.sim import TrafficSim
 from twin.traffic.state import TrafficState
 
@@ -180,3 +188,73 @@ def test_conservation_holds_every_substep_as_trips_come_and_go() -> None:
         sim.step(5.0)
         assert_conserved(sim, added)
     assert (sim.status == STATUS_NAMES.index("arrived")).sum() > 50
+
+
+# ---------------------------------------------------------------- in the engine: the traffic phase as a service
+
+
+class CarsToShelter:
+    """A stand-in for the residents phase: at 10 min it hands ten cars to traffic, and it collects its reports."""
+
+    name = "residents"
+
+    def __init__(self, service: TrafficService, homes: np.ndarray, shelter: int) -> None:
+        self.service, self.homes, self.shelter = service, homes, shelter
+        self.reports: list[pd.DataFrame] = []
+
+    def step(self, model: CityModel, dt_s: float) -> None:
+        if model.clock_s == 600.0:
+            trips = pd.DataFrame({"origin": self.homes, "destination": self.shelter, "departure_s": 600.0})
+            self.service.add_trips(trips, owner="residents")
+        self.reports.append(self.service.take_reports("residents").frame())
+
+
+def _cars_to_shelter(city: City, model: CityModel) -> tuple[TrafficPhase, CarsToShelter]:
+    phase = next(c for c in model.components["traffic"] if isinstance(c, TrafficPhase))
+    shelter = int(city.facilities.loc[city.facilities["kind"] == "shelter", "drive_node"].iloc[0])
+    homes = city.homes["drive_node"].to_numpy()[:10]
+    residents = CarsToShelter(phase.service, homes[homes != shelter], shelter)
+    model.add_component(residents, "residents")
+    return phase, residents
+
+
+def test_a_phase_hands_cars_to_traffic_and_learns_who_arrived(andorra_city: City, tmp_path: Path) -> None:
+    spec = _spec(tmp_path, pd.DataFrame(), traffic={"substep": "5s"}, duration="40min")  # no demand of its own
+    model = CityModel(andorra_city, spec)
+    phase, residents = _cars_to_shelter(andorra_city, model)
+    model.run()
+    reports = pd.concat(residents.reports, ignore_index=True)
+    trips = phase.trips()
+    assert len(trips) == len(residents.homes) and (trips["status"] == "arrived").all()
+    arrived = reports[reports["kind"] == "arrived"].set_index("vehicle").sort_index()
+    np.testing.assert_array_equal(arrived.index, trips["vehicle"])  # every car reported once, when it arrived
+    np.testing.assert_array_equal(arrived["t_s"], trips["arrival_s"])
+    assert (arrived["node"] == residents.shelter).all()
+    series = model.recorder.timeseries()
+    assert series["vehicles_arrived"].iloc[-1] == len(trips)
+
+
+def test_a_run_whose_trips_were_handed_over_restores_bit_for_bit(andorra_city: City, tmp_path: Path) -> None:
+    spec = _spec(tmp_path, pd.DataFrame(), traffic={}, duration="30min")
+    first = CityModel(andorra_city, spec)
+    _cars_to_shelter(andorra_city, first)
+    first.run(until_s=12 * 60)  # the cars are on the roads
+    first.checkpoint(tmp_path / "half.npz")
+    first.run()
+    restored = CityModel.restore(tmp_path / "half.npz", andorra_city, spec)
+    _cars_to_shelter(andorra_city, restored)
+    restored.run()
+    first_phase, restored_phase = (
+        next(c for c in m.components["traffic"] if isinstance(c, TrafficPhase)) for m in (first, restored)
+    )
+    pd.testing.assert_frame_equal(first_phase.trips(), restored_phase.trips())
+    assert first.recorder.timeseries().equals(restored.recorder.timeseries())
+
+
+def test_the_scenario_section_reads_the_options_one_definition() -> None:
+    assert TrafficSpec.model_validate({}).options() == TrafficOptions()
+    with pytest.raises(TwinError) as error:
+        TrafficOptions(route_memory=1.5, platoon_size=0, substep_s=float("nan"), route_cost="fastest")  # type: ignore[arg-type]
+    text = str(error.value)
+    assert "route_memory must be >= 0 and < 1" in text and "platoon_size must be >= 1 and <= 1000" in text
+    assert "substep_s must be > 0" in text and "route_cost" in text

@@ -55,6 +55,11 @@ link transmission model's receiving function (Yperman 2007) and whose exit is a 
   the end of every step and at every record, as gridlock builds over minutes). ``squeeze_after_s`` optionally
   lets a link that has let nobody out for that long push its first vehicle on without room.
 
+Trips handed over while the simulation runs (:meth:`TrafficSim.add_trips`, :meth:`TrafficSim.redirect`,
+:meth:`TrafficSim.take_reports`, :meth:`TrafficSim.vehicle_positions`; other phases reach them through
+:class:`twin.traffic.service.TrafficService`) join the same arrays: a vehicle id is an index, ids are never
+reused, and the changing state is one :class:`~twin.traffic.state.TrafficState`, saved and restored by checkpoints.
+
 Every sub-step operation is over all candidate vehicles or links at once; Python loops run only over
 sub-steps and passes. A sub-step looks only at what can change in it: the vehicles at each link's end that
 its server could let out (a queue per link kept sorted, :meth:`TrafficSim._heads`), and the vehicles and
