@@ -258,3 +258,44 @@ def test_the_scenario_section_reads_the_options_one_definition() -> None:
     text = str(error.value)
     assert "route_memory must be >= 0 and < 1" in text and "platoon_size must be >= 1 and <= 1000" in text
     assert "substep_s must be > 0" in text and "route_cost" in text
+
+
+# ---------------------------------------------------------------- stranded vehicles resume
+
+
+def test_a_stranded_vehicle_resumes_when_its_link_reopens_and_vehicles_are_conserved() -> None:
+    network = two_way_chain([100.0, 100.0, 100.0])  # 10 s per link; link 1 is 1 -> 2, the only way on
+    sim = TrafficSim(network, od(0, 3, [2.0]), seed=1)  # a scenario trip behind it, stranded too
+    crew = sim.add_trips(od(0, 3, [0.0]), owner="crews")
+    added = 2
+    for k in range(30):  # 5 s sub-steps
+        if k == 1:
+            network.closed[1] = True  # at 5 s, while the crew is on link 0
+        if k == 12:
+            network.closed[1] = False  # at 60 s
+        sim.step(5.0)
+        assert_conserved(sim, added)
+        if k == 11:
+            assert sim.counts()["stranded"] == 2 and sim.counts()["on_network"] == 0
+    report = sim.take_reports("crews").frame()
+    assert report["kind"].tolist() == ["stranded", "resumed", "arrived"]
+    assert report["vehicle"].tolist() == [crew[0]] * 3
+    np.testing.assert_allclose(report["t_s"], [10.0, 60.0, 80.0])  # at node 1; back on at 60 s; 2 links on
+    assert report["node"].tolist() == [1, 1, 3]
+    trips = sim.trips().set_index("vehicle")
+    assert (trips["status"] == "arrived").all()
+    assert trips.loc[0, "arrival_s"] > 80.0 and trips.loc[1, "route_length_m"] == 300.0
+
+
+def test_a_stranded_vehicle_redirected_within_reach_goes_on() -> None:
+    network = two_way_chain([100.0, 100.0, 100.0])
+    network.closed[1] = True
+    sim = TrafficSim(network, pd.DataFrame({"origin": [], "destination": [], "departure_s": []}), seed=1)
+    ids = sim.add_trips(od(0, 3, [0.0]), owner="residents")
+    sim.run(30.0)
+    assert sim.take_reports("residents").kind.tolist() == [1]  # stranded at its origin
+    sim.redirect(ids, 1)
+    sim.run(60.0)
+    report = sim.take_reports("residents")
+    assert report.frame()["kind"].tolist() == ["resumed", "arrived"]
+    np.testing.assert_allclose(report.t_s, [30.0, 40.0])

@@ -49,7 +49,8 @@ link transmission model's receiving function (Yperman 2007) and whose exit is a 
   reaching a node draws its next link from the last few trees, weighted as UXsim's exponentially smoothed
   link preference (``route_memory``), and a driver whose drawn link is full now takes another of those
   links that has room (re-drawing when blocked). Those heading for a closed link reroute. A vehicle with no
-  route left is stranded where it is (kept in the trips table, counted; final, even if the link reopens).
+  route left is stranded where it is (it leaves the road, counted), and resumes from that node as soon as a
+  refresh finds a way to its destination again (a link reopened, or it was redirected).
 * **Gridlock.** A vehicle waiting longer than ``gridlock_s`` past its earliest exit (or at its origin) is
   stuck; stuck vehicles are counted per link, and removed as abandoned if ``abandon_gridlocked`` (checked at
   the end of every step and at every record, as gridlock builds over minutes). ``squeeze_after_s`` optionally
@@ -79,7 +80,7 @@ from twin.errors import TwinError
 from twin.traffic.demand import VEHICLE_CLASSES, Demand, TrafficOptions
 from twin.traffic.kernels import dd1_times, exclusive_cumsum, inclusive_cumsum, insert_at, segment_starts
 from twin.traffic.network import TrafficNetwork
-from twin.traffic.reports import ABANDONED_REPORT, ARRIVED_REPORT, STRANDED_REPORT, TrafficReport
+from twin.traffic.reports import ABANDONED_REPORT, ARRIVED_REPORT, RESUMED_REPORT, STRANDED_REPORT, TrafficReport
 from twin.traffic.result import (
     ABANDONED,
     ARRIVED,
@@ -262,6 +263,7 @@ class TrafficSim:
         ids, nodes = ids.astype(np.intp), nodes.astype(np.int32)
         st.dest_index[ids] = self._destination_rows(nodes)
         st.destination[ids] = nodes
+        st.resume_due |= bool(np.any(st.status[ids] == STRANDED))  # a new destination may be within reach
 
     def take_reports(self, owner: str) -> TrafficReport:
         """What became of ``owner``'s vehicles since its last call (arrivals, strandings, resumptions and
@@ -373,7 +375,8 @@ class TrafficSim:
         return bool(np.all(self.state.status >= ARRIVED))
 
     def _substep(self, t: float, t_end: float) -> None:
-        self._refresh_routes(t)
+        if self._refresh_routes(t) or self.state.resume_due:
+            self._resume_stranded(t)
         self._schedule_releases(t, t_end)
         self._queue_arrivals(t_end)
         blocked_e = np.full(self.network.n_links, np.inf)  # earliest arrival at a link's end held this sub-step
@@ -400,18 +403,48 @@ class TrafficSim:
             cand = self._pass(cand, t, t_end, blocked_e, presorted=presorted and i == 0)
 
     # ---------------------------------------------------------------- routing
-    def _refresh_routes(self, t: float) -> None:
+    def _refresh_routes(self, t: float) -> bool:
+        """Refresh the route trees when due or when closures changed (and compute the trees of new
+        destinations); return whether any tree changed."""
         closed = self._closed = self.network.closed_now()
         routed = self.state.routed_closed
         if routed is not None and t < self.state.next_route_s - 1e-9 and np.array_equal(closed, routed):
             if self.state.routes.stale.size:  # destinations added since the last refresh: their trees only
-                self.state.routes.route_stale(self._link_costs(t), closed, self.rng)
-            return
+                return self.state.routes.route_stale(self._link_costs(t), closed, self.rng)
+            return False
         weight = self._link_costs(t)
         self.state.routes.refresh(weight, closed, self.rng)
         self.state.routed_closed = closed.copy()
         self.state.next_route_s = t + self.options.reroute_every_s
         self.state.route_refreshes += 1
+        return True
+
+    def _resume_stranded(self, t: float) -> None:
+        """Stranded vehicles that have a way to their destination again (the newest trees, on the current
+        closures) resume at ``t``: they join the queue of the node they were stranded at, as if departing from it.
+
+        Reachability changes only when closures (or speed factors of 0) change, and that refreshes the trees, so
+        looking after each refresh (and after a stranded vehicle is redirected) finds every vehicle that can go.
+        """
+        st = self.state
+        st.resume_due = False
+        stranded = np.flatnonzero(st.status == STRANDED)
+        if stranded.size == 0:
+            return
+        node, row = st.end_node[stranded], st.dest_index[stranded]
+        way = (st.routes.newest[row, node] >= 0) | (st.routes.destinations[row] == node)
+        ids = stranded[way]
+        if ids.size == 0:
+            return
+        ids = ids[np.lexsort((ids, st.end_s[ids], st.end_node[ids]))]  # per node, in the order they got stuck
+        node = st.end_node[ids]
+        st.status[ids] = QUEUED
+        st.start_node[ids], st.ready_s[ids] = node, t
+        st.end_s[ids], st.end_node[ids] = np.nan, -1
+        at = np.searchsorted(st.start_node[st.origin_queue], node, side="right")  # behind those waiting there
+        st.origin_queue = insert_at(st.origin_queue, at, ids)
+        owned = st.owner[ids] > 0
+        st.reports.add(RESUMED_REPORT, ids[owned], np.full(int(owned.sum()), t), node[owned])
 
     def _link_costs(self, t: float) -> np.ndarray:
         """Link times as drivers see them now (``options.route_cost``)."""

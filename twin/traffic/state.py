@@ -64,7 +64,7 @@ LINK_ARRAYS = (
 INDEX_ARRAYS = ("dep_order", "origin_queue", "end_queue")
 """Vehicle ids in queue order."""
 
-SCALARS = ("clock_s", "dep_next", "vehicles_stuck", "next_route_s", "route_refreshes", "next_record_s")
+SCALARS = ("clock_s", "dep_next", "vehicles_stuck", "next_route_s", "route_refreshes", "next_record_s", "resume_due")
 """Scalars saved as one float64 array (with ``step_times`` after them)."""
 
 
@@ -95,6 +95,9 @@ class TrafficState:
         The closures the newest trees were computed with (None before the first).
     clock_s, dep_next, vehicles_stuck, next_route_s, route_refreshes, next_record_s, step_times
         Clock and counters.
+    resume_due
+        Whether stranded vehicles are to be looked at in the next sub-step even if no tree changes (one was
+        redirected).
     recorder
         The time series so far.
     owners
@@ -142,6 +145,7 @@ class TrafficState:
     next_route_s: float = 0.0
     route_refreshes: int = 0
     next_record_s: float = 0.0
+    resume_due: bool = False
     step_times: list[float] = field(default_factory=lambda: [0.0, 0.0])
     owners: list[str] = field(default_factory=lambda: [SCENARIO_OWNER])
     reports: ReportLog = field(default_factory=ReportLog)
@@ -235,7 +239,8 @@ class TrafficState:
             setattr(state, name, np.array(arrays[name], dtype=np.intp))
         scalars = np.asarray(arrays["scalars"], dtype=np.float64)
         for name, value in zip(SCALARS, scalars[: len(SCALARS)], strict=True):
-            setattr(state, name, int(value) if name in ("dep_next", "route_refreshes") else float(value))
+            kind = bool if name == "resume_due" else int if name in ("dep_next", "route_refreshes") else float
+            setattr(state, name, kind(value))
         state.step_times = [float(v) for v in scalars[len(SCALARS) :]]
         routed = np.asarray(arrays["routed_closed"], dtype=bool)
         state.routed_closed = routed[1:].copy() if routed.size else None
