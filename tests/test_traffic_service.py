@@ -84,9 +84,11 @@ def test_bad_trips_are_all_reported_in_the_owners_words() -> None:
     assert "departure_s" in text and "now, 60 s" in text and "row(s), 2" in text
     assert "tank" in text
     assert len(error.value.problems) == 3
+    late = sim.add_trips(od(0, 2, [60.0 - 1e-9]), owner="residents")  # the engine's clock, to the last bit
+    assert sim.demand.departure_s[late].tolist() == [60.0]
     with pytest.raises(TwinError, match="owner"):
         sim.add_trips(od(0, 2, [70.0]), owner="scenario")
-    assert sim.state.n_vehicles == 1  # nothing was added
+    assert sim.state.n_vehicles == 2  # nothing bad was added
 
 
 def test_new_destinations_get_routes_and_reuse_the_rows_of_finished_ones() -> None:

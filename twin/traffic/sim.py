@@ -72,6 +72,7 @@ every sub-step:
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -94,6 +95,10 @@ from twin.traffic.result import (
 from twin.traffic.routing import current_link_times_s, mean_speed_link_times_s
 from twin.traffic.spillback import ReleaseSchedule
 from twin.traffic.state import SCENARIO_OWNER, TrafficState
+
+CLOCK_TOLERANCE_S = 1e-6
+"""Departures this close before the clock count as now: an engine's clock and the simulator's, summed over
+sub-steps, may differ in the last bit."""
 
 REPORT_OF_STATUS = {ARRIVED: ARRIVED_REPORT, STRANDED: STRANDED_REPORT, ABANDONED: ABANDONED_REPORT}
 """The report a vehicle's owner gets when it ends with each status."""
@@ -232,9 +237,10 @@ class TrafficSim:
             frame,
             self.network.n_nodes,
             self.options.platoon_size,
-            not_before_s=self.clock_s,
+            not_before_s=self.clock_s - CLOCK_TOLERANCE_S,
             what=f"the trips {owner} added to traffic",
         )
+        demand = replace(demand, departure_s=np.maximum(demand.departure_s, self.clock_s))
         ids = self.state.add_vehicles(demand, code, self._destination_rows(demand.destination))
         self._derive()
         return ids
