@@ -3,8 +3,8 @@
 ::
 
     traffic:
-      demand: trips.csv        # optional: without it the run starts with no trips (other phases add theirs)
-                                 # columns origin, destination (OSM node ids of drivable junctions), departure
+      demand: trips.csv        # optional (without it the run starts with no trips; other phases add theirs);
+                               # columns origin, destination (OSM node ids of drivable junctions), departure
                                # (seconds or a duration after the start); optional vehicle_class, platoon
       platoon_size: 1          # one simulated vehicle stands for this many
       substep: 5s
