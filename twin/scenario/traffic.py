@@ -3,7 +3,8 @@
 ::
 
     traffic:
-      demand: trips.csv        # columns origin, destination (OSM node ids of drivable junctions), departure
+      demand: trips.csv        # optional (without it the run starts with no trips; other phases add theirs);
+                               # columns origin, destination (OSM node ids of drivable junctions), departure
                                # (seconds or a duration after the start); optional vehicle_class, platoon
       platoon_size: 1          # one simulated vehicle stands for this many
       substep: 5s
@@ -21,7 +22,7 @@ counts it: the header is row 1); that its nodes are on the map is checked when t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,41 +30,72 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from twin.scenario.base import ExistingFile, PositiveDuration, SpecModel
 from twin.scenario.problems import HIDE, Problem, problems_error
-from twin.traffic.demand import VEHICLE_CLASSES
+from twin.traffic.demand import VEHICLE_CLASSES, RouteCost, TrafficOptions, option_defaults_and_bounds
 from twin.units import parse_duration_s
 
 DEMAND_COLUMNS = ("origin", "destination", "departure")
 LISTED_ROWS = 8
 
 
-class TrafficSpec(SpecModel):
-    """Traffic demand and options (see :mod:`twin.traffic`)."""
+def _option(name: str, **field: Any) -> Any:
+    """A field with the default and bounds of :class:`TrafficOptions`' option ``name`` (their one definition)."""
+    return Field(**option_defaults_and_bounds(name), **field)
 
-    demand: ExistingFile = Field(examples=["trips.csv"], description="OD trips: origin, destination, departure")
-    platoon_size: int = Field(1, ge=1, le=1000)
-    substep_s: PositiveDuration = Field(5.0, alias="substep", examples=["5s"])
-    reroute_every_s: PositiveDuration = Field(300.0, alias="reroute_every", examples=["5min"])
-    gridlock_s: PositiveDuration = Field(1800.0, alias="gridlock", examples=["30min"])
-    abandon_gridlocked: bool = False
-    route_cost: Literal["queue", "mean_speed", "free_flow"] = "queue"
-    route_memory: float = Field(0.5, ge=0.0, lt=1.0)
-    squeeze_after_s: PositiveDuration | None = Field(None, alias="squeeze_after", examples=["5min"])
+
+class TrafficSpec(SpecModel):
+    """Traffic demand and options (see :mod:`twin.traffic`; defaults and bounds from :class:`TrafficOptions`).
+
+    Without ``demand`` the run starts with no trips: other phases (residents, crews) add theirs while it runs.
+    """
+
+    demand: ExistingFile | None = Field(
+        None, examples=["trips.csv"], description="OD trips: origin, destination, departure"
+    )
+    platoon_size: int = _option("platoon_size")
+    substep_s: PositiveDuration = _option("substep_s", alias="substep", examples=["5s"])
+    reroute_every_s: PositiveDuration = _option("reroute_every_s", alias="reroute_every", examples=["5min"])
+    gridlock_s: PositiveDuration = _option("gridlock_s", alias="gridlock", examples=["30min"])
+    abandon_gridlocked: bool = _option("abandon_gridlocked")
+    route_cost: RouteCost = _option("route_cost")
+    route_memory: float = _option("route_memory")
+    squeeze_after_s: PositiveDuration | None = _option("squeeze_after_s", alias="squeeze_after", examples=["5min"])
     _table: pd.DataFrame | None = PrivateAttr(default=None)
 
     @field_validator("demand")
     @classmethod
-    def _readable(cls, value: Path) -> Path:
-        problems = read_demand(value)[1]
+    def _readable(cls, value: Path | None) -> Path | None:
+        problems = read_demand(value)[1] if value is not None else []
         if problems:
             raise problems_error(*problems)
         return value
 
     def table(self) -> pd.DataFrame:
         """The demand as a table: ``origin_osm``, ``destination_osm``, ``departure_s``, ``vehicle_class``,
-        ``platoon`` (read once)."""
+        ``platoon`` (read once; no rows without a demand file)."""
         if self._table is None:
-            self._table = read_demand(self.demand)[0]
+            self._table = read_demand(self.demand)[0] if self.demand is not None else _no_trips()
         return self._table
+
+    def options(self, **overrides: Any) -> TrafficOptions:
+        """The traffic model's options: the section's values, with ``overrides`` (e.g. ``record_links=False``)."""
+        given = {name: getattr(self, name) for name in SCENARIO_OPTIONS}
+        return TrafficOptions(**{**given, **overrides})
+
+
+SCENARIO_OPTIONS = tuple(name for name in TrafficSpec.model_fields if name != "demand")
+"""The :class:`TrafficOptions` a scenario can set (the section's fields, under the options' own names)."""
+
+
+def _no_trips() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "origin_osm": np.zeros(0, np.int64),
+            "destination_osm": np.zeros(0, np.int64),
+            "departure_s": np.zeros(0),
+            "vehicle_class": np.zeros(0, dtype=object),
+            "platoon": np.zeros(0),
+        }
+    )
 
 
 def read_demand(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
@@ -175,13 +207,14 @@ def check_demand_nodes(spec: TrafficSpec, osm_ids: np.ndarray, source: str) -> t
     table = spec.table().copy()
     index = pd.Series(np.arange(len(osm_ids)), index=osm_ids)
     problems: list[str] = []
+    name = spec.demand.name if spec.demand is not None else "demand"
     for column in ("origin", "destination"):
         ids = table[f"{column}_osm"]
         known = ids.isin(index.index).to_numpy()
         if not known.all():
             rows = np.flatnonzero(~known) + 2
             problems.append(
-                f"{source}: {spec.demand.name} column {column!r}: OSM nodes {sorted(set(ids[~known]))[:5]} (rows "
+                f"{source}: {name} column {column!r}: OSM nodes {sorted(set(ids[~known]))[:5]} (rows "
                 f"{', '.join(map(str, rows[:LISTED_ROWS]))}) are not junctions of the drivable network; use ids of "
                 "drivable nodes (`twin map info` lists the network; nodes off it have no road to drive)"
             )

@@ -7,8 +7,10 @@ values: emergency vehicles drive 20 % above the limit and go first at merges, bu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field, fields
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -19,12 +21,16 @@ VEHICLE_CLASSES: tuple[str, ...] = ("car", "emergency", "crew", "bus")
 DEFAULT_CLASS_SPEED: dict[str, float] = {"car": 1.0, "emergency": 1.2, "crew": 1.0, "bus": 0.9}
 
 
-ROUTE_COSTS = ("queue", "mean_speed", "free_flow")
+RouteCost = Literal["queue", "mean_speed", "free_flow"]
+"""What drivers take a link's time to be (see :class:`TrafficOptions`)."""
+ROUTE_COSTS: tuple[str, ...] = get_args(RouteCost)
 
 
 @dataclass(frozen=True)
 class TrafficOptions:
-    """Options of a traffic simulation (SI units).
+    """Options of a traffic simulation (SI units): the one definition of the traffic options, their defaults and
+    bounds (in each field's ``metadata``), which the scenario's ``traffic`` section reads
+    (:func:`option_defaults_and_bounds`).
 
     Attributes
     ----------
@@ -65,39 +71,25 @@ class TrafficOptions:
         Upper bound of the drivers' multiplicative perception error of link times (ties broken at random).
     """
 
-    substep_s: float = 5.0
-    reroute_every_s: float = 300.0
-    record_every_s: float = 60.0
-    gridlock_s: float = 1800.0
+    substep_s: float = field(default=5.0, metadata={"gt": 0})
+    reroute_every_s: float = field(default=300.0, metadata={"gt": 0})
+    record_every_s: float = field(default=60.0, metadata={"gt": 0})
+    gridlock_s: float = field(default=1800.0, metadata={"gt": 0})
     abandon_gridlocked: bool = False
-    squeeze_after_s: float | None = None
-    platoon_size: int = 1
-    max_passes: int = 30
+    squeeze_after_s: float | None = field(default=None, metadata={"gt": 0})
+    platoon_size: int = field(default=1, metadata={"ge": 1, "le": 1000})
+    max_passes: int = field(default=30, metadata={"ge": 1})
     class_speed: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CLASS_SPEED))
     priority_classes: tuple[str, ...] = ("emergency",)
-    route_cost: str = "queue"
+    route_cost: RouteCost = "queue"
     record_links: bool = True
-    route_memory: float = 0.5
-    route_noise: float = 0.01
+    route_memory: float = field(default=0.5, metadata={"ge": 0.0, "lt": 1.0})
+    route_noise: float = field(default=0.01, metadata={"ge": 0.0})
 
     def __post_init__(self) -> None:
-        problems = [
-            f"{name} must be > 0 (got {getattr(self, name)})"
-            for name in ("substep_s", "reroute_every_s", "record_every_s", "gridlock_s")
-            if not (np.isfinite(getattr(self, name)) and getattr(self, name) > 0)
-        ]
-        if self.squeeze_after_s is not None and not (np.isfinite(self.squeeze_after_s) and self.squeeze_after_s > 0):
-            problems.append(f"squeeze_after_s must be > 0 or None (got {self.squeeze_after_s})")
-        if self.platoon_size < 1:
-            problems.append(f"platoon_size must be >= 1 (got {self.platoon_size})")
+        problems = [problem for f in fields(self) if (problem := _out_of_bounds(f, getattr(self, f.name)))]
         if self.route_cost not in ROUTE_COSTS:
             problems.append(f"route_cost must be one of {ROUTE_COSTS} (got {self.route_cost!r})")
-        if not 0.0 <= self.route_memory < 1.0:
-            problems.append(f"route_memory must be in [0, 1) (got {self.route_memory})")
-        if not (np.isfinite(self.route_noise) and self.route_noise >= 0):
-            problems.append(f"route_noise must be >= 0 (got {self.route_noise})")
-        if self.max_passes < 1:
-            problems.append(f"max_passes must be >= 1 (got {self.max_passes})")
         unknown = sorted(set(self.class_speed) - set(VEHICLE_CLASSES))
         missing = sorted(set(VEHICLE_CLASSES) - set(self.class_speed))
         if unknown or missing:
@@ -108,6 +100,35 @@ class TrafficOptions:
             problems.append(f"priority_classes has unknown classes {bad}; known: {VEHICLE_CLASSES}")
         if problems:
             raise TwinError("invalid traffic options", problems)
+
+
+BOUND_WORDS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+"""The bounds an option's ``metadata`` may give, as pydantic's ``Field`` takes them."""
+
+
+def _out_of_bounds(option: Field[Any], value: Any) -> str | None:
+    """The problem with an option's value, if it breaks the bounds in its metadata (None is allowed only where
+    the default is None)."""
+    bounds = {k: v for k, v in option.metadata.items() if k in BOUND_WORDS}
+    if not bounds or (value is None and option.default is None):
+        return None
+    checks = {
+        "gt": lambda b: value > b,
+        "ge": lambda b: value >= b,
+        "lt": lambda b: value < b,
+        "le": lambda b: value <= b,
+    }
+    if isinstance(value, int | float) and math.isfinite(value) and all(checks[k](b) for k, b in bounds.items()):
+        return None
+    wanted = " and ".join(f"{BOUND_WORDS[k]} {b:g}" for k, b in bounds.items())
+    return f"{option.name} must be {wanted} (got {value})"
+
+
+def option_defaults_and_bounds(name: str) -> dict[str, Any]:
+    """``default`` and bounds (``gt``, ``ge``, ``lt``, ``le``) of :class:`TrafficOptions`' option ``name``, the
+    one definition the scenario's ``traffic`` section reads (as keyword arguments of a pydantic ``Field``)."""
+    option = next(f for f in fields(TrafficOptions) if f.name == name)
+    return {"default": option.default, **{k: v for k, v in option.metadata.items() if k in BOUND_WORDS}}
 
 
 @dataclass(frozen=True)
@@ -132,25 +153,48 @@ class Demand:
     vehicle_class: np.ndarray
     platoon: np.ndarray
 
+    @classmethod
+    def empty(cls) -> Demand:
+        """No trips."""
+        return cls(
+            np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0), np.zeros(0, np.int8), np.zeros(0, np.int32)
+        )
+
     @property
     def n_vehicles(self) -> int:
         """Number of simulated vehicles."""
         return int(self.origin.size)
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, n_nodes: int, platoon_size: int = 1) -> Demand:
+    def from_frame(
+        cls, frame: pd.DataFrame, n_nodes: int, platoon_size: int = 1, not_before_s: float = 0.0, what: str = ""
+    ) -> Demand:
         """Validate an OD table (columns ``origin``, ``destination``, ``departure_s``, optional ``vehicle_class``
         (default ``car``) and ``platoon`` (default ``platoon_size``)); every problem is reported at once.
+
+        ``not_before_s`` is the earliest departure allowed (the simulation's clock, for trips added while it runs);
+        ``what`` names the table in messages (default: "the traffic demand").
         """
+        what = what or "the traffic demand"
         missing = [c for c in ("origin", "destination", "departure_s") if c not in frame.columns]
         if missing:
-            raise TwinError("the traffic demand table is incomplete", [f"no column {c!r}" for c in missing])
+            raise TwinError(
+                f"{what}: the table lacks columns",
+                [
+                    f"no column {c!r} (the columns are origin, destination, departure_s and optionally "
+                    "vehicle_class, platoon)"
+                    for c in missing
+                ],
+            )
         problems: list[str] = []
         origin = _node_ids(frame["origin"], "origin", n_nodes, problems)
         destination = _node_ids(frame["destination"], "destination", n_nodes, problems)
         departure = pd.to_numeric(frame["departure_s"], errors="coerce").to_numpy(np.float64)
-        if np.any(bad := ~(np.isfinite(departure) & (departure >= 0))):
-            problems.append(f"departure_s must be a finite time >= 0 (s): {_rows(frame, bad)}")
+        if np.any(bad := ~(np.isfinite(departure) & (departure >= not_before_s))):
+            when = (
+                "the start, 0 s" if not_before_s == 0 else f"now, {not_before_s:g} s (a trip cannot leave in the past)"
+            )
+            problems.append(f"departure_s must be a finite time (s) at or after {when}: {_rows(frame, bad)}")
         classes = frame["vehicle_class"] if "vehicle_class" in frame else pd.Series("car", index=frame.index)
         known = classes.isin(VEHICLE_CLASSES).to_numpy()
         if not known.all():
@@ -159,7 +203,7 @@ class Demand:
         code = classes.map({name: i for i, name in enumerate(VEHICLE_CLASSES)}).fillna(0).to_numpy(np.int8)
         platoon = _platoon(frame, platoon_size, problems)
         if problems:
-            raise TwinError("the traffic demand is invalid", problems)
+            raise TwinError(f"{what}: some trips are invalid", problems)
         return cls(origin, destination, departure, code, platoon)
 
 

@@ -23,20 +23,39 @@ from twin.scenario import Scenario
 from twin.scenario.traffic import TrafficSpec, check_demand_nodes
 from twin.sim.phase import LogFunction, Phase, StepContext
 from twin.traffic.checkpoint import load_state_arrays, state_arrays
-from twin.traffic.demand import TrafficOptions
 from twin.traffic.network import TrafficNetwork
+from twin.traffic.service import TrafficService
 from twin.traffic.sim import TrafficSim
 
 TRIPS_PARQUET = "trips.parquet"
 
 
 class TrafficPhase(Phase):
-    """The traffic phase of a run."""
+    """The traffic phase of a run.
+
+    Parameters
+    ----------
+    city
+        The City (its drivable network).
+    spec
+        The scenario's ``traffic`` section; None (a scenario without one, whose other phases hand trips to
+        traffic) runs with no trips of its own and the default options.
+    rng
+        The run's Generator.
+    source
+        Where the section was written, for messages.
+
+    Attributes
+    ----------
+    service
+        What the phase offers the other phases (``ctx.services["traffic"]``): add trips, redirect, reports.
+    """
 
     name = "traffic"
     order = "traffic"
 
-    def __init__(self, city: City, spec: TrafficSpec, rng: np.random.Generator, source: str = "traffic") -> None:
+    def __init__(self, city: City, spec: TrafficSpec | None, rng: np.random.Generator, source: str = "traffic") -> None:
+        spec = spec if spec is not None else TrafficSpec.model_validate({})
         table, problems = check_demand_nodes(spec, city.drive.nodes["osm_id"].to_numpy(np.int64), source)
         if problems:
             raise ScenarioError("the scenario's traffic demand does not fit the map", problems)
@@ -51,18 +70,9 @@ class TrafficPhase(Phase):
                 "platoon": table["platoon"].fillna(spec.platoon_size).astype(np.int64),
             }
         )
-        options = TrafficOptions(
-            substep_s=float(spec.substep_s),
-            reroute_every_s=float(spec.reroute_every_s),
-            gridlock_s=float(spec.gridlock_s),
-            abandon_gridlocked=spec.abandon_gridlocked,
-            platoon_size=spec.platoon_size,
-            record_links=False,
-            route_cost=spec.route_cost,
-            route_memory=float(spec.route_memory),
-            squeeze_after_s=None if spec.squeeze_after_s is None else float(spec.squeeze_after_s),
-        )
+        options = spec.options(record_links=False)  # the engine keeps the network series only
         self.sim = TrafficSim(self.network, demand, options, seed=rng)
+        self.service = TrafficService(self.sim)
 
     def step(self, ctx: StepContext, dt_s: float) -> None:
         """Apply the current link states, then advance the traffic by the step."""
@@ -70,7 +80,7 @@ class TrafficPhase(Phase):
         self.network.closed[:] = state.link_closed()
         self.network.speed_factor[:] = state.link_speed_factor
         self.network.capacity_factor[:] = state.link_capacity_factor
-        logged = len(self.sim._recorder.abandoned_rows)
+        logged = len(self.sim.state.recorder.abandoned_rows)
         self.sim.step(dt_s)
         self._log_gridlock(ctx.log, logged)
 
@@ -78,7 +88,7 @@ class TrafficPhase(Phase):
         """Log the vehicles removed as abandoned in gridlock this step, per link (the standalone result keeps
         them too)."""
         links = self.city.drive.links
-        for t_s, vehicles, where in self.sim._recorder.abandoned_rows[already:]:
+        for t_s, vehicles, where in self.sim.state.recorder.abandoned_rows[already:]:
             for link, count in zip(*np.unique(where, return_counts=True), strict=True):
                 label = (
                     "origin queues"
@@ -124,8 +134,9 @@ class TrafficPhase(Phase):
 
     def assumptions(self) -> list[str]:
         """What the traffic model assumed."""
+        source = self.spec.demand.name if self.spec.demand is not None else "no demand file"
         return [
-            f"traffic: {len(self.spec.table())} trips from {self.spec.demand.name} (platoons of "
+            f"traffic: {len(self.spec.table())} trips from {source} (platoons of "
             f"{self.spec.platoon_size}), link transmission model with {float(self.spec.substep_s):g} s sub-steps, "
             f"routes refreshed every {float(self.spec.reroute_every_s):g} s and when links close; capacities from "
             "the City (MATSim per-lane defaults), jam density from twin.traffic.network"

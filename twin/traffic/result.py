@@ -97,6 +97,40 @@ class Recorder:
             self.link_rows.append((t_s, self.inflow, self.outflow, occupancy.copy(), speed, stuck.copy()))
         self.reset_interval()
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The open interval's sums and the rows so far, as named arrays (for checkpoints).
+
+        The per-link rows are not saved: a checkpointed run keeps only the network series (the engine's case).
+        """
+        if self.link_rows:
+            raise ValueError("checkpoints of a traffic simulation that records per-link series are not supported")
+        keys = sorted(self.network_rows[0]) if self.network_rows else []
+        abandoned = self.abandoned_rows or [(0.0, np.zeros(0, np.int64), np.zeros(0, np.int64))]
+        return {
+            "inflow": self.inflow,
+            "outflow": self.outflow,
+            "time_on_link": self.time_on_link,
+            "times": np.array([self.free_time, self.actual_time]),
+            "network_keys": np.array(keys, dtype=str),
+            "network": np.array([[row[k] for k in keys] for row in self.network_rows], dtype=np.float64).reshape(
+                len(self.network_rows), len(keys)
+            ),
+            "abandoned_t": np.concatenate([np.full(len(v), t) for t, v, _ in abandoned]),
+            "abandoned_vehicle": np.concatenate([v for _, v, _ in abandoned]).astype(np.int64),
+            "abandoned_link": np.concatenate([lk for _, _, lk in abandoned]).astype(np.int64),
+        }
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`arrays`."""
+        self.inflow, self.outflow, self.time_on_link = (
+            np.array(arrays[name], dtype=np.float64) for name in ("inflow", "outflow", "time_on_link")
+        )
+        self.free_time, self.actual_time = (float(v) for v in arrays["times"])
+        keys = [str(k) for k in arrays["network_keys"]]
+        self.network_rows = [dict(zip(keys, map(float, row), strict=True)) for row in arrays["network"]]
+        t, vehicles, link = arrays["abandoned_t"], arrays["abandoned_vehicle"], arrays["abandoned_link"]
+        self.abandoned_rows = [(float(time), vehicles[t == time], link[t == time]) for time in np.unique(t)]
+
     def links_frame(self) -> pd.DataFrame:
         """The per-link series as a long table."""
         columns = ["t_s", "link", "inflow", "outflow", "occupancy", "mean_speed_mps", "stuck"]

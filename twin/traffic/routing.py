@@ -114,6 +114,11 @@ class RouteChoice:
     ``m = 0`` gives all-or-nothing routing on the newest tree. A drawn link that is closed now, missing (-1) or
     a U-turn is replaced by the newest tree's link, which respects the current closures.
 
+    Destinations may be added while a simulation runs (:meth:`rows_for`): a new destination gets a row of the
+    trees (a row no vehicle heads for any more is reused, so the trees hold only the destinations in use, not
+    one row per destination ever seen), and its tree is computed at the next :meth:`refresh` or
+    :meth:`route_stale`, filling every kept tree with it (drivers toward it have no older trees to draw from).
+
     Parameters
     ----------
     network
@@ -142,6 +147,7 @@ class RouteChoice:
         self.noise = noise
         self.trees = np.full((depth if memory > 0 else 1, destinations.size, network.n_nodes), -1, dtype=np.int32)
         self.n_trees = 0
+        self.stale = np.zeros(0, dtype=np.intp)  # rows whose destination changed since the last trees
         self.reverse = reverse_links(network)
 
     @property
@@ -155,6 +161,63 @@ class RouteChoice:
         self.trees[1:] = self.trees[:-1].copy()
         self.trees[0] = next_link_table(self.network, self.destinations, times, closed)
         self.n_trees = min(self.n_trees + 1, self.trees.shape[0])
+        self.trees[1 : self.n_trees, self.stale] = self.trees[0, self.stale]  # no older trees toward them
+        self.stale = np.zeros(0, dtype=np.intp)
+
+    def route_stale(self, link_times_s: np.ndarray, closed: np.ndarray, rng: np.random.Generator) -> bool:
+        """Compute the trees of the destinations added since the last refresh (every kept tree gets the same
+        tree toward them); return whether there were any. Before the first refresh there is nothing to do."""
+        stale, self.stale = self.stale, np.zeros(0, dtype=np.intp)
+        if stale.size == 0 or self.n_trees == 0:
+            return False
+        times = link_times_s * rng.uniform(1.0, 1.0 + self.noise, link_times_s.size) if self.noise > 0 else link_times_s
+        self.trees[: self.n_trees, stale] = next_link_table(self.network, self.destinations[stale], times, closed)
+        return True
+
+    def rows_for(self, nodes: np.ndarray, in_use: np.ndarray) -> np.ndarray:
+        """The row of the trees toward each of ``nodes``, adding rows for destinations not held yet.
+
+        ``in_use`` marks the rows some vehicle still heads for; the others are reused for new destinations
+        before the trees grow. New rows are stale until the next :meth:`refresh` or :meth:`route_stale`.
+        """
+        order = np.argsort(self.destinations, kind="stable")
+        held = self.destinations[order]
+        rows = np.full(nodes.size, -1, dtype=np.intp)
+        found = np.zeros(nodes.size, dtype=bool)
+        if held.size:
+            pos = np.minimum(np.searchsorted(held, nodes), held.size - 1)
+            found = held[pos] == nodes
+            rows[found] = order[pos[found]]
+        new = np.unique(nodes[~found])
+        if new.size == 0:
+            return rows
+        busy = in_use.copy()
+        busy[rows[found]] = True
+        free = np.flatnonzero(~busy)[: new.size]
+        grow = new.size - free.size
+        if grow:
+            self.destinations = np.concatenate((self.destinations, np.zeros(grow, dtype=self.destinations.dtype)))
+            extra = np.full((self.trees.shape[0], grow, self.trees.shape[2]), -1, dtype=np.int32)
+            self.trees = np.concatenate((self.trees, extra), axis=1)
+        added = np.concatenate((free, np.arange(self.destinations.size - grow, self.destinations.size)))
+        self.destinations[added] = new
+        self.trees[:, added] = -1
+        self.stale = np.union1d(self.stale, added).astype(np.intp)
+        rows[~found] = added[np.searchsorted(new, nodes[~found])]
+        return rows
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The destinations and kept trees (for checkpoints)."""
+        return {"destinations": self.destinations, "trees": self.trees[: self.n_trees], "stale": self.stale}
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`arrays`."""
+        self.destinations = np.asarray(arrays["destinations"], dtype=np.int32)
+        kept = np.asarray(arrays["trees"], dtype=np.int32)
+        self.trees = np.full((self.trees.shape[0], self.destinations.size, self.network.n_nodes), -1, dtype=np.int32)
+        self.n_trees = kept.shape[0]
+        self.trees[: self.n_trees] = kept
+        self.stale = np.asarray(arrays["stale"], dtype=np.intp)
 
     def tree_weights(self) -> np.ndarray:
         """Probability of drawing each kept tree, newest first (sums to 1)."""

@@ -49,11 +49,17 @@ link transmission model's receiving function (Yperman 2007) and whose exit is a 
   reaching a node draws its next link from the last few trees, weighted as UXsim's exponentially smoothed
   link preference (``route_memory``), and a driver whose drawn link is full now takes another of those
   links that has room (re-drawing when blocked). Those heading for a closed link reroute. A vehicle with no
-  route left is stranded where it is (kept in the trips table, counted; final, even if the link reopens).
+  route left is stranded where it is (it leaves the road, counted), and resumes from that node as soon as a
+  refresh finds a way to its destination again (a link reopened, or it was redirected).
 * **Gridlock.** A vehicle waiting longer than ``gridlock_s`` past its earliest exit (or at its origin) is
   stuck; stuck vehicles are counted per link, and removed as abandoned if ``abandon_gridlocked`` (checked at
   the end of every step and at every record, as gridlock builds over minutes). ``squeeze_after_s`` optionally
   lets a link that has let nobody out for that long push its first vehicle on without room.
+
+Trips handed over while the simulation runs (:meth:`TrafficSim.add_trips`, :meth:`TrafficSim.redirect`,
+:meth:`TrafficSim.take_reports`, :meth:`TrafficSim.vehicle_positions`; other phases reach them through
+:class:`twin.traffic.service.TrafficService`) join the same arrays: a vehicle id is an index, ids are never
+reused, and the changing state is one :class:`~twin.traffic.state.TrafficState`, saved and restored by checkpoints.
 
 Every sub-step operation is over all candidate vehicles or links at once; Python loops run only over
 sub-steps and passes. A sub-step looks only at what can change in it: the vehicles at each link's end that
@@ -66,13 +72,16 @@ every sub-step:
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
+from twin.errors import TwinError
 from twin.traffic.demand import VEHICLE_CLASSES, Demand, TrafficOptions
 from twin.traffic.kernels import dd1_times, exclusive_cumsum, inclusive_cumsum, insert_at, segment_starts
 from twin.traffic.network import TrafficNetwork
+from twin.traffic.reports import ABANDONED_REPORT, ARRIVED_REPORT, RESUMED_REPORT, STRANDED_REPORT, TrafficReport
 from twin.traffic.result import (
     ABANDONED,
     ARRIVED,
@@ -81,12 +90,18 @@ from twin.traffic.result import (
     STATUS_NAMES,
     STRANDED,
     WAITING,
-    Recorder,
     TrafficResult,
 )
-from twin.traffic.routing import RouteChoice, current_link_times_s, mean_speed_link_times_s
+from twin.traffic.routing import current_link_times_s, mean_speed_link_times_s
 from twin.traffic.spillback import ReleaseSchedule
-from twin.traffic.timequeue import TimeQueue
+from twin.traffic.state import SCENARIO_OWNER, TrafficState
+
+CLOCK_TOLERANCE_S = 1e-6
+"""Departures this close before the clock count as now: an engine's clock and the simulator's, summed over
+sub-steps, may differ in the last bit."""
+
+REPORT_OF_STATUS = {ARRIVED: ARRIVED_REPORT, STRANDED: STRANDED_REPORT, ABANDONED: ABANDONED_REPORT}
+"""The report a vehicle's owner gets when it ends with each status."""
 
 
 class TrafficSim:
@@ -116,67 +131,208 @@ class TrafficSim:
         self.options = options or TrafficOptions()
         if not isinstance(demand, Demand):
             demand = Demand.from_frame(demand, network.n_nodes, self.options.platoon_size)
-        self.demand = demand
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        self.clock_s = 0.0
-        self._init_vehicles()
-        self._init_links()
-
-    def _init_vehicles(self) -> None:
-        d, n = self.demand, self.demand.n_vehicles
-        destinations, dest_idx = np.unique(d.destination, return_inverse=True)
-        self.destinations = destinations.astype(np.int32)
-        self._dest_idx = dest_idx.astype(np.int32)
-        self._weight = d.platoon.astype(np.float64)
-        self._smallest = float(self._weight.min()) if n else 1.0  # the smallest platoon: bounds what a sub-step serves
-        self._class_speed = np.array([self.options.class_speed[c] for c in VEHICLE_CLASSES])[d.vehicle_class]
-        priority = np.array([c in self.options.priority_classes for c in VEHICLE_CLASSES], dtype=np.int8)
-        self._priority = priority[d.vehicle_class]
-        self.status = np.zeros(n, dtype=np.int8)
-        self.link = np.full(n, -1, dtype=np.int32)
-        self.entered_s = np.full(n, np.nan)
-        self.exit_min_s = np.full(n, np.nan)
-        self.route_m = np.zeros(n)
-        self.end_s = np.full(n, np.nan)
-        self.end_node = np.full(n, -1, dtype=np.int32)
-        self._dep_order = np.argsort(d.departure_s, kind="stable")
-        self._dep_sorted = d.departure_s[self._dep_order]
-        self._dep_next = 0
-        self._queue = np.empty(0, dtype=np.intp)  # departed, waiting at their origin (by origin, departure order)
-        # vehicles on a link short of its end, by the time they reach it (may hold records of vehicles that left)
-        self._moving = TimeQueue((np.intp,))
-        self._q = np.empty(0, dtype=np.intp)  # at their link's end, sorted by link, arrival there, id
-        self._at_end = np.zeros(n, dtype=bool)  # in ``_q``
-
-    def _init_links(self) -> None:
-        net, n_links = self.network, self.network.n_links
-        self.storage_veh = net.storage_for(self.options.substep_s)
-        self._wave_s = net.backward_wave_s()
-        self.occupancy = np.zeros(n_links)
-        self.cum_in = np.zeros(n_links)
-        self.cum_out = np.zeros(n_links)
-        self._entry_free_s = np.full(n_links, -np.inf)  # when each link's entry has used up its capacity
-        self._released = np.zeros(n_links)  # N_out as seen from the upstream end (lagged by L / w)
-        self._last_exit_s = np.full(n_links, -np.inf)  # the server: when the last vehicle left, and its size
-        self._last_weight = np.zeros(n_links)
-        self._pending = TimeQueue((np.intp, np.float64))  # releases: link, vehicles
+        self.storage_veh = network.storage_for(self.options.substep_s)
+        self._wave_s = network.backward_wave_s()
         self._no_releases = ReleaseSchedule.empty()
-        self._schedule = self._no_releases
-        self.stuck_by_link = np.zeros(n_links)
-        self.vehicles_stuck = 0.0
-        self._routes = RouteChoice(net, self.destinations, self.options.route_memory, self.options.route_noise)
-        self._closed = net.closed_now()
-        self._routed_closed: np.ndarray | None = None
-        self._next_route_s = 0.0
-        self.route_refreshes = 0
-        self._recorder = Recorder(n_links, self.options.record_links)
-        self._next_record_s = self.options.record_every_s
-        self._step_times = [0.0, 0.0]  # free-flow and actual time of traversals completed in the last step
+        self._schedule = self._no_releases  # the releases due within the current sub-step (empty between them)
+        self.state = TrafficState.initial(network, self.options, demand)
+        self._derive()
+
+    def _derive(self) -> None:
+        """Recompute what follows from the state's trips and the options (after trips are added or a restore)."""
+        st = self.state
+        self._weight = st.platoon.astype(np.float64)
+        # the smallest platoon bounds what a sub-step serves
+        self._smallest = float(self._weight.min()) if st.n_vehicles else 1.0
+        self._class_speed = np.array([self.options.class_speed[c] for c in VEHICLE_CLASSES])[st.vehicle_class]
+        priority = np.array([c in self.options.priority_classes for c in VEHICLE_CLASSES], dtype=np.int8)
+        self._priority = priority[st.vehicle_class]
+        self._dep_sorted = st.ready_s[st.dep_order]
+        self._closed = self.network.closed_now()
+
+    def restore(self, state: TrafficState) -> None:
+        """Continue from ``state`` (saved from a simulation on the same network with the same options)."""
+        self.state = state
+        self._derive()
+
+    # ---------------------------------------------------------------- what the tests and the engine read
+    @property
+    def demand(self) -> Demand:
+        """The trips (every vehicle ever added; destinations as redirected)."""
+        return self.state.demand()
+
+    @property
+    def clock_s(self) -> float:
+        """Simulated time (s)."""
+        return self.state.clock_s
+
+    @property
+    def status(self) -> np.ndarray:
+        """Status code of each vehicle (index into :data:`STATUS_NAMES`)."""
+        return self.state.status
+
+    @property
+    def link(self) -> np.ndarray:
+        """Link of each vehicle (-1 off the network)."""
+        return self.state.link
+
+    @property
+    def entered_s(self) -> np.ndarray:
+        """When each vehicle entered its current link."""
+        return self.state.entered_s
+
+    @property
+    def exit_min_s(self) -> np.ndarray:
+        """When each vehicle reaches its link's end at the earliest."""
+        return self.state.exit_min_s
+
+    @property
+    def occupancy(self) -> np.ndarray:
+        """Vehicles on each link."""
+        return self.state.occupancy
+
+    @property
+    def stuck_by_link(self) -> np.ndarray:
+        """Vehicles stuck at each link's end (at the last gridlock check)."""
+        return self.state.stuck_by_link
+
+    @property
+    def vehicles_stuck(self) -> float:
+        """Vehicles stuck on links or at their origin (at the last gridlock check)."""
+        return self.state.vehicles_stuck
+
+    @property
+    def route_refreshes(self) -> int:
+        """Shortest-path refreshes so far."""
+        return self.state.route_refreshes
+
+    @property
+    def destinations(self) -> np.ndarray:
+        """Destination node of each row of the route trees."""
+        return self.state.routes.destinations
+
+    # ---------------------------------------------------------------- trips handed over while the simulation runs
+    def add_trips(self, frame: pd.DataFrame, owner: str) -> np.ndarray:
+        """Add trips at any time; return their vehicle ids (int64, consecutive).
+
+        Parameters
+        ----------
+        frame
+            One row per simulated vehicle: ``origin`` and ``destination`` (node ids of the network),
+            ``departure_s`` (simulated seconds, at or after :attr:`clock_s`), optional ``vehicle_class`` (one of
+            :data:`VEHICLE_CLASSES`, default ``car``) and ``platoon`` (vehicles it stands for, default
+            ``options.platoon_size``). Every bad row is reported at once (:class:`~twin.errors.TwinError`).
+        owner
+            Who asks (``"residents"``, ``"crews"``...): :meth:`take_reports` hands the owner what became of its
+            vehicles. ``"scenario"`` is the scenario's own demand and cannot be used.
+
+        Notes
+        -----
+        New destinations get route trees at the start of the next sub-step (:meth:`RouteChoice.rows_for`); a
+        trip leaves at ``departure_s`` from its origin's queue, behind the trips already waiting there.
+        """
+        code = self._owner_code(owner)
+        demand = Demand.from_frame(
+            frame,
+            self.network.n_nodes,
+            self.options.platoon_size,
+            not_before_s=self.clock_s - CLOCK_TOLERANCE_S,
+            what=f"the trips {owner} added to traffic",
+        )
+        demand = replace(demand, departure_s=np.maximum(demand.departure_s, self.clock_s))
+        ids = self.state.add_vehicles(demand, code, self._destination_rows(demand.destination))
+        self._derive()
+        return ids
+
+    def redirect(self, vehicle_ids: np.ndarray, destinations: np.ndarray) -> None:
+        """Send vehicles (waiting, queued, on a link or stranded) to new destination nodes from where they are.
+
+        A vehicle on a link chooses its next link toward the new destination at the link's end; one waiting or
+        queued at its origin leaves for it (or arrives at once if it is there). ``destinations`` is one node
+        per vehicle, or one for all. Vehicles that have arrived or were abandoned cannot be redirected.
+        """
+        st = self.state
+        ids = np.asarray(vehicle_ids)
+        nodes = np.asarray(destinations)
+        nodes = np.full(ids.shape, nodes, dtype=nodes.dtype) if nodes.ndim == 0 else nodes
+        problems = _redirect_problems(ids, nodes, st.n_vehicles, self.network.n_nodes)
+        if not problems:
+            ended = np.isin(st.status[ids], (ARRIVED, ABANDONED))
+            if ended.any():
+                problems.append(
+                    f"vehicles {_listed(ids[ended])} have already arrived or were abandoned; only vehicles still "
+                    "travelling (or stranded) can be redirected (add a new trip instead)"
+                )
+        if problems:
+            raise TwinError("vehicles cannot be redirected", problems)
+        ids, nodes = ids.astype(np.intp), nodes.astype(np.int32)
+        st.dest_index[ids] = self._destination_rows(nodes)
+        st.destination[ids] = nodes
+        st.resume_due |= bool(np.any(st.status[ids] == STRANDED))  # a new destination may be within reach
+
+    def take_reports(self, owner: str) -> TrafficReport:
+        """What became of ``owner``'s vehicles since its last call (arrivals, strandings, resumptions and
+        abandonments, by time); taken reports are not handed out again."""
+        if owner not in self.state.owners:
+            return TrafficReport.empty()
+        return self.state.reports.take(self.state.owner == self.state.owners.index(owner))
+
+    def vehicle_positions(self, vehicle_ids: np.ndarray | None = None) -> pd.DataFrame:
+        """Where vehicles are now: ``vehicle``, ``owner``, ``status``, ``link`` (-1 off the network),
+        ``offset_m`` (from the link's start; NaN off the network) and ``node`` (where a vehicle off the network
+        waits or ended; -1 on a link).
+
+        A vehicle short of its link's end is placed as if it drove at its free speed since it entered (its
+        earliest exit); one queued at the end is at the end.
+        """
+        st = self.state
+        ids = np.arange(st.n_vehicles) if vehicle_ids is None else np.asarray(vehicle_ids, dtype=np.intp)
+        if ids.size and (ids.min() < 0 or ids.max() >= st.n_vehicles):
+            raise TwinError(f"vehicle ids must be in 0..{st.n_vehicles - 1} (the ids add_trips returned)")
+        link = st.link[ids]
+        on = link >= 0
+        length = self.network.length_m[np.where(on, link, 0)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = (st.clock_s - st.entered_s[ids]) / (st.exit_min_s[ids] - st.entered_s[ids])
+        offset = np.where(st.at_end[ids], length, np.clip(share, 0.0, 1.0) * length)
+        waiting = st.status[ids] <= QUEUED
+        node = np.where(on, -1, np.where(waiting, st.start_node[ids], st.end_node[ids]))
+        return pd.DataFrame(
+            {
+                "vehicle": ids.astype(np.int64),
+                "owner": pd.Categorical.from_codes(st.owner[ids], categories=pd.Index(st.owners)),
+                "status": pd.Categorical.from_codes(st.status[ids], categories=pd.Index(STATUS_NAMES)),
+                "link": link,
+                "offset_m": np.where(on, offset, np.nan),
+                "node": node.astype(np.int32),
+            }
+        )
+
+    def _owner_code(self, owner: str) -> int:
+        """The code of ``owner`` (registered on first use)."""
+        owners = self.state.owners
+        if not isinstance(owner, str) or not owner.strip() or owner == SCENARIO_OWNER:
+            raise TwinError(
+                f"the owner of added trips must be a name such as 'residents' or 'crews' (got {owner!r}; "
+                f"{SCENARIO_OWNER!r} is the scenario's own demand)"
+            )
+        if owner not in owners:
+            owners.append(owner)
+        return owners.index(owner)
+
+    def _destination_rows(self, nodes: np.ndarray) -> np.ndarray:
+        """The route-tree rows toward ``nodes``, reusing the rows of destinations no vehicle heads for now."""
+        st = self.state
+        in_use = np.zeros(st.routes.destinations.size, dtype=bool)
+        active = ~np.isin(st.status, (ARRIVED, ABANDONED))  # stranded vehicles may still resume
+        in_use[st.dest_index[active]] = True
+        return st.routes.rows_for(nodes, in_use).astype(np.int32)
 
     # ---------------------------------------------------------------- counts the engine reads
     def counts(self) -> dict[str, float]:
         """Vehicles (platoon sizes summed) per state now, with ``departed`` and ``on_network``."""
-        by_status = np.bincount(self.status, weights=self._weight, minlength=len(STATUS_NAMES))
+        by_status = np.bincount(self.state.status, weights=self._weight, minlength=len(STATUS_NAMES))
         counts = {name: float(by_status[i]) for i, name in enumerate(STATUS_NAMES)}
         counts["departed"] = float(by_status.sum() - by_status[WAITING])
         counts["on_network"] = float(by_status[QUEUED] + by_status[ON_LINK])
@@ -200,7 +356,7 @@ class TrafficSim:
     @property
     def mean_speed_ratio(self) -> float:
         """Free-flow over actual time of the link traversals completed in the last step (NaN if none)."""
-        free, actual = self._step_times
+        free, actual = self.state.step_times
         return free / actual if actual > 0 else float("nan")
 
     # ---------------------------------------------------------------- stepping
@@ -209,40 +365,41 @@ class TrafficSim:
         if not (math.isfinite(dt_s) and dt_s > 0):
             raise ValueError(f"step needs a duration > 0 s (got {dt_s})")
         n = max(1, math.ceil(dt_s / self.options.substep_s - 1e-9))
-        t0 = self.clock_s
-        self._step_times = [0.0, 0.0]
+        t0 = self.state.clock_s
+        self.state.step_times = [0.0, 0.0]
         for i in range(n):
             self._substep(t0 + dt_s * i / n, t0 + dt_s * (i + 1) / n)
-        self._check_gridlock(self.clock_s)  # once per step and per record: gridlock builds over minutes
+        self._check_gridlock(self.state.clock_s)  # once per step and per record: gridlock builds over minutes
 
     def run(self, until_s: float) -> None:
         """Advance to ``until_s`` (s)."""
-        if until_s > self.clock_s:
-            self.step(until_s - self.clock_s)
+        if until_s > self.state.clock_s:
+            self.step(until_s - self.state.clock_s)
 
     def done(self) -> bool:
         """Whether every trip has ended (arrived, stranded or abandoned)."""
-        return bool(np.all(self.status >= ARRIVED))
+        return bool(np.all(self.state.status >= ARRIVED))
 
     def _substep(self, t: float, t_end: float) -> None:
-        self._refresh_routes(t)
+        if self._refresh_routes(t) or self.state.resume_due:
+            self._resume_stranded(t)
         self._schedule_releases(t, t_end)
         self._queue_arrivals(t_end)
         blocked_e = np.full(self.network.n_links, np.inf)  # earliest arrival at a link's end held this sub-step
         self._passes(self._heads(t_end - t, blocked_e), t, t_end, blocked_e, presorted=True)
         # entering traffic yields: trips start once the vehicles already on the roads have been served
         entered = self._depart(t, t_end)
-        e, links = self.exit_min_s[entered], self.link[entered]
+        e, links = self.state.exit_min_s[entered], self.state.link[entered]
         self._passes(entered[(e <= t_end) & (e < blocked_e[links])], t, t_end, blocked_e, presorted=False)
-        self._q = self._q[self._at_end[self._q]]
-        self._schedule.apply(self._released)
+        self.state.end_queue = self.state.end_queue[self.state.at_end[self.state.end_queue]]
+        self._schedule.apply(self.state.released)
         self._schedule = self._no_releases
-        self.clock_s = t_end
-        if t_end >= self._next_record_s - 1e-9:
+        self.state.clock_s = t_end
+        if t_end >= self.state.next_record_s - 1e-9:
             self._check_gridlock(t_end)
             self._record(t_end)
             every = self.options.record_every_s
-            self._next_record_s = (math.floor(t_end / every + 1e-9) + 1) * every
+            self.state.next_record_s = (math.floor(t_end / every + 1e-9) + 1) * every
 
     def _passes(self, cand: np.ndarray, t: float, t_end: float, blocked_e: np.ndarray, presorted: bool) -> None:
         """Exit/entry passes until no candidate is left (at most ``options.max_passes``)."""
@@ -252,38 +409,72 @@ class TrafficSim:
             cand = self._pass(cand, t, t_end, blocked_e, presorted=presorted and i == 0)
 
     # ---------------------------------------------------------------- routing
-    def _refresh_routes(self, t: float) -> None:
+    def _refresh_routes(self, t: float) -> bool:
+        """Refresh the route trees when due or when closures changed (and compute the trees of new
+        destinations); return whether any tree changed."""
         closed = self._closed = self.network.closed_now()
-        routed = self._routed_closed
-        if routed is not None and t < self._next_route_s - 1e-9 and np.array_equal(closed, routed):
-            return
+        routed = self.state.routed_closed
+        if routed is not None and t < self.state.next_route_s - 1e-9 and np.array_equal(closed, routed):
+            if self.state.routes.stale.size:  # destinations added since the last refresh: their trees only
+                return self.state.routes.route_stale(self._link_costs(t), closed, self.rng)
+            return False
         weight = self._link_costs(t)
-        self._routes.refresh(weight, closed, self.rng)
-        self._routed_closed = closed.copy()
-        self._next_route_s = t + self.options.reroute_every_s
-        self.route_refreshes += 1
+        self.state.routes.refresh(weight, closed, self.rng)
+        self.state.routed_closed = closed.copy()
+        self.state.next_route_s = t + self.options.reroute_every_s
+        self.state.route_refreshes += 1
+        return True
+
+    def _resume_stranded(self, t: float) -> None:
+        """Stranded vehicles that have a way to their destination again (the newest trees, on the current
+        closures) resume at ``t``: they join the queue of the node they were stranded at, as if departing from it.
+
+        Reachability changes only when closures (or speed factors of 0) change, and that refreshes the trees, so
+        looking after each refresh (and after a stranded vehicle is redirected) finds every vehicle that can go.
+        """
+        st = self.state
+        st.resume_due = False
+        stranded = np.flatnonzero(st.status == STRANDED)
+        if stranded.size == 0:
+            return
+        node, row = st.end_node[stranded], st.dest_index[stranded]
+        way = (st.routes.newest[row, node] >= 0) | (st.routes.destinations[row] == node)
+        ids = stranded[way]
+        if ids.size == 0:
+            return
+        ids = ids[np.lexsort((ids, st.end_s[ids], st.end_node[ids]))]  # per node, in the order they got stuck
+        node = st.end_node[ids]
+        st.status[ids] = QUEUED
+        st.start_node[ids], st.ready_s[ids] = node, t
+        st.end_s[ids], st.end_node[ids] = np.nan, -1
+        at = np.searchsorted(st.start_node[st.origin_queue], node, side="right")  # behind those waiting there
+        st.origin_queue = insert_at(st.origin_queue, at, ids)
+        owned = st.owner[ids] > 0
+        st.reports.add(RESUMED_REPORT, ids[owned], np.full(int(owned.sum()), t), node[owned])
 
     def _link_costs(self, t: float) -> np.ndarray:
         """Link times as drivers see them now (``options.route_cost``)."""
         cost, net = self.options.route_cost, self.network
         if cost == "free_flow":
             return current_link_times_s(net)
-        q = self._q  # every vehicle queued at its link's end reached it by ``t``
-        queued = np.bincount(self.link[q], weights=self._weight[q], minlength=net.n_links)
+        q = self.state.end_queue  # every vehicle queued at its link's end reached it by ``t``
+        queued = np.bincount(self.state.link[q], weights=self._weight[q], minlength=net.n_links)
         if cost == "mean_speed":
-            return mean_speed_link_times_s(net, self.occupancy, queued)
-        wait = np.bincount(self.link[q], weights=self._weight[q] * (t - self.exit_min_s[q]), minlength=net.n_links)
+            return mean_speed_link_times_s(net, self.state.occupancy, queued)
+        wait = np.bincount(
+            self.state.link[q], weights=self._weight[q] * (t - self.state.exit_min_s[q]), minlength=net.n_links
+        )
         return current_link_times_s(net, queued, np.divide(wait, queued, out=np.zeros(net.n_links), where=queued > 0))
 
     # ---------------------------------------------------------------- links' space
     @property
     def room_veh(self) -> np.ndarray:
         """Receiving room of every link now (vehicles): ``storage + N_out(t - L / w) - N_in(t)``."""
-        return np.asarray(self.storage_veh + self._released - self.cum_in)
+        return np.asarray(self.storage_veh + self.state.released - self.state.cum_in)
 
     def _room(self, links: np.ndarray) -> np.ndarray:
         """Receiving room at the sub-step's start, less the vehicles that entered since."""
-        return np.asarray(self.storage_veh[links] + self._released[links] - self.cum_in[links])
+        return np.asarray(self.storage_veh[links] + self.state.released[links] - self.state.cum_in[links])
 
     def _has_room(self) -> np.ndarray:
         """Links that have room now (what a driver at the junction sees)."""
@@ -291,11 +482,11 @@ class TrafficSim:
 
     def _schedule_releases(self, t: float, t_end: float) -> None:
         """Apply the space released by ``t``; lay out the releases due within the sub-step by time."""
-        times, links, weight = self._pending.pop(t_end)
+        times, links, weight = self.state.pending.pop(t_end)
         if times.size == 0:
             return
         now = times <= t
-        np.add.at(self._released, links[now], weight[now])
+        np.add.at(self.state.released, links[now], weight[now])
         soon = ~now
         self._schedule = ReleaseSchedule.build(links[soon], times[soon], weight[soon])
 
@@ -311,49 +502,53 @@ class TrafficSim:
         if ids.size == 0:
             return
         net = self.network
-        self.status[ids] = ON_LINK
-        self.link[ids] = links
-        self._at_end[ids] = False
-        self.entered_s[ids] = t_in
+        self.state.status[ids] = ON_LINK
+        self.state.link[ids] = links
+        self.state.at_end[ids] = False
+        self.state.entered_s[ids] = t_in
         speed = net.free_speed_mps[links] * net.speed_factor[links] * self._class_speed[ids]
-        self.exit_min_s[ids] = t_in + net.length_m[links] / speed
-        self._moving.add(self.exit_min_s[ids], ids)
-        self.route_m[ids] += net.length_m[links]
+        self.state.exit_min_s[ids] = t_in + net.length_m[links] / speed
+        self.state.moving.add(self.state.exit_min_s[ids], ids)
+        self.state.route_m[ids] += net.length_m[links]
         weight = self._weight[ids]
-        np.add.at(self.cum_in, links, weight)
-        np.add.at(self.occupancy, links, weight)
-        self._entry_free_s[links] = np.maximum(self._entry_free_s[links], t)  # idle capacity is not banked
-        np.add.at(self._entry_free_s, links, weight / net.capacity_veh_s[links])
-        self._recorder.entered(links, weight)
+        np.add.at(self.state.cum_in, links, weight)
+        np.add.at(self.state.occupancy, links, weight)
+        self.state.entry_free_s[links] = np.maximum(self.state.entry_free_s[links], t)  # idle capacity is not banked
+        np.add.at(self.state.entry_free_s, links, weight / net.capacity_veh_s[links])
+        self.state.recorder.entered(links, weight)
 
     def _leave(self, ids: np.ndarray, links: np.ndarray, x: np.ndarray) -> None:
         """Vehicles pass the downstream end of ``links`` at times ``x``."""
         net, weight = self.network, self._weight[ids]
-        np.subtract.at(self.occupancy, links, weight)
-        np.add.at(self.cum_out, links, weight)
+        np.subtract.at(self.state.occupancy, links, weight)
+        np.add.at(self.state.cum_out, links, weight)
         last = np.ones(links.size, dtype=bool)  # sorted by link and exit time: the last exit of each link
         last[:-1] = links[1:] != links[:-1]
-        self._last_exit_s[links[last]] = x[last]
-        self._last_weight[links[last]] = weight[last]
-        self._pending.add(x + self._wave_s[links], links, weight)
-        time_on = x - self.entered_s[ids]
+        self.state.last_exit_s[links[last]] = x[last]
+        self.state.last_weight[links[last]] = weight[last]
+        self.state.pending.add(x + self._wave_s[links], links, weight)
+        time_on = x - self.state.entered_s[ids]
         free = net.length_m[links] / net.free_speed_mps[links]
-        self._recorder.left(links, weight, time_on, free)
-        self._step_times[0] += float(np.dot(weight, free))
-        self._step_times[1] += float(np.dot(weight, time_on))
+        self.state.recorder.left(links, weight, time_on, free)
+        self.state.step_times[0] += float(np.dot(weight, free))
+        self.state.step_times[1] += float(np.dot(weight, time_on))
 
     def _remove(self, ids: np.ndarray, links: np.ndarray, release_s: np.ndarray) -> None:
         """Vehicles taken off ``links`` without passing their end (stranded or abandoned)."""
         weight = self._weight[ids]
-        np.subtract.at(self.occupancy, links, weight)
-        self._pending.add(release_s, links, weight)
+        np.subtract.at(self.state.occupancy, links, weight)
+        self.state.pending.add(release_s, links, weight)
 
     def _finish(self, ids: np.ndarray, status: int, t: np.ndarray, node: np.ndarray) -> None:
-        self.status[ids] = status
-        self._at_end[ids] = False
-        self.end_s[ids] = t
-        self.end_node[ids] = node
-        self.link[ids] = -1
+        st = self.state
+        st.status[ids] = status
+        st.at_end[ids] = False
+        st.end_s[ids] = t
+        st.end_node[ids] = node
+        st.link[ids] = -1
+        owned = st.owner[ids] > 0  # the scenario's own trips are reported in the trips table only
+        if owned.any():
+            st.reports.add(REPORT_OF_STATUS[status], ids[owned], t[owned], node[owned])
 
     # ---------------------------------------------------------------- departures
     def _depart(self, t: float, t_end: float) -> np.ndarray:
@@ -361,22 +556,24 @@ class TrafficSim:
         enter their first link at the first moment it has room and entry capacity, until one has to wait for the
         next sub-step: it holds the ones behind it (one queue per origin, as UXsim's vertical queue). Returns
         the vehicles that entered."""
-        d = self.demand
+        st = self.state
         due = int(np.searchsorted(self._dep_sorted, t_end, side="left"))
-        new = self._dep_order[self._dep_next : due]
-        self._dep_next = due
-        self.status[new] = QUEUED
+        new = self.state.dep_order[self.state.dep_next : due]
+        self.state.dep_next = due
+        self.state.status[new] = QUEUED
         if new.size:
-            new = new[np.argsort(d.origin[new], kind="stable")]
-            at = np.searchsorted(d.origin[self._queue], d.origin[new], side="right")
-            self._queue = insert_at(self._queue, at, new)
-        if self._queue.size == 0:
-            return self._queue
+            new = new[np.argsort(st.start_node[new], kind="stable")]
+            at = np.searchsorted(st.start_node[st.origin_queue], st.start_node[new], side="right")
+            self.state.origin_queue = insert_at(self.state.origin_queue, at, new)
+        if self.state.origin_queue.size == 0:
+            return self.state.origin_queue
         queue = self._origin_heads(t_end - t)
-        origin = d.origin[queue]
-        start = np.maximum(d.departure_s[queue], t)
-        home = origin == d.destination[queue]
-        first = self._routes.choose(self._dest_idx[queue], origin, None, self._closed, self.rng, self._has_room())
+        origin = st.start_node[queue]
+        start = np.maximum(st.ready_s[queue], t)
+        home = origin == st.destination[queue]
+        first = self.state.routes.choose(
+            self.state.dest_index[queue], origin, None, self._closed, self.rng, self._has_room()
+        )
         lost = ~home & (first < 0)
         self._finish(queue[home], ARRIVED, start[home], origin[home])
         self._finish(queue[lost], STRANDED, start[lost], origin[lost])
@@ -391,18 +588,18 @@ class TrafficSim:
         accepted = np.empty(queue.size, dtype=bool)
         accepted[order] = y <= t_end  # y grows along each link's queue, so a prefix of it enters
         # and the origin's queue is one queue (UXsim's vertical queue): nobody passes a vehicle that waits
-        accepted &= exclusive_cumsum((~accepted).astype(np.float64), segment_starts(d.origin[queue])) == 0
+        accepted &= exclusive_cumsum((~accepted).astype(np.float64), segment_starts(st.start_node[queue])) == 0
         entry = np.empty(queue.size)
         entry[order] = y
         self._enter(queue[accepted], first[accepted], entry[accepted], t)
-        self._queue = self._queue[self.status[self._queue] == QUEUED]
+        self.state.origin_queue = self.state.origin_queue[self.state.status[self.state.origin_queue] == QUEUED]
         return np.asarray(queue[accepted])
 
     def _origin_heads(self, dt: float) -> np.ndarray:
         """The vehicles at the front of each origin's queue that its links could take in ``dt`` seconds (at most
         ``floor(c dt / p_min) + 1`` for each link leaving it, of capacity ``c``): only they can enter now."""
-        queue = self._queue
-        origins = self.demand.origin[queue]
+        queue = self.state.origin_queue
+        origins = self.state.start_node[queue]
         first = np.flatnonzero(segment_starts(origins))
         length = np.diff(np.append(first, queue.size))
         net = self.network
@@ -420,14 +617,16 @@ class TrafficSim:
         Every vehicle already in ``_q`` reached the end before this sub-step, and every newcomer entered its link
         after that, so newcomers go after a link's queue and only they need sorting.
         """
-        e, new = self._moving.pop(t_end)
-        new = new[(self.status[new] == ON_LINK) & (self.exit_min_s[new] == e) & ~self._at_end[new]]  # still there
+        e, new = self.state.moving.pop(t_end)
+        new = new[
+            (self.state.status[new] == ON_LINK) & (self.state.exit_min_s[new] == e) & ~self.state.at_end[new]
+        ]  # still there
         if new.size == 0:
             return
-        new = new[np.lexsort((new, self.exit_min_s[new], self.link[new]))]
-        at = np.searchsorted(self.link[self._q], self.link[new], side="right")
-        self._q = insert_at(self._q, at, new)
-        self._at_end[new] = True
+        new = new[np.lexsort((new, self.state.exit_min_s[new], self.state.link[new]))]
+        at = np.searchsorted(self.state.link[self.state.end_queue], self.state.link[new], side="right")
+        self.state.end_queue = insert_at(self.state.end_queue, at, new)
+        self.state.at_end[new] = True
 
     def _heads(self, dt: float, blocked_e: np.ndarray) -> np.ndarray:
         """The vehicles at the front of each link's end queue that its server could let out in ``dt`` seconds.
@@ -437,17 +636,17 @@ class TrafficSim:
         ``floor(c dt / p_min) + 1`` can leave; the first one past them holds every later arrival on its link for
         the sub-step (noted in ``blocked_e``).
         """
-        q = self._q
+        q = self.state.end_queue
         if q.size == 0:
             return q
-        net, links = self.network, self.link[q]
+        net, links = self.network, self.state.link[q]
         first = np.flatnonzero(segment_starts(links))
         queue_links, length = links[first], np.diff(np.append(first, q.size))
         servable = net.capacity_veh_s[queue_links] * net.capacity_factor[queue_links] * dt / self._smallest
         limit = (np.floor(servable) + 1).astype(np.int64)
         count = np.minimum(limit, length)
         beyond = first[count < length] + count[count < length]
-        np.minimum.at(blocked_e, links[beyond], self.exit_min_s[q[beyond]])
+        np.minimum.at(blocked_e, links[beyond], self.state.exit_min_s[q[beyond]])
         offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
         return np.asarray(q[np.repeat(first, count) + offset])
 
@@ -458,7 +657,7 @@ class TrafficSim:
         net = self.network
         capacity = net.capacity_veh_s[links] * net.capacity_factor[links]
         with np.errstate(divide="ignore", invalid="ignore"):
-            free_at = np.maximum(self._last_exit_s[links] + self._last_weight[links] / capacity, t)
+            free_at = np.maximum(self.state.last_exit_s[links] + self.state.last_weight[links] / capacity, t)
         return dd1_times(e, weight, starts, capacity, free_at)
 
     def _entry_times(self, links: np.ndarray, ahead: np.ndarray, t: float) -> np.ndarray:
@@ -470,7 +669,7 @@ class TrafficSim:
         so the order in which the sub-step's batches (departures, then passes) reach a link does not matter;
         over a sub-step or longer, entries never exceed the capacity.
         """
-        return np.asarray(np.maximum(self._entry_free_s[links], t) + ahead / self.network.capacity_veh_s[links])
+        return np.asarray(np.maximum(self.state.entry_free_s[links], t) + ahead / self.network.capacity_veh_s[links])
 
     def _admission(
         self, ids: np.ndarray, source: np.ndarray, target: np.ndarray, x: np.ndarray, arrive: np.ndarray, t: float
@@ -501,7 +700,7 @@ class TrafficSim:
         room_at = self._room_times(links, ahead)
         squeeze = self.options.squeeze_after_s
         if squeeze is not None:  # the first vehicle of a link that has let nobody out for that long
-            stuck = segment_starts(source) & (t - self._last_exit_s[source] > squeeze)
+            stuck = segment_starts(source) & (t - self.state.last_exit_s[source] > squeeze)
             room_at[stuck[order]] = -np.inf
         y[order] = np.maximum(np.maximum(x[order], room_at), self._entry_times(links, ahead, t))
         return y
@@ -510,16 +709,16 @@ class TrafficSim:
         """Candidates sorted by link, then arrival at its end, then id."""
         net = self.network
         if not presorted:
-            cand = cand[np.lexsort((cand, self.exit_min_s[cand], self.link[cand]))]
-        links = self.link[cand]
-        return {"cand": cand, "links": links, "e": self.exit_min_s[cand], "node": net.dst[links]}
+            cand = cand[np.lexsort((cand, self.state.exit_min_s[cand], self.state.link[cand]))]
+        links = self.state.link[cand]
+        return {"cand": cand, "links": links, "e": self.state.exit_min_s[cand], "node": net.dst[links]}
 
     def _choose_next(self, v: dict[str, np.ndarray], t: float) -> dict[str, np.ndarray]:
         """The next link of each candidate (-1 at its destination); those with no route left are stranded here,
         at the end of their link, at ``x`` (they leave the road)."""
-        dest = self._dest_idx[v["cand"]]
-        v["arrive"] = arrive = self.destinations[dest] == v["node"]
-        choice = self._routes.choose(dest, v["node"], v["links"], self._closed, self.rng, self._has_room())
+        dest = self.state.dest_index[v["cand"]]
+        v["arrive"] = arrive = self.state.routes.destinations[dest] == v["node"]
+        choice = self.state.routes.choose(dest, v["node"], v["links"], self._closed, self.rng, self._has_room())
         v["nxt"] = nxt = np.where(arrive, -1, choice)
         lost = (nxt < 0) & ~arrive
         if lost.any():
@@ -559,7 +758,7 @@ class TrafficSim:
         self._finish(m["cand"][gone], ARRIVED, m["y"][gone], m["node"][gone])
         entered, new_links = m["cand"][~gone], m["nxt"][~gone]
         self._enter(entered, new_links, m["y"][~gone], t)
-        e_new = self.exit_min_s[entered]
+        e_new = self.state.exit_min_s[entered]
         return np.concatenate((deferred_ids, entered[(e_new <= t_end) & (e_new < blocked_e[new_links])]))
 
     def _admit(
@@ -594,22 +793,22 @@ class TrafficSim:
     # ---------------------------------------------------------------- gridlock and records
     def _check_gridlock(self, now: float) -> None:
         limit = self.options.gridlock_s
-        on, queue = self._q, self._queue
-        stuck_on = (now - self.exit_min_s[on]) > limit
-        stuck_q = (now - self.demand.departure_s[queue]) > limit
+        on, queue = self.state.end_queue, self.state.origin_queue
+        stuck_on = (now - self.state.exit_min_s[on]) > limit
+        stuck_q = (now - self.state.ready_s[queue]) > limit
         ids_on = on[stuck_on]
         n_links = self.network.n_links
-        self.stuck_by_link = np.bincount(self.link[ids_on], weights=self._weight[ids_on], minlength=n_links)
-        self.vehicles_stuck = float(self._weight[ids_on].sum() + self._weight[queue[stuck_q]].sum())
-        if not self.options.abandon_gridlocked or self.vehicles_stuck == 0:
+        self.state.stuck_by_link = np.bincount(self.state.link[ids_on], weights=self._weight[ids_on], minlength=n_links)
+        self.state.vehicles_stuck = float(self._weight[ids_on].sum() + self._weight[queue[stuck_q]].sum())
+        if not self.options.abandon_gridlocked or self.state.vehicles_stuck == 0:
             return
-        links = self.link[ids_on]
+        links = self.state.link[ids_on]
         self._remove(ids_on, links, np.full(ids_on.size, now))
         self._finish(ids_on, ABANDONED, np.full(ids_on.size, now), self.network.src[links])
         ids_q = queue[stuck_q]
-        self._finish(ids_q, ABANDONED, np.full(ids_q.size, now), self.demand.origin[ids_q])
-        self._q, self._queue = on[~stuck_on], queue[~stuck_q]
-        self._recorder.abandoned_rows.append(
+        self._finish(ids_q, ABANDONED, np.full(ids_q.size, now), self.state.start_node[ids_q])
+        self.state.end_queue, self.state.origin_queue = on[~stuck_on], queue[~stuck_q]
+        self.state.recorder.abandoned_rows.append(
             (now, np.concatenate((ids_on, ids_q)), np.concatenate((links, np.full(ids_q.size, -1))))
         )
 
@@ -617,14 +816,14 @@ class TrafficSim:
         counts = self.counts()
         row = {k: counts[k] for k in ("departed", "on_network", "arrived", "stranded", "abandoned")}
         row["queued_at_origin"] = counts["queued"]
-        row["stuck"] = self.vehicles_stuck
-        self._recorder.record(t_s, row, self.occupancy, self.stuck_by_link, self.network.length_m)
+        row["stuck"] = self.state.vehicles_stuck
+        self.state.recorder.record(t_s, row, self.state.occupancy, self.state.stuck_by_link, self.network.length_m)
 
     def trips(self) -> pd.DataFrame:
         """The per-vehicle trips table now (see :class:`TrafficResult`)."""
-        d = self.demand
-        arrived = self.status == ARRIVED
-        arrival = np.where(arrived, self.end_s, np.nan)
+        d = self.state
+        arrived = self.state.status == ARRIVED
+        arrival = np.where(arrived, self.state.end_s, np.nan)
         return pd.DataFrame(
             {
                 "vehicle": np.arange(d.n_vehicles, dtype=np.int32),
@@ -635,21 +834,38 @@ class TrafficSim:
                 "departure_s": d.departure_s,
                 "arrival_s": arrival,
                 "travel_time_s": arrival - d.departure_s,
-                "route_length_m": self.route_m,
-                "status": pd.Categorical.from_codes(self.status, categories=pd.Index(STATUS_NAMES)),
-                "end_s": self.end_s,
-                "end_node": self.end_node,
-                "link": self.link,
+                "route_length_m": self.state.route_m,
+                "status": pd.Categorical.from_codes(self.state.status, categories=pd.Index(STATUS_NAMES)),
+                "end_s": self.state.end_s,
+                "end_node": self.state.end_node,
+                "link": self.state.link,
             }
         )
 
     def result(self) -> TrafficResult:
         """Trips and series so far (a last, partial interval is recorded if time passed since the last record)."""
-        rows = self._recorder.network_rows
-        if self.clock_s > 0 and (not rows or rows[-1]["t_s"] < self.clock_s):
-            self._record(self.clock_s)
-        rec = self._recorder
+        rows = self.state.recorder.network_rows
+        if self.state.clock_s > 0 and (not rows or rows[-1]["t_s"] < self.state.clock_s):
+            self._record(self.state.clock_s)
+        rec = self.state.recorder
         return TrafficResult(self.trips(), rec.links_frame(), rec.network_frame(), rec.abandoned_frame())
+
+
+def _redirect_problems(ids: np.ndarray, nodes: np.ndarray, n_vehicles: int, n_nodes: int) -> list[str]:
+    """Every problem with the vehicle ids and destination nodes of a redirect."""
+    problems = []
+    if ids.ndim != 1 or nodes.shape != ids.shape:
+        return [f"give one destination per vehicle, or one for all (got {nodes.size} for {ids.size} vehicles)"]
+    if not np.issubdtype(ids.dtype, np.integer) or (ids.size and (ids.min() < 0 or ids.max() >= n_vehicles)):
+        problems.append(f"vehicle ids must be whole numbers in 0..{n_vehicles - 1} (the ids add_trips returned)")
+    if not np.issubdtype(nodes.dtype, np.integer) or (nodes.size and (nodes.min() < 0 or nodes.max() >= n_nodes)):
+        problems.append(f"destinations must be node ids in 0..{n_nodes - 1}")
+    return problems
+
+
+def _listed(ids: np.ndarray) -> str:
+    shown = ", ".join(str(int(i)) for i in ids[:5])
+    return f"{shown}{', ...' if ids.size > 5 else ''} ({ids.size} in all)"
 
 
 def simulate(

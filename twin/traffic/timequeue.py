@@ -65,6 +65,17 @@ class TimeQueue:
         self._merge()
         return (self._times, *self._fields)
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every record held, as ``times`` and ``field0``, ``field1``... (for checkpoints)."""
+        times, *fields = self.everything()
+        return {"times": times, **{f"field{i}": f for i, f in enumerate(fields)}}
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Hold exactly the records :meth:`arrays` saved."""
+        self.clear()
+        fields = [np.asarray(arrays[f"field{i}"], dtype=d) for i, d in enumerate(self.dtypes)]
+        self.add(np.asarray(arrays["times"], dtype=np.float64), *fields)
+
     def clear(self) -> None:
         """Drop every record."""
         self._times = np.zeros(0)
