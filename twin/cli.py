@@ -1,4 +1,5 @@
-"""The ``twin`` command: ``map`` (build, info, show), ``hazard`` (susceptibility), ``validate``, ``schema``, ``run``.
+"""The ``twin`` command: ``map`` (build, info, show), ``hazard`` (susceptibility), ``validate``, ``schema``, ``run``,
+``report``.
 
 Errors a user can fix (:class:`twin.errors.TwinError`) are printed without a traceback and exit with 1;
 an interrupted command exits with 130.
@@ -94,6 +95,12 @@ def _run(args: argparse.Namespace) -> int:
     from twin.run import run_command
 
     return run_command(args)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from twin.report.html_report import report_command
+
+    return report_command(args)
 
 
 def _hazard_susceptibility(args: argparse.Namespace) -> int:
@@ -192,15 +199,29 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(handler=_run)
 
 
+def _add_report_commands(sub: argparse._SubParsersAction) -> None:
+    report = sub.add_parser(
+        "report",
+        help="write a run folder's report: one self-contained HTML file (offline, phone, A4)",
+        description="The planner's report of a run: what was run, headline figures per service, Q(t) curves with "
+        "the loss area, maps, a timeline of events and the resilience properties. Reads the run folder only.",
+    )
+    report.add_argument("run", type=Path, help="run folder written by twin run")
+    report.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the report (default: en)")
+    report.add_argument("--out", type=Path, default=None, help="HTML file to write (default: RUN/report.html)")
+    report.set_defaults(handler=_report)
+
+
 def parser() -> argparse.ArgumentParser:
     """The ``twin`` argument parser."""
     top = argparse.ArgumentParser(
         prog="twin", description="twin: a digital twin of a city's resilience to floods, landslides and outages."
     )
-    sub = top.add_subparsers(dest="command", required=True, metavar="{map,hazard,validate,schema,run}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="{map,hazard,validate,schema,run,report}")
     _add_map_commands(sub)
     _add_hazard_commands(sub)
     _add_scenario_commands(sub)
+    _add_report_commands(sub)
     return top
 
 
