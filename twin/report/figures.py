@@ -24,7 +24,7 @@ from matplotlib.patches import Patch, PathPatch
 
 from twin.report.fonts import figure_fonts
 from twin.report.mapplot import depth_scale, polygon_paths, segments
-from twin.report.runfolder import Raster
+from twin.report.runfolder import Raster, service_key
 from twin.report.strings import tr, tr_or
 
 DPI = 130
@@ -112,7 +112,7 @@ def overlay_png(groups: Sequence[tuple[str, dict[str, tuple[np.ndarray, np.ndarr
     lang
         Language of the labels.
     """
-    services = sorted({s for _, curves in groups for s in curves}, key=_service_order)
+    services = sorted({s for _, curves in groups for s in curves}, key=service_key)
     with figure_fonts(lang):
         figure = Figure(figsize=(8.0, 1.25 + 1.45 * max(len(services), 1)), layout="constrained")
         axes = figure.subplots(max(len(services), 1), 1, sharex=True, squeeze=False)[:, 0]
@@ -131,11 +131,6 @@ def overlay_png(groups: Sequence[tuple[str, dict[str, tuple[np.ndarray, np.ndarr
         axes[-1].set_xlabel(tr(lang, "axis_hours"))
         axes[0].legend(loc="lower left", fontsize=7, framealpha=0.9)
         return png_bytes(figure)
-
-
-def _service_order(service: str) -> tuple[int, str]:
-    order = ("access", "power", "water", "telecom", "health")
-    return (order.index(service) if service in order else len(order), service)
 
 
 # --- maps ---------------------------------------------------------------------------------------------------
@@ -257,3 +252,43 @@ def _wet_box(raster: Raster) -> np.ndarray | None:
     return np.array(
         [left + cols.min() * dx, top - (rows.max() + 1) * dy, left + (cols.max() + 1) * dx, top - rows.min() * dy]
     )
+
+
+def depth_difference_png(a: Raster, b: Raster, outline: Any, extent: Any, title: str, lang: str) -> bytes:
+    """Peak depth of variant b minus baseline a (m), cell by cell; dry or no-data cells count as 0 m."""
+    diff = np.nan_to_num(b.values, nan=0.0) - np.nan_to_num(a.values, nan=0.0)
+    shown = np.where(diff != 0.0, diff, np.nan)
+    top = max(float(np.nanmax(np.abs(shown))) if np.isfinite(shown).any() else 0.0, 0.01)
+    with figure_fonts(lang):
+        figure, ax = _map_figure(title)
+        _outline(ax, outline)
+        image = ax.imshow(
+            shown, extent=a.extent, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -top, top), interpolation="nearest", zorder=2
+        )
+        bar = figure.colorbar(image, ax=ax, shrink=0.6)
+        bar.set_label(tr(lang, "map_depth"), fontsize=8)
+        _km_axes(ax, extent, lang)
+        return png_bytes(figure)
+
+
+def closures_difference_png(a: Any, b: Any, names: tuple[str, str], outline: Any, extent: Any, lang: str) -> bytes:
+    """Roads closed in the baseline only (blue), in the variant only (red) and in both (grey), by link id."""
+    a_ids = set() if a is None else set(a["link"].tolist())
+    b_ids = set() if b is None else set(b["link"].tolist())
+    layers = [
+        (a, a_ids - b_ids, "#1f5fbf", tr(lang, "cmp_closed_a", a=names[0])),
+        (b, b_ids - a_ids, "#d00000", tr(lang, "cmp_closed_b", b=names[1])),
+        (a, a_ids & b_ids, "0.45", tr(lang, "cmp_closed_both")),
+    ]
+    with figure_fonts(lang):
+        figure, ax = _map_figure(tr(lang, "cmp_closed_diff", a=names[0], b=names[1]))
+        _outline(ax, outline)
+        handles = []
+        for frame, ids, colour, label in layers:
+            if frame is not None and ids:
+                rows = frame[frame["link"].isin(sorted(ids))]
+                ax.add_collection(LineCollection(segments(rows.geometry), colors=colour, linewidths=1.2, zorder=3))
+            handles.append(Line2D([], [], color=colour, linewidth=1.5, label=f"{label} ({len(ids)})"))
+        _km_axes(ax, extent, lang)
+        ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.9)
+        return png_bytes(figure)

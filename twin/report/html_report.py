@@ -21,11 +21,10 @@ import pandas as pd
 from twin.atomic import write_text_atomic
 from twin.metrics.agility import time_to_turn_s
 from twin.report.page import Section, esc, facts, figure, render, table
-from twin.report.runfolder import RunData, read_run, zone_hours_without_service
+from twin.report.runfolder import RunData, read_run, service_key, zone_hours_without_service
 from twin.report.strings import tr, tr_or
 
 REPORT_HTML = "report.html"
-SERVICE_ORDER = ("access", "power", "water", "telecom", "health")
 #: Groups of simultaneous events of one kind shown in the timeline (the rest are counted).
 TIMELINE_ROWS = 80
 TARGETS_SHOWN = 3
@@ -107,7 +106,7 @@ def service_name(service: str, lang: str) -> str:
 def services_of(run: RunData) -> list[str]:
     """The services of the run's metrics, in the usual order (access, power, water, telecom, health, others)."""
     known = [s for s, f in run.results.metrics.items() if isinstance(f, dict)]
-    return sorted(known, key=lambda s: (SERVICE_ORDER.index(s) if s in SERVICE_ORDER else len(SERVICE_ORDER), s))
+    return sorted(known, key=service_key)
 
 
 def recovery_threshold(run: RunData) -> float:

@@ -23,6 +23,13 @@ DEBRIS_GPKG = "landslide_debris.gpkg"
 LIFELINES_GPKG = "lifelines.gpkg"
 #: Zone layers of ``lifelines.gpkg`` and the service of ``zones.parquet`` each one belongs to.
 ZONE_LAYERS = {"power": "power_zones", "water": "water_zones"}
+#: The order services are shown in; services not listed follow, by name.
+SERVICE_ORDER = ("access", "power", "water", "telecom", "health")
+
+
+def service_key(service: str) -> tuple[int, str]:
+    """Sort key of a service name (see :data:`SERVICE_ORDER`)."""
+    return (SERVICE_ORDER.index(service) if service in SERVICE_ORDER else len(SERVICE_ORDER), service)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ EN: dict[str, str] = {
     "m_loss": "Resilience loss (h of full outage)",
     "m_index": "Resilience index",
     "m_recover": "Time to recover",
+    "m_recover_h": "Time to recover (h)",
     "m_people_hours": "People-hours without service",
     "m_equity": "Equity",
     "headline_note": (
@@ -55,7 +56,7 @@ EN: dict[str, str] = {
         "(Bruneau et al. 2003); the index is the mean of Q over the run (Cimellaro et al. 2010); recovered means "
         "back to {threshold:.0%} of normal."
     ),
-    "never": "not recovered by the end",
+    "never": "not by the end",
     "not_lost": "never lost",
     "no_services": "This run recorded no service levels.",
     "service_access": "Access to hospitals",
@@ -211,13 +212,14 @@ ZH: dict[str, str] = {
     "m_loss": "韧性损失（完全中断小时数）",
     "m_index": "韧性指数",
     "m_recover": "恢复时间",
+    "m_recover_h": "恢复时间（小时）",
     "m_people_hours": "无服务人·小时",
     "m_equity": "公平性",
     "headline_note": (
         "Q 为服务水平：实际供给与正常需求之比，1 表示正常。损失为曲线上方的面积（Bruneau 等，2003）；"
         "指数为运行期间 Q 的平均值（Cimellaro 等，2010）；恢复指回到正常水平的 {threshold:.0%}。"
     ),
-    "never": "至运行结束未恢复",
+    "never": "未恢复",
     "not_lost": "未中断",
     "no_services": "本次运行没有记录服务水平。",
     "service_access": "就医可达性",
