@@ -76,6 +76,7 @@ def test_report_has_every_section_and_picture_and_nothing_external(run_folder: P
     assert "<script" not in page
     assert "Main Street" in page and "river rising" in page  # timeline: the target and the message's text
     assert "Assumptions (3)" in page
+    assert "river_flood (test)" in page and "1: close_link × 1" in page
 
 
 def test_report_headline_figures_match_the_metrics(run_folder: Path) -> None:

@@ -20,7 +20,7 @@ import pandas as pd
 from twin.atomic import write_parquet_atomic, write_text_atomic
 from twin.report.compare import Variant, comparison_table, group_by_patterns, group_by_scenario, mean_curves
 from twin.report.page import Section, esc, figure, render, table
-from twin.report.runfolder import RunData, read_run, zone_hours_without_service
+from twin.report.runfolder import Raster, RunData, read_run, zone_hours_without_service
 from twin.report.strings import tr, tr_or
 
 COMPARE_HTML = "compare.html"
@@ -164,7 +164,7 @@ def _difference_maps(a: RunData, b: RunData, names: tuple[str, str], lang: str) 
     outline = next(iter(a.zone_shapes.values()), None)
     extent = layers_extent([a.closed_links, b.closed_links, a.debris, b.debris, outline], a.peak_depth)
     pictures = []
-    if a.peak_depth is not None and b.peak_depth is not None and a.peak_depth.values.shape == b.peak_depth.values.shape:
+    if _same_grid(a.peak_depth, b.peak_depth) and a.peak_depth is not None and b.peak_depth is not None:
         title = tr(lang, "cmp_depth_diff", a=names[0], b=names[1])
         pictures.append(figure(depth_difference_png(a.peak_depth, b.peak_depth, outline, extent, title, lang), title))
     if extent is not None and (a.closed_links is not None or b.closed_links is not None):
@@ -181,6 +181,11 @@ def _difference_maps(a: RunData, b: RunData, names: tuple[str, str], lang: str) 
         png = zone_map_png(shapes, diff, title, tr(lang, "map_zone_hours"), lang, diverging=True)
         pictures.append(figure(png, title))
     return '<div class="maps">' + "".join(pictures) + "</div>" if pictures else ""
+
+
+def _same_grid(a: Raster | None, b: Raster | None) -> bool:
+    """Whether two rasters lie on the same grid (same map), so that they can be subtracted cell by cell."""
+    return a is not None and b is not None and a.values.shape == b.values.shape and a.extent == b.extent
 
 
 def compare_command(args: argparse.Namespace) -> int:

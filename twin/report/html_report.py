@@ -136,8 +136,8 @@ def run_section(run: RunData, lang: str) -> str:
         (tr(lang, "step"), esc(step)),
         (tr(lang, "status"), esc(status)),
         (tr(lang, "hazards"), esc(_hazards_text(scenario, lang))),
-        (tr(lang, "events_scripted"), esc(_count_by(scenario.get("events") or [], "kind"))),
-        (tr(lang, "interventions"), esc(_count_by(scenario.get("interventions") or [], "type"))),
+        (tr(lang, "events_scripted"), esc(_count_by(scenario.get("events") or []))),
+        (tr(lang, "interventions"), esc(_count_by(scenario.get("interventions") or []))),
         (tr(lang, "run_folder"), esc(run.folder.name)),
         (tr(lang, "software"), esc(_software_text(provenance))),
     ]
@@ -145,23 +145,26 @@ def run_section(run: RunData, lang: str) -> str:
 
 
 def _hazards_text(scenario: dict[str, Any], lang: str) -> str:
+    """``river_flood (valira); landslide``: each hazard entry's type and what it acts on, if it names it."""
     hazards = scenario.get("hazards") or []
     if not hazards:
         return tr(lang, "no_hazards")
-    parts = []
-    for entry in hazards:
-        detail = entry.get("rivers") or (entry.get("target") or {}).get("name") or ""
-        parts.append(
-            f"{entry.get('type', '?')}"
-            + (f" ({', '.join(detail) if isinstance(detail, list) else detail})" if detail else "")
-        )
-    return "; ".join(parts)
+    return "; ".join(_hazard_label(entry) for entry in hazards)
 
 
-def _count_by(entries: list[dict[str, Any]], key: str) -> str:
+def _hazard_label(entry: dict[str, Any]) -> str:
+    detail = entry.get("rivers") or (entry.get("target") or {}).get("name") or ""
+    if isinstance(detail, list):
+        detail = ", ".join(str(d) for d in detail)
+    return f"{entry.get('type', '?')}" + (f" ({detail})" if detail else "")
+
+
+def _count_by(entries: list[dict[str, Any]]) -> str:
+    """``3: close_link × 2, message × 1``: the entries counted by their ``type`` (typed entries) or ``kind``."""
     counts: dict[str, int] = {}
     for entry in entries:
-        counts[str(entry.get(key, "?"))] = counts.get(str(entry.get(key, "?")), 0) + 1
+        name = str(entry.get("type") or entry.get("kind") or "?")
+        counts[name] = counts.get(name, 0) + 1
     return f"{len(entries)}" + (": " + ", ".join(f"{k} × {n}" for k, n in counts.items()) if counts else "")
 
 
