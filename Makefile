@@ -24,7 +24,7 @@ find_python = $(shell \
 
 PYTHON ?= $(find_python)
 
-.PHONY: demo test venv lint typecheck pytest clean bench help
+.PHONY: demo test venv lint typecheck pytest clean bench help browser
 
 help:
 	@echo "make demo   run the default scenario on the shipped map (writes $(DEMO_OUT)/)"
@@ -48,7 +48,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@$(MAKE) --no-print-directory browser
 	@touch $@ $(STAMP)
+
+# Headless Chromium for the report's browser test (tests/test_report_browser.py): Debian's package, installed
+# as root where apt-get exists; anywhere else the test is skipped and the setup goes on.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then exit 0; fi; \
+	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "could not install chromium: the report's browser test will be skipped"; \
+	else \
+	  echo "no chromium and no apt-get as root: the report's browser test will be skipped"; \
+	fi
 
 venv: $(STAMP)
 

@@ -1,4 +1,5 @@
-"""The ``twin`` command: ``map`` (build, info, show), ``hazard`` (susceptibility), ``validate``, ``schema``, ``run``.
+"""The ``twin`` command: ``map`` (build, info, show), ``hazard`` (susceptibility), ``validate``, ``schema``, ``run``,
+``report``, ``compare``.
 
 Errors a user can fix (:class:`twin.errors.TwinError`) are printed without a traceback and exit with 1;
 an interrupted command exits with 130.
@@ -91,9 +92,25 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.seeds is not None:
+        from twin.seeds import run_seeds
+
+        return run_seeds(args)
     from twin.run import run_command
 
     return run_command(args)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from twin.report.html_report import report_command
+
+    return report_command(args)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from twin.report.compare_page import compare_command
+
+    return compare_command(args)
 
 
 def _hazard_susceptibility(args: argparse.Namespace) -> int:
@@ -189,7 +206,45 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
         help="override a scenario value, e.g. --set metrics.access_tau=20min (repeatable)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run N seeds (the seed, seed+1, ...) into OUT/seed-<s>/ and compare them in OUT/compare/",
+    )
     run.set_defaults(handler=_run)
+
+
+def _add_report_commands(sub: argparse._SubParsersAction) -> None:
+    report = sub.add_parser(
+        "report",
+        help="write a run folder's report: one self-contained HTML file (offline, phone, A4)",
+        description="The planner's report of a run: what was run, headline figures per service, Q(t) curves with "
+        "the loss area, maps, a timeline of events and the resilience properties. Reads the run folder only.",
+    )
+    report.add_argument("run", type=Path, help="run folder written by twin run")
+    report.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the report (default: en)")
+    report.add_argument("--out", type=Path, default=None, help="HTML file to write (default: RUN/report.html)")
+    report.set_defaults(handler=_report)
+    compare = sub.add_parser(
+        "compare",
+        help="compare run folders: metric differences with 95%% intervals across seeds, overlaid curves, maps",
+        description="Compare variants. Runs are grouped into variants by scenario (same name and resolved "
+        "scenario apart from the seed), or by --group LABEL=PATTERN; the first variant is the baseline. Writes "
+        "compare.html, compare.parquet and compare.csv.",
+    )
+    compare.add_argument("runs", nargs="+", type=Path, help="run folders (several seeds per variant for intervals)")
+    compare.add_argument("--out", type=Path, default=Path("compare"), help="folder to write (default: ./compare)")
+    compare.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the page (default: en)")
+    compare.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="LABEL=PATTERN",
+        help="a variant: the run folders whose path matches the shell pattern, e.g. levee='runs/levee-*' (repeatable)",
+    )
+    compare.set_defaults(handler=_compare)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -197,10 +252,11 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="twin", description="twin: a digital twin of a city's resilience to floods, landslides and outages."
     )
-    sub = top.add_subparsers(dest="command", required=True, metavar="{map,hazard,validate,schema,run}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="{map,hazard,validate,schema,run,report,compare}")
     _add_map_commands(sub)
     _add_hazard_commands(sub)
     _add_scenario_commands(sub)
+    _add_report_commands(sub)
     return top
 
 

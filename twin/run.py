@@ -22,6 +22,7 @@ from twin.city.build import City, load_city
 from twin.errors import ScenarioError
 from twin.metrics import service_metrics
 from twin.report.curves import plot_service_levels
+from twin.report.html_report import write_report
 from twin.results import Results, begin_run_folder, provenance_base
 from twin.scenario import Scenario, load_scenario
 from twin.sim.model import CityModel
@@ -98,6 +99,7 @@ def execute(model: CityModel, folder: Path, provenance: dict[str, Any], until_s:
     model.write_outputs(folder)
     results.save(folder, status="complete" if model.finished else "incomplete")
     plot_service_levels(results.timeseries, results.events, folder / "service_levels.png", model.spec.name)
+    write_report(folder)  # report.html, from the files just written (twin.report.html_report)
     return results
 
 
