@@ -14,6 +14,7 @@ from twin.city.build import City
 from twin.errors import TwinError
 from twin.scenario.traffic import TrafficSpec
 from twin.sim.model import CityModel
+from twin.sim.phase import Phase, StepContext
 from twin.traffic.demand import TrafficOptions
 from twin.traffic.engine import TrafficPhase
 from twin.traffic.network import TrafficNetwork
@@ -195,28 +196,29 @@ def test_conservation_holds_every_substep_as_trips_come_and_go() -> None:
 # ---------------------------------------------------------------- in the engine: the traffic phase as a service
 
 
-class CarsToShelter:
+class CarsToShelter(Phase):
     """A stand-in for the residents phase: at 10 min it hands ten cars to traffic, and it collects its reports."""
 
     name = "residents"
+    order = "residents"
 
     def __init__(self, service: TrafficService, homes: np.ndarray, shelter: int) -> None:
         self.service, self.homes, self.shelter = service, homes, shelter
         self.reports: list[pd.DataFrame] = []
 
-    def step(self, model: CityModel, dt_s: float) -> None:
-        if model.clock_s == 600.0:
+    def step(self, ctx: StepContext, dt_s: float) -> None:
+        if ctx.clock_s == 600.0:
             trips = pd.DataFrame({"origin": self.homes, "destination": self.shelter, "departure_s": 600.0})
             self.service.add_trips(trips, owner="residents")
         self.reports.append(self.service.take_reports("residents").frame())
 
 
 def _cars_to_shelter(city: City, model: CityModel) -> tuple[TrafficPhase, CarsToShelter]:
-    phase = next(c for c in model.components["traffic"] if isinstance(c, TrafficPhase))
+    phase = next(c for c in model.phases["traffic"] if isinstance(c, TrafficPhase))
     shelter = int(city.facilities.loc[city.facilities["kind"] == "shelter", "drive_node"].iloc[0])
     homes = city.homes["drive_node"].to_numpy()[:10]
     residents = CarsToShelter(phase.service, homes[homes != shelter], shelter)
-    model.add_component(residents, "residents")
+    model.add_phase(residents)
     return phase, residents
 
 
@@ -247,7 +249,7 @@ def test_a_run_whose_trips_were_handed_over_restores_bit_for_bit(andorra_city: C
     _cars_to_shelter(andorra_city, restored)
     restored.run()
     first_phase, restored_phase = (
-        next(c for c in m.components["traffic"] if isinstance(c, TrafficPhase)) for m in (first, restored)
+        next(c for c in m.phases["traffic"] if isinstance(c, TrafficPhase)) for m in (first, restored)
     )
     pd.testing.assert_frame_equal(first_phase.trips(), restored_phase.trips())
     assert first.recorder.timeseries().equals(restored.recorder.timeseries())
