@@ -12,8 +12,13 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from twin import __version__
 from twin.errors import TwinError
+
+if TYPE_CHECKING:
+    from twin.run import RunProgress
 
 Handler = Callable[[argparse.Namespace], int]
 #: Layers of ``twin map show`` (twin.report.mapplot.LAYERS, repeated so that parsing needs no matplotlib).
@@ -70,7 +75,7 @@ def _map_show(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from twin.run import validate_against_maps
 
-    problems = validate_against_maps(args.files, with_map=not args.no_map)
+    problems = validate_against_maps(args.files, with_map=not args.no_map, progress=_MapMessages())
     for problem in problems:
         print(problem)
     if not problems:
@@ -91,9 +96,66 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from twin.run import run_command
+    from twin.run import default_folder, run_scenario, summary_table
+    from twin.scenario import load_scenario
 
-    return run_command(args)
+    spec = load_scenario(args.scenario, args.overrides)
+    folder = args.out or default_folder(spec)
+    command = " ".join(["twin", *(sys.argv[1:] if sys.argv else ["run", str(args.scenario)])])
+    progress = _RunProgress(quiet=args.quiet, name=spec.name)
+    try:
+        results = run_scenario(
+            spec,
+            seed=args.seed,
+            until=args.until,
+            out=folder,
+            progress=progress,
+            overwrite=args.overwrite,
+            provenance={"command": command, "scenario_file": str(args.scenario)},
+        )
+    finally:
+        progress.close()
+    print(summary_table(results))
+    print(f"run folder: {folder}")
+    return 0
+
+
+class _MapMessages:
+    """Progress of a map build, one line per step on stderr."""
+
+    def __call__(self, report: RunProgress) -> None:
+        if report.stage == "map":
+            _say(f"  {report.message} ...")
+
+
+class _RunProgress(_MapMessages):
+    """The progress bar of ``twin run`` (tqdm, on stderr, in simulated minutes)."""
+
+    def __init__(self, quiet: bool, name: str) -> None:
+        self.quiet = quiet
+        self.name = name
+        self.bar: Any = None
+
+    def __call__(self, report: RunProgress) -> None:
+        if report.stage != "run":
+            super().__call__(report)
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=round(report.duration_s / 60),
+                unit="sim-min",
+                desc=self.name,
+                disable=self.quiet,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} sim-min [{elapsed}<{remaining}]",
+                file=sys.stderr,
+            )
+        self.bar.update(round(report.clock_s / 60) - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _hazard_susceptibility(args: argparse.Namespace) -> int:
@@ -188,6 +250,11 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override a scenario value, e.g. --set metrics.access_tau=20min (repeatable)",
     )
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="empty the run folder first when it holds files (by default a non-empty folder is refused)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(handler=_run)
 
@@ -197,6 +264,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="twin", description="twin: a digital twin of a city's resilience to floods, landslides and outages."
     )
+    top.add_argument("--version", action="version", version=f"twin {__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="{map,hazard,validate,schema,run}")
     _add_map_commands(sub)
     _add_hazard_commands(sub)
