@@ -111,7 +111,8 @@ def run_scenario(
     Raises
     ------
     ScenarioError
-        If the scenario (with the overrides) is invalid or does not fit its map, or ``until`` is out of range.
+        If the scenario (with the overrides) is invalid or does not fit its map, ``until`` is out of range or
+        ``seed`` is not a whole number >= 0.
     RunError
         If ``out`` is refused (not empty, a file, a link) or cannot be written.
     KeyboardInterrupt
@@ -119,6 +120,7 @@ def run_scenario(
     """
     scenario = _scenario_of(spec, overrides)
     until_s = until_seconds(until, scenario)
+    _check_seed(seed)
     folder = None if out is None else Path(out)
     if folder is not None:
         check_run_folder(folder, overwrite)  # before the map loads: a refusal should not make anyone wait
@@ -341,6 +343,11 @@ def validate_against_maps(
         except ScenarioError as exc:
             problems.extend(exc.problems)
     return problems
+
+
+def _check_seed(seed: int | None) -> None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ScenarioError(f"seed (--seed): must be a whole number >= 0, got {seed!r}")
 
 
 def _scenario_of(spec: Scenario | str | os.PathLike[str], overrides: Sequence[str]) -> Scenario:
