@@ -126,7 +126,13 @@ def read_checkpoint(path: Path | str, required: tuple[str, ...] = ()) -> tuple[d
             raise ValueError("not an .npz archive (empty, truncated or another kind of file)")
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
-        meta = json.loads(arrays.pop(META).tobytes().decode())
+        odd = sorted(name for name, value in arrays.items() if not isinstance(value, np.ndarray))
+        if odd:  # np.load hands members that are not .npy arrays over as raw bytes
+            raise ValueError(f"{', '.join(odd)} is not an array")
+        payload = arrays.pop(META)
+        if payload.dtype != np.uint8 or payload.ndim != 1:
+            raise ValueError("its meta document is not JSON text")
+        meta = json.loads(payload.tobytes().decode())
         if not isinstance(meta, dict):
             raise ValueError("its meta document is not an object")
     except _DAMAGE as exc:
@@ -208,6 +214,8 @@ def _damaged(path: Path, exc: BaseException) -> RunError:
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or "unreadable"
     if isinstance(exc, KeyError):
         reason = "it has no meta document"
+    elif "allow_pickle" in reason:
+        reason = "it holds pickled Python objects, which twin never loads"
     return RunError(
         f"cannot read the checkpoint {path}: {reason}; the file is damaged or is not a twin checkpoint, make a new "
         "one from the run"
