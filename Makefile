@@ -53,7 +53,7 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/twin run $(DEMO_SCENARIO) --out $(DEMO_OUT)
+	$(BIN)/twin run $(DEMO_SCENARIO) --out $(DEMO_OUT) --overwrite
 	$(BIN)/twin map show maps/andorra --out $(DEMO_OUT)/map.png
 
 lint: $(TEST_STAMP)

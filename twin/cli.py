@@ -88,7 +88,15 @@ def _schema(args: argparse.Namespace) -> int:
 
     text = json.dumps(scenario_json_schema(), indent=2)
     if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        from twin.atomic import write_text_atomic
+        from twin.errors import UsageError
+
+        try:
+            write_text_atomic(args.out, text + "\n")
+        except OSError as exc:
+            raise UsageError(
+                f"--out: cannot write {args.out}: {exc.strerror or exc}; give a file in a folder you can write to"
+            ) from None
         _say(f"wrote {args.out}")
     else:
         print(text)
