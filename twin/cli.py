@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -109,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
 
     spec = load_scenario(args.scenario, args.overrides)
     folder = args.out or default_folder(spec)
-    command = " ".join(["twin", *(sys.argv[1:] if sys.argv else ["run", str(args.scenario)])])
+    command = shlex.join(["twin", *args.argv])
     progress = _RunProgress(quiet=args.quiet, name=spec.name)
     try:
         results = run_scenario(
@@ -282,7 +283,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``twin`` console script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
+    args.argv = argv  # the command line as given, for the run's provenance
     handler: Handler = args.handler
     try:
         return handler(args)

@@ -86,7 +86,8 @@ def write_checkpoint(path: Path | str, meta: dict[str, Any], arrays: dict[str, n
     if missing:
         raise ValueError(f"checkpoint meta lacks {missing}")
     document = {**meta, "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION}
-    payload = np.frombuffer(json.dumps(document, allow_nan=False).encode(), dtype=np.uint8)
+    # NaN stays NaN (Python's json writes and reads it): the record holds NaN for services a map lacks.
+    payload = np.frombuffer(json.dumps(document).encode(), dtype=np.uint8)
     try:
         with atomic_path(path) as tmp, tmp.open("wb") as stream:
             np.savez_compressed(stream, **{META: payload}, **arrays)  # type: ignore[arg-type]
