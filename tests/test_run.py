@@ -270,6 +270,17 @@ def test_a_scenario_name_is_never_read_as_markup(tmp_path: Path, name: str) -> N
     assert (tmp_path / "curves.png").stat().st_size > 1000
 
 
+def test_the_curves_never_write_through_a_planted_link(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("someone else's file")
+    (tmp_path / "service_levels.png").symlink_to(victim)
+    series = pd.DataFrame({"t_s": [0.0, 60.0], "Q_access": [1.0, 0.5]})
+    events = pd.DataFrame({"t_s": [60.0], "kind": ["close_link"], "cause": ["scenario"]})
+    plot_service_levels(series, events, tmp_path / "service_levels.png", "x")
+    assert victim.read_text() == "someone else's file"
+    assert not (tmp_path / "service_levels.png").is_symlink()
+
+
 def test_a_run_named_with_dollars_and_braces_completes(tmp_path: Path) -> None:
     out = tmp_path / "run"
     run_scenario(_scenario_file(tmp_path, name="budget $2M {draft} $x"), out=out)
