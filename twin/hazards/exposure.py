@@ -32,6 +32,7 @@ from twin.hazards.damage import (
     region_of,
 )
 from twin.hazards.gridindex import line_cell_pairs, point_cells, residents_in_water
+from twin.hazards.roadwater import RoadSamples
 from twin.sim.state import SimState
 
 IntArray = npt.NDArray[np.int64]
@@ -124,6 +125,9 @@ class FloodExposure:
         The unique (link, cell) pairs: the cells each drivable link passes through, sorted by link. Each
         link's geometry is densified to vertices at most half a cell apart (``shapely.segmentize``)
         and every vertex's cell is kept; points outside the grid are dropped.
+    road_samples
+        Points along every link with the road's elevation, which the water depth over a road is read at
+        (:class:`twin.hazards.roadwater.RoadSamples`).
     building_cell, home_cell, component_cell
         The cell of each building (centroid), home and facility (its ``x``, ``y``); -1 outside the grid.
     vulnerable
@@ -142,8 +146,7 @@ class FloodExposure:
 
         geometry = shapely.from_wkb(links["geometry"].to_numpy())
         self.pair_link, self.pair_cell = line_cell_pairs(geometry, terrain.transform, self.shape)
-        # Links that touch the grid and where their run of pairs starts (for the max-reduction).
-        self._wet_links, self._starts = np.unique(self.pair_link, return_index=True)
+        self.road_samples = RoadSamples.of_links(geometry, terrain)
 
         self._bridge = links["bridge"].to_numpy(dtype=bool)
         self._tunnel_only = links["tunnel"].to_numpy(dtype=bool) & ~self._bridge
@@ -233,19 +236,18 @@ class FloodExposure:
         return depth.reshape(-1)
 
     def link_depth_m(self, state: SimState) -> FloatArray:
-        """Deepest water (m) on each drivable link's cells now (0 for links off the grid; NaN counts as dry)."""
-        flat = self._depth_grid(state)
-        values = np.fmax(flat[self.pair_cell].astype(np.float64), 0.0)
-        depth = np.zeros(self.n_links)
-        if values.size:
-            depth[self._wet_links] = np.maximum.reduceat(values, self._starts)
-        return depth
+        """Deepest water (m) over each drivable link's own road surface now (:mod:`twin.hazards.roadwater`).
+
+        0 for links off the grid; NaN counts as dry.
+        """
+        return self.road_samples.depth_m(self._depth_grid(state), self.n_links)
 
     def apply(self, state: SimState, t_s: float, *, deck_height_m: float, component_threshold_m: float) -> FloodChanges:
         """Write the effects of ``state.water_depth_m`` on links, buildings and components into ``state``.
 
         Links
-            ``link_flood_depth_m`` = max depth over the link's cells, except bridges, which count only
+            ``link_flood_depth_m`` = the deepest water over the road's own surface at points along it
+            (:mod:`twin.hazards.roadwater`: cell water surface minus road elevation), except bridges, which count only
             the water surface (ground + depth) above their deck (:meth:`bridge_deck_m`). ``link_closed_flood``
             when that depth
             is >= :data:`~twin.hazards.damage.CLOSURE_DEPTH_M` (0.3 m, Pregnolato et al. 2017), or, for

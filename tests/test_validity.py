@@ -1,0 +1,67 @@
+"""Model validity (issue 14): each rule on top of the physics checked on a small analytic terrain or network
+built in the test, against a formula."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+
+from tests.hydro_grids import hydrology_of, terrain_of, waterways_of
+from twin.hazards.damage import CLOSURE_DEPTH_M
+from twin.hazards.river import FloodPlain, channel_mask
+from twin.hazards.roadwater import RoadSamples
+
+# --- item 1: a road closes by the water over its own surface ------------------------------------------------------
+
+CROSS = 0.1  # cross-valley slope of the planar V-valley (m per m)
+LONG = 0.002  # down-valley slope
+WIDTH_M, LENGTH_M = 930.0, 1200.0
+
+
+def _planar_valley(cell_m: float) -> tuple[np.ndarray, float]:
+    """z = 100 + CROSS |x - x0| + LONG (LENGTH - y) at cell centres; x0 the centre of the middle column."""
+    rows, cols = round(LENGTH_M / cell_m), round(WIDTH_M / cell_m)
+    x0 = (cols // 2 + 0.5) * cell_m
+    row, col = np.mgrid[0:rows, 0:cols]
+    x, y = (col + 0.5) * cell_m, LENGTH_M - (row + 0.5) * cell_m
+    return 100.0 + CROSS * np.abs(x - x0) + LONG * (LENGTH_M - y), x0
+
+
+def _closing_stage(cell_m: float, road: shapely.LineString) -> float:
+    """The lowest stage (1 cm steps) at which the road's water depth reaches the closure depth."""
+    z, x0 = _planar_valley(cell_m)
+    terrain = terrain_of(z, cell_m)
+    river = shapely.LineString([(x0, LENGTH_M - cell_m / 2), (x0, cell_m / 2)])
+    hydrology = hydrology_of(terrain, waterways_of([river], ["River"]), channel_min_area_km2=50)
+    plain = FloodPlain.of_channel(terrain, hydrology, channel_mask(terrain, hydrology, np.array([0]), None), 12.0)
+    samples = RoadSamples.of_links(np.array([road]), terrain)
+    for stage in np.arange(0.01, 12.0, 0.01):
+        depth = np.zeros(z.size)
+        cells, values = plain.depth(float(stage))
+        depth[cells] = values
+        if samples.depth_m(depth, 1)[0] >= CLOSURE_DEPTH_M:
+            return float(stage)
+    raise AssertionError("the road never closed")
+
+
+@pytest.mark.parametrize("cell_m", [10.0, 30.0])
+@pytest.mark.parametrize("offset_m", [12.0, 37.0, 100.0])
+def test_road_parallel_to_the_river_closes_at_the_analytic_stage(cell_m: float, offset_m: float) -> None:
+    # A road along the valley, offset_m from the river: its surface is CROSS * offset above the bed at the same
+    # cross-section, so water 0.3 m deep stands on it at stage s* = CROSS * offset + 0.3 (the down-valley slope
+    # cancels: the bed and the road fall together). Within one cell's slope, at 10 m and at 30 m.
+    _, x0 = _planar_valley(cell_m)
+    road = shapely.LineString([(x0 + offset_m, 300.0), (x0 + offset_m, 900.0)])
+    expected = CROSS * offset_m + CLOSURE_DEPTH_M
+    assert abs(_closing_stage(cell_m, road) - expected) <= CROSS * cell_m / 2 + LONG * cell_m + 0.011
+
+
+@pytest.mark.parametrize("cell_m", [10.0, 30.0])
+def test_road_climbing_from_the_river_closes_at_its_lowest_point(cell_m: float) -> None:
+    # A road leaving the river bank at 20 m and climbing the valley side: its lowest point, CROSS * 20 m above
+    # the bed, floods first, at s* = CROSS * 20 + 0.3.
+    _, x0 = _planar_valley(cell_m)
+    road = shapely.LineString([(x0 + 20.0, 600.0), (x0 + 200.0, 600.0)])
+    expected = CROSS * 20.0 + CLOSURE_DEPTH_M
+    assert abs(_closing_stage(cell_m, road) - expected) <= CROSS * cell_m / 2 + LONG * cell_m + 0.011
