@@ -8,9 +8,13 @@ import pytest
 import shapely
 
 from tests.hydro_grids import hydrology_of, terrain_of, waterways_of
+from twin.city.build import City
 from twin.hazards.damage import CLOSURE_DEPTH_M
+from twin.hazards.exposure import FloodExposure
 from twin.hazards.river import FloodPlain, channel_mask
 from twin.hazards.roadwater import RoadSamples
+from twin.lifelines.model import Lifelines
+from twin.sim.state import SimState
 
 # --- item 1: a road closes by the water over its own surface ------------------------------------------------------
 
@@ -65,3 +69,31 @@ def test_road_climbing_from_the_river_closes_at_its_lowest_point(cell_m: float) 
     road = shapely.LineString([(x0 + 20.0, 600.0), (x0 + 200.0, 600.0)])
     expected = CROSS * 20.0 + CLOSURE_DEPTH_M
     assert abs(_closing_stage(cell_m, road) - expected) <= CROSS * cell_m / 2 + LONG * cell_m + 0.011
+
+
+# --- item 2: a flooded hospital is out of service -----------------------------------------------------------------
+
+
+def test_flooded_hospital_is_out_and_its_beds_leave_q_health(andorra_city: City) -> None:
+    # Water deeper than facility_flood_depth_m at a hospital's cell puts it out with cause "flood"; Q_health
+    # then loses exactly that hospital's share of the beds, b_h / sum(b).
+    exposure = FloodExposure(andorra_city)
+    facilities = andorra_city.facilities
+    hospitals = np.flatnonzero((facilities["kind"] == "hospital").to_numpy() & (exposure.component_cell >= 0))
+    assert hospitals.size
+    lifelines = Lifelines(andorra_city)
+    beds = dict(zip(lifelines.hospitals.tolist(), lifelines.hospital_beds.tolist(), strict=True))
+    hospital = int(hospitals[0])
+    threshold = andorra_city.config.facility_flood_depth_m
+    state = SimState.normal(andorra_city)
+    for depth, out in ((threshold - 0.05, False), (1.5, True)):
+        grid = np.zeros_like(state.water_depth_m)
+        grid.reshape(-1)[exposure.component_cell[hospital]] = depth
+        state.water_depth_m = grid
+        changes = exposure.apply(state, 60.0, deck_height_m=5.0, component_threshold_m=0.3)
+        assert bool(state.comp_damaged[hospital]) is out
+        assert (hospital in changes.damaged_components) is out
+    assert state.comp_cause[hospital] == "flood"
+    lifelines._evaluate(state, 1 / 6)
+    expected = 1.0 - beds[hospital] / sum(beds.values())
+    assert lifelines.series()["Q_health"] == pytest.approx(expected)

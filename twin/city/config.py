@@ -132,6 +132,10 @@ class CityConfig(_Strict):
     min_dem_coverage: float = Field(default=0.95, gt=0, le=1)
     working_resolution_m: float = Field(default=30.0, gt=1, le=100)
     bridge_deck_height_m: float = Field(default=5.0, gt=0)
+    # Water (m) at a hospital, clinic, fire or police station or shelter that puts it out of service: the
+    # ground-floor services stop once water is inside (Hazus flood, essential facilities); 0.3 m is an assumed
+    # ground-floor sill (twin.hazards.exposure.CRITICAL_FACILITY_KINDS).
+    facility_flood_depth_m: float = Field(default=0.3, gt=0, le=10)
     population: PopulationSpec
     shelters: list[Shelter] = Field(default_factory=list)
     hospital_beds: list[HospitalBeds] = Field(default_factory=list)

@@ -73,6 +73,16 @@ conductors are overhead or sealed, and line supports (power ``tower``, ``pole``,
 stand in water unharmed; nor traffic signals or facilities (hospitals, shelters, ...), whose flooding
 is the building's, not a lifeline component's.
 """
+CRITICAL_FACILITY_KINDS: Final = frozenset(["hospital", "clinic", "fire_station", "police", "shelter"])
+"""Facility kinds that water puts out of service: the critical services on a building's ground floor.
+
+Rule (Hazus-MH Flood Model, Technical Manual, FEMA 2009, ch. 7 "Essential facilities": a hospital, fire or
+police station or shelter loses its function once water stands above its first floor): such a facility is
+out (``comp_damaged``, cause ``flood``) when the water at its cell is deeper than city.yaml's
+``facility_flood_depth_m``, 0.3 m by default. The default is an *assumption*: a ground floor at a typical
+30 cm sill above the street, where emergency departments, fire engines and shelters' halls are. Schools
+and sports halls are not critical services of a run (they are shelters only when city.yaml says so).
+"""
 FLOOD_VULNERABLE_GROUPS: Final = frozenset(["power", "water", "telecom"])
 NOT_FLOOD_VULNERABLE_KINDS: Final = frozenset(["line", "minor_line", "cable", "tower", "pole", "portal"])
 """Lifeline kinds deliberately left out of :data:`FLOOD_VULNERABLE_KINDS` (see there)."""
@@ -183,8 +193,11 @@ class FloodExposure:
             facilities["group"].isin(list(FLOOD_VULNERABLE_GROUPS)).to_numpy()
             & facilities["kind"].isin(list(FLOOD_VULNERABLE_KINDS)).to_numpy()
         )
-        self._vulnerable_ids = np.flatnonzero(self.vulnerable & (self.component_cell >= 0))
+        self.critical = facilities["kind"].isin(list(CRITICAL_FACILITY_KINDS)).to_numpy()
+        self.facility_threshold_m = float(city.config.facility_flood_depth_m)
+        self._vulnerable_ids = np.flatnonzero((self.vulnerable | self.critical) & (self.component_cell >= 0))
         self._vulnerable_cell = self.component_cell[self._vulnerable_ids]
+        self._vulnerable_critical = self.critical[self._vulnerable_ids]
 
         if region is not None and region not in REGIONS:
             raise ValueError(f"no JRC depth-damage curves for region {region!r}; use one of {', '.join(REGIONS)}")
@@ -262,7 +275,8 @@ class FloodExposure:
             maximum; ``building_damage`` = max(previous, JRC damage ratio of the depth): damage never
             falls.
         Components
-            ``comp_damaged`` |= depth > ``component_threshold_m`` for :data:`FLOOD_VULNERABLE_KINDS`;
+            ``comp_damaged`` |= depth > ``component_threshold_m`` for :data:`FLOOD_VULNERABLE_KINDS`, and
+            depth > city.yaml's ``facility_flood_depth_m`` for :data:`CRITICAL_FACILITY_KINDS`;
             newly damaged components get ``comp_cause = "flood"`` (an existing cause is kept).
 
         Parameters
@@ -313,7 +327,8 @@ class FloodExposure:
                 ratio = damage_ratio(building_depth[members], name, self.region)
                 state.building_damage[members] = np.maximum(state.building_damage[members], ratio)
 
-        wet = np.fmax(flat[self._vulnerable_cell], 0.0) > component_threshold_m
+        threshold = np.where(self._vulnerable_critical, self.facility_threshold_m, component_threshold_m)
+        wet = np.fmax(flat[self._vulnerable_cell], 0.0) > threshold
         hit = self._vulnerable_ids[wet]
         hit = hit[~state.comp_damaged[hit]]
         state.comp_damaged[hit] = True
@@ -352,6 +367,9 @@ class FloodExposure:
             self.region_note,
             f"flood-vulnerable lifeline components: {', '.join(sorted(FLOOD_VULNERABLE_KINDS))} "
             "(lines, cables, towers and poles are not damaged by water)",
+            f"critical facilities ({', '.join(sorted(CRITICAL_FACILITY_KINDS))}) are out of service with more "
+            f"than {self.facility_threshold_m:g} m of water at their cell (facility_flood_depth_m; an assumed "
+            "ground-floor sill, Hazus essential-facility rule)",
             f"tunnels and underpasses close at {TUNNEL_WATER_M} m of water, other roads at {CLOSURE_DEPTH_M} m; "
             "bridges close only when the water surface reaches their deck: at least as high as their lower "
             "abutment and at least bridge_deck_height_m above the lowest ground they span",
