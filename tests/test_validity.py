@@ -3,7 +3,10 @@ built in the test, against a formula."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -14,6 +17,8 @@ from twin.hazards.exposure import FloodExposure
 from twin.hazards.river import FloodPlain, channel_mask
 from twin.hazards.roadwater import RoadSamples
 from twin.lifelines.model import Lifelines
+from twin.lifelines.networks import sited_home
+from twin.lifelines.weak_points import flood_prone_syntheses, single_points_of_failure
 from twin.sim.state import SimState
 
 # --- item 1: a road closes by the water over its own surface ------------------------------------------------------
@@ -97,3 +102,71 @@ def test_flooded_hospital_is_out_and_its_beds_leave_q_health(andorra_city: City)
     lifelines._evaluate(state, 1 / 6)
     expected = 1.0 - beds[hospital] / sum(beds.values())
     assert lifelines.series()["Q_health"] == pytest.approx(expected)
+
+
+# --- item 3: synthesised pumps and tanks out of flood-prone land; weak points; hospital water storage ------------
+
+
+def test_synthesised_pump_and_tank_stand_out_of_flood_prone_land() -> None:
+    # Homes every 10 m up the side of a V-valley of cross slope 0.1: home i stands 10 i m from the river,
+    # z = 100 + 0.1 * 10 i and HAND = 0.1 * 10 i. The pump goes to the lowest home with HAND >= 5 m,
+    # i = ceil(5 / 1) = 5; the tank to the highest home, i = 11.
+    i = np.arange(12)
+    z = 100.0 + CROSS * 10.0 * i
+    hand = CROSS * 10.0 * i
+    members = np.arange(12)
+    assert sited_home(members, z, hand, 5.0, lowest=True) == 5
+    assert sited_home(members, z, hand, 5.0, lowest=False) == 11
+    # No home high enough: the band's lowest home after all (and map build warns about it).
+    assert sited_home(members[:4], z, hand, 5.0, lowest=True) == 0
+
+
+def test_flood_prone_synthesised_components_are_warned_about() -> None:
+    table = pd.DataFrame(
+        {
+            "kind": ["pumping_station", "pumping_station", "traffic_signals", "storage_tank"],
+            "osm_type": ["synthetic", "node", "synthetic", "synthetic"],
+            "osm_id": [0, 7, 0, 0],
+            "name": ["pump, zone 1", "real pump", "signal", "tank, zone 1"],
+        }
+    )
+    warnings = flood_prone_syntheses(table, np.array([1.0, 1.0, 0.0, 40.0]), 5.0)
+    # Only the synthesised pump: the OSM pump is real, water does not fail signals, the tank is 40 m up.
+    assert len(warnings) == 1 and "pump, zone 1" in warnings[0] and "1.0 m" in warnings[0]
+
+
+def test_single_points_of_failure_list_the_people_they_serve() -> None:
+    # Three homes on a three-node network: 600 residents in water zone 0 (pump row 0, tank row 1), 400 in zone 1
+    # (pump row 2, tank row 3); one substation (row 4) feeds all 1000, through one line (row 5).
+    homes = pd.DataFrame({"population": [500, 100, 400], "drive_node": [0, 1, 2]})
+    net = SimpleNamespace(
+        water_pump=np.array([0, 2]),
+        water_tank=np.array([1, 3]),
+        node_water_zone=np.array([0, 0, 1]),
+        power_sources=np.array([4]),
+        node_power_zone=np.array([0, 0, 0]),
+        feeds_comp=np.array([5]),
+        feeds_zone=np.array([0]),
+    )
+    found = single_points_of_failure(pd.DataFrame(), homes, net)  # type: ignore[arg-type]
+    # Served share >= 0.5: zone 0's pump and tank (600 = 60 %), the substation and the line (1000); not zone 1's.
+    assert sorted(found) == [(0, "water", 600.0), (1, "water", 600.0), (4, "power", 1000.0), (5, "power", 1000.0)]
+
+
+def test_hospital_runs_on_its_water_storage_after_the_mains_run_dry(andorra_city: City) -> None:
+    # Every pump damaged at t = 0: the zone's tank lasts tank_hours, then the hospital's own storage
+    # hospital_water_hours; the hospital goes down at T = tank_hours + hospital_water_hours (hourly steps).
+    spec = andorra_city.config.lifelines
+    lifelines = Lifelines(andorra_city)
+    state = SimState.normal(andorra_city)
+    pumps = lifelines.city.lifelines.water_pump
+    state.comp_damaged[pumps[pumps >= 0]] = True
+    hospital = int(lifelines.hospitals[0])
+    down_at = None
+    for hour in range(1, 100):
+        lifelines._evaluate(state, 1.0)
+        if not lifelines.comp_up[hospital]:
+            down_at = hour
+            break
+    assert down_at is not None
+    assert abs(down_at - (spec.water.tank_hours + spec.hospital_water_hours)) <= 1

@@ -102,6 +102,9 @@ class WaterSpec(_Strict):
     zone_band_m: float = Field(default=100.0, gt=0, le=2000)
     tank_hours: float = Field(default=12.0, gt=0, le=240)
     refill_per_hour: float = Field(default=0.5, gt=0, le=10)
+    # A synthesised pump stands at the lowest home of its band that is at least this high above the nearest
+    # drainage (HAND): below 5 m is the flood-prone class of Renno et al. (2008) and Nobre et al. (2011).
+    site_min_hand_m: float = Field(default=5.0, ge=0, le=200)
 
 
 class TelecomSpec(_Strict):
@@ -118,6 +121,9 @@ class LifelinesSpec(_Strict):
     water: WaterSpec = Field(default_factory=WaterSpec)
     telecom: TelecomSpec = Field(default_factory=TelecomSpec)
     hospital_generator_hours: float = Field(default=48.0, ge=0, le=2000)
+    # Hours a hospital runs on its own water storage once its zone's mains are dry: an assumed day of storage
+    # (the CDC/AWWA Emergency Water Supply Planning Guide for Hospitals asks hospitals to plan for 96 h).
+    hospital_water_hours: float = Field(default=24.0, ge=0, le=2000)
     signal_capacity_factor: float = Field(default=0.5, gt=0, le=1)
 
 
