@@ -14,6 +14,7 @@ from tests.hydro_grids import hydrology_of, terrain_of, waterways_of
 from twin.city.build import City
 from twin.hazards.damage import CLOSURE_DEPTH_M
 from twin.hazards.exposure import FloodExposure
+from twin.hazards.restoration import Recovery, restoration_delay_h
 from twin.hazards.river import FloodPlain, channel_mask
 from twin.hazards.roadwater import RoadSamples
 from twin.lifelines.model import Lifelines
@@ -170,3 +171,36 @@ def test_hospital_runs_on_its_water_storage_after_the_mains_run_dry(andorra_city
             break
     assert down_at is not None
     assert abs(down_at - (spec.water.tank_hours + spec.hospital_water_hours)) <= 1
+
+
+# --- item 4: wet, not destroyed components come back after the water leaves ----------------------------------------
+
+
+def test_wet_components_return_after_the_hazus_restoration_time() -> None:
+    # Three substations under 0.5 m, 1.5 m and 2.5 m of water (damage depth 0.3 m) for the first 4 h. The first is
+    # moderately damaged (Hazus mean 3 days), the second extensively (7 days), the third destroyed: they work again
+    # at 4 h + 72 h and 4 h + 168 h; the third never without a repair.
+    recovery = Recovery(["substation"] * 3, [0.3] * 3)
+    peaks = np.array([0.5, 1.5, 2.5])
+    rows = np.arange(3)
+    back_at: dict[int, float] = {}
+    for t_h in np.arange(0.0, 400.0, 0.5):
+        water = peaks if t_h < 4.0 else np.zeros(3)
+        pending = rows[~np.isin(rows, list(back_at))]
+        back, _ = recovery.step(t_h * 3600.0, pending, water[pending])
+        recovery.reset(back)
+        back_at.update({int(r): float(t_h) for r in back})
+    assert back_at == {0: 4.0 + 3.0 * 24, 1: 4.0 + 7.0 * 24}
+    np.testing.assert_array_equal(restoration_delay_h(["pumping_station"], [0.5]), [3.1 * 24])
+    assert np.isinf(restoration_delay_h(["mast"], [2.01])[0])
+
+
+def test_water_back_above_the_damage_depth_restarts_the_clock() -> None:
+    recovery = Recovery(["mast"], [0.3])
+    rows = np.array([0])
+    assert recovery.step(0.0, rows, np.array([0.4]))[0].size == 0
+    assert recovery.step(3600.0, rows, np.array([0.0]))[0].size == 0  # dry from 1 h
+    assert recovery.step(7200.0, rows, np.array([0.5]))[0].size == 0  # wet again: clock stopped
+    assert recovery.step(10800.0, rows, np.array([0.0]))[0].size == 0  # dry from 3 h: back at 3 h + 24 h
+    assert recovery.step(3600.0 * 26.5, rows, np.array([0.0]))[0].size == 0
+    assert recovery.step(3600.0 * 27, rows, np.array([0.0]))[0].tolist() == [0]

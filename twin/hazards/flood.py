@@ -24,9 +24,11 @@ from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.hazards.exposure import FloodChanges, FloodExposure
 from twin.hazards.ponding import Depressions, Ponding, composite_curve_number
+from twin.hazards.restoration import Recovery, damage_state
 from twin.hazards.river import FloodPlain, channel_mask
 from twin.hazards.series import cumulative_rain_mm, max_stage_m, stage_m
 from twin.hazards.specs import RainSpec, RiverFloodSpec, curve_numbers_for, match_rivers, river_names
+from twin.sim.targets import describe_component
 
 if TYPE_CHECKING:
     from twin.sim.model import CityModel
@@ -56,6 +58,11 @@ class FloodHazard:
         self.component_threshold_m = min(spec.component_damage_depth_m for spec in specs)
         self._depth = np.zeros(city.terrain.elevation_m.size, dtype=np.float32)
         self._last = np.zeros_like(self._depth)
+        # Wet, not destroyed components work again after the water leaves plus a restoration time.
+        self.recovery = Recovery(
+            city.facilities["kind"].to_numpy(str),
+            np.where(self.exposure.critical, self.exposure.facility_threshold_m, self.component_threshold_m),
+        )
 
     @classmethod
     def from_specs(cls, city: City, specs: list[Any]) -> FloodHazard | None:
@@ -112,6 +119,7 @@ class FloodHazard:
             ponding.step(float(before), float(after), dt_s)
             cells, values = ponding.depth_grid_values()
             depth[cells] += values.astype(np.float32)
+        self._recover(model, t_s, depth)
         if np.array_equal(depth, self._last) and model.step_count > 0:
             return
         self._last[:] = depth
@@ -125,6 +133,26 @@ class FloodHazard:
             component_threshold_m=self.component_threshold_m,
         )
         self._log(model, t_s, changes)
+
+    def _recover(self, model: CityModel, t_s: float, depth: np.ndarray) -> None:
+        """Bring back the flood-damaged components whose restoration time since the water receded has passed."""
+        state = model.state
+        rows = np.flatnonzero(state.comp_damaged & (state.comp_cause == CAUSE) & (self.exposure.component_cell >= 0))
+        if not rows.size:
+            return
+        water = np.fmax(depth[self.exposure.component_cell[rows]].astype(np.float64), 0.0)
+        back, delay_h = self.recovery.step(t_s, rows, water)
+        for row, hours in zip(back.tolist(), delay_h.tolist(), strict=True):
+            peak = float(self.recovery.peak_m[row])
+            details = {
+                "component": row,
+                "peak_depth_m": round(peak, 3),
+                "dry_since_s": float(self.recovery.dry_since_s[row]),
+                "rule": f"Hazus restoration, {damage_state(peak)}: {hours:g} h after the water left",
+            }
+            model.log(t_s, "repair_component", describe_component(self.city, row), "flood receded", details)
+        model.repair(back)
+        self.recovery.reset(back)
 
     def _log(self, model: CityModel, t_s: float, changes: FloodChanges) -> None:
         links = self.city.drive.links
@@ -150,7 +178,11 @@ class FloodHazard:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """State to checkpoint (the ponds; the rivers are functions of time)."""
-        arrays = {"last_depth": self._last}
+        arrays: dict[str, np.ndarray] = {
+            "last_depth": self._last,
+            "wet_peak": self.recovery.peak_m,
+            "dry_since": self.recovery.dry_since_s,
+        }
         if self.rain is not None:
             arrays.update(self.rain[1].arrays())
         return arrays
@@ -158,12 +190,19 @@ class FloodHazard:
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore :meth:`arrays`."""
         self._last = np.array(arrays["last_depth"], dtype=np.float32)
+        self.recovery.peak_m = np.array(arrays["wet_peak"], dtype=np.float64)
+        self.recovery.dry_since_s = np.array(arrays["dry_since"], dtype=np.float64)
         if self.rain is not None:
             self.rain[1].load_arrays(arrays)
 
     def assumptions(self) -> list[str]:
         """What the flood model assumed, for ``assumptions.json``."""
         notes = list(self.exposure.assumptions())
+        notes.append(
+            "components wetted but not destroyed (peak depth <= 2 m) work again after the water recedes plus the "
+            "mean Hazus restoration time of their kind and damage state (<= 1 m moderate, <= 2 m extensive; "
+            "assumed mapping); deeper ones are destroyed and wait for a repair"
+        )
         for spec, plain in self.rivers:
             what = (
                 f"rivers matching {spec.rivers}"
