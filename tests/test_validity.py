@@ -20,6 +20,7 @@ from twin.hazards.roadwater import RoadSamples
 from twin.lifelines.model import Lifelines
 from twin.lifelines.networks import sited_home
 from twin.lifelines.weak_points import flood_prone_syntheses, single_points_of_failure
+from twin.metrics.summary import service_metrics
 from twin.sim.state import SimState
 
 # --- item 1: a road closes by the water over its own surface ------------------------------------------------------
@@ -204,3 +205,41 @@ def test_water_back_above_the_damage_depth_restarts_the_clock() -> None:
     assert recovery.step(10800.0, rows, np.array([0.0]))[0].size == 0  # dry from 3 h: back at 3 h + 24 h
     assert recovery.step(3600.0 * 26.5, rows, np.array([0.0]))[0].size == 0
     assert recovery.step(3600.0 * 27, rows, np.array([0.0]))[0].tolist() == [0]
+
+
+# --- item 5: people-hours from the people each zone holds ----------------------------------------------------------
+
+
+def test_people_hours_count_the_people_of_the_zones_out() -> None:
+    # 1000 residents; telecom reaches 600 normally and 300 of them lose it for 2 h (records every hour, the
+    # trapezoid integral of N(t) = 0, 300, 300, 0 is 300 x 2 = 600 person-hours, where 1000 x L would give
+    # 1000 x (0.5 x 2) = 1000). Health (beds) takes its people from access: 200 lose care for 1 h -> 200.
+    t = np.array([0.0, 3600.0, 7200.0, 10800.0])
+    series = pd.DataFrame(
+        {
+            "t_s": t,
+            "Q_telecom": [1.0, 0.5, 0.5, 1.0],
+            "people_out_telecom": [0.0, 300.0, 300.0, 0.0],
+            "Q_health": [1.0, 0.0, 1.0, 1.0],
+            "people_out_access": [0.0, 200.0, 0.0, 0.0],
+            "Q_water": [1.0, 0.0, 1.0, 1.0],
+        }
+    )
+    figures = service_metrics(series, population=1000)
+    assert figures["telecom"]["people_hours_without_service"] == pytest.approx(300.0 * 2)
+    assert figures["health"]["people_hours_without_service"] == pytest.approx(200.0 * 1)
+    # No people column: the whole city times the loss, (1000 x 1 h).
+    assert figures["water"]["people_hours_without_service"] == pytest.approx(1000.0)
+
+
+def test_lifelines_count_the_people_of_the_power_zone_out(andorra_city: City) -> None:
+    lifelines = Lifelines(andorra_city)
+    state = SimState.normal(andorra_city)
+    net = andorra_city.lifelines
+    source = int(net.power_sources[0])
+    state.comp_damaged[source] = True
+    lifelines._evaluate(state, 1 / 6)
+    homes = andorra_city.homes
+    zone = net.node_power_zone[homes["drive_node"].to_numpy()]
+    expected = float(homes["population"].to_numpy()[zone == 0].sum())
+    assert lifelines.series()["people_out_power"] == pytest.approx(expected)

@@ -90,6 +90,8 @@ class Recorder:
                 "t_s": float(model.clock_s),
                 "Q_access": q_access,
                 "access_share": self.access_now / population,
+                # Residents within reach of care normally and not now: the people of Q_access and Q_health.
+                "people_out_access": float(max(0, self.access_normal - self.access_now)),
                 "links_closed": int(state.link_closed().sum()),
                 "people_exposed": self._people_in_water(model, EXPOSED_DEPTH_M),
                 "people_need_rescue": self._people_in_water(model, RESCUE_DEPTH_M),
