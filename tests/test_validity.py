@@ -20,6 +20,7 @@ from twin.hazards.roadwater import RoadSamples
 from twin.lifelines.model import Lifelines
 from twin.lifelines.networks import sited_home
 from twin.lifelines.weak_points import flood_prone_syntheses, single_points_of_failure
+from twin.metrics.resilience import disruption_onset_s, resilience_index
 from twin.metrics.summary import service_metrics
 from twin.sim.state import SimState
 
@@ -243,3 +244,24 @@ def test_lifelines_count_the_people_of_the_power_zone_out(andorra_city: City) ->
     zone = net.node_power_zone[homes["drive_node"].to_numpy()]
     expected = float(homes["population"].to_numpy()[zone == 0].sum())
     assert lifelines.series()["people_out_power"] == pytest.approx(expected)
+
+
+# --- item 6: Cimellaro's index from the disruption's onset --------------------------------------------------------
+
+
+def test_resilience_index_integrates_from_the_onset() -> None:
+    # Q = 1 for the first hour, then every bridge closes and Q steps to q1 = 0.5 at 1 h (records every 60 s) and
+    # stays there until 4 h. From the run's start R would be (1 h + 3 h x q1) / 4 h
+    # = 0.625 (plus half a record of ramp); from the onset (the record at 1 h - 60 s) it is the mean over the 3 h +
+    # 60 s that follow: (30 s x (1 + q1) + 3 h x q1) / (3 h + 60 s).
+    t = np.arange(0.0, 4 * 3600.0 + 1, 60.0)
+    q = np.where(t >= 3600.0, 0.5, 1.0)
+    onset = 3600.0 - 60.0
+    assert disruption_onset_s(t, q) == onset
+    expected = (30.0 * 1.5 + 3 * 3600.0 * 0.5) / (3 * 3600.0 + 60.0)
+    assert resilience_index(t, q) == pytest.approx(expected, rel=1e-12)
+    # With a control time of 2 h from the onset: (30 s x 1.5 + (2 h - 60 s) x 0.5) / 2 h.
+    expected_2h = (30.0 * 1.5 + (7200.0 - 60.0) * 0.5) / 7200.0
+    assert resilience_index(t, q, control_time_s=7200.0) == pytest.approx(expected_2h, rel=1e-12)
+    # A service that never drops: R = 1 whatever the control time.
+    assert resilience_index(t, np.ones_like(t), control_time_s=600.0) == 1.0
