@@ -14,6 +14,7 @@ from tests.hydro_grids import hydrology_of, terrain_of, waterways_of
 from twin.city.build import City
 from twin.hazards.damage import CLOSURE_DEPTH_M
 from twin.hazards.exposure import FloodExposure
+from twin.hazards.landslide import reach_ratio, runout_pairs
 from twin.hazards.restoration import Recovery, restoration_delay_h
 from twin.hazards.river import FloodPlain, channel_mask
 from twin.hazards.roadwater import RoadSamples
@@ -265,3 +266,51 @@ def test_resilience_index_integrates_from_the_onset() -> None:
     assert resilience_index(t, q, control_time_s=7200.0) == pytest.approx(expected_2h, rel=1e-12)
     # A service that never drops: R = 1 whatever the control time.
     assert resilience_index(t, np.ones_like(t), control_time_s=600.0) == 1.0
+
+
+# --- item 7: debris stops at its angle of reach and where the slope flattens --------------------------------------
+
+
+def _profile(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A one-row terrain draining east, cell i to i + 1, and its flat elevations."""
+    receiver = np.append(np.arange(1, z.size), -1)
+    return receiver, z.astype(np.float64)
+
+
+def test_debris_from_a_wall_stops_at_its_foot() -> None:
+    # A 45 degree wall (z = 300 - x) meets a flat floor (z = 0.001 per cell down-valley) at x = 300 m; 10 m cells.
+    # Debris from the top of the wall reaches the foot (the line from the source is 45 degrees, steeper than its
+    # angle of reach) and stops within a cell of it, where the ground flattens below 10 degrees; the fixed runout
+    # would have carried it 2 km across the floor.
+    cell = 10.0
+    x = (np.arange(300) + 0.5) * cell
+    z = np.where(x < 300.0, 300.0 - x, -0.001 * (x - 300.0) / cell)
+    receiver, elevation = _profile(z)
+    one = np.array([0])
+    _, covered = runout_pairs(one, one, receiver, 2000.0, cell, z.size, elevation, reach_ratio([900.0]))
+    foot = int(np.argmax(x >= 300.0))
+    assert abs(int(covered.max()) - foot) <= 1
+    _, old = runout_pairs(one, one, receiver, 2000.0, cell, z.size)
+    assert x[old.max()] - 300.0 > 1500.0  # the fixed 2 km runout: 1.7 km across the floor
+
+
+def test_debris_on_a_concave_slope_stops_at_its_angle_of_reach() -> None:
+    # 45 degrees for 100 m, then a 15 degree apron (steeper than the deposition slope, so only the angle of reach
+    # stops it). From the source at x0 (z0) debris stops where (z0 - z(x)) / (x - x0) = tan(alpha):
+    # z0 - z_f + t15 (x - x_f) = ta (x - x0)  =>  x* = (z0 - z_f - t15 x_f + ta x0) / (ta - t15).
+    cell = 5.0
+    x = (np.arange(400) + 0.5) * cell
+    t15 = np.tan(np.radians(15.0))
+    z_f, x_f = 500.0, 100.0
+    z = np.where(x < x_f, z_f + (x_f - x), z_f - t15 * (x - x_f))
+    receiver, elevation = _profile(z)
+    volume = 5000.0
+    ta = float(reach_ratio([volume])[0])
+    assert ta == pytest.approx(0.97 * volume**-0.105)
+    assert ta > t15
+    _, covered = runout_pairs(
+        np.array([0]), np.array([0]), receiver, 5000.0, cell, z.size, elevation, reach_ratio([volume])
+    )
+    x0, z0 = x[0], z[0]
+    x_star = (z0 - z_f - t15 * x_f + ta * x0) / (ta - t15)
+    assert abs(x[int(covered.max())] - x_star) <= cell

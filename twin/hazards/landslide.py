@@ -15,9 +15,11 @@ Soil parameters are drawn uniformly in their ranges once per run per cell from t
 step, so results do not depend on dt. A cell fails when FS < 1, the slope is at least ``min_slope_deg``, and the
 storm has exceeded the intensity-duration trigger ``I >= a D^-b`` (I mean intensity in mm/h over the D hours of
 rain so far; Caine 1980, Geografiska Annaler A 62:23-27: a = 14.82, b = 0.39). Failed cells that touch in the same
-step are one slide; its debris (area x soil depth) runs down the D8 path for ``runout_m`` and covers every cell on
-the way, spread evenly. Links whose cells are covered close (``link_closed_debris``) and carry their share of the
-volume (``link_debris_m3``, for road crews to clear); buildings covered are taken as destroyed (damage 1: no
+step are one slide; its debris (area x soil depth) runs down the D8 path, at most ``runout_m``, while the line from
+its source stays steeper than the slide's angle of reach (H/L = 0.97 V^-0.105, Corominas 1996) and the ground
+steeper than 10 degrees (where debris deposits; Hungr et al. 1984), and covers every cell on the way, spread
+evenly. Links whose cells are covered close (``link_closed_debris``) and carry their share of the volume
+(``link_debris_m3``, for road crews to clear); buildings covered are taken as destroyed (damage 1: no
 debris-intensity vulnerability curve is used yet); lifeline components covered, and lines crossing the debris,
 are damaged with cause ``landslide``.
 """
@@ -145,17 +147,57 @@ def trigger_exceeded(rain_mm: float, rain_hours: float, threshold: ThresholdSpec
     return rain_mm / rain_hours >= threshold.a * rain_hours ** (-threshold.b)
 
 
-def runout_pairs(
-    sources: np.ndarray, labels: np.ndarray, receiver: np.ndarray, runout_m: float, cell_m: float, cols: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Cells covered by debris, as distinct (slide label, cell) pairs sorted by label then cell.
+DEBRIS_REACH_A = 0.97
+DEBRIS_REACH_B = 0.105
+DEPOSITION_SLOPE_DEG = 10.0
+"""Slope below which debris deposits and stops (Hungr, Morgan & Kellerhals 1984, Can. Geotech. J. 21(4), 663-677:
+unconfined debris begins to deposit on slopes below about 10 degrees)."""
 
-    Each source cell covers itself and its D8 path for ``runout_m`` of path length (steps of one cell, or
-    sqrt(2) cells on diagonals); a path stops where water would leave the map. All sources move together,
-    one vectorised step at a time.
+
+def reach_ratio(volume_m3: np.ndarray) -> np.ndarray:
+    r"""Angle of reach of a slide's debris, as H/L = tan(alpha), from its volume (Corominas 1996).
+
+    .. math:: \frac{H}{L} = 0.97\, V^{-0.105}
+
+    with V the slide's volume in m3, H the drop from the source to the debris' farthest point and L the
+    horizontal distance between them: Corominas' regression for debris flows on unobstructed paths (larger
+    slides travel relatively farther). Volumes below 1 m3 are taken as 1 m3.
+
+    Source: Corominas, J. (1996). The angle of reach as a mobility index for small and large landslides.
+    Canadian Geotechnical Journal 33(2), 260-271. doi:10.1139/t96-005.
+    """
+    return DEBRIS_REACH_A * np.maximum(np.asarray(volume_m3, dtype=np.float64), 1.0) ** (-DEBRIS_REACH_B)
+
+
+def runout_pairs(
+    sources: np.ndarray,
+    labels: np.ndarray,
+    receiver: np.ndarray,
+    runout_m: float,
+    cell_m: float,
+    cols: int,
+    elevation_m: np.ndarray | None = None,
+    reach: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Cells covered by debris, as distinct (slide label, cell) pairs sorted by label then cell.
+
+    Each source cell covers itself and its D8 path (steps of one cell, or sqrt(2) cells on diagonals) for
+    at most ``runout_m`` of path length and, given the flat ``elevation_m`` and each source's ``reach``
+    (H/L, :func:`reach_ratio`), only while the line from the source to the next cell is at least as steep
+    as the angle of reach and the step itself at least as steep as the deposition slope:
+
+    .. math:: \frac{z_{source} - z_{next}}{L_{next}} \ge \tan\alpha, \qquad
+              \frac{z_{cell} - z_{next}}{\Delta L} \ge \tan 10^\circ
+
+    so debris stops where the slope flattens (at the foot of a wall, within a cell) and no farther than
+    H / tan(alpha) from its source on a concave slope (the path length stands in for the horizontal distance,
+    exact on a straight path). A path stops where water would leave the map. All sources move together, one
+    vectorised step at a time.
     """
     found_labels, found_cells = [labels], [sources]
     current, label, travelled = sources.copy(), labels.copy(), np.zeros(len(sources))
+    top = None if elevation_m is None else elevation_m[sources].astype(np.float64)
+    tan_reach = None if reach is None else np.asarray(reach, dtype=np.float64)
     while len(current):
         following = receiver[current]
         moving = following >= 0
@@ -163,6 +205,13 @@ def runout_pairs(
         diagonal = (current // cols != following // cols) & (current % cols != following % cols)
         travelled = travelled + cell_m * np.where(diagonal, np.sqrt(2.0), 1.0)
         within = travelled <= runout_m + 1e-9
+        if top is not None and tan_reach is not None and elevation_m is not None:
+            top, tan_reach = top[moving], tan_reach[moving]
+            step = cell_m * np.where(diagonal, np.sqrt(2.0), 1.0)
+            drop = elevation_m[current] - elevation_m[following]
+            within &= (top - elevation_m[following]) >= tan_reach * travelled - 1e-9
+            within &= drop >= np.tan(np.radians(DEPOSITION_SLOPE_DEG)) * step - 1e-9
+            top, tan_reach = top[within], tan_reach[within]
         current, label, travelled = following[within], label[within], travelled[within]
         found_labels.append(label)
         found_cells.append(current)
@@ -201,6 +250,7 @@ class Landslides:
         terrain = city.terrain
         self.shape = terrain.elevation_m.shape
         self.cell_m = terrain.resolution_m
+        self._elevation = terrain.elevation_m.ravel().astype(np.float64)  # debris stops at its angle of reach
         cells, theta = candidate_cells(city, spec.min_slope_deg)
         soil = Soil.draw(spec.soil, len(cells), rng) if spec.soil is not None else None
         self.rock_cells = 0
@@ -363,8 +413,17 @@ class Landslides:
         first = len(self.slide_t)
         count = int(labels.max()) + 1
         labels = labels + first
-        slide, cell = runout_pairs(sources, labels, self.city.hydrology.receiver, runout_m, self.cell_m, self.shape[1])
         volume = np.bincount(labels - first, weights=depth_m * self.cell_m**2, minlength=count)
+        slide, cell = runout_pairs(
+            sources,
+            labels,
+            self.city.hydrology.receiver,
+            runout_m,
+            self.cell_m,
+            self.shape[1],
+            elevation_m=self._elevation,
+            reach=reach_ratio(volume)[labels - first],
+        )
         self.slide_t = np.concatenate([self.slide_t, np.full(count, t_s)])
         self.slide_volume = np.concatenate([self.slide_volume, volume])
         self.slide_sources = np.concatenate([self.slide_sources, np.bincount(labels - first, minlength=count)])
@@ -468,7 +527,10 @@ class Landslides:
         notes = [
             f"landslides: infinite-slope FS (SINMAP form) on the {self.cell_m:.0f} m grid, {len(self.cells)} cells "
             f"steeper than {self.spec.min_slope_deg:g} degrees; soil parameters drawn once per cell per run; debris "
-            f"runs {self.spec.runout_m:g} m down the D8 path; covered buildings count as destroyed (damage 1)",
+            f"runs down the D8 path until the line from its source is flatter than its angle of reach (H/L = "
+            f"0.97 V^-0.105, Corominas 1996) or the ground flatter than {DEPOSITION_SLOPE_DEG:g} degrees (deposition, "
+            f"Hungr et al. 1984), at most {self.spec.runout_m:g} m; covered buildings count as "
+            "destroyed (damage 1)",
         ]
         if self.spec.recharge == "rain":
             notes.append(
