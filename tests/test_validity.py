@@ -14,7 +14,8 @@ from tests.hydro_grids import hydrology_of, terrain_of, waterways_of
 from twin.city.build import City
 from twin.hazards.damage import CLOSURE_DEPTH_M
 from twin.hazards.exposure import FloodExposure
-from twin.hazards.landslide import reach_ratio, runout_pairs
+from twin.hazards.landslide import Soil, factor_of_safety, reach_ratio, runout_pairs
+from twin.hazards.landslide_spec import SoilSpec
 from twin.hazards.restoration import Recovery, restoration_delay_h
 from twin.hazards.river import FloodPlain, channel_mask
 from twin.hazards.roadwater import RoadSamples
@@ -314,3 +315,34 @@ def test_debris_on_a_concave_slope_stops_at_its_angle_of_reach() -> None:
     x0, z0 = x[0], z[0]
     x_star = (z0 - z_f - t15 * x_f + ta * x0) / (ta - t15)
     assert abs(x[int(covered.max())] - x_star) <= cell
+
+
+# --- item 8: soil depth is vertical; the infinite slope takes the thickness normal to it --------------------------
+
+
+def test_factor_of_safety_matches_the_hand_calculation_with_vertical_depth() -> None:
+    # Infinite slope with vertical soil depth z (Hammond et al. 1992; Skempton & DeLory 1957):
+    #   FS = [C + (gamma - m gamma_w) z cos^2(beta) tan(phi)] / (gamma z sin(beta) cos(beta))
+    # on a 21.8 degree wall (tan beta = 0.4), C = 4000 Pa, phi = 30 degrees, z = 1.2 m, rho_s = 1800 kg/m3, and a
+    # water table at m = w = 0.5 of the soil.
+    beta = np.arctan(0.4)
+    cohesion, phi, z, rho, w = 4000.0, np.radians(30.0), 1.2, 1800.0, 0.5
+    g, gamma_w = 9.81, 1000.0 * 9.81
+    gamma = rho * g
+    hand = (cohesion + (gamma - w * gamma_w) * z * np.cos(beta) ** 2 * np.tan(phi)) / (
+        gamma * z * np.sin(beta) * np.cos(beta)
+    )
+    spec = SoilSpec(
+        cohesion_pa=cohesion,
+        friction_angle_deg=30.0,
+        depth_m=z,
+        density_kg_m3=rho,
+        transmissivity_m2_day=10.0,
+    )
+    soil = Soil.draw(spec, 1, np.random.default_rng(0)).on_slope(np.array([beta]))
+    fs = factor_of_safety(soil.cohesion_star, soil.tan_phi, soil.density_ratio, np.array([w]), np.array([beta]))
+    assert fs[0] == pytest.approx(hand, rel=1e-12)
+    # Taking the vertical depth as the normal thickness understates C* by cos(beta): FS lower by C*(1 - cos)/sin.
+    raw = Soil.draw(spec, 1, np.random.default_rng(0))
+    fs_raw = factor_of_safety(raw.cohesion_star, raw.tan_phi, raw.density_ratio, np.array([w]), np.array([beta]))
+    assert fs_raw[0] < fs[0]

@@ -4,7 +4,8 @@ Factor of safety per cell, SINMAP form (Pack, Tarboton & Goodwin 1998; as in lan
 Strauch et al. 2018, Earth Surface Dynamics 6:49-75)::
 
     FS = (C* + cos(theta) (1 - w r) tan(phi)) / sin(theta)
-    C* = C / (h rho_s g)        (dimensionless cohesion; C in Pa, h soil depth in m)
+    C* = C / (h rho_s g)        (dimensionless cohesion; C in Pa, h = D cos(theta) the soil thickness normal
+                                 to the slope, D the vertical soil depth ``depth_m`` in m)
     r  = rho_w / rho_s
     w  = min(R a / (T sin(theta)), 1)   (relative wetness, TOPMODEL steady state)
 
@@ -26,6 +27,7 @@ are damaged with cause ``landslide``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -138,6 +140,17 @@ class Soil:
     def subset(self, keep: np.ndarray) -> Soil:
         """The parameters of the kept cells."""
         return Soil(**{name: getattr(self, name)[keep] for name in self.__dataclass_fields__})
+
+    def on_slope(self, theta: np.ndarray) -> Soil:
+        """The soil with its vertical depth D turned into the thickness h normal to the slope, in C*.
+
+        ``depth_m`` is the soil depth measured vertically (as a pit or a borehole measures it, and as
+        volume = area x depth needs it); the infinite-slope form uses the thickness normal to the slope,
+        h = D cos(theta) (Pack, Tarboton & Goodwin 1998, SINMAP manual, eq. 1-3), so
+
+        .. math:: C^* = \frac{C}{h \rho_s g} = \frac{C}{D \\cos\theta\\, \rho_s g}
+        """
+        return dataclasses.replace(self, cohesion_star=self.cohesion_star / np.cos(theta))
 
 
 def trigger_exceeded(rain_mm: float, rain_hours: float, threshold: ThresholdSpec) -> bool:
@@ -252,7 +265,7 @@ class Landslides:
         self.cell_m = terrain.resolution_m
         self._elevation = terrain.elevation_m.ravel().astype(np.float64)  # debris stops at its angle of reach
         cells, theta = candidate_cells(city, spec.min_slope_deg)
-        soil = Soil.draw(spec.soil, len(cells), rng) if spec.soil is not None else None
+        soil = Soil.draw(spec.soil, len(cells), rng).on_slope(theta[cells]) if spec.soil is not None else None
         self.rock_cells = 0
         if soil is not None:
             # Cells unstable even when dry would have failed long ago: they are bare rock, not soil that rain moves.
