@@ -16,6 +16,7 @@ from twin.hazards.damage import CLOSURE_DEPTH_M
 from twin.hazards.exposure import FloodExposure
 from twin.hazards.landslide import Soil, factor_of_safety, reach_ratio, runout_pairs
 from twin.hazards.landslide_spec import SoilSpec
+from twin.hazards.ponding import composite_curve_number, table_sealed_share
 from twin.hazards.restoration import Recovery, restoration_delay_h
 from twin.hazards.river import FloodPlain, channel_mask
 from twin.hazards.roadwater import RoadSamples
@@ -346,3 +347,22 @@ def test_factor_of_safety_matches_the_hand_calculation_with_vertical_depth() -> 
     raw = Soil.draw(spec, 1, np.random.default_rng(0))
     fs_raw = factor_of_safety(raw.cohesion_star, raw.tan_phi, raw.density_ratio, np.array([w]), np.array([beta]))
     assert fs_raw[0] < fs[0]
+
+
+# --- item 9: curve numbers composite only the sealed share beyond the table's ------------------------------------
+
+
+def test_residential_curve_number_counts_only_the_extra_pavement() -> None:
+    # TR-55 Figure 2-3: CN_c = CN_p + f (98 - CN_p). Residential (B) has CN_t = 85 at f0 = 65 % sealed, so its
+    # pervious part has CN_p = (85 - 98 f0) / (1 - f0). A residential cell measured 65 % sealed keeps 85; one at 80 %
+    # takes CN_p + 0.8 (98 - CN_p); grass (B, 61, nothing sealed in the table) at 30 % takes 0.7 x 61 + 0.3 x 98.
+    classes = ("urban", "grass")
+    class_cn = np.array([85.0, 61.0])
+    landcover = np.array([0, 0, 0, 1])
+    sealed = np.array([0.65, 0.80, 0.30, 0.30])
+    cn = composite_curve_number(class_cn, landcover, sealed, table_sealed_share(classes))
+    cn_p = (85.0 - 98.0 * 0.65) / (1 - 0.65)
+    expected = [85.0, cn_p + 0.8 * (98.0 - cn_p), 85.0, 0.7 * 61.0 + 0.3 * 98.0]
+    np.testing.assert_allclose(cn, expected, rtol=1e-12)
+    # Paved cells stay at 98 whatever their measured share.
+    assert composite_curve_number(np.array([98.0]), np.array([0]), np.array([0.4]), np.array([1.0]))[0] == 98.0

@@ -23,11 +23,12 @@ import numpy as np
 from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.hazards.exposure import FloodChanges, FloodExposure
-from twin.hazards.ponding import Depressions, Ponding, composite_curve_number
+from twin.hazards.ponding import Depressions, Ponding, composite_curve_number, table_sealed_share
 from twin.hazards.restoration import Recovery, damage_state
 from twin.hazards.river import FloodPlain, channel_mask
 from twin.hazards.series import cumulative_rain_mm, max_stage_m, stage_m
 from twin.hazards.specs import RainSpec, RiverFloodSpec, curve_numbers_for, match_rivers, river_names
+from twin.hydrology.landcover import LANDCOVER_CLASSES
 from twin.sim.targets import describe_component
 
 if TYPE_CHECKING:
@@ -222,7 +223,8 @@ class FloodHazard:
             rain, ponding = self.rain
             notes.append(
                 f"rain ponding: SCS curve numbers (TR-55, soil group {rain.soil_group}) composited with the sealed "
-                f"share of each cell, drains take {rain.drainage_mm_h:g} mm/h, runoff routed by D8 into "
+                "share of each cell beyond what the class's table value assumes (residential 65%), drains take "
+                f"{rain.drainage_mm_h:g} mm/h, runoff routed by D8 into "
                 f"{ponding.depressions.count} depressions (level pools, fill and spill); spatially uniform rain"
             )
         return notes
@@ -238,6 +240,11 @@ class FloodHazard:
 def _ponding(city: City, spec: RainSpec) -> Ponding:
     hydrology = city.hydrology
     class_cn = curve_numbers_for(spec)
-    cn = composite_curve_number(class_cn, hydrology.landcover.ravel(), hydrology.impervious.ravel().astype(float))
+    cn = composite_curve_number(
+        class_cn,
+        hydrology.landcover.ravel(),
+        hydrology.impervious.ravel().astype(float),
+        table_sealed_share(LANDCOVER_CLASSES),
+    )
     cn = np.where(np.isfinite(city.terrain.elevation_m.ravel()), cn, np.nan)
     return Ponding(Depressions.of_grid(city.terrain, hydrology), cn, spec.drainage_mm_h)
