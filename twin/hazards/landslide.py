@@ -19,10 +19,10 @@ rain so far; Caine 1980, Geografiska Annaler A 62:23-27: a = 14.82, b = 0.39). F
 step are one slide; its debris (area x soil depth) runs down the D8 path, at most ``runout_m``, while the line from
 its source stays steeper than the slide's angle of reach (H/L = 0.97 V^-0.105, Corominas 1996) and the ground
 steeper than 10 degrees (where debris deposits; Hungr et al. 1984), and covers every cell on the way, spread
-evenly. Links whose cells are covered close (``link_closed_debris``) and carry their share of the volume
-(``link_debris_m3``, for road crews to clear); buildings covered are taken as destroyed (damage 1: no
-debris-intensity vulnerability curve is used yet); lifeline components covered, and lines crossing the debris,
-are damaged with cause ``landslide``.
+evenly; an explicit (scripted) slide runs its ``runout_m``, as the drill says. Links whose cells are covered close
+(``link_closed_debris``) and carry their share of the volume (``link_debris_m3``, for road crews to clear);
+buildings covered are taken as destroyed (damage 1: no debris-intensity vulnerability curve is used yet); lifeline
+components covered, and lines crossing the debris, are damaged with cause ``landslide``.
 """
 
 from __future__ import annotations
@@ -404,6 +404,7 @@ class Landslides:
                 self.explicit_done[i] = True
                 cells = self._explicit_cells[i]
                 runout = self.spec.runout_m if slide.runout_m is None else slide.runout_m
+                # A drill's slide runs the distance it scripts: the controller decides where its debris goes.
                 self._add_slides(model, t_s, cells, np.full(len(cells), slide.depth_m), runout, one_slide=True)
 
     def _add_slides(
@@ -427,16 +428,14 @@ class Landslides:
         count = int(labels.max()) + 1
         labels = labels + first
         volume = np.bincount(labels - first, weights=depth_m * self.cell_m**2, minlength=count)
-        slide, cell = runout_pairs(
-            sources,
-            labels,
-            self.city.hydrology.receiver,
-            runout_m,
-            self.cell_m,
-            self.shape[1],
-            elevation_m=self._elevation,
-            reach=reach_ratio(volume)[labels - first],
-        )
+        receiver = self.city.hydrology.receiver
+        if one_slide:  # explicit (scripted) slides run their runout_m
+            slide, cell = runout_pairs(sources, labels, receiver, runout_m, self.cell_m, self.shape[1])
+        else:
+            reach = reach_ratio(volume)[labels - first]
+            slide, cell = runout_pairs(
+                sources, labels, receiver, runout_m, self.cell_m, self.shape[1], self._elevation, reach
+            )
         self.slide_t = np.concatenate([self.slide_t, np.full(count, t_s)])
         self.slide_volume = np.concatenate([self.slide_volume, volume])
         self.slide_sources = np.concatenate([self.slide_sources, np.bincount(labels - first, minlength=count)])
