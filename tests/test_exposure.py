@@ -294,7 +294,7 @@ def test_people_in_water(andorra_city: City, exposure: FloodExposure) -> None:
     assert expected > 0
     assert exposure.people_in_water(state, 0.5) == expected
     assert exposure.people_in_water(state, 1.5) == 0
-    assert exposure.people_in_water(state, 1.0) == 0  # strictly more than the threshold
+    assert exposure.people_in_water(state, 0.7) == 0  # strictly more than the threshold above the 0.3 m floor
     state.water_depth_m[:] = 2.0
     assert exposure.people_in_water(state, 1.5) == andorra_city.population
 
@@ -304,7 +304,7 @@ def test_people_in_water_without_buildings(andorra_city: City) -> None:
     homes = andorra_city.homes.assign(building=-1)
     exposure = FloodExposure(dataclasses.replace(andorra_city, homes=homes))
     state = _state(andorra_city)
-    _flood_cells(state, exposure.home_cell[:1], 0.8)
+    _flood_cells(state, exposure.home_cell[:1], 0.9)  # 0.6 m above the 0.3 m ground floor
     expected = int(homes["population"].to_numpy()[exposure.home_cell == exposure.home_cell[0]].sum())
     assert exposure.people_in_water(state, 0.5) == expected > 0
 

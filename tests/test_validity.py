@@ -366,3 +366,30 @@ def test_residential_curve_number_counts_only_the_extra_pavement() -> None:
     np.testing.assert_allclose(cn, expected, rtol=1e-12)
     # Paved cells stay at 98 whatever their measured share.
     assert composite_curve_number(np.array([98.0]), np.array([0]), np.array([0.4]), np.array([1.0]))[0] == 98.0
+
+
+# --- item 10: damage and exposure from the water above the ground floor ------------------------------------------
+
+
+def test_buildings_are_damaged_and_people_exposed_by_water_above_their_floor(andorra_city: City) -> None:
+    # Ground floor h_f = first_floor_height_m above the street. 5 mm in the street: no damage. 0.8 m: damage is
+    # the JRC ratio at 0.8 m (Europe residential: 0.25 + (0.40 - 0.25) x 0.3 / 0.5 = 0.34). People are exposed
+    # when the water above the floor, d - h_f, exceeds 0.5 m: at d = 0.8 m only if h_f < 0.3 m, at 0.81 m yes.
+    exposure = FloodExposure(andorra_city)
+    floor = andorra_city.config.first_floor_height_m
+    assert floor == 0.3
+    building = int(np.flatnonzero(exposure.building_classes == "residential")[0])
+    state = SimState.normal(andorra_city)
+    for depth, ratio in ((0.005, 0.0), (floor - 0.01, 0.0), (0.8, 0.25 + 0.15 * 0.3 / 0.5)):
+        grid = np.zeros_like(state.water_depth_m)
+        grid.reshape(-1)[exposure.building_cell[building]] = depth
+        state.water_depth_m = grid
+        exposure.apply(state, 60.0, deck_height_m=5.0, component_threshold_m=0.3)
+        assert state.building_damage[building] == pytest.approx(ratio)
+    home_cell = exposure.home_cell[0]
+    people = int(andorra_city.homes["population"].to_numpy()[exposure.home_cell == home_cell].sum())
+    for depth, exposed in ((0.5 + floor, 0), (0.51 + floor, people)):
+        grid = np.zeros_like(state.water_depth_m)
+        grid.reshape(-1)[home_cell] = depth
+        state.water_depth_m = grid
+        assert exposure.people_in_water(state, 0.5) == exposed

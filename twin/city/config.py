@@ -142,6 +142,9 @@ class CityConfig(_Strict):
     # ground-floor services stop once water is inside (Hazus flood, essential facilities); 0.3 m is an assumed
     # ground-floor sill (twin.hazards.exposure.CRITICAL_FACILITY_KINDS).
     facility_flood_depth_m: float = Field(default=0.3, gt=0, le=10)
+    # Height of the buildings' ground floor above the street: water below it is not inside (no damage counted,
+    # nobody exposed). 0.3 m is an assumption, Hazus' default first-floor height for slab-on-grade (1 ft).
+    first_floor_height_m: float = Field(default=0.3, ge=0, le=10)
     population: PopulationSpec
     shelters: list[Shelter] = Field(default_factory=list)
     hospital_beds: list[HospitalBeds] = Field(default_factory=list)

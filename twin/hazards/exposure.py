@@ -193,6 +193,7 @@ class FloodExposure:
             facilities["group"].isin(list(FLOOD_VULNERABLE_GROUPS)).to_numpy()
             & facilities["kind"].isin(list(FLOOD_VULNERABLE_KINDS)).to_numpy()
         )
+        self.first_floor_m = float(city.config.first_floor_height_m)
         self.critical = facilities["kind"].isin(list(CRITICAL_FACILITY_KINDS)).to_numpy()
         self.facility_threshold_m = float(city.config.facility_flood_depth_m)
         self._vulnerable_ids = np.flatnonzero((self.vulnerable | self.critical) & (self.component_cell >= 0))
@@ -272,8 +273,10 @@ class FloodExposure:
             reopens, and back to NaN when it closes again.
         Buildings
             ``building_depth_m`` = depth at the building's cell; ``building_peak_depth_m`` the running
-            maximum; ``building_damage`` = max(previous, JRC damage ratio of the depth): damage never
-            falls.
+            maximum; ``building_damage`` = max(previous, JRC damage ratio of the depth) where the water is
+            above the ground floor (city.yaml ``first_floor_height_m``; Hazus counts flood damage from the
+            first floor), else no damage: a few millimetres in the street do not damage a building. Damage
+            never falls.
         Components
             ``comp_damaged`` |= depth > ``component_threshold_m`` for :data:`FLOOD_VULNERABLE_KINDS`, and
             depth > city.yaml's ``facility_flood_depth_m`` for :data:`CRITICAL_FACILITY_KINDS`;
@@ -322,9 +325,10 @@ class FloodExposure:
         building_depth[self._building_in] = np.fmax(flat[self._building_in_cell], 0.0)
         state.building_depth_m[:] = building_depth
         np.maximum(state.building_peak_depth_m, building_depth, out=state.building_peak_depth_m)
+        inside = building_depth > self.first_floor_m  # water below the ground floor is not in the building
         for name, members in self._class_members:
             if members.size:
-                ratio = damage_ratio(building_depth[members], name, self.region)
+                ratio = np.where(inside[members], damage_ratio(building_depth[members], name, self.region), 0.0)
                 state.building_damage[members] = np.maximum(state.building_damage[members], ratio)
 
         threshold = np.where(self._vulnerable_critical, self.facility_threshold_m, component_threshold_m)
@@ -341,7 +345,7 @@ class FloodExposure:
         )
 
     def people_in_water(self, state: SimState, depth_m: float) -> int:
-        """Residents whose home cell has more than ``depth_m`` of water now.
+        """Residents whose home has more than ``depth_m`` of water above its ground floor now.
 
         The engine counts people exposed (> 0.5 m) and needing rescue (> 1.5 m), DESIGN.md "Buildings
         in water". Homes are located by their ``x``, ``y`` (a building's centroid, or a walkable node on
@@ -359,7 +363,8 @@ class FloodExposure:
         int
             Number of residents.
         """
-        return residents_in_water(self._depth_grid(state), self._home_in_cell, self._home_population, depth_m)
+        grid = self._depth_grid(state)
+        return residents_in_water(grid, self._home_in_cell, self._home_population, depth_m + self.first_floor_m)
 
     def assumptions(self) -> list[str]:
         """The assumptions this exposure model makes, for the run's ``assumptions.json``."""
@@ -367,6 +372,8 @@ class FloodExposure:
             self.region_note,
             f"flood-vulnerable lifeline components: {', '.join(sorted(FLOOD_VULNERABLE_KINDS))} "
             "(lines, cables, towers and poles are not damaged by water)",
+            f"buildings are damaged (JRC ratio) and their residents exposed only by water above their ground "
+            f"floor, {self.first_floor_m:g} m above the street (first_floor_height_m, assumed)",
             f"critical facilities ({', '.join(sorted(CRITICAL_FACILITY_KINDS))}) are out of service with more "
             f"than {self.facility_threshold_m:g} m of water at their cell (facility_flood_depth_m; an assumed "
             "ground-floor sill, Hazus essential-facility rule)",

@@ -49,6 +49,8 @@ class Recorder:
         cells = point_cells(city.terrain.transform, city.terrain.elevation_m.shape, homes["x"], homes["y"])
         self._home_cell = cells[cells >= 0]
         self._home_population = homes["population"].to_numpy()[cells >= 0]
+        # People are exposed by the water above their ground floor (city.yaml first_floor_height_m).
+        self._floor_m = float(city.config.first_floor_height_m)
         self._cell_area_m2 = city.terrain.resolution_m**2
         self._hospital_rows = np.flatnonzero((city.facilities["kind"] == "hospital").to_numpy())
         self._hospitals_working = b""
@@ -75,8 +77,10 @@ class Recorder:
         return min(1.0, self.access_now / self.access_normal)
 
     def _people_in_water(self, model: CityModel, depth_m: float) -> int:
-        """Residents whose home (building, or walkable node on roads-only maps) has more water than ``depth_m``."""
-        return residents_in_water(model.state.water_depth_m, self._home_cell, self._home_population, depth_m)
+        """Residents whose home (building, or walkable node on roads-only maps) has more water than ``depth_m``
+        above its ground floor."""
+        water = model.state.water_depth_m
+        return residents_in_water(water, self._home_cell, self._home_population, depth_m + self._floor_m)
 
     def record(self, model: CityModel, force: bool = False) -> None:
         """Measure the state and append a row, at record times (every ``record_every``) or when forced."""
