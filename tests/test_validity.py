@@ -12,6 +12,7 @@ import shapely
 
 from tests.hydro_grids import hydrology_of, terrain_of, waterways_of
 from twin.city.build import City
+from twin.city.roads import Network
 from twin.hazards.damage import CLOSURE_DEPTH_M
 from twin.hazards.exposure import FloodExposure
 from twin.hazards.landslide import Soil, factor_of_safety, reach_ratio, runout_pairs
@@ -25,6 +26,7 @@ from twin.lifelines.networks import sited_home
 from twin.lifelines.weak_points import flood_prone_syntheses, single_points_of_failure
 from twin.metrics.resilience import disruption_onset_s, resilience_index
 from twin.metrics.summary import service_metrics
+from twin.sim.access import access_to_care, cut_off_nodes
 from twin.sim.state import SimState
 
 # --- item 1: a road closes by the water over its own surface ------------------------------------------------------
@@ -393,3 +395,48 @@ def test_buildings_are_damaged_and_people_exposed_by_water_above_their_floor(and
         grid.reshape(-1)[home_cell] = depth
         state.water_depth_m = grid
         assert exposure.people_in_water(state, 0.5) == exposed
+
+
+# --- item 11: access does not count the unreachable ---------------------------------------------------------------
+
+
+def _access_on_a_line(closed_pairs: set[tuple[int, int]]) -> int:
+    """Residents within 15 min of care on 0 -(road)- 1 =(bridge)= 2 -(road)- 3, the hospital at node 2.
+
+    Residents: 100 at node 0, 50 at 1, 20 at 2, 10 at 3. Links both ways, 100 m at 10 m/s (10 s each).
+    """
+    pairs = [(0, 1, False), (1, 2, True), (2, 3, False)]
+    src = [a for a, b, _ in pairs] + [b for a, b, _ in pairs]
+    dst = [b for a, b, _ in pairs] + [a for a, b, _ in pairs]
+    bridge = [br for *_, br in pairs] * 2
+    links = pd.DataFrame(
+        {"src": src, "dst": dst, "bridge": bridge, "length_m": 100.0, "speed_mps": 10.0}, index=range(len(src))
+    )
+    closed = np.array([(min(a, b), max(a, b)) in closed_pairs for a, b in zip(src, dst, strict=True)])
+    city = SimpleNamespace(
+        drive=Network(nodes=pd.DataFrame({"x": np.zeros(4)}), links=links),
+        facilities=pd.DataFrame({"kind": ["hospital"], "drive_node": [2]}),
+        homes=pd.DataFrame({"drive_node": [0, 1, 2, 3], "population": [100, 50, 20, 10]}),
+    )
+    state = SimpleNamespace(comp_up=np.array([True]), link_speed_factor=np.ones(len(src)), link_closed=lambda: closed)
+    return access_to_care(city, state, 900.0).residents_within  # type: ignore[arg-type]
+
+
+def test_access_does_not_count_residents_cut_off_by_closures() -> None:
+    assert _access_on_a_line(set()) == 180
+    # The roads at both ends of the bridge flooded: nodes 0 and 3 have every link closed, nodes 1 and 2 every
+    # ground link (the bridge's deck stays open between two flooded abutments): nobody is served, not even the
+    # 20 residents snapped to the hospital's own node.
+    assert _access_on_a_line({(0, 1), (2, 3)}) == 0
+    # Only the road 0-1 closed: nodes 0 and 1 are cut off; the hospital still serves nodes 2 and 3 (20 + 10).
+    assert _access_on_a_line({(0, 1)}) == 30
+    # Only the road 2-3 closed: the hospital's node is cut off and serves nobody.
+    assert _access_on_a_line({(2, 3)}) == 0
+
+
+def test_cut_off_nodes_rule() -> None:
+    # Three nodes, links 0-1 (road) and 1-2 (bridge), one way each: node 2 has only the bridge.
+    src, dst, bridge = np.array([0, 1]), np.array([1, 2]), np.array([False, True])
+    np.testing.assert_array_equal(cut_off_nodes(3, src, dst, np.array([False, False]), bridge), [False] * 3)
+    np.testing.assert_array_equal(cut_off_nodes(3, src, dst, np.array([True, False]), bridge), [True, True, False])
+    np.testing.assert_array_equal(cut_off_nodes(3, src, dst, np.array([False, True]), bridge), [False, False, True])
