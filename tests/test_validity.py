@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 import shapely
 
-from tests.hydro_grids import hydrology_of, terrain_of, waterways_of
+from tests.hydro_grids import bowl, hydrology_of, terrain_of, waterways_of
 from twin.city.build import City
 from twin.city.roads import Network
 from twin.hazards.damage import CLOSURE_DEPTH_M
 from twin.hazards.exposure import FloodExposure
 from twin.hazards.landslide import Soil, factor_of_safety, reach_ratio, runout_pairs
 from twin.hazards.landslide_spec import SoilSpec
-from twin.hazards.ponding import composite_curve_number, table_sealed_share
+from twin.hazards.ponding import Depressions, Ponding, composite_curve_number, table_sealed_share
 from twin.hazards.restoration import Recovery, restoration_delay_h
 from twin.hazards.river import FloodPlain, channel_mask
 from twin.hazards.roadwater import RoadSamples
@@ -26,6 +26,7 @@ from twin.lifelines.networks import sited_home
 from twin.lifelines.weak_points import flood_prone_syntheses, single_points_of_failure
 from twin.metrics.resilience import disruption_onset_s, resilience_index
 from twin.metrics.summary import service_metrics
+from twin.metrics.water import water_budget
 from twin.sim.access import access_to_care, cut_off_nodes
 from twin.sim.state import SimState
 
@@ -440,3 +441,26 @@ def test_cut_off_nodes_rule() -> None:
     np.testing.assert_array_equal(cut_off_nodes(3, src, dst, np.array([False, False]), bridge), [False] * 3)
     np.testing.assert_array_equal(cut_off_nodes(3, src, dst, np.array([True, False]), bridge), [True, True, False])
     np.testing.assert_array_equal(cut_off_nodes(3, src, dst, np.array([False, True]), bridge), [False, False, True])
+
+
+# --- item 12: the water budget of rain runs; JRC curves for Africa and Oceania (tests/test_damage.py) ----------
+
+
+def test_water_budget_of_a_bowl_closes_and_is_read_from_the_time_series() -> None:
+    # A closed paraboloid bowl of 21 x 21 cells of 10 m, CN 100 (all rain runs off), drains of 36 mm/h: 40 mm of
+    # rain then a dry hour. The rain term is exactly 40 mm over the grid, 0.040 x 21 x 21 x 100 m2, and the budget
+    # P = L + D + O + S closes to round-off.
+    terrain = terrain_of(bowl(21))
+    hydrology = hydrology_of(terrain, burn_depth_m=0.0, channel_min_area_km2=50)
+    ponding = Ponding(Depressions.of_grid(terrain, hydrology), np.full(terrain.elevation_m.size, 100.0), 36.0)
+    rows = []
+    for t_min, (before, after) in enumerate([(0.0, 20.0), (20.0, 40.0)] + [(40.0, 40.0)] * 6):
+        ponding.step(before, after, 600.0)
+        budget = {**ponding.budget.as_dict(), "stored": ponding.stored_m3}
+        rows.append({"t_s": 600.0 * (t_min + 1), **{f"water_{k}_m3": v for k, v in budget.items()}})
+    figures = water_budget(pd.DataFrame(rows))
+    assert figures is not None
+    assert figures["rain_m3"] == pytest.approx(0.040 * 21 * 21 * 100.0, rel=1e-12)
+    assert figures["drained_m3"] > 0 and figures["stored_m3"] >= 0
+    assert abs(figures["relative_error"]) < 1e-6
+    assert water_budget(pd.DataFrame({"t_s": [0.0]})) is None  # no rain, no budget

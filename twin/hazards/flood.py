@@ -229,6 +229,13 @@ class FloodHazard:
             )
         return notes
 
+    def series(self) -> dict[str, float]:
+        """The rain water budget so far as time-series columns (:data:`twin.metrics.water.BUDGET_COLUMNS`), m3."""
+        budget = self.water_budget()
+        if budget is None:
+            return {}
+        return {f"water_{name}_m3": value for name, value in budget.items()}
+
     def water_budget(self) -> dict[str, float] | None:
         """The ponding water budget (m3), or None without rain."""
         if self.rain is None:
