@@ -70,7 +70,9 @@ def _map_show(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from twin.run import validate_against_maps
 
-    problems = validate_against_maps(args.files, with_map=not args.no_map)
+    problems = validate_against_maps(
+        args.files, not args.no_map, allow_long=args.allow_long, allow_outside_paths=args.allow_outside_paths
+    )
     for problem in problems:
         print(problem)
     if not problems:
@@ -163,6 +165,20 @@ def _add_hazard_commands(sub: argparse._SubParsersAction) -> None:
     sus.set_defaults(handler=_hazard_susceptibility)
 
 
+def _add_input_flags(command: argparse.ArgumentParser) -> None:
+    """The flags that lift the input limits of :mod:`twin.inputs` and the scenario schema."""
+    command.add_argument(
+        "--allow-long",
+        action="store_true",
+        help="accept runs over 100,000 steps or longer than 366 days (they can take hours)",
+    )
+    command.add_argument(
+        "--allow-outside-paths",
+        action="store_true",
+        help="accept file fields (CSVs) that are absolute or outside the scenario file's folder",
+    )
+
+
 def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
     validate = sub.add_parser("validate", help="check scenario files; print ok or every problem")
     validate.add_argument("files", nargs="+", type=Path, help="scenario YAML files")
@@ -171,6 +187,7 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="check the files only, not whether their events and hazards fit their map (which loads the map)",
     )
+    _add_input_flags(validate)
     validate.set_defaults(handler=_validate)
     schema = sub.add_parser("schema", help="write the JSON Schema of scenario files (for editors)")
     schema.add_argument("--out", type=Path, default=None, help="file to write (default: standard output)")
@@ -188,6 +205,7 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override a scenario value, e.g. --set metrics.access_tau=20min (repeatable)",
     )
+    _add_input_flags(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(handler=_run)
 

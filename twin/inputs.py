@@ -44,6 +44,10 @@ MAX_EXPANDED = 100_000
 MAX_DEPTH = 64
 """Deepest nesting of lists and mappings (a scenario nests about 6 levels)."""
 
+INT_MAX = 2**63 - 1
+"""Largest whole number an input may hold (ids are 64-bit signed integers, as in OSM and numpy)."""
+INT_MIN = -(2**63)
+
 Loc = tuple[str | int, ...]
 """A YAML path as a tuple of mapping keys and list indices: ``("hazards", 0, "peak_stage_m")``."""
 
@@ -136,12 +140,15 @@ class YamlDoc:
     where
         For each path, the file and the line of its key (mapping values) or of the item (list items).
     problems
-        Non-fatal problems (duplicate keys) as (file, line, text), the text already complete.
+        Non-fatal problems (duplicate keys, whole numbers out of range) as (file, line, text), the text complete.
+    refused
+        Paths whose value was refused here (and set to None): validation problems at these paths repeat it.
     """
 
     data: dict[Any, Any]
     where: dict[Loc, tuple[Path, int]] = field(default_factory=dict)
     problems: list[tuple[Path, int, str]] = field(default_factory=list)
+    refused: set[Loc] = field(default_factory=set)
 
 
 class LimitError(yaml.YAMLError):
@@ -185,7 +192,7 @@ def _construct_timestamp(loader: _Loader, node: ScalarNode) -> Any:
 
 def _construct_int(loader: _Loader, node: ScalarNode) -> int:
     try:
-        return int(yaml.SafeLoader.construct_yaml_int(loader, node))
+        value = int(yaml.SafeLoader.construct_yaml_int(loader, node))
     except ValueError:
         if _implicit_tag(loader, node) != node.tag:
             raise
@@ -193,6 +200,7 @@ def _construct_int(loader: _Loader, node: ScalarNode) -> int:
         raise yaml.constructor.ConstructorError(
             None, None, f"the number {str(node.value)[:20]}... has too many digits", node.start_mark
         ) from None
+    return value
 
 
 def _guarded(tag: str, constructor: Callable[..., Any]) -> Callable[..., Any]:
@@ -410,6 +418,35 @@ def _positions(loader: _Loader, node: Node, loc: Loc, line: int, file: Path, out
             _positions(loader, value_node, (*loc, key), key_node.start_mark.line + 1, file, out)
 
 
+HUGE = "is too large: whole numbers must lie within ±9.2e18 (64-bit)"
+
+
+def out_of_range(data: Any, loc: Loc = ()) -> list[tuple[Loc, int]]:
+    """Whole numbers outside the 64-bit range below ``data``, each set to None there, with their paths.
+
+    Ids are 64-bit everywhere (OSM's too), and a whole number beyond that range is never a sane count, time or
+    size; taking it out here keeps it from every array, every float conversion and every validator downstream.
+    """
+    found: list[tuple[Loc, int]] = []
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in list(items):
+        if isinstance(value, int) and not isinstance(value, bool) and not INT_MIN <= value <= INT_MAX:
+            data[key] = None
+            found.append(((*loc, key), value))
+        elif isinstance(value, dict | list):
+            found.extend(out_of_range(value, (*loc, key)))
+    return found
+
+
+def _refuse_huge(doc: YamlDoc, path: Path) -> None:
+    """Whole numbers outside the 64-bit range become problems with their line (and None in the data)."""
+    for loc, value in out_of_range(doc.data):
+        line = doc.where.get(loc, (path, 0))[1]
+        text = f"{display_path(path)}:{line} {format_loc(loc)}: {HUGE}, got {short_repr(value)}"
+        doc.problems.append((path, line, text))
+        doc.refused.add(loc)
+
+
 def _kind(data: Any) -> str:
     if isinstance(data, list):
         return "a list"
@@ -463,7 +500,9 @@ def read_yaml(path: Path, error: ErrorType, what: str = "scenario file", example
             f"{shown}:{root.start_mark.line + 1}: the top level must be a mapping (key: value lines such as "
             f"{example}), got {_kind(data)}"
         )
-    return YamlDoc(data=data, where=where, problems=duplicates)
+    doc = YamlDoc(data=data, where=where, problems=duplicates)
+    _refuse_huge(doc, path)
+    return doc
 
 
 def parse_value(text: str, base_dir: Path) -> Any:

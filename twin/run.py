@@ -19,7 +19,7 @@ from typing import Any
 from tqdm import tqdm
 
 from twin.atomic import write_parquet_atomic
-from twin.city.build import City, load_city
+from twin.city.build import load_city
 from twin.errors import ScenarioError
 from twin.metrics import service_metrics
 from twin.report.curves import plot_service_levels
@@ -155,16 +155,19 @@ def summary_table(results: Results) -> str:
     return "\n".join(lines)
 
 
-def validate_against_maps(paths: list[Path], with_map: bool = True) -> list[str]:
+def validate_against_maps(
+    paths: list[Path], with_map: bool = True, allow_long: bool = False, allow_outside_paths: bool = False
+) -> list[str]:
     """Every problem of the scenario files, then (``with_map``) of each valid one on its map.
 
     The map check builds the engine for the scenario, which resolves every event target and hazard entry
-    (river names, ...) against the City; the City is loaded from its cache (built on first use).
+    (river names, ...) against the City; the City is loaded from its cache (built on first use). ``allow_long``
+    and ``allow_outside_paths``: see :func:`twin.scenario.load_scenario`.
     """
     problems: list[str] = []
     for path in paths:
         try:
-            spec = load_scenario(path)
+            spec = load_scenario(path, allow_long=allow_long, allow_outside_paths=allow_outside_paths)
         except ScenarioError as exc:
             problems.extend(exc.problems)
             continue
@@ -177,20 +180,29 @@ def validate_against_maps(paths: list[Path], with_map: bool = True) -> list[str]
     return problems
 
 
-def prepare(scenario: Path, overrides: list[str]) -> tuple[Scenario, City]:
-    """Validate the scenario (overrides included) and load its City."""
-    spec = load_scenario(scenario, overrides)
-    city = load_city(spec.map, progress=lambda m: print(f"  {m} ...", file=sys.stderr))
-    return spec, city
+def until_seconds(text: str | None, spec: Scenario) -> float | None:
+    """``--until``: a time within the scenario, in seconds (None: run to the end)."""
+    if text is None:
+        return None
+    try:
+        until_s = parse_duration_s(text)
+    except ValueError as exc:
+        raise ScenarioError(f"--until: {exc}") from None
+    if not 0 < until_s <= spec.duration_s:
+        raise ScenarioError(
+            f"--until {text}: must be after the start and at most the scenario's duration "
+            f"({format_duration(spec.duration_s)}); leave it out to run to the end"
+        )
+    return until_s
 
 
 def run_command(args: argparse.Namespace) -> int:
     """The ``twin run`` command."""
-    spec, city = prepare(args.scenario, args.overrides)
-    try:
-        until_s = None if args.until is None else parse_duration_s(args.until)
-    except ValueError as exc:
-        raise ScenarioError(f"--until: {exc}") from None
+    spec = load_scenario(
+        args.scenario, args.overrides, allow_long=args.allow_long, allow_outside_paths=args.allow_outside_paths
+    )
+    until_s = until_seconds(args.until, spec)  # before the map is loaded: a wrong --until fails fast
+    city = load_city(spec.map, progress=lambda m: print(f"  {m} ...", file=sys.stderr))
     model = CityModel(city, spec, seed=args.seed)
     folder = args.out or spec.outputs.folder or default_folder(spec)
     provenance = {

@@ -8,9 +8,12 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from twin.report.text import plain_text
+
 HAZARD_CAUSES = ("flood", "landslide")
 
 
+@plain_text
 def plot_service_levels(timeseries: pd.DataFrame, events: pd.DataFrame, out: Path, title: str) -> None:
     """Draw every ``Q_*`` column against simulated hours, with event times marked, to ``out`` (PNG)."""
     figure = Figure(figsize=(10, 4.5), dpi=150)

@@ -31,8 +31,34 @@ from twin.scenario import registry
 from twin.scenario.base import MapFolder, OutputFolder, PositiveDuration, SpecModel, Text, describe_duration
 from twin.scenario.events import EventSpec
 from twin.scenario.problems import Problem, problems_error
-from twin.scenario.times import LOCAL_EXAMPLE, localize, looks_absolute, zone
+from twin.scenario.times import LOCAL_EXAMPLE, localize, looks_absolute, map_place, solar_gap_problem, zone
 from twin.scenario.traffic import TrafficSpec
+
+MAX_STEPS = 100_000
+"""Most steps a run may take (engine steps, and traffic sub-steps) unless ``--allow-long``: about 4 minutes of
+engine time on the Andorra map (500 steps/s), a year at a 5 minute step, four weeks at 30 s."""
+MIN_STEP_S = 1.0
+"""Shortest engine step: the engine's clock and every model in it work in seconds (traffic has its own sub-step)."""
+MAX_DURATION_S = 366 * 86400.0
+"""Longest run unless ``--allow-long``: a year covers the recovery horizons resilience studies use."""
+LONG_HINT = "or pass --allow-long to run it anyway"
+
+
+def _allow_long(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and bool(info.context.get("allow_long"))
+
+
+def _too_many_steps(duration: float, step: float, info: ValidationInfo) -> Problem | None:
+    """A problem when ``duration / step`` is over :data:`MAX_STEPS` (and long runs are not allowed)."""
+    steps = math.ceil(duration / step)
+    if steps <= MAX_STEPS or _allow_long(info):
+        return None
+    shortest = describe_duration(math.ceil(duration / MAX_STEPS))
+    return Problem(
+        (),
+        f"makes {steps:,} steps over the duration ({describe_duration(duration)}); at most {MAX_STEPS:,} steps",
+        hint=f"use a step of at least {shortest}, a shorter duration, {LONG_HINT}",
+    )
 
 
 class MetricsSpec(SpecModel):
@@ -160,12 +186,45 @@ class Scenario(SpecModel):
         tz = zone(info.data["timezone"]) if "timezone" in info.data else zoneinfo.ZoneInfo("UTC")
         return localize(value, tz)
 
+    @field_validator("duration_s")
+    @classmethod
+    def _sane_duration(cls, value: float, info: ValidationInfo) -> float:
+        if value > MAX_DURATION_S and not _allow_long(info):
+            raise problems_error(
+                Problem((), f"must be at most {describe_duration(MAX_DURATION_S)}", hint=f"shorten it, {LONG_HINT}")
+            )
+        start = info.data.get("start")
+        if isinstance(start, dt.datetime):
+            try:
+                start + dt.timedelta(seconds=value)
+            except OverflowError:
+                raise problems_error(
+                    Problem((), "ends after the last date that can be simulated (year 9999)")
+                ) from None
+        return value
+
     @field_validator("step_s")
     @classmethod
     def _step_within_duration(cls, value: float, info: ValidationInfo) -> float:
+        if value < MIN_STEP_S:
+            raise problems_error(
+                Problem((), f"must be at least {describe_duration(MIN_STEP_S)}", hint="e.g. 10s, 60s or 5min")
+            )
         duration = info.data.get("duration_s")
         if duration is not None and value > duration:
             raise problems_error(Problem((), f"must be <= the duration ({describe_duration(duration)})"))
+        problem = None if duration is None else _too_many_steps(duration, value, info)
+        if problem is not None:
+            raise problems_error(problem)
+        return value
+
+    @field_validator("traffic")
+    @classmethod
+    def _traffic_substeps(cls, value: TrafficSpec | None, info: ValidationInfo) -> TrafficSpec | None:
+        duration = info.data.get("duration_s")
+        problem = None if value is None or duration is None else _too_many_steps(duration, value.substep_s, info)
+        if problem is not None:
+            raise problems_error(Problem(("substep",), problem.message, hint=problem.hint))
         return value
 
     @field_validator("hazards", mode="before")
@@ -232,6 +291,15 @@ class Scenario(SpecModel):
                 )
             )
         return value
+
+    @model_validator(mode="after")
+    def _zone_fits_the_map(self) -> Scenario:
+        # After every field is valid: the start's offset and the map's place are both known.
+        longitude, map_zone = map_place(self.map)
+        problem = None if longitude is None else solar_gap_problem(self.start, longitude, map_zone)
+        if problem is not None:
+            raise problems_error(problem)
+        return self
 
     @model_validator(mode="after")
     def _default_sources(self) -> Scenario:
