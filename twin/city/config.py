@@ -30,7 +30,7 @@ class PopulationArea(_Strict):
     """A town or district with its resident total; buildings belong to the nearest area centre."""
 
     name: str
-    population: int = Field(ge=0)
+    population: int = Field(ge=0, le=100_000_000)  # the largest cities hold about 40 million
     centre: LonLat
 
 
@@ -45,6 +45,13 @@ class PopulationSpec(_Strict):
     areas: list[PopulationArea] = Field(min_length=1)
     default_levels: int = Field(default=3, ge=1, le=100)
     source: str = ""
+
+    @model_validator(mode="after")
+    def _someone_lives_there(self) -> PopulationSpec:
+        # Every service level is a share of residents: with none, each is 0 / 0.
+        if not sum(area.population for area in self.areas) > 0:
+            raise ValueError("the areas' populations add up to 0; give each area its resident total")
+        return self
 
 
 class Shelter(_Strict):
@@ -191,6 +198,8 @@ def _problems(error: ValidationError, doc: YamlDoc, path: Path) -> list[str]:
     problems = []
     for item in error.errors():
         loc = tuple(item["loc"])
+        if any(loc[:n] in doc.refused for n in range(len(loc) + 1)):
+            continue  # the reader refused the value (a whole number past 64 bits) and said so with its line
         where = f"{_line(doc, loc, path)} {_location(loc)}"
         if item["type"] == "extra_forbidden":
             problems.append(f"{where}: unknown key{_unknown_key_hint(CityConfig, loc)}")
