@@ -169,6 +169,7 @@ def _collect(job: _Running, status: int) -> tuple[str, str]:
 def fuzz(args: argparse.Namespace) -> dict[str, Any]:
     """Run the cases; the counts by outcome and the cases that went wrong."""
     _preload()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup below when killed politely
     work = Path(tempfile.mkdtemp(prefix="twin-fuzz-"))
     counts: Counter[str] = Counter()
     bad: list[dict[str, Any]] = []

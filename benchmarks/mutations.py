@@ -190,6 +190,30 @@ def _structural(rng: random.Random, data: dict[str, Any], log: list[str]) -> Non
         log.append(f"edge {loc}")
 
 
+PLAUSIBLE_DURATIONS = ["1s", "30s", "1min", "5min", "20min", "1h", "6h", "12h", "2d", 90, 3600.5]
+
+
+def _plausible(rng: random.Random, data: dict[str, Any], log: list[str]) -> None:
+    """A change that keeps the value's type and a sensible size, so that the scenario often stays valid."""
+    paths = [p for p in _paths(data) if p and not isinstance(_get(data, p), dict | list)]
+    if not paths:
+        return
+    loc = rng.choice(paths)
+    parent, key = _get(data, loc[:-1]), loc[-1]
+    current = parent[key]
+    if isinstance(current, bool):
+        parent[key] = not current
+    elif isinstance(current, int):
+        parent[key] = max(0, int(current * rng.choice([0, 0.5, 2, 10]) + rng.choice([-1, 0, 1])))
+    elif isinstance(current, float):
+        parent[key] = current * rng.choice([0.0, 0.1, 0.5, 0.99, 1.01, 2.0, 10.0])
+    elif isinstance(current, str) and current[:1].isdigit() and current[-1:] in "snhd":
+        parent[key] = rng.choice(PLAUSIBLE_DURATIONS)
+    elif isinstance(current, str):
+        parent[key] = rng.choice([current, current + " ✓", "Valira $ {x}", "x" * 300, current.lower()])
+    log.append(f"plausible {loc}")
+
+
 def _dump(data: Any) -> str:
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
 
@@ -320,15 +344,18 @@ def mutate(rng: random.Random) -> Case:
     data = yaml.safe_load(text)
     log = case.mutations
     structural = False
-    for _ in range(rng.choice([1, 1, 2, 3, 4])):
-        kind = rng.randrange(10)
-        if kind < 5:
-            _structural(rng, data, log)
+    for _ in range(rng.choice([1, 1, 1, 2, 3])):
+        kind = rng.randrange(12)
+        if kind < 3:
+            _plausible(rng, data, log)
             structural = True
         elif kind < 7:
-            _bad_csv(rng, case, data, log)
+            _structural(rng, data, log)
             structural = True
         elif kind < 9:
+            _bad_csv(rng, case, data, log)
+            structural = True
+        elif kind < 11:
             case.overrides.append(_bad_override(rng, copy.deepcopy(data)))
             log.append(f"--set {case.overrides[-1][:60]!r}")
         else:

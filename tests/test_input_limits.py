@@ -225,3 +225,13 @@ def test_an_argument_with_undecodable_bytes_prints(capsys: pytest.CaptureFixture
     assert main(["run", str(BASELINE), "--set", f"map={name}", "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "caf\\udce9" in err
+
+
+def test_records_are_bounded_by_default_and_when_given() -> None:
+    # 30 days at 60 s: 43,200 steps, recorded every 3 steps (14,400 times) by default.
+    spec = load_scenario(BASELINE, ["duration=30d", "step=60s"])
+    assert spec.outputs.record_every_s == 180.0
+    assert load_scenario(BASELINE).outputs.record_every_s == 60.0  # the shipped scenario: every step
+    message = _error(BASELINE, ["duration=30d", "step=60s", "outputs.record_every=60s"])
+    assert "outputs.record_every: records 43,200 times over the duration; at most 20,000" in message
+    assert "record every 3min or more" in message

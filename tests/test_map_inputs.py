@@ -89,3 +89,12 @@ def test_a_population_past_any_city_is_refused_with_its_line(tmp_path: Path) -> 
     message = _error(_map(tmp_path, population={"method": "roads", "areas": areas}), tmp_path)
     assert "population.areas[0].population: is too large" in message
     assert message.count("population.areas[0].population") == 1  # reported once
+
+
+def test_non_finite_numbers_in_city_yaml_are_refused(tmp_path: Path) -> None:
+    folder = _map(tmp_path)
+    (folder / "city.yaml").write_text((folder / "city.yaml").read_text() + "bridge_deck_height_m: .inf\n")
+    from twin.city.config import load_city_config
+
+    with pytest.raises(MapError, match="bridge_deck_height_m: Input should be a finite number"):
+        load_city_config(folder)

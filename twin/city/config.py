@@ -23,7 +23,7 @@ LonLat = tuple[Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class PopulationArea(_Strict):

@@ -37,6 +37,9 @@ from twin.scenario.traffic import TrafficSpec
 MAX_STEPS = 100_000
 """Most steps a run may take (engine steps, and traffic sub-steps) unless ``--allow-long``: about 4 minutes of
 engine time on the Andorra map (500 steps/s), a year at a 5 minute step, four weeks at 30 s."""
+MAX_RECORDS = 20_000
+"""Most times a run records its state (rows of the time series; the per-zone table has a row per zone each time).
+Without ``record_every`` a run records every step, or every few steps when it has more than this many."""
 MIN_STEP_S = 1.0
 """Shortest engine step: the engine's clock and every model in it work in seconds (traffic has its own sub-step)."""
 MAX_DURATION_S = 366 * 86400.0
@@ -276,11 +279,13 @@ class Scenario(SpecModel):
     @field_validator("outputs")
     @classmethod
     def _record_every(cls, value: OutputsSpec, info: ValidationInfo) -> OutputsSpec:
-        step = info.data.get("step_s")
+        step, duration = info.data.get("step_s"), info.data.get("duration_s")
         if step is None:
             return value
         if value.record_every_s is None:
-            return value.model_copy(update={"record_every_s": step})
+            # Every step, or every few steps when that would record more than MAX_RECORDS times.
+            every = step if duration is None else step * max(1, math.ceil(duration / step / MAX_RECORDS))
+            return value.model_copy(update={"record_every_s": every})
         ratio = value.record_every_s / step
         if not math.isfinite(ratio) or round(ratio) < 1 or not math.isclose(ratio, round(ratio), rel_tol=1e-9):
             raise problems_error(
@@ -288,6 +293,16 @@ class Scenario(SpecModel):
                     ("record_every",),
                     f"must be a positive multiple of the step ({describe_duration(step)})",
                     hint=f"e.g. {describe_duration(step)} or {describe_duration(2 * step)}",
+                )
+            )
+        records = None if duration is None else math.ceil(duration / value.record_every_s)
+        if records is not None and records > MAX_RECORDS and not _allow_long(info):
+            shortest = describe_duration(step * math.ceil(duration / step / MAX_RECORDS))
+            raise problems_error(
+                Problem(
+                    ("record_every",),
+                    f"records {records:,} times over the duration; at most {MAX_RECORDS:,}",
+                    hint=f"record every {shortest} or more, {LONG_HINT}",
                 )
             )
         return value
