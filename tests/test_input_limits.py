@@ -235,3 +235,20 @@ def test_records_are_bounded_by_default_and_when_given() -> None:
     message = _error(BASELINE, ["duration=30d", "step=60s", "outputs.record_every=60s"])
     assert "outputs.record_every: records 43,200 times over the duration; at most 20,000" in message
     assert "record every 3min or more" in message
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "s.yaml", "--seed", "-1"],
+        ["run", "s.yaml", "--seed", "99999999999999999999"],
+        ["hazard", "susceptibility", "m", "--out", "o", "--recharge-mm-day", "nan"],
+        ["hazard", "susceptibility", "m", "--out", "o", "--draws", "1000000000"],
+    ],
+)
+def test_command_line_numbers_are_checked_by_the_parser(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from twin.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2 and "must be" in capsys.readouterr().err

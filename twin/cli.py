@@ -20,6 +20,36 @@ Handler = Callable[[argparse.Namespace], int]
 MAP_LAYERS = ("roads", "hand", "lifelines")
 
 
+def _whole(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high] (argparse prints the message and the usage, exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be from {low:,} to {high:,}, got {text}")
+        return value
+
+    return parse
+
+
+def _rate(text: str) -> float:
+    """An argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+SEED = _whole(0, 2**63 - 1, "a seed")
+"""Seeds are 64-bit, as numpy's generators take them."""
+
+
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -149,15 +179,17 @@ def _add_hazard_commands(sub: argparse._SubParsersAction) -> None:
     )
     sus.add_argument(
         "--recharge-mm-day",
-        type=float,
+        type=_rate,
         default=None,
         metavar="R",
         help="recharge (mm/day); default: the scenario's peak recharge (needed without --scenario)",
     )
-    sus.add_argument("--draws", type=int, default=100, help="soil draws per cell (default: 100)")
+    sus.add_argument(
+        "--draws", type=_whole(1, 10_000, "--draws"), default=100, help="soil draws per cell (default: 100)"
+    )
     sus.add_argument(
         "--seed",
-        type=int,
+        type=SEED,
         default=None,
         help="seed of the draws (default: the scenario's seed, else 1); a run with this seed writes the same raster",
     )
@@ -195,7 +227,7 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="run a scenario and write a run folder with metrics and plots")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     run.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<name>-<time>)")
-    run.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    run.add_argument("--seed", type=SEED, default=None, help="override the scenario's seed")
     run.add_argument("--until", default=None, help="stop at this simulated time (e.g. 2h) instead of the end")
     run.add_argument(
         "--set",
