@@ -2,6 +2,7 @@
 
     python benchmarks/fuzz.py                      # 10,000 cases, seed 0, one worker per core
     python benchmarks/fuzz.py --cases 2000 --workers 1 --seed 3
+    python benchmarks/fuzz.py --minutes 10 --workers 1   # as many cases as fit in 10 minutes
     python benchmarks/fuzz.py --replay 1234        # one case in this process, with its traceback
 
 Each case (:func:`benchmarks.mutations.mutate`, drawn from ``random.Random(f"{seed}:{i}")``) is a shipped scenario
@@ -178,6 +179,8 @@ def fuzz(args: argparse.Namespace) -> dict[str, Any]:
     next_index, started = 0, time.monotonic()
     try:
         while next_index < args.cases or running:
+            if args.minutes is not None and time.monotonic() - started > 60 * args.minutes:
+                args.cases = next_index  # the time budget is spent: finish the running cases, start no more
             while next_index < args.cases and len(running) < args.workers:
                 case = case_of(args.seed, next_index)
                 folder = work / f"case-{next_index}"
@@ -239,6 +242,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--minutes", type=float, default=None, help="start no case after this many minutes")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--cpu-s", type=int, default=30, help="CPU seconds per case (a hang beyond)")
     parser.add_argument("--memory-mb", type=int, default=1024, help="address space a case may add (MB)")

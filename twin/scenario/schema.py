@@ -333,7 +333,8 @@ class Scenario(SpecModel):
     def resolved_dict(self) -> dict[str, Any]:
         """The validated scenario as plain JSON data (YAML keys, seconds, absolute paths).
 
-        It is itself a valid scenario file: the run folder's copy can be run again as it is.
+        It is itself a valid scenario file: the run folder's copy can be run again as it is, with
+        ``--allow-outside-paths`` when it names CSV files (its paths are absolute).
         """
         return self.model_dump(mode="json", by_alias=True)
 
