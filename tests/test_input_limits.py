@@ -252,3 +252,10 @@ def test_command_line_numbers_are_checked_by_the_parser(argv: list[str], capsys:
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2 and "must be" in capsys.readouterr().err
+
+
+def test_a_hazard_that_starts_after_the_end_is_refused() -> None:
+    # Found by benchmarks/fuzz.py (seed 1, case 438): start 1e12 s was accepted, and the flood never came.
+    scenario = ROOT / "scenarios" / "andorra-compound.yaml"
+    message = _error(scenario, ["hazards[1].start=1000000000000"])
+    assert "hazards[1].start: must be within the run, 0s to 1d after the start" in message

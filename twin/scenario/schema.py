@@ -131,13 +131,13 @@ def _absolute_at(item: Any, start: dt.datetime) -> Any:
     return {**item, "at": at}
 
 
-def _outside_run(times: list[float | None], duration: float | None) -> list[Problem]:
-    """A problem at ``[i].at`` for each time (s after the start) outside [0, duration]."""
+def _outside_run(times: list[float | None], duration: float | None, key: str = "at") -> list[Problem]:
+    """A problem at ``[i].<key>`` for each time (s after the start) outside [0, duration]."""
     if duration is None:
         return []
     return [
         Problem(
-            (i, "at"),
+            (i, key),
             f"must be within the run, 0s to {describe_duration(duration)} after the start",
             hint=(
                 f"it is {describe_duration(-at)} before the start"
@@ -242,7 +242,10 @@ class Scenario(SpecModel):
     @field_validator("hazards")
     @classmethod
     def _hazard_times_within_run(cls, value: list[BaseModel], info: ValidationInfo) -> list[BaseModel]:
-        problems = _outside_run([getattr(entry, "at_s", None) for entry in value], info.data.get("duration_s"))
+        duration = info.data.get("duration_s")
+        problems = _outside_run([getattr(entry, "at_s", None) for entry in value], duration)
+        # A flood that starts after the end would never happen: a typo in start, not a scenario.
+        problems += _outside_run([getattr(entry, "start_s", None) for entry in value], duration, "start")
         if problems:
             raise problems_error(*problems)
         return value
