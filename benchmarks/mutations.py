@@ -365,6 +365,6 @@ def mutate(rng: random.Random) -> Case:
     if data is not None and structural:
         try:
             case.text = _dump(data)
-        except (ValueError, OverflowError) as exc:  # what safe_dump itself cannot write
+        except (ValueError, OverflowError, RecursionError) as exc:  # what safe_dump itself cannot write
             log.append(f"undumpable ({exc.__class__.__name__}), kept the text")
     return case
