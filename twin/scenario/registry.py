@@ -15,7 +15,7 @@ tests) and so that a problem inside an entry is reported with its own path and l
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, Self, get_args
 
 from pydantic import BaseModel, PrivateAttr, ValidationError
 
@@ -29,10 +29,24 @@ class HazardSpec(SpecModel):
     type: str
     _source: str = PrivateAttr(default="")
 
+    runtime_parameters: ClassVar[dict[str, str]] = {}
+    """Parameters a ``set_hazard_parameter`` event may change while the run goes on: name -> what it means."""
+
     @property
     def source(self) -> str:
         """Where the entry was written (``file:line hazards[0]``), for errors found once the map is known."""
         return self._source
+
+    def with_parameter(self, name: str, value: float) -> Self:
+        """A copy of the entry with one of its :attr:`runtime_parameters` set to ``value``.
+
+        Raises
+        ------
+        ValueError
+            With a message in the user's words: the type has no such parameter (naming the ones it has), or the
+            value does not fit it.
+        """
+        raise ValueError(unknown_parameter(self.type, name, self.runtime_parameters))
 
 
 class ResponseSpec(SpecModel):
@@ -47,9 +61,11 @@ HAZARD_TYPES: dict[str, type[BaseModel]] = {}
 RESPONSE_TYPES: dict[str, type[BaseModel]] = {}
 """Response type name -> model. Empty until the response issues register crews, shelters, warnings."""
 
-EventKind = Literal["close_link", "open_link", "message", "fail_component", "repair_component"]
-"""Generic event kinds; later issues add set_hazard_parameter here."""
+EventKind = Literal["close_link", "open_link", "message", "fail_component", "repair_component", "set_hazard_parameter"]
+"""Event kinds a scenario, an intervention or an inject may use."""
 EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
+HAZARD_EVENT_KINDS: tuple[str, ...] = ("set_hazard_parameter",)
+"""Kinds that act on a hazard entry (``hazard: <index>``, ``parameter``, ``value``) rather than a target."""
 LINK_EVENT_KINDS: tuple[str, ...] = ("close_link", "open_link")
 """Kinds that act on road links and so need a link ``target``."""
 COMPONENT_EVENT_KINDS: tuple[str, ...] = ("fail_component", "repair_component")
@@ -62,6 +78,14 @@ COMPONENT_GROUPS: tuple[str, ...] = get_args(ComponentGroup)
 Service = Literal["power", "water", "telecom", "health", "access"]
 """Services with a city-wide level Q in [0, 1] (``Q_power``, ...), which conditions can watch."""
 SERVICES: tuple[str, ...] = get_args(Service)
+
+
+def unknown_parameter(hazard_type: str, name: str, known: Mapping[str, str]) -> str:
+    """The message for a parameter a hazard type cannot change at run time, listing those it can."""
+    if not known:
+        return f"a {hazard_type} entry has no parameter that can be set at run time"
+    listed = "; ".join(f"{key} ({meaning})" for key, meaning in known.items())
+    return f"a {hazard_type} entry has no run-time parameter {name!r}; it has: {listed}"
 
 
 def validate_entries(value: Any, registry: Mapping[str, type[BaseModel]], what: str, context: Any) -> list[BaseModel]:

@@ -19,7 +19,7 @@ import json
 import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import mesa
 import numpy as np
@@ -28,7 +28,8 @@ from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.lifelines.measured import measured_services
 from twin.scenario import EventSpec, Scenario
-from twin.sim.events import COMPONENT_EVENT_KINDS, EVENT_KINDS, Event, EventQueue
+from twin.scenario.registry import HazardSpec, unknown_parameter
+from twin.sim.events import COMPONENT_EVENT_KINDS, EVENT_KINDS, HAZARD_EVENT_KINDS, Event, EventQueue
 from twin.sim.record import Recorder
 from twin.sim.state import SimState
 from twin.sim.targets import TargetError, describe_component, resolve_components, resolve_links
@@ -44,6 +45,14 @@ class Component(Protocol):
 
     def step(self, model: CityModel, dt_s: float) -> None:
         """Advance the component's part of ``model.state`` by ``dt_s`` seconds."""
+
+
+@runtime_checkable
+class TunableHazard(Protocol):
+    """A hazard component whose entries take ``set_hazard_parameter`` events."""
+
+    def set_parameter(self, entry: int, name: str, value: float) -> bool:
+        """Set parameter ``name`` of hazard entry ``entry`` from now on; False when the entry is not this one's."""
 
 
 class CityModel(mesa.Model):
@@ -91,6 +100,7 @@ class CityModel(mesa.Model):
             "message": _message,
             "fail_component": _fail_component,
             "repair_component": _repair_component,
+            "set_hazard_parameter": _set_hazard_parameter,
         }
         assert set(self.handlers) == set(EVENT_KINDS)
         problems = self._load_events() + self._load_hazards()
@@ -175,6 +185,8 @@ class CityModel(mesa.Model):
     def _event_from_spec(self, event_spec: EventSpec, t_s: float, cause_default: str) -> Event:
         cause = event_spec.cause if event_spec.cause != "scenario" else cause_default
         params: dict[str, Any] = {"text": event_spec.text} if event_spec.text else {}
+        if event_spec.kind in HAZARD_EVENT_KINDS:
+            params.update(hazard=event_spec.hazard, parameter=event_spec.parameter, value=event_spec.value)
         if event_spec.restore_after_s is not None:
             params["restore_after_s"] = float(event_spec.restore_after_s)
         return Event(
@@ -224,7 +236,29 @@ class CityModel(mesa.Model):
             except TargetError as exc:
                 raise ScenarioError(f"{event.source or 'event'}: target: {exc}") from None
         _check_restore(event)
+        if event.kind in HAZARD_EVENT_KINDS:
+            self._check_hazard_event(event)
         self.queue.push(event)
+
+    def _check_hazard_event(self, event: Event) -> None:
+        """A set_hazard_parameter event (a drill inject, say) names an entry, one of its parameters and a value."""
+        where = event.source or "event"
+        entry, name, value = (event.params.get(key) for key in ("hazard", "parameter", "value"))
+        hazards = self.spec.hazards
+        if not isinstance(entry, int) or isinstance(entry, bool) or not 0 <= entry < len(hazards):
+            entries = f"0 to {len(hazards) - 1}" if hazards else "none: the scenario has no hazard entries"
+            raise ScenarioError(f"{where}: hazard: must be the index of a hazard entry ({entries}), got {entry!r}")
+        spec = hazards[entry]
+        if not isinstance(spec, HazardSpec) or not isinstance(name, str) or name not in spec.runtime_parameters:
+            known = spec.runtime_parameters if isinstance(spec, HazardSpec) else {}
+            kind = spec.type if isinstance(spec, HazardSpec) else "hazard"
+            raise ScenarioError(f"{where}: parameter: {unknown_parameter(kind, str(name), known)}")
+        if not isinstance(value, int | float) or isinstance(value, bool) or not np.isfinite(value):
+            raise ScenarioError(f"{where}: value: must be a finite number, got {value!r}")
+        try:
+            spec.with_parameter(name, float(value))
+        except ValueError as exc:
+            raise ScenarioError(f"{where}: value: {exc}") from None
 
     def inject(
         self,
@@ -457,6 +491,17 @@ def _repair_component(model: CityModel, event: Event) -> None:
     if not len(fixed):
         details = {"components": 0, "source": event.source, "note": "no targeted component was damaged"}
         model.log(event.t_s, "repair_component", _describe(event), event.cause, details)
+
+
+def _set_hazard_parameter(model: CityModel, event: Event) -> None:
+    """Change a hazard entry's parameter from now on (validated when scheduled) and log it."""
+    entry, name, value = event.params["hazard"], event.params["parameter"], float(event.params["value"])
+    hazards = [c for c in model.components["hazards"] if isinstance(c, TunableHazard)]
+    if not any(hazard.set_parameter(entry, name, value) for hazard in hazards):
+        raise ScenarioError(f"{event.source or 'event'}: hazard: entry {entry} takes no run-time parameters")
+    label = f"hazards[{entry}] ({model.spec.hazards[entry].type}) {name}"
+    details = {"hazard": entry, "parameter": name, "value": value, "source": event.source}
+    model.log(event.t_s, "set_hazard_parameter", label, event.cause, details)
 
 
 def _describe(event: Event) -> str:
