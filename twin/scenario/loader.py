@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from twin.errors import ScenarioError
-from twin.scenario.overrides import OverrideError, apply_override, parse_override
+from twin.scenario.overrides import OverrideError, apply_override, example_override, parse_override
 from twin.scenario.problems import HIDE, LOOKUP, Loc, Problem, format_loc, from_validation_error, short_repr
 from twin.scenario.schema import Scenario
 from twin.scenario.yamlpos import YamlDoc, display_path, expand_user, read_yaml
@@ -147,7 +147,7 @@ def load_scenario(path: Path | str, overrides: Sequence[str] = ()) -> Scenario:
     path
         The scenario file (YAML).
     overrides
-        ``PATH=VALUE`` strings from ``--set`` (``hazards[0].peak_stage_m=5``), applied in order.
+        ``PATH=VALUE`` strings from ``--set`` (``hazards[0].hydrograph.peak_stage_m=5``), applied in order.
 
     Returns
     -------
@@ -166,9 +166,10 @@ def load_scenario(path: Path | str, overrides: Sequence[str] = ()) -> Scenario:
     entries: list[tuple[SortKey, str]] = []
     entries.extend(((0, display_path(file), line), text) for file, line, text in doc.problems)
     sources: dict[Loc, tuple[str, int]] = {}
+    example = example_override(doc.data) if overrides else ""  # error hints quote a path of this scenario
     for i, text in enumerate(overrides):
         try:
-            loc, value = parse_override(text, main.parent)
+            loc, value = parse_override(text, main.parent, example)
             apply_override(doc.data, loc, value)
         except OverrideError as exc:
             entries.append(((1, "", i), f"{display_path(main)} [--set {text}]: {exc}"))
