@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
+import pandas as pd
 import pytest
+import yaml
 
 from tests.conftest import ROOT
+from twin.city.build import City
 from twin.errors import ScenarioError
-from twin.scenario import load_scenario
+from twin.scenario import Scenario, load_scenario
+from twin.sim.model import CityModel
 
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+HOSPITAL = 7  # Hospital de Nostra Senyora de Meritxell (200 beds) on the Andorra map
+
+
+def _scenario(tmp_path: Path, events: list[dict[str, object]], **changes: object) -> Scenario:
+    data: dict[str, object] = {
+        "name": "first-use",
+        "map": str(ROOT / "maps" / "andorra"),
+        "timezone": "Europe/Andorra",
+        "start": "2025-10-14T06:00",
+        "duration": "6h",
+        "step": "10min",
+        "seed": 3,
+        "events": events,
+        **changes,
+    }
+    path = tmp_path / f"s{len(list(tmp_path.iterdir()))}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return load_scenario(path)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
@@ -23,3 +49,39 @@ def test_the_set_hint_is_a_path_the_scenario_being_run_accepts(path: object) -> 
     load_scenario(path, [hint[1]])  # type: ignore[arg-type]  # the hint itself is accepted
     if "flood-1982" in str(path):
         assert hint[1] == "hazards[0].hydrograph.peak_stage_m=4.5"
+
+
+def _down_of(events: pd.DataFrame, row: int) -> pd.DataFrame:
+    down = events[events["kind"] == "component_down"]
+    return down[down["details"].str.contains(f'"component": {row}[,}}]', regex=True)]
+
+
+def test_a_hospital_down_for_water_names_water_not_its_fuelled_generator(andorra_city: City, tmp_path: Path) -> None:
+    lifelines = andorra_city.lifelines
+    node = andorra_city.facilities["drive_node"].iloc[HOSPITAL]
+    zone = int(lifelines.node_water_zone[node])
+    tank = int(lifelines.water_tank[zone])
+    substation = int(lifelines.power_sources[lifelines.node_power_zone[node]])
+    # The grid goes (its 48 h generator takes over) and, at the same moment, the zone's tank bursts.
+    fail = {"kind": "fail_component", "at": "1h", "target": {"components": [substation, tank]}}
+    model = CityModel(andorra_city, _scenario(tmp_path, [fail], duration="3h"))
+    model.run()
+    (down,) = _down_of(model.recorder.events_table(), HOSPITAL).itertuples()
+    assert down.t_s == 3600.0 and down.cause == "cascade"
+    details = json.loads(down.details)
+    assert details["lost"] == "water" and details["upstream_component"] == tank and details["root_cause"] == "outage"
+    assert model.recorder.timeseries()["components_down_backup"].max() == 0  # no backup ran dry
+
+
+def test_the_root_of_a_water_cascade_is_the_damaged_component_up_the_chain(andorra_city: City, tmp_path: Path) -> None:
+    lifelines = andorra_city.lifelines
+    node = andorra_city.facilities["drive_node"].iloc[HOSPITAL]
+    zone = int(lifelines.node_water_zone[node])
+    pump = int(lifelines.water_pump[zone])
+    fail = {"kind": "fail_component", "at": "1h", "target": {"components": [pump]}}
+    model = CityModel(andorra_city, _scenario(tmp_path, [fail], duration="14h"))
+    model.run()
+    (down,) = _down_of(model.recorder.events_table(), HOSPITAL).itertuples()
+    details = json.loads(down.details)
+    assert down.cause == "cascade" and details["lost"] == "water" and details["upstream_component"] == pump
+    assert details["root"] == details["upstream"] and details["root_cause"] == "outage"  # the damaged pump
