@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -13,6 +14,9 @@ import yaml
 from tests.conftest import ROOT
 from twin.city.build import City
 from twin.errors import ScenarioError
+from twin.metrics import service_metrics
+from twin.results import Results
+from twin.run import summary_table
 from twin.scenario import Scenario, load_scenario
 from twin.sim.model import CityModel
 
@@ -85,3 +89,23 @@ def test_the_root_of_a_water_cascade_is_the_damaged_component_up_the_chain(andor
     details = json.loads(down.details)
     assert down.cause == "cascade" and details["lost"] == "water" and details["upstream_component"] == pump
     assert details["root"] == details["upstream"] and details["root_cause"] == "outage"  # the damaged pump
+
+
+def test_recovery_uses_the_scenario_threshold_and_a_shallow_dip_is_not_recovered_after_0s() -> None:
+    t = np.arange(0.0, 7 * 3600.0 + 1, 3600.0)
+    q = np.array([1.0, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995])  # access that stays at 0.995
+    deep = np.array([1.0, 0.5, 0.5, 0.999, 0.999, 1.0, 1.0, 1.0])
+    table = pd.DataFrame({"t_s": t, "Q_access": q, "Q_power": deep})
+    metrics = service_metrics(table, population=100, recovery_threshold=0.999)
+    assert metrics["access"]["recovery_threshold"] == 0.999
+    assert metrics["access"]["time_to_recover_s"] is None  # below 99.9 % to the end
+    assert metrics["power"]["time_to_recover_s"] == 2 * 3600.0  # back to 0.999 at 3 h
+    loose = service_metrics(table, population=100, recovery_threshold=0.95)
+    assert "equivalent_outage_hours" not in loose["access"]
+    results = Results(
+        timeseries=table, events=pd.DataFrame(), zones=None, metrics=loose, assumptions={}, provenance={}, scenario={}
+    )
+    text = summary_table(results)
+    assert "(>= 95 %)" in text and " 0s" not in text
+    access = next(line for line in text.splitlines() if line.startswith("access"))
+    assert access.endswith("held >= 95 %")
