@@ -109,3 +109,22 @@ def test_recovery_uses_the_scenario_threshold_and_a_shallow_dip_is_not_recovered
     assert "(>= 95 %)" in text and " 0s" not in text
     access = next(line for line in text.splitlines() if line.startswith("access"))
     assert access.endswith("held >= 95 %")
+
+
+def test_flooded_area_leaves_out_the_river_s_own_channel(andorra_city: City, tmp_path: Path) -> None:
+    # The stage just tops the 3 m channel: the DEM's river cells are wet, and the flattest floor beside them.
+    river = {
+        "type": "river_flood",
+        "rivers": ["valira"],
+        "channel_depth_m": 3.0,
+        "hydrograph": {"peak_stage_m": 3.05, "time_to_peak": "1h", "duration": "3h"},
+    }
+    model = CityModel(andorra_city, _scenario(tmp_path, [], hazards=[river], duration="1h"))
+    model.run()
+    channel = np.zeros(andorra_city.terrain.elevation_m.size, dtype=bool)
+    channel[andorra_city.hydrology.channel_cells["cell"].to_numpy()] = True
+    wet = model.state.water_depth_m.ravel() > 0
+    assert (wet & channel).sum() > 50  # the channel is wet ...
+    area = andorra_city.terrain.resolution_m**2
+    flooded = model.recorder.timeseries()["flooded_area_m2"].iloc[-1]
+    assert flooded == (wet & ~channel).sum() * area  # ... but it is not flooded land
