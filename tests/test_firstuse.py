@@ -9,11 +9,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 import yaml
 
 from tests.conftest import ROOT
+from tests.test_outage import _hazard, _outage, _synthetic
 from twin.city.build import City
 from twin.errors import ScenarioError
+from twin.hazards.criticality import power_criticality, power_grid
+from twin.hazards.outage import OutageHazard
 from twin.metrics import service_metrics
 from twin.results import Results
 from twin.run import summary_table
@@ -109,6 +113,34 @@ def test_recovery_uses_the_scenario_threshold_and_a_shallow_dip_is_not_recovered
     assert "(>= 95 %)" in text and " 0s" not in text
     access = next(line for line in text.splitlines() if line.startswith("access"))
     assert access.endswith("held >= 95 %")
+
+
+def test_criticality_ranks_the_grid_that_still_stands(andorra_city: City, tmp_path: Path) -> None:
+    # A - B - C - D: normally B and C each lie on 2 of the 6 pairs' shortest paths (2/3 normalised: (n-1)(n-2)/2 = 3
+    # pairs of others). With A down, B - C - D is left: C lies on the one path B-D (1), B and D on none (0); the
+    # span A-B is gone with A (NaN), B-C carries B-C and B-D (2/3), C-D carries C-D and B-D (2/3).
+    points = [("substation", shapely.Point(1000.0 * i, 0)) for i in range(4)]
+    lines = [[(0.0, 0.0), (1000.0, 0.0)], [(1000.0, 0.0), (2000.0, 0.0)], [(2000.0, 0.0), (3000.0, 0.0)]]
+    city = _synthetic(andorra_city, points, lines)
+    values, _ = power_criticality(city.facilities)
+    np.testing.assert_allclose(values, [0, 2 / 3, 2 / 3, 0, 1 / 2, 2 / 3, 1 / 2])
+    values, _ = power_criticality(city.facilities, down=np.array([0]))
+    np.testing.assert_allclose(values, [np.nan, 0, 1, 0, np.nan, 2 / 3, 2 / 3])
+    # An outage of A at 1h (restored at 3h): at 2h the most critical that still works is C; at 4h it is B again.
+    first = _outage(target={"components": [0]}, restore_after="2h")
+    later = _outage(target={"kinds": ["substation"]}, most_critical=1, at="2h")
+    assert _hazard(city, tmp_path, 0, first, later).picks[1].rows.tolist() == [2]
+    assert _hazard(city, tmp_path, 0, first, {**later, "at": "4h"}).picks[1].rows.tolist() == [1]
+
+
+def test_the_outage_scenario_fails_transformers_outside_the_failed_substation(andorra_city: City) -> None:
+    spec = load_scenario(ROOT / "scenarios" / "andorra-substation-outage.yaml")
+    hazard = OutageHazard.from_specs(andorra_city, list(spec.hazards), np.random.default_rng(1))
+    assert hazard is not None
+    substation, transformers = hazard.picks[0].rows, hazard.picks[1].rows
+    grid = power_grid(andorra_city.facilities)
+    dead = grid.node_of[int(substation[0])]
+    assert len(transformers) == 2 and all(grid.node_of.get(int(row)) != dead for row in transformers)
 
 
 def test_flooded_area_leaves_out_the_river_s_own_channel(andorra_city: City, tmp_path: Path) -> None:
