@@ -15,6 +15,7 @@ import yaml
 from tests.conftest import ROOT
 from tests.test_outage import _hazard, _outage, _synthetic
 from twin.city.build import City
+from twin.city.facilities import classify
 from twin.errors import ScenarioError
 from twin.hazards.criticality import power_criticality, power_grid
 from twin.hazards.outage import OutageHazard
@@ -113,6 +114,52 @@ def test_recovery_uses_the_scenario_threshold_and_a_shallow_dip_is_not_recovered
     assert "(>= 95 %)" in text and " 0s" not in text
     access = next(line for line in text.splitlines() if line.startswith("access"))
     assert access.endswith("held >= 95 %")
+
+
+@pytest.mark.parametrize(
+    ("tags", "kind"),
+    [
+        ({"amenity": "hospital", "healthcare": "hospital", "name": "Centre Hospitalier Princesse Grace"}, "hospital"),
+        ({"healthcare": "hospital", "name": "Hospital de Nostra Senyora de Meritxell"}, "hospital"),
+        ({"amenity": "hospital", "healthcare": "hospital", "name": "Farmacy des Anglais"}, None),
+        ({"amenity": "hospital", "name": "Farmàcia Central"}, None),
+        (
+            {"amenity": "hospital", "healthcare": "hospital", "name": "Institut Monégasque de Médecine du Sport"},
+            "clinic",
+        ),
+        ({"amenity": "hospital", "healthcare:speciality": "sports_medicine", "name": "X"}, "clinic"),
+        ({"amenity": "hospital", "healthcare": "clinic", "name": "Centre Cardio Thoracique"}, "clinic"),
+        ({"amenity": "hospital", "healthcare": "pharmacy", "name": "Bughin"}, None),
+        ({"amenity": "pharmacy", "healthcare": "pharmacy"}, None),
+        ({"amenity": "clinic", "name": "IMO Andorra"}, "clinic"),
+    ],
+)
+def test_hospitals_are_classified_by_their_tags_and_what_contradicts_them(tags: dict[str, str], kind: str) -> None:
+    found = classify(tags)
+    assert (found[0] if found else None) == kind
+
+
+def test_monaco_hospitals_are_hospitals(monaco_city: City) -> None:
+    facilities = monaco_city.facilities
+    hospitals = set(facilities.loc[facilities["kind"] == "hospital", "name"])
+    assert hospitals == {
+        "Centre Hospitalier Princesse Grace",
+        "Centre Cardio Thoracique de Monaco",
+        "Centre de Gérontologie Clinique Rainier III",
+        "Fondation Hector Ott",
+    }
+    clinics = set(facilities.loc[facilities["kind"] == "clinic", "name"])
+    assert "Institut Monégasque de Médecine du Sport" in clinics
+    assert not facilities["name"].str.contains("Farmacy").any()
+
+
+def test_a_bare_unnamed_hospital_point_is_not_weighed_as_a_hospital(andorra_city: City) -> None:
+    facilities = andorra_city.facilities
+    hospitals = facilities[facilities["kind"] == "hospital"]
+    assert hospitals["osm_id"].tolist() == [194554955, 1058436427]  # Meritxell and the Clínica Verge de Meritxell
+    assert facilities.index[facilities["osm_id"] == 194554955].tolist() == [HOSPITAL]
+    bare = facilities[facilities["osm_id"] == 2050364490]
+    assert bare["kind"].tolist() == ["clinic"]
 
 
 def test_criticality_ranks_the_grid_that_still_stands(andorra_city: City, tmp_path: Path) -> None:

@@ -96,7 +96,7 @@ def test_gpkg_holds_every_component_zone_and_dependency(andorra_city: City, tmp_
     components = _read(path, "components")
     expected = np.flatnonzero((facilities["group"] != "facility").to_numpy() | (facilities["kind"] == "hospital"))
     np.testing.assert_array_equal(lifeline_rows(city), expected)
-    assert components["comp"].tolist() == expected.tolist() and len(components) == 407
+    assert components["comp"].tolist() == expected.tolist() and len(components) == 406  # 2 hospitals
     assert list(components.columns) == [*COMPONENT_COLUMNS, "up", "geometry"]
     np.testing.assert_array_equal(components["assumed"].to_numpy(bool), facilities["assumed"].to_numpy(bool)[expected])
     assert int(components["assumed"].sum()) == 18
