@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+import zoneinfo
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import pandas as pd
 import pytest
 import shapely
 import yaml
+from matplotlib.patches import Patch
 
 from tests.conftest import ROOT
 from tests.test_outage import _hazard, _outage, _synthetic
@@ -19,15 +22,16 @@ from twin.city.facilities import classify
 from twin.errors import ScenarioError
 from twin.hazards.criticality import power_criticality, power_grid
 from twin.hazards.outage import OutageHazard
+from twin.lifelines.outputs import _service_loss_heading
 from twin.metrics import service_metrics
+from twin.report.curves import event_labels, service_levels_figure
+from twin.report.mapplot import _draw_legend, _new_sheet
 from twin.results import Results
 from twin.run import summary_table
 from twin.scenario import Scenario, load_scenario
 from twin.sim.model import CityModel
 
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
-
-
 HOSPITAL = 7  # Hospital de Nostra Senyora de Meritxell (200 beds) on the Andorra map
 
 
@@ -207,3 +211,62 @@ def test_flooded_area_leaves_out_the_river_s_own_channel(andorra_city: City, tmp
     area = andorra_city.terrain.resolution_m**2
     flooded = model.recorder.timeseries()["flooded_area_m2"].iloc[-1]
     assert flooded == (wet & ~channel).sum() * area  # ... but it is not flooded land
+
+
+START = dt.datetime(2025, 10, 14, 6, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Andorra"))
+
+
+def _curves() -> tuple[pd.DataFrame, pd.DataFrame]:
+    t = np.arange(0.0, 4 * 3600.0 + 1, 1800.0)
+    power = np.where((t >= 3600.0) & (t < 3 * 3600.0), 0.6, 1.0)
+    timeseries = pd.DataFrame({"t_s": t, "Q_power": power, "Q_water": np.ones_like(t)})
+    events = pd.DataFrame(
+        {
+            "t_s": [3600.0, 3600.0, 3600.0, 10800.0],
+            "kind": ["message", "fail_component", "component_down", "repair_component"],
+            "target": ["", "substation ETR (component 94)", "pump (component 448)", "substation ETR (component 94)"],
+            "cause": ["scenario", "fire", "cascade", "scenario"],
+            "details": ['{"text": "fire"}', "{}", "{}", "{}"],
+        }
+    )
+    return timeseries, events
+
+
+def test_curves_label_their_events_keep_the_legend_outside_and_give_clock_times() -> None:
+    timeseries, events = _curves()
+    # An action is named before a message at the same time; the lifelines' own consequences are not marked.
+    assert event_labels(events) == {
+        3600.0: "fail component substation ETR (compon… (+1)",
+        10800.0: "repair component substation ETR (comp…",
+    }
+    figure = service_levels_figure(timeseries, events, "a $name$ {with} markup", START)
+    axes = figure.axes[0]
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    legend = axes.get_legend().get_window_extent(renderer)
+    assert legend.x0 >= axes.get_window_extent(renderer).x1  # beside the curves, not over them
+    texts = [t.get_text() for t in axes.texts]
+    assert any(text.startswith("fail component") for text in texts)
+    ticks = [label.get_text() for label in axes.get_xticklabels()]
+    assert "2 h\n08:00" in ticks
+    assert "06:00 local time (CEST)" in axes.get_xlabel()
+    assert axes.get_title() == "a $name$ {with} markup"
+
+
+def test_the_service_loss_map_says_which_moment_it_shows() -> None:
+    timeseries, _ = _curves()
+    levels = ["Q_power 0.600", "Q_water 1.000"]
+    heading, moment = _service_loss_heading(timeseries, 2, levels, 3600.0, START)
+    assert heading == "worst moment for power and water"
+    assert moment == "14 Oct 07:00, 1h after the start: Q_power 0.600, Q_water 1.000"
+    calm = timeseries.assign(Q_power=1.0)
+    heading, moment = _service_loss_heading(calm, 0, levels, 0.0, START)
+    assert heading == "power and water served throughout" and "no zone lost" in moment
+
+
+def test_a_long_legend_label_is_wrapped_inside_the_page(andorra_city: City) -> None:
+    sheet = _new_sheet(andorra_city)
+    _draw_legend(sheet, [Patch(facecolor="none", edgecolor="#bbbbbb", label="P = 0: gentle slope, bare rock, water")])
+    sheet.fig.canvas.draw()
+    legend = sheet.fig.legends[0].get_window_extent(sheet.fig.canvas.get_renderer())  # type: ignore[attr-defined]
+    assert legend.x1 <= sheet.fig.bbox.x1

@@ -99,7 +99,9 @@ def execute(model: CityModel, folder: Path, provenance: dict[str, Any], until_s:
     _write_hazard_outputs(model, folder)
     _write_lifeline_outputs(model, folder)
     results.save(folder, status="complete" if model.finished else "incomplete")
-    plot_service_levels(results.timeseries, results.events, folder / "service_levels.png", model.spec.name)
+    plot_service_levels(
+        results.timeseries, results.events, folder / "service_levels.png", model.spec.name, start=model.spec.start
+    )
     return results
 
 
@@ -136,6 +138,7 @@ def _write_lifeline_outputs(model: CityModel, folder: Path) -> None:
                 model.recorder.zones_table(),
                 model.recorder.timeseries(),
                 model.spec.name,
+                start=model.spec.start,
             )
 
 
