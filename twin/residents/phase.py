@@ -1,0 +1,514 @@
+"""The residents phase: every person warned, deciding, leaving on foot or by car, sheltering, and exposed.
+
+One step of dt, after the hazards and lifelines of the step (all arrays, no loop over people):
+
+1. warnings due are sent (a time, or water at a home of their area), then each person receives each channel
+   that reaches them (:mod:`twin.residents.warnings`), and word of mouth spreads;
+2. warned people and people who see water decide (:mod:`twin.residents.decision`); those whose delay is over
+   leave for a shelter with room or for the nearest safe place (:mod:`twin.residents.shelters`), by car when
+   their household has one and their street is passable, else on foot;
+3. walkers move on the walk network around unsafe water (:mod:`twin.residents.walking`); cars are handed to
+   the traffic service, or timed at free flow without one (:mod:`twin.residents.cars`);
+4. exposure, rescue needs and services gone without are counted (:mod:`twin.residents.needs`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from twin.atomic import write_parquet_atomic
+from twin.city.build import City
+from twin.residents import cars, decision, needs
+from twin.residents.areas import WarningAreas, siren_pairs
+from twin.residents.people import DRIVING, ELSEWHERE, HOME, SHELTER, STATUSES, WALKING, WORK, PeopleState
+from twin.residents.places import Places, ServiceReader, depth_at_nodes
+from twin.residents.population import ADULT, CHILD, ELDERLY, GROUPS, START_PLACES, synthesise
+from twin.residents.shelters import Shelters, allocate, preference_order, shelter_capacity
+from twin.residents.walking import (
+    ADULTS,
+    GROUP_FACTOR,
+    VULNERABLE,
+    WALK_SPEED_MPS,
+    Routes,
+    Walkers,
+    WalkGraph,
+    advance,
+    unsafe_for,
+)
+from twin.residents.warnings import CURVES, WORD, door_to_door_share, logistic_share, receive, word_of_mouth
+from twin.scenario.residents import CHANNELS, ResidentsSpec, WarningSpec
+from twin.sim.phase import Phase, StepContext
+from twin.sim.state import SimState
+
+if TYPE_CHECKING:
+    from twin.scenario import Scenario
+
+CUE_DEPTH_M = 0.05
+"""Water a person notices at their building or street (an environmental cue)."""
+NIGHT_HOURS = (22, 7)
+"""Local hours when people are taken as asleep: sirens and TV/radio reach their night shares."""
+
+
+def wants_residents(spec: Scenario) -> bool:
+    """Whether a scenario asks for residents (a ``residents:`` or ``warnings:`` section)."""
+    return spec.residents is not None or bool(spec.warnings)
+
+
+class ResidentsPhase(Phase):
+    """The people of the city as one vectorised population (see the module docstring)."""
+
+    name = "residents"
+    order = "residents"
+
+    def __init__(self, city: City, spec: Scenario, rng: np.random.Generator) -> None:
+        self.city = city
+        self.start = spec.start
+        self.options = spec.residents or ResidentsSpec.model_validate({})
+        self.warnings = list(spec.warnings)
+        self.population = synthesise(city, spec.start, rng)
+        self.places = Places.of(city)
+        self.reader = ServiceReader(city, self.places, float(spec.metrics.access_tau_s))
+        self.graph = WalkGraph.of(city)
+        self.areas = WarningAreas.resolve(city, self.places, self.warnings)
+        self.siren_node, self.siren_pair_node, self.siren_pair_siren = siren_pairs(city)
+        self.shelters = _shelters(city, self.places)
+        self.free_flow = cars.FreeFlow(city, self.shelters.drive_node)
+        self._draw(rng)
+        self._static()
+        self.people = PeopleState.start(self.population)
+        self.walkers = Walkers(self.people.node, self.people.nxt, self.people.left_m)
+        self.issued_s = np.full(len(self.warnings), np.nan)
+        self.room = self.shelters.capacity.copy()
+        self.q_shelter = np.array([1.0 if self.shelters.count else np.nan])
+        self._routes: Routes | None = None
+        self._routes_key = b""
+        self.traffic_seen: bool | None = None
+
+    def _draw(self, rng: np.random.Generator) -> None:
+        """Every random number the phase uses, drawn once now (a person's quantile on each curve)."""
+        n, households = self.population.size, int(self.population.household.max(initial=-1)) + 1
+        self.u_channel = rng.random((len(CHANNELS), n), dtype=np.float32)
+        self.wom_threshold = rng.exponential(size=n).astype(np.float32)
+        household_u = rng.random((3, households), dtype=np.float32)
+        self.u_decide, self.u_shelter = household_u[0], household_u[2]
+        onset_tau, onset_sigma = decision.DELAY_DEFAULTS_S[self.options.onset]
+        tau = self.options.departure_tau_s or onset_tau
+        sigma = self.options.departure_sigma_s or onset_sigma
+        self.delay_s = decision.rayleigh_delay(household_u[1], tau, sigma).astype(np.float32)
+
+    def _static(self) -> None:
+        """Per-person constants: walking speed and safety group; per drivable node its nearest walkable node."""
+        pop = self.population
+        factor = np.select(
+            [pop.impaired, pop.group == CHILD, pop.group == ELDERLY],
+            [GROUP_FACTOR["impaired"], GROUP_FACTOR["child"], GROUP_FACTOR["elderly"]],
+            GROUP_FACTOR["adult"],
+        )
+        self.speed_mps = (WALK_SPEED_MPS * factor).astype(np.float32)
+        self.safety = np.where(pop.impaired | (pop.group != ADULT), VULNERABLE, ADULTS).astype(np.int64)
+        self.home_area = self.city.homes["area"].to_numpy(np.int64)[pop.home]
+        walk_xy = self.city.walk.nodes[["x", "y"]].to_numpy(float)
+        drive_xy = self.city.drive.nodes[["x", "y"]].to_numpy(float)
+        self.drive_to_walk = cKDTree(walk_xy).query(drive_xy)[1].astype(np.int32)
+
+    # --- one step ------------------------------------------------------------------------------------------
+
+    def step(self, ctx: StepContext, dt_s: float) -> None:
+        """Advance every person by ``dt_s`` seconds (see the module docstring)."""
+        t = ctx.clock_s + dt_s
+        state = ctx.state
+        self.traffic_seen = "traffic" in ctx.services
+        node_depth = depth_at_nodes(state, self.places)
+        edge_depth = self.graph.edge_depth(state.water_depth_m)
+        served = self.reader.served(state)
+        self._issue(ctx, t, node_depth)
+        self._receive(t, dt_s, served)
+        self._decide(t, node_depth, state)
+        unsafe = unsafe_for(edge_depth)
+        routes = self._routes_now(node_depth, unsafe)
+        self._depart(ctx, t, routes, state)
+        self._walk(t, dt_s, routes, edge_depth, unsafe)
+        self._drive(ctx, t)
+        self._needs(ctx, t, dt_s, state, node_depth, edge_depth, served)
+
+    def _issue(self, ctx: StepContext, t: float, node_depth: np.ndarray) -> None:
+        home_nodes = self.city.homes["walk_node"].to_numpy()
+        for w, spec in enumerate(self.warnings):  # a few warnings, not people
+            if np.isfinite(self.issued_s[w]):
+                continue
+            if spec.at_s is not None:
+                due = spec.at_s <= t + 1e-9
+                sent = float(spec.at_s)
+            else:
+                in_area = self.areas.mask[w][home_nodes]
+                due = bool((node_depth[home_nodes[in_area]] > float(spec.when_water_above_m or 0)).any())
+                sent = t
+            if due:
+                self.issued_s[w] = sent
+                people = int(self.areas.mask[w][self.people.node].sum())
+                details = {"channels": list(spec.channels), "evacuate": spec.evacuate, "people_in_area": people}
+                ctx.log(sent, "warning", spec.text or f"warnings[{w}]", "scenario", details)
+
+    def _night(self, t: float) -> bool:
+        hour = (self.start + dt.timedelta(seconds=t)).hour
+        return hour >= NIGHT_HOURS[0] or hour < NIGHT_HOURS[1]
+
+    def _reachable(self, served: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Per channel and walkable node: whether the channel can reach someone there now."""
+        hears = np.zeros(self.graph.n_nodes, dtype=bool)
+        powered = served["power"][self.siren_node]
+        hears[self.siren_pair_node[powered[self.siren_pair_siren]]] = True
+        everywhere = np.ones(self.graph.n_nodes, dtype=bool)
+        return {
+            "cell_broadcast": served["telecom"],
+            "siren": hears,
+            "tv_radio": served["power"],
+            "door_to_door": everywhere,
+            "word_of_mouth": everywhere,
+        }
+
+    def _receive(self, t: float, dt_s: float, served: dict[str, np.ndarray]) -> None:
+        p = self.people
+        present = p.status != ELSEWHERE
+        reach = self._reachable(served)
+        night = self._night(t)
+        for w in np.flatnonzero(np.isfinite(self.issued_s)):  # a few warnings, each vectorised over people
+            spec = self.warnings[w]
+            elapsed = t - float(self.issued_s[w])
+            in_area = present & self.areas.mask[w][p.node]
+            got = np.zeros(len(present), dtype=bool)
+            first = np.full(len(present), -1, dtype=np.int8)
+            for name in spec.channels:
+                c = CHANNELS.index(name)
+                if c == WORD:
+                    continue
+                share = self._share(spec, name, elapsed, int(in_area.sum()), night)
+                now = receive(self.u_channel[c], in_area, reach[name][p.node], share)
+                first[now & (first < 0)] = c
+                got |= now
+            p.ordered |= got & spec.evacuate
+            fresh = got & np.isnan(p.warned_s)
+            p.warned_s[fresh], p.warned_by[fresh] = t, first[fresh]
+        self._word_of_mouth(t, dt_s, present)
+
+    def _share(self, spec: WarningSpec, name: str, elapsed: float, in_area: int, night: bool) -> float:
+        if name == "door_to_door":
+            return door_to_door_share(elapsed, spec.door_to_door_per_h, in_area)
+        curve = CURVES[name]
+        default = curve.reach_night if night else curve.reach_day
+        reach = {str(k): v for k, v in spec.reach.items()}.get(name, default)
+        return float(logistic_share(elapsed, reach, curve.half_s))
+
+    def _word_of_mouth(self, t: float, dt_s: float, present: np.ndarray) -> None:
+        issued = np.flatnonzero(np.isfinite(self.issued_s))
+        if not any("word_of_mouth" in self.warnings[w].channels for w in issued):
+            return
+        p = self.people
+        warned = ~np.isnan(p.warned_s)
+        fresh = word_of_mouth(p.node, warned, present, p.wom_hazard, self.wom_threshold, self.graph.n_nodes, dt_s)
+        p.warned_s[fresh], p.warned_by[fresh] = t, WORD
+        ordered_area = self._issued_mask(evacuate_only=True)
+        p.ordered |= fresh & (ordered_area[p.node] | ordered_area[self.population.home_node])
+
+    def _issued_mask(self, evacuate_only: bool = False, without_whole: bool = False) -> np.ndarray:
+        mask = np.zeros(self.graph.n_nodes, dtype=bool)
+        for w in np.flatnonzero(np.isfinite(self.issued_s)):
+            if evacuate_only and not self.warnings[w].evacuate:
+                continue
+            if without_whole and self.areas.whole[w]:
+                continue
+            mask |= self.areas.mask[w]
+        return mask
+
+    def _forecast_now(self) -> np.ndarray:
+        depth = np.zeros(self.graph.n_nodes)
+        for w in np.flatnonzero(np.isfinite(self.issued_s)):
+            forecast = self.areas.forecast_m[w]
+            if forecast is not None:
+                np.maximum(depth, forecast, out=depth)
+        return depth
+
+    def _decide(self, t: float, node_depth: np.ndarray, state: SimState) -> None:
+        p, pop = self.people, self.population
+        staying = np.isnan(p.decided_s) & ((p.status == HOME) | (p.status == WORK))
+        cue = self._cues(node_depth, state)
+        idx = np.flatnonzero(staying & (~np.isnan(p.warned_s) | cue))
+        if not len(idx):
+            return
+        home_node = pop.home_node[idx]
+        risk = self._issued_mask()[home_node]
+        impact = self._forecast_now()[home_node] > needs.FLOOR_HEIGHT_M * pop.floor[idx]
+        vulnerable = (pop.group[idx] == ELDERLY) | pop.impaired[idx]
+        prob = decision.leave_probability(self.options.decision, p.ordered[idx], risk, cue[idx], impact, vulnerable)
+        household = pop.household[idx]
+        go = idx[decision.decides(self.u_decide[household], prob)]
+        p.decided_s[go] = t
+        p.depart_s[go] = t + self.delay_s[pop.household[go]]
+
+    def _cues(self, node_depth: np.ndarray, state: SimState) -> np.ndarray:
+        pop = self.population
+        cue = node_depth[self.people.node] > CUE_DEPTH_M
+        at_home = (self.people.status == HOME) & (pop.home_building >= 0)
+        cue[at_home] |= state.building_depth_m[pop.home_building[at_home]] > CUE_DEPTH_M
+        return cue
+
+    def _routes_now(self, node_depth: np.ndarray, unsafe: np.ndarray) -> Routes:
+        safe = ~self._issued_mask(without_whole=True) & (node_depth <= 0)
+        key = unsafe.tobytes() + safe.tobytes()
+        if self._routes is None or key != self._routes_key:
+            self._routes = Routes.build(self.graph, unsafe, self.shelters.node, safe)
+            self._routes_key = key
+        return self._routes
+
+    def _depart(self, ctx: StepContext, t: float, routes: Routes, state: SimState) -> None:
+        p, pop = self.people, self.population
+        ready = ((p.status == HOME) | (p.status == WORK)) & (p.depart_s <= t)
+        idx = np.flatnonzero(ready)
+        if not len(idx):
+            return
+        s = self.shelters.count
+        target = np.full(len(idx), s, dtype=np.int64)
+        sheltering = (self.u_shelter[pop.household[idx]] < self.options.shelter_share) & (s > 0)
+        if sheltering.any():
+            choice = allocate(self.shelters.preference, self.home_area[idx[sheltering]], self.room)
+            target[sheltering] = np.where(choice >= 0, choice, s)
+        p.target[idx], p.left_s[idx] = target, t
+        end_node = np.where(target < s, self.shelters.node[np.minimum(target, max(s - 1, 0))], -1)
+        elsewhere = target == s
+        end_node[elsewhere] = routes.nearest_safe[p.node[idx[elsewhere]]]
+        by_car = pop.car[idx] & (end_node >= 0)
+        by_car &= cars.passable(self.city, state, self.places.drive_node[p.node[idx]])
+        by_car &= end_node != p.node[idx]
+        self._start_cars(ctx, t, idx[by_car], end_node[by_car], state, routes.safe)
+        walk = idx[p.status[idx] != DRIVING]
+        p.status[walk], p.mode[walk], p.nxt[walk], p.left_m[walk] = WALKING, 0, -1, 0.0
+
+    def _start_cars(
+        self, ctx: StepContext, t: float, idx: np.ndarray, end_node: np.ndarray, state: SimState, safe: np.ndarray
+    ) -> None:
+        if not len(idx):
+            return
+        p = self.people
+        origin = self.places.drive_node[p.node[idx]]
+        service = ctx.services.get("traffic")
+        if service is not None:
+            destination = self.places.drive_node[end_node]
+            first, vehicle_of = cars.vehicles_of(self.population.household[idx], p.node[idx])
+            ids = np.asarray(service.add_trips(cars.trip_frame(origin[first], destination[first], t), cars.OWNER))
+            p.vehicle[idx] = ids[vehicle_of]
+            p.status[idx], p.mode[idx] = DRIVING, 1
+            return
+        safe_drive = np.unique(self.places.drive_node[np.flatnonzero(safe)])
+        times = self.free_flow.times(state, safe_drive)[p.target[idx].astype(np.int64), origin]
+        drive = idx[np.isfinite(times)]
+        p.car_arrive_s[drive] = t + times[np.isfinite(times)]
+        p.status[drive], p.mode[drive] = DRIVING, 1
+
+    def _walk(self, t: float, dt_s: float, routes: Routes, edge_depth: np.ndarray, unsafe: np.ndarray) -> None:
+        p = self.people
+        who = np.flatnonzero(p.status == WALKING)
+        p.trapped[:] = False
+        if not len(who):
+            return
+        arrived, trapped = advance(
+            self.walkers,
+            who,
+            p.target[who].astype(np.int64),
+            self.safety[who],
+            self.speed_mps[who],
+            dt_s,
+            self.graph,
+            routes,
+            edge_depth,
+            unsafe,
+        )
+        p.trapped[who[trapped]] = True
+        self._arrive(who[arrived], np.full(int(arrived.sum()), t))
+
+    def _arrive(self, idx: np.ndarray, t_s: np.ndarray) -> None:
+        p = self.people
+        to_shelter = p.target[idx] < self.shelters.count
+        p.status[idx] = np.where(to_shelter, SHELTER, ELSEWHERE)
+        p.node[idx[to_shelter]] = self.shelters.node[p.target[idx[to_shelter]]]
+        p.arrived_s[idx] = t_s
+        p.vehicle[idx] = -1
+
+    def _drive(self, ctx: StepContext, t: float) -> None:
+        p = self.people
+        service = ctx.services.get("traffic")
+        if service is None:
+            done = np.flatnonzero((p.status == DRIVING) & (p.car_arrive_s <= t))
+            self._arrive(done, p.car_arrive_s[done].astype(np.float64))
+            return
+        reports = service.take_reports(cars.OWNER)
+        if reports is None or not len(reports):
+            return
+        driving = np.flatnonzero(p.status == DRIVING)
+        order = np.argsort(reports["vehicle"].to_numpy(np.int64), kind="stable")
+        ids = reports["vehicle"].to_numpy(np.int64)[order]
+        pos = np.minimum(np.searchsorted(ids, p.vehicle[driving]), max(len(ids) - 1, 0))
+        hit = ids[pos] == p.vehicle[driving]
+        row = order[pos[hit]]
+        who = driving[hit]
+        event = reports["event"].to_numpy(str)[row]
+        times = reports["t_s"].to_numpy(float)[row]
+        self._arrive(who[event == "arrived"], times[event == "arrived"])
+        stranded = event == "stranded"
+        if "node" in reports:
+            stop = reports["node"].to_numpy(np.int64)[row][stranded]
+            p.node[who[stranded]] = self.drive_to_walk[stop]
+        walk = who[stranded]
+        p.status[walk], p.vehicle[walk], p.nxt[walk], p.left_m[walk] = WALKING, -1, -1, 0.0
+
+    def _needs(
+        self,
+        ctx: StepContext,
+        t: float,
+        dt_s: float,
+        state: SimState,
+        node_depth: np.ndarray,
+        edge_depth: np.ndarray,
+        served: dict[str, np.ndarray],
+    ) -> None:
+        p, pop = self.people, self.population
+        walker_depth = node_depth[p.node].astype(np.float64)
+        on_link = np.flatnonzero((p.status == WALKING) & (p.nxt >= 0))
+        walker_depth[on_link] = edge_depth[self.graph.edge_of(p.node[on_link], p.nxt[on_link])]
+        depth = needs.person_depth(p, pop, state.building_depth_m, node_depth, walker_depth)
+        home_depth = node_depth[pop.home_node].astype(np.float64)
+        indoors = pop.home_building >= 0
+        home_depth[indoors] = state.building_depth_m[pop.home_building[indoors]]
+        p.home_wet_s[(home_depth > 0) & np.isnan(p.home_wet_s)] = t
+        fresh = needs.accumulate(p, depth, served, dt_s)
+        self._log_rescues(ctx, t, fresh)
+        if self.shelters.count:
+            node = self.shelters.node
+            working = served["power"][node] & served["water"][node]
+            self.q_shelter[0] = self.shelters.capacity[working].sum() / max(1, self.shelters.capacity.sum())
+
+    def _log_rescues(self, ctx: StepContext, t: float, fresh: np.ndarray) -> None:
+        """One ``rescue_request`` event per place (building or walkable node) with people newly in need."""
+        idx = np.flatnonzero(fresh)
+        if not len(idx):
+            return
+        pop, p = self.population, self.people
+        indoors = (p.status[idx] == HOME) & (pop.home_building[idx] >= 0)
+        place = np.where(indoors, pop.home_building[idx], -1 - p.node[idx].astype(np.int64))
+        places, counts = np.unique(place, return_counts=True)
+        for where, count in zip(places.tolist(), counts.tolist(), strict=True):  # places, not people
+            target = f"building {where}" if where >= 0 else f"walk node {-1 - where}"
+            ctx.log(t, "rescue_request", target, "flood", {"people": count})
+
+    # --- results -------------------------------------------------------------------------------------------
+
+    def series(self) -> dict[str, float]:
+        """People by status and need now, shelter service level (``Q_shelter``)."""
+        p = self.people
+        counts = p.counts()
+        return {
+            "people_warned": float((~np.isnan(p.warned_s)).sum()),
+            "people_evacuating": float((~np.isnan(p.decided_s) & np.isnan(p.arrived_s)).sum()),
+            "people_in_shelter": float(counts[SHELTER]),
+            "people_exposed": float(p.exposed.sum()),
+            "people_need_rescue": float(p.need_rescue.sum()),
+            "people_walking": float(counts[WALKING]),
+            "people_driving": float(counts[DRIVING]),
+            "people_at_home": float(counts[HOME]),
+            "people_at_work": float(counts[WORK]),
+            "people_elsewhere": float(counts[ELSEWHERE]),
+            "rescue_requests": float(p.rescue_asked.sum()),
+            "casualties_screening": float(p.casualty.sum()),
+            "Q_shelter": float(self.q_shelter[0]),
+        }
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The people's state, the warnings sent, the shelters' free places and Q_shelter."""
+        return {**self.people.arrays(), "issued_s": self.issued_s, "room": self.room, "q_shelter": self.q_shelter}
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`arrays`."""
+        self.people = PeopleState.from_arrays(arrays)
+        self.walkers = Walkers(self.people.node, self.people.nxt, self.people.left_m)
+        self.issued_s = np.array(arrays["issued_s"], dtype=np.float64)
+        self.room = np.array(arrays["room"], dtype=np.int64)
+        self.q_shelter = np.array(arrays["q_shelter"], dtype=np.float64)
+        self._routes, self._routes_key = None, b""
+
+    def table(self) -> pd.DataFrame:
+        """One row per person (``people.parquet``)."""
+        return people_table(self)
+
+    def outputs(self, folder: Path) -> list[Path]:
+        """``people.parquet``, written atomically."""
+        path = Path(folder) / "people.parquet"
+        write_parquet_atomic(path, self.table())
+        return [path]
+
+    def assumptions(self) -> list[str]:
+        """What the phase assumed, in the user's words."""
+        from twin.residents.notes import residents_assumptions
+
+        return residents_assumptions(self)
+
+
+def _shelters(city: City, places: Places) -> Shelters:
+    facilities = city.facilities
+    rows = np.flatnonzero((facilities["kind"] == "shelter").to_numpy())
+    table = facilities.iloc[rows]
+    homes = city.homes
+    weight = homes["population"].to_numpy(float)
+    n_areas = len(city.config.population.areas)
+    area = homes["area"].to_numpy(np.int64)
+    total = np.maximum(np.bincount(area, weights=weight, minlength=n_areas), 1e-9)
+    zone_xy = np.column_stack(
+        [np.bincount(area, weights=weight * homes[c].to_numpy(float), minlength=n_areas) / total for c in "xy"]
+    )
+    return Shelters(
+        name=table["name"].to_numpy(str),
+        node=table["walk_node"].to_numpy(np.int64),
+        drive_node=table["drive_node"].to_numpy(np.int64),
+        capacity=shelter_capacity(table, city.buildings),
+        preference=preference_order(zone_xy, table[["x", "y"]].to_numpy(float)),
+    )
+
+
+def people_table(phase: ResidentsPhase) -> pd.DataFrame:
+    """One row per person: who, where from, warned, decided, left, arrived, where to, exposure, services."""
+    p, pop = phase.people, phase.population
+    names = np.array([*phase.shelters.name.tolist(), "elsewhere", ""], dtype=object)
+    target = np.where(p.target < 0, len(names) - 1, p.target)
+    channels = np.array([*CHANNELS, ""], dtype=object)
+    table = pd.DataFrame(
+        {
+            "person": np.arange(pop.size, dtype=np.int64),
+            "household": pop.household,
+            "group": np.array(GROUPS, dtype=object)[pop.group],
+            "mobility_impaired": pop.impaired,
+            "household_car": pop.car,
+            "home": pop.home,
+            "home_building": pop.home_building,
+            "floor": pop.floor,
+            "at_start": np.array(START_PLACES, dtype=object)[pop.start_place],
+            "status": np.array(STATUSES, dtype=object)[p.status],
+            "warned_s": p.warned_s,
+            "warned_by": channels[np.where(p.warned_by < 0, len(CHANNELS), p.warned_by)],
+            "decided_s": p.decided_s,
+            "left_s": p.left_s,
+            "arrived_s": p.arrived_s,
+            "destination": names[target],
+            "mode": np.array(["", "walk", "car"], dtype=object)[p.mode + 1],
+            "exposure_h": p.exposure_s / 3600.0,
+            "ever_needed_rescue": p.ever_rescue,
+            "casualty_screening": p.casualty,
+            "home_wet_s": p.home_wet_s,
+        }
+    )
+    for k, service in enumerate(("power", "water", "telecom", "health")):
+        table[f"without_{service}_h"] = p.without_s[k] / 3600.0
+    return table
