@@ -29,6 +29,7 @@ from twin.errors import ScenarioError
 from twin.lifelines.measured import measured_services
 from twin.scenario import EventSpec, Scenario
 from twin.sim.events import COMPONENT_EVENT_KINDS, EVENT_KINDS, Event, EventQueue
+from twin.sim.phase import Phase, StepContext
 from twin.sim.record import Recorder
 from twin.sim.state import SimState
 from twin.sim.targets import TargetError, describe_component, resolve_components, resolve_links
@@ -44,6 +45,43 @@ class Component(Protocol):
 
     def step(self, model: CityModel, dt_s: float) -> None:
         """Advance the component's part of ``model.state`` by ``dt_s`` seconds."""
+
+
+class PhaseComponent:
+    """A phase of the phase contract (:class:`twin.sim.phase.Phase`) stepped by this engine with a StepContext."""
+
+    def __init__(self, phase: Phase) -> None:
+        self.phase = phase
+        self.name = phase.name
+
+    def step(self, model: CityModel, dt_s: float) -> None:
+        """Step the phase with the model's clock, state, rng and log (no services yet)."""
+        ctx = StepContext(
+            clock_s=model.clock_s,
+            step_count=model.step_count,
+            city=model.city,
+            state=model.state,
+            rng=model.rng,
+            log=model.log,
+            schedule=model.schedule,
+        )
+        self.phase.step(ctx, dt_s)
+
+    def series(self) -> dict[str, float]:
+        """The phase's columns of the time series."""
+        return self.phase.series()
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The phase's checkpoint arrays."""
+        return self.phase.arrays()
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore the phase's checkpoint arrays."""
+        self.phase.load_arrays(arrays)
+
+    def assumptions(self) -> list[str]:
+        """What the phase assumed."""
+        return self.phase.assumptions()
 
 
 class CityModel(mesa.Model):
@@ -103,6 +141,10 @@ class CityModel(mesa.Model):
             from twin.traffic.engine import TrafficPhase
 
             self.add_component(TrafficPhase(city, spec.traffic, self.rng), "traffic")
+        if spec.residents is not None or spec.warnings:
+            from twin.residents.phase import ResidentsPhase  # people only where the scenario asks for them
+
+            self.add_component(PhaseComponent(ResidentsPhase(city, spec, self.rng)), "residents")
         self.recorder = Recorder(city, spec)
         self.recorder.record(self, force=True)
 
@@ -210,6 +252,10 @@ class CityModel(mesa.Model):
         if phase not in self.components:
             raise ValueError(f"unknown phase {phase!r}; phases: {', '.join(PHASES)}")
         self.components[phase].append(component)
+
+    def phases(self) -> list[Phase]:
+        """The run's phases written to the phase contract (their ``outputs`` and metrics are written at the end)."""
+        return [c.phase for cs in self.components.values() for c in cs if isinstance(c, PhaseComponent)]
 
     def schedule(self, event: Event) -> None:
         """Put an event in the queue; it fires in the first step whose end time is >= ``event.t_s``."""
