@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.test_residents import _scenario
@@ -78,3 +80,22 @@ def test_residents_checkpoint_restores_bit_for_bit(andorra_city: City, tmp_path:
     restored = CityModel.restore(tmp_path / "c.npz", andorra_city, spec)
     restored.run()
     assert restored.phases()[0].table().equals(whole.phases()[0].table())  # type: ignore[attr-defined]
+
+
+def test_the_run_folder_gets_people_parquet_and_residents_metrics(andorra_city: City, tmp_path: Path) -> None:
+    from twin.results import provenance_base
+    from twin.run import execute
+
+    spec = _scenario(tmp_path, hazards=[FLOOD], warnings=[WARN], duration="3h")
+    model = CityModel(andorra_city, spec)
+    results = execute(model, tmp_path / "run", {**provenance_base(), "seed": 7}, None, quiet=True)
+    people = pd.read_parquet(tmp_path / "run" / "people.parquet")
+    assert len(people) == andorra_city.population and people["person"].is_unique
+    expected = {"group", "home", "at_start", "warned_s", "warned_by", "decided_s", "left_s", "arrived_s"}
+    assert expected | {"destination", "exposure_h", "without_power_h", "without_health_h"} <= set(people.columns)
+    figures = json.loads((tmp_path / "run" / "metrics.json").read_text())["residents"]
+    assert figures == json.loads(json.dumps(results.metrics["residents"]))
+    assert set(figures["by_group"]) == {"child", "adult", "elderly", "impaired"}
+    assert figures["left"] == int(people["left_s"].notna().sum()) > 0
+    assert figures["exposure_theil"]["total"] is None or figures["exposure_theil"]["total"] >= 0
+    assert "Q_shelter" in results.timeseries and "shelter" in results.metrics

@@ -23,6 +23,8 @@ from twin.city.build import City, load_city
 from twin.errors import ScenarioError
 from twin.metrics import service_metrics
 from twin.report.curves import plot_service_levels
+from twin.residents.metrics import residents_metrics
+from twin.residents.phase import ResidentsPhase
 from twin.results import Results, begin_run_folder, provenance_base
 from twin.scenario import Scenario, load_scenario
 from twin.sim.model import CityModel
@@ -44,6 +46,9 @@ def results_of(model: CityModel, provenance: dict[str, Any]) -> Results:
         recovery_threshold=spec.metrics.recovery_threshold,
         control_time_s=spec.metrics.control_time_s,
     )
+    for phase in model.phases():
+        if isinstance(phase, ResidentsPhase):
+            metrics["residents"] = residents_metrics(phase)
     return Results(
         timeseries=timeseries,
         events=model.recorder.events_table(),
@@ -98,6 +103,8 @@ def execute(model: CityModel, folder: Path, provenance: dict[str, Any], until_s:
     results = results_of(model, provenance)
     _write_hazard_outputs(model, folder)
     _write_lifeline_outputs(model, folder)
+    for phase in model.phases():
+        phase.outputs(folder)
     results.save(folder, status="complete" if model.finished else "incomplete")
     plot_service_levels(results.timeseries, results.events, folder / "service_levels.png", model.spec.name)
     return results
@@ -144,7 +151,7 @@ def summary_table(results: Results) -> str:
     header = f"{'service':<10} {'min Q':>7} {'loss (h)':>9} {'index':>7} {'recovered after':>16}"
     lines = [header, "-" * len(header)]
     for service, figures in results.metrics.items():
-        if not isinstance(figures, dict):
+        if not isinstance(figures, dict) or "robustness" not in figures:  # residents' figures are not a service
             continue
         recover = figures.get("time_to_recover_s")
         recovered = "never" if recover is None else format_duration(float(recover))
