@@ -73,7 +73,8 @@ class ResidentsPhase(Phase):
         self.warnings = list(spec.warnings)
         self.population = synthesise(city, spec.start, rng)
         self.places = Places.of(city)
-        self.reader = ServiceReader(city, self.places, float(spec.metrics.access_tau_s))
+        tau, every = float(spec.metrics.access_tau_s), float(spec.metrics.access_every_s)
+        self.reader = ServiceReader(city, self.places, tau, every)
         self.graph = WalkGraph.of(city)
         self.areas = WarningAreas.resolve(city, self.places, self.warnings)
         self.siren_node, self.siren_pair_node, self.siren_pair_siren = siren_pairs(city)
@@ -126,14 +127,17 @@ class ResidentsPhase(Phase):
         self.traffic_seen = "traffic" in ctx.services
         node_depth = depth_at_nodes(state, self.places)
         edge_depth = self.graph.edge_depth(state.water_depth_m)
-        served = self.reader.served(state)
+        served = self.reader.served(state, t)
         self._issue(ctx, t, node_depth)
         self._receive(t, dt_s, served)
         self._decide(t, node_depth, state)
         unsafe = unsafe_for(edge_depth)
-        routes = self._routes_now(node_depth, unsafe)
-        self._depart(ctx, t, routes, state)
-        self._walk(t, dt_s, routes, edge_depth, unsafe)
+        if self._anyone_moves(t):  # route trees only when someone leaves or walks
+            routes = self._routes_now(node_depth, unsafe)
+            self._depart(ctx, t, routes, state)
+            self._walk(t, dt_s, routes, edge_depth, unsafe)
+        else:
+            self.people.trapped[:] = False
         self._drive(ctx, t)
         self._needs(ctx, t, dt_s, state, node_depth, edge_depth, served)
 
@@ -159,7 +163,7 @@ class ResidentsPhase(Phase):
         hour = (self.start + dt.timedelta(seconds=t)).hour
         return hour >= NIGHT_HOURS[0] or hour < NIGHT_HOURS[1]
 
-    def _reachable(self, served: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def reachable(self, served: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Per channel and walkable node: whether the channel can reach someone there now."""
         hears = np.zeros(self.graph.n_nodes, dtype=bool)
         powered = served["power"][self.siren_node]
@@ -176,7 +180,7 @@ class ResidentsPhase(Phase):
     def _receive(self, t: float, dt_s: float, served: dict[str, np.ndarray]) -> None:
         p = self.people
         present = p.status != ELSEWHERE
-        reach = self._reachable(served)
+        reach = self.reachable(served)
         night = self._night(t)
         for w in np.flatnonzero(np.isfinite(self.issued_s)):  # a few warnings, each vectorised over people
             spec = self.warnings[w]
@@ -258,6 +262,11 @@ class ResidentsPhase(Phase):
         cue[at_home] |= state.building_depth_m[pop.home_building[at_home]] > CUE_DEPTH_M
         return cue
 
+    def _anyone_moves(self, t: float) -> bool:
+        p = self.people
+        ready = ((p.status == HOME) | (p.status == WORK)) & (p.depart_s <= t)
+        return bool((p.status == WALKING).any() or ready.any())
+
     def _routes_now(self, node_depth: np.ndarray, unsafe: np.ndarray) -> Routes:
         safe = ~self._issued_mask(without_whole=True) & (node_depth <= 0)
         key = unsafe.tobytes() + safe.tobytes()
@@ -279,9 +288,10 @@ class ResidentsPhase(Phase):
             choice = allocate(self.shelters.preference, self.home_area[idx[sheltering]], self.room)
             target[sheltering] = np.where(choice >= 0, choice, s)
         p.target[idx], p.left_s[idx] = target, t
-        end_node = np.where(target < s, self.shelters.node[np.minimum(target, max(s - 1, 0))], -1)
-        elsewhere = target == s
-        end_node[elsewhere] = routes.nearest_safe[p.node[idx[elsewhere]]]
+        end_node = routes.nearest_safe[p.node[idx]]
+        if s:
+            to_shelter = target < s
+            end_node[to_shelter] = self.shelters.node[target[to_shelter]]
         by_car = pop.car[idx] & (end_node >= 0)
         by_car &= cars.passable(self.city, state, self.places.drive_node[p.node[idx]])
         by_car &= end_node != p.node[idx]
@@ -428,8 +438,14 @@ class ResidentsPhase(Phase):
         }
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The people's state, the warnings sent, the shelters' free places and Q_shelter."""
-        return {**self.people.arrays(), "issued_s": self.issued_s, "room": self.room, "q_shelter": self.q_shelter}
+        """The people's state, care within reach, the warnings sent, the shelters' free places and Q_shelter."""
+        return {
+            **self.people.arrays(),
+            **self.reader.arrays(),
+            "issued_s": self.issued_s,
+            "room": self.room,
+            "q_shelter": self.q_shelter,
+        }
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore :meth:`arrays`."""
@@ -438,6 +454,7 @@ class ResidentsPhase(Phase):
         self.issued_s = np.array(arrays["issued_s"], dtype=np.float64)
         self.room = np.array(arrays["room"], dtype=np.int64)
         self.q_shelter = np.array(arrays["q_shelter"], dtype=np.float64)
+        self.reader.load_arrays(arrays)
         self._routes, self._routes_key = None, b""
 
     def table(self) -> pd.DataFrame:

@@ -86,13 +86,14 @@ def _areas(city: City, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 class ServiceReader:
     """Per walkable node, which services it has now (recomputing access to care only when it can change)."""
 
-    def __init__(self, city: City, places: Places, tau_s: float) -> None:
-        self.city, self.places, self.tau_s = city, places, tau_s
+    def __init__(self, city: City, places: Places, tau_s: float, every_s: float) -> None:
+        self.city, self.places, self.tau_s, self.every_s = city, places, tau_s, every_s
         self._key = b""
+        self._at_s = -np.inf
         self._care = np.ones(len(places.drive_node), dtype=bool)
         self.has_hospital = bool((city.facilities["kind"] == "hospital").any())
 
-    def served(self, state: SimState) -> dict[str, np.ndarray]:
+    def served(self, state: SimState, t_s: float = 0.0) -> dict[str, np.ndarray]:
         """Per walkable node, True where the service is there now (``power``, ``water``, ``telecom``, ``health``)."""
         net, places, up = self.city.lifelines, self.places, state.comp_up
         power = np.ones(len(places.drive_node), dtype=bool)
@@ -106,16 +107,32 @@ class ServiceReader:
         if len(places.cover_node):
             working = up[net.site_rows][places.cover_site]
             signal[places.cover_node[working]] = True
-        return {"power": power, "water": water, "telecom": signal, "health": self._health(state)}
+        return {"power": power, "water": water, "telecom": signal, "health": self._health(state, t_s)}
 
-    def _health(self, state: SimState) -> np.ndarray:
+    def _health(self, state: SimState, t_s: float) -> np.ndarray:
+        """Care within reach: recomputed when links close or open or a hospital stops or restarts, and every
+        ``access_every`` for the speed factors in between (as the recorder measures ``Q_access``)."""
         hospitals = (self.city.facilities["kind"] == "hospital").to_numpy()
-        key = state.link_closed().tobytes() + state.comp_up[hospitals].tobytes() + state.link_speed_factor.tobytes()
-        if key != self._key:
-            self._key = key
+        key = state.link_closed().tobytes() + state.comp_up[hospitals].tobytes()
+        if key != self._key or t_s - self._at_s >= self.every_s - 1e-9:
+            self._key, self._at_s = key, t_s
             times = access_to_care(self.city, state, self.tau_s).time_to_care_s
             self._care = times[self.places.drive_node] <= self.tau_s
         return self._care
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The cached access to care, when and on which network it was measured (for checkpoints)."""
+        return {
+            "care": self._care,
+            "care_at_s": np.array([self._at_s]),
+            "care_key": np.frombuffer(self._key, dtype=np.uint8),
+        }
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`arrays`."""
+        self._care = np.array(arrays["care"], dtype=bool)
+        self._at_s = float(arrays["care_at_s"][0])
+        self._key = np.asarray(arrays["care_key"], dtype=np.uint8).tobytes()
 
 
 def depth_at_nodes(state: SimState, places: Places) -> np.ndarray:

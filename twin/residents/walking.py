@@ -104,9 +104,10 @@ class WalkGraph:
     def edge_depth(self, water_depth_m: np.ndarray) -> np.ndarray:
         """Deepest water along each edge (m); 0 for edges off the grid."""
         depth = np.zeros(self.n_edges)
-        if len(self.cell_edge):
+        if len(self.cell_edge):  # pairs are grouped by edge: one reduceat over the groups' starts
             values = np.fmax(water_depth_m.reshape(-1)[self.cell].astype(np.float64), 0.0)
-            np.maximum.at(depth, self.cell_edge, values)
+            starts = np.flatnonzero(np.r_[True, self.cell_edge[1:] != self.cell_edge[:-1]])
+            depth[self.cell_edge[starts]] = np.maximum.reduceat(values, starts)
         return depth
 
     def matrix(self, blocked: np.ndarray) -> sp.csr_matrix:
