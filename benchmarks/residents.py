@@ -5,8 +5,10 @@
 2. Porto Alegre at 1.4 million people (its homes scaled up to the city's population): steps while a whole-city
    warning spreads, ms per step, and the bytes per person the phase keeps.
 3. The same rules (channel reception by quantile, logistic decision, Rayleigh delay, walking by next hops over
-   the same route trees) written as one Mesa agent per person, on a subset of Andorra's people: time per
-   person-step, and the ratio to the vectorised step's.
+   the same route trees, exposure and services gone without) written as one Mesa agent per person, on a subset
+   of Andorra's people taken as they are at the start of the river's peak: time per person-step over the same
+   steps, and the ratio to the vectorised step's. The agents read the route trees, water and services the
+   vectorised phase computed (network-wide work both designs share), and leave out word of mouth and cars.
 
 Run: ``python benchmarks/residents.py`` (about two minutes); ``--whole`` also runs the 24 h
 ``andorra-flood-1982`` scenario through ``twin run`` and reports its wall time and peak memory.
@@ -29,7 +31,7 @@ import numpy as np
 import yaml
 
 from twin.city.build import City, load_city
-from twin.residents.people import WALKING
+from twin.residents.people import HOME, WALKING
 from twin.residents.phase import ResidentsPhase
 from twin.residents.walking import Routes, depth_factor
 from twin.residents.warnings import CURVES, logistic_share
@@ -128,6 +130,8 @@ class Person(mesa.Agent):
         self.depart_s = float(p.depart_s[k]) if self.decided else float("inf")
         self.walking, self.arrived = bool(p.status[k] == WALKING), bool(np.isfinite(p.arrived_s[k]))
         self.node, self.nxt, self.left_m = int(p.node[k]), int(p.nxt[k]), float(p.left_m[k])
+        self.at_home = bool(p.status[k] == HOME and bench.home_building[i] >= 0)
+        self.exposure_s, self.without_s = 0.0, [0.0, 0.0, 0.0, 0.0]
 
     def step(self) -> None:
         """Receive, decide, leave and walk for one step."""
@@ -144,7 +148,19 @@ class Person(mesa.Agent):
         if self.decided and not self.walking and self.depart_s <= t:
             self.walking = True
         if self.walking and not self.arrived:
+            self.at_home = False
             self._walk(b, b.dt)
+        self._needs(b)
+
+    def _needs(self, b: MesaBench) -> None:
+        if self.arrived:
+            return
+        depth = b.home_floor[self.i] if self.at_home else b.node_depth[self.node]
+        if depth > 0.5:
+            self.exposure_s += b.dt
+        for k, served in enumerate(b.served):
+            if not served[self.node]:
+                self.without_s[k] += b.dt
 
     def _walk(self, b: MesaBench, budget: float) -> None:
         while budget > 0:
@@ -183,7 +199,10 @@ class MesaBench:
         reach = phase.reachable(served)
         self.reach = [reach[name] for name in ("cell_broadcast", "siren", "tv_radio")]
         self.d = phase.options.decision
-        self.edge_depth = phase.graph.edge_depth(model.state.water_depth_m)
+        self.edge_depth = phase.view.edge_depth
+        self.node_depth, self.home_floor = phase.view.node_depth, phase.view.home_floor[subset]
+        self.home_building = phase.population.home_building[subset]
+        self.served = [served[name] for name in ("power", "water", "telecom", "health")]
         self.t, self.dt, self.shares = 0.0, 300.0, [0.0, 0.0, 0.0]
 
     def run(self, start_s: float, steps: int) -> float:

@@ -85,7 +85,7 @@ def test_logistic_reach_and_channels_combine_as_independent_draws() -> None:
     rng = np.random.default_rng(1)
     u = rng.random((2, 200_000))
     everyone = np.ones(200_000, dtype=bool)
-    got = receive(u[0], everyone, everyone, 0.5) | receive(u[1], everyone, everyone, 0.5)
+    got = receive(u[0], everyone, 0.5) | receive(u[1], everyone, 0.5)
     assert abs(got.mean() - 0.75) < 0.005
 
 

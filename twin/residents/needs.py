@@ -20,7 +20,7 @@ import numpy as np
 
 from twin.residents.people import DRIVING, ELSEWHERE, HOME, WALKING, PeopleState
 from twin.residents.places import SERVICES
-from twin.residents.population import FLOOR_HEIGHT_M, Population
+from twin.residents.population import Population
 
 EXPOSED_M, RESCUE_M = 0.5, 1.5
 CASUALTY_DEPTH_M, CASUALTY_S = 1.0, 120.0
@@ -29,37 +29,51 @@ CASUALTY_DEPTH_M, CASUALTY_S = 1.0, 120.0
 def person_depth(
     people: PeopleState,
     population: Population,
-    building_depth_m: np.ndarray,
+    home_floor_m: np.ndarray,
     node_depth_m: np.ndarray,
-    walker_depth_m: np.ndarray,
+    on_link: np.ndarray,
+    link_depth_m: np.ndarray,
 ) -> np.ndarray:
     """Water depth (m) at each person now (0 for drivers and people elsewhere).
 
-    ``walker_depth_m``: the depth at each person if they walk (link or node), computed by the caller.
+    ``home_floor_m``: per person, the depth at their home's floor; ``on_link``: walkers between two nodes, with
+    the deepest water along their link in ``link_depth_m``.
     """
     status = people.status
-    depth = node_depth_m[people.node].astype(np.float64)
     at_home = (status == HOME) & (population.home_building >= 0)
-    b = population.home_building[at_home]
-    depth[at_home] = building_depth_m[b] - FLOOR_HEIGHT_M * population.floor[at_home]
-    walking = status == WALKING
-    depth[walking] = walker_depth_m[walking]
+    depth = np.where(at_home, home_floor_m, node_depth_m[people.node])
+    depth[on_link] = link_depth_m
     depth[(status == DRIVING) | (status == ELSEWHERE)] = 0.0
-    return np.fmax(depth, 0.0)
+    return depth
 
 
-def accumulate(people: PeopleState, depth_m: np.ndarray, served: dict[str, np.ndarray], dt_s: float) -> np.ndarray:
-    """Update exposure, rescue and service counters for a step of ``dt_s``; return who newly needs rescue."""
+def accumulate(
+    people: PeopleState, depth_m: np.ndarray | None, served: dict[str, np.ndarray], dt_s: float
+) -> np.ndarray:
+    """Update exposure, rescue and service counters for a step of ``dt_s`` (``depth_m`` None: no water
+    anywhere); return who newly needs rescue."""
+    step = np.float32(dt_s)
     present = (people.status != DRIVING) & (people.status != ELSEWHERE)
-    people.exposed[:] = present & (depth_m > EXPOSED_M)
-    people.need_rescue[:] = present & ((depth_m > RESCUE_M) | people.trapped)
-    people.exposure_s[people.exposed] += np.float32(dt_s)
-    for k, service in enumerate(SERVICES):
-        people.without_s[k, present & ~served[service][people.node]] += np.float32(dt_s)
-    walking = people.status == WALKING
-    deep = walking & (depth_m >= CASUALTY_DEPTH_M)
-    people.deep_s[:] = np.where(deep, people.deep_s + np.float32(dt_s), np.float32(0.0))
-    people.casualty |= people.deep_s >= CASUALTY_S
+    if depth_m is None:
+        people.exposed[:] = False
+        people.need_rescue[:] = present & people.trapped
+        people.deep_s[:] = 0.0
+    else:
+        people.exposed[:] = present & (depth_m > EXPOSED_M)
+        people.need_rescue[:] = present & ((depth_m > RESCUE_M) | people.trapped)
+        np.add(people.exposure_s, step, out=people.exposure_s, where=people.exposed)
+        deep = (people.status == WALKING) & (depth_m >= CASUALTY_DEPTH_M)
+        people.deep_s[:] = np.where(deep, people.deep_s + step, np.float32(0.0))
+        people.casualty |= people.deep_s >= CASUALTY_S
+    lacking = [k for k, service in enumerate(SERVICES) if not served[service].all()]
+    if lacking:  # one gather of a per-node bit set of the services missing there, then one add per service
+        bits = np.zeros(len(served[SERVICES[0]]), dtype=np.uint8)
+        for k in lacking:
+            bits |= (~served[SERVICES[k]]).astype(np.uint8) << k
+        missing = np.where(present, bits[people.node], np.uint8(0))
+        for k in lacking:
+            row = people.without_s[k]
+            np.add(row, step, out=row, where=(missing & np.uint8(1 << k)) > 0)
     fresh = people.need_rescue & ~people.rescue_asked
     people.rescue_asked |= fresh
     people.ever_rescue |= people.need_rescue

@@ -27,9 +27,10 @@ from twin.city.build import City
 from twin.residents import cars, decision, needs
 from twin.residents.areas import WarningAreas, siren_pairs
 from twin.residents.people import DRIVING, ELSEWHERE, HOME, SHELTER, STATUSES, WALKING, WORK, PeopleState
-from twin.residents.places import Places, ServiceReader, depth_at_nodes
-from twin.residents.population import ADULT, CHILD, ELDERLY, GROUPS, START_PLACES, synthesise
+from twin.residents.places import Places, ServiceReader
+from twin.residents.population import ADULT, CHILD, ELDERLY, FLOOR_HEIGHT_M, GROUPS, START_PLACES, synthesise
 from twin.residents.shelters import Shelters, allocate, preference_order, shelter_capacity
+from twin.residents.view import WaterView
 from twin.residents.walking import (
     ADULTS,
     GROUP_FACTOR,
@@ -39,7 +40,6 @@ from twin.residents.walking import (
     Walkers,
     WalkGraph,
     advance,
-    unsafe_for,
 )
 from twin.residents.warnings import CURVES, WORD, door_to_door_share, logistic_share, receive, word_of_mouth
 from twin.scenario.residents import CHANNELS, ResidentsSpec, WarningSpec
@@ -89,6 +89,9 @@ class ResidentsPhase(Phase):
         self.q_shelter = np.array([1.0 if self.shelters.count else np.nan])
         self._routes: Routes | None = None
         self._routes_key = b""
+        self.view = WaterView(self.graph, self.places, self.population)
+        self._issued_cache: dict[tuple[object, ...], np.ndarray] = {}
+        self._cue = np.zeros(self.population.size, dtype=bool)
         self.traffic_seen: bool | None = None
 
     def _draw(self, rng: np.random.Generator) -> None:
@@ -125,24 +128,25 @@ class ResidentsPhase(Phase):
         t = ctx.clock_s + dt_s
         state = ctx.state
         self.traffic_seen = "traffic" in ctx.services
-        node_depth = depth_at_nodes(state, self.places)
-        edge_depth = self.graph.edge_depth(state.water_depth_m)
+        view = self.view
+        water_changed = view.update(state)
         served = self.reader.served(state, t)
-        self._issue(ctx, t, node_depth)
-        self._receive(t, dt_s, served)
-        self._decide(t, node_depth, state)
-        unsafe = unsafe_for(edge_depth)
+        sent = self._issue(ctx, t, view.node_depth)
+        touched = self._receive(t, dt_s, served)
+        self._decide(t, touched, everyone=water_changed or sent)
         if self._anyone_moves(t):  # route trees only when someone leaves or walks
-            routes = self._routes_now(node_depth, unsafe)
+            routes = self._routes_now(view.node_depth, view.unsafe)
             self._depart(ctx, t, routes, state)
-            self._walk(t, dt_s, routes, edge_depth, unsafe)
+            self._walk(t, dt_s, routes, view.edge_depth, view.unsafe)
         else:
             self.people.trapped[:] = False
         self._drive(ctx, t)
-        self._needs(ctx, t, dt_s, state, node_depth, edge_depth, served)
+        self._needs(ctx, t, dt_s, water_changed, served)
 
-    def _issue(self, ctx: StepContext, t: float, node_depth: np.ndarray) -> None:
+    def _issue(self, ctx: StepContext, t: float, node_depth: np.ndarray) -> bool:
+        """Send the warnings due; return whether any was sent."""
         home_nodes = self.city.homes["walk_node"].to_numpy()
+        sent_any = False
         for w, spec in enumerate(self.warnings):  # a few warnings, not people
             if np.isfinite(self.issued_s[w]):
                 continue
@@ -158,6 +162,10 @@ class ResidentsPhase(Phase):
                 people = int(self.areas.mask[w][self.people.node].sum())
                 details = {"channels": list(spec.channels), "evacuate": spec.evacuate, "people_in_area": people}
                 ctx.log(sent, "warning", spec.text or f"warnings[{w}]", "scenario", details)
+                sent_any = True
+        if sent_any:
+            self._issued_cache.clear()
+        return sent_any
 
     def _night(self, t: float) -> bool:
         hour = (self.start + dt.timedelta(seconds=t)).hour
@@ -177,29 +185,36 @@ class ResidentsPhase(Phase):
             "word_of_mouth": everywhere,
         }
 
-    def _receive(self, t: float, dt_s: float, served: dict[str, np.ndarray]) -> None:
+    def _receive(self, t: float, dt_s: float, served: dict[str, np.ndarray]) -> np.ndarray:
+        """Channels, then word of mouth; return who was newly warned or newly ordered to leave this step."""
         p = self.people
         present = p.status != ELSEWHERE
         reach = self.reachable(served)
         night = self._night(t)
-        for w in np.flatnonzero(np.isfinite(self.issued_s)):  # a few warnings, each vectorised over people
+        touched = np.zeros(len(present), dtype=bool)
+        for w in np.flatnonzero(np.isfinite(self.issued_s)):  # a few warnings, each vectorised over its people
             spec = self.warnings[w]
             elapsed = t - float(self.issued_s[w])
-            in_area = present & self.areas.mask[w][p.node]
-            got = np.zeros(len(present), dtype=bool)
-            first = np.full(len(present), -1, dtype=np.int8)
+            idx = np.flatnonzero(present & self.areas.mask[w][p.node])
+            got = np.zeros(len(idx), dtype=bool)
+            first = np.full(len(idx), -1, dtype=np.int8)
+            node = p.node[idx]
             for name in spec.channels:
                 c = CHANNELS.index(name)
                 if c == WORD:
                     continue
-                share = self._share(spec, name, elapsed, int(in_area.sum()), night)
-                now = receive(self.u_channel[c], in_area, reach[name][p.node], share)
+                share = self._share(spec, name, elapsed, len(idx), night)
+                now = receive(self.u_channel[c, idx], reach[name][node], share)
                 first[now & (first < 0)] = c
                 got |= now
-            p.ordered |= got & spec.evacuate
-            fresh = got & np.isnan(p.warned_s)
-            p.warned_s[fresh], p.warned_by[fresh] = t, first[fresh]
-        self._word_of_mouth(t, dt_s, present)
+            who = idx[got]
+            fresh = np.isnan(p.warned_s[who])
+            newly = fresh | (spec.evacuate & ~p.ordered[who])
+            touched[who[newly]] = True
+            p.ordered[who] |= spec.evacuate
+            p.warned_s[who[fresh]], p.warned_by[who[fresh]] = t, first[got][fresh]
+        touched |= self._word_of_mouth(t, dt_s, present)
+        return touched
 
     def _share(self, spec: WarningSpec, name: str, elapsed: float, in_area: int, night: bool) -> float:
         if name == "door_to_door":
@@ -209,57 +224,71 @@ class ResidentsPhase(Phase):
         reach = {str(k): v for k, v in spec.reach.items()}.get(name, default)
         return float(logistic_share(elapsed, reach, curve.half_s))
 
-    def _word_of_mouth(self, t: float, dt_s: float, present: np.ndarray) -> None:
+    def _word_of_mouth(self, t: float, dt_s: float, present: np.ndarray) -> np.ndarray:
         issued = np.flatnonzero(np.isfinite(self.issued_s))
         if not any("word_of_mouth" in self.warnings[w].channels for w in issued):
-            return
+            return np.zeros(len(present), dtype=bool)
         p = self.people
         warned = ~np.isnan(p.warned_s)
         fresh = word_of_mouth(p.node, warned, present, p.wom_hazard, self.wom_threshold, self.graph.n_nodes, dt_s)
         p.warned_s[fresh], p.warned_by[fresh] = t, WORD
         ordered_area = self._issued_mask(evacuate_only=True)
         p.ordered |= fresh & (ordered_area[p.node] | ordered_area[self.population.home_node])
+        return fresh
 
     def _issued_mask(self, evacuate_only: bool = False, without_whole: bool = False) -> np.ndarray:
-        mask = np.zeros(self.graph.n_nodes, dtype=bool)
-        for w in np.flatnonzero(np.isfinite(self.issued_s)):
-            if evacuate_only and not self.warnings[w].evacuate:
-                continue
-            if without_whole and self.areas.whole[w]:
-                continue
-            mask |= self.areas.mask[w]
-        return mask
+        """Nodes in the areas of the warnings sent so far (cached until another is sent)."""
+        key = ("mask", evacuate_only, without_whole)
+        if key not in self._issued_cache:
+            mask = np.zeros(self.graph.n_nodes, dtype=bool)
+            for w in np.flatnonzero(np.isfinite(self.issued_s)):
+                if (evacuate_only and not self.warnings[w].evacuate) or (without_whole and self.areas.whole[w]):
+                    continue
+                mask |= self.areas.mask[w]
+            self._issued_cache[key] = mask
+        return self._issued_cache[key]
 
     def _forecast_now(self) -> np.ndarray:
-        depth = np.zeros(self.graph.n_nodes)
-        for w in np.flatnonzero(np.isfinite(self.issued_s)):
-            forecast = self.areas.forecast_m[w]
-            if forecast is not None:
-                np.maximum(depth, forecast, out=depth)
-        return depth
+        """Deepest forecast depth per node of the warnings sent so far (cached until another is sent)."""
+        if ("forecast",) not in self._issued_cache:
+            depth = np.zeros(self.graph.n_nodes)
+            for w in np.flatnonzero(np.isfinite(self.issued_s)):
+                forecast = self.areas.forecast_m[w]
+                if forecast is not None:
+                    np.maximum(depth, forecast, out=depth)
+            self._issued_cache[("forecast",)] = depth
+        return self._issued_cache[("forecast",)]
 
-    def _decide(self, t: float, node_depth: np.ndarray, state: SimState) -> None:
+    def _decide(self, t: float, touched: np.ndarray, everyone: bool) -> None:
+        """Who decides to leave now: everyone who stays when the water or the warnings sent changed (their
+        predictors changed), else only those ``touched`` (newly warned or ordered): p cannot change otherwise."""
         p, pop = self.people, self.population
         staying = np.isnan(p.decided_s) & ((p.status == HOME) | (p.status == WORK))
-        cue = self._cues(node_depth, state)
-        idx = np.flatnonzero(staying & (~np.isnan(p.warned_s) | cue))
+        if everyone:
+            self._cue = self._cues()
+            idx = np.flatnonzero(staying & (~np.isnan(p.warned_s) | self._cue))
+        else:
+            idx = np.flatnonzero(staying & touched)
         if not len(idx):
             return
         home_node = pop.home_node[idx]
         risk = self._issued_mask()[home_node]
-        impact = self._forecast_now()[home_node] > needs.FLOOR_HEIGHT_M * pop.floor[idx]
+        impact = self._forecast_now()[home_node] > FLOOR_HEIGHT_M * pop.floor[idx]
         vulnerable = (pop.group[idx] == ELDERLY) | pop.impaired[idx]
-        prob = decision.leave_probability(self.options.decision, p.ordered[idx], risk, cue[idx], impact, vulnerable)
-        household = pop.household[idx]
-        go = idx[decision.decides(self.u_decide[household], prob)]
+        cue = self._cue[idx]
+        prob = decision.leave_probability(self.options.decision, p.ordered[idx], risk, cue, impact, vulnerable)
+        go = idx[decision.decides(self.u_decide[pop.household[idx]], prob)]
         p.decided_s[go] = t
         p.depart_s[go] = t + self.delay_s[pop.household[go]]
 
-    def _cues(self, node_depth: np.ndarray, state: SimState) -> np.ndarray:
-        pop = self.population
-        cue = node_depth[self.people.node] > CUE_DEPTH_M
+    def _cues(self) -> np.ndarray:
+        """Water seen now at each person's building (at home) or street (elsewhere)."""
+        view, pop = self.view, self.population
+        if view.dry:
+            return np.zeros(pop.size, dtype=bool)
+        cue = view.node_depth[self.people.node] > CUE_DEPTH_M
         at_home = (self.people.status == HOME) & (pop.home_building >= 0)
-        cue[at_home] |= state.building_depth_m[pop.home_building[at_home]] > CUE_DEPTH_M
+        cue[at_home] |= view.home_ground[at_home] > CUE_DEPTH_M
         return cue
 
     def _anyone_moves(self, t: float) -> bool:
@@ -377,30 +406,24 @@ class ResidentsPhase(Phase):
         p.status[walk], p.vehicle[walk], p.nxt[walk], p.left_m[walk] = WALKING, -1, -1, 0.0
 
     def _needs(
-        self,
-        ctx: StepContext,
-        t: float,
-        dt_s: float,
-        state: SimState,
-        node_depth: np.ndarray,
-        edge_depth: np.ndarray,
-        served: dict[str, np.ndarray],
+        self, ctx: StepContext, t: float, dt_s: float, water_changed: bool, served: dict[str, np.ndarray]
     ) -> None:
-        p, pop = self.people, self.population
-        walker_depth = node_depth[p.node].astype(np.float64)
-        on_link = np.flatnonzero((p.status == WALKING) & (p.nxt >= 0))
-        walker_depth[on_link] = edge_depth[self.graph.edge_of(p.node[on_link], p.nxt[on_link])]
-        depth = needs.person_depth(p, pop, state.building_depth_m, node_depth, walker_depth)
-        home_depth = node_depth[pop.home_node].astype(np.float64)
-        indoors = pop.home_building >= 0
-        home_depth[indoors] = state.building_depth_m[pop.home_building[indoors]]
-        p.home_wet_s[(home_depth > 0) & np.isnan(p.home_wet_s)] = t
+        p, view = self.people, self.view
+        if water_changed:  # homes get wet only when the water changes
+            p.home_wet_s[(view.home_ground > 0) & np.isnan(p.home_wet_s)] = t
+        depth = None if view.dry else self._person_depth()
         fresh = needs.accumulate(p, depth, served, dt_s)
         self._log_rescues(ctx, t, fresh)
         if self.shelters.count:
             node = self.shelters.node
             working = served["power"][node] & served["water"][node]
             self.q_shelter[0] = self.shelters.capacity[working].sum() / max(1, self.shelters.capacity.sum())
+
+    def _person_depth(self) -> np.ndarray:
+        p, view = self.people, self.view
+        walker = np.flatnonzero((p.status == WALKING) & (p.nxt >= 0))
+        link_depth = view.edge_depth[self.graph.edge_of(p.node[walker], p.nxt[walker])]
+        return needs.person_depth(p, self.population, view.home_floor, view.node_depth, walker, link_depth)
 
     def _log_rescues(self, ctx: StepContext, t: float, fresh: np.ndarray) -> None:
         """One ``rescue_request`` event per place (building or walkable node) with people newly in need."""
@@ -456,6 +479,8 @@ class ResidentsPhase(Phase):
         self.q_shelter = np.array(arrays["q_shelter"], dtype=np.float64)
         self.reader.load_arrays(arrays)
         self._routes, self._routes_key = None, b""
+        self.view = WaterView(self.graph, self.places, self.population)
+        self._issued_cache.clear()
 
     def table(self) -> pd.DataFrame:
         """One row per person (``people.parquet``)."""

@@ -71,9 +71,9 @@ def door_to_door_share(t_s: float, per_h: float, people: int) -> float:
     return min(1.0, per_h * t_s / 3600.0 / people)
 
 
-def receive(u: np.ndarray, in_area: np.ndarray, can_reach: np.ndarray, share: float) -> np.ndarray:
-    """Persons who have the channel now: in the area, reachable by the channel, and ``u < P(t)``."""
-    return in_area & can_reach & (u < share)
+def receive(u: np.ndarray, can_reach: np.ndarray, share: float) -> np.ndarray:
+    """Persons (of a warning's area) who have the channel now: reachable by it, and ``u < P(t)``."""
+    return can_reach & (u < share)
 
 
 def word_of_mouth(
