@@ -26,7 +26,7 @@ from twin.scenario.yamlpos import YamlDoc, display_path, expand_user, read_yaml
 SEED = "seed"
 #: Series summaries a metric can ask for: ``min(Q_health)``, ``time_below(Q_health, 0.5)``, ...
 SUMMARIES = ("min", "max", "mean", "final", "time_below", "time_above")
-_SERIES = re.compile(
+SERIES_PATTERN = re.compile(
     r"^\s*(?P<fn>[a-z_]+)\(\s*(?P<col>[A-Za-z_][A-Za-z0-9_]*)\s*(,\s*(?P<level>[-+0-9.eE]+)\s*)?\)\s*$"
 )
 _FIGURE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
@@ -183,7 +183,7 @@ def metric_problem(text: str) -> str | None:
     column: ``min(Q_health)``, ``max(...)``, ``mean(...)``, ``final(...)``, ``time_below(Q_health, 0.5)``,
     ``time_above(people_exposed, 100)``.
     """
-    match = _SERIES.match(text)
+    match = SERIES_PATTERN.match(text)
     if match:
         fn, level = match["fn"], match["level"]
         if fn not in SUMMARIES:
