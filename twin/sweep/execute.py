@@ -115,12 +115,20 @@ def run_all(
                 # Every future of a broken pool fails: what was in flight goes again, to a new pool.
                 lost = list(inflight.values())
                 inflight.clear()
-                executor.shutdown(wait=False, cancel_futures=True)
+                _shutdown(executor)
                 counts.restarts += 1
                 _retry(lost, pending, attempts, retries, on_row, counts)
                 executor = make_executor()
     finally:
+        _shutdown(executor)
+
+
+def _shutdown(executor: Executor) -> None:
+    """Stop an executor without waiting; a local pool also drops the tasks it has not started."""
+    if isinstance(executor, ProcessPoolExecutor):
         executor.shutdown(wait=False, cancel_futures=True)
+    else:  # Dask's ClientExecutor takes no cancel_futures; the client closes after it
+        executor.shutdown(wait=False)
 
 
 def _retry(
