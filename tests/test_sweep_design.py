@@ -115,3 +115,13 @@ keep_runs: some
     assert problems[0].endswith("hazards[0].hydrograph.peak_stg: unknown key 'peak_stg'; did you mean 'peak_stage_m'?")
     assert "exp.yaml:6 parameters.hazards[0].hydrograph.peak_stage_m" in problems[1]
     assert "-1.0" in problems[1] and "> 0" in problems[1]
+
+
+def test_cli_reports_a_bad_experiment_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from twin.cli import main
+
+    path = write_exp(tmp_path, GOOD.replace("levels: [3.0, 5.0]", "levels: [-3.0, 5.0]"))
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "exp.yaml:6 parameters.hazards[0].hydrograph.peak_stage_m" in err and "must be > 0" in err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
