@@ -57,3 +57,42 @@ def test_rows_identical_across_workers_and_dask_and_resume(tmp_path: Path) -> No
     via_dask = run_sweep(exp, out=tmp_path / "dask", workers=2, dask="local")
     assert via_dask.ran == 12
     pd.testing.assert_frame_equal(a, _rows(tmp_path / "dask"))
+
+
+KILLABLE = """
+import sys
+from twin.sweep.runner import run_sweep
+
+if __name__ == "__main__":
+    run_sweep(sys.argv[1], out=sys.argv[2], workers=1, batch_size=1)
+"""
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_resumes_and_holds_every_key_once(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(EXP, encoding="utf-8")
+    script = tmp_path / "go.py"
+    script.write_text(KILLABLE, encoding="utf-8")
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, str(script), str(exp), str(out)], env=env, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / "results").glob("part-*.parquet"))) < 3:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its worker processes, mid-way
+    proc.wait()
+    before = read_results(out)
+    assert 3 <= len(before) < 12
+    summary = run_sweep(exp, out=out, workers=2)
+    assert summary.skipped == len(before) and summary.ran == 12 - len(before)
+    after = read_results(out)
+    frames = [pd.read_parquet(p) for p in sorted((out / "results").glob("part-*.parquet"))]
+    written = pd.concat(frames)["key"]
+    assert len(after) == 12 and written.is_unique  # no key was ever run (or written) twice
