@@ -242,8 +242,6 @@ def test_records_are_bounded_by_default_and_when_given() -> None:
     [
         ["run", "s.yaml", "--seed", "-1"],
         ["run", "s.yaml", "--seed", "99999999999999999999"],
-        ["hazard", "susceptibility", "m", "--out", "o", "--recharge-mm-day", "nan"],
-        ["hazard", "susceptibility", "m", "--out", "o", "--draws", "1000000000"],
     ],
 )
 def test_command_line_numbers_are_checked_by_the_parser(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -35,17 +35,6 @@ def _whole(low: int, high: int, what: str) -> Callable[[str], int]:
     return parse
 
 
-def _rate(text: str) -> float:
-    """An argparse type: a finite number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not 0.0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
-
-
 SEED = _whole(0, 2**63 - 1, "a seed")
 """Seeds are 64-bit, as numpy's generators take them."""
 
@@ -179,17 +168,15 @@ def _add_hazard_commands(sub: argparse._SubParsersAction) -> None:
     )
     sus.add_argument(
         "--recharge-mm-day",
-        type=_rate,
+        type=float,
         default=None,
         metavar="R",
         help="recharge (mm/day); default: the scenario's peak recharge (needed without --scenario)",
     )
-    sus.add_argument(
-        "--draws", type=_whole(1, 10_000, "--draws"), default=100, help="soil draws per cell (default: 100)"
-    )
+    sus.add_argument("--draws", type=int, default=100, help="soil draws per cell (default: 100)")
     sus.add_argument(
         "--seed",
-        type=SEED,
+        type=int,
         default=None,
         help="seed of the draws (default: the scenario's seed, else 1); a run with this seed writes the same raster",
     )
