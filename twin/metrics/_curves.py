@@ -100,3 +100,28 @@ def trapezoid(y: FloatArray, t: FloatArray) -> float:
     if t.size < 2:
         return 0.0
     return float(np.sum(np.trapezoid(y, t, axis=0)))
+
+
+def drop_and_minimum(
+    t_s: npt.ArrayLike, q: npt.ArrayLike, threshold: float, q0: float | None
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_], int, int] | None:
+    """Where a service first falls below ``threshold * Q0`` and where it is lowest.
+
+    Returns ``(t, v, below, i_drop, i_min)``: the checked times and levels, which records are below
+    :math:`q^* Q_0` (``Q0`` is the first level unless given), the first of them and the first record at the
+    minimum; None when Q never falls below :math:`q^* Q_0` (the service was not lost). Shared by the time to
+    recover and the time to turn, which both start at the drop (Bruneau et al. 2003, rapidity).
+
+    Raises
+    ------
+    ValueError
+        On invalid times or levels, or a threshold outside (0, 1].
+    """
+    t, v = curve(t_s, q)
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    level = threshold * (float(v[0]) if q0 is None else float(q0))
+    below = v < level
+    if not below.any():
+        return None
+    return t, v, below, int(np.argmax(below)), int(np.argmin(v))

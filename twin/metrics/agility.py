@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from twin.metrics._curves import curve
+from twin.metrics._curves import drop_and_minimum
 
 
 def time_to_turn_s(
@@ -51,15 +51,11 @@ def time_to_turn_s(
     Cimellaro, G. P., Reinhorn, A. M., Bruneau, M. (2010). Engineering Structures 32(11), 3639-3649
     (the recovery function and its start).
     """
-    t, v = curve(t_s, q)
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-    level = threshold * (float(v[0]) if q0 is None else float(q0))
-    below = v < level
-    if not below.any():
+    found = drop_and_minimum(t_s, q, threshold, q0)
+    if found is None:
         return 0.0
-    i_min = int(np.argmin(v))
+    t, v, _below, i_drop, i_min = found
     rises = np.flatnonzero(v[i_min + 1 :] > v[i_min])
     if rises.size == 0:
         return None
-    return float(t[i_min + 1 + rises[0]] - t[int(np.argmax(below))])
+    return float(t[i_min + 1 + rises[0]] - t[i_drop])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from twin.metrics._curves import as_level, curve, trapezoid
+from twin.metrics._curves import as_level, curve, drop_and_minimum, trapezoid
 
 SECONDS_PER_HOUR = 3600.0
 
@@ -187,18 +187,14 @@ def time_to_recover_s(
     Bruneau, M., et al. (2003). Earthquake Spectra 19(4), 733-752 (rapidity, the time to recovery);
     twin DESIGN.md, "Resilience metrics" (first t after the minimum with Q >= 0.95 Q0).
     """
-    t, v = curve(t_s, q)
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-    level = threshold * (float(v[0]) if q0 is None else float(q0))
-    below = v < level
-    if not below.any():
+    found = drop_and_minimum(t_s, q, threshold, q0)
+    if found is None:
         return 0.0
-    i_min = int(np.argmin(v))
+    t, _v, below, i_drop, i_min = found
     recovered = np.flatnonzero(~below[i_min + 1 :])
     if recovered.size == 0:
         return None
-    return float(t[i_min + 1 + recovered[0]] - t[int(np.argmax(below))])
+    return float(t[i_min + 1 + recovered[0]] - t[i_drop])
 
 
 def t_min_s(t_s: npt.ArrayLike, q: npt.ArrayLike) -> float:
