@@ -65,7 +65,7 @@ browser:
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/twin run $(DEMO_SCENARIO) --out $(DEMO_OUT)
+	$(BIN)/twin run $(DEMO_SCENARIO) --out $(DEMO_OUT) --overwrite
 	$(BIN)/twin map show maps/andorra --out $(DEMO_OUT)/map.png
 
 lint: $(TEST_STAMP)

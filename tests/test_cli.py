@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+import twin
 from tests.conftest import ROOT
 from twin.cli import main
 from twin.sim.model import CityModel
@@ -157,3 +161,52 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
         main([*command, "--help"])
     assert info.value.code == 0
     assert "usage: twin" in capsys.readouterr().out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"twin {twin.__version__}"
+
+
+def test_run_refuses_a_folder_in_use_unless_told_to_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "flood_peak_depth.tif").write_bytes(b"an older flood run")
+    scenario = ROOT / "scenarios" / "andorra-baseline.yaml"
+    assert main(["run", str(scenario), "--out", str(out), "--quiet", "--until", "10min"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the run folder") and "--overwrite" in err and "Traceback" not in err
+    command = ["run", str(scenario), "--out", str(out), "--quiet", "--until", "10min", "--overwrite"]
+    assert main(command) == 0
+    assert not (out / "flood_peak_depth.tif").exists()
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert provenance["command"] == shlex.join(["twin", *command]) and provenance["scenario_file"] == str(scenario)
+
+
+def test_run_refuses_an_until_beyond_the_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = ROOT / "scenarios" / "andorra-baseline.yaml"
+    assert main(["run", str(scenario), "--out", str(tmp_path / "run"), "--until", "100h"]) == 1
+    assert "which runs 6h" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_the_readme_python_snippet_leaves_no_file_behind(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    snippet = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    before = sorted(p.name for p in ROOT.iterdir())
+    done = subprocess.run([sys.executable, "-c", snippet], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(p.name for p in ROOT.iterdir()) == before
+
+
+def test_schema_to_a_folder_that_does_not_exist_is_a_clean_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["schema", "--out", str(tmp_path / "no" / "schema.json")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: --out: cannot write") and "Traceback" not in err

@@ -25,8 +25,8 @@ from twin.lifelines.outputs import (
 )
 from twin.lifelines.zones import lifeline_rows, terrain_box, zone_polygons
 from twin.report.mapplot import ZoneService, draw_city, draw_service_loss
-from twin.results import provenance_base, read_provenance
-from twin.run import execute
+from twin.results import read_provenance
+from twin.run import run_model
 from twin.scenario import load_scenario
 from twin.sim.model import CityModel
 
@@ -191,7 +191,7 @@ def test_substation_outage_run_writes_the_gpkg_and_the_service_loss_map(andorra_
     spec = load_scenario(ROOT / "scenarios" / "andorra-substation-outage.yaml")
     model = CityModel(andorra_city, spec)
     out = tmp_path / "run"
-    results = execute(model, out, provenance_base(), None, quiet=True)
+    results = run_model(model, out=out)
     assert read_provenance(out)["status"] == "complete"
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
     series = results.timeseries

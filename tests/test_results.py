@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import rasterio
+import rasterio.transform
+import shapely
 
+import twin.atomic as atomic_module
 import twin.results as results_module
-from twin.atomic import write_bytes_atomic, write_json_atomic, write_parquet_atomic, write_text_atomic
+from twin.atomic import (
+    write_bytes_atomic,
+    write_geopackage_atomic,
+    write_geotiff_atomic,
+    write_json_atomic,
+    write_parquet_atomic,
+    write_png_atomic,
+    write_text_atomic,
+)
 from twin.errors import RunError
 from twin.results import (
     Results,
@@ -224,32 +238,50 @@ def test_saved_folder_meets_the_contract(tmp_path: Path) -> None:
         "assumptions.json",
         "provenance.json",
         "scenario.json",
+        "manifest.json",
     }
+
+
+def test_manifest_lists_every_file_with_its_kind_and_checksum(tmp_path: Path) -> None:
+    make_results().save(tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["format"] == "twin-run-manifest" and manifest["version"] == 1
+    listed = {item["name"]: item for item in manifest["files"]}
+    assert set(listed) == {p.name for p in tmp_path.iterdir()} - {"manifest.json"}
+    for name, item in listed.items():
+        data = (tmp_path / name).read_bytes()  # provenance.json too: hashed as it was about to be written
+        assert item["sha256"] == hashlib.sha256(data).hexdigest(), name
+        assert item["bytes"] == len(data)
+    assert listed["timeseries.parquet"]["kind"] == "timeseries"
+    assert listed["provenance.json"]["kind"] == "provenance"
+    assert listed["metrics.json"]["kind"] == "metrics"
 
 
 def test_provenance_written_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     written: list[str] = []
-    real_json, real_parquet = results_module.write_json_atomic, results_module.write_parquet_atomic
+    real = atomic_module._replace
 
-    def record_json(path: Path, obj: Any) -> None:
-        written.append(f"{Path(path).name}:{obj.get('status', '') if isinstance(obj, dict) else ''}")
-        real_json(path, obj)
+    def record(tmp: Path, target: Path) -> None:
+        status = json.loads(tmp.read_text())["status"] if target.name == "provenance.json" else ""
+        written.append(f"{target.name}:{status}" if status else target.name)
+        real(tmp, target)
 
-    def record_parquet(path: Path, df: pd.DataFrame) -> None:
-        written.append(Path(path).name)
-        real_parquet(path, df)
-
-    monkeypatch.setattr(results_module, "write_json_atomic", record_json)
-    monkeypatch.setattr(results_module, "write_parquet_atomic", record_parquet)
+    monkeypatch.setattr(atomic_module, "_replace", record)
     make_results().save(tmp_path)
-    assert written[0] == "provenance.json:incomplete"
-    assert written[-1] == "provenance.json:complete"
-    assert len(written) == 8
+    tables = ["timeseries.parquet", "events.parquet", "zones.parquet"]
+    documents = ["metrics.json", "assumptions.json", "scenario.json"]
+    # claimed (incomplete), the tables' own incomplete mark, the files, the manifest, complete last
+    assert written == [
+        "provenance.json:incomplete",
+        "provenance.json:incomplete",
+        *tables,
+        *documents,
+        "manifest.json",
+        "provenance.json:complete",
+    ]
 
 
 def test_interrupted_save_stays_incomplete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    begin_run_folder(tmp_path, {"seed": 1})
-    assert read_provenance(tmp_path)["status"] == "incomplete"
     real = results_module.write_json_atomic
 
     def fail_on_metrics(path: Path, obj: Any) -> None:
@@ -288,28 +320,62 @@ def test_resaving_over_a_complete_run(tmp_path: Path, monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(results_module, "write_parquet_atomic", boom)
     with pytest.raises(RunError, match="No space left"):
-        make_results().save(tmp_path)
+        make_results().save(tmp_path, overwrite=True)
     assert read_provenance(tmp_path)["status"] == "incomplete"  # the old "complete" no longer stands
 
 
 def test_save_partial_results_as_incomplete(tmp_path: Path) -> None:
     make_results().save(tmp_path, status="incomplete")
-    assert Results.load(tmp_path).provenance["status"] == "incomplete"
+    with pytest.raises(RunError, match="incomplete run"):
+        Results.load(tmp_path)
+    assert Results.load(tmp_path, allow_incomplete=True).provenance["status"] == "incomplete"
     with pytest.raises(ValueError, match="status"):
-        make_results().save(tmp_path, status="done")
+        make_results().save(tmp_path / "other", status="done")
 
 
-def test_begin_run_folder_clears_an_earlier_run(tmp_path: Path) -> None:
+def test_a_folder_that_holds_files_is_refused_unless_overwritten(tmp_path: Path) -> None:
     make_results().save(tmp_path)
     (tmp_path / "notes.txt").write_text("mine")
-    begin_run_folder(tmp_path, {"seed": 2})
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "provenance.json"]
+    with pytest.raises(RunError, match=r"not empty \(it holds assumptions.json, .* and 4 more\).*--overwrite"):
+        begin_run_folder(tmp_path, {"seed": 2})
+    assert Results.load(tmp_path).provenance["seed"] == 7  # refused before anything was touched
+    begin_run_folder(tmp_path, {"seed": 2}, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["provenance.json"]
     assert read_provenance(tmp_path) == {"seed": 2, "status": "incomplete"}
 
 
-def test_saving_without_zones_removes_stale_zones(tmp_path: Path) -> None:
+def test_overwrite_never_follows_a_link_out_of_the_folder(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "keep.txt").write_text("precious")
+    (outside / "deep" / "keep.txt").write_text("precious")
+    run = tmp_path / "run"
+    (run / "sub").mkdir(parents=True)
+    (run / "link-to-file").symlink_to(outside / "keep.txt")
+    (run / "link-to-folder").symlink_to(outside)
+    (run / "sub" / "link-inside").symlink_to(outside / "deep")
+    make_results().save(run, overwrite=True)
+    tables = ["timeseries.parquet", "events.parquet", "zones.parquet"]
+    documents = ["metrics.json", "assumptions.json", "scenario.json", "provenance.json", "manifest.json"]
+    assert sorted(p.name for p in run.iterdir()) == sorted([*tables, *documents])
+    assert (outside / "keep.txt").read_text() == "precious"
+    assert (outside / "deep" / "keep.txt").read_text() == "precious"
+
+
+def test_a_run_folder_that_is_a_link_or_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(RunError, match="is a symbolic link"):
+        make_results().save(tmp_path / "link", overwrite=True)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(RunError, match="is a file"):
+        make_results().save(tmp_path / "file", overwrite=True)
+    assert list((tmp_path / "real").iterdir()) == []
+
+
+def test_overwriting_without_zones_leaves_no_stale_zones(tmp_path: Path) -> None:
     make_results().save(tmp_path)
-    make_results(zones=False).save(tmp_path)
+    make_results(zones=False).save(tmp_path, overwrite=True)
     assert not (tmp_path / "zones.parquet").exists()
 
 
@@ -345,10 +411,80 @@ def test_unwritable_folder_is_a_run_error(tmp_path: Path) -> None:
         begin_run_folder(blocker / "run", {"seed": 1})
 
 
-def test_load_reports_missing_files(tmp_path: Path) -> None:
+def test_load_refuses_an_interrupted_run(tmp_path: Path) -> None:
     begin_run_folder(tmp_path, {"seed": 1})
-    with pytest.raises(RunError, match=r"missing timeseries\.parquet"):
+    with pytest.raises(RunError, match="incomplete run"):
         Results.load(tmp_path)
+    with pytest.raises(RunError, match=r"missing timeseries\.parquet"):
+        Results.load(tmp_path, allow_incomplete=True)
+
+
+def test_load_refuses_files_that_differ_from_the_manifest(tmp_path: Path) -> None:
+    make_results().save(tmp_path)
+    (tmp_path / "events.parquet").unlink()
+    (tmp_path / "metrics.json").write_text('{"power": {}}')  # edited after the run
+    with pytest.raises(RunError) as info:
+        Results.load(tmp_path)
+    message = str(info.value)
+    assert "do not match the run's manifest" in message
+    assert "events.parquet: listed in the manifest but missing" in message
+    assert "metrics.json: " in message
+    (tmp_path / "notes.txt").write_text("a planner's notes")  # files the run did not write are not checked
+
+
+def test_load_checks_checksums_not_only_sizes(tmp_path: Path) -> None:
+    make_results().save(tmp_path)
+    data = bytearray((tmp_path / "scenario.json").read_bytes())
+    data[-3] = ord("X") if data[-3] != ord("X") else ord("Y")  # same size, other content
+    (tmp_path / "scenario.json").write_bytes(bytes(data))
+    with pytest.raises(RunError, match=r"scenario\.json: its checksum differs"):
+        Results.load(tmp_path)
+
+
+def test_load_refuses_a_complete_folder_without_manifest(tmp_path: Path) -> None:
+    make_results().save(tmp_path)
+    (tmp_path / "manifest.json").unlink()
+    with pytest.raises(RunError, match=r"says complete but has no manifest\.json"):
+        Results.load(tmp_path)
+    (tmp_path / "manifest.json").write_text("[1, 2]")
+    with pytest.raises(RunError, match="not a twin run manifest"):
+        Results.load(tmp_path)
+    with pytest.raises(RunError, match="is not a folder"):
+        Results.load(tmp_path / "nowhere")
+
+
+# --- atomic writes of figures, GeoPackages and GeoTIFFs never go through a planted link -------------
+
+
+def test_figure_layer_and_raster_writers_replace_a_planted_link(tmp_path: Path) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("do not touch")
+    for name in ("a.png", "a.gpkg", "a.tif"):
+        (tmp_path / name).symlink_to(victim)
+    figure = Figure(figsize=(1, 1))
+    FigureCanvasAgg(figure)
+    write_png_atomic(tmp_path / "a.png", figure)
+    frame = gpd.GeoDataFrame({"x": [1]}, geometry=[shapely.Point(0, 0)], crs="EPSG:32631")
+    write_geopackage_atomic(tmp_path / "a.gpkg", [("points", frame, {}), ("table", pd.DataFrame({"y": [2]}), {})])
+    transform = rasterio.transform.from_origin(500_000, 4_700_000, 10, 10)
+    write_geotiff_atomic(
+        tmp_path / "a.tif",
+        np.ones((3, 4), dtype=np.float32),
+        {"dtype": "float32", "crs": "EPSG:32631", "transform": transform},
+        description="ones",
+        units="m",
+    )
+    assert victim.read_text() == "do not touch"
+    for name in ("a.png", "a.gpkg", "a.tif"):
+        assert not (tmp_path / name).is_symlink()
+    assert (tmp_path / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list(gpd.read_file(tmp_path / "a.gpkg", layer="points", engine="pyogrio")["x"]) == [1]
+    with rasterio.open(tmp_path / "a.tif") as raster:
+        assert raster.read(1).sum() == 12 and raster.tags(1)["units"] == "m"
+    assert leftovers(tmp_path) == []
 
 
 def test_provenance_base_lists_versions() -> None:

@@ -116,7 +116,7 @@ def test_valid_scenario_loads_with_seconds_zones_and_paths(town: Path) -> None:
     assert s.interventions[0].at_s == 7200.0
     assert s.metrics.access_tau_s == 1200.0 and s.metrics.access_every_s == 300.0
     assert s.metrics.recovery_threshold == 0.95 and s.metrics.control_time_s is None
-    assert s.outputs.record_every_s == 300.0 and s.outputs.folder is None
+    assert s.outputs.record_every_s == 300.0
     assert isinstance(s.events[0], EventSpec)
 
 
@@ -149,9 +149,15 @@ def test_resolved_dict_is_json_and_loads_back_identically(town: Path) -> None:
     assert again.model_dump() == s.model_dump()
 
 
-def test_output_folder_resolves_against_the_file(town: Path) -> None:
-    s = load_scenario(write(town, VALID + "  folder: ../runs/here\n"))
-    assert s.outputs.folder == town / "runs" / "here"
+def test_a_scenario_cannot_choose_its_run_folder(town: Path) -> None:
+    for problems in (
+        problems_of(write(town, VALID + "  folder: /etc\n")),
+        problems_of(write(town, VALID), ["outputs.folder=../runs/x"]),
+    ):
+        assert len(problems) == 1
+        assert "outputs.folder: a scenario cannot choose its run folder" in problems[0]
+        assert "twin run --out FOLDER" in problems[0]
+    assert "folder" not in load_scenario(write(town, VALID)).resolved_dict()["outputs"]
 
 
 def test_an_offset_tells_a_repeated_autumn_hour_apart(town: Path) -> None:
@@ -648,7 +654,6 @@ def test_overrides_change_values_parsed_as_yaml(town: Path) -> None:
             "events[3].kind=message",
             "events[3].at=1h",
             "events[3].text=Added from the command line",
-            "outputs.folder=../runs/x",
         ],
     )
     assert (s.duration_s, s.seed, s.metrics.access_tau_s, s.metrics.control_time_s) == (7200.0, 42, 1500.0, 5400.0)
@@ -657,7 +662,6 @@ def test_overrides_change_values_parsed_as_yaml(town: Path) -> None:
     assert s.description == "Flood: worst case"
     assert s.events[3].text == "Added from the command line"
     assert s.events[3].source == "scenarios/s.yaml [--set events[3].kind=message] events[3]"
-    assert s.outputs.folder == town / "runs" / "x"  # like a path written in the file
 
 
 def test_overrides_are_validated_like_the_file(town: Path) -> None:

@@ -5,6 +5,13 @@ renames it over the target with :func:`os.replace`, which is atomic on POSIX and
 paths are on one file system (hence the same folder). A reader therefore sees either the old file or
 the complete new one, never a half-written file; on any failure the temporary file is removed and
 the target is left as it was.
+
+The rename also makes the writers safe against a planted symbolic link: :func:`os.replace` replaces a link
+at the target's name with the new file and never writes through it, and the temporary file is created with
+``O_EXCL``, which refuses to open an existing name (a link included).
+
+Besides bytes, text, JSON and Parquet there are writers for the files other libraries make (PNG figures of
+matplotlib, GeoPackages of pyogrio, GeoTIFFs of rasterio); those libraries are imported only when used.
 """
 
 from __future__ import annotations
@@ -15,9 +22,14 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from matplotlib.figure import Figure
 
 #: Suffix of the temporary files, so a crash's leftovers are recognisable.
 TMP_SUFFIX = ".tmp"
@@ -45,7 +57,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         yield tmp
         _fsync_file(tmp)
-        os.replace(tmp, target)
+        _replace(tmp, target)
     except BaseException:
         # BaseException too: a Ctrl-C in the middle of a write must not leave the temporary behind.
         tmp.unlink(missing_ok=True)
@@ -121,6 +133,84 @@ def write_parquet_atomic(path: str | os.PathLike[str], df: pd.DataFrame, index: 
     """
     with atomic_path(path) as tmp:
         df.to_parquet(tmp, engine="pyarrow", index=index)
+
+
+def write_png_atomic(path: str | os.PathLike[str], figure: Figure, **savefig: Any) -> None:
+    """Save a matplotlib figure as a PNG to ``path`` atomically.
+
+    Parameters
+    ----------
+    path
+        The final file; its folder must exist.
+    figure
+        The figure (with a canvas attached).
+    **savefig
+        Further arguments of :meth:`matplotlib.figure.Figure.savefig` (``dpi``, ``metadata``, ...).
+    """
+    with atomic_path(path) as tmp:
+        # The temporary name does not end in .png, so the format is given explicitly.
+        figure.savefig(tmp, format="png", **savefig)
+
+
+GeoLayer = tuple[str, "gpd.GeoDataFrame | pd.DataFrame", dict[str, Any]]
+"""One GeoPackage layer: its name, its features (a plain DataFrame for a table without geometry) and further
+arguments of :func:`pyogrio.write_dataframe` (``geometry_type``, ``promote_to_multi``, ...)."""
+
+
+def write_geopackage_atomic(path: str | os.PathLike[str], layers: list[GeoLayer]) -> None:
+    """Write one or more layers to a GeoPackage at ``path`` atomically (the file is replaced as a whole).
+
+    Parameters
+    ----------
+    path
+        The final ``.gpkg``; its folder must exist.
+    layers
+        ``(name, frame, options)`` per layer, written in this order.
+    """
+    import warnings
+
+    import pyogrio
+
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        # The temporary file's name ends in .tmp; GDAL warns that a GeoPackage should end in .gpkg.
+        warnings.filterwarnings("ignore", message="The filename extension should be 'gpkg'", category=RuntimeWarning)
+        warnings.filterwarnings("ignore", message=".*non conformant file extension", category=RuntimeWarning)
+        tmp.unlink()  # the GeoPackage driver creates its own file; it cannot open an empty one
+        for name, frame, options in layers:
+            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", **options)
+
+
+def write_geotiff_atomic(
+    path: str | os.PathLike[str], band: np.ndarray, profile: dict[str, Any], description: str = "", units: str = ""
+) -> None:
+    """Write one band as a GeoTIFF to ``path`` atomically.
+
+    Parameters
+    ----------
+    path
+        The final ``.tif``; its folder must exist.
+    band
+        The values (rows x columns), of the profile's dtype.
+    profile
+        rasterio's creation options (``crs``, ``transform``, ``dtype``, ``nodata``, ``compress``, ...); the
+        driver, size and band count are set from ``band``.
+    description, units
+        The band's description and its ``units`` tag (left out when empty).
+    """
+    import rasterio
+
+    options = {**profile, "driver": "GTiff", "width": band.shape[1], "height": band.shape[0], "count": 1}
+    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **options) as dst:
+        dst.write(band, 1)
+        if description:
+            dst.set_band_description(1, description)
+        if units:
+            dst.update_tags(1, units=units)
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """Move the finished temporary file over the target (one seam, so a test can fail the n-th write)."""
+    os.replace(tmp, target)
 
 
 def _create_tmp(target: Path) -> Path:

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from twin import __version__
 from twin.errors import TwinError
+
+if TYPE_CHECKING:
+    from twin.run import RunProgress
 
 Handler = Callable[[argparse.Namespace], int]
 #: Layers of ``twin map show`` (twin.report.mapplot.LAYERS, repeated so that parsing needs no matplotlib).
@@ -71,7 +77,7 @@ def _map_show(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from twin.run import validate_against_maps
 
-    problems = validate_against_maps(args.files, with_map=not args.no_map)
+    problems = validate_against_maps(args.files, with_map=not args.no_map, progress=_MapMessages())
     for problem in problems:
         print(problem)
     if not problems:
@@ -84,7 +90,15 @@ def _schema(args: argparse.Namespace) -> int:
 
     text = json.dumps(scenario_json_schema(), indent=2)
     if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        from twin.atomic import write_text_atomic
+        from twin.errors import UsageError
+
+        try:
+            write_text_atomic(args.out, text + "\n")
+        except OSError as exc:
+            raise UsageError(
+                f"--out: cannot write {args.out}: {exc.strerror or exc}; give a file in a folder you can write to"
+            ) from None
         _say(f"wrote {args.out}")
     else:
         print(text)
@@ -95,10 +109,72 @@ def _run(args: argparse.Namespace) -> int:
     if args.seeds is not None:
         from twin.seeds import run_seeds
 
-        return run_seeds(args)
-    from twin.run import run_command
+        return run_seeds(args, _run_once)
+    return _run_once(args)
 
-    return run_command(args)
+
+def _run_once(args: argparse.Namespace) -> int:
+    """One ``twin run``: the run folder, its summary table on stdout."""
+    from twin.run import default_folder, run_scenario, summary_table
+    from twin.scenario import load_scenario
+
+    spec = load_scenario(args.scenario, args.overrides)
+    folder = args.out or default_folder(spec)
+    command = shlex.join(["twin", *args.argv])
+    progress = _RunProgress(quiet=args.quiet, name=spec.name)
+    try:
+        results = run_scenario(
+            spec,
+            seed=args.seed,
+            until=args.until,
+            out=folder,
+            progress=progress,
+            overwrite=args.overwrite,
+            provenance={"command": command, "scenario_file": str(args.scenario)},
+        )
+    finally:
+        progress.close()
+    print(summary_table(results))
+    print(f"run folder: {folder}")
+    return 0
+
+
+class _MapMessages:
+    """Progress of a map build, one line per step on stderr."""
+
+    def __call__(self, report: RunProgress) -> None:
+        if report.stage == "map":
+            _say(f"  {report.message} ...")
+
+
+class _RunProgress(_MapMessages):
+    """The progress bar of ``twin run`` (tqdm, on stderr, in simulated minutes)."""
+
+    def __init__(self, quiet: bool, name: str) -> None:
+        self.quiet = quiet
+        self.name = name
+        self.bar: Any = None
+
+    def __call__(self, report: RunProgress) -> None:
+        if report.stage != "run":
+            super().__call__(report)
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=round(report.duration_s / 60),
+                unit="sim-min",
+                desc=self.name,
+                disable=self.quiet,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} sim-min [{elapsed}<{remaining}]",
+                file=sys.stderr,
+            )
+        self.bar.update(round(report.clock_s / 60) - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -205,6 +281,11 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override a scenario value, e.g. --set metrics.access_tau=20min (repeatable)",
     )
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="empty the run folder first when it holds files (by default a non-empty folder is refused)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument(
         "--seeds",
@@ -252,6 +333,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="twin", description="twin: a digital twin of a city's resilience to floods, landslides and outages."
     )
+    top.add_argument("--version", action="version", version=f"twin {__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="{map,hazard,validate,schema,run,report,compare}")
     _add_map_commands(sub)
     _add_hazard_commands(sub)
@@ -262,7 +344,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``twin`` console script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
+    args.argv = argv  # the command line as given, for the run's provenance
     handler: Handler = args.handler
     try:
         return handler(args)

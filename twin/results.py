@@ -10,12 +10,13 @@ A run folder holds, with exactly these names:
 ``assumptions.json``    ``{"map": [...], "scenario": [...]}``
 ``scenario.json``       the resolved scenario
 ``provenance.json``     seed, map hash, command, versions, wall time, ``status``
+``manifest.json``       every file of the folder (outputs included) with its kind, size and SHA-256
 =====================  ======================================================================
 
-Every file is written atomically (:mod:`twin.atomic`). ``provenance.json`` says
-``"status": "incomplete"`` from the moment a run starts (:func:`begin_run_folder`) and while
-:meth:`Results.save` writes the tables; it is written with ``"status": "complete"`` last, so a
-folder whose provenance says complete holds a whole, consistent set of files.
+Every file is written atomically (:mod:`twin.atomic`), and the folder goes through the steps of
+:mod:`twin.runfolder`: claimed empty, marked ``incomplete``, filled, sealed by the manifest, and only then
+``provenance.json`` says ``complete``. :meth:`Results.load` refuses an incomplete folder and one whose files
+do not match its manifest.
 """
 
 from __future__ import annotations
@@ -34,20 +35,41 @@ import pandas as pd
 
 from twin.atomic import write_json_atomic, write_parquet_atomic
 from twin.errors import RunError
+from twin.runfolder import (
+    MANIFEST,
+    PROVENANCE,
+    STATUS_COMPLETE,
+    STATUS_INCOMPLETE,
+    STATUSES,
+    begin_run_folder,
+    folder_error,
+    read_manifest,
+    seal_run_folder,
+    verify_manifest,
+    write_provenance,
+)
 
 TIMESERIES = "timeseries.parquet"
 EVENTS = "events.parquet"
 ZONES = "zones.parquet"
 METRICS = "metrics.json"
 ASSUMPTIONS = "assumptions.json"
-PROVENANCE = "provenance.json"
 SCENARIO = "scenario.json"
-#: Every file a run folder may hold, in the order :meth:`Results.save` writes them.
+#: The Results files of a run folder, in the order :meth:`Results.write` writes them (provenance first and last).
 RESULT_FILES = (TIMESERIES, EVENTS, ZONES, METRICS, ASSUMPTIONS, SCENARIO, PROVENANCE)
-
-STATUS_INCOMPLETE = "incomplete"
-STATUS_COMPLETE = "complete"
-STATUSES = (STATUS_INCOMPLETE, STATUS_COMPLETE)
+__all__ = [
+    "MANIFEST",
+    "STATUSES",
+    "STATUS_COMPLETE",
+    "STATUS_INCOMPLETE",
+    "Results",
+    "begin_run_folder",
+    "empty_events_frame",
+    "events_frame",
+    "provenance_base",
+    "read_provenance",
+    "to_jsonable",
+]
 
 #: Columns of ``events.parquet``: time (float seconds), then text; ``details`` is JSON text.
 EVENT_COLUMNS = ("t_s", "kind", "target", "cause", "details")
@@ -107,37 +129,6 @@ def provenance_base() -> dict[str, Any]:
     }
 
 
-def begin_run_folder(folder: Path, provenance: dict[str, Any]) -> None:
-    """Create (or reuse) a run folder and mark it incomplete before the run starts.
-
-    Result files an earlier run left in the folder are removed first, so that nothing in it can be
-    taken for this run's output; files with other names are left alone.
-
-    Parameters
-    ----------
-    folder
-        The run folder; created with its parents if needed.
-    provenance
-        What is known at the start (seed, map hash, command, :func:`provenance_base`, ...);
-        written to ``provenance.json`` with ``"status": "incomplete"``.
-
-    Raises
-    ------
-    RunError
-        If the folder cannot be created or written.
-    """
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        # The provenance goes first: from here on the folder says incomplete whatever else happens.
-        _write_provenance(folder, provenance, STATUS_INCOMPLETE)
-        for name in RESULT_FILES:
-            if name != PROVENANCE:
-                (folder / name).unlink(missing_ok=True)
-    except OSError as exc:
-        raise _folder_error(folder, exc) from exc
-
-
 def read_provenance(folder: Path) -> dict[str, Any]:
     """The ``provenance.json`` of a run folder (its ``status`` says whether the run completed).
 
@@ -193,62 +184,96 @@ class Results:
     provenance: dict[str, Any]
     scenario: dict[str, Any]
 
-    def save(self, folder: Path, status: str = STATUS_COMPLETE) -> None:
-        """Write the run folder atomically, ``provenance.json`` last.
+    def save(self, folder: Path, status: str = STATUS_COMPLETE, *, overwrite: bool = False) -> list[Path]:
+        """Write a whole run folder: claim it, write the tables and documents, seal it with the manifest.
 
-        ``provenance.json`` is first (re)written as incomplete, then every table and JSON file is
-        written atomically, then ``provenance.json`` with ``status``. An interruption at any point
-        leaves a folder marked incomplete and no half-written file. Use ``status="incomplete"`` to
-        save the partial results of an interrupted run (Ctrl-C).
+        The folder must be absent or empty unless ``overwrite`` (which empties it first). ``provenance.json``
+        says incomplete until the manifest is written, then ``status``. An interruption at any point leaves a
+        folder marked incomplete and no half-written file.
 
         Parameters
         ----------
         folder
             The run folder; created with its parents if needed.
         status
-            ``"complete"`` or ``"incomplete"``.
+            ``"complete"``, or ``"incomplete"`` for the whole results of a run stopped before its end.
+        overwrite
+            Empty a folder that holds files instead of refusing it.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files written, ``manifest.json`` and ``provenance.json`` last.
 
         Raises
         ------
         ValueError
             On an unknown status or results that break the contract (a programming error).
         RunError
-            If the folder cannot be written.
+            If the folder is refused or cannot be written.
         """
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
         self._check()
+        self._documents()  # a contract breach fails before the folder is claimed
         folder = Path(folder)
-        documents = {
-            METRICS: to_jsonable(self.metrics),
-            ASSUMPTIONS: to_jsonable(self.assumptions),
-            SCENARIO: to_jsonable(self.scenario),
-        }
-        for name, document in documents.items():
-            _check_json(name, document)
+        begin_run_folder(folder, to_jsonable(self.provenance), overwrite=overwrite)
+        written = self.write(folder)
+        seal_run_folder(folder, to_jsonable(self.provenance), status)
+        return [*written, folder / MANIFEST, folder / PROVENANCE]
+
+    def write(self, folder: Path) -> list[Path]:
+        """Write the tables and documents into a claimed run folder, ``provenance.json`` (incomplete) first.
+
+        The folder stays marked incomplete: a caller with more outputs writes them and then seals the folder
+        (:func:`twin.runfolder.seal_run_folder`). Use it alone for the partial results of an interrupted run.
+
+        Parameters
+        ----------
+        folder
+            A run folder claimed by :func:`twin.runfolder.begin_run_folder` (it must exist).
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files written, in order.
+
+        Raises
+        ------
+        ValueError
+            On results that break the contract (a programming error), before anything is written.
+        RunError
+            If the folder cannot be written.
+        """
+        self._check()
+        folder = Path(folder)
+        documents = self._documents()
+        tables = {TIMESERIES: self.timeseries, EVENTS: self.events, ZONES: self.zones}
+        written = []
+        write_provenance(folder, to_jsonable(self.provenance), STATUS_INCOMPLETE)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            _write_provenance(folder, self.provenance, STATUS_INCOMPLETE)
-            write_parquet_atomic(folder / TIMESERIES, self.timeseries)
-            write_parquet_atomic(folder / EVENTS, self.events)
-            if self.zones is not None:
-                write_parquet_atomic(folder / ZONES, self.zones)
-            else:
-                (folder / ZONES).unlink(missing_ok=True)  # an earlier run's zones are not ours
+            for name, table in tables.items():
+                if table is not None:
+                    write_parquet_atomic(folder / name, table)
+                    written.append(folder / name)
             for name, document in documents.items():
                 write_json_atomic(folder / name, document)
-            _write_provenance(folder, self.provenance, status)
+                written.append(folder / name)
         except OSError as exc:
-            raise _folder_error(folder, exc) from exc
+            raise folder_error(folder, exc) from exc
+        return written
 
     @classmethod
-    def load(cls, folder: Path) -> Results:
-        """Read a run folder written by :meth:`save` (complete or not; see ``provenance["status"]``).
+    def load(cls, folder: Path, *, allow_incomplete: bool = False) -> Results:
+        """Read a run folder back, after checking that its files are those its manifest lists.
 
         Parameters
         ----------
         folder
             The run folder.
+        allow_incomplete
+            Also read the whole results of a run stopped before its end (sealed, status incomplete) and the
+            partial tables of an interrupted one (no manifest: nothing vouches for them).
 
         Returns
         -------
@@ -258,9 +283,15 @@ class Results:
         Raises
         ------
         RunError
-            If a required file is missing or unreadable.
+            If the folder is incomplete (unless allowed), has no manifest although it says complete, its
+            files differ from the manifest (every difference listed), or a required file is missing or
+            unreadable.
         """
         folder = Path(folder)
+        if not folder.is_dir():
+            raise RunError(f"{folder} is not a folder; give the folder a run wrote (twin run --out)")
+        provenance = read_provenance(folder)
+        _check_sealed(folder, provenance, allow_incomplete)
         required = [n for n in RESULT_FILES if n != ZONES]
         missing = [n for n in required if not (folder / n).is_file()]
         if missing:
@@ -275,14 +306,23 @@ class Results:
                 zones=pd.read_parquet(folder / ZONES) if (folder / ZONES).is_file() else None,
                 metrics=_read_json(folder / METRICS),
                 assumptions=_read_json(folder / ASSUMPTIONS),
-                provenance=read_provenance(folder),
+                provenance=provenance,
                 scenario=_read_json(folder / SCENARIO),
             )
-        except RunError:
-            raise
         except (OSError, ValueError) as exc:
-            raise RunError(f"{folder}: cannot read the run's results ({exc})") from exc
+            raise RunError(f"{folder}: cannot read the run's results ({exc}); run the scenario again") from exc
         return results
+
+    def _documents(self) -> dict[str, Any]:
+        """The JSON documents of the folder, checked to be strict JSON."""
+        documents = {
+            METRICS: to_jsonable(self.metrics),
+            ASSUMPTIONS: to_jsonable(self.assumptions),
+            SCENARIO: to_jsonable(self.scenario),
+        }
+        for name, document in documents.items():
+            _check_json(name, document)
+        return documents
 
     def _check(self) -> None:
         """Fail before writing anything if the results break the folder contract."""
@@ -332,9 +372,28 @@ def _check_json(name: str, document: Any) -> None:
         raise ValueError(f"{name}: not JSON-serialisable ({exc})") from exc
 
 
-def _write_provenance(folder: Path, provenance: dict[str, Any], status: str) -> None:
-    """Write ``provenance.json`` with the given status (overriding any status in ``provenance``)."""
-    write_json_atomic(folder / PROVENANCE, to_jsonable({**provenance, "status": status}))
+def _check_sealed(folder: Path, provenance: dict[str, Any], allow_incomplete: bool) -> None:
+    """Refuse a folder that is incomplete (unless allowed) or whose files do not match its manifest."""
+    status = provenance.get("status")
+    if status != STATUS_COMPLETE and not allow_incomplete:
+        stopped = provenance.get("stopped_at_s")
+        when = f" (it stopped at {stopped:g} s)" if isinstance(stopped, int | float) else ""
+        raise RunError(
+            f"{folder} holds an incomplete run{when}: it was interrupted or stopped before its end, so its "
+            "results cannot stand for the scenario; run it again to the end, or load it with "
+            "allow_incomplete=True to read what it holds"
+        )
+    manifest = read_manifest(folder)
+    if manifest is None:
+        if status == STATUS_COMPLETE:
+            raise RunError(
+                f"{folder} says complete but has no {MANIFEST}, so nothing vouches for its files; run the scenario "
+                "again with this version of twin"
+            )
+        return
+    problems = verify_manifest(folder, manifest)
+    if problems:
+        raise RunError(f"{folder}: the files do not match the run's manifest; run the scenario again", problems)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -353,12 +412,3 @@ def _package_version(name: str) -> str | None:
 
             return twin.__version__
         return None
-
-
-def _folder_error(folder: Path, exc: OSError) -> RunError:
-    """The user-facing error for a run folder that cannot be written."""
-    reason = exc.strerror or str(exc)
-    return RunError(
-        f"cannot write the run folder {folder}: {reason}; choose a folder you can write to "
-        "(with enough free space) for the run's output"
-    )

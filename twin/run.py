@@ -1,37 +1,193 @@
-"""``twin run``: validate a scenario, load or build its City, run the engine, write the run folder.
+"""The library runner: validate a scenario, load its City, run the engine, write the run folder.
 
-The run folder holds the Results (time series, event log, metrics, assumptions, the resolved scenario,
-provenance), a PNG of the service-level curves, every phase's own files (:meth:`CityModel.write_outputs`: the
-hazards' rasters and layers, the lifelines' layers and service-loss map, the trips), and a summary printed to the
-terminal. It is marked ``incomplete`` from the start and ``complete`` only once everything is written; Ctrl-C saves
-what was recorded, marked incomplete.
+:func:`run_scenario` is what ``twin run``, the sweep worker and the drill server call: it takes no command line,
+prints nothing and keeps no state between calls; the caller sees progress through a plain callback.
+
+The run folder (:mod:`twin.results`, :mod:`twin.runfolder`) holds the Results (time series, event log, metrics,
+assumptions, the resolved scenario, provenance), the outputs of the run's phases (:meth:`CityModel.write_outputs`:
+trips, the hazards' rasters and layers, the lifelines' layers and service-loss map), the service-level curves
+(``service_levels.png``) and ``manifest.json``. It is claimed empty (or emptied with ``overwrite``) only once
+the scenario has validated against its map, marked ``incomplete`` from the start, and says ``complete`` only
+after every file is written and listed in the manifest. Ctrl-C while the engine runs, or while the outputs are
+written, keeps the tables computed so far, marked incomplete.
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
+import dataclasses
 import datetime as dt
-import sys
+import os
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from twin.city.build import City, load_city
-from twin.errors import ScenarioError
+from twin.errors import ScenarioError, TwinError
 from twin.metrics import service_metrics
-from twin.report.curves import plot_service_levels
+from twin.report.curves import SERVICE_LEVELS_PNG, plot_service_levels
 from twin.report.html_report import write_report
-from twin.results import Results, begin_run_folder, provenance_base
+from twin.results import Results, provenance_base, to_jsonable
+from twin.runfolder import (
+    STATUS_COMPLETE,
+    STATUS_INCOMPLETE,
+    begin_run_folder,
+    check_run_folder,
+    seal_run_folder,
+    write_provenance,
+)
 from twin.scenario import Scenario, load_scenario
+from twin.sim.checkpoint import scenario_hash
 from twin.sim.model import CityModel
 from twin.units import format_duration, parse_duration_s
 
+#: Stages a run reports to its progress callback, in order.
+STAGES = ("map", "run", "write")
 
-def default_folder(spec: Scenario) -> Path:
-    """``runs/<scenario name>-<local time>`` under the current directory."""
-    return Path("runs") / f"{spec.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+@dataclass(frozen=True)
+class RunProgress:
+    """What a run reports to its ``progress`` callback.
+
+    Attributes
+    ----------
+    stage
+        ``"map"`` (loading or building the City; ``message`` says what), ``"run"`` (after each engine step;
+        ``clock_s`` of ``duration_s``) or ``"write"`` (``message`` names the output being written).
+    message
+        What is happening, in a few words.
+    clock_s
+        Simulated time reached (s).
+    duration_s
+        The scenario's duration (s).
+    """
+
+    stage: str
+    message: str = ""
+    clock_s: float = 0.0
+    duration_s: float = 0.0
+
+
+ProgressCallback = Callable[[RunProgress], None]
+
+
+def run_scenario(
+    spec: Scenario | str | os.PathLike[str],
+    *,
+    seed: int | None = None,
+    until: float | str | None = None,
+    out: str | os.PathLike[str] | None = None,
+    overrides: Sequence[str] = (),
+    progress: ProgressCallback | None = None,
+    overwrite: bool = False,
+    provenance: dict[str, Any] | None = None,
+) -> Results:
+    """Run one scenario to its end (or ``until``) and return its Results, written to ``out`` when given.
+
+    Parameters
+    ----------
+    spec
+        A validated :class:`~twin.scenario.Scenario`, or the path of a scenario file.
+    seed
+        Seed of the run (default: the scenario's).
+    until
+        Stop at this simulated time: seconds, or a duration such as ``"2h"``; within the scenario's duration.
+    out
+        The run folder; None writes nothing (the Results are only returned).
+    overrides
+        ``PATH=VALUE`` changes to a scenario file (as ``twin run --set``); only with a path.
+    progress
+        Called with a :class:`RunProgress` while the map loads, after every engine step and per output.
+    overwrite
+        Empty ``out`` when it holds files, once the scenario has validated, instead of refusing it.
+    provenance
+        Further entries for ``provenance.json`` (``twin run`` adds its command line).
+
+    Returns
+    -------
+    Results
+        The run's tables and documents (``provenance["status"]`` says whether it reached its end).
+
+    Raises
+    ------
+    ScenarioError
+        If the scenario (with the overrides) is invalid or does not fit its map, ``until`` is out of range or
+        ``seed`` is not a whole number >= 0.
+    RunError
+        If ``out`` is refused (not empty, a file, a link) or cannot be written.
+    KeyboardInterrupt
+        Re-raised after saving the tables computed so far to ``out``, marked incomplete.
+    """
+    scenario = _scenario_of(spec, overrides)
+    until_s = until_seconds(until, scenario)
+    _check_seed(seed)
+    folder = None if out is None else Path(out)
+    if folder is not None:
+        check_run_folder(folder, overwrite)  # before the map loads: a refusal should not make anyone wait
+    city = load_city(scenario.map, progress=_map_progress(progress))
+    model = CityModel(city, scenario, seed=seed)
+    facts = {**run_provenance(model, city), **(provenance or {})}
+    if not isinstance(spec, Scenario):
+        facts.setdefault("scenario_file", str(spec))
+    return run_model(model, until_s=until_s, out=folder, progress=progress, overwrite=overwrite, provenance=facts)
+
+
+def run_model(
+    model: CityModel,
+    *,
+    until_s: float | None = None,
+    out: Path | None = None,
+    progress: ProgressCallback | None = None,
+    overwrite: bool = False,
+    provenance: dict[str, Any] | None = None,
+) -> Results:
+    """Run a built model (resumable) and return its Results, written to ``out`` when given.
+
+    Parameters are those of :func:`run_scenario`; ``provenance`` defaults to :func:`run_provenance`.
+    """
+    facts = dict(provenance) if provenance is not None else run_provenance(model, model.city)
+    if out is not None:
+        begin_run_folder(out, to_jsonable(facts), overwrite=overwrite)
+    start = time.perf_counter()
+    try:
+        model.run(until_s=until_s, progress=_step_progress(progress))
+    except KeyboardInterrupt:
+        _stopped(facts, model, start, interrupted="while running")
+        if out is not None:
+            results_of(model, facts).write(out)
+        raise
+    _stopped(facts, model, start)
+    results = results_of(model, facts)
+    if out is not None:
+        write_run_folder(model, results, out, progress)
+    return results
+
+
+def write_run_folder(model: CityModel, results: Results, folder: Path, progress: ProgressCallback | None) -> None:
+    """Tables first, then the outputs and the curves, then the manifest and the status (complete if finished).
+
+    Ctrl-C (or any failure) while the outputs are written leaves the tables in place and the folder marked
+    incomplete, with what it was doing in the provenance.
+    """
+    notify = progress or _ignore
+    notify(RunProgress("write", "tables", model.clock_s, model.duration_s))
+    results.write(folder)
+    try:
+        notify(RunProgress("write", "outputs", model.clock_s, model.duration_s))
+        model.write_outputs(folder)
+        notify(RunProgress("write", SERVICE_LEVELS_PNG, model.clock_s, model.duration_s))
+        plot_service_levels(results.timeseries, results.events, folder / SERVICE_LEVELS_PNG, model.spec.name)
+        notify(RunProgress("write", "report.html", model.clock_s, model.duration_s))
+        # The report states the status the folder is about to be sealed with.
+        status = STATUS_COMPLETE if model.finished else STATUS_INCOMPLETE
+        sealed = dataclasses.replace(results, provenance={**results.provenance, "status": status})
+        write_report(folder, results=sealed)
+    except BaseException:
+        _mark_interrupted(folder, results.provenance, "while writing the outputs")
+        raise
+    seal_run_folder(folder, to_jsonable(results.provenance), status)
 
 
 def results_of(model: CityModel, provenance: dict[str, Any]) -> Results:
@@ -55,52 +211,48 @@ def results_of(model: CityModel, provenance: dict[str, Any]) -> Results:
     )
 
 
-def _scenario_assumptions(model: CityModel) -> list[str]:
-    spec = model.spec
-    return [
-        f"Q_access: residents within {format_duration(spec.metrics.access_tau_s)} of a working hospital by road "
-        f"(free-flow link times, closures and hazard speed factors applied; home = nearest drivable node), "
-        f"measured every {format_duration(spec.metrics.access_every_s)} and whenever links close or open",
-    ]
+def run_provenance(model: CityModel, city: City) -> dict[str, Any]:
+    """What ``provenance.json`` records about a run before it starts (software, seed, map, scenario hash)."""
+    return {
+        **provenance_base(),
+        "seed": model.seed_value,
+        "map_hash": city.map_hash,
+        "scenario_hash": scenario_hash(model.spec),
+        "command": "twin.run_scenario",
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
 
 
-def _progress_bar(model: CityModel, quiet: bool) -> tqdm:
-    return tqdm(
-        total=round(model.duration_s / 60),
-        unit="sim-min",
-        desc=model.spec.name,
-        disable=quiet,
-        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} sim-min [{elapsed}<{remaining}]",
-        file=sys.stderr,
-    )
+def until_seconds(until: float | str | None, spec: Scenario) -> float | None:
+    """``until`` in seconds, checked to lie within the scenario (None: run to the end).
 
-
-def _advance(bar: tqdm, model: CityModel) -> None:
-    bar.update(round(model.clock_s / 60) - bar.n)
-
-
-def execute(model: CityModel, folder: Path, provenance: dict[str, Any], until_s: float | None, quiet: bool) -> Results:
-    """Run ``model`` with a progress bar, saving into ``folder``; incomplete results on Ctrl-C."""
-    begin_run_folder(folder, provenance)
-    start = time.perf_counter()
-    bar = _progress_bar(model, quiet)
+    Raises
+    ------
+    ScenarioError
+        If ``until`` is not a duration, not after the start, or after the scenario's end.
+    """
+    if until is None:
+        return None
+    if isinstance(until, bool) or not isinstance(until, int | float | str):
+        raise ScenarioError(f"until (--until): expected a duration such as 2h or 90min, got {until!r}")
     try:
-        model.run(until_s=until_s, progress=lambda m: _advance(bar, m))
-    except KeyboardInterrupt:
-        bar.close()
-        provenance["wall_time_s"] = round(time.perf_counter() - start, 3)
-        provenance["stopped_at_s"] = model.clock_s
-        results_of(model, provenance).save(folder, status="incomplete")
-        raise
-    bar.close()
-    provenance["wall_time_s"] = round(time.perf_counter() - start, 3)
-    provenance["stopped_at_s"] = model.clock_s
-    results = results_of(model, provenance)
-    model.write_outputs(folder)
-    results.save(folder, status="complete" if model.finished else "incomplete")
-    plot_service_levels(results.timeseries, results.events, folder / "service_levels.png", model.spec.name)
-    write_report(folder)  # report.html, from the files just written (twin.report.html_report)
-    return results
+        until_s = parse_duration_s(until) if isinstance(until, str) else float(until)
+    except ValueError as exc:
+        raise ScenarioError(f"until (--until): {exc}") from None
+    duration_s = float(spec.duration_s)
+    if not 0 < until_s <= duration_s:
+        raise ScenarioError(
+            f"until (--until): {format_duration(until_s)} is outside the scenario, which runs "
+            f"{format_duration(duration_s)}; give a time after the start and at most the duration, or leave it out "
+            "to run to the end"
+        )
+    return until_s
+
+
+def default_folder(spec: Scenario, now: dt.datetime | None = None) -> Path:
+    """``runs/<scenario name>-<local time>`` under the current directory."""
+    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{spec.name}-{stamp}"
 
 
 def summary_table(results: Results) -> str:
@@ -119,7 +271,9 @@ def summary_table(results: Results) -> str:
     return "\n".join(lines)
 
 
-def validate_against_maps(paths: list[Path], with_map: bool = True) -> list[str]:
+def validate_against_maps(
+    paths: list[Path], with_map: bool = True, progress: ProgressCallback | None = None
+) -> list[str]:
     """Every problem of the scenario files, then (``with_map``) of each valid one on its map.
 
     The map check builds the engine for the scenario, which resolves every event target and hazard entry
@@ -135,37 +289,64 @@ def validate_against_maps(paths: list[Path], with_map: bool = True) -> list[str]
         if not with_map:
             continue
         try:
-            CityModel(load_city(spec.map, progress=lambda m: print(f"  {m} ...", file=sys.stderr)), spec)
+            CityModel(load_city(spec.map, progress=_map_progress(progress)), spec)
         except ScenarioError as exc:
             problems.extend(exc.problems)
     return problems
 
 
-def prepare(scenario: Path, overrides: list[str]) -> tuple[Scenario, City]:
-    """Validate the scenario (overrides included) and load its City."""
-    spec = load_scenario(scenario, overrides)
-    city = load_city(spec.map, progress=lambda m: print(f"  {m} ...", file=sys.stderr))
-    return spec, city
+def _check_seed(seed: int | None) -> None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ScenarioError(f"seed (--seed): must be a whole number >= 0, got {seed!r}")
 
 
-def run_command(args: argparse.Namespace) -> int:
-    """The ``twin run`` command."""
-    spec, city = prepare(args.scenario, args.overrides)
-    try:
-        until_s = None if args.until is None else parse_duration_s(args.until)
-    except ValueError as exc:
-        raise ScenarioError(f"--until: {exc}") from None
-    model = CityModel(city, spec, seed=args.seed)
-    folder = args.out or spec.outputs.folder or default_folder(spec)
-    provenance = {
-        **provenance_base(),
-        "seed": model.seed_value,
-        "map_hash": city.map_hash,
-        "scenario_file": str(args.scenario),
-        "command": " ".join(["twin", *sys.argv[1:]]) if sys.argv else "twin run",
-        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-    results = execute(model, Path(folder), provenance, until_s, args.quiet)
-    print(summary_table(results))
-    print(f"run folder: {folder}")
-    return 0
+def _scenario_of(spec: Scenario | str | os.PathLike[str], overrides: Sequence[str]) -> Scenario:
+    if isinstance(spec, Scenario):
+        if overrides:
+            raise ScenarioError(
+                "overrides change a scenario file: give the file's path with them, or change the Scenario itself "
+                "(spec.model_copy(update=...))"
+            )
+        return spec
+    return load_scenario(Path(spec), list(overrides))
+
+
+def _scenario_assumptions(model: CityModel) -> list[str]:
+    spec = model.spec
+    return [
+        f"Q_access: residents within {format_duration(spec.metrics.access_tau_s)} of a working hospital by road "
+        f"(free-flow link times, closures and hazard speed factors applied; home = nearest drivable node), "
+        f"measured every {format_duration(spec.metrics.access_every_s)} and whenever links close or open",
+    ]
+
+
+def _stopped(facts: dict[str, Any], model: CityModel, start: float, interrupted: str | None = None) -> None:
+    facts["wall_time_s"] = round(time.perf_counter() - start, 3)
+    facts["stopped_at_s"] = model.clock_s
+    if interrupted:
+        facts["interrupted"] = interrupted
+
+
+def _mark_interrupted(folder: Path, facts: dict[str, Any], doing: str) -> None:
+    """Say in the provenance what the run was doing when it stopped (the status stays incomplete)."""
+    # The folder already says incomplete; the error that stopped the run is the one to report.
+    with contextlib.suppress(TwinError):
+        write_provenance(folder, to_jsonable({**facts, "interrupted": doing}), STATUS_INCOMPLETE)
+
+
+def _map_progress(progress: ProgressCallback | None) -> Callable[[str], None] | None:
+    if progress is None:
+        return None
+    report = progress
+    return lambda message: report(RunProgress("map", message))
+
+
+def _step_progress(progress: ProgressCallback | None) -> Callable[[CityModel], None] | None:
+    if progress is None:
+        return None
+    report = progress
+    return lambda model: report(RunProgress("run", "", model.clock_s, model.duration_s))
+
+
+def _ignore(_: RunProgress) -> None:
+    """The progress callback of a caller that gave none."""

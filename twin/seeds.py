@@ -1,6 +1,6 @@
 """``twin run SCENARIO --seeds N``: N runs of one scenario (seed, seed+1, ...) and their comparison.
 
-Each run is an ordinary ``twin run`` (:func:`twin.run.run_command`) into ``OUT/seed-<s>/``; the comparison of
+Each run is an ordinary ``twin run`` (``twin run``) into ``OUT/seed-<s>/``; the comparison of
 the N runs (means and 95 % intervals across the seeds, :mod:`twin.report.compare_page`) goes to ``OUT/compare/``.
 Cheap replication without a sweep file.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from twin.errors import UsageError
@@ -22,8 +23,10 @@ def seed_folders(out: Path, first_seed: int, count: int) -> list[tuple[int, Path
     return [(first_seed + i, Path(out) / SEED_FOLDER.format(seed=first_seed + i)) for i in range(count)]
 
 
-def run_seeds(args: argparse.Namespace) -> int:
+def run_seeds(args: argparse.Namespace, run_once: Callable[[argparse.Namespace], int]) -> int:
     """The ``twin run --seeds N`` command: the runs, then their comparison.
+
+    ``run_once`` is ``twin run`` for one seed (the command line's own, so every run is an ordinary run).
 
     Raises
     ------
@@ -33,18 +36,18 @@ def run_seeds(args: argparse.Namespace) -> int:
         If the scenario (or an override) is invalid.
     """
     from twin.report.compare_page import COMPARE_HTML, compare_runs
-    from twin.run import default_folder, run_command
+    from twin.run import default_folder
     from twin.scenario import load_scenario
 
     if args.seeds < 1:
         raise UsageError(f"--seeds {args.seeds}: give the number of runs, 1 or more (e.g. --seeds 10)")
     spec = load_scenario(args.scenario, args.overrides)
-    out = Path(args.out or spec.outputs.folder or default_folder(spec))
+    out = Path(args.out or default_folder(spec))
     first = spec.seed if args.seed is None else args.seed
     folders = []
     for seed, folder in seed_folders(out, first, args.seeds):
         print(f"seed {seed} -> {folder}", file=sys.stderr)
-        run_command(argparse.Namespace(**{**vars(args), "seed": seed, "out": folder, "seeds": None}))
+        run_once(argparse.Namespace(**{**vars(args), "seed": seed, "out": folder, "seeds": None}))
         folders.append(folder)
     compare_runs(folders, out / COMPARE_FOLDER)
     print(f"comparison of {len(folders)} seeds: {out / COMPARE_FOLDER / COMPARE_HTML}")

@@ -8,11 +8,19 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from twin.atomic import write_png_atomic
+
 HAZARD_CAUSES = ("flood", "landslide")
+#: The file name of the curves in a run folder.
+SERVICE_LEVELS_PNG = "service_levels.png"
 
 
 def plot_service_levels(timeseries: pd.DataFrame, events: pd.DataFrame, out: Path, title: str) -> None:
-    """Draw every ``Q_*`` column against simulated hours, with event times marked, to ``out`` (PNG)."""
+    """Draw every ``Q_*`` column against simulated hours, with event times marked, to ``out`` (PNG, atomically).
+
+    The title is the user's text (the scenario's name): it is drawn as it is written, never parsed as
+    matplotlib mathtext, so a ``$`` or ``{`` in it is just a character.
+    """
     figure = Figure(figsize=(10, 4.5), dpi=150)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot(1, 1, 1)
@@ -28,9 +36,9 @@ def plot_service_levels(timeseries: pd.DataFrame, events: pd.DataFrame, out: Pat
     axes.set_xlim(0, max(float(hours.iloc[-1]), 1e-6))
     axes.set_xlabel("hours since start")
     axes.set_ylabel("service level Q (served / normal)")
-    axes.set_title(title)
+    axes.set_title(title, parse_math=False)
     axes.grid(True, alpha=0.3)
     if services:
         axes.legend(loc="lower right")
     figure.tight_layout()
-    figure.savefig(out)
+    write_png_atomic(out, figure)

@@ -23,6 +23,7 @@ from twin.metrics.agility import time_to_turn_s
 from twin.report.page import Section, esc, facts, figure, render, table
 from twin.report.runfolder import RunData, read_run, service_key, zone_hours_without_service
 from twin.report.strings import tr, tr_or
+from twin.results import Results
 
 REPORT_HTML = "report.html"
 #: Groups of simultaneous events of one kind shown in the timeline (the rest are counted).
@@ -30,7 +31,7 @@ TIMELINE_ROWS = 80
 TARGETS_SHOWN = 3
 
 
-def write_report(folder: Path, out: Path | None = None, lang: str = "en") -> Path:
+def write_report(folder: Path, out: Path | None = None, lang: str = "en", results: Results | None = None) -> Path:
     """Write the report of a run folder.
 
     Parameters
@@ -41,6 +42,9 @@ def write_report(folder: Path, out: Path | None = None, lang: str = "en") -> Pat
         The HTML file to write; ``report.html`` in the run folder when None.
     lang
         ``"en"`` or ``"zh"``.
+    results
+        The run's Results when the caller holds them (the runner writes the report before it seals the
+        folder, so the status it reports is the one the folder will have); read from the folder otherwise.
 
     Returns
     -------
@@ -53,7 +57,7 @@ def write_report(folder: Path, out: Path | None = None, lang: str = "en") -> Pat
         If the folder is not a readable run folder.
     """
     target = Path(out) if out is not None else Path(folder) / REPORT_HTML
-    write_text_atomic(target, build_report(read_run(Path(folder)), lang))
+    write_text_atomic(target, build_report(read_run(Path(folder), results), lang))
     return target
 
 

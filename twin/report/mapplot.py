@@ -1617,11 +1617,11 @@ def _draw_text(fig: Figure, page: PageLayout, city: City, title: str, subtitle: 
     """Title, subtitle, and under the map the attribution and notes (the layer's, then the CRS)."""
     height = page.size_in[1]
     left = page.map_box[0]
-    fig.text(left, 1 - 0.18 / height, title, fontsize=19, fontweight="bold", va="top", ha="left")
-    fig.text(left, 1 - 0.6 / height, subtitle, fontsize=9.5, color="#333333", va="top", ha="left")
+    fig.text(left, 1 - 0.18 / height, title, fontsize=19, fontweight="bold", va="top", ha="left", parse_math=False)
+    fig.text(left, 1 - 0.6 / height, subtitle, fontsize=9.5, color="#333333", va="top", ha="left", parse_math=False)
     attribution = city.config.attribution or DEFAULT_ATTRIBUTION
     below = page.map_box[1] - 0.07 / height
-    fig.text(left, below, attribution, fontsize=7, color="#444444", ha="left", va="top")
+    fig.text(left, below, attribution, fontsize=7, color="#444444", ha="left", va="top", parse_math=False)
     below -= 0.15 / height
     lines = [*notes, f"{city.crs}, metres; north up"]
-    fig.text(left, below, "   ".join(lines), fontsize=7, color="#444444", ha="left", va="top")
+    fig.text(left, below, "   ".join(lines), fontsize=7, color="#444444", ha="left", va="top", parse_math=False)

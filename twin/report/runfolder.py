@@ -63,13 +63,16 @@ class RunData:
         return self.peak_depth is not None or self.closed_links is not None or bool(self.zone_shapes)
 
 
-def read_run(folder: Path) -> RunData:
+def read_run(folder: Path, results: Results | None = None) -> RunData:
     """Read a run folder: the Results and whichever map layers it holds.
 
     Parameters
     ----------
     folder
         A folder written by ``twin run`` (complete or interrupted).
+    results
+        The run's Results when the caller holds them (the runner, before it seals the folder); read from the
+        folder otherwise.
 
     Returns
     -------
@@ -84,7 +87,7 @@ def read_run(folder: Path) -> RunData:
     folder = Path(folder)
     if not folder.is_dir():
         raise RunError(f"{folder}: no such run folder; give the folder that twin run wrote (its --out)")
-    data = RunData(folder=folder, results=Results.load(folder))
+    data = RunData(folder=folder, results=results or Results.load(folder, allow_incomplete=True))
     if (folder / PEAK_DEPTH_TIF).is_file():
         data.peak_depth, data.crs = _read_raster(folder / PEAK_DEPTH_TIF)
     data.closed_links = _read_layer(folder / CLOSED_LINKS_GPKG, "closed_links")

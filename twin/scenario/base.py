@@ -167,26 +167,11 @@ def _existing_file(value: Any, info: ValidationInfo) -> Path:
     return path
 
 
-def _output_folder(value: Any, info: ValidationInfo) -> Path:
-    path = resolve_path(value, info, "a folder for the results")
-    try:
-        is_file = path.is_file()
-    except OSError:
-        is_file = False
-    if is_file:
-        raise problems_error(Problem((), f"{display_path(path)} is a file; results need a folder"))
-    return path
-
-
 MapFolder = Annotated[Path, BeforeValidator(_map_folder), WithJsonSchema(PATH_JSON_SCHEMA)]
 """A map folder (must exist and contain ``city.yaml``), resolved against the scenario file's folder."""
 
 ExistingFile = Annotated[Path, BeforeValidator(_existing_file), WithJsonSchema(PATH_JSON_SCHEMA)]
 """A file the scenario refers to (must exist), resolved against the scenario file's folder."""
-
-OutputFolder = Annotated[Path, BeforeValidator(_output_folder), WithJsonSchema(PATH_JSON_SCHEMA)]
-"""A folder to write into (may not exist yet), resolved against the scenario file's folder."""
-
 
 # -------------------------------------------------------------------------------------------------- text
 

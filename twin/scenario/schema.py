@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     Field,
     SerializeAsAny,
     ValidationInfo,
@@ -24,12 +25,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import SkipJsonSchema, models_json_schema
 from pydantic_core import PydanticCustomError
 
 from twin.registry import REGISTRY
 from twin.scenario import registry
-from twin.scenario.base import MapFolder, OutputFolder, PositiveDuration, SpecModel, Text, describe_duration
+from twin.scenario.base import MapFolder, PositiveDuration, SpecModel, Text, describe_duration
 from twin.scenario.events import EventSpec
 from twin.scenario.problems import Problem, problems_error
 from twin.scenario.times import LOCAL_EXAMPLE, localize, looks_absolute, zone
@@ -59,6 +60,19 @@ class MetricsSpec(SpecModel):
     )
 
 
+def _no_output_folder(value: Any) -> None:
+    if value is None:
+        return None
+    raise problems_error(
+        Problem(
+            (),
+            "a scenario cannot choose its run folder (a shared scenario could write anywhere)",
+            hint="remove it and give the folder to the run: twin run --out FOLDER, or run_scenario(out=FOLDER); "
+            "without one the run writes to runs/<name>-<time> under the current folder",
+        )
+    )
+
+
 class OutputsSpec(SpecModel):
     """What the run writes and where."""
 
@@ -68,9 +82,8 @@ class OutputsSpec(SpecModel):
         examples=["5min"],
         description="recording interval, a multiple of the step (default: the step)",
     )
-    folder: OutputFolder | None = Field(
-        None, description="results folder (default: runs/<name>-<timestamp>, chosen by the CLI)"
-    )
+    # Refused, not ignored: a scenario file must not choose where a run writes (nor what it empties there).
+    folder: SkipJsonSchema[Annotated[Any, BeforeValidator(_no_output_folder)]] = Field(None, exclude=True)
 
 
 def _check_name(value: str) -> str:

@@ -33,6 +33,7 @@ from twin.errors import ScenarioError
 from twin.lifelines.measured import measured_services
 from twin.registry import REGISTRY
 from twin.scenario import EventSpec, Scenario
+from twin.sim.checkpoint import check_arrays, check_identity, read_checkpoint, scenario_hash, write_checkpoint
 from twin.sim.events import Event, EventQueue
 from twin.sim.impacts import Impacts, apply_impacts
 from twin.sim.phase import PHASE_ORDER, Phase, StepContext
@@ -40,7 +41,17 @@ from twin.sim.record import Recorder
 from twin.sim.state import SimState
 from twin.sim.targets import TargetError, resolve_components, resolve_links
 
-CHECKPOINT_VERSION = 2
+#: What the engine keeps in a checkpoint's meta document besides the identity (twin.sim.checkpoint).
+ENGINE_KEYS = (
+    "clock_s",
+    "step_count",
+    "queue",
+    "queue_counter",
+    "conditions_armed",
+    "numpy_rng",
+    "python_random",
+    "recorder",
+)
 CLOSURE_FLAGS = ("link_closed_event", "link_closed_flood", "link_closed_debris")
 """The SimState arrays that close a link: when one changes, the engine measures access again at the next record."""
 
@@ -195,8 +206,11 @@ class CityModel(mesa.Model):
         self.phases[phase.order].append(phase)
         phase.attach(_RunOf(self))
 
-    def schedule(self, event: Event) -> None:
-        """Put an event in the queue; it fires in the first step whose end time is >= ``event.t_s``."""
+    def schedule(self, event: Event) -> Event:
+        """Put an event in the queue; it fires in the first step whose end time is >= ``event.t_s``.
+
+        Returns the event as scheduled, with its ``id`` (for ``model.queue.cancel(id)``).
+        """
         info = self._event_kinds.get(event.kind)
         if info is None:
             raise ScenarioError(
@@ -209,7 +223,9 @@ class CityModel(mesa.Model):
             except TargetError as exc:
                 raise ScenarioError(f"{event.source or 'event'}: target: {exc}") from None
         _check_restore(event)
-        self.queue.push(event)
+        if isinstance(event.priority, bool) or not isinstance(event.priority, int):
+            raise ScenarioError(f"{event.source or 'event'}: priority: must be a whole number, got {event.priority!r}")
+        return self.queue.push(event)
 
     def inject(
         self,
@@ -221,8 +237,7 @@ class CityModel(mesa.Model):
     ) -> Event:
         """Schedule an event now (a drill inject or a person's command); it fires in the next step."""
         event = Event(t_s=self.clock_s, kind=kind, target=target or {}, params=params, cause=cause, source=source)
-        self.schedule(event)
-        return event
+        return self.schedule(event)
 
     @property
     def duration_s(self) -> float:
@@ -319,10 +334,11 @@ class CityModel(mesa.Model):
     def checkpoint(self, path: Path | str) -> None:
         """Save everything that changes (state, clock, queue, conditions, record, random states) to ``path``.
 
-        The file is an ``.npz`` (no pickle): the state arrays plus one JSON document.
+        The file (:mod:`twin.sim.checkpoint`) is an ``.npz`` without pickle, written atomically, that names the
+        scenario, the map and the seed it belongs to.
         """
         meta = {
-            "version": CHECKPOINT_VERSION,
+            "scenario_hash": scenario_hash(self.spec),
             "map_hash": self.city.map_hash,
             "seed": self.seed_value,
             "clock_s": self.clock_s,
@@ -337,20 +353,38 @@ class CityModel(mesa.Model):
         arrays = {f"state__{k}": v for k, v in self.state.arrays().items()}
         for phase in self._all_phases():
             arrays.update({f"comp__{phase.name}__{k}": v for k, v in phase.arrays().items()})
-        payload = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        with Path(path).open("wb") as stream:
-            np.savez_compressed(stream, meta=payload, **arrays)  # type: ignore[arg-type]
+        write_checkpoint(path, meta, arrays)
 
     @classmethod
-    def restore(cls, path: Path | str, city: City, spec: Scenario) -> CityModel:
-        """A model continued from a checkpoint written by :meth:`checkpoint` for the same city and scenario."""
-        with np.load(Path(path), allow_pickle=False) as npz:
-            meta = json.loads(npz["meta"].tobytes().decode())
-            arrays = {k.removeprefix("state__"): npz[k] for k in npz.files if k.startswith("state__")}
-            parts = {k.removeprefix("comp__"): npz[k] for k in npz.files if k.startswith("comp__")}
-        if meta["map_hash"] != city.map_hash:
-            raise ScenarioError(f"{path}: the checkpoint was made on another map (hash {meta['map_hash'][:12]})")
+    def restore(cls, path: Path | str, city: City, spec: Scenario, seed: int | None = None) -> CityModel:
+        """A model continued from a checkpoint written by :meth:`checkpoint` for the same scenario, map and seed.
+
+        Parameters
+        ----------
+        path
+            The checkpoint.
+        city, spec
+            The City and the scenario of the run it continues (their hashes must be the checkpoint's).
+        seed
+            The run's seed (default: the scenario's); it must be the checkpoint's.
+
+        Raises
+        ------
+        RunError
+            If the file is missing or damaged, of another format version, or made for another scenario, map
+            or seed (every difference named).
+        """
+        meta, saved = read_checkpoint(path, required=ENGINE_KEYS)
+        expected = {
+            "scenario_hash": scenario_hash(spec),
+            "map_hash": city.map_hash,
+            "seed": spec.seed if seed is None else seed,
+        }
+        check_identity(path, meta, expected)
+        arrays = {k.removeprefix("state__"): v for k, v in saved.items() if k.startswith("state__")}
+        parts = {k.removeprefix("comp__"): v for k, v in saved.items() if k.startswith("comp__")}
         model = cls(city, spec, seed=meta["seed"])
+        check_arrays(path, arrays, model.state.arrays())
         model.state = SimState.from_arrays(arrays)
         model.clock_s, model.step_count = meta["clock_s"], meta["step_count"]
         model.queue = EventQueue.from_list(meta["queue"], meta["queue_counter"])
