@@ -19,6 +19,7 @@ from rasterio.transform import from_origin
 
 from twin.metrics import service_metrics
 from twin.results import Results, events_frame
+from twin.runfolder import seal_run_folder
 
 CRS = "EPSG:32631"
 HOUR = 3600.0
@@ -110,3 +111,10 @@ def write_layers(folder: Path, depth: float) -> None:
         crs=CRS,
     )
     zones.to_file(folder / "lifelines.gpkg", layer="power_zones", driver="GPKG")
+
+
+def reseal(folder: Path, status: str = "complete", **provenance: Any) -> None:
+    """Seal ``folder`` again after a test edited its files (a new manifest), with ``status`` and extra facts."""
+    facts = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
+    facts.pop("status", None)
+    seal_run_folder(folder, {**facts, **provenance}, status)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.report_runs import make_run
+from tests.report_runs import make_run, reseal
 from twin.cli import main
 from twin.report.compare import group_by_patterns, group_by_scenario
 from twin.report.compare_page import compare_runs
@@ -106,6 +106,7 @@ def test_runs_group_by_scenario_without_seed_or_by_patterns(tmp_path: Path) -> N
     scenario = json.loads((changed / "scenario.json").read_text(encoding="utf-8"))
     scenario["step"] = 600.0  # same name, another resolved scenario: another variant
     (changed / "scenario.json").write_text(json.dumps(scenario), encoding="utf-8")
+    reseal(changed)
     runs.append(read_run(changed))
     variants = group_by_scenario(runs)
     assert [(v.label, v.seeds) for v in variants] == [("town", [1, 2]), ("town #2", [1])]

@@ -194,3 +194,22 @@ def test_without_the_plugins_the_type_is_unknown(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as caught:
         _scenario(tmp_path)
     assert any("hazards[0].type: unknown hazard type 'tree_fall'" in p for p in caught.value.problems)
+
+
+def test_a_plugin_run_goes_through_the_library_runner_into_a_sealed_run_folder(
+    plugins: None, tmp_path: Path
+) -> None:
+    """``twin.run_scenario`` (what ``twin run``, sweeps and drills call) runs the plugins from a scenario file and
+    writes a run folder whose manifest vouches for its files; the plugin phase's series is in the Results."""
+    from twin import run_scenario
+    from twin.results import Results
+
+    path = tmp_path / "plugins.yaml"
+    path.write_text(SCENARIO.format(map=ROOT / "maps" / "andorra", share=0.2))
+    results = run_scenario(path, out=tmp_path / "run")
+    loaded = Results.load(tmp_path / "run")
+    pd.testing.assert_frame_equal(results.timeseries, loaded.timeseries)
+    series = loaded.timeseries.set_index("t_s")
+    assert series.loc[1740.0, "closed_km_h"] == 0.0 and series.loc[3600.0, "closed_km_h"] > 0.0
+    assert (loaded.events["cause"] == "tree_fall").any()
+    assert loaded.provenance["status"] == "complete"

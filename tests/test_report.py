@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.report_runs import HOUR, dip_series, make_run, zone_table
+from tests.report_runs import HOUR, dip_series, make_run, reseal, zone_table
 from twin.cli import main
 from twin.metrics.agility import time_to_turn_s
 from twin.report.html_report import build_report, fmt_duration, write_report
@@ -112,16 +112,13 @@ def test_cli_report_on_a_folder_that_is_no_run(tmp_path: Path, capsys: pytest.Ca
     assert main(["report", str(tmp_path / "nowhere")]) == 1
     assert main(["report", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert "no such run folder" in err and "missing timeseries.parquet" in err
+    assert "no such run folder" in err and "is this a twin run folder?" in err
     assert "Traceback" not in err
 
 
 def test_incomplete_run_without_layers_says_so(tmp_path: Path) -> None:
     folder = make_run(tmp_path / "bare", layers=False)
-    provenance = (folder / "provenance.json").read_text(encoding="utf-8")
-    (folder / "provenance.json").write_text(
-        provenance.replace('"status": "complete"', '"status": "incomplete", "stopped_at_s": 7200'), encoding="utf-8"
-    )
+    reseal(folder, "incomplete", stopped_at_s=7200)
     page = write_report(folder).read_text(encoding="utf-8")
     assert "incomplete: the run stopped early, figures cover 2 h only" in page
     assert "no map to draw" in page
@@ -132,6 +129,7 @@ def test_report_without_service_levels(tmp_path: Path) -> None:
     series = pd.read_parquet(folder / "timeseries.parquet")[["t_s", "links_closed"]]
     series.to_parquet(folder / "timeseries.parquet")
     (folder / "metrics.json").write_text("{}", encoding="utf-8")
+    reseal(folder)
     page = build_report(read_run(folder), "en")
     assert page.count("This run recorded no service levels.") == 2
 

@@ -178,7 +178,7 @@ def test_ctrl_c_while_the_outputs_are_written_keeps_the_tables(tmp_path: Path, m
     def interrupted(model: CityModel, folder: Path) -> list[Path]:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(run_module, "write_outputs", interrupted)
+    monkeypatch.setattr(CityModel, "write_outputs", interrupted)
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         run_scenario(_scenario_file(tmp_path), out=out)

@@ -79,7 +79,7 @@ class StepContext:
     state: SimState
     rng: np.random.Generator
     log: LogFunction
-    schedule: Callable[[Event], None]
+    schedule: Callable[[Event], Event]
     services: Mapping[str, Any] = field(default_factory=dict)
     report: Callable[[Impacts], None] = field(default=_no_engine)
 
