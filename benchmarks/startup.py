@@ -11,6 +11,7 @@ fresh interpreters (so no import is cached in the process):
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -50,7 +51,9 @@ def demo_run(repeats: int) -> tuple[float, float]:
 
 def main(argv: list[str]) -> int:
     """Print the startup figures as a small table."""
-    repeats = int(argv[0]) if argv else 3
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("repeats", nargs="?", type=int, default=3, help="fresh interpreters per figure (best of)")
+    repeats = parser.parse_args(argv).repeats
     python = [sys.executable]
     bare = wall_time([*python, "-c", "pass"], repeats)
     rows = [

@@ -147,3 +147,16 @@ def test_loading_a_scenario_imports_no_engine_physics_or_traffic() -> None:
     env = {**os.environ, "PYTHONPATH": str(root)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root, env=env)
     assert result.stdout.split() == []
+
+
+MAP_BUILD_ONLY = ("osmnx", "matplotlib", "twin.report.curves", "twin.report.html_report")
+"""What importing the runner must not import: osmnx (only a map build needs it) and the plotting stack (only a
+run that writes a folder needs it, at the end)."""
+
+
+def test_importing_the_runner_loads_neither_osmnx_nor_matplotlib() -> None:
+    root = PACKAGE.parent
+    code = f"import sys, twin.run; print(' '.join(m for m in {MAP_BUILD_ONLY!r} if m in sys.modules))"
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root, env=env)
+    assert result.stdout.split() == []

@@ -27,8 +27,6 @@ from typing import Any
 from twin.city.build import City, load_city
 from twin.errors import ScenarioError, TwinError
 from twin.metrics import service_metrics
-from twin.report.curves import SERVICE_LEVELS_PNG, plot_service_levels
-from twin.report.html_report import write_report
 from twin.results import Results, provenance_base, to_jsonable
 from twin.runfolder import (
     STATUS_COMPLETE,
@@ -171,6 +169,11 @@ def write_run_folder(model: CityModel, results: Results, folder: Path, progress:
     Ctrl-C (or any failure) while the outputs are written leaves the tables in place and the folder marked
     incomplete, with what it was doing in the provenance.
     """
+    # matplotlib and the report's modules load here, not at import: a run without a folder (a sweep worker's)
+    # and the commands that only validate never pay for them.
+    from twin.report.curves import SERVICE_LEVELS_PNG, plot_service_levels
+    from twin.report.html_report import write_report
+
     notify = progress or _ignore
     notify(RunProgress("write", "tables", model.clock_s, model.duration_s))
     results.write(folder)

@@ -26,7 +26,6 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-import osmnx as ox
 import pandas as pd
 import scipy.sparse as sp
 import shapely
@@ -212,6 +211,8 @@ def _first(value: Any) -> Any:
 
 def build_graph(osm: OsmData) -> nx.MultiDiGraph:
     """Full highway graph, simplified, with node coordinates in WGS84 (osmnx's x = lon, y = lat)."""
+    import osmnx as ox  # 1-2 s of imports (matplotlib among them) that only a map build needs
+
     with tempfile.TemporaryDirectory(prefix="twin-osm-") as tmp:
         path = Path(tmp) / "highways.osm"
         if write_highway_xml(osm, path) == 0:
