@@ -196,9 +196,7 @@ def test_without_the_plugins_the_type_is_unknown(tmp_path: Path) -> None:
     assert any("hazards[0].type: unknown hazard type 'tree_fall'" in p for p in caught.value.problems)
 
 
-def test_a_plugin_run_goes_through_the_library_runner_into_a_sealed_run_folder(
-    plugins: None, tmp_path: Path
-) -> None:
+def test_a_plugin_run_goes_through_the_library_runner_into_a_sealed_run_folder(plugins: None, tmp_path: Path) -> None:
     """``twin.run_scenario`` (what ``twin run``, sweeps and drills call) runs the plugins from a scenario file and
     writes a run folder whose manifest vouches for its files; the plugin phase's series is in the Results."""
     from twin import run_scenario
