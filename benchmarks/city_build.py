@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import osmnx as ox
@@ -22,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MAPS = [ROOT / "maps" / "andorra", ROOT / "maps" / "porto-alegre"]
 
 
-def _timed(function: object, *args: object, **kwargs: object) -> tuple[float, object]:
+def _timed[T](function: Callable[..., T], *args: object, **kwargs: object) -> tuple[float, T]:
     start = time.perf_counter()
-    result = function(*args, **kwargs)  # type: ignore[operator]
+    result = function(*args, **kwargs)
     return time.perf_counter() - start, result
 
 
@@ -41,7 +42,7 @@ def bench(folder: Path, warm_repeats: int = 5) -> dict[str, float]:
         "twin_warm_s": warm_s,
         "drivable_nodes": city.drive.n_nodes,
         "population": city.population,
-    }  # type: ignore[attr-defined]
+    }
 
 
 def main(argv: list[str]) -> int:

@@ -100,8 +100,8 @@ def write_edges(case: PeerInput, path: Path) -> None:
     """
     root = ET.Element("edges")
     seen: dict[tuple[int, int], int] = {}
-    for i, row in enumerate(case.links.itertuples(index=False)):
-        src, dst = int(row.src), int(row.dst)
+    for i, row in enumerate(case.links.to_dict("records")):
+        src, dst = int(row["src"]), int(row["dst"])
         rank = seen.get((src, dst), 0)
         seen[(src, dst)] = rank + 1
         edge = ET.SubElement(
@@ -109,9 +109,9 @@ def write_edges(case: PeerInput, path: Path) -> None:
             "edge",
             id=str(i),
             attrib={"from": str(src), "to": str(dst)},
-            length=repr(float(row.length_m)),
-            speed=repr(float(row.free_speed_mps)),
-            numLanes=str(int(row.lanes)),
+            length=repr(float(row["length_m"])),
+            speed=repr(float(row["free_speed_mps"])),
+            numLanes=str(int(row["lanes"])),
             priority="1",
         )
         if rank:

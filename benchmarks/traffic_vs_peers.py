@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,7 @@ from twin.traffic.peers import REACTION_TIME_S, PeerInput, chicago_sketch, evacu
 ROOT = Path(__file__).resolve().parents[1]
 TMAX_S = {"grid": 7200.0, "chicago": 10000.0, "andorra": 7200.0}
 PLATOON = {"grid": 5, "chicago": 30, "andorra": 5}
-UXSIM_DUO = {"reroute_every_s": 600.0, "route_memory": 0.5, "route_noise": 0.01}  # UXsim's defaults
+UXSIM_DUO: dict[str, Any] = {"reroute_every_s": 600.0, "route_memory": 0.5, "route_noise": 0.01}  # UXsim's defaults
 
 
 def load_case(name: str, path: str) -> PeerInput:
@@ -79,8 +80,10 @@ def run_twin(case: PeerInput, name: str, platoon: int, seed: int, route_cost: st
 
     network = TrafficNetwork.from_frames(len(case.nodes), case.links)
     demand = expand_demand(case.demand, platoon)
-    step = {"substep_s": platoon * REACTION_TIME_S} if platoon > 5 else {}  # UXsim's step: deltan x its 1 s tau
-    options = TrafficOptions(platoon_size=platoon, record_links=False, route_cost=route_cost, **step, **UXSIM_DUO)
+    # UXsim's step: deltan x its 1 s tau
+    step: dict[str, Any] = {"substep_s": platoon * REACTION_TIME_S} if platoon > 5 else {}
+    cost = cast(Any, route_cost)  # one of TrafficOptions' route costs, from the command line
+    options = TrafficOptions(platoon_size=platoon, record_links=False, route_cost=cost, **step, **UXSIM_DUO)
     start = time.perf_counter()
     result = simulate(network, demand, options, seed=seed, until_s=TMAX_S[name])
     wall = time.perf_counter() - start
@@ -128,9 +131,13 @@ def run_uxsim(case: PeerInput, name: str, deltan: int, seed: int, cpp: bool) -> 
             jam_density=float(row["jam_density_veh_m"] * row["lanes"]),
             **extra,
         )
-    for row in case.demand.itertuples():
+    for demand_row in case.demand.to_dict("records"):
         world.adddemand(
-            str(int(row.orig)), str(int(row.dest)), float(row.t_start), float(row.t_end), volume=float(row.volume)
+            str(int(demand_row["orig"])),
+            str(int(demand_row["dest"])),
+            float(demand_row["t_start"]),
+            float(demand_row["t_end"]),
+            volume=float(demand_row["volume"]),
         )
     start = time.perf_counter()
     world.exec_simulation()

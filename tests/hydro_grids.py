@@ -45,7 +45,7 @@ def hydrology_of(terrain: Terrain, waterways: pd.DataFrame | None = None, **spec
     return build_hydrology(
         terrain,
         table,
-        HydrologySpec(**spec),  # type: ignore[arg-type]
+        HydrologySpec(**spec),
         np.zeros(shape, np.uint8),
         np.zeros(shape, np.float32),
     )

@@ -170,7 +170,7 @@ def _zip_of_text(data: bytes) -> bytes:
 )
 def test_a_damaged_file_is_a_clean_error(saved: tuple[Path, Scenario], andorra_city: City, damage: object) -> None:
     path, spec = saved
-    path.write_bytes(damage(path.read_bytes()))  # type: ignore[operator]
+    path.write_bytes(damage(path.read_bytes()))
     with pytest.raises(RunError) as info:
         CityModel.restore(path, andorra_city, spec)
     message = str(info.value)

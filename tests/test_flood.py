@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -117,7 +118,7 @@ def test_scs_runoff_known_values() -> None:
 # --- on real maps ----------------------------------------------------------------------------------
 
 
-def _scenario(tmp_path: Path, map_name: str, hazards: list[dict[str, object]], **changes: object) -> Scenario:
+def _scenario(tmp_path: Path, map_name: str, hazards: list[dict[str, Any]], **changes: object) -> Scenario:
     data: dict[str, object] = {
         "name": "flood-test",
         "map": str(ROOT / "maps" / map_name),

@@ -856,7 +856,7 @@ def _paths(node: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, 
 
 def _get(node: object, path: tuple[object, ...]) -> object:
     for part in path:
-        node = node[part]  # type: ignore[index]
+        node = node[part]
     return node
 
 
@@ -879,7 +879,7 @@ def test_mutated_flood_entries_give_only_scenario_errors(data: st.DataObject) ->
                 if op == "drop":
                     del parent[where[-1]]  # type: ignore[attr-defined]
                 else:
-                    parent[where[-1]] = data.draw(_VALUES, label="value")  # type: ignore[index]
+                    parent[where[-1]] = data.draw(_VALUES, label="value")
             else:
                 mappings = [n for n in (_get(scenario["hazards"], p) for p in paths) if isinstance(n, dict)]
                 if mappings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -30,7 +31,7 @@ SOIL = {
 STORM = {"type": "rain", "design_storm": {"total_mm": 120, "duration": "12h", "shape": "triangular"}}
 
 
-def _scenario(tmp_path: Path, hazards: list[dict[str, object]], **changes: object) -> Scenario:
+def _scenario(tmp_path: Path, hazards: list[dict[str, Any]], **changes: object) -> Scenario:
     data: dict[str, object] = {
         "name": "landslide-test",
         "map": str(ROOT / "maps" / "andorra"),
@@ -81,7 +82,7 @@ def test_runout_follows_d8_for_its_length() -> None:
 def test_slides_start_exactly_at_the_computed_wetness(andorra_city: City, tmp_path: Path) -> None:
     """Single-valued soil and a constant recharge: the cells that fail are exactly those whose critical recharge
     R* = w* T sin(theta) / a lies below the recharge given, and no others."""
-    soil = {key: float(np.mean(value)) for key, value in SOIL.items()}
+    soil = {key: float(np.mean(np.asarray(value, dtype=float))) for key, value in SOIL.items()}
     probe = CityModel(andorra_city, _scenario(tmp_path, [{"type": "landslide", "soil": soil, "recharge_mm_day": 0.0}]))
     slides = _landslides(probe)
     assert slides.soil is not None

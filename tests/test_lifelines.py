@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from twin.sim.model import CityModel
 HOSPITAL = 7  # Hospital de Nostra Senyora de Meritxell: power zone of substation row 96, water zone 1
 
 
-def _scenario(tmp_path: Path, events: list[dict[str, object]], **changes: object) -> Scenario:
+def _scenario(tmp_path: Path, events: list[dict[str, Any]], **changes: object) -> Scenario:
     data: dict[str, object] = {
         "name": "lifelines-test",
         "map": str(ROOT / "maps" / "andorra"),

@@ -28,6 +28,7 @@ from twin.scenario import (
     validate_files,
 )
 from twin.scenario.base import ExistingFile, PositiveDuration
+from twin.scenario.events import LinkSelector
 from twin.scenario.yamlpos import display_path
 
 # Line numbers in the tests below refer to this text (line 1 is "name:").
@@ -111,7 +112,7 @@ def test_valid_scenario_loads_with_seconds_zones_and_paths(town: Path) -> None:
     assert (s.duration_s, s.step_s, s.seed) == (21600.0, 60.0, 7)
     assert [e.at_s for e in s.events] == [1800.0, 3600.0, None]
     assert s.events[2].when is not None and s.events[2].when.below == 0.5 and not s.events[2].repeat
-    assert s.events[0].target is not None and s.events[0].target.street == "Carrer Major"
+    assert isinstance(s.events[0].target, LinkSelector) and s.events[0].target.street == "Carrer Major"
     assert s.events[0].cause == "police order" and s.events[1].cause == "scenario"
     assert s.interventions[0].at_s == 7200.0
     assert s.metrics.access_tau_s == 1200.0 and s.metrics.access_every_s == 300.0
@@ -657,8 +658,8 @@ def test_overrides_change_values_parsed_as_yaml(town: Path) -> None:
         ],
     )
     assert (s.duration_s, s.seed, s.metrics.access_tau_s, s.metrics.control_time_s) == (7200.0, 42, 1500.0, 5400.0)
-    assert s.events[0].target is not None and s.events[0].target.street == "Avinguda Meritxell"
-    assert s.events[2].target is not None and s.events[2].target.links == [7, 8]
+    assert isinstance(s.events[0].target, LinkSelector) and s.events[0].target.street == "Avinguda Meritxell"
+    assert isinstance(s.events[2].target, LinkSelector) and s.events[2].target.links == [7, 8]
     assert s.description == "Flood: worst case"
     assert s.events[3].text == "Added from the command line"
     assert s.events[3].source == "scenarios/s.yaml [--set events[3].kind=message] events[3]"

@@ -22,7 +22,9 @@ def chain(
     )
 
 
-def od(origin: int, destination: int, departures: np.ndarray | list[float], **extra: object) -> pd.DataFrame:
+def od(
+    origin: int | list[int], destination: int | list[int], departures: np.ndarray | list[float], **extra: object
+) -> pd.DataFrame:
     """An OD table of trips between two nodes."""
     return pd.DataFrame({"origin": origin, "destination": destination, "departure_s": departures, **extra})
 

@@ -288,7 +288,7 @@ def test_a_stranded_vehicle_resumes_when_its_link_reopens_and_vehicles_are_conse
     assert report["node"].tolist() == [1, 1, 3]
     trips = sim.trips().set_index("vehicle")
     assert (trips["status"] == "arrived").all()
-    assert trips.loc[0, "arrival_s"] > 80.0 and trips.loc[1, "route_length_m"] == 300.0
+    assert trips["arrival_s"].to_numpy()[0] > 80.0 and trips["route_length_m"].to_numpy()[1] == 300.0
 
 
 def test_a_stranded_vehicle_redirected_within_reach_goes_on() -> None:

@@ -245,7 +245,7 @@ class TrafficSim:
         self._derive()
         return ids
 
-    def redirect(self, vehicle_ids: np.ndarray, destinations: np.ndarray) -> None:
+    def redirect(self, vehicle_ids: np.ndarray, destinations: np.ndarray | int) -> None:
         """Send vehicles (waiting, queued, on a link or stranded) to new destination nodes from where they are.
 
         A vehicle on a link chooses its next link toward the new destination at the link's end; one waiting or
