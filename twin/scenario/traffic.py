@@ -29,11 +29,17 @@ import pandas as pd
 from pydantic import Field, PrivateAttr, field_validator
 
 from twin.scenario.base import ExistingFile, PositiveDuration, SpecModel
+from twin.scenario.csvtable import read_csv_table
 from twin.scenario.problems import HIDE, Problem, problems_error
 from twin.traffic.demand import VEHICLE_CLASSES, RouteCost, TrafficOptions, option_defaults_and_bounds
 from twin.units import parse_duration_s
 
 DEMAND_COLUMNS = ("origin", "destination", "departure")
+DEMAND_MEANINGS = {
+    "origin": "the OSM node id a trip starts at",
+    "destination": "the OSM node id it goes to",
+    "departure": "seconds or a duration after the start",
+}
 LISTED_ROWS = 8
 
 
@@ -71,7 +77,7 @@ class TrafficSpec(SpecModel):
 
     def table(self) -> pd.DataFrame:
         """The demand as a table: ``origin_osm``, ``destination_osm``, ``departure_s``, ``vehicle_class``,
-        ``platoon`` (read once; no rows without a demand file)."""
+        ``platoon``, and ``row`` (the trip's row in the file) (read once; no rows without a demand file)."""
         if self._table is None:
             self._table = read_demand(self.demand)[0] if self.demand is not None else _no_trips()
         return self._table
@@ -94,76 +100,68 @@ def _no_trips() -> pd.DataFrame:
             "departure_s": np.zeros(0),
             "vehicle_class": np.zeros(0, dtype=object),
             "platoon": np.zeros(0),
+            "row": np.zeros(0, np.int64),
         }
     )
 
 
 def read_demand(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
-    """Read and check an OD demand CSV; every problem names the file, the row and the column."""
-    name = path.name
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        return pd.DataFrame(), [
-            Problem((), f"{name} is not a readable CSV file ({exc})", HIDE, "save it as CSV UTF-8 with a header line")
-        ]
-    frame.columns = [c.strip() for c in frame.columns]
-    missing = [c for c in DEMAND_COLUMNS if c not in frame.columns]
-    if missing:
-        return pd.DataFrame(), [
-            Problem(
-                (),
-                f"{name} has no column {', '.join(repr(m) for m in missing)}",
-                HIDE,
-                f"the header needs {', '.join(DEMAND_COLUMNS)}; it has {list(frame.columns)}",
-            )
-        ]
-    problems: list[Problem] = []
-    origin = _ids(frame, "origin", name, problems)
-    destination = _ids(frame, "destination", name, problems)
-    departure = _times(frame, name, problems)
-    classes = frame["vehicle_class"].str.strip() if "vehicle_class" in frame else pd.Series("car", index=frame.index)
+    """Read and check an OD demand CSV (:mod:`twin.scenario.csvtable`); every problem names the file, the rows
+    and the column. The table keeps each trip's ``row`` in the file for later messages."""
+    example = "e.g. a header line `origin,destination,departure` then rows like `2517736,613405,15min`"
+    table, problems = read_csv_table(path, [(c, DEMAND_MEANINGS[c]) for c in DEMAND_COLUMNS], example)
+    if table is None:
+        return pd.DataFrame(), problems
+    rows = _Rows(table.name, np.array(table.row_numbers, dtype=np.int64), problems)
+    present = [c for c in (*DEMAND_COLUMNS, "vehicle_class", "platoon") if table.has(c)]
+    frame = pd.DataFrame({c: table.column(c) for c in present}, dtype=str)
+    origin = _ids(frame, "origin", rows)
+    destination = _ids(frame, "destination", rows)
+    departure = _times(frame, rows)
+    classes = frame["vehicle_class"] if "vehicle_class" in frame else pd.Series("car", index=frame.index)
     classes = classes.replace("", "car")
-    _bad_rows(
-        ~classes.isin(VEHICLE_CLASSES).to_numpy(),
-        name,
-        "vehicle_class",
-        f"must be one of {', '.join(VEHICLE_CLASSES)}",
-        problems,
-    )
-    platoon = (
-        pd.to_numeric(frame["platoon"], errors="coerce") if "platoon" in frame else pd.Series(np.nan, index=frame.index)
-    )
+    rows.bad(~classes.isin(VEHICLE_CLASSES).to_numpy(), "vehicle_class", f"must be one of {', '.join(VEHICLE_CLASSES)}")
+    platoon = pd.Series(np.nan, index=frame.index)
     if "platoon" in frame:
-        _bad_rows(
-            ~((platoon >= 1) & (platoon == platoon.round())).to_numpy(),
-            name,
-            "platoon",
-            "must be a whole number >= 1",
-            problems,
-        )
-    table = pd.DataFrame(
+        platoon = pd.to_numeric(frame["platoon"], errors="coerce")
+        rows.bad(~((platoon >= 1) & (platoon == platoon.round())).to_numpy(), "platoon", "must be a whole number >= 1")
+    trips = pd.DataFrame(
         {
             "origin_osm": origin,
             "destination_osm": destination,
             "departure_s": departure,
             "vehicle_class": classes.to_numpy(),
             "platoon": platoon.to_numpy(),
+            "row": rows.numbers,
         }
     )
-    return table, problems
+    return trips, problems
 
 
-def _ids(frame: pd.DataFrame, column: str, name: str, problems: list[Problem]) -> np.ndarray:
-    values = pd.to_numeric(frame[column].str.strip(), errors="coerce")
-    bad = ~((values > 0) & (values == values.round())).to_numpy()
-    _bad_rows(bad, name, column, "must be an OSM node id (a whole number)", problems)
+class _Rows:
+    """The data rows' numbers in a demand file, and the problems found on them (rows listed per column)."""
+
+    def __init__(self, name: str, numbers: np.ndarray, problems: list[Problem]) -> None:
+        self.name, self.numbers, self.problems = name, numbers, problems
+
+    def bad(self, bad: np.ndarray, column: str, what: str) -> None:
+        """Report the rows where ``bad`` holds (the first :data:`LISTED_ROWS` by number, then the count)."""
+        if not bad.any():
+            return
+        rows = self.numbers[bad]
+        shown = ", ".join(str(r) for r in rows[:LISTED_ROWS]) + (" ..." if len(rows) > LISTED_ROWS else "")
+        message = f"{self.name} column {column!r} {what}: rows {shown} ({len(rows)} in all)"
+        self.problems.append(Problem((), message, HIDE))
+
+
+def _ids(frame: pd.DataFrame, column: str, rows: _Rows) -> np.ndarray:
+    values = pd.to_numeric(frame[column], errors="coerce")
+    rows.bad(~((values > 0) & (values == values.round())).to_numpy(), column, "must be an OSM node id (a whole number)")
     return values.fillna(-1).to_numpy(np.int64)
 
 
-def _times(frame: pd.DataFrame, name: str, problems: list[Problem]) -> np.ndarray:
+def _times(frame: pd.DataFrame, rows: _Rows) -> np.ndarray:
     def seconds(text: str) -> float:
-        text = text.strip()
         try:
             return float(text)  # plain seconds
         except ValueError:
@@ -174,22 +172,9 @@ def _times(frame: pd.DataFrame, name: str, problems: list[Problem]) -> np.ndarra
             return float("nan")
 
     values = frame["departure"].map(seconds).to_numpy(np.float64)
-    _bad_rows(
-        ~(np.isfinite(values) & (values >= 0)),
-        name,
-        "departure",
-        "must be seconds or a duration after the start (90, 15min)",
-        problems,
-    )
+    what = "must be seconds or a duration after the start (90, 15min)"
+    rows.bad(~(np.isfinite(values) & (values >= 0)), "departure", what)
     return values
-
-
-def _bad_rows(bad: np.ndarray, name: str, column: str, what: str, problems: list[Problem]) -> None:
-    if not bad.any():
-        return
-    rows = np.flatnonzero(bad) + 2  # the header is row 1
-    shown = ", ".join(str(r) for r in rows[:LISTED_ROWS]) + (" ..." if len(rows) > LISTED_ROWS else "")
-    problems.append(Problem((), f"{name} column {column!r} {what}: rows {shown} ({len(rows)} in all)", HIDE))
 
 
 def check_demand_nodes(spec: TrafficSpec, osm_ids: np.ndarray, source: str) -> tuple[pd.DataFrame, list[str]]:
@@ -212,7 +197,7 @@ def check_demand_nodes(spec: TrafficSpec, osm_ids: np.ndarray, source: str) -> t
         ids = table[f"{column}_osm"]
         known = ids.isin(index.index).to_numpy()
         if not known.all():
-            rows = np.flatnonzero(~known) + 2
+            rows = table["row"].to_numpy()[~known]
             problems.append(
                 f"{source}: {name} column {column!r}: OSM nodes {sorted(set(ids[~known]))[:5]} (rows "
                 f"{', '.join(map(str, rows[:LISTED_ROWS]))}) are not junctions of the drivable network; use ids of "

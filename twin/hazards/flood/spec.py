@@ -31,8 +31,6 @@ matches" error with :func:`twin.city.rivers.river_names` and the scenario's sour
 
 from __future__ import annotations
 
-import csv
-import difflib
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
@@ -54,6 +52,7 @@ from twin.errors import ScenarioError
 from twin.registry import REGISTRY
 from twin.scenario import registry
 from twin.scenario.base import Duration, ExistingFile, PositiveDuration, SpecModel, Text, describe_duration
+from twin.scenario.csvtable import capped, read_csv_table
 from twin.scenario.problems import HIDE, LOOKUP, Problem, did_you_mean, from_validation_error, problems_error
 from twin.units import parse_duration_s
 
@@ -115,23 +114,9 @@ CurveNumber = Annotated[float, Field(ge=30.0, le=100.0)]
 
 # ------------------------------------------------------------------------------------ CSV time series
 
-MAX_CSV_PROBLEMS = 20
-"""CSV problems listed per file; the rest are counted in one last line (a file of bad rows stays readable)."""
-
 TIME_COLUMN = "time"
 _TIME_HELP = "seconds (90) or a duration (90s, 15min, 6h)"
 _TIME_MEANING = "seconds after the hazard's start, or durations like 90min"
-
-
-def _column_hint(wanted: str, header: list[str], meaning: str, raw_header: str) -> str:
-    if len(header) == 1 and (";" in raw_header or "\t" in raw_header):
-        return "separate the columns with commas (a CSV file), not semicolons or tabs"
-    close = difflib.get_close_matches(wanted.casefold(), [h.casefold() for h in header], n=1, cutoff=0.6)
-    if close:
-        found = next(h for h in header if h.casefold() == close[0])
-        return f"rename column {found!r} to {wanted!r} ({meaning})"
-    known = ", ".join(repr(h) for h in header if h) or "none"
-    return f"the header line must name the column {wanted!r} ({meaning}); it has: {known}"
 
 
 def _time_s(text: str) -> float:
@@ -168,48 +153,23 @@ def read_series_csv(
         arrays; when ``problems`` is not empty, the arrays are empty. Each problem is located at the path
         field itself (``loc == ()``) and names the file, the row and the column.
     """
-    name = path.name
-    problems: list[Problem] = []
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            records = _records(handle)
-    except UnicodeDecodeError:
-        return _empty([Problem((), f"{name} is not UTF-8 text", HIDE, "save it as CSV UTF-8")])
-    except csv.Error as exc:
-        return _empty([Problem((), f"{name} is not a readable CSV file: {exc}", HIDE, "save it as CSV UTF-8")])
-    except OSError as exc:
-        return _empty([Problem((), f"cannot read {name}: {exc.strerror or exc}", HIDE)])
     example = f"e.g. a header line `{TIME_COLUMN},{value_column}` then rows like `0,0` and `30min,1.5`"
-    if not records:
-        return _empty([Problem((), f"{name} is empty", HIDE, example)])
-    raw_header, _ = records[0]
-    header = [h.strip() for h in raw_header]
-    raw_text = ",".join(raw_header)
-    columns: dict[str, int] = {}
-    for wanted, what in ((TIME_COLUMN, _TIME_MEANING), (value_column, meaning)):
-        hits = [i for i, h in enumerate(header) if h == wanted]
-        if not hits:
-            problems.append(
-                Problem((), f"{name} has no column {wanted!r}", HIDE, _column_hint(wanted, header, what, raw_text))
-            )
-        elif len(hits) > 1:
-            problems.append(Problem((), f"{name} has the column {wanted!r} {len(hits)} times", HIDE, "keep one"))
-        else:
-            columns[wanted] = hits[0]
-    if problems:
+    wanted = [(TIME_COLUMN, _TIME_MEANING), (value_column, meaning)]
+    table, problems = read_csv_table(path, wanted, example)
+    if table is None:
         return _empty(problems)
-    rows = records[1:]
-    if not rows or (last_row_zero and len(rows) < 2):
-        need = "at least two rows: the last one marks the end of the rain" if last_row_zero else "no data rows"
-        message = f"{name} needs {need}" if last_row_zero else f"{name} has {need}"
-        return _empty([Problem((), message, HIDE, example)])
+    name, rows = table.name, table.rows
+    if last_row_zero and len(rows) < 2:
+        return _empty(
+            [Problem((), f"{name} needs at least two rows: the last one marks the end of the rain", HIDE, example)]
+        )
 
     times: list[float] = []
     values: list[float] = []
     previous: tuple[int, float] | None = None
     for cells, row in rows:
-        time_text = _cell(cells, columns[TIME_COLUMN])
-        value_text = _cell(cells, columns[value_column])
+        time_text = table.cell(cells, TIME_COLUMN)
+        value_text = table.cell(cells, value_column)
         where = f"{name} row {row}, column"
         t = math.nan
         if not time_text:
@@ -260,35 +220,13 @@ def read_series_csv(
                 (),
                 f"{name} row {rows[-1][1]}, column {value_column}: the last row marks the end of the rain and must "
                 "be 0",
-                _cell(rows[-1][0], columns[value_column]),
+                table.cell(rows[-1][0], value_column),
                 f"add a row `<time the rain stops>,0` (each row's {value_column} holds until the next row's time)",
             )
         )
     if problems:
-        if len(problems) > MAX_CSV_PROBLEMS:
-            more = len(problems) - MAX_CSV_PROBLEMS
-            problems = [
-                *problems[:MAX_CSV_PROBLEMS],
-                Problem((), f"{name}: {more} more problems like these (not listed)", HIDE),
-            ]
-        return _empty(problems)
+        return _empty(capped(problems, name))
     return _frozen(np.array(times)), _frozen(np.array(values)), []
-
-
-def _records(handle: Any) -> list[tuple[list[str], int]]:
-    """Non-blank CSV records with their row number (the file's line where each record starts)."""
-    reader = csv.reader(handle)
-    out: list[tuple[list[str], int]] = []
-    start = 1
-    for record in reader:
-        if any(cell.strip() for cell in record):
-            out.append((record, start))
-        start = reader.line_num + 1
-    return out
-
-
-def _cell(cells: list[str], index: int) -> str:
-    return cells[index].strip() if index < len(cells) else ""
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
