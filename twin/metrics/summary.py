@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from twin.metrics._curves import FloatArray, curve
-from twin.metrics.people import people_hours_without_service
+from twin.metrics.people import people_hours_out, people_hours_without_service
 from twin.metrics.resilience import (
     equivalent_outage_hours,
     resilience_index,
@@ -19,6 +20,10 @@ from twin.metrics.resilience import (
 
 #: Prefix of the service-level columns of ``timeseries.parquet`` (DESIGN.md, "Results").
 Q_PREFIX = "Q_"
+#: Prefix of the columns counting the residents without a service (served normally, not now).
+PEOPLE_PREFIX = "people_out_"
+#: Services whose people are counted by another column: health is measured in beds, its people by access to care.
+PEOPLE_OF = {"health": "access"}
 
 
 def service_metrics(
@@ -34,11 +39,14 @@ def service_metrics(
 
     - ``resilience_loss_h``: Bruneau et al. (2003) loss, L = (1/3600) int (1 - Q) dt;
     - ``equivalent_outage_hours``: InfraRisk's EOH (Balakrishnan & Cassottana 2022), equal to L;
-    - ``resilience_index``: Cimellaro et al. (2010), R = (1/T) int_0^T Q dt;
+    - ``resilience_index``: Cimellaro et al. (2010), R = (1/T) int_{t0}^{t0+T} Q dt from the disruption's
+      onset t0 (the last record at Q(0) before Q first falls);
     - ``robustness`` and ``min_q``: min Q (Bruneau et al. 2003); ``t_min_s``: when it is reached;
     - ``time_to_recover_s``: disruption start to the first record after the minimum with
       Q >= ``recovery_threshold`` * Q(0); 0.0 if never lost, None if never recovered;
-    - ``people_hours_without_service``: population * L (person-hours);
+    - ``people_hours_without_service``: (1/3600) int N(t) dt with N the residents served normally and not now,
+      from the ``people_out_<service>`` column (the people each zone holds; health from ``people_out_access``,
+      the residents who lost access to care); ``population`` * L where the series has no such column;
     - ``final_q``: Q at the last record.
 
     Integrals use the trapezoid rule (Q linear between records); see :mod:`twin.metrics.resilience`.
@@ -75,25 +83,38 @@ def service_metrics(
         q = timeseries[column].to_numpy(dtype="float64")
         if pd.isna(q).all():
             continue
+        service = name[len(Q_PREFIX) :]
+        people = PEOPLE_PREFIX + PEOPLE_OF.get(service, service)
+        out_series = timeseries[people].to_numpy(dtype="float64") if people in timeseries.columns else None
         try:
-            out[name[len(Q_PREFIX) :]] = _figures(t, q, population, recovery_threshold, control_time_s)
+            out[service] = _figures(t, q, population, recovery_threshold, control_time_s, out_series)
         except ValueError as exc:
             raise ValueError(f"column {name}: {exc}") from exc
     return out
 
 
 def _figures(
-    t: FloatArray, q: FloatArray, population: float, threshold: float, control_time_s: float | None
+    t: FloatArray,
+    q: FloatArray,
+    population: float,
+    threshold: float,
+    control_time_s: float | None,
+    people_out: FloatArray | None,
 ) -> dict[str, float | None]:
     """The figures of one service (see :func:`service_metrics`), as plain floats or None."""
     t_arr, q_arr = curve(t, q)
+    people_hours = (
+        people_hours_without_service(t_arr, q_arr, population)
+        if people_out is None
+        else people_hours_out(t_arr, np.nan_to_num(people_out[np.isfinite(q)], nan=0.0))
+    )
     figures: dict[str, float | None] = {
         "resilience_loss_h": resilience_loss_h(t_arr, q_arr),
         "equivalent_outage_hours": equivalent_outage_hours(t_arr, q_arr),
         "resilience_index": resilience_index(t_arr, q_arr, control_time_s),
         "robustness": robustness(q_arr),
         "time_to_recover_s": time_to_recover_s(t_arr, q_arr, threshold=threshold),
-        "people_hours_without_service": people_hours_without_service(t_arr, q_arr, population),
+        "people_hours_without_service": people_hours,
         "min_q": float(q_arr.min()),
         "final_q": float(q_arr[-1]),
         "t_min_s": t_min_s(t_arr, q_arr),
