@@ -25,7 +25,7 @@ from twin.lifelines.model import Lifelines
 from twin.lifelines.networks import sited_home
 from twin.lifelines.weak_points import flood_prone_syntheses, single_points_of_failure
 from twin.metrics.resilience import disruption_onset_s, resilience_index
-from twin.metrics.summary import service_metrics
+from twin.metrics.summary import run_metrics, service_metrics, service_names
 from twin.metrics.water import water_budget
 from twin.sim.access import access_to_care, cut_off_nodes
 from twin.sim.state import SimState
@@ -464,3 +464,34 @@ def test_water_budget_of_a_bowl_closes_and_is_read_from_the_time_series() -> Non
     assert figures["drained_m3"] > 0 and figures["stored_m3"] >= 0
     assert abs(figures["relative_error"]) < 1e-6
     assert water_budget(pd.DataFrame({"t_s": [0.0]})) is None  # no rain, no budget
+
+
+def test_metrics_hold_the_hand_computed_water_budget_of_a_tilted_plane() -> None:
+    # A 10 x 10 plane of 10 m cells tilted 5 % south (no depression: every drop leaves the map), CN 80, drains of
+    # 20 mm/h, 100 mm of rain in one hour. By hand (TR-55): S = 25400/80 - 254 = 63.5 mm, Q = (100 - 0.2 S)^2 /
+    # (100 + 0.8 S) = 87.3^2 / 150.8 = 50.539 mm; on 100 cells of 100 m2 (1 mm = 10 m3 over the plane):
+    # rain 1000 m3, losses (100 - Q) = 494.61 m3, drained 20 mm = 200 m3, outflow (Q - 20) = 305.39 m3, stored 0.
+    row, _ = np.mgrid[0:10, 0:10]
+    terrain = terrain_of(100.0 - 0.5 * row)
+    hydrology = hydrology_of(terrain, burn_depth_m=0.0, channel_min_area_km2=50)
+    ponding = Ponding(Depressions.of_grid(terrain, hydrology), np.full(100, 80.0), 20.0)
+    ponding.step(0.0, 100.0, 3600.0)
+    budget = {**ponding.budget.as_dict(), "stored": ponding.stored_m3}
+    series = pd.DataFrame(
+        {"t_s": [0.0, 3600.0], "Q_power": [1.0, 1.0], **{f"water_{k}_m3": [0.0, v] for k, v in budget.items()}}
+    )
+    metrics = run_metrics(series, population=100)
+    runoff_mm = 87.3**2 / 150.8
+    expected = {
+        "rain_m3": 1000.0,
+        "losses_m3": (100.0 - runoff_mm) * 10.0,
+        "drained_m3": 200.0,
+        "outflow_m3": (runoff_mm - 20.0) * 10.0,
+        "stored_m3": 0.0,
+    }
+    for name, value in expected.items():
+        assert metrics["water_budget"][name] == pytest.approx(value, rel=1e-9, abs=1e-9), name
+    assert abs(metrics["water_budget"]["closure_error_m3"]) < 1e-9
+    assert service_names(metrics) == ["power"]  # the budget is not a service
+    # A run without rain has no budget entry.
+    assert "water_budget" not in run_metrics(series[["t_s", "Q_power"]], population=100)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from twin.metrics.resilience import (
     t_min_s,
     time_to_recover_s,
 )
+from twin.metrics.water import water_budget
 
 #: Prefix of the service-level columns of ``timeseries.parquet`` (DESIGN.md, "Results").
 Q_PREFIX = "Q_"
@@ -24,6 +26,42 @@ Q_PREFIX = "Q_"
 PEOPLE_PREFIX = "people_out_"
 #: Services whose people are counted by another column: health is measured in beds, its people by access to care.
 PEOPLE_OF = {"health": "access"}
+#: The key of ``metrics.json`` that holds the rain water budget (the only entry that is not a service).
+WATER_BUDGET_KEY = "water_budget"
+
+
+def run_metrics(
+    timeseries: pd.DataFrame,
+    population: float,
+    recovery_threshold: float = 0.95,
+    control_time_s: float | None = None,
+) -> dict[str, dict[str, float | None]]:
+    """Everything ``metrics.json`` holds: :func:`service_metrics` per service, and for a rain run its water budget.
+
+    The budget (:func:`twin.metrics.water.water_budget`: rain, losses, drained, outflow, stored, the closure
+    error P - (L + D + O + S) and the relative error) is read from the last record of the time series and
+    stored under :data:`WATER_BUDGET_KEY`; runs without rain have no such entry.
+
+    Parameters
+    ----------
+    timeseries, population, recovery_threshold, control_time_s
+        As for :func:`service_metrics`.
+
+    Returns
+    -------
+    dict
+        ``{service: {figure: float or None}}``, plus ``{"water_budget": {term: float or None}}`` with rain.
+    """
+    out = service_metrics(timeseries, population, recovery_threshold, control_time_s)
+    budget = water_budget(timeseries)
+    if budget is not None:
+        out[WATER_BUDGET_KEY] = {name: _plain(value) for name, value in budget.items()}
+    return out
+
+
+def service_names(metrics: Mapping[str, object]) -> list[str]:
+    """The services of a run's metrics (its figure dicts, not the water budget), in the metrics' order."""
+    return [name for name, figures in metrics.items() if isinstance(figures, dict) and name != WATER_BUDGET_KEY]
 
 
 def service_metrics(

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from twin.atomic import write_json_atomic
 from twin.city.build import City
 from twin.city.rivers import match_rivers, river_names
 from twin.errors import ScenarioError
@@ -39,8 +38,6 @@ from twin.sim.phase import Phase, StepContext
 from twin.sim.targets import describe_component
 
 CAUSE = "flood"
-WATER_BUDGET_JSON = "water_budget.json"
-"""The rain ponding's water budget at the end of the run (m3), in the run folder."""
 
 
 class FloodHazard(Phase):
@@ -236,16 +233,12 @@ class FloodHazard(Phase):
         return {f"water_{name}_m3": value for name, value in budget.items()}
 
     def outputs(self, folder: Path) -> list[Path]:
-        """The flood's rasters and layers (:mod:`twin.hazards.flood.outputs`), and with rain its water budget."""
+        """The flood's rasters and layers (:mod:`twin.hazards.flood.outputs`); the water budget is in the time
+        series (:meth:`series`) and in ``metrics.json`` (:func:`twin.metrics.run_metrics`)."""
         from twin.hazards.flood.outputs import write_flood_outputs  # geopandas and matplotlib only when writing
 
         run = self.attached()
-        written = [folder / name for name in write_flood_outputs(folder, self.city, run.state, run.title)]
-        budget = self.water_budget()
-        if budget is not None:
-            write_json_atomic(folder / WATER_BUDGET_JSON, budget)
-            written.append(folder / WATER_BUDGET_JSON)
-        return written
+        return [folder / name for name in write_flood_outputs(folder, self.city, run.state, run.title)]
 
     def water_budget(self) -> dict[str, float] | None:
         """The ponding water budget so far (m3), or None without rain.

@@ -5,7 +5,8 @@ Model (DESIGN.md "Pluvial ponding"), per step of dt:
 1. Runoff depth by the SCS curve-number method (USDA NRCS 1986, TR-55 ch. 2) on the cumulative rain P (mm):
    ``Q(P) = (P - 0.2 S)^2 / (P + 0.8 S)`` for P > 0.2 S, else 0, with ``S = 25400 / CN - 254``; the step's
    runoff is ``Q(P(t + dt)) - Q(P(t))``. CN per cell is the land-cover class's CN made composite with the cell's
-   sealed share f: ``CN = (1 - f) CN_class + 98 f`` (TR-55 eq. for connected impervious area).
+   sealed share f beyond the share f0 the class's table value already assumes (:func:`composite_curve_number`;
+   TR-55 Figure 2-3, connected impervious area).
 2. Storm drains take up to ``d`` mm/h: a dry cell sends on ``max(runoff - d dt, 0)``; a ponded cell's inlets take
    ``d`` from the pond instead (``d x wet area``), and its own runoff goes to the pond.
 3. What is left flows down the D8 paths to the first depression cell it meets (or leaves the map or reaches a
@@ -67,7 +68,7 @@ def composite_curve_number(
     A class whose table value already assumes a sealed share :math:`f_0` (residential: 65 %) has
     :math:`CN_t = CN_p + f_0 (98 - CN_p)`, so for a measured share f:
 
-    .. math:: CN = (1 - e)\, CN_t + 98\, e, \qquad e = rac{\max(f - f_0, 0)}{1 - f_0}
+    .. math:: CN = (1 - e)\, CN_t + 98\, e, \qquad e = \frac{\max(f - f_0, 0)}{1 - f_0}
 
     (e = 0 where :math:`f_0 = 1`). With :math:`f_0 = 0` this is the plain composite
     :math:`(1 - f) CN_t + 98 f`; a measured share below the table's keeps the table value (OSM maps roofs and
