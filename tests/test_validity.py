@@ -3,6 +3,7 @@ built in the test, against a formula."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -10,9 +11,11 @@ import pandas as pd
 import pytest
 import shapely
 
+from tests.conftest import ROOT
 from tests.hydro_grids import bowl, hydrology_of, terrain_of, waterways_of
 from twin.city.build import City
 from twin.city.roads import Network
+from twin.cli import main
 from twin.hazards.damage import CLOSURE_DEPTH_M
 from twin.hazards.exposure import FloodExposure
 from twin.hazards.flood.ponding import Depressions, Ponding, composite_curve_number, table_sealed_share
@@ -133,15 +136,34 @@ def test_synthesised_pump_and_tank_stand_out_of_flood_prone_land() -> None:
 def test_flood_prone_synthesised_components_are_warned_about() -> None:
     table = pd.DataFrame(
         {
-            "kind": ["pumping_station", "pumping_station", "traffic_signals", "storage_tank"],
-            "osm_type": ["synthetic", "node", "synthetic", "synthetic"],
-            "osm_id": [0, 7, 0, 0],
-            "name": ["pump, zone 1", "real pump", "signal", "tank, zone 1"],
+            "kind": ["pumping_station", "pumping_station", "traffic_signals", "storage_tank", "mast", "mast"],
+            "osm_type": ["synthetic", "node", "synthetic", "synthetic", "synthetic", "synthetic"],
+            "osm_id": [0, 7, 0, 0, 0, 0],
+            "name": ["pump, zone 1", "real pump", "signal", "tank, zone 1", "cell site 1", "cell site 2"],
         }
     )
-    warnings = flood_prone_syntheses(table, np.array([1.0, 1.0, 0.0, 40.0]), 5.0)
-    # Only the synthesised pump: the OSM pump is real, water does not fail signals, the tank is 40 m up.
-    assert len(warnings) == 1 and "pump, zone 1" in warnings[0] and "1.0 m" in warnings[0]
+    warnings = flood_prone_syntheses(table, np.array([1.0, 1.0, 0.0, 40.0, np.nan, 4.9]), 5.0)
+    # The synthesised pump (1.0 m) and cell site 2 (4.9 m), cell site 1 off the grid; not the OSM pump (real),
+    # the signal (water does not fail it) nor the tank (40 m up). One line per kind and rule.
+    assert len(warnings) == 3
+    pump, low_sites, off_grid = warnings
+    assert pump.startswith("warning: 1 water pumps") and "pump, zone 1 (1.0 m)" in pump and "real pump" not in pump
+    assert "cuts water" in pump and "less than 5 m above the nearest stream or river" in pump
+    assert "cell site 2 (4.9 m)" in low_sites and "cuts telecom" in low_sites
+    assert "outside the elevation model" in off_grid and "cell site 1" in off_grid
+
+
+def test_map_build_prints_the_maps_warnings(
+    monaco_city: City, city_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Monaco's one synthesised pump and tank serve 93 % of its residents, and some synthesised cell sites stand
+    # in flood-prone land: twin map build says so on stderr, each warning once, as map info lists them.
+    assert main(["map", "build", str(ROOT / "maps" / "monaco"), "--cache", str(city_cache)]) == 0
+    err = capsys.readouterr().err
+    printed = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert printed == monaco_city.warnings()
+    assert any("single point of failure" in line and "water" in line for line in printed)
+    assert "Traceback" not in err
 
 
 def test_single_points_of_failure_list_the_people_they_serve() -> None:

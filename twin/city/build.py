@@ -35,7 +35,7 @@ from twin.errors import MapError
 from twin.hydrology.conditioning import Hydrology, build_hydrology
 from twin.hydrology.landcover import impervious_fraction, is_landcover, landcover_class, landcover_grid
 from twin.lifelines.networks import LifelineNetworks, build_lifelines, synthesised_rows
-from twin.lifelines.weak_points import HandAt, weak_points
+from twin.lifelines.weak_points import WARNING_PREFIX, HandAt, weak_points
 
 # Bump when the build's output changes, so stale caches are rebuilt.
 BUILD_VERSION = "8"
@@ -108,6 +108,10 @@ class City:
         elif group == "lifeline":
             table = table[table["group"] != "facility"]
         return {str(k): int(v) for k, v in table["kind"].value_counts().sort_index().items()}
+
+    def warnings(self) -> list[str]:
+        """The map's warnings: the assumptions that start with ``warning:`` (``twin map build`` prints them)."""
+        return [line for line in self.assumptions if line.startswith(WARNING_PREFIX)]
 
     def info(self) -> dict[str, Any]:
         """The summary that ``twin map info --json`` prints."""

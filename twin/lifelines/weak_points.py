@@ -2,10 +2,11 @@
 
 Two rules, each a ``warning:`` line in the City's assumptions:
 
-* **Synthesised components in flood-prone land.** A pump, tank or cell site the build synthesised (the map has
+* **Synthesised components in flood-prone land.** Pumps, tanks or cell sites the build synthesised (the map has
   none) whose cell stands less than ``lifelines.water.site_min_hand_m`` above the nearest drainage (HAND; below
-  about 5 m is the flood-prone class of Rennó et al. 2008 and Nobre et al. 2011). Such a component decides a
-  flood's outcome on an assumption, so the user is told to map the real one.
+  about 5 m is the flood-prone class of Rennó et al. 2008 and Nobre et al. 2011), or off the elevation grid.
+  Such a component decides a flood's outcome on an assumption, so the user is told to map the real one (one
+  line per kind, naming the first few).
 * **Single points of failure.** A component whose loss alone cuts a service to at least
   :data:`SPOF_SHARE` of the residents: a pump or tank (its pressure zone's residents), a substation (its feeder
   zone's) or a power line or tower that alone links substations to a supply (their zones'), listed with the
@@ -25,10 +26,10 @@ from twin.hazards.gridindex import point_cells
 from twin.hydrology.conditioning import Hydrology
 from twin.lifelines.networks import LifelineNetworks
 
+WARNING_PREFIX: Final = "warning: "
+"""How a warning line of the City's assumptions starts (``City.warnings`` picks them out)."""
 SPOF_SHARE: Final = 0.5
 """Share of the residents a single component must serve to be listed as a single point of failure (assumed)."""
-FLOOD_DAMAGED_SYNTHESES: Final = ("pumping_station", "storage_tank", "mast")
-"""Synthesised kinds that water damages (traffic signals are synthesised too, but water does not fail them)."""
 
 
 class HandAt:
@@ -52,23 +53,54 @@ def _label(facilities: pd.DataFrame, row: int) -> str:
     return f"{item['kind']}{name} ({where})"
 
 
+#: How a warning names each synthesised kind, and the service a flood there cuts.
+KIND_WORDS: Final[dict[str, tuple[str, str]]] = {
+    "pumping_station": ("water pumps", "water"),
+    "storage_tank": ("water tanks", "water"),
+    "mast": ("cell sites", "telecom"),
+}
+LISTED: Final = 8
+"""Components named in one warning line; the rest are counted."""
+
+
+def _names(facilities: pd.DataFrame, rows: list[int], heights: np.ndarray | None) -> str:
+    """``cell site 22 (2.3 m), cell site 24 (2.1 m) and 16 more``: the first :data:`LISTED` by name."""
+    names = [str(facilities.iloc[row]["name"] or f"{facilities.iloc[row]['kind']} {row}") for row in rows]
+    if heights is not None:
+        names = [f"{name} ({heights[row]:.1f} m)" for name, row in zip(names, rows, strict=True)]
+    shown = ", ".join(names[:LISTED])
+    return shown if len(names) <= LISTED else f"{shown} and {len(names) - LISTED} more"
+
+
 def flood_prone_syntheses(facilities: pd.DataFrame, comp_hand_m: np.ndarray, min_hand_m: float) -> list[str]:
-    """A warning per synthesised pump, tank or cell site standing less than ``min_hand_m`` above the drainage."""
-    made = (facilities["osm_type"] == "synthetic").to_numpy() & facilities["kind"].isin(
-        FLOOD_DAMAGED_SYNTHESES
-    ).to_numpy()
-    low = np.flatnonzero(made & (np.nan_to_num(comp_hand_m, nan=-np.inf) < min_hand_m))
-    return [
-        f"warning: {_label(facilities, row)} stands {comp_hand_m[row]:.1f} m above the nearest drainage, in "
-        f"flood-prone land (HAND < {min_hand_m:g} m): a flood there decides the service on an assumption; map the "
-        "real one in the OSM extract"
-        for row in low.tolist()
-        if np.isfinite(comp_hand_m[row])
-    ] + [
-        f"warning: {_label(facilities, row)} stands off the elevation grid: its flood exposure is unknown"
-        for row in low.tolist()
-        if not np.isfinite(comp_hand_m[row])
-    ]
+    """Warnings about synthesised pumps, tanks and cell sites in flood-prone land, one line per kind.
+
+    A synthesised component (``osm_type`` ``synthetic``: the map had none, twin placed it) warns when its cell
+    stands less than ``min_hand_m`` above the nearest drainage (HAND), or off the elevation grid (its exposure
+    is unknown). Each line names up to :data:`LISTED` of them with their height above the drainage.
+    """
+    made = (facilities["osm_type"] == "synthetic").to_numpy() & facilities["kind"].isin(list(KIND_WORDS)).to_numpy()
+    hand = np.asarray(comp_hand_m, dtype=np.float64)
+    kinds = facilities["kind"].to_numpy(str)
+    warnings = []
+    for kind, (words, service) in KIND_WORDS.items():
+        own = made & (kinds == kind)
+        low = np.flatnonzero(own & np.isfinite(hand) & (np.nan_to_num(hand, nan=np.inf) < min_hand_m)).tolist()
+        off = np.flatnonzero(own & ~np.isfinite(hand)).tolist()
+        if low:
+            warnings.append(
+                f"{WARNING_PREFIX}{len(low)} {words} that twin placed itself (the map has none) stand less than "
+                f"{min_hand_m:g} m above the nearest stream or river, where floods reach first: "
+                f"{_names(facilities, low, hand)}. A flood there cuts {service} on an assumption; map the real "
+                "ones in the OSM extract"
+            )
+        if off:
+            warnings.append(
+                f"{WARNING_PREFIX}{len(off)} {words} that twin placed itself stand outside the elevation model "
+                f"(DEM), so floods cannot reach them in a run: {_names(facilities, off, None)}. Extend the DEM or "
+                "map the real ones in the OSM extract"
+            )
+    return warnings
 
 
 def single_points_of_failure(
@@ -102,8 +134,8 @@ def weak_points(
     """Every warning of this module, for the City's assumptions."""
     total = float(homes["population"].sum())
     spofs = [
-        f"warning: single point of failure: {_label(facilities, row)} alone serves {service} to {people:,.0f} of "
-        f"{total:,.0f} residents ({people / total:.0%})"
+        f"{WARNING_PREFIX}single point of failure: {_label(facilities, row)} alone serves {service} to "
+        f"{people:,.0f} of {total:,.0f} residents ({people / total:.0%}): if it fails, they all lose {service}"
         for row, service, people in single_points_of_failure(facilities, homes, net)
     ]
     return flood_prone_syntheses(facilities, comp_hand_m, spec.water.site_min_hand_m) + spofs
