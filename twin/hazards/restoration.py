@@ -39,7 +39,9 @@ STATE_DEPTHS_M: Final = (1.0, 2.0)
 
 HOURS_PER_DAY: Final = 24.0
 
-# Means (and standard deviations, not drawn) of Hazus' restoration functions, days, by damage state.
+# Means (and standard deviations, not drawn) of Hazus' restoration functions, days, by damage state. Not yet
+# re-checked against the manual's tables (Hazus-MH MR4 Earthquake Technical Manual, chapter 8): no copy of them
+# was at hand when this was reviewed; check them there before relying on a recovery time.
 RESTORATION_DAYS: Final[dict[str, dict[str, tuple[float, float]]]] = {
     "electric substation": {MODERATE: (3.0, 1.5), EXTENSIVE: (7.0, 3.5), COMPLETE: (30.0, 15.0)},
     "water pumping plant": {MODERATE: (3.1, 2.7), EXTENSIVE: (13.5, 10.0), COMPLETE: (35.0, 18.0)},
