@@ -18,6 +18,7 @@ from twin.city.roads import Network
 from twin.cli import main
 from twin.hazards.damage import CLOSURE_DEPTH_M
 from twin.hazards.exposure import FloodExposure
+from twin.hazards.flood.model import FloodHazard
 from twin.hazards.flood.ponding import Depressions, Ponding, composite_curve_number, table_sealed_share
 from twin.hazards.flood.river import FloodPlain, channel_mask
 from twin.hazards.landslide.spec import SoilSpec
@@ -30,7 +31,9 @@ from twin.lifelines.weak_points import flood_prone_syntheses, single_points_of_f
 from twin.metrics.resilience import disruption_onset_s, resilience_index
 from twin.metrics.summary import run_metrics, service_metrics, service_names
 from twin.metrics.water import water_budget
+from twin.scenario import load_scenario
 from twin.sim.access import access_to_care, cut_off_nodes
+from twin.sim.phase import StepContext
 from twin.sim.state import SimState
 
 # --- item 1: a road closes by the water over its own surface ------------------------------------------------------
@@ -234,6 +237,41 @@ def test_water_back_above_the_damage_depth_restarts_the_clock() -> None:
     assert recovery.step(10800.0, rows, np.array([0.0]))[0].size == 0  # dry from 3 h: back at 3 h + 24 h
     assert recovery.step(3600.0 * 26.5, rows, np.array([0.0]))[0].size == 0
     assert recovery.step(3600.0 * 27, rows, np.array([0.0]))[0].tolist() == [0]
+
+
+def test_the_flood_phase_repairs_a_dried_component_and_logs_why(andorra_city: City, tmp_path: Path) -> None:
+    # A substation damaged by the flood, its cell dry from t = 0 (peak 0.5 m: moderate, Hazus mean 3 days): the
+    # flood phase clears its damage at 72 h, not before, and logs repair_component with cause "flood receded".
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        f"name: t\nmap: {ROOT / 'maps' / 'andorra'}\nstart: '2025-11-07T18:00'\nduration: 4d\nstep: 1h\n"
+        "hazards:\n  - {type: river_flood, rivers: [valira], hydrograph: {peak_stage_m: 1, time_to_peak: 1h, "
+        "duration: 2h}}\n"
+    )
+    hazard = FloodHazard.from_specs(andorra_city, list(load_scenario(scenario).hazards))
+    assert hazard is not None
+    facilities = andorra_city.facilities
+    row = int(
+        np.flatnonzero((facilities["kind"] == "substation").to_numpy() & (hazard.exposure.component_cell >= 0))[0]
+    )
+    state = SimState.normal(andorra_city)
+    state.comp_damaged[row], state.comp_cause[row] = True, "flood"
+    hazard.recovery.peak_m[row] = 0.5
+    logged: list[tuple[float, str, str]] = []
+
+    def context(t_s: float) -> StepContext:
+        def log(t: float, kind: str, target: str, cause: str, details: dict[str, object]) -> None:
+            logged.append((t, kind, cause))
+
+        return StepContext(t_s, 0, andorra_city, state, np.random.default_rng(0), log, lambda event: None)
+
+    dry = np.zeros(andorra_city.terrain.elevation_m.size, dtype=np.float32)
+    for hours in (0.0, 71.0):
+        hazard._recover(context(hours * 3600.0), hours * 3600.0, dry)
+        assert state.comp_damaged[row] and not logged
+    hazard._recover(context(72 * 3600.0), 72 * 3600.0, dry)
+    assert not state.comp_damaged[row] and state.comp_cause[row] == ""
+    assert logged == [(72 * 3600.0, "repair_component", "flood receded")]
 
 
 # --- item 5: people-hours from the people each zone holds ----------------------------------------------------------
