@@ -263,7 +263,7 @@ def test_the_flood_phase_repairs_a_dried_component_and_logs_why(andorra_city: Ci
         def log(t: float, kind: str, target: str, cause: str, details: dict[str, object]) -> None:
             logged.append((t, kind, cause))
 
-        return StepContext(t_s, 0, andorra_city, state, np.random.default_rng(0), log, lambda event: None)
+        return StepContext(t_s, 0, andorra_city, state, np.random.default_rng(0), log, lambda event: event)
 
     dry = np.zeros(andorra_city.terrain.elevation_m.size, dtype=np.float32)
     for hours in (0.0, 71.0):
@@ -551,7 +551,7 @@ def test_metrics_hold_the_hand_computed_water_budget_of_a_tilted_plane() -> None
     }
     for name, value in expected.items():
         assert metrics["water_budget"][name] == pytest.approx(value, rel=1e-9, abs=1e-9), name
-    assert abs(metrics["water_budget"]["closure_error_m3"]) < 1e-9
+    assert metrics["water_budget"]["closure_error_m3"] == pytest.approx(0.0, abs=1e-9)
     assert service_names(metrics) == ["power"]  # the budget is not a service
     # A run without rain has no budget entry.
     assert "water_budget" not in run_metrics(series[["t_s", "Q_power"]], population=100)

@@ -21,6 +21,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from twin.city.build import City
 from twin.hazards.landslide.spec import SoilSpec, ThresholdSpec
@@ -144,7 +145,7 @@ DEPOSITION_SLOPE_DEG = 10.0
 unconfined debris begins to deposit on slopes below about 10 degrees)."""
 
 
-def reach_ratio(volume_m3: np.ndarray) -> np.ndarray:
+def reach_ratio(volume_m3: npt.ArrayLike) -> np.ndarray:
     r"""Angle of reach of a slide's debris, as H/L = tan(alpha), from its volume (Corominas 1996).
 
     .. math:: \frac{H}{L} = 0.97\, V^{-0.105}
