@@ -106,8 +106,10 @@ def test_every_curve_monotone_bounded_and_zero_when_dry(region: str, building_cl
     assert dm.damage_ratio(0.0, building_class, region) == 0.0
 
 
-def test_curves_cover_four_regions_and_three_classes() -> None:
-    assert set(dm.JRC_CURVES) == {(r, c) for r in dm.REGIONS for c in dm.BUILDING_CLASSES}
+def test_curves_cover_six_regions_and_three_classes_where_jrc_has_them() -> None:
+    every = {(r, c) for r in dm.REGIONS for c in dm.BUILDING_CLASSES}
+    assert set(dm.JRC_CURVES) == every - set(dm.CLASS_FALLBACK)
+    assert set(dm.CLASS_FALLBACK) == {("africa", "commercial"), ("oceania", "industrial")}
     assert all(len(values) == len(JRC_DEPTHS) for values in dm.JRC_CURVES.values())
 
 
@@ -117,8 +119,8 @@ def test_damage_ratio_with_a_class_per_building() -> None:
 
 
 def test_unknown_region_or_class_is_an_error() -> None:
-    with pytest.raises(ValueError, match="region 'oceania'"):
-        dm.damage_ratio(1.0, "residential", "oceania")
+    with pytest.raises(ValueError, match="region 'antarctica'"):
+        dm.damage_ratio(1.0, "residential", "antarctica")
     with pytest.raises(ValueError, match="class 'agricultural'"):
         dm.damage_ratio(1.0, "agricultural", "europe")
     with pytest.raises(ValueError, match="unknown building classes"):
@@ -154,17 +156,31 @@ def test_building_class_mapping() -> None:
         (139.7, 35.7, "asia"),  # Tokyo
         (72.88, 19.08, "asia"),  # Mumbai
         (35.2, 31.8, "asia"),  # Jerusalem
+        (36.82, -1.29, "africa"),  # Nairobi
+        (3.38, 6.52, "africa"),  # Lagos
+        (151.2, -33.87, "oceania"),  # Sydney
+        (174.76, -36.85, "oceania"),  # Auckland
     ],
 )
 def test_region_of_continents(lon: float, lat: float, region: str) -> None:
     assert dm.region_of(lon, lat) == region
 
 
-@pytest.mark.parametrize(("lon", "lat"), [(36.82, -1.29), (3.38, 6.52), (151.2, -33.87), (-157.86, 21.31)])
-def test_region_of_falls_back_to_europe(lon: float, lat: float) -> None:
-    # Nairobi, Lagos (Africa: no commercial curve), Sydney (Oceania: no industrial curve), Honolulu (no box).
-    assert dm.region_of(lon, lat) == dm.FALLBACK_REGION == "europe"
-    assert "fallback" in dm.region_assumption(lon, lat)
+def test_region_of_falls_back_to_europe() -> None:
+    # Honolulu (no box).
+    assert dm.region_of(-157.86, 21.31) == dm.FALLBACK_REGION == "europe"
+    assert "fallback" in dm.region_assumption(-157.86, 21.31)
+
+
+def test_africa_and_oceania_use_their_own_curves_and_say_where_they_fall_back() -> None:
+    # JRC Africa residential at 1 m: 0.378; Oceania commercial at 1 m: 0.481 (Huizinga et al. 2017). Africa has no
+    # commercial curve and Oceania no industrial one: Europe's (0.30 and 0.27 at 1 m).
+    assert dm.damage_ratio(1.0, "residential", "africa") == pytest.approx(0.378)
+    assert dm.damage_ratio(1.0, "commercial", "oceania") == pytest.approx(0.481)
+    assert dm.damage_ratio(1.0, "commercial", "africa") == pytest.approx(0.30)
+    assert dm.damage_ratio(1.0, "industrial", "oceania") == pytest.approx(0.27)
+    assert "commercial buildings use Europe's curve" in dm.region_assumption(36.82, -1.29)
+    assert "industrial buildings use Europe's curve" in dm.region_assumption(151.2, -33.87)
 
 
 def test_region_assumption_names_the_curves() -> None:

@@ -15,8 +15,10 @@ from tests.hydro_grids import CELL_M, bowl, hydrology_of, terrain_of, v_valley, 
 from twin.city.build import City
 from twin.city.rivers import match_rivers
 from twin.errors import ScenarioError
+from twin.hazards.flood.model import FloodHazard
 from twin.hazards.flood.ponding import Depressions, Ponding, scs_runoff_mm
 from twin.hazards.flood.river import FloodPlain, channel_mask
+from twin.run import results_of
 from twin.scenario import Scenario, load_scenario
 from twin.sim.model import CityModel
 
@@ -187,6 +189,13 @@ def test_flood_runs_are_deterministic_and_restore_bit_for_bit(andorra_city: City
     second.run()
     restored = CityModel.restore(tmp_path / "half.npz", andorra_city, spec)
     restored.run()
+    # The rain's water budget reaches the run's metrics (metrics.json), as the flood hazard keeps it, and closes.
+    flood = next(phase for phase in first.phases["hazards"] if isinstance(phase, FloodHazard))
+    kept = flood.water_budget()
+    assert kept is not None
+    written = results_of(first, {}).metrics["water_budget"]
+    assert {name: written[f"{name}_m3"] for name in kept} == pytest.approx(kept, rel=1e-12)
+    assert abs(written["relative_error"]) < 1e-6 and written["rain_m3"] > 0
     for other in (second, restored):
         assert first.recorder.timeseries().equals(other.recorder.timeseries())
         np.testing.assert_array_equal(first.state.water_peak_m, other.state.water_peak_m)

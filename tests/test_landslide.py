@@ -82,7 +82,9 @@ def test_runout_follows_d8_for_its_length() -> None:
 def test_slides_start_exactly_at_the_computed_wetness(andorra_city: City, tmp_path: Path) -> None:
     """Single-valued soil and a constant recharge: the cells that fail are exactly those whose critical recharge
     R* = w* T sin(theta) / a lies below the recharge given, and no others."""
+    # The mean soil with its weakest cohesion, so that some cells can fail when saturated.
     soil = {key: float(np.mean(np.asarray(value, dtype=float))) for key, value in SOIL.items()}
+    soil["cohesion_pa"] = 5000.0
     probe = CityModel(andorra_city, _scenario(tmp_path, [{"type": "landslide", "soil": soil, "recharge_mm_day": 0.0}]))
     slides = _landslides(probe)
     assert slides.soil is not None

@@ -108,16 +108,15 @@ def _fs_direct(city: City, soil: dict[str, float], recharge_m_day: float, wetnes
     """FS of every cell from the formulas, for single-valued soil (NaN where there is no slope)."""
     theta = slope_rad(city.terrain.elevation_m, city.terrain.resolution_m).ravel()
     area = city.hydrology.accumulation.ravel().astype(np.float64) * city.terrain.resolution_m
-    c_star = soil["cohesion_pa"] / (soil["depth_m"] * soil["density_kg_m3"] * GRAVITY)
+    # depth_m is vertical: the thickness normal to the slope is depth x cos(theta)
+    c_star = soil["cohesion_pa"] / (soil["depth_m"] * np.cos(theta) * soil["density_kg_m3"] * GRAVITY)
     tan_phi = np.tan(np.radians(soil["friction_angle_deg"]))
     ratio = WATER_DENSITY / soil["density_kg_m3"]
     with np.errstate(invalid="ignore", divide="ignore"):
         w = relative_wetness(recharge_m_day, area, np.full(area.shape, soil["transmissivity_m2_day"]), theta)
         if wetness is not None:
             w = np.full(area.shape, wetness)
-        return factor_of_safety(
-            np.full(area.shape, c_star), np.full(area.shape, tan_phi), np.full(area.shape, ratio), w, theta
-        )
+        return factor_of_safety(c_star, np.full(area.shape, tan_phi), np.full(area.shape, ratio), w, theta)
 
 
 # --- susceptibility -----------------------------------------------------------------------------------------

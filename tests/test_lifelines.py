@@ -55,17 +55,24 @@ def _source_of_zone(city: City, row: int) -> int:
     return int(lifelines.power_sources[zone])
 
 
-def _with(city: City, tank_hours: float | None = None, hospital_backup_h: float | None = None) -> City:
-    """The City with other tank sizes or hospital generators (dependencies are data a user can change)."""
+def _with(
+    city: City,
+    tank_hours: float | None = None,
+    hospital_backup_h: float | None = None,
+    hospital_water_h: float | None = None,
+) -> City:
+    """The City with other tank sizes, hospital generators or water storage (dependencies are data a user can
+    change)."""
     config = city.config
     if tank_hours is not None:
         water = config.lifelines.water.model_copy(update={"tank_hours": tank_hours})
         config = config.model_copy(update={"lifelines": config.lifelines.model_copy(update={"water": water})})
     lifelines = city.lifelines
-    if hospital_backup_h is not None:
-        deps = lifelines.dependencies.copy()
-        deps.loc[(deps["comp"] == HOSPITAL) & (deps["needs"] == "power"), "backup_hours"] = hospital_backup_h
-        lifelines = dataclasses.replace(lifelines, dependencies=deps)
+    deps = lifelines.dependencies.copy()
+    for needs, hours in (("power", hospital_backup_h), ("water", hospital_water_h)):
+        if hours is not None:
+            deps.loc[(deps["comp"] == HOSPITAL) & (deps["needs"] == needs), "backup_hours"] = hours
+    lifelines = dataclasses.replace(lifelines, dependencies=deps)
     return dataclasses.replace(city, config=config, lifelines=lifelines)
 
 
@@ -95,7 +102,7 @@ def test_hospital_generator_runs_out_after_its_fuel_hours(andorra_city: City, tm
 
 
 def test_cascade_power_pump_water_hospital_in_order_and_on_time(andorra_city: City, tmp_path: Path) -> None:
-    city = _with(andorra_city, tank_hours=6.0)
+    city = _with(andorra_city, tank_hours=6.0, hospital_water_h=3.0)
     lifelines = city.lifelines
     water_zone = int(lifelines.node_water_zone[city.facilities["drive_node"].iloc[HOSPITAL]])
     pump, tank = int(lifelines.water_pump[water_zone]), int(lifelines.water_tank[water_zone])
@@ -111,11 +118,11 @@ def test_cascade_power_pump_water_hospital_in_order_and_on_time(andorra_city: Ci
 
     assert when(pump) == 3600.0  # loses power with its substation
     assert when(tank) == 3600.0 + 6 * 3600.0  # the 6 h tank runs dry
-    assert when(HOSPITAL) == 3600.0 + 6 * 3600.0  # and the hospital loses water with it
+    assert when(HOSPITAL) == 3600.0 + (6 + 3) * 3600.0  # and the hospital's own 3 h of water after it
     cause = down.loc[down["details"].str.contains(f'"component": {HOSPITAL}[,}}]', regex=True), "cause"]
-    assert cause.tolist() == ["cascade"]
+    assert cause.tolist() == ["backup exhausted"]
     series = model.recorder.timeseries().set_index("t_s")
-    assert series.loc[7 * 3600.0 - 600, "Q_health"] == 1.0 and series.loc[7 * 3600.0, "Q_health"] < 1.0
+    assert series.loc[10 * 3600.0 - 600, "Q_health"] == 1.0 and series.loc[10 * 3600.0, "Q_health"] < 1.0
 
 
 def test_restoration_brings_every_service_back(andorra_city: City, tmp_path: Path) -> None:

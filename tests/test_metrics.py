@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from twin.metrics import (
@@ -20,6 +20,7 @@ from twin.metrics import (
     t_min_s,
     time_to_recover_s,
 )
+from twin.metrics.resilience import disruption_onset_s
 
 H = 3600.0
 
@@ -166,7 +167,8 @@ class TestIrregularSteps:
         )
 
     def test_index_and_recovery(self) -> None:
-        assert resilience_index(IRREGULAR_T, IRREGULAR_Q) == pytest.approx(1 - IRREGULAR_LOSS_S / 400.0)
+        # Cimellaro's index runs from the onset (Q leaves 1 after the record at 10 s) over the 390 s after it
+        assert resilience_index(IRREGULAR_T, IRREGULAR_Q) == pytest.approx(1 - IRREGULAR_LOSS_S / 390.0)
         # below 0.95 from record 25 s; first record >= 0.95 after the minimum (100 s) is 400 s
         assert time_to_recover_s(IRREGULAR_T, IRREGULAR_Q) == pytest.approx(375.0)
 
@@ -237,13 +239,16 @@ class TestValidation:
     steps=st.lists(st.floats(min_value=1.0, max_value=600.0), min_size=1, max_size=30),
     levels=st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=30, max_size=30),
 )
+@example(steps=[60.0, 60.0, 60.0], levels=[1.0, 0.5, 0.5] + [1.0] * 27)  # onset at 60 s, not at the start
 def test_loss_and_index_are_complementary(steps: list[float], levels: list[float]) -> None:
-    """For Q(0) = 1 on any grid: loss * 3600 + index * T = T, 0 <= R <= 1, and EOH = L."""
+    """For Q(0) = 1 on any grid: loss * 3600 + index * T = T over the control time T from the disruption's onset
+    (Q = 1 before it, so the loss before the onset is nil), 0 <= R <= 1, and EOH = L."""
     t = np.concatenate([[0.0], np.cumsum(steps)])
     q = np.concatenate([[1.0], levels[: len(steps)]])
     loss, index = resilience_loss_h(t, q), resilience_index(t, q)
+    control_s = t[-1] - disruption_onset_s(t, q)
     assert 0.0 <= index <= 1.0
-    assert loss * H + index * t[-1] == pytest.approx(t[-1], rel=1e-9)
+    assert loss * H + index * control_s == pytest.approx(control_s, rel=1e-9)
     assert equivalent_outage_hours(t, q) == loss
     assert robustness(q) <= index
     recovery = time_to_recover_s(t, q)

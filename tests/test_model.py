@@ -196,7 +196,7 @@ def _line_city(andorra_city: City) -> City:
         {"osm_id": [1, 2, 3, 4], "lon": 0.0, "lat": 0.0, "x": [0.0, 1000, 2000, 3000], "y": 0.0, "elevation_m": 0.0}
     )
     src, dst = [0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]
-    links = pd.DataFrame({"src": src, "dst": dst, "length_m": 1000.0, "speed_mps": 10.0})
+    links = pd.DataFrame({"src": src, "dst": dst, "length_m": 1000.0, "speed_mps": 10.0, "bridge": False})
     homes = pd.DataFrame(
         {
             "building": -1,

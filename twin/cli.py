@@ -40,6 +40,8 @@ def _map_build(args: argparse.Namespace) -> int:
         f"{city.name}: {city.drive.n_nodes} drivable nodes, {city.population} residents "
         f"({time.perf_counter() - start:.1f} s)"
     )
+    for line in city.warnings():  # weak points the user should check before trusting a run
+        _say(line)
     return 0
 
 

@@ -26,7 +26,8 @@ from typing import Any
 
 from twin.city.build import City, load_city
 from twin.errors import ScenarioError, TwinError
-from twin.metrics import service_metrics
+from twin.metrics import run_metrics, service_names
+from twin.metrics.summary import WATER_BUDGET_KEY
 from twin.results import Results, provenance_base, to_jsonable
 from twin.runfolder import (
     STATUS_COMPLETE,
@@ -197,7 +198,7 @@ def results_of(model: CityModel, provenance: dict[str, Any]) -> Results:
     """The Results of a model as it stands (complete or not)."""
     spec, city = model.spec, model.city
     timeseries = model.recorder.timeseries()
-    metrics = service_metrics(
+    metrics = run_metrics(
         timeseries,
         population=city.population,
         recovery_threshold=spec.metrics.recovery_threshold,
@@ -262,14 +263,20 @@ def summary_table(results: Results) -> str:
     """The metrics per service as a small text table."""
     header = f"{'service':<10} {'min Q':>7} {'loss (h)':>9} {'index':>7} {'recovered after':>16}"
     lines = [header, "-" * len(header)]
-    for service, figures in results.metrics.items():
-        if not isinstance(figures, dict):
-            continue
+    for service in service_names(results.metrics):
+        figures = results.metrics[service]
         recover = figures.get("time_to_recover_s")
         recovered = "never" if recover is None else format_duration(float(recover))
         lines.append(
             f"{service:<10} {figures['robustness']:>7.3f} {figures['resilience_loss_h']:>9.3f} "
             f"{figures['resilience_index']:>7.3f} {recovered:>16}"
+        )
+    budget = results.metrics.get(WATER_BUDGET_KEY)
+    if isinstance(budget, dict):
+        lines.append(
+            f"rain water budget: {budget['rain_m3']:,.0f} m3 of rain = {budget['losses_m3']:,.0f} lost (infiltration) "
+            f"+ {budget['drained_m3']:,.0f} drained + {budget['outflow_m3']:,.0f} flowed out + "
+            f"{budget['stored_m3']:,.0f} stored; closure error {budget['closure_error_m3']:.2g} m3"
         )
     return "\n".join(lines)
 

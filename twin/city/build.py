@@ -35,9 +35,10 @@ from twin.errors import MapError
 from twin.hydrology.conditioning import Hydrology, build_hydrology
 from twin.hydrology.landcover import impervious_fraction, is_landcover, landcover_class, landcover_grid
 from twin.lifelines.networks import LifelineNetworks, build_lifelines, synthesised_rows
+from twin.lifelines.weak_points import WARNING_PREFIX, HandAt, weak_points
 
 # Bump when the build's output changes, so stale caches are rebuilt.
-BUILD_VERSION = "7"
+BUILD_VERSION = "8"
 CACHE_FOLDER = ".cache"
 
 Progress = Callable[[str], None]
@@ -107,6 +108,10 @@ class City:
         elif group == "lifeline":
             table = table[table["group"] != "facility"]
         return {str(k): int(v) for k, v in table["kind"].value_counts().sort_index().items()}
+
+    def warnings(self) -> list[str]:
+        """The map's warnings: the assumptions that start with ``warning:`` (``twin map build`` prints them)."""
+        return [line for line in self.assumptions if line.startswith(WARNING_PREFIX)]
 
     def info(self) -> dict[str, Any]:
         """The summary that ``twin map info --json`` prints."""
@@ -203,13 +208,17 @@ def build_city(folder: Path, config: CityConfig, key: str, progress: Progress) -
     facility_features = list(iter_features(osm, projector, fac.wanted))
     located = {f.osm_id: f for f in building_features + facility_features}
     facilities = fac.facilities_table(facility_features, located, config, drive, walk, to_metric.transform)
-    progress("lifeline networks")
-    facilities, lifelines = _lifelines(facilities, homes, drive, walk, config, _bounds_xy(osm.bounds, to_metric))
     waterways = fac.waterways_table(list(iter_features(osm, projector, lambda t: "waterway" in t)))
     progress("terrain hydrology")
     hydrology = _hydrology(osm, projector, terrain, waterways, buildings, drive, config)
+    progress("lifeline networks")
+    hand = HandAt(terrain, hydrology)
+    facilities, lifelines = _lifelines(
+        facilities, homes, drive, walk, config, _bounds_xy(osm.bounds, to_metric), hand.of(homes)
+    )
     assumptions += _road_assumptions(drive) + _people_assumptions(config, buildings, homes)
     assumptions += _facility_assumptions(facilities) + _lifeline_assumptions(facilities)
+    assumptions += weak_points(facilities, homes, lifelines, hand.of(facilities), config.lifelines)
     return City(
         name=config.name,
         crs=config.crs,
@@ -255,9 +264,10 @@ def _lifelines(
     walk: Network,
     config: CityConfig,
     bounds_xy: tuple[float, float, float, float],
+    home_hand_m: np.ndarray,
 ) -> tuple[pd.DataFrame, LifelineNetworks]:
     """Add the components the map lacks (assumed), then lay out the lifeline networks over all of them."""
-    extra = synthesised_rows(facilities, homes, drive, config.lifelines)
+    extra = synthesised_rows(facilities, homes, drive, config.lifelines, home_hand_m)
     if len(extra):
         extra["drive_node"], extra["drive_distance_m"] = nearest_nodes(
             drive, extra["x"].to_numpy(float), extra["y"].to_numpy(float)

@@ -102,6 +102,9 @@ class WaterSpec(_Strict):
     zone_band_m: float = Field(default=100.0, gt=0, le=2000)
     tank_hours: float = Field(default=12.0, gt=0, le=240)
     refill_per_hour: float = Field(default=0.5, gt=0, le=10)
+    # A synthesised pump stands at the lowest home of its band that is at least this high above the nearest
+    # drainage (HAND): below 5 m is the flood-prone class of Renno et al. (2008) and Nobre et al. (2011).
+    site_min_hand_m: float = Field(default=5.0, ge=0, le=200)
 
 
 class TelecomSpec(_Strict):
@@ -118,6 +121,9 @@ class LifelinesSpec(_Strict):
     water: WaterSpec = Field(default_factory=WaterSpec)
     telecom: TelecomSpec = Field(default_factory=TelecomSpec)
     hospital_generator_hours: float = Field(default=48.0, ge=0, le=2000)
+    # Hours a hospital runs on its own water storage once its zone's mains are dry: an assumed day of storage
+    # (the CDC/AWWA Emergency Water Supply Planning Guide for Hospitals asks hospitals to plan for 96 h).
+    hospital_water_hours: float = Field(default=24.0, ge=0, le=2000)
     signal_capacity_factor: float = Field(default=0.5, gt=0, le=1)
 
 
@@ -132,6 +138,13 @@ class CityConfig(_Strict):
     min_dem_coverage: float = Field(default=0.95, gt=0, le=1)
     working_resolution_m: float = Field(default=30.0, gt=1, le=100)
     bridge_deck_height_m: float = Field(default=5.0, gt=0)
+    # Water (m) at a hospital, clinic, fire or police station or shelter that puts it out of service: the
+    # ground-floor services stop once water is inside (Hazus flood, essential facilities); 0.3 m is an assumed
+    # ground-floor sill (twin.hazards.exposure.CRITICAL_FACILITY_KINDS).
+    facility_flood_depth_m: float = Field(default=0.3, gt=0, le=10)
+    # Height of the buildings' ground floor above the street: water below it is not inside (no damage counted,
+    # nobody exposed). 0.3 m is an assumption, Hazus' default first-floor height for slab-on-grade (1 ft).
+    first_floor_height_m: float = Field(default=0.3, ge=0, le=10)
     population: PopulationSpec
     shelters: list[Shelter] = Field(default_factory=list)
     hospital_beds: list[HospitalBeds] = Field(default_factory=list)

@@ -15,10 +15,10 @@ The JRC tables below are the values as published in CLIMADA Petals
 (``CLIMADA-project/climada_petals``, ``climada_petals/entity/impact_funcs/river_flood.py``,
 ``from_jrc_impf_residential`` / ``_commercial`` / ``_industrial``, rounded there to three decimals), and
 agree within that rounding with a second, full-precision copy of the JRC spreadsheet embedded in another
-public repository. Only the regions and classes twin uses are kept: residential, commercial and
-industrial for Europe, North America, (Central and) South America and Asia. JRC gives Africa no
-commercial curve and Oceania no industrial curve, so those continents use the Europe curves (see
-:func:`region_of`).
+public repository. Only the classes twin uses are kept: residential, commercial and industrial for
+Europe, North America, (Central and) South America, Asia, Africa and Oceania. JRC gives Africa no
+commercial curve and Oceania no industrial curve: those two use Europe's curve of the class
+(:data:`CLASS_FALLBACK`).
 """
 
 from __future__ import annotations
@@ -114,7 +114,9 @@ EUROPE: Final = "europe"
 NORTH_AMERICA: Final = "north_america"
 SOUTH_AMERICA: Final = "south_america"
 ASIA: Final = "asia"
-REGIONS: Final = (EUROPE, NORTH_AMERICA, SOUTH_AMERICA, ASIA)
+AFRICA: Final = "africa"
+OCEANIA: Final = "oceania"
+REGIONS: Final = (EUROPE, NORTH_AMERICA, SOUTH_AMERICA, ASIA, AFRICA, OCEANIA)
 FALLBACK_REGION: Final = EUROPE
 
 JRC_DEPTHS_M: Final = np.array([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0])
@@ -136,7 +138,17 @@ JRC_CURVES: Final[dict[tuple[str, str], tuple[float, ...]]] = {
     (ASIA, RESIDENTIAL): (0.0, 0.327, 0.494, 0.617, 0.721, 0.870, 0.931, 0.984, 1.0),
     (ASIA, COMMERCIAL): (0.0, 0.377, 0.538, 0.659, 0.763, 0.883, 0.942, 0.981, 1.0),
     (ASIA, INDUSTRIAL): (0.0, 0.283, 0.482, 0.629, 0.717, 0.857, 0.909, 0.955, 1.0),
+    # JRC has no commercial curve for Africa and no industrial curve for Oceania (CLASS_FALLBACK).
+    (AFRICA, RESIDENTIAL): (0.0, 0.22, 0.378, 0.531, 0.636, 0.817, 0.903, 0.957, 1.0),
+    (AFRICA, INDUSTRIAL): (0.0, 0.063, 0.247, 0.403, 0.494, 0.685, 0.919, 1.0, 1.0),
+    (OCEANIA, RESIDENTIAL): (0.0, 0.475, 0.640, 0.715, 0.788, 0.929, 0.967, 0.983, 1.0),
+    (OCEANIA, COMMERCIAL): (0.0, 0.239, 0.481, 0.674, 0.865, 1.0, 1.0, 1.0, 1.0),
 }
+CLASS_FALLBACK: Final[dict[tuple[str, str], tuple[str, str]]] = {
+    (AFRICA, COMMERCIAL): (FALLBACK_REGION, COMMERCIAL),
+    (OCEANIA, INDUSTRIAL): (FALLBACK_REGION, INDUSTRIAL),
+}
+"""The curves JRC does not publish and the one used instead: Europe's curve of the same class."""
 ONSET_DEPTH_M: Final = 0.05
 """Depth (m) at which a curve with damage at 0 m (North America) reaches its tabulated 0 m value.
 
@@ -146,8 +158,9 @@ tabulated 0 m value at 5 cm, as CLIMADA Petals does for the same curves.
 
 
 def _curve_points(region: str, building_class: str) -> tuple[FloatArray, FloatArray]:
+    key = CLASS_FALLBACK.get((region, building_class), (region, building_class))
     try:
-        ratios = np.array(JRC_CURVES[(region, building_class)])
+        ratios = np.array(JRC_CURVES[key])
     except KeyError:
         raise ValueError(
             f"no JRC depth-damage curve for region {region!r} and class {building_class!r}; "
@@ -268,9 +281,10 @@ def building_class(use: ArrayLike, residential: ArrayLike) -> npt.NDArray[np.str
 
 
 # Coarse continent boxes (lon_min, lon_max, lat_min, lat_max); the first box that holds the point wins.
-# Africa and Oceania have incomplete JRC curve sets (no commercial or no industrial curve): their boxes
-# are listed so that they are recognised, and they fall back to Europe.
+# Africa and Oceania have incomplete JRC curve sets (no commercial or no industrial curve): the missing class
+# falls back to Europe's curve (CLASS_FALLBACK).
 CONTINENT_BOXES: Final[tuple[tuple[str, tuple[float, float, float, float]], ...]] = (
+    ("oceania", (110.0, 180.0, -50.0, -11.0)),  # Australia, New Zealand, Melanesia south of New Guinea
     ("europe", (-25.0, 40.0, 35.0, 72.0)),  # Iceland to the Urals' foothills, Mediterranean coast to North Cape
     ("north_america", (-170.0, -50.0, 24.0, 85.0)),  # Canada, the USA (but Hawaii), northern Mexico
     ("south_america", (-120.0, -30.0, -56.0, 24.0)),  # Central America, the Caribbean and South America
@@ -292,8 +306,9 @@ def region_of(lon: float, lat: float) -> str:
 
     Boxes, first match wins: Europe (25 W-40 E, 35-72 N); North America (170-50 W, north of 24 N);
     Central and South America (120-30 W, 56 S-24 N); Africa (20 W-34.5 E, 35 S-35 N, and 34.5-52 E,
-    35 S-11.5 N); Asia (34.5-180 E, 11 S-82 N). Africa, Oceania and anything outside the boxes fall
-    back to :data:`FALLBACK_REGION` (Europe), which :func:`region_assumption` states. The boxes are
+    35 S-11.5 N); Oceania (110-180 E, 50-11 S); Asia (34.5-180 E, 11 S-82 N). Anything outside the boxes
+    falls back to :data:`FALLBACK_REGION` (Europe), which :func:`region_assumption` states, as do Africa's
+    commercial and Oceania's industrial buildings (:data:`CLASS_FALLBACK`). The boxes are
     coarse: check the choice near their edges (northern Mexico counts as North America, Turkey east of
     40 E and the Caucasus as Asia).
 
@@ -329,6 +344,11 @@ def region_assumption(lon: float, lat: float) -> str:
     source = "JRC global depth-damage curves (Huizinga et al. 2017)"
     continent = _continent(lon, lat)
     if continent == region:
-        return f"building damage: {source}, {label} (map centre {lon:.3f}, {lat:.3f})"
+        missing = [
+            f"{c} buildings use Europe's curve (JRC has no {label} {c} curve)" for r, c in CLASS_FALLBACK if r == region
+        ]
+        return f"building damage: {source}, {label} (map centre {lon:.3f}, {lat:.3f})" + "".join(
+            f"; {m}" for m in missing
+        )
     where = f"in {continent.title()}, which has no complete JRC curve set" if continent else "outside every box"
     return f"building damage: {source}, {label} as a fallback: the map centre ({lon:.3f}, {lat:.3f}) lies {where}"

@@ -32,6 +32,7 @@ from twin.hazards.damage import (
     region_of,
 )
 from twin.hazards.gridindex import line_cell_pairs, point_cells, residents_in_water
+from twin.hazards.roadwater import RoadSamples
 from twin.sim.state import SimState
 
 IntArray = npt.NDArray[np.int64]
@@ -71,6 +72,16 @@ stands at ground level. Not included: linear assets (``line``, ``minor_line``, `
 conductors are overhead or sealed, and line supports (power ``tower``, ``pole``, ``portal``), which
 stand in water unharmed; nor traffic signals or facilities (hospitals, shelters, ...), whose flooding
 is the building's, not a lifeline component's.
+"""
+CRITICAL_FACILITY_KINDS: Final = frozenset(["hospital", "clinic", "fire_station", "police", "shelter"])
+"""Facility kinds that water puts out of service: the critical services on a building's ground floor.
+
+Rule (Hazus-MH Flood Model, Technical Manual, FEMA 2009, ch. 7 "Essential facilities": a hospital, fire or
+police station or shelter loses its function once water stands above its first floor): such a facility is
+out (``comp_damaged``, cause ``flood``) when the water at its cell is deeper than city.yaml's
+``facility_flood_depth_m``, 0.3 m by default. The default is an *assumption*: a ground floor at a typical
+30 cm sill above the street, where emergency departments, fire engines and shelters' halls are. Schools
+and sports halls are not critical services of a run (they are shelters only when city.yaml says so).
 """
 FLOOD_VULNERABLE_GROUPS: Final = frozenset(["power", "water", "telecom"])
 NOT_FLOOD_VULNERABLE_KINDS: Final = frozenset(["line", "minor_line", "cable", "tower", "pole", "portal"])
@@ -124,6 +135,9 @@ class FloodExposure:
         The unique (link, cell) pairs: the cells each drivable link passes through, sorted by link. Each
         link's geometry is densified to vertices at most half a cell apart (``shapely.segmentize``)
         and every vertex's cell is kept; points outside the grid are dropped.
+    road_samples
+        Points along every link with the road's elevation, which the water depth over a road is read at
+        (:class:`twin.hazards.roadwater.RoadSamples`).
     building_cell, home_cell, component_cell
         The cell of each building (centroid), home and facility (its ``x``, ``y``); -1 outside the grid.
     vulnerable
@@ -142,8 +156,7 @@ class FloodExposure:
 
         geometry = shapely.from_wkb(links["geometry"].to_numpy())
         self.pair_link, self.pair_cell = line_cell_pairs(geometry, terrain.transform, self.shape)
-        # Links that touch the grid and where their run of pairs starts (for the max-reduction).
-        self._wet_links, self._starts = np.unique(self.pair_link, return_index=True)
+        self.road_samples = RoadSamples.of_links(geometry, terrain)
 
         self._bridge = links["bridge"].to_numpy(dtype=bool)
         self._tunnel_only = links["tunnel"].to_numpy(dtype=bool) & ~self._bridge
@@ -180,8 +193,12 @@ class FloodExposure:
             facilities["group"].isin(list(FLOOD_VULNERABLE_GROUPS)).to_numpy()
             & facilities["kind"].isin(list(FLOOD_VULNERABLE_KINDS)).to_numpy()
         )
-        self._vulnerable_ids = np.flatnonzero(self.vulnerable & (self.component_cell >= 0))
+        self.first_floor_m = float(city.config.first_floor_height_m)
+        self.critical = facilities["kind"].isin(list(CRITICAL_FACILITY_KINDS)).to_numpy()
+        self.facility_threshold_m = float(city.config.facility_flood_depth_m)
+        self._vulnerable_ids = np.flatnonzero((self.vulnerable | self.critical) & (self.component_cell >= 0))
         self._vulnerable_cell = self.component_cell[self._vulnerable_ids]
+        self._vulnerable_critical = self.critical[self._vulnerable_ids]
 
         if region is not None and region not in REGIONS:
             raise ValueError(f"no JRC depth-damage curves for region {region!r}; use one of {', '.join(REGIONS)}")
@@ -233,19 +250,18 @@ class FloodExposure:
         return depth.reshape(-1)
 
     def link_depth_m(self, state: SimState) -> FloatArray:
-        """Deepest water (m) on each drivable link's cells now (0 for links off the grid; NaN counts as dry)."""
-        flat = self._depth_grid(state)
-        values = np.fmax(flat[self.pair_cell].astype(np.float64), 0.0)
-        depth = np.zeros(self.n_links)
-        if values.size:
-            depth[self._wet_links] = np.maximum.reduceat(values, self._starts)
-        return depth
+        """Deepest water (m) over each drivable link's own road surface now (:mod:`twin.hazards.roadwater`).
+
+        0 for links off the grid; NaN counts as dry.
+        """
+        return self.road_samples.depth_m(self._depth_grid(state), self.n_links)
 
     def apply(self, state: SimState, t_s: float, *, deck_height_m: float, component_threshold_m: float) -> FloodChanges:
         """Write the effects of ``state.water_depth_m`` on links, buildings and components into ``state``.
 
         Links
-            ``link_flood_depth_m`` = max depth over the link's cells, except bridges, which count only
+            ``link_flood_depth_m`` = the deepest water over the road's own surface at points along it
+            (:mod:`twin.hazards.roadwater`: cell water surface minus road elevation), except bridges, which count only
             the water surface (ground + depth) above their deck (:meth:`bridge_deck_m`). ``link_closed_flood``
             when that depth
             is >= :data:`~twin.hazards.damage.CLOSURE_DEPTH_M` (0.3 m, Pregnolato et al. 2017), or, for
@@ -257,10 +273,13 @@ class FloodExposure:
             reopens, and back to NaN when it closes again.
         Buildings
             ``building_depth_m`` = depth at the building's cell; ``building_peak_depth_m`` the running
-            maximum; ``building_damage`` = max(previous, JRC damage ratio of the depth): damage never
-            falls.
+            maximum; ``building_damage`` = max(previous, JRC damage ratio of the depth) where the water is
+            above the ground floor (city.yaml ``first_floor_height_m``; Hazus counts flood damage from the
+            first floor), else no damage: a few millimetres in the street do not damage a building. Damage
+            never falls.
         Components
-            ``comp_damaged`` |= depth > ``component_threshold_m`` for :data:`FLOOD_VULNERABLE_KINDS`;
+            ``comp_damaged`` |= depth > ``component_threshold_m`` for :data:`FLOOD_VULNERABLE_KINDS`, and
+            depth > city.yaml's ``facility_flood_depth_m`` for :data:`CRITICAL_FACILITY_KINDS`;
             newly damaged components get ``comp_cause = "flood"`` (an existing cause is kept).
 
         Parameters
@@ -306,12 +325,14 @@ class FloodExposure:
         building_depth[self._building_in] = np.fmax(flat[self._building_in_cell], 0.0)
         state.building_depth_m[:] = building_depth
         np.maximum(state.building_peak_depth_m, building_depth, out=state.building_peak_depth_m)
+        inside = building_depth > self.first_floor_m  # water below the ground floor is not in the building
         for name, members in self._class_members:
             if members.size:
-                ratio = damage_ratio(building_depth[members], name, self.region)
+                ratio = np.where(inside[members], damage_ratio(building_depth[members], name, self.region), 0.0)
                 state.building_damage[members] = np.maximum(state.building_damage[members], ratio)
 
-        wet = np.fmax(flat[self._vulnerable_cell], 0.0) > component_threshold_m
+        threshold = np.where(self._vulnerable_critical, self.facility_threshold_m, component_threshold_m)
+        wet = np.fmax(flat[self._vulnerable_cell], 0.0) > threshold
         hit = self._vulnerable_ids[wet]
         hit = hit[~state.comp_damaged[hit]]
         state.comp_damaged[hit] = True
@@ -324,7 +345,7 @@ class FloodExposure:
         )
 
     def people_in_water(self, state: SimState, depth_m: float) -> int:
-        """Residents whose home cell has more than ``depth_m`` of water now.
+        """Residents whose home has more than ``depth_m`` of water above its ground floor now.
 
         The engine counts people exposed (> 0.5 m) and needing rescue (> 1.5 m), DESIGN.md "Buildings
         in water". Homes are located by their ``x``, ``y`` (a building's centroid, or a walkable node on
@@ -342,7 +363,8 @@ class FloodExposure:
         int
             Number of residents.
         """
-        return residents_in_water(self._depth_grid(state), self._home_in_cell, self._home_population, depth_m)
+        grid = self._depth_grid(state)
+        return residents_in_water(grid, self._home_in_cell, self._home_population, depth_m + self.first_floor_m)
 
     def assumptions(self) -> list[str]:
         """The assumptions this exposure model makes, for the run's ``assumptions.json``."""
@@ -350,6 +372,11 @@ class FloodExposure:
             self.region_note,
             f"flood-vulnerable lifeline components: {', '.join(sorted(FLOOD_VULNERABLE_KINDS))} "
             "(lines, cables, towers and poles are not damaged by water)",
+            f"buildings are damaged (JRC ratio) and their residents exposed only by water above their ground "
+            f"floor, {self.first_floor_m:g} m above the street (first_floor_height_m, assumed)",
+            f"critical facilities ({', '.join(sorted(CRITICAL_FACILITY_KINDS))}) are out of service with more "
+            f"than {self.facility_threshold_m:g} m of water at their cell (facility_flood_depth_m; an assumed "
+            "ground-floor sill, Hazus essential-facility rule)",
             f"tunnels and underpasses close at {TUNNEL_WATER_M} m of water, other roads at {CLOSURE_DEPTH_M} m; "
             "bridges close only when the water surface reaches their deck: at least as high as their lower "
             "abutment and at least bridge_deck_height_m above the lowest ground they span",

@@ -16,7 +16,8 @@ Phase ``lifelines``, after the hazards wrote the damage (``comp_damaged``). Each
 5. **Signals** without power become all-way stops: the links entering their junction get ``signal_capacity_factor``
    (0.5 by default: an all-way stop discharges about one vehicle per 4 s per approach against about 2 s per lane at
    saturation under a signal; HCM 2010 chapters 18 and 20), which traffic reads from ``link_capacity_factor``.
-6. **Hospitals** work while undamaged, powered (grid or generator) and their water zone has water.
+6. **Hospitals** work while undamaged, powered (grid or generator) and watered: their zone has water, or their
+   own storage (``hospital_water_hours`` of demand, drained like a backup while the mains are dry) is not empty.
 
 Service levels (InfraRisk's "percentage of customers served", Sharma et al. 2020): ``Q_power`` and ``Q_water`` =
 residents whose zone is served / residents served in the normal state; ``Q_telecom`` = residents with signal / those
@@ -82,6 +83,11 @@ class Lifelines(Phase):
         water = deps[deps["needs"] == "water"]
         self.needs_water = np.zeros(self.n_comps, dtype=bool)
         self.needs_water[water["comp"].to_numpy(np.int64)] = True
+        # Own water storage (hospitals): hours of the component's demand, drained while its zone's mains are dry.
+        self.store_comp = water["comp"].to_numpy(np.int64)
+        self.store_hours = water["backup_hours"].to_numpy(np.float64)
+        self.store_left = self.store_hours.copy()
+        self._on_mains = np.ones(len(self.store_comp), dtype=bool)
         self.tank_hours = np.full(len(net.water_tank), spec.water.tank_hours)
         self._pump_up = np.ones(len(net.water_tank), dtype=bool)
         self.tank_capacity_h = spec.water.tank_hours
@@ -141,6 +147,11 @@ class Lifelines(Phase):
                 np.minimum(self.tank_hours + self.refill_per_hour * hours, self.tank_capacity_h),
                 np.maximum(self.tank_hours - hours, 0.0),
             )
+            self.store_left = np.where(
+                self._on_mains,
+                np.minimum(self.store_left + hours, self.store_hours),
+                np.maximum(self.store_left - hours, 0.0),
+            )
         zone_power = self._zone_power(damaged)
         grid_power = np.ones(self.n_comps, dtype=bool)
         has_zone = self.comp_power_zone >= 0
@@ -155,8 +166,13 @@ class Lifelines(Phase):
         zone_water = tank_ok & (self.tank_hours > EMPTY_H)
         tanks = net.water_tank >= 0
         up[net.water_tank[tanks]] &= zone_water[tanks]
-        up &= ~self.needs_water | zone_water[self.comp_water_zone]
+        on_mains = zone_water[self.comp_water_zone[self.store_comp]]
+        watered = np.ones(self.n_comps, dtype=bool)
+        watered[self.store_comp] = on_mains | (self.store_left > EMPTY_H)
+        up &= watered
         self._up = up
+        self.store_started = self._on_mains & ~on_mains & (self.store_hours > 0)
+        self._on_mains = on_mains
         self._damaged, self._cause = damaged.copy(), state.comp_cause.copy()
         self.backup_started = self._on_grid & ~on_grid & (self.backup_hours > 0)
         self._on_grid, self._pump_up = on_grid, pump_up
@@ -186,12 +202,19 @@ class Lifelines(Phase):
             log(t_s, "component_down", describe_component(self.city, row), cause, {"component": row})
         for row in self.backup_comp[self.backup_started].tolist():
             log(t_s, "backup_start", describe_component(self.city, row), "cascade", {"component": row})
+        for row in self.store_comp[self.store_started].tolist():
+            log(
+                t_s, "backup_start", describe_component(self.city, row), "cascade", {"component": row, "needs": "water"}
+            )
 
     def _cascade_cause(self, row: int) -> str:
         if self.needs_power[row] and not self.grid_power[row]:
             index = np.flatnonzero(self.backup_comp == row)
             if len(index) and self.backup_hours[index[0]] > 0:
                 return "backup exhausted"
+        store = np.flatnonzero(self.store_comp == row)
+        if len(store) and not self._on_mains[store[0]] and self.store_hours[store[0]] > 0:
+            return "backup exhausted"
         return "cascade"
 
     # --- service levels ----------------------------------------------------------------------------------
@@ -212,12 +235,15 @@ class Lifelines(Phase):
         return levels
 
     def series(self) -> dict[str, float]:
-        """``Q_<service>`` for the services this map has (served now / served normally), and the components
-        down by cause: ``components_down_hazard`` (flood, landslide), ``_outage``, ``_cascade`` (lost what they
-        need) and ``_backup`` (backup exhausted)."""
+        """``Q_<service>`` for the services this map has (served now / served normally), ``people_out_<service>``
+        (residents served normally and not now; power, water, telecom), and the components down by cause:
+        ``components_down_hazard`` (flood, landslide), ``_outage``, ``_cascade`` (lost what they need) and
+        ``_backup`` (backup exhausted)."""
         now = self._levels_raw()
         levels = {f"Q_{k}": (now[k] / self.normal[k] if self.normal.get(k) else float("nan")) for k in now}
-        return {**levels, **self._down_by_cause()}
+        # Residents served normally and not now (health counts beds, not people: its people come from access).
+        people = {f"people_out_{k}": max(0.0, self.normal[k] - now[k]) for k in now if k != "health"}
+        return {**levels, **people, **self._down_by_cause()}
 
     def _down_by_cause(self) -> dict[str, float]:
         damaged, cause = self._damaged, self._cause
@@ -257,6 +283,8 @@ class Lifelines(Phase):
             "tank_hours": self.tank_hours,
             "on_grid": self._on_grid,
             "pump_up": self._pump_up,
+            "store_left": self.store_left,
+            "on_mains": self._on_mains,
         }
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
@@ -265,6 +293,8 @@ class Lifelines(Phase):
         self.tank_hours = np.array(arrays["tank_hours"], dtype=np.float64)
         self._on_grid = np.array(arrays["on_grid"], dtype=bool)
         self._pump_up = np.array(arrays["pump_up"], dtype=bool)
+        self.store_left = np.array(arrays["store_left"], dtype=np.float64)
+        self._on_mains = np.array(arrays["on_mains"], dtype=bool)
         self._damage_key = b"restored"  # recompute the grid at the next step
 
     def assumptions(self) -> list[str]:
@@ -277,7 +307,8 @@ class Lifelines(Phase):
             f"{spec.water.tank_hours:g} h of demand refilling at {spec.water.refill_per_hour:g} h per hour",
             f"telecom: {len(net.site_rows)} cell sites covering {spec.telecom.radius_m:g} m with "
             f"{spec.telecom.battery_hours:g} h batteries; hospitals have {spec.hospital_generator_hours:g} h "
-            f"generators; unpowered signals cut their junction's capacity to {spec.signal_capacity_factor:g}",
+            f"generators and {spec.hospital_water_hours:g} h of water storage (assumed); unpowered signals cut "
+            f"their junction's capacity to {spec.signal_capacity_factor:g}",
         ]
         if not len(net.power_sources):
             notes.append("the map has no substations: power service (Q_power) is not measured")

@@ -12,12 +12,15 @@ Built with the City and cached with it; every rule is an assumption stated in th
 * **Water.** Pressure zones are elevation bands of ``zone_band_m`` over the homes' road nodes (gravity zones: a
   tank at the top feeds the band below it; a pump at the bottom lifts water to the tank). Each band takes an OSM
   pump (pumping station, water works) and tank (water tower, covered reservoir, water storage tank) lying in it
-  where the map has them; otherwise they are synthesised at the band's lowest and highest home, labelled assumed.
+  where the map has them; otherwise they are synthesised, labelled assumed: the pump at the band's lowest home and
+  the tank at its highest among the homes standing at least ``site_min_hand_m`` above the nearest drainage (HAND;
+  below 5 m is flood-prone land, Rennó et al. 2008, Nobre et al. 2011), among all its homes where it has none.
 * **Telecom.** Cell sites are OSM masts and communication towers, else a grid of ``grid_spacing_m`` over the
   homes (assumed); a home is covered by every site within ``radius_m``.
 * **Traffic signals.** OSM ``highway=traffic_signals`` nodes, else junctions where two or more primary, secondary
   or trunk links meet (assumed); they need power.
-* **Hospitals.** Need power (grid, or a generator for ``hospital_generator_hours``) and their water zone.
+* **Hospitals.** Need power (grid, or a generator for ``hospital_generator_hours``) and water (their zone's, or
+  their own storage for ``hospital_water_hours``).
 * **Dependencies** are a table (component, needs, backup hours), so a user can add their own rows.
 """
 
@@ -108,14 +111,21 @@ class LifelineNetworks:
 
 
 def synthesised_rows(
-    facilities: pd.DataFrame, homes: pd.DataFrame, drive: Network, spec: LifelinesSpec
+    facilities: pd.DataFrame,
+    homes: pd.DataFrame,
+    drive: Network,
+    spec: LifelinesSpec,
+    home_hand_m: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Components the map lacks, laid out by the rules above: water pumps and tanks, cell sites, signals.
 
-    Returns rows in the facilities table's columns, ``assumed`` True and ``source`` saying which rule.
+    ``home_hand_m`` is each home's height above the nearest drainage (m, NaN where unknown); without it every
+    home counts as high enough for a pump. Returns rows in the facilities table's columns, ``assumed`` True
+    and ``source`` saying which rule.
     """
+    hand = np.full(len(homes), np.inf) if home_hand_m is None else np.asarray(home_hand_m, dtype=np.float64)
     rows = [
-        _water_rows(facilities, homes, drive, spec),
+        _water_rows(facilities, homes, drive, spec, hand),
         _site_rows(facilities, homes, spec),
         _signal_rows(facilities, drive),
     ]
@@ -144,8 +154,46 @@ def _bands(elevation: np.ndarray, band_m: float, low: float) -> np.ndarray:
     return np.floor((elevation - low) / band_m).astype(np.int64)
 
 
-def _water_rows(facilities: pd.DataFrame, homes: pd.DataFrame, drive: Network, spec: LifelinesSpec) -> pd.DataFrame:
-    """A synthesised pump (band's lowest home) and tank (highest home) for each band that OSM leaves without."""
+def sited_home(
+    members: np.ndarray, home_z: np.ndarray, home_hand_m: np.ndarray, min_hand_m: float, lowest: bool
+) -> int:
+    r"""Where a band's synthesised pump (``lowest``) or tank stands: its lowest (highest) home out of flood-prone land.
+
+    Rule: a pump lifts water from the foot of its pressure zone to a tank at the top, which feeds the zone by
+    gravity (AWWA Manual M32, Computer Modeling of Water Distribution Systems), and both are sited out of the
+    flood plain (Recommended Standards for Water Works, "Ten States Standards", 2018, 6.1.1: pumping stations
+    protected from the 100-year flood). Without a flood map, flood-prone land is taken as HAND < ``min_hand_m``
+    (Rennó et al. 2008; Nobre et al. 2011: HAND below about 5 m is the waterlogged, flood-prone class):
+
+    .. math:: p = \arg\min_{h \in B,\ \mathrm{HAND}(h) \ge H_{min}} z(h)
+              \quad (\arg\max \text{ for a tank}), \qquad \text{else over all } h \in B
+
+    Parameters
+    ----------
+    members
+        Rows of the band's homes.
+    home_z, home_hand_m
+        Elevation and HAND of every home (m); NaN HAND counts as flood-prone.
+    min_hand_m
+        The HAND threshold (city.yaml ``lifelines.water.site_min_hand_m``).
+    lowest
+        True for a pump (lowest home), False for a tank (highest home).
+
+    Returns
+    -------
+    int
+        The home row.
+    """
+    safe = members[np.nan_to_num(home_hand_m[members], nan=-np.inf) >= min_hand_m]
+    pool = safe if len(safe) else members
+    z = home_z[pool]
+    return int(pool[np.argmin(z) if lowest else np.argmax(z)])
+
+
+def _water_rows(
+    facilities: pd.DataFrame, homes: pd.DataFrame, drive: Network, spec: LifelinesSpec, home_hand_m: np.ndarray
+) -> pd.DataFrame:
+    """A synthesised pump and tank (:func:`sited_home`) for each band that OSM leaves without."""
     node_z = drive.nodes["elevation_m"].to_numpy(float)
     home_z = node_z[homes["drive_node"].to_numpy()]
     low = float(home_z.min())
@@ -157,7 +205,8 @@ def _water_rows(facilities: pd.DataFrame, homes: pd.DataFrame, drive: Network, s
     made = []
     for b in np.unique(band).tolist():
         members = np.flatnonzero(band == b)
-        bottom, top = members[np.argmin(home_z[members])], members[np.argmax(home_z[members])]
+        bottom = sited_home(members, home_z, home_hand_m, spec.water.site_min_hand_m, lowest=True)
+        top = sited_home(members, home_z, home_hand_m, spec.water.site_min_hand_m, lowest=False)
         label = f"water zone {b + 1} ({low + b * spec.water.zone_band_m:.0f} m+)"
         if b not in has_pump:
             made.append(
@@ -167,7 +216,8 @@ def _water_rows(facilities: pd.DataFrame, homes: pd.DataFrame, drive: Network, s
                     f"pump, {label}",
                     x[bottom],
                     y[bottom],
-                    "city.yaml lifelines.water (synthesised: the band's lowest home)",
+                    f"city.yaml lifelines.water (synthesised: the band's lowest home at least "
+                    f"{spec.water.site_min_hand_m:g} m above the nearest drainage, where it has one)",
                 )
             )
         if b not in has_tank:
@@ -178,7 +228,8 @@ def _water_rows(facilities: pd.DataFrame, homes: pd.DataFrame, drive: Network, s
                     f"tank, {label}",
                     x[top],
                     y[top],
-                    "city.yaml lifelines.water (synthesised: the band's highest home)",
+                    f"city.yaml lifelines.water (synthesised: the band's highest home at least "
+                    f"{spec.water.site_min_hand_m:g} m above the nearest drainage, where it has one)",
                 )
             )
     return pd.DataFrame(made)
@@ -379,14 +430,15 @@ def _coverage(
 def _dependencies(
     facilities: pd.DataFrame, pumps: np.ndarray, sites: np.ndarray, signals: np.ndarray, spec: LifelinesSpec
 ) -> pd.DataFrame:
-    """Who needs what, with backup hours: pumps, sites, signals and hospitals need power; hospitals need water."""
+    """Who needs what, with backup hours: pumps, sites, signals and hospitals need power (hospitals with a
+    generator); hospitals need water (with their own storage)."""
     hospitals = np.flatnonzero(facilities["kind"].to_numpy(str) == "hospital")
     rows = [
         *[(int(c), "power", 0.0) for c in pumps if c >= 0],
         *[(int(c), "power", spec.telecom.battery_hours) for c in sites],
         *[(int(c), "power", 0.0) for c in signals],
         *[(int(c), "power", spec.hospital_generator_hours) for c in hospitals],
-        *[(int(c), "water", 0.0) for c in hospitals],
+        *[(int(c), "water", spec.hospital_water_hours) for c in hospitals],
     ]
     return pd.DataFrame(rows, columns=["comp", "needs", "backup_hours"]).astype(
         {"comp": "int64", "needs": "str", "backup_hours": "float64"}

@@ -13,7 +13,7 @@ from twin.metrics.resilience import (
     t_min_s,
     time_to_recover_s,
 )
-from twin.metrics.summary import service_metrics
+from twin.metrics.summary import run_metrics, service_metrics, service_names
 
 __all__ = [
     "equivalent_outage_hours",
@@ -21,7 +21,9 @@ __all__ = [
     "resilience_index",
     "resilience_loss_h",
     "robustness",
+    "run_metrics",
     "service_metrics",
+    "service_names",
     "t_min_s",
     "time_to_recover_s",
 ]

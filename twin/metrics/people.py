@@ -58,3 +58,36 @@ def people_hours_without_service(
     # Weight before integrating: the sum over zones and the integral commute (both linear).
     people_out = (1.0 - s) * pop if s.ndim == 1 else (1.0 - s) @ pop
     return trapezoid(people_out, t) / SECONDS_PER_HOUR
+
+
+def people_hours_out(t_s: npt.ArrayLike, people_out: npt.ArrayLike) -> float:
+    r"""Person-hours without a service from the count of people without it at each record.
+
+    .. math:: H = \frac{1}{3600} \int_0^{t_{end}} N(t)\, dt
+
+    with N(t) the residents served in the normal state and not at t (the people each zone holds, summed over
+    the zones out), integrated with the trapezoid rule. It equals :func:`people_hours_without_service` with
+    each zone's own population, where the population of the whole city would overstate every service that
+    does not reach everyone normally.
+
+    Parameters
+    ----------
+    t_s
+        Record times in seconds (strictly increasing, starting at 0).
+    people_out
+        People without the service at each record (finite, >= 0).
+
+    Returns
+    -------
+    float
+        Person-hours.
+
+    References
+    ----------
+    IEEE Std 1366-2022 (customer interruption durations, summed per customer); Bruneau et al. (2003).
+    """
+    t = as_time(t_s)
+    n = np.asarray(people_out, dtype=np.float64)
+    if n.shape != t.shape or not np.all(np.isfinite(n)) or np.any(n < 0):
+        raise ValueError("people_out must be finite, non-negative and one value per record")
+    return trapezoid(n, t) / SECONDS_PER_HOUR

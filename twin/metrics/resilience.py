@@ -83,15 +83,31 @@ def equivalent_outage_hours(t_s: npt.ArrayLike, q: npt.ArrayLike) -> float:
     return resilience_loss_h(t_s, q)
 
 
-def resilience_index(t_s: npt.ArrayLike, q: npt.ArrayLike, control_time_s: float | None = None) -> float:
-    r"""Cimellaro's resilience index: the mean service level over the control time.
+def disruption_onset_s(t_s: npt.ArrayLike, q: npt.ArrayLike) -> float:
+    """When the disruption starts: the last record at the normal level Q(0) before Q first falls below it.
 
-    .. math:: R = \frac{1}{T_{LC}} \int_0^{T_{LC}} Q(t)\, dt
+    Q is linear between records (trapezoid rule), so the curve leaves Q(0) at that record; a series that
+    never falls below Q(0) has its onset at its first record.
+    """
+    t, v = curve(t_s, q)
+    below = np.flatnonzero(v < v[0])
+    return float(t[0]) if below.size == 0 else float(t[below[0] - 1])
 
-    integrated with the trapezoid rule. The control time :math:`T_{LC}` defaults to the length of
-    the series; a shorter T cuts the curve at T (Q interpolated linearly there); a longer T holds Q
-    at its last recorded value beyond the end of the series. A series of a single record (T = 0)
-    gives that record's Q, the limit of the mean as T -> 0.
+
+def resilience_index(
+    t_s: npt.ArrayLike, q: npt.ArrayLike, control_time_s: float | None = None, onset_s: float | None = None
+) -> float:
+    r"""Cimellaro's resilience index: the mean service level over the control time from the disruption's onset.
+
+    .. math:: R = \frac{1}{T_{LC}} \int_{t_{0E}}^{t_{0E} + T_{LC}} Q(t)\, dt
+
+    integrated with the trapezoid rule, where :math:`t_{0E}` is the onset of the disruption
+    (:func:`disruption_onset_s`, the last record at Q(0) before Q first falls, or ``onset_s``), not the start
+    of the run: the time before the event, at full service, would dilute R towards 1. The control time
+    :math:`T_{LC}` defaults to the rest of the series after the onset; a shorter T cuts the curve at
+    :math:`t_{0E} + T` (Q interpolated linearly there); a longer T holds Q at its last recorded value beyond
+    the end of the series. A series of a single record (T = 0) gives that record's Q, the limit of the mean
+    as T -> 0.
 
     Parameters
     ----------
@@ -100,7 +116,9 @@ def resilience_index(t_s: npt.ArrayLike, q: npt.ArrayLike, control_time_s: float
     q
         Service level in [0, 1] at each record time.
     control_time_s
-        Control time T in seconds (> 0), or None for the whole series.
+        Control time T in seconds (> 0), or None for the rest of the series after the onset.
+    onset_s
+        Onset of the disruption (s), or None to find it from Q (:func:`disruption_onset_s`).
 
     Returns
     -------
@@ -115,17 +133,20 @@ def resilience_index(t_s: npt.ArrayLike, q: npt.ArrayLike, control_time_s: float
     References
     ----------
     Cimellaro, G. P., Reinhorn, A. M., Bruneau, M. (2010). Framework for analytical quantification of
-    disaster resilience. Engineering Structures 32(11), 3639-3649.
+    disaster resilience. Engineering Structures 32(11), 3639-3649, eq. (1): the integral runs from the time of
+    occurrence of the event :math:`t_{0E}` over the control time :math:`T_{LC}`.
     https://doi.org/10.1016/j.engstruct.2010.08.008
     """
     t, v = curve(t_s, q)
-    T = float(t[-1]) if control_time_s is None else float(control_time_s)
+    start = disruption_onset_s(t, v) if onset_s is None else float(onset_s)
+    T = float(t[-1]) - start if control_time_s is None else float(control_time_s)
     if control_time_s is not None and not (np.isfinite(T) and T > 0):
         raise ValueError(f"control_time_s must be a positive number of seconds, got {control_time_s}")
-    if T == 0.0:
-        return float(v[0])
+    if T <= 0.0:
+        return float(np.interp(start, t, v))
+    end = start + T
     # np.interp holds the last value beyond t[-1], which is the documented extension.
-    grid = np.append(t[t < T], T)
+    grid = np.concatenate([[start], t[(t > start) & (t < end)], [end]])
     return trapezoid(np.interp(grid, t, v), grid) / T
 
 

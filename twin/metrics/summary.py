@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from twin.metrics._curves import FloatArray, curve
-from twin.metrics.people import people_hours_without_service
+from twin.metrics.people import people_hours_out, people_hours_without_service
 from twin.metrics.resilience import (
     equivalent_outage_hours,
     resilience_index,
@@ -16,9 +18,50 @@ from twin.metrics.resilience import (
     t_min_s,
     time_to_recover_s,
 )
+from twin.metrics.water import water_budget
 
 #: Prefix of the service-level columns of ``timeseries.parquet`` (DESIGN.md, "Results").
 Q_PREFIX = "Q_"
+#: Prefix of the columns counting the residents without a service (served normally, not now).
+PEOPLE_PREFIX = "people_out_"
+#: Services whose people are counted by another column: health is measured in beds, its people by access to care.
+PEOPLE_OF = {"health": "access"}
+#: The key of ``metrics.json`` that holds the rain water budget (the only entry that is not a service).
+WATER_BUDGET_KEY = "water_budget"
+
+
+def run_metrics(
+    timeseries: pd.DataFrame,
+    population: float,
+    recovery_threshold: float = 0.95,
+    control_time_s: float | None = None,
+) -> dict[str, dict[str, float | None]]:
+    """Everything ``metrics.json`` holds: :func:`service_metrics` per service, and for a rain run its water budget.
+
+    The budget (:func:`twin.metrics.water.water_budget`: rain, losses, drained, outflow, stored, the closure
+    error P - (L + D + O + S) and the relative error) is read from the last record of the time series and
+    stored under :data:`WATER_BUDGET_KEY`; runs without rain have no such entry.
+
+    Parameters
+    ----------
+    timeseries, population, recovery_threshold, control_time_s
+        As for :func:`service_metrics`.
+
+    Returns
+    -------
+    dict
+        ``{service: {figure: float or None}}``, plus ``{"water_budget": {term: float or None}}`` with rain.
+    """
+    out = service_metrics(timeseries, population, recovery_threshold, control_time_s)
+    budget = water_budget(timeseries)
+    if budget is not None:
+        out[WATER_BUDGET_KEY] = {name: _plain(value) for name, value in budget.items()}
+    return out
+
+
+def service_names(metrics: Mapping[str, object]) -> list[str]:
+    """The services of a run's metrics (its figure dicts, not the water budget), in the metrics' order."""
+    return [name for name, figures in metrics.items() if isinstance(figures, dict) and name != WATER_BUDGET_KEY]
 
 
 def service_metrics(
@@ -34,11 +77,14 @@ def service_metrics(
 
     - ``resilience_loss_h``: Bruneau et al. (2003) loss, L = (1/3600) int (1 - Q) dt;
     - ``equivalent_outage_hours``: InfraRisk's EOH (Balakrishnan & Cassottana 2022), equal to L;
-    - ``resilience_index``: Cimellaro et al. (2010), R = (1/T) int_0^T Q dt;
+    - ``resilience_index``: Cimellaro et al. (2010), R = (1/T) int_{t0}^{t0+T} Q dt from the disruption's
+      onset t0 (the last record at Q(0) before Q first falls);
     - ``robustness`` and ``min_q``: min Q (Bruneau et al. 2003); ``t_min_s``: when it is reached;
     - ``time_to_recover_s``: disruption start to the first record after the minimum with
       Q >= ``recovery_threshold`` * Q(0); 0.0 if never lost, None if never recovered;
-    - ``people_hours_without_service``: population * L (person-hours);
+    - ``people_hours_without_service``: (1/3600) int N(t) dt with N the residents served normally and not now,
+      from the ``people_out_<service>`` column (the people each zone holds; health from ``people_out_access``,
+      the residents who lost access to care); ``population`` * L where the series has no such column;
     - ``final_q``: Q at the last record.
 
     Integrals use the trapezoid rule (Q linear between records); see :mod:`twin.metrics.resilience`.
@@ -75,25 +121,38 @@ def service_metrics(
         q = timeseries[column].to_numpy(dtype="float64")
         if pd.isna(q).all():
             continue
+        service = name[len(Q_PREFIX) :]
+        people = PEOPLE_PREFIX + PEOPLE_OF.get(service, service)
+        out_series = timeseries[people].to_numpy(dtype="float64") if people in timeseries.columns else None
         try:
-            out[name[len(Q_PREFIX) :]] = _figures(t, q, population, recovery_threshold, control_time_s)
+            out[service] = _figures(t, q, population, recovery_threshold, control_time_s, out_series)
         except ValueError as exc:
             raise ValueError(f"column {name}: {exc}") from exc
     return out
 
 
 def _figures(
-    t: FloatArray, q: FloatArray, population: float, threshold: float, control_time_s: float | None
+    t: FloatArray,
+    q: FloatArray,
+    population: float,
+    threshold: float,
+    control_time_s: float | None,
+    people_out: FloatArray | None,
 ) -> dict[str, float | None]:
     """The figures of one service (see :func:`service_metrics`), as plain floats or None."""
     t_arr, q_arr = curve(t, q)
+    people_hours = (
+        people_hours_without_service(t_arr, q_arr, population)
+        if people_out is None
+        else people_hours_out(t_arr, np.nan_to_num(people_out[np.isfinite(q)], nan=0.0))
+    )
     figures: dict[str, float | None] = {
         "resilience_loss_h": resilience_loss_h(t_arr, q_arr),
         "equivalent_outage_hours": equivalent_outage_hours(t_arr, q_arr),
         "resilience_index": resilience_index(t_arr, q_arr, control_time_s),
         "robustness": robustness(q_arr),
         "time_to_recover_s": time_to_recover_s(t_arr, q_arr, threshold=threshold),
-        "people_hours_without_service": people_hours_without_service(t_arr, q_arr, population),
+        "people_hours_without_service": people_hours,
         "min_q": float(q_arr.min()),
         "final_q": float(q_arr[-1]),
         "t_min_s": t_min_s(t_arr, q_arr),

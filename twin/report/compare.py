@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from twin.errors import UsageError
+from twin.metrics import service_names
 from twin.report.runfolder import RunData, service_key
 from twin.report.stats import difference_interval, mean_interval
 
@@ -128,7 +129,7 @@ def run_figures(run: RunData, service: str) -> dict[str, float]:
 
 def services(variants: Sequence[Variant]) -> list[str]:
     """Every service any run measured, in the usual order."""
-    found = {s for v in variants for r in v.runs for s, f in r.results.metrics.items() if isinstance(f, dict)}
+    found = {s for v in variants for r in v.runs for s in service_names(r.results.metrics)}
     return sorted(found, key=service_key)
 
 

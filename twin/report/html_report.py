@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from twin.atomic import write_text_atomic
+from twin.metrics import service_names
 from twin.metrics.agility import time_to_turn_s
 from twin.report.page import Section, esc, facts, figure, render, table
 from twin.report.runfolder import RunData, read_run, service_key, zone_hours_without_service
@@ -109,7 +110,7 @@ def service_name(service: str, lang: str) -> str:
 
 def services_of(run: RunData) -> list[str]:
     """The services of the run's metrics, in the usual order (access, power, water, telecom, health, others)."""
-    known = [s for s, f in run.results.metrics.items() if isinstance(f, dict)]
+    known = service_names(run.results.metrics)
     return sorted(known, key=service_key)
 
 

@@ -71,6 +71,12 @@ def damage_components(state: SimState, rows: np.ndarray, cause: str) -> None:
     state.comp_cause[rows[state.comp_cause[rows] == ""]] = cause
 
 
+def repair_components(state: SimState, rows: np.ndarray) -> None:
+    """Clear the physical damage of components (rows of ``City.facilities``) and forget its cause."""
+    state.comp_damaged[rows] = False
+    state.comp_cause[rows] = ""
+
+
 def apply_impacts(city: City, state: SimState, log: LogFunction, impacts: Impacts) -> None:
     """Apply a hazard's component damage to the state and log every impact (links first, then components)."""
     damage_components(state, impacts.damaged_components, impacts.cause)

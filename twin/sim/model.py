@@ -35,7 +35,7 @@ from twin.registry import REGISTRY
 from twin.scenario import EventSpec, Scenario
 from twin.sim.checkpoint import check_arrays, check_identity, read_checkpoint, scenario_hash, write_checkpoint
 from twin.sim.events import Event, EventQueue
-from twin.sim.impacts import Impacts, apply_impacts
+from twin.sim.impacts import Impacts, apply_impacts, repair_components
 from twin.sim.phase import PHASE_ORDER, Phase, StepContext
 from twin.sim.record import Recorder
 from twin.sim.state import SimState
@@ -322,8 +322,7 @@ class CityModel(mesa.Model):
         """Clear the physical damage of components (facility rows): restore_after, repair events and crews call
         this; the lifelines phase then brings their service back through its usual rules (power, tanks, backups).
         """
-        self.state.comp_damaged[components] = False
-        self.state.comp_cause[components] = ""
+        repair_components(self.state, components)
 
     def log(self, t_s: float, kind: str, target: str, cause: str, details: dict[str, Any]) -> None:
         """Add a row to the event log."""

@@ -52,6 +52,8 @@ class Recorder:
         cells = point_cells(city.terrain.transform, city.terrain.elevation_m.shape, homes["x"], homes["y"])
         self._home_cell = cells[cells >= 0]
         self._home_population = homes["population"].to_numpy()[cells >= 0]
+        # People are exposed by the water above their ground floor (city.yaml first_floor_height_m).
+        self._floor_m = float(city.config.first_floor_height_m)
         self._cell_area_m2 = city.terrain.resolution_m**2
         self._hospital_rows = np.flatnonzero((city.facilities["kind"] == "hospital").to_numpy())
         self._hospitals_working = b""
@@ -78,8 +80,10 @@ class Recorder:
         return min(1.0, self.access_now / self.access_normal)
 
     def _people_in_water(self, state: SimState, depth_m: float) -> int:
-        """Residents whose home (building, or walkable node on roads-only maps) has more water than ``depth_m``."""
-        return residents_in_water(state.water_depth_m, self._home_cell, self._home_population, depth_m)
+        """Residents whose home (building, or walkable node on roads-only maps) has more water than ``depth_m``
+        above its ground floor."""
+        water = state.water_depth_m
+        return residents_in_water(water, self._home_cell, self._home_population, depth_m + self._floor_m)
 
     def record(
         self, clock_s: float, step_count: int, state: SimState, phases: Sequence[Phase], force: bool = False
@@ -100,6 +104,8 @@ class Recorder:
                 "t_s": float(clock_s),
                 "Q_access": q_access,
                 "access_share": self.access_now / population,
+                # Residents within reach of care normally and not now: the people of Q_access and Q_health.
+                "people_out_access": float(max(0, self.access_normal - self.access_now)),
                 "links_closed": int(state.link_closed().sum()),
                 "people_exposed": self._people_in_water(state, EXPOSED_DEPTH_M),
                 "people_need_rescue": self._people_in_water(state, RESCUE_DEPTH_M),

@@ -21,23 +21,23 @@ from typing import Any
 
 import numpy as np
 
-from twin.atomic import write_json_atomic
 from twin.city.build import City
 from twin.city.rivers import match_rivers, river_names
 from twin.errors import ScenarioError
 from twin.hazards.exposure import FloodChanges, FloodExposure
-from twin.hazards.flood.ponding import Depressions, Ponding, composite_curve_number
+from twin.hazards.flood.ponding import Depressions, Ponding, composite_curve_number, table_sealed_share
 from twin.hazards.flood.river import FloodPlain, channel_mask
 from twin.hazards.flood.series import cumulative_rain_mm, max_stage_m, stage_m
 from twin.hazards.flood.spec import RainSpec, RiverFloodSpec, curve_numbers_for
+from twin.hazards.restoration import Recovery, damage_state
+from twin.hydrology.landcover import LANDCOVER_CLASSES
 from twin.registry import REGISTRY
 from twin.scenario import Scenario
-from twin.sim.impacts import Impacts
+from twin.sim.impacts import Impacts, repair_components
 from twin.sim.phase import Phase, StepContext
+from twin.sim.targets import describe_component
 
 CAUSE = "flood"
-WATER_BUDGET_JSON = "water_budget.json"
-"""The rain ponding's water budget at the end of the run (m3), in the run folder."""
 
 
 class FloodHazard(Phase):
@@ -63,6 +63,11 @@ class FloodHazard(Phase):
         self.component_threshold_m = min(spec.component_damage_depth_m for spec in specs)
         self._depth = np.zeros(city.terrain.elevation_m.size, dtype=np.float32)
         self._last = np.zeros_like(self._depth)
+        # Wet, not destroyed components work again after the water leaves plus a restoration time.
+        self.recovery = Recovery(
+            city.facilities["kind"].to_numpy(str),
+            np.where(self.exposure.critical, self.exposure.facility_threshold_m, self.component_threshold_m),
+        )
 
     @classmethod
     def from_specs(cls, city: City, specs: list[Any]) -> FloodHazard | None:
@@ -119,6 +124,7 @@ class FloodHazard(Phase):
             ponding.step(float(before), float(after), dt_s)
             cells, values = ponding.depth_grid_values()
             depth[cells] += values.astype(np.float32)
+        self._recover(ctx, t_s, depth)
         if np.array_equal(depth, self._last) and ctx.step_count > 0:
             return
         self._last[:] = depth
@@ -147,9 +153,33 @@ class FloodHazard(Phase):
             component_measure=("depth_m", component_depth, 3),
         )
 
+    def _recover(self, ctx: StepContext, t_s: float, depth: np.ndarray) -> None:
+        """Bring back the flood-damaged components whose restoration time since the water receded has passed."""
+        state = ctx.state
+        rows = np.flatnonzero(state.comp_damaged & (state.comp_cause == CAUSE) & (self.exposure.component_cell >= 0))
+        if not rows.size:
+            return
+        water = np.fmax(depth[self.exposure.component_cell[rows]].astype(np.float64), 0.0)
+        back, delay_h = self.recovery.step(t_s, rows, water)
+        for row, hours in zip(back.tolist(), delay_h.tolist(), strict=True):
+            peak = float(self.recovery.peak_m[row])
+            details = {
+                "component": row,
+                "peak_depth_m": round(peak, 3),
+                "dry_since_s": float(self.recovery.dry_since_s[row]),
+                "rule": f"Hazus restoration, {damage_state(peak)}: {hours:g} h after the water left",
+            }
+            ctx.log(t_s, "repair_component", describe_component(self.city, row), "flood receded", details)
+        repair_components(state, back)
+        self.recovery.reset(back)
+
     def arrays(self) -> dict[str, np.ndarray]:
         """State to checkpoint (the ponds; the rivers are functions of time)."""
-        arrays = {"last_depth": self._last}
+        arrays: dict[str, np.ndarray] = {
+            "last_depth": self._last,
+            "wet_peak": self.recovery.peak_m,
+            "dry_since": self.recovery.dry_since_s,
+        }
         if self.rain is not None:
             arrays.update(self.rain[1].arrays())
         return arrays
@@ -157,12 +187,19 @@ class FloodHazard(Phase):
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore :meth:`arrays`."""
         self._last = np.array(arrays["last_depth"], dtype=np.float32)
+        self.recovery.peak_m = np.array(arrays["wet_peak"], dtype=np.float64)
+        self.recovery.dry_since_s = np.array(arrays["dry_since"], dtype=np.float64)
         if self.rain is not None:
             self.rain[1].load_arrays(arrays)
 
     def assumptions(self) -> list[str]:
         """What the flood model assumed, for ``assumptions.json``."""
         notes = list(self.exposure.assumptions())
+        notes.append(
+            "components wetted but not destroyed (peak depth <= 2 m) work again after the water recedes plus the "
+            "mean Hazus restoration time of their kind and damage state (<= 1 m moderate, <= 2 m extensive; "
+            "assumed mapping); deeper ones are destroyed and wait for a repair"
+        )
         for spec, plain in self.rivers:
             what = (
                 f"rivers matching {spec.rivers}"
@@ -182,22 +219,26 @@ class FloodHazard(Phase):
             rain, ponding = self.rain
             notes.append(
                 f"rain ponding: SCS curve numbers (TR-55, soil group {rain.soil_group}) composited with the sealed "
-                f"share of each cell, drains take {rain.drainage_mm_h:g} mm/h, runoff routed by D8 into "
+                "share of each cell beyond what the class's table value assumes (residential 65%), drains take "
+                f"{rain.drainage_mm_h:g} mm/h, runoff routed by D8 into "
                 f"{ponding.depressions.count} depressions (level pools, fill and spill); spatially uniform rain"
             )
         return notes
 
+    def series(self) -> dict[str, float]:
+        """The rain water budget so far as time-series columns (:data:`twin.metrics.water.BUDGET_COLUMNS`), m3."""
+        budget = self.water_budget()
+        if budget is None:
+            return {}
+        return {f"water_{name}_m3": value for name, value in budget.items()}
+
     def outputs(self, folder: Path) -> list[Path]:
-        """The flood's rasters and layers (:mod:`twin.hazards.flood.outputs`), and with rain its water budget."""
+        """The flood's rasters and layers (:mod:`twin.hazards.flood.outputs`); the water budget is in the time
+        series (:meth:`series`) and in ``metrics.json`` (:func:`twin.metrics.run_metrics`)."""
         from twin.hazards.flood.outputs import write_flood_outputs  # geopandas and matplotlib only when writing
 
         run = self.attached()
-        written = [folder / name for name in write_flood_outputs(folder, self.city, run.state, run.title)]
-        budget = self.water_budget()
-        if budget is not None:
-            write_json_atomic(folder / WATER_BUDGET_JSON, budget)
-            written.append(folder / WATER_BUDGET_JSON)
-        return written
+        return [folder / name for name in write_flood_outputs(folder, self.city, run.state, run.title)]
 
     def water_budget(self) -> dict[str, float] | None:
         """The ponding water budget so far (m3), or None without rain.
@@ -214,7 +255,12 @@ class FloodHazard(Phase):
 def _ponding(city: City, spec: RainSpec) -> Ponding:
     hydrology = city.hydrology
     class_cn = curve_numbers_for(spec)
-    cn = composite_curve_number(class_cn, hydrology.landcover.ravel(), hydrology.impervious.ravel().astype(float))
+    cn = composite_curve_number(
+        class_cn,
+        hydrology.landcover.ravel(),
+        hydrology.impervious.ravel().astype(float),
+        table_sealed_share(LANDCOVER_CLASSES),
+    )
     cn = np.where(np.isfinite(city.terrain.elevation_m.ravel()), cn, np.nan)
     return Ponding(Depressions.of_grid(city.terrain, hydrology), cn, spec.drainage_mm_h)
 

@@ -5,7 +5,8 @@ Model (DESIGN.md "Pluvial ponding"), per step of dt:
 1. Runoff depth by the SCS curve-number method (USDA NRCS 1986, TR-55 ch. 2) on the cumulative rain P (mm):
    ``Q(P) = (P - 0.2 S)^2 / (P + 0.8 S)`` for P > 0.2 S, else 0, with ``S = 25400 / CN - 254``; the step's
    runoff is ``Q(P(t + dt)) - Q(P(t))``. CN per cell is the land-cover class's CN made composite with the cell's
-   sealed share f: ``CN = (1 - f) CN_class + 98 f`` (TR-55 eq. for connected impervious area).
+   sealed share f beyond the share f0 the class's table value already assumes (:func:`composite_curve_number`;
+   TR-55 Figure 2-3, connected impervious area).
 2. Storm drains take up to ``d`` mm/h: a dry cell sends on ``max(runoff - d dt, 0)``; a ponded cell's inlets take
    ``d`` from the pond instead (``d x wet area``), and its own runoff goes to the pond.
 3. What is left flows down the D8 paths to the first depression cell it meets (or leaves the map or reaches a
@@ -47,10 +48,49 @@ def scs_runoff_mm(rain_mm: np.ndarray | float, curve_number: np.ndarray) -> np.n
     return excess**2 / np.maximum(rain + 0.8 * retention, 1e-12)
 
 
-def composite_curve_number(class_cn: np.ndarray, landcover: np.ndarray, impervious: np.ndarray) -> np.ndarray:
-    """Per-cell CN: the class's CN composited with the sealed share (TR-55: ``(1 - f) CN_p + 98 f``)."""
-    pervious = class_cn[landcover]
-    return (1.0 - impervious) * pervious + 98.0 * impervious
+TABLE_SEALED_SHARE: dict[str, float] = {"urban": 0.65, "impervious": 1.0}
+"""Sealed share each land-cover class's TR-55 curve number already assumes (Table 2-2a: residential, 1/8 acre or
+less, 65 % impervious; paved areas 100 %); other classes assume none."""
+
+
+def table_sealed_share(classes: tuple[str, ...]) -> np.ndarray:
+    """:data:`TABLE_SEALED_SHARE` per class, in ``classes`` order (0 for classes it does not name)."""
+    return np.array([TABLE_SEALED_SHARE.get(c, 0.0) for c in classes], dtype=np.float64)
+
+
+def composite_curve_number(
+    class_cn: np.ndarray, landcover: np.ndarray, impervious: np.ndarray, table_sealed: np.ndarray | None = None
+) -> np.ndarray:
+    r"""Per-cell CN: the class's table CN composited with the sealed share *beyond* what the table assumes.
+
+    TR-55's composite rule (USDA NRCS 1986, Technical Release 55, ch. 2, Figure 2-3, connected impervious
+    area) is :math:`CN_c = CN_p + f (98 - CN_p)` with :math:`CN_p` the pervious part's CN and f the sealed share.
+    A class whose table value already assumes a sealed share :math:`f_0` (residential: 65 %) has
+    :math:`CN_t = CN_p + f_0 (98 - CN_p)`, so for a measured share f:
+
+    .. math:: CN = (1 - e)\, CN_t + 98\, e, \qquad e = \frac{\max(f - f_0, 0)}{1 - f_0}
+
+    (e = 0 where :math:`f_0 = 1`). With :math:`f_0 = 0` this is the plain composite
+    :math:`(1 - f) CN_t + 98 f`; a measured share below the table's keeps the table value (OSM maps roofs and
+    roads, not driveways and yards, so a lower measured share is not taken as less sealing).
+
+    Parameters
+    ----------
+    class_cn
+        CN per land-cover class.
+    landcover
+        Class code per cell.
+    impervious
+        Measured sealed share per cell, in [0, 1].
+    table_sealed
+        Sealed share each class's CN already includes (:func:`table_sealed_share`); none when None.
+    """
+    table = class_cn[landcover]
+    assumed = np.zeros(len(class_cn)) if table_sealed is None else np.asarray(table_sealed, dtype=np.float64)
+    f0 = assumed[landcover]
+    beyond = np.maximum(impervious - f0, 0.0)
+    e = np.divide(beyond, 1.0 - f0, out=np.zeros_like(beyond, dtype=np.float64), where=f0 < 1.0)
+    return (1.0 - e) * table + 98.0 * e
 
 
 @dataclass

@@ -4,7 +4,8 @@ Factor of safety per cell, SINMAP form (Pack, Tarboton & Goodwin 1998; as in lan
 Strauch et al. 2018, Earth Surface Dynamics 6:49-75)::
 
     FS = (C* + cos(theta) (1 - w r) tan(phi)) / sin(theta)
-    C* = C / (h rho_s g)        (dimensionless cohesion; C in Pa, h soil depth in m)
+    C* = C / (h rho_s g)        (dimensionless cohesion; C in Pa, h = D cos(theta) the soil thickness normal
+                                 to the slope, D the vertical soil depth ``depth_m`` in m)
     r  = rho_w / rho_s
     w  = min(R a / (T sin(theta)), 1)   (relative wetness, TOPMODEL steady state)
 
@@ -15,11 +16,13 @@ Soil parameters are drawn uniformly in their ranges once per run per cell from t
 step, so results do not depend on dt. A cell fails when FS < 1, the slope is at least ``min_slope_deg``, and the
 storm has exceeded the intensity-duration trigger ``I >= a D^-b`` (I mean intensity in mm/h over the D hours of
 rain so far; Caine 1980, Geografiska Annaler A 62:23-27: a = 14.82, b = 0.39). Failed cells that touch in the same
-step are one slide; its debris (area x soil depth) runs down the D8 path for ``runout_m`` and covers every cell on
-the way, spread evenly. Links whose cells are covered close (``link_closed_debris``) and carry their share of the
-volume (``link_debris_m3``, for road crews to clear); buildings covered are taken as destroyed (damage 1: no
-debris-intensity vulnerability curve is used yet); lifeline components covered, and lines crossing the debris,
-are damaged with cause ``landslide``.
+step are one slide; its debris (area x soil depth) runs down the D8 path, at most ``runout_m``, while the line from
+its source stays steeper than the slide's angle of reach (H/L = 0.97 V^-0.105, Corominas 1996) and the ground
+steeper than 10 degrees (where debris deposits; Hungr et al. 1984), and covers every cell on the way, spread
+evenly; an explicit (scripted) slide runs its ``runout_m``, as the drill says. Links whose cells are covered close
+(``link_closed_debris``) and carry their share of the volume (``link_debris_m3``, for road crews to clear);
+buildings covered are taken as destroyed (damage 1: no debris-intensity vulnerability curve is used yet); lifeline
+components covered, and lines crossing the debris, are damaged with cause ``landslide``.
 """
 
 from __future__ import annotations
@@ -39,10 +42,12 @@ from twin.hazards.flood.spec import RainSpec
 from twin.hazards.gridindex import line_cell_pairs, point_cells
 from twin.hazards.landslide.spec import LandslideSpec, ThresholdSpec
 from twin.hazards.landslide.stability import (
+    DEPOSITION_SLOPE_DEG,
     CellIndex,
     Soil,
     candidate_cells,
     factor_of_safety,
+    reach_ratio,
     relative_wetness,
     runout_pairs,
     trigger_exceeded,
@@ -71,8 +76,9 @@ class Landslides(Phase):
         terrain = city.terrain
         self.shape = terrain.elevation_m.shape
         self.cell_m = terrain.resolution_m
+        self._elevation = terrain.elevation_m.ravel().astype(np.float64)  # debris stops at its angle of reach
         cells, theta = candidate_cells(city, spec.min_slope_deg)
-        soil = Soil.draw(spec.soil, len(cells), rng) if spec.soil is not None else None
+        soil = Soil.draw(spec.soil, len(cells), rng).on_slope(theta[cells]) if spec.soil is not None else None
         self.rock_cells = 0
         if soil is not None:
             # Cells unstable even when dry would have failed long ago: they are bare rock, not soil that rain moves.
@@ -211,6 +217,7 @@ class Landslides(Phase):
                 self.explicit_done[i] = True
                 cells = self._explicit_cells[i]
                 runout = self.spec.runout_m if slide.runout_m is None else slide.runout_m
+                # A drill's slide runs the distance it scripts: the controller decides where its debris goes.
                 self._add_slides(ctx, t_s, cells, np.full(len(cells), slide.depth_m), runout, one_slide=True)
 
     def _add_slides(
@@ -233,8 +240,15 @@ class Landslides(Phase):
         first = len(self.slide_t)
         count = int(labels.max()) + 1
         labels = labels + first
-        slide, cell = runout_pairs(sources, labels, self.city.hydrology.receiver, runout_m, self.cell_m, self.shape[1])
         volume = np.bincount(labels - first, weights=depth_m * self.cell_m**2, minlength=count)
+        receiver = self.city.hydrology.receiver
+        if one_slide:  # explicit (scripted) slides run their runout_m
+            slide, cell = runout_pairs(sources, labels, receiver, runout_m, self.cell_m, self.shape[1])
+        else:
+            reach = reach_ratio(volume)[labels - first]
+            slide, cell = runout_pairs(
+                sources, labels, receiver, runout_m, self.cell_m, self.shape[1], self._elevation, reach
+            )
         self.slide_t = np.concatenate([self.slide_t, np.full(count, t_s)])
         self.slide_volume = np.concatenate([self.slide_volume, volume])
         self.slide_sources = np.concatenate([self.slide_sources, np.bincount(labels - first, minlength=count)])
@@ -316,7 +330,10 @@ class Landslides(Phase):
         notes = [
             f"landslides: infinite-slope FS (SINMAP form) on the {self.cell_m:.0f} m grid, {len(self.cells)} cells "
             f"steeper than {self.spec.min_slope_deg:g} degrees; soil parameters drawn once per cell per run; debris "
-            f"runs {self.spec.runout_m:g} m down the D8 path; covered buildings count as destroyed (damage 1)",
+            f"runs down the D8 path until the line from its source is flatter than its angle of reach (H/L = "
+            f"0.97 V^-0.105, Corominas 1996) or the ground flatter than {DEPOSITION_SLOPE_DEG:g} degrees (deposition, "
+            f"Hungr et al. 1984), at most {self.spec.runout_m:g} m; covered buildings count as "
+            "destroyed (damage 1)",
         ]
         if self.spec.recharge == "rain":
             notes.append(

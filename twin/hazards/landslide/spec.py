@@ -12,7 +12,7 @@
       recharge: rain                       # from the scenario's rain entry; or recharge_mm_day: 80 (constant)
       recharge_window: 24h                 # recharge = rain over this window / window
       threshold: {a: 14.82, b: 0.39}       # rainfall intensity-duration trigger I = a D^-b (Caine 1980); or none
-      runout_m: 300                        # how far debris travels down the D8 path
+      runout_m: 300                        # the farthest debris travels down D8 (it stops at its angle of reach)
       min_slope_deg: 15                    # gentler cells do not fail (shallow slides need slope)
       slides:                              # explicit slides (drills): at a time, at a place
         - {at: 3h, at_lonlat: [1.5205, 42.5063], width_m: 60, runout_m: 200}

@@ -147,10 +147,11 @@ def _failure_share(
     """Share of ``draws`` soil draws per cell that are stable dry and fail at the recharge."""
     drawn = Soil.draw(soil, len(theta) * draws, rng)
     shape = (len(theta), draws)
-    cohesion_star = drawn.cohesion_star.reshape(shape)
+    theta_2d, area_2d = theta[:, None], area_m[:, None]
+    # depth_m is vertical; C* takes the thickness normal to the slope, D cos(theta) (Soil.on_slope)
+    cohesion_star = drawn.cohesion_star.reshape(shape) / np.cos(theta_2d)
     tan_phi = drawn.tan_phi.reshape(shape)
     density_ratio = drawn.density_ratio.reshape(shape)
-    theta_2d, area_2d = theta[:, None], area_m[:, None]
     dry = factor_of_safety(cohesion_star, tan_phi, density_ratio, np.zeros(1), theta_2d)
     wetness = relative_wetness(recharge_m_day, area_2d, drawn.transmissivity_m2_day.reshape(shape), theta_2d)
     wet = factor_of_safety(cohesion_star, tan_phi, density_ratio, wetness, theta_2d)
