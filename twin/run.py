@@ -81,6 +81,8 @@ def run_scenario(
     progress: ProgressCallback | None = None,
     overwrite: bool = False,
     provenance: dict[str, Any] | None = None,
+    allow_long: bool = False,
+    allow_outside_paths: bool = False,
 ) -> Results:
     """Run one scenario to its end (or ``until``) and return its Results, written to ``out`` when given.
 
@@ -102,6 +104,9 @@ def run_scenario(
         Empty ``out`` when it holds files, once the scenario has validated, instead of refusing it.
     provenance
         Further entries for ``provenance.json`` (``twin run`` adds its command line).
+    allow_long, allow_outside_paths
+        Lift the limits on a scenario file's run length and CSV paths (as ``twin run --allow-long`` and
+        ``--allow-outside-paths``); see :func:`twin.scenario.load_scenario`. Only with a path.
 
     Returns
     -------
@@ -118,7 +123,7 @@ def run_scenario(
     KeyboardInterrupt
         Re-raised after saving the tables computed so far to ``out``, marked incomplete.
     """
-    scenario = _scenario_of(spec, overrides)
+    scenario = _scenario_of(spec, overrides, allow_long=allow_long, allow_outside_paths=allow_outside_paths)
     until_s = until_seconds(until, scenario)
     _check_seed(seed)
     folder = None if out is None else Path(out)
@@ -245,7 +250,8 @@ def until_seconds(until: float | str | None, spec: Scenario) -> float | None:
     duration_s = float(spec.duration_s)
     if not 0 < until_s <= duration_s:
         raise ScenarioError(
-            f"until (--until): {format_duration(until_s)} is outside the scenario, which runs "
+            f"until (--until): {until if isinstance(until, str) else format_duration(until_s)} is outside the "
+            "scenario, which runs "
             f"{format_duration(duration_s)}; give a time after the start and at most the duration, or leave it out "
             "to run to the end"
         )
@@ -275,17 +281,23 @@ def summary_table(results: Results) -> str:
 
 
 def validate_against_maps(
-    paths: list[Path], with_map: bool = True, progress: ProgressCallback | None = None
+    paths: list[Path],
+    with_map: bool = True,
+    progress: ProgressCallback | None = None,
+    *,
+    allow_long: bool = False,
+    allow_outside_paths: bool = False,
 ) -> list[str]:
     """Every problem of the scenario files, then (``with_map``) of each valid one on its map.
 
     The map check builds the engine for the scenario, which resolves every event target and hazard entry
-    (river names, ...) against the City; the City is loaded from its cache (built on first use).
+    (river names, ...) against the City; the City is loaded from its cache (built on first use). ``allow_long``
+    and ``allow_outside_paths``: see :func:`twin.scenario.load_scenario`.
     """
     problems: list[str] = []
     for path in paths:
         try:
-            spec = load_scenario(path)
+            spec = load_scenario(path, allow_long=allow_long, allow_outside_paths=allow_outside_paths)
         except ScenarioError as exc:
             problems.extend(exc.problems)
             continue
@@ -303,7 +315,9 @@ def _check_seed(seed: int | None) -> None:
         raise ScenarioError(f"seed (--seed): must be a whole number >= 0, got {seed!r}")
 
 
-def _scenario_of(spec: Scenario | str | os.PathLike[str], overrides: Sequence[str]) -> Scenario:
+def _scenario_of(
+    spec: Scenario | str | os.PathLike[str], overrides: Sequence[str], *, allow_long: bool, allow_outside_paths: bool
+) -> Scenario:
     if isinstance(spec, Scenario):
         if overrides:
             raise ScenarioError(
@@ -311,7 +325,7 @@ def _scenario_of(spec: Scenario | str | os.PathLike[str], overrides: Sequence[st
                 "(spec.model_copy(update=...))"
             )
         return spec
-    return load_scenario(Path(spec), list(overrides))
+    return load_scenario(Path(spec), list(overrides), allow_long=allow_long, allow_outside_paths=allow_outside_paths)
 
 
 def _scenario_assumptions(model: CityModel) -> list[str]:

@@ -9,12 +9,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from twin.atomic import write_png_atomic
+from twin.report.text import plain_text
 
 HAZARD_CAUSES = ("flood", "landslide")
 #: The file name of the curves in a run folder.
 SERVICE_LEVELS_PNG = "service_levels.png"
 
 
+@plain_text
 def plot_service_levels(timeseries: pd.DataFrame, events: pd.DataFrame, out: Path, title: str) -> None:
     """Draw every ``Q_*`` column against simulated hours, with event times marked, to ``out`` (PNG, atomically).
 

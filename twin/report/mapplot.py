@@ -47,6 +47,7 @@ from shapely.geometry.polygon import orient
 
 from twin.atomic import atomic_path
 from twin.errors import TwinError
+from twin.report.text import plain_text
 
 if TYPE_CHECKING:
     from twin.city.build import City
@@ -232,6 +233,7 @@ class ZoneService:
     residents: np.ndarray
 
 
+@plain_text
 def draw_city(city: City, out: Path, layer: str = "roads") -> None:
     """Draw the city's map to a PNG file.
 
@@ -258,6 +260,7 @@ def draw_city(city: City, out: Path, layer: str = "roads") -> None:
     _finish(sheet, city, draw(sheet, city), city.name, out)
 
 
+@plain_text
 def draw_flood(city: City, peak_depth_m: np.ndarray, closed_links: np.ndarray, out: Path, title: str) -> None:
     """Draw a flood's peak water depth and the roads it closed to a PNG file.
 
@@ -293,6 +296,7 @@ def draw_flood(city: City, peak_depth_m: np.ndarray, closed_links: np.ndarray, o
     _finish(sheet, city, _flood_layer(sheet, city, depth, closed), title, out)
 
 
+@plain_text
 def draw_susceptibility(
     city: City,
     probability: np.ndarray,
@@ -350,6 +354,7 @@ def draw_susceptibility(
     _finish(sheet, city, content, title, out)
 
 
+@plain_text
 def draw_service_loss(city: City, services: Sequence[ZoneService], out: Path, title: str, moment: str) -> None:
     """Draw the power and water zones served or not at one moment to a PNG file.
 

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from twin.inputs import INT_MAX
 from twin.registry import COMPONENT_EVENT_KINDS, LINK_EVENT_KINDS, EventKind, Service
 from twin.scenario.base import PositiveDuration, SpecModel, Text, seconds
 from twin.scenario.problems import HIDE, Problem, from_validation_error, problems_error
@@ -72,8 +73,10 @@ class LinkSelector(SpecModel):
     a selector that matches nothing.
     """
 
-    links: list[Annotated[int, Field(ge=0)]] | None = Field(None, min_length=1, description="twin link ids")
-    osm_ways: list[Annotated[int, Field(ge=1)]] | None = Field(None, min_length=1, description="OSM way ids")
+    links: list[Annotated[int, Field(ge=0, le=INT_MAX)]] | None = Field(None, min_length=1, description="twin link ids")
+    osm_ways: list[Annotated[int, Field(ge=1, le=INT_MAX)]] | None = Field(
+        None, min_length=1, description="OSM way ids"
+    )
     street: Text | None = Field(None, description="case-insensitive substring of street names")
     bridges_over: Text | None = Field(
         None, description="bridges over a river whose name contains this (case-insensitive)"
@@ -97,10 +100,10 @@ class ComponentSelector(SpecModel):
     selector that matches nothing on the map, with the names and kinds the map has.
     """
 
-    components: list[Annotated[int, Field(ge=0)]] | None = Field(
+    components: list[Annotated[int, Field(ge=0, le=INT_MAX)]] | None = Field(
         None, min_length=1, examples=[[94]], description="twin component ids (rows of the facilities table)"
     )
-    osm_ids: list[Annotated[int, Field(ge=1)]] | None = Field(
+    osm_ids: list[Annotated[int, Field(ge=1, le=INT_MAX)]] | None = Field(
         None, min_length=1, examples=[[386898986]], description="OSM ids (of nodes or ways)"
     )
     name: Text | None = Field(

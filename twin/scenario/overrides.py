@@ -14,8 +14,7 @@ from typing import Any
 
 import yaml
 
-from twin.scenario.problems import Loc, format_loc
-from twin.scenario.yamlpos import SourcedStr, parse_value
+from twin.inputs import LimitError, Loc, SourcedStr, format_loc, parse_value
 
 _KEY = r"[A-Za-z_][A-Za-z0-9_-]*"
 _PATH = re.compile(rf"{_KEY}(\[\d+\])*(\.{_KEY}(\[\d+\])*)*")
@@ -48,13 +47,13 @@ def parse_override_value(raw: str, base_dir: Path) -> Any:
     text = raw.strip()
     try:
         value = parse_value(text, base_dir)
+    except LimitError as exc:
+        raise OverrideError(f"the value {exc.text}") from None
     except yaml.YAMLError as exc:
         if text[:1] in ("[", "{", '"', "'"):
             what = getattr(exc, "problem", None) or "syntax error"
             raise OverrideError(f"the value is not valid YAML ({what}); quote text, close brackets") from None
         return SourcedStr(text, base_dir)
-    except RecursionError:
-        raise OverrideError("the value is nested too deeply") from None
     if isinstance(value, dict | list) and text[:1] not in ("[", "{"):
         return SourcedStr(text, base_dir)
     return value

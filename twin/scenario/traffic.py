@@ -103,9 +103,15 @@ def read_demand(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
     name = path.name
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except OSError as exc:  # a folder, no permission, an I/O error: pandas' parser must not see it
+        return pd.DataFrame(), [Problem((), f"{name} cannot be read: {exc.strerror or type(exc).__name__}", HIDE)]
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        # The reason only (pandas' and the codec's messages give positions, never the file's content).
+        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc).split("\n")[0][:120]
         return pd.DataFrame(), [
-            Problem((), f"{name} is not a readable CSV file ({exc})", HIDE, "save it as CSV UTF-8 with a header line")
+            Problem(
+                (), f"{name} is not a readable CSV file ({reason})", HIDE, "save it as CSV UTF-8 with a header line"
+            )
         ]
     frame.columns = [c.strip() for c in frame.columns]
     missing = [c for c in DEMAND_COLUMNS if c not in frame.columns]
@@ -115,7 +121,8 @@ def read_demand(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
                 (),
                 f"{name} has no column {', '.join(repr(m) for m in missing)}",
                 HIDE,
-                f"the header needs {', '.join(DEMAND_COLUMNS)}; it has {list(frame.columns)}",
+                # The file's own header is not quoted: the file may not be the user's (never echo a foreign file).
+                f"the header line needs {', '.join(DEMAND_COLUMNS)} (it has {_count(len(frame.columns), 'column')})",
             )
         ]
     problems: list[Problem] = []
@@ -154,11 +161,22 @@ def read_demand(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
     return table, problems
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _ids(frame: pd.DataFrame, column: str, name: str, problems: list[Problem]) -> np.ndarray:
     values = pd.to_numeric(frame[column].str.strip(), errors="coerce")
-    bad = ~((values > 0) & (values == values.round())).to_numpy()
+    if values.dtype == np.int64:  # exact: ids past 2**53 keep every digit
+        bad = ~(values > 0).to_numpy()
+        _bad_rows(bad, name, column, "must be an OSM node id (a whole number)", problems)
+        return np.where(bad, -1, values.to_numpy(np.int64))
+    # uint64 (past int64) or float (text, fractions, past uint64): OSM ids are 64-bit signed, and 2**63 itself is
+    # a float no int64 holds, hence < rather than <=.
+    floats = values.astype(np.float64)
+    bad = ~((floats > 0) & (floats < 2.0**63) & (floats == floats.round())).to_numpy()
     _bad_rows(bad, name, column, "must be an OSM node id (a whole number)", problems)
-    return values.fillna(-1).to_numpy(np.int64)
+    return np.where(bad, -1, floats.fillna(-1).to_numpy()).astype(np.int64)
 
 
 def _times(frame: pd.DataFrame, name: str, problems: list[Problem]) -> np.ndarray:

@@ -130,8 +130,9 @@ def _column_hint(wanted: str, header: list[str], meaning: str, raw_header: str) 
     if close:
         found = next(h for h in header if h.casefold() == close[0])
         return f"rename column {found!r} to {wanted!r} ({meaning})"
-    known = ", ".join(repr(h) for h in header if h) or "none"
-    return f"the header line must name the column {wanted!r} ({meaning}); it has: {known}"
+    # The header itself is not quoted: the file may not be the user's (never echo a foreign file's content).
+    count = sum(1 for h in header if h)
+    return f"the header line must name the column {wanted!r} ({meaning}); it has {count} named column(s)"
 
 
 def _time_s(text: str) -> float:
