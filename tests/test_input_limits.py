@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -216,6 +217,14 @@ def test_names_with_markup_are_drawn_as_text(tmp_path: Path) -> None:
     events = pd.DataFrame({"t_s": [], "kind": [], "cause": []})
     plot_service_levels(series, events, tmp_path / "q.png", "flood $x^{ and ${")  # mathtext would raise
     assert (tmp_path / "q.png").stat().st_size > 0
+
+
+def test_report_and_comparison_pictures_draw_labels_with_markup_as_text() -> None:
+    from twin.report.figures import overlay_png
+
+    t_s, q = np.array([0.0, 3600.0]), np.array([1.0, 0.5])
+    png = overlay_png([("flood $x^{ and ${", {"power": (t_s, q, np.vstack([q, q]))})], "en")  # mathtext would raise
+    assert png.startswith(b"\x89PNG")
 
 
 def test_an_argument_with_undecodable_bytes_prints(capsys: pytest.CaptureFixture[str]) -> None:

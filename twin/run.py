@@ -186,7 +186,9 @@ def write_run_folder(model: CityModel, results: Results, folder: Path, progress:
         notify(RunProgress("write", "outputs", model.clock_s, model.duration_s))
         model.write_outputs(folder)
         notify(RunProgress("write", SERVICE_LEVELS_PNG, model.clock_s, model.duration_s))
-        plot_service_levels(results.timeseries, results.events, folder / SERVICE_LEVELS_PNG, model.spec.name)
+        plot_service_levels(
+            results.timeseries, results.events, folder / SERVICE_LEVELS_PNG, model.spec.name, start=model.spec.start
+        )
         notify(RunProgress("write", "report.html", model.clock_s, model.duration_s))
         # The report states the status the folder is about to be sealed with.
         status = STATUS_COMPLETE if model.finished else STATUS_INCOMPLETE
@@ -266,16 +268,24 @@ def default_folder(spec: Scenario, now: dt.datetime | None = None) -> Path:
 
 def summary_table(results: Results) -> str:
     """The metrics per service as a small text table."""
-    header = f"{'service':<10} {'min Q':>7} {'loss (h)':>9} {'index':>7} {'recovered after':>16}"
+    services = {k: v for k, v in results.metrics.items() if isinstance(v, dict)}
+    thresholds = {float(f["recovery_threshold"]) for f in services.values() if f.get("recovery_threshold")}
+    share = f"{100 * thresholds.pop():g} %" if len(thresholds) == 1 else "threshold"
+    title = f"recovered (>= {share})"
+    header = f"{'service':<10} {'min Q':>7} {'loss (h)':>9} {'index':>7} {title:>18}"
     lines = [header, "-" * len(header)]
-    for service, figures in results.metrics.items():
-        if not isinstance(figures, dict):
-            continue
+    for service, figures in services.items():
         recover = figures.get("time_to_recover_s")
-        recovered = "never" if recover is None else format_duration(float(recover))
+        level = float(figures.get("recovery_threshold") or 0.0) * 100
+        if recover is None:
+            recovered = "never"
+        elif recover == 0.0:  # Q never fell below the threshold: not "recovered after 0s", never lost
+            recovered = f"held >= {level:g} %"
+        else:
+            recovered = format_duration(float(recover))
         lines.append(
             f"{service:<10} {figures['robustness']:>7.3f} {figures['resilience_loss_h']:>9.3f} "
-            f"{figures['resilience_index']:>7.3f} {recovered:>16}"
+            f"{figures['resilience_index']:>7.3f} {recovered:>18}"
         )
     return "\n".join(lines)
 

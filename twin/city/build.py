@@ -37,7 +37,7 @@ from twin.hydrology.landcover import impervious_fraction, is_landcover, landcove
 from twin.lifelines.networks import LifelineNetworks, build_lifelines, synthesised_rows
 
 # Bump when the build's output changes, so stale caches are rebuilt.
-BUILD_VERSION = "7"
+BUILD_VERSION = "8"
 CACHE_FOLDER = ".cache"
 
 Progress = Callable[[str], None]

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from twin.errors import ScenarioError
 from twin.inputs import HUGE, out_of_range
-from twin.scenario.overrides import OverrideError, apply_override, parse_override
+from twin.scenario.overrides import OverrideError, apply_override, example_override, parse_override
 from twin.scenario.problems import HIDE, LOOKUP, Loc, Problem, format_loc, from_validation_error, short_repr
 from twin.scenario.schema import Scenario
 from twin.scenario.yamlpos import YamlDoc, display_path, expand_user, read_yaml
@@ -153,9 +153,10 @@ def _apply_overrides(
     Returns where each path was set: the override's text and its order.
     """
     sources: dict[Loc, tuple[str, int]] = {}
+    example = example_override(doc.data) if overrides else ""  # error hints quote a path of this scenario
     for i, text in enumerate(overrides):
         try:
-            loc, value = parse_override(text, main.parent)
+            loc, value = parse_override(text, main.parent, example)
             huge = out_of_range([value])
             if huge:
                 raise OverrideError(f"the value {HUGE}, got {short_repr(huge[0][1])}")
@@ -177,7 +178,7 @@ def load_scenario(
     path
         The scenario file (YAML).
     overrides
-        ``PATH=VALUE`` strings from ``--set`` (``hazards[0].peak_stage_m=5``), applied in order.
+        ``PATH=VALUE`` strings from ``--set`` (``hazards[0].hydrograph.peak_stage_m=5``), applied in order.
     allow_long
         Accept runs over :data:`twin.scenario.schema.MAX_STEPS` steps or :data:`~twin.scenario.schema.MAX_DURATION_S`
         (``--allow-long``).

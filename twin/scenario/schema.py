@@ -164,6 +164,29 @@ def _outside_run(times: list[float | None], duration: float | None, key: str = "
     ]
 
 
+def _hazard_parameters(events: list[EventSpec], hazards: list[BaseModel] | None) -> list[Problem]:
+    """A problem for each set_hazard_parameter event whose entry, parameter or value does not fit the hazards."""
+    if hazards is None:  # the hazards have problems of their own, reported there
+        return []
+    problems = []
+    for i, event in enumerate(events):
+        if event.hazard is None or event.parameter is None or event.value is None:
+            continue
+        if event.hazard >= len(hazards):
+            entries = f"entries 0 to {len(hazards) - 1}" if hazards else "no hazard entries"
+            problems.append(Problem((i, "hazard"), f"there is no hazards[{event.hazard}]: the scenario has {entries}"))
+            continue
+        entry = hazards[event.hazard]
+        if not isinstance(entry, registry.HazardSpec):
+            continue
+        try:
+            entry.with_parameter(event.parameter, event.value)
+        except ValueError as exc:
+            key = "parameter" if event.parameter not in entry.runtime_parameters else "value"
+            problems.append(Problem((i, key), str(exc)))
+    return problems
+
+
 class Scenario(SpecModel):
     """A validated scenario: what happens to which city, for how long, and what is recorded.
 
@@ -281,6 +304,7 @@ class Scenario(SpecModel):
     @classmethod
     def _times_within_run(cls, value: list[EventSpec], info: ValidationInfo) -> list[EventSpec]:
         problems = _outside_run([event.at_s for event in value], info.data.get("duration_s"))
+        problems += _hazard_parameters(value, info.data.get("hazards"))
         if problems:
             raise problems_error(*problems)
         return value
