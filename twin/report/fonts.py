@@ -43,8 +43,9 @@ def figure_fonts(lang: str) -> Iterator[None]:
 
     if lang == "zh":
         _register_cjk()
-    settings = {"font.family": font_families(lang), "axes.unicode_minus": lang != "zh", "text.parse_math": False}
-    with mpl.rc_context(settings):
+    with mpl.rc_context(
+        {"font.family": font_families(lang), "axes.unicode_minus": lang != "zh", "text.parse_math": False}
+    ):
         yield
 
 
