@@ -89,7 +89,7 @@ def event_labels(events: pd.DataFrame) -> dict[float, str]:
     for t_s in np.unique(times).tolist():
         group = marked[times == t_s]
         first = group.iloc[int(np.argmax(group["kind"].to_numpy() != "message"))]  # an action before a message
-        what = str(first["target"]) or _message_text(first)
+        what = str(first.get("target", "") or "") or _message_text(first)  # a log without targets: the kind alone
         text = f"{str(first['kind']).replace('_', ' ')} {what}".strip()
         if len(text) > LABEL_CHARS:
             text = text[: LABEL_CHARS - 1] + "…"
