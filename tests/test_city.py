@@ -66,7 +66,7 @@ def test_andorra_population_sums_to_the_city_yaml_totals(andorra_city: City) -> 
 
 def test_andorra_facilities_and_lifelines_come_from_osm(andorra_city: City) -> None:
     counts = andorra_city.info()
-    assert counts["facilities"]["hospital"] >= 3
+    assert counts["facilities"]["hospital"] == 2  # an unnamed hospital point without beds is a clinic
     assert counts["facilities"]["fire_station"] >= 1
     assert counts["lifeline_components"]["substation"] >= 3
     assert counts["lifeline_components"]["transformer"] == 7
@@ -76,8 +76,8 @@ def test_andorra_facilities_and_lifelines_come_from_osm(andorra_city: City) -> N
     assert len(shelters) == len(andorra_city.config.shelters) and shelters["assumed"].all()
     beds = facilities.loc[facilities["osm_id"] == 194554955, "beds"]
     assert beds.iloc[0] == 200
-    # an unnamed hospital without beds is reported, not given an invented bed count
-    assert any("no bed count" in a for a in andorra_city.assumptions)
+    # both hospitals have their bed count (from OSM or city.yaml): none is invented
+    assert not any("no bed count" in a for a in andorra_city.assumptions)
     on_the_map = facilities[facilities["group"] == "facility"]
     assert (on_the_map["drive_distance_m"] < 2000).all()
 

@@ -148,7 +148,10 @@ def test_resolved_scenario_loads_back_identically(project: Path) -> None:
     assert hazards[0]["hydrograph"]["peak_duration"] == 14400.0
     assert hazards[1]["gauge"] == str(project / "scenarios" / "stage.csv")
     assert "peak_at" in hazards[2]["design_storm"]
-    again = load_scenario(write(project, yaml.safe_dump(json.loads(json.dumps(data))), "copy.yaml"))
+    # Its CSV paths are absolute: loading it back takes the explicit permission (--allow-outside-paths).
+    again = load_scenario(
+        write(project, yaml.safe_dump(json.loads(json.dumps(data))), "copy.yaml"), allow_outside_paths=True
+    )
     assert again.model_dump() == s.model_dump()
 
 
@@ -158,7 +161,8 @@ def test_unused_shape_fields_are_left_out_of_the_resolved_scenario(project: Path
     s = load_scenario(write(project, text))
     hazards = s.resolved_dict()["hazards"]
     assert "peak_duration" not in hazards[0]["hydrograph"] and "peak_at" not in hazards[2]["design_storm"]
-    assert load_scenario(write(project, yaml.safe_dump(s.resolved_dict()), "copy.yaml")).model_dump() == s.model_dump()
+    copy = write(project, yaml.safe_dump(s.resolved_dict()), "copy.yaml")
+    assert load_scenario(copy, allow_outside_paths=True).model_dump() == s.model_dump()
 
 
 def test_overrides_reach_hazard_fields(project: Path) -> None:
@@ -501,7 +505,7 @@ def test_csv_problems_name_the_row_and_the_column_and_are_all_reported(project: 
         ("t;stage_m\n0;1\n", ["stage.csv has no column 'time'; separate the columns with commas"]),
         (
             "when,level\n0,1\n",
-            ["stage.csv has no column 'time'; the header line must name the column 'time'", "it has: 'when', 'level'"],
+            ["stage.csv has no column 'time'; the header line must name the column 'time'", "it has 2 named column(s)"],
         ),
         ("time,stage_m,time\n0,1,2\n", ["stage.csv has the column 'time' 2 times; keep one"]),
         ("", ["stage.csv is empty; e.g. a header line `time,stage_m`"]),

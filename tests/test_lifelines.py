@@ -173,8 +173,9 @@ def test_substation_outage_scenario_matches_its_zone(andorra_city: City) -> None
     home_zone = lifelines.node_power_zone[andorra_city.homes["drive_node"].to_numpy()]
     expected = 1 - population[np.isin(home_zone, zones)].sum() / population.sum()
     series = model.recorder.timeseries().set_index("t_s")["Q_power"]
-    assert series.min() == pytest.approx(expected, abs=1e-12)
-    assert series.iloc[-1] == 1.0  # restored after 6 h
+    # 07:00-08:00 the burnt substation's zone only; at 08:00 two working transformers fail too (most critical).
+    assert series.loc[5400.0] == pytest.approx(expected, abs=1e-12)
+    assert series.min() < expected and series.iloc[-1] > series.min()  # the substation is restored after 6 h
     zones_table = model.recorder.zones_table()
     assert isinstance(zones_table, pd.DataFrame)
     assert set(zones_table.columns) >= {"t_s", "zone", "service", "q", "customers"}

@@ -271,7 +271,8 @@ def test_service_metrics_table() -> None:
     assert set(metrics) == {"power", "access"}
     power = metrics["power"]
     assert power["resilience_loss_h"] == pytest.approx(1.0)
-    assert power["equivalent_outage_hours"] == pytest.approx(1.0)
+    assert "equivalent_outage_hours" not in power  # the same integral as the loss: reported once
+    assert power["recovery_threshold"] == 0.95
     assert power["resilience_index"] == pytest.approx(0.5)
     assert power["robustness"] == power["min_q"] == 0.0
     assert power["time_to_recover_s"] == pytest.approx(3600.0)

@@ -141,7 +141,7 @@ def test_map_misfits_of_every_entry_and_event_are_reported_with_their_line(andor
         for i, first in enumerate(firsts)
     }
     assert (
-        f"s.yaml:{where['events[0]']} events[0]: target: no component of kind 'pump'; kinds here: cable (1), clinic (5)"
+        f"s.yaml:{where['events[0]']} events[0]: target: no component of kind 'pump'; kinds here: cable (1), clinic (6)"
     ) in message
     assert (
         f"s.yaml:{where['hazards[0]']} hazards[0]: target: no component name contains 'Nowhere'; named "

@@ -684,7 +684,7 @@ def test_overrides_are_validated_like_the_file(town: Path) -> None:
     ("override", "words"),
     [
         ("seed", "expected PATH=VALUE"),
-        ("hazards[x].a=1", "expected a path like hazards[0].peak_stage_m"),
+        ("hazards[x].a=1", "expected a path like metrics.access_tau"),  # the scenario has no hazard number
         ("events[9].at=1h", "events has 3 entries; use an index from 0 to 2, or 3 to add one"),
         ("name.first=x", "name is text, not a mapping, so it has no key 'first'"),
         ("seed[0]=1", "seed is the value 7, not a list"),

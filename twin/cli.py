@@ -27,6 +27,25 @@ Handler = Callable[[argparse.Namespace], int]
 MAP_LAYERS = ("roads", "hand", "lifelines")
 
 
+def _whole(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high] (argparse prints the message and the usage, exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be from {low:,} to {high:,}, got {text}")
+        return value
+
+    return parse
+
+
+SEED = _whole(0, 2**63 - 1, "a seed")
+"""Seeds are 64-bit, as numpy's generators take them."""
+
+
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -79,7 +98,13 @@ def _map_show(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from twin.run import validate_against_maps
 
-    problems = validate_against_maps(args.files, with_map=not args.no_map, progress=_MapMessages())
+    problems = validate_against_maps(
+        args.files,
+        with_map=not args.no_map,
+        progress=_MapMessages(),
+        allow_long=args.allow_long,
+        allow_outside_paths=args.allow_outside_paths,
+    )
     for problem in problems:
         print(problem)
     if not problems:
@@ -120,7 +145,9 @@ def _run_once(args: argparse.Namespace) -> int:
     from twin.run import default_folder, run_scenario, summary_table
     from twin.scenario import load_scenario
 
-    spec = load_scenario(args.scenario, args.overrides)
+    spec = load_scenario(
+        args.scenario, args.overrides, allow_long=args.allow_long, allow_outside_paths=args.allow_outside_paths
+    )
     folder = args.out or default_folder(spec)
     command = shlex.join(["twin", *args.argv])
     progress = _RunProgress(quiet=args.quiet, name=spec.name)
@@ -258,6 +285,20 @@ def _add_hazard_commands(sub: argparse._SubParsersAction) -> None:
     sus.set_defaults(handler=_hazard_susceptibility)
 
 
+def _add_input_flags(command: argparse.ArgumentParser) -> None:
+    """The flags that lift the input limits of :mod:`twin.inputs` and the scenario schema."""
+    command.add_argument(
+        "--allow-long",
+        action="store_true",
+        help="accept runs over 100,000 steps or longer than 366 days (they can take hours)",
+    )
+    command.add_argument(
+        "--allow-outside-paths",
+        action="store_true",
+        help="accept file fields (CSVs) that are absolute or outside the scenario file's folder",
+    )
+
+
 def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
     validate = sub.add_parser("validate", help="check scenario files; print ok or every problem")
     validate.add_argument("files", nargs="+", type=Path, help="scenario YAML files")
@@ -266,6 +307,7 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="check the files only, not whether their events and hazards fit their map (which loads the map)",
     )
+    _add_input_flags(validate)
     validate.set_defaults(handler=_validate)
     schema = sub.add_parser("schema", help="write the JSON Schema of scenario files (for editors)")
     schema.add_argument("--out", type=Path, default=None, help="file to write (default: standard output)")
@@ -273,7 +315,7 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="run a scenario and write a run folder with metrics and plots")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     run.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<name>-<time>)")
-    run.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    run.add_argument("--seed", type=SEED, default=None, help="override the scenario's seed")
     run.add_argument("--until", default=None, help="stop at this simulated time (e.g. 2h) instead of the end")
     run.add_argument(
         "--set",
@@ -288,6 +330,7 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="empty the run folder first when it holds files (by default a non-empty folder is refused)",
     )
+    _add_input_flags(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument(
         "--seeds",

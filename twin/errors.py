@@ -8,6 +8,15 @@ and exits non-zero. Programming errors stay ordinary exceptions.
 from __future__ import annotations
 
 
+def printable(text: str) -> str:
+    """``text`` with lone surrogates (undecodable bytes of a file name or an argument) as ``\\udcff`` escapes.
+
+    Python turns bytes that are not UTF-8 in ``sys.argv`` and file names into lone surrogates; printing them
+    fails, so a message that quotes one would itself crash. Everything else is kept as it is.
+    """
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class TwinError(ValueError):
     """Base class of every error a user can fix by changing an input.
 
@@ -20,11 +29,12 @@ class TwinError(ValueError):
     """
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
-        self.problems: list[str] = list(problems) if problems else [message]
+        message = printable(message)
+        self.problems: list[str] = [printable(p) for p in problems] if problems else [message]
         if problems and len(problems) > 1:
-            message = message + "\n" + "\n".join(f"  - {p}" for p in problems)
-        elif problems and problems[0] not in message:
-            message = f"{message}: {problems[0]}"
+            message = message + "\n" + "\n".join(f"  - {p}" for p in self.problems)
+        elif problems and self.problems[0] not in message:
+            message = f"{message}: {self.problems[0]}"
         super().__init__(message)
 
 

@@ -83,6 +83,7 @@ BUILTIN_EVENT_KINDS = (
     EventKindInfo("message", None, "twin.sim.handlers:message"),
     EventKindInfo("fail_component", "component", "twin.sim.handlers:fail_component"),
     EventKindInfo("repair_component", "component", "twin.sim.handlers:repair_component"),
+    EventKindInfo("set_hazard_parameter", None, "twin.sim.handlers:set_hazard_parameter"),
 )
 """The generic event kinds, listed once: the scenario schema's ``kind`` and the engine's handlers come from here."""
 
@@ -91,6 +92,8 @@ LINK_EVENT_KINDS: tuple[str, ...] = tuple(i.name for i in BUILTIN_EVENT_KINDS if
 """Kinds that act on road links and so need a link ``target``."""
 COMPONENT_EVENT_KINDS: tuple[str, ...] = tuple(i.name for i in BUILTIN_EVENT_KINDS if i.target == "component")
 """Kinds that act on facilities and lifeline components and so need a component ``target``."""
+HAZARD_EVENT_KINDS: tuple[str, ...] = ("set_hazard_parameter",)
+"""Kinds that change a scenario's hazard entry (``hazard: <index>``, ``parameter``, ``value``); no target."""
 
 if TYPE_CHECKING:
     EventKind = str

@@ -82,6 +82,8 @@ def run_scenario(
     progress: ProgressCallback | None = None,
     overwrite: bool = False,
     provenance: dict[str, Any] | None = None,
+    allow_long: bool = False,
+    allow_outside_paths: bool = False,
 ) -> Results:
     """Run one scenario to its end (or ``until``) and return its Results, written to ``out`` when given.
 
@@ -103,6 +105,9 @@ def run_scenario(
         Empty ``out`` when it holds files, once the scenario has validated, instead of refusing it.
     provenance
         Further entries for ``provenance.json`` (``twin run`` adds its command line).
+    allow_long, allow_outside_paths
+        Lift the limits on a scenario file's run length and CSV paths (as ``twin run --allow-long`` and
+        ``--allow-outside-paths``); see :func:`twin.scenario.load_scenario`. Only with a path.
 
     Returns
     -------
@@ -119,7 +124,7 @@ def run_scenario(
     KeyboardInterrupt
         Re-raised after saving the tables computed so far to ``out``, marked incomplete.
     """
-    scenario = _scenario_of(spec, overrides)
+    scenario = _scenario_of(spec, overrides, allow_long=allow_long, allow_outside_paths=allow_outside_paths)
     until_s = until_seconds(until, scenario)
     _check_seed(seed)
     folder = None if out is None else Path(out)
@@ -182,7 +187,9 @@ def write_run_folder(model: CityModel, results: Results, folder: Path, progress:
         notify(RunProgress("write", "outputs", model.clock_s, model.duration_s))
         model.write_outputs(folder)
         notify(RunProgress("write", SERVICE_LEVELS_PNG, model.clock_s, model.duration_s))
-        plot_service_levels(results.timeseries, results.events, folder / SERVICE_LEVELS_PNG, model.spec.name)
+        plot_service_levels(
+            results.timeseries, results.events, folder / SERVICE_LEVELS_PNG, model.spec.name, start=model.spec.start
+        )
         notify(RunProgress("write", "report.html", model.clock_s, model.duration_s))
         # The report states the status the folder is about to be sealed with.
         status = STATUS_COMPLETE if model.finished else STATUS_INCOMPLETE
@@ -246,7 +253,8 @@ def until_seconds(until: float | str | None, spec: Scenario) -> float | None:
     duration_s = float(spec.duration_s)
     if not 0 < until_s <= duration_s:
         raise ScenarioError(
-            f"until (--until): {format_duration(until_s)} is outside the scenario, which runs "
+            f"until (--until): {until if isinstance(until, str) else format_duration(until_s)} is outside the "
+            "scenario, which runs "
             f"{format_duration(duration_s)}; give a time after the start and at most the duration, or leave it out "
             "to run to the end"
         )
@@ -261,15 +269,24 @@ def default_folder(spec: Scenario, now: dt.datetime | None = None) -> Path:
 
 def summary_table(results: Results) -> str:
     """The metrics per service as a small text table."""
-    header = f"{'service':<10} {'min Q':>7} {'loss (h)':>9} {'index':>7} {'recovered after':>16}"
+    services = {service: results.metrics[service] for service in service_names(results.metrics)}
+    thresholds = {float(f["recovery_threshold"]) for f in services.values() if f.get("recovery_threshold")}
+    share = f"{100 * thresholds.pop():g} %" if len(thresholds) == 1 else "threshold"
+    title = f"recovered (>= {share})"
+    header = f"{'service':<10} {'min Q':>7} {'loss (h)':>9} {'index':>7} {title:>18}"
     lines = [header, "-" * len(header)]
-    for service in service_names(results.metrics):
-        figures = results.metrics[service]
+    for service, figures in services.items():
         recover = figures.get("time_to_recover_s")
-        recovered = "never" if recover is None else format_duration(float(recover))
+        level = float(figures.get("recovery_threshold") or 0.0) * 100
+        if recover is None:
+            recovered = "never"
+        elif recover == 0.0:  # Q never fell below the threshold: not "recovered after 0s", never lost
+            recovered = f"held >= {level:g} %"
+        else:
+            recovered = format_duration(float(recover))
         lines.append(
             f"{service:<10} {figures['robustness']:>7.3f} {figures['resilience_loss_h']:>9.3f} "
-            f"{figures['resilience_index']:>7.3f} {recovered:>16}"
+            f"{figures['resilience_index']:>7.3f} {recovered:>18}"
         )
     budget = results.metrics.get(WATER_BUDGET_KEY)
     if isinstance(budget, dict):
@@ -282,17 +299,23 @@ def summary_table(results: Results) -> str:
 
 
 def validate_against_maps(
-    paths: list[Path], with_map: bool = True, progress: ProgressCallback | None = None
+    paths: list[Path],
+    with_map: bool = True,
+    progress: ProgressCallback | None = None,
+    *,
+    allow_long: bool = False,
+    allow_outside_paths: bool = False,
 ) -> list[str]:
     """Every problem of the scenario files, then (``with_map``) of each valid one on its map.
 
     The map check builds the engine for the scenario, which resolves every event target and hazard entry
-    (river names, ...) against the City; the City is loaded from its cache (built on first use).
+    (river names, ...) against the City; the City is loaded from its cache (built on first use). ``allow_long``
+    and ``allow_outside_paths``: see :func:`twin.scenario.load_scenario`.
     """
     problems: list[str] = []
     for path in paths:
         try:
-            spec = load_scenario(path)
+            spec = load_scenario(path, allow_long=allow_long, allow_outside_paths=allow_outside_paths)
         except ScenarioError as exc:
             problems.extend(exc.problems)
             continue
@@ -310,7 +333,9 @@ def _check_seed(seed: int | None) -> None:
         raise ScenarioError(f"seed (--seed): must be a whole number >= 0, got {seed!r}")
 
 
-def _scenario_of(spec: Scenario | str | os.PathLike[str], overrides: Sequence[str]) -> Scenario:
+def _scenario_of(
+    spec: Scenario | str | os.PathLike[str], overrides: Sequence[str], *, allow_long: bool, allow_outside_paths: bool
+) -> Scenario:
     if isinstance(spec, Scenario):
         if overrides:
             raise ScenarioError(
@@ -318,7 +343,7 @@ def _scenario_of(spec: Scenario | str | os.PathLike[str], overrides: Sequence[st
                 "(spec.model_copy(update=...))"
             )
         return spec
-    return load_scenario(Path(spec), list(overrides))
+    return load_scenario(Path(spec), list(overrides), allow_long=allow_long, allow_outside_paths=allow_outside_paths)
 
 
 def _scenario_assumptions(model: CityModel) -> list[str]:

@@ -41,7 +41,9 @@ def run_seeds(args: argparse.Namespace, run_once: Callable[[argparse.Namespace],
 
     if args.seeds < 1:
         raise UsageError(f"--seeds {args.seeds}: give the number of runs, 1 or more (e.g. --seeds 10)")
-    spec = load_scenario(args.scenario, args.overrides)
+    spec = load_scenario(
+        args.scenario, args.overrides, allow_long=args.allow_long, allow_outside_paths=args.allow_outside_paths
+    )
     out = Path(args.out or default_folder(spec))
     first = spec.seed if args.seed is None else args.seed
     folders = []

@@ -6,6 +6,7 @@ numbers of seconds. Speeds in OSM are km/h (or mph when tagged so).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 SECONDS_PER_UNIT: dict[str, float] = {
@@ -69,3 +70,10 @@ def format_duration(seconds: float) -> str:
     parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{minutes}min" if minutes else ""]
     parts.append(f"{secs}s" if secs or not any(parts) else "")
     return "".join(parts)
+
+
+def clock_at(start: dt.datetime, t_s: float) -> dt.datetime:
+    """The local date-time ``t_s`` seconds after ``start``: elapsed time, so a DST change shifts the clock."""
+    if start.tzinfo is None:
+        return start + dt.timedelta(seconds=t_s)
+    return (start.astimezone(dt.UTC) + dt.timedelta(seconds=t_s)).astimezone(start.tzinfo)

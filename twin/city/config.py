@@ -10,12 +10,12 @@ import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from twin.errors import MapError
+from twin.inputs import YamlDoc, display_path, read_yaml, short_repr
 
 CONFIG_NAME = "city.yaml"
 
@@ -23,14 +23,14 @@ LonLat = tuple[Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class PopulationArea(_Strict):
     """A town or district with its resident total; buildings belong to the nearest area centre."""
 
     name: str
-    population: int = Field(ge=0)
+    population: int = Field(ge=0, le=100_000_000)  # the largest cities hold about 40 million
     centre: LonLat
 
 
@@ -45,6 +45,13 @@ class PopulationSpec(_Strict):
     areas: list[PopulationArea] = Field(min_length=1)
     default_levels: int = Field(default=3, ge=1, le=100)
     source: str = ""
+
+    @model_validator(mode="after")
+    def _someone_lives_there(self) -> PopulationSpec:
+        # Every service level is a share of residents: with none, each is 0 / 0.
+        if not sum(area.population for area in self.areas) > 0:
+            raise ValueError("the areas' populations add up to 0; give each area its resident total")
+        return self
 
 
 class Shelter(_Strict):
@@ -192,18 +199,28 @@ def _unknown_key_hint(model: type[BaseModel], loc: tuple[int | str, ...]) -> str
     return f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(names)}"
 
 
-def _problems(error: ValidationError) -> list[str]:
+def _line(doc: YamlDoc, loc: tuple[int | str, ...], path: Path) -> str:
+    """``city.yaml:12`` for the deepest part of ``loc`` the file wrote, else the file alone."""
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in doc.where:
+            return f"{display_path(path)}:{doc.where[loc[:n]][1]}"
+    return display_path(path)
+
+
+def _problems(error: ValidationError, doc: YamlDoc, path: Path) -> list[str]:
     problems = []
     for item in error.errors():
         loc = tuple(item["loc"])
-        where = _location(loc)
+        if any(loc[:n] in doc.refused for n in range(len(loc) + 1)):
+            continue  # the reader refused the value (a whole number past 64 bits) and said so with its line
+        where = f"{_line(doc, loc, path)} {_location(loc)}"
         if item["type"] == "extra_forbidden":
             problems.append(f"{where}: unknown key{_unknown_key_hint(CityConfig, loc)}")
         elif item["type"] == "missing":
             problems.append(f"{where}: required key is missing")
         else:
             message = item["msg"].removeprefix("Value error, ")
-            problems.append(f"{where}: {message}, got {item.get('input')!r}")
+            problems.append(f"{where}: {message}, got {short_repr(item.get('input'))}")
     return problems
 
 
@@ -238,16 +255,16 @@ def load_city_config(folder: Path) -> CityConfig:
         raise MapError(f"{folder}: map folder not found; give a folder such as maps/andorra")
     if not path.is_file():
         raise MapError(f"{path}: missing; every map folder needs a city.yaml (see maps/andorra/city.yaml)")
+    # The one YAML reader: size, alias and depth limits, duplicate keys and bad tags are errors with the line.
+    doc = read_yaml(path, MapError, "map config", "'name: ...', 'osm: ...', 'dem: ...', 'crs: ...'")
+    problems = [text for _file, _line, text in doc.problems]
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise MapError(f"{path}: not valid YAML ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise MapError(f"{path}: must be a mapping of keys (name, osm, dem, crs, ...), got {type(raw).__name__}")
-    try:
-        config = CityConfig.model_validate(raw)
+        config = CityConfig.model_validate(doc.data)
     except ValidationError as exc:
-        raise MapError(f"{path}: invalid", _problems(exc)) from None
+        problems.extend(_problems(exc, doc, path))
+        raise MapError(f"{path}: invalid", problems) from None
+    if problems:
+        raise MapError(f"{path}: invalid", problems)
     problems = _file_problems(config, folder)
     if problems:
         raise MapError(f"{path}: invalid", problems)

@@ -9,6 +9,8 @@ marks mountain huts and bus shelters) and are labelled assumed.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 
 import numpy as np
@@ -35,10 +37,49 @@ def _communication_tower(tags: Tags) -> bool:
     )
 
 
+# Names that contradict a hospital tag (OSM mappers tag pharmacies and sports-medicine centres amenity=hospital):
+# English, French, Catalan, Spanish, Portuguese and German, the languages of the shipped maps and their neighbours.
+_PHARMACY_NAME = re.compile(r"pharmac|farmac|apothek|drugstore", re.IGNORECASE)
+_SPORTS_MEDICINE = re.compile(  # matched against the name without accents
+    r"medecine du sport|sports? medicine|medicina (de l'|de la |del |do |de )?(e)?sport|sportmedizin", re.IGNORECASE
+)
+
+
+def _health_kind(tags: Tags) -> str | None:
+    """``hospital``, ``clinic`` or None for an element tagged as health care.
+
+    A hospital is ``amenity=hospital`` or ``healthcare=hospital`` (OSM wiki, Key:healthcare), unless its other tags
+    say otherwise: a ``healthcare`` value that is not ``hospital`` is the more specific tag and wins; a name that
+    says pharmacy is not a facility twin uses; a sports-medicine centre (by name or ``healthcare:speciality``) is a
+    clinic; so is a bare point with neither a name nor a bed count (decided in :func:`_rows`, which sees the
+    geometry), too little to weigh as a hospital. Clinics stay on the map but have no beds to weigh in Q_health
+    and are not where access is measured: only hospitals are (:mod:`twin.lifelines.model`, :mod:`twin.sim.access`).
+    """
+    amenity, healthcare = tags.get("amenity"), tags.get("healthcare")
+    name = "".join(c for c in unicodedata.normalize("NFKD", tags.get("name", "")) if not unicodedata.combining(c))
+    if amenity != "hospital" and healthcare != "hospital":
+        return "clinic" if "clinic" in (amenity, healthcare) else None
+    if healthcare not in (None, "hospital"):
+        return "clinic" if healthcare == "clinic" else None
+    if _PHARMACY_NAME.search(name):
+        return None
+    if _SPORTS_MEDICINE.search(name) or "sport" in tags.get("healthcare:speciality", ""):
+        return "clinic"
+    return "hospital"
+
+
+def _hospital_tags(tags: Tags) -> bool:
+    return _health_kind(tags) == "hospital"
+
+
+def _clinic_tags(tags: Tags) -> bool:
+    return _health_kind(tags) == "clinic"
+
+
 # (kind, group, predicate). The first matching rule wins, so an element is counted once.
 RULES: list[Rule] = [
-    ("hospital", "facility", lambda t: t.get("amenity") == "hospital" or t.get("healthcare") == "hospital"),
-    ("clinic", "facility", lambda t: t.get("amenity") == "clinic" or t.get("healthcare") == "clinic"),
+    ("hospital", "facility", _hospital_tags),
+    ("clinic", "facility", _clinic_tags),
     ("fire_station", "facility", _is("amenity", "fire_station")),
     ("police", "facility", _is("amenity", "police")),
     ("school", "facility", _is("amenity", "school")),
@@ -88,10 +129,13 @@ def _rows(features: list[Feature]) -> pd.DataFrame:
         kind_group = classify(f.tags)
         if kind_group is None:
             continue
+        kind = kind_group[0]
+        if kind == "hospital" and f.osm_type == "node" and not f.tags.get("name") and np.isnan(_beds(f.tags)):
+            kind = "clinic"  # a bare hospital point: too little to weigh as a hospital (see _health_kind)
         x, y = representative_xy(f.geometry)
         rows.append(
             {
-                "kind": kind_group[0],
+                "kind": kind,
                 "group": kind_group[1],
                 "osm_type": f.osm_type,
                 "osm_id": f.osm_id,

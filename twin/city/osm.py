@@ -107,11 +107,29 @@ def read_osm(path: Path) -> OsmData:
             _take(element, data)
     except (ET.ParseError, OSError, EOFError, ValueError, KeyError) as exc:
         raise MapError(f"{path}: not a readable OSM XML file ({exc}); re-export it as OSM XML") from exc
+    _check_coordinates(path, data)
     if data.bounds is None and data.coords:
         lons = [c[0] for c in data.coords.values()]
         lats = [c[1] for c in data.coords.values()]
         data.bounds = (min(lons), min(lats), max(lons), max(lats))
     return data
+
+
+def _valid(lon: float, lat: float) -> bool:
+    return -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0  # False for NaN too
+
+
+def _check_coordinates(path: Path, data: OsmData) -> None:
+    """Refuse nodes or bounds off the globe (a latitude of 942): every later projection would fail on them."""
+    bad = [(node, lon, lat) for node, (lon, lat) in data.coords.items() if not _valid(lon, lat)]
+    if bad:
+        node, lon, lat = bad[0]
+        raise MapError(
+            f"{path}: {len(bad):,} node(s) with coordinates off the globe (e.g. node {node} at lat {lat:g}, "
+            f"lon {lon:g}; latitudes lie within -90..90, longitudes -180..180); re-export the extract"
+        )
+    if data.bounds is not None and not (_valid(*data.bounds[:2]) and _valid(*data.bounds[2:])):
+        raise MapError(f"{path}: the <bounds> element lies off the globe ({data.bounds}); re-export the extract")
 
 
 def _take(element: ET.Element, data: OsmData) -> None:

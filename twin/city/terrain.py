@@ -91,7 +91,46 @@ def read_dem(path: Path, nodata: float | None) -> tuple[np.ndarray, rasterio.Dat
         raise MapError(f"{path}: the DEM has no CRS; write one into the GeoTIFF (gdal_edit.py -a_srs EPSG:4326)")
     if nodata is not None:
         raw[raw == nodata] = np.nan
+    _check_elevations(path, raw)
     return raw, src
+
+
+ELEVATION_RANGE_M = (-1000.0, 9000.0)
+"""Elevations a DEM may hold: the Dead Sea shore is at -430 m, Everest at 8,849 m; anything beyond is a no-data
+value the file does not declare (-9999, 3.4e38) and would wreck slopes and flow directions."""
+
+
+def _check_elevations(path: Path, raw: np.ndarray) -> None:
+    low, high = ELEVATION_RANGE_M
+    finite = np.isfinite(raw)
+    wild = finite & ((raw < low) | (raw > high))
+    if wild.any():
+        example = raw[wild][0]
+        raise MapError(
+            f"{path}: {int(wild.sum()):,} DEM cells hold elevations outside {low:g}..{high:g} m (e.g. {example:g}), "
+            "which no terrain has; if that is the DEM's no-data value, declare it with dem_nodata in city.yaml"
+        )
+
+
+MAX_GRID_CELLS = 4_000_000
+"""Largest working grid (2,000 x 2,000 cells: 60 km square at 30 m). The shipped maps use under 0.3 million; the
+build holds several float64 arrays of the grid's size, so a grid far larger exhausts memory (1 m over Andorra's
+10 km valley is 98 million cells)."""
+
+
+def _check_grid(bounds_xy: tuple[float, float, float, float], cell: float, resolution_m: float) -> None:
+    xmin, ymin, xmax, ymax = bounds_xy
+    if not all(np.isfinite(v) for v in bounds_xy):
+        raise MapError("the OSM extract's bounds are not finite coordinates; re-export the extract")
+    cells = (np.ceil((xmax - xmin) / cell) + 7) * (np.ceil((ymax - ymin) / cell) + 7)
+    if cells > MAX_GRID_CELLS:
+        area = (xmax - xmin) * (ymax - ymin)
+        coarsest = float(np.ceil(np.sqrt(area / MAX_GRID_CELLS)))
+        raise MapError(
+            f"working_resolution_m: {resolution_m:g} m makes a grid of {cells:,.0f} cells over the map "
+            f"({(xmax - xmin) / 1000:.1f} x {(ymax - ymin) / 1000:.1f} km); at most {MAX_GRID_CELLS:,}: use "
+            f"working_resolution_m: {coarsest:g} or more in city.yaml, or a smaller extract"
+        )
 
 
 def raw_coverage(raw: np.ndarray, src: rasterio.DatasetReader, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -127,6 +166,7 @@ def build_terrain(
         filled[void & (filled == 0.0)] = np.nan
     source_res = _metres_per_unit(src)
     cell = min(resolution_m, source_res)
+    _check_grid(bounds_xy, cell, resolution_m)
     xmin, ymin, xmax, ymax = bounds_xy
     xmin, ymin = np.floor(xmin / cell) * cell - 2 * cell, np.floor(ymin / cell) * cell - 2 * cell
     cols = int(np.ceil((xmax - xmin) / cell)) + 3

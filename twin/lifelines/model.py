@@ -25,6 +25,13 @@ with signal normally; ``Q_health`` = beds of working hospitals / beds normally (
 weigh as the median of those with one). Every change of a component's working state is logged with its cause:
 the hazard or outage that damaged it, ``cascade`` (it lost what it needs), ``backup exhausted``; backup starts and
 restorations too.
+
+A component that goes down undamaged names the first need it lost, in the order of the dependency chain: power
+(its zone's substation, or no supply reaching a substation), then water (its zone's tank, or the pump that fills
+it). The cause is ``backup exhausted`` only when power is the need lost and the backup has run dry; otherwise
+``cascade``. The details carry the lost need, the component upstream and the root: the damaged component at the
+end of the chain and what damaged it (a hospital down for water because a flooded substation stopped its pump
+names the pump upstream and the substation, flooded, as the root).
 """
 
 from __future__ import annotations
@@ -159,6 +166,7 @@ class Lifelines(Phase):
         powered = grid_power.copy()
         on_grid = grid_power[self.backup_comp]
         powered[self.backup_comp] = on_grid | (self.backup_left > EMPTY_H)
+        self.powered = powered
         up = ~damaged & (~self.needs_power | powered)
         up[net.power_sources] &= self._fed  # a substation cut off from every supply delivers nothing
         pump_up = (net.water_pump < 0) | up[np.maximum(net.water_pump, 0)]
@@ -198,8 +206,13 @@ class Lifelines(Phase):
             if state.comp_up[row]:
                 log(t_s, "restore_component", describe_component(self.city, row), "restoration", {"component": row})
                 continue
-            cause = str(state.comp_cause[row]) if state.comp_damaged[row] else self._cascade_cause(row)
-            log(t_s, "component_down", describe_component(self.city, row), cause, {"component": row})
+            details: dict[str, object] = {"component": row}
+            if state.comp_damaged[row]:
+                cause = str(state.comp_cause[row])
+            else:
+                cause, chain = self._cascade_cause(row, state)
+                details.update(chain)
+            log(t_s, "component_down", describe_component(self.city, row), cause, details)
         for row in self.backup_comp[self.backup_started].tolist():
             log(t_s, "backup_start", describe_component(self.city, row), "cascade", {"component": row})
         for row in self.store_comp[self.store_started].tolist():
@@ -207,15 +220,59 @@ class Lifelines(Phase):
                 t_s, "backup_start", describe_component(self.city, row), "cascade", {"component": row, "needs": "water"}
             )
 
-    def _cascade_cause(self, row: int) -> str:
-        if self.needs_power[row] and not self.grid_power[row]:
-            index = np.flatnonzero(self.backup_comp == row)
-            if len(index) and self.backup_hours[index[0]] > 0:
-                return "backup exhausted"
+    def _cascade_cause(self, row: int, state: SimState) -> tuple[str, dict[str, object]]:
+        """Why an undamaged component is down: the cause and the chain's details (lost, upstream, root)."""
+        lost, upstream = self._lost_need(row)
+        cause = "cascade"
+        if lost == "power" and self.needs_power[row] and self._backup_hours_of(row) > 0:
+            cause = "backup exhausted"
         store = np.flatnonzero(self.store_comp == row)
         if len(store) and not self._on_mains[store[0]] and self.store_hours[store[0]] > 0:
-            return "backup exhausted"
-        return "cascade"
+            cause = "backup exhausted"  # a storage tank that ran dry off the mains
+        details: dict[str, object] = {"lost": lost}
+        if upstream >= 0:
+            details.update(upstream=describe_component(self.city, upstream), upstream_component=upstream)
+            root = self._root(upstream)
+            details.update(root=describe_component(self.city, root), root_cause=str(state.comp_cause[root]) or "")
+        return cause, details
+
+    def _lost_need(self, row: int) -> tuple[str, int]:
+        """The first need ``row`` lacks in the chain (power, then water) and the component upstream (-1: none)."""
+        net = self.city.lifelines
+        power_zone = self.comp_power_zone[row]
+        if self.needs_power[row] and not self.powered[row]:
+            return "power", int(net.power_sources[power_zone]) if power_zone >= 0 else -1
+        if row in net.power_sources and not self._fed[np.flatnonzero(net.power_sources == row)[0]]:
+            return "power", -1  # no supply reaches the substation: the lines and towers between are down
+        zone = self._water_zone_of(row)
+        if zone >= 0 and not self.zone_water[zone]:
+            tank, pump = int(net.water_tank[zone]), int(net.water_pump[zone])
+            if tank >= 0 and tank != row and self._damaged[tank]:
+                return "water", tank
+            return "water", pump if pump >= 0 else tank
+        return "cascade", -1
+
+    def _water_zone_of(self, row: int) -> int:
+        """The pressure zone a component draws water from (a tank: the zone it stores for); -1 when none."""
+        tanks = np.flatnonzero(self.city.lifelines.water_tank == row)
+        if len(tanks):
+            return int(tanks[0])
+        return int(self.comp_water_zone[row]) if self.needs_water[row] else -1
+
+    def _root(self, row: int) -> int:
+        """Follow the chain up from ``row`` to the first damaged component (or the last one reached)."""
+        for _ in range(8):  # chains are short: power -> pump -> tank -> consumer
+            if self._damaged[row] or self._up[row]:
+                return row
+            _, upstream = self._lost_need(row)
+            if upstream < 0 or upstream == row:
+                return row
+            row = upstream
+        return row
+
+    def _backup_hours_of(self, row: int) -> float:
+        index = np.flatnonzero(self.backup_comp == row)
+        return float(self.backup_hours[index[0]]) if len(index) else 0.0
 
     # --- service levels ----------------------------------------------------------------------------------
 
@@ -251,7 +308,7 @@ class Lifelines(Phase):
         undamaged_down = ~self._up & ~damaged
         has_backup = np.zeros(self.n_comps, dtype=bool)
         has_backup[self.backup_comp[self.backup_hours > 0]] = True
-        backup = undamaged_down & has_backup & ~self.grid_power
+        backup = undamaged_down & has_backup & ~self.powered  # down for power once the backup ran dry, not for water
         return {
             "components_down_hazard": float(hazard.sum()),
             "components_down_outage": float((damaged & ~hazard).sum()),
@@ -320,7 +377,7 @@ class Lifelines(Phase):
 
         run = self.attached()
         names = write_lifeline_outputs(
-            folder, self.city, run.state.comp_up, run.zones_table(), run.timeseries(), run.title
+            folder, self.city, run.state.comp_up, run.zones_table(), run.timeseries(), run.title, start=run.start
         )
         return [folder / name for name in names]
 

@@ -20,6 +20,7 @@ Every file is written atomically (:mod:`twin.atomic`).
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from twin.city.build import City
 from twin.geoframe import geo_frame
 from twin.lifelines.zones import lifeline_rows, zone_polygons, zone_residents
 from twin.report.mapplot import ZoneService, draw_service_loss
-from twin.units import format_duration
+from twin.units import clock_at, format_duration
 
 LIFELINES_GPKG = "lifelines.gpkg"
 SERVICE_LOSS_PNG = "service_loss.png"
@@ -256,11 +257,14 @@ def write_lifeline_outputs(
     zones_table: pd.DataFrame | None,
     timeseries: pd.DataFrame,
     title: str,
+    start: dt.datetime | None = None,
 ) -> list[str]:
     """Write a run's ``lifelines.gpkg`` (with ``up`` at the end of the run) and ``service_loss.png``.
 
     The map shows the record time with the lowest mean of ``Q_power`` and ``Q_water`` (those the map has): each
-    power zone filled by whether it had power then, each water zone hatched where it had no water.
+    power zone filled by whether it had power then, each water zone hatched where it had no water. Its title says
+    which moment that is (the local clock time with ``start``, and the time since the start), or that power and
+    water were served throughout, so a map of nothing lost is never taken for the worst moment.
 
     Parameters
     ----------
@@ -276,6 +280,8 @@ def write_lifeline_outputs(
         The run's time series (``t_s`` and the ``Q_`` columns).
     title
         The run's title (the scenario's name); the map's title adds the moment.
+    start
+        The scenario's start (time-zone aware), for the moment's clock time.
 
     Returns
     -------
@@ -299,14 +305,24 @@ def write_lifeline_outputs(
         column = f"Q_{service}"
         if row is not None and column in timeseries and np.isfinite(timeseries[column].iloc[row]):
             levels.append(f"{column} {float(timeseries[column].iloc[row]):.3f}")
-    when = format_duration(t_s)
-    moment = (
-        f"worst moment: {', '.join(levels)}"
-        if row is not None and levels
-        else "no power or water service level recorded"
-    )
-    draw_service_loss(city, services, folder / SERVICE_LOSS_PNG, f"Service at {when}: {title}", moment)
+    heading, moment = _service_loss_heading(timeseries, row, levels, t_s, start)
+    draw_service_loss(city, services, folder / SERVICE_LOSS_PNG, f"{title}: {heading}", moment)
     return [LIFELINES_GPKG, SERVICE_LOSS_PNG]
+
+
+def _service_loss_heading(
+    timeseries: pd.DataFrame, row: int | None, levels: list[str], t_s: float, start: dt.datetime | None
+) -> tuple[str, str]:
+    """The service-loss map's title (after the scenario's name) and the start of its subtitle (the moment)."""
+    if row is None or not levels:
+        return "power and water", "no power or water service level recorded"
+    columns = [f"Q_{s}" for s in ZONE_SERVICES if f"Q_{s}" in timeseries]
+    if bool((timeseries[columns].fillna(1.0) >= 1.0 - 1e-9).all(axis=None)):
+        return "power and water served throughout", "no zone lost power or water during the run"
+    when = f"{format_duration(t_s)} after the start"
+    if start is not None:
+        when = f"{clock_at(start, t_s).strftime('%d %b %H:%M')}, {when}"
+    return "worst moment for power and water", f"{when}: {', '.join(levels)}"
 
 
 def _component_columns(city: City, prefix: str, rows: np.ndarray) -> dict[str, np.ndarray]:

@@ -11,7 +11,6 @@ import pandas as pd
 from twin.metrics._curves import FloatArray, curve
 from twin.metrics.people import people_hours_out, people_hours_without_service
 from twin.metrics.resilience import (
-    equivalent_outage_hours,
     resilience_index,
     resilience_loss_h,
     robustness,
@@ -75,13 +74,19 @@ def service_metrics(
     For each column ``Q_<service>`` (all-NaN columns, i.e. services not modelled, are skipped) the
     entry keyed by the bare service name holds:
 
-    - ``resilience_loss_h``: Bruneau et al. (2003) loss, L = (1/3600) int (1 - Q) dt;
-    - ``equivalent_outage_hours``: InfraRisk's EOH (Balakrishnan & Cassottana 2022), equal to L;
+    - ``resilience_loss_h``: Bruneau et al. (2003) loss, L = (1/3600) int (1 - Q) dt. It is also InfraRisk's
+      equivalent outage hours (Balakrishnan & Cassottana 2022): twin's Q is InfraRisk's consumer
+      serviceability (served / normal demand) and is 1 before the first event, so the two integrals are the
+      same number and the run reports it once (:func:`twin.metrics.equivalent_outage_hours` stays for callers
+      that compare with InfraRisk);
     - ``resilience_index``: Cimellaro et al. (2010), R = (1/T) int_{t0}^{t0+T} Q dt from the disruption's
       onset t0 (the last record at Q(0) before Q first falls);
     - ``robustness`` and ``min_q``: min Q (Bruneau et al. 2003); ``t_min_s``: when it is reached;
     - ``time_to_recover_s``: disruption start to the first record after the minimum with
-      Q >= ``recovery_threshold`` * Q(0); 0.0 if never lost, None if never recovered;
+      Q >= ``recovery_threshold`` * Q(0); None if never recovered; 0.0 if Q never fell below that level
+      (the service was not lost by this definition, however small its dip: ``min_q`` shows the dip);
+    - ``recovery_threshold``: the share of Q(0) used (the scenario's ``metrics.recovery_threshold``), so that
+      the recovery time is never read without its definition;
     - ``people_hours_without_service``: (1/3600) int N(t) dt with N the residents served normally and not now,
       from the ``people_out_<service>`` column (the people each zone holds; health from ``people_out_access``,
       the residents who lost access to care); ``population`` * L where the series has no such column;
@@ -148,10 +153,10 @@ def _figures(
     )
     figures: dict[str, float | None] = {
         "resilience_loss_h": resilience_loss_h(t_arr, q_arr),
-        "equivalent_outage_hours": equivalent_outage_hours(t_arr, q_arr),
         "resilience_index": resilience_index(t_arr, q_arr, control_time_s),
         "robustness": robustness(q_arr),
         "time_to_recover_s": time_to_recover_s(t_arr, q_arr, threshold=threshold),
+        "recovery_threshold": threshold,
         "people_hours_without_service": people_hours,
         "min_q": float(q_arr.min()),
         "final_q": float(q_arr[-1]),

@@ -34,12 +34,18 @@ def font_families(lang: str) -> list[str]:
 
 @contextlib.contextmanager
 def figure_fonts(lang: str) -> Iterator[None]:
-    """Draw matplotlib text in the fonts of ``lang`` inside the ``with`` block (restored afterwards)."""
+    """Draw matplotlib text in the fonts of ``lang`` inside the ``with`` block (restored afterwards).
+
+    Text is drawn as written, never parsed as mathtext: the report's pictures carry user text (variant labels,
+    scenario names), and a ``$`` in it would otherwise garble the label or fail the drawing.
+    """
     import matplotlib as mpl
 
     if lang == "zh":
         _register_cjk()
-    with mpl.rc_context({"font.family": font_families(lang), "axes.unicode_minus": lang != "zh"}):
+    with mpl.rc_context(
+        {"font.family": font_families(lang), "axes.unicode_minus": lang != "zh", "text.parse_math": False}
+    ):
         yield
 
 

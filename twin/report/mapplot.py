@@ -21,6 +21,7 @@ transform).
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -47,6 +48,7 @@ from shapely.geometry.polygon import orient
 
 from twin.atomic import atomic_path
 from twin.errors import TwinError
+from twin.report.text import plain_text
 
 if TYPE_CHECKING:
     from twin.city.build import City
@@ -187,6 +189,7 @@ BLOCKED_STYLE = LineStyle("blocked by debris", "#2166ac", 1.6, casing=0.4, zorde
 #: Qualitative zone colours (tab10 without its purple, kept for the substations, and its grey).
 ZONE_COLOURS = tuple(colormaps["tab10"](i) for i in (0, 1, 2, 3, 5, 6, 8, 9))
 ZONE_ALPHA = 0.32
+LEGEND_LABEL_CHARS = 30  # characters of a legend label per line: what the legend column holds at 8 pt
 ZONE_LEGEND_MAX = 8  # more zones than this get one legend entry, not one each
 GRID_LINE_STYLE = LineStyle("power line / cable", "#111111", 0.55, zorder=6.0)
 POWER_ZONE_EDGE = LineStyle("power zone boundary", "#4d4d4d", 1.5, alpha=0.85, zorder=5.6)
@@ -232,6 +235,7 @@ class ZoneService:
     residents: np.ndarray
 
 
+@plain_text
 def draw_city(city: City, out: Path, layer: str = "roads") -> None:
     """Draw the city's map to a PNG file.
 
@@ -258,6 +262,7 @@ def draw_city(city: City, out: Path, layer: str = "roads") -> None:
     _finish(sheet, city, draw(sheet, city), city.name, out)
 
 
+@plain_text
 def draw_flood(city: City, peak_depth_m: np.ndarray, closed_links: np.ndarray, out: Path, title: str) -> None:
     """Draw a flood's peak water depth and the roads it closed to a PNG file.
 
@@ -293,6 +298,7 @@ def draw_flood(city: City, peak_depth_m: np.ndarray, closed_links: np.ndarray, o
     _finish(sheet, city, _flood_layer(sheet, city, depth, closed), title, out)
 
 
+@plain_text
 def draw_susceptibility(
     city: City,
     probability: np.ndarray,
@@ -350,6 +356,7 @@ def draw_susceptibility(
     _finish(sheet, city, content, title, out)
 
 
+@plain_text
 def draw_service_loss(city: City, services: Sequence[ZoneService], out: Path, title: str, moment: str) -> None:
     """Draw the power and water zones served or not at one moment to a PNG file.
 
@@ -1575,9 +1582,15 @@ def _no_data_handles(city: City, extent: tuple[float, float, float, float]) -> l
 
 
 def _draw_legend(sheet: _Sheet, handles: list[Artist]) -> None:
-    """The legend in the column right of the map, under any colour bar (it never hides part of the city)."""
+    """The legend in the column right of the map, under any colour bar (it never hides part of the city).
+
+    Labels are wrapped to the column's width (:data:`LEGEND_LABEL_CHARS`), so a long one is never cut at the page's
+    edge.
+    """
+    labels = [textwrap.fill(str(handle.get_label()), LEGEND_LABEL_CHARS) for handle in handles]
     legend = sheet.fig.legend(
         handles=handles,
+        labels=labels,
         loc="upper left",
         bbox_to_anchor=(sheet.page.legend_x, sheet.column_top),
         frameon=False,

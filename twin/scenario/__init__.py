@@ -2,8 +2,10 @@
 
 Public API::
 
-    load_scenario(path, overrides=()) -> Scenario     # extends + --set + validation
-    validate_files(paths) -> list[str]                # problems of many files; empty when all are ok
+    load_scenario(path, overrides=(), *, allow_long=False, allow_outside_paths=False) -> Scenario
+                                                      # extends + --set + validation (twin.inputs reads the YAML)
+    validate_files(paths, *, allow_long=False, allow_outside_paths=False) -> list[str]
+                                                      # problems of many files; empty when all are ok
     scenario_json_schema() -> dict                    # for `twin schema` and editors
     Scenario.resolved_dict() -> dict                  # JSON data for the run folder (itself a valid scenario)
 

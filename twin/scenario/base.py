@@ -156,14 +156,57 @@ def _map_folder(value: Any, info: ValidationInfo) -> Path:
     return path
 
 
+OUTSIDE_FLAG = "--allow-outside-paths"
+
+
+def _inside(value: Any, info: ValidationInfo, path: Path) -> None:
+    """Refuse a file outside its scenario file's folder (absolute, ``..``, or a link out) unless the flag allows it.
+
+    A scenario is shared as a folder; a file field that can name any file would let a scenario read (and quote in
+    its errors) files of the person who runs it.
+    """
+    if isinstance(info.context, dict) and info.context.get("allow_outside_paths"):
+        return
+    text = str(value)
+    written = Path(text)
+    base = _base_dir(value, info)
+    if written.is_absolute() or text.startswith("~") or ".." in written.parts:
+        what = "is absolute" if written.is_absolute() or text.startswith("~") else "goes up with '..'"
+        raise problems_error(
+            Problem(
+                (),
+                f"{what}: files must be inside the scenario file's folder, {display_path(base)}",
+                hint=f"copy the file there and give its relative path, or pass {OUTSIDE_FLAG}",
+            )
+        )
+    try:
+        real, real_base = path.resolve(), base.resolve()
+    except (OSError, RuntimeError):  # a link loop: reported as no file
+        return
+    if not real.is_relative_to(real_base):
+        raise problems_error(
+            Problem(
+                (),
+                "is a link that leads out of the scenario file's folder",
+                hint=f"copy the file into the folder, or pass {OUTSIDE_FLAG}",
+            )
+        )
+
+
 def _existing_file(value: Any, info: ValidationInfo) -> Path:
     path = resolve_path(value, info, "a file")
+    _inside(value, info, path)
     try:
         ok = path.is_file()
     except OSError:
         ok = False
     if not ok:
-        raise problems_error(Problem((), f"no file at {display_path(path)}", hint=_where_from(value, info)))
+        try:
+            folder = path.is_dir()
+        except OSError:
+            folder = False
+        what = f"{display_path(path)} is a folder, not a file" if folder else f"no file at {display_path(path)}"
+        raise problems_error(Problem((), what, hint=_where_from(value, info)))
     return path
 
 

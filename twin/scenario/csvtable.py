@@ -85,9 +85,11 @@ def read_csv_table(
     except UnicodeDecodeError:
         return None, [Problem((), f"{name} is not UTF-8 text", HIDE, "save it as CSV UTF-8")]
     except csv.Error as exc:
-        return None, [Problem((), f"{name} is not a readable CSV file: {exc}", HIDE, "save it as CSV UTF-8")]
+        reason = str(exc).split("\n")[0][:120]  # the csv module's reason gives positions, not the file's content
+        return None, [Problem((), f"{name} is not a readable CSV file: {reason}", HIDE, "save it as CSV UTF-8")]
     except OSError as exc:
-        return None, [Problem((), f"cannot read {name}: {exc.strerror or exc}", HIDE)]
+        # A folder, no permission, an I/O error: the reason only.
+        return None, [Problem((), f"{name} cannot be read: {exc.strerror or type(exc).__name__}", HIDE)]
     if not records:
         return None, [Problem((), f"{name} is empty", HIDE, example)]
     raw_header, _ = records[0]
@@ -123,8 +125,9 @@ def _column_hint(wanted: str, header: list[str], meaning: str, raw_header: str) 
     if close:
         found = next(h for h in header if h.casefold() == close[0])
         return f"rename column {found!r} to {wanted!r} ({meaning})"
-    known = ", ".join(repr(h) for h in header if h) or "none"
-    return f"the header line must name the column {wanted!r} ({meaning}); it has: {known}"
+    # The header itself is not quoted: the file may not be the user's (never echo a foreign file's content).
+    count = sum(1 for h in header if h)
+    return f"the header line must name the column {wanted!r} ({meaning}); it has {count} named column(s)"
 
 
 def _records(handle: Iterable[str]) -> list[tuple[list[str], int]]:

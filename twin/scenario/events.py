@@ -6,7 +6,9 @@ have the same shape and are kept in their own list.
 
 Link events (``close_link``, ``open_link``) take a :class:`LinkSelector` as ``target``; component events
 (``fail_component``, ``repair_component``) take a :class:`ComponentSelector`. A key of the other kind of
-selector is an error that says which event kind it belongs to.
+selector is an error that says which event kind it belongs to. ``set_hazard_parameter`` takes no target but
+the hazard entry's index, a parameter name and its new value (``hazard: 0, parameter: stage_offset_m,
+value: 1``); the scenario checks them against its own hazard entries.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from twin.registry import COMPONENT_EVENT_KINDS, LINK_EVENT_KINDS, EventKind, Service
+from twin.inputs import INT_MAX
+from twin.registry import COMPONENT_EVENT_KINDS, HAZARD_EVENT_KINDS, LINK_EVENT_KINDS, EventKind, Service
 from twin.scenario.base import PositiveDuration, SpecModel, Text, seconds
 from twin.scenario.problems import HIDE, Problem, from_validation_error, problems_error
 from twin.scenario.times import LOCAL_EXAMPLE, looks_absolute
@@ -72,8 +75,10 @@ class LinkSelector(SpecModel):
     a selector that matches nothing.
     """
 
-    links: list[Annotated[int, Field(ge=0)]] | None = Field(None, min_length=1, description="twin link ids")
-    osm_ways: list[Annotated[int, Field(ge=1)]] | None = Field(None, min_length=1, description="OSM way ids")
+    links: list[Annotated[int, Field(ge=0, le=INT_MAX)]] | None = Field(None, min_length=1, description="twin link ids")
+    osm_ways: list[Annotated[int, Field(ge=1, le=INT_MAX)]] | None = Field(
+        None, min_length=1, description="OSM way ids"
+    )
     street: Text | None = Field(None, description="case-insensitive substring of street names")
     bridges_over: Text | None = Field(
         None, description="bridges over a river whose name contains this (case-insensitive)"
@@ -97,10 +102,10 @@ class ComponentSelector(SpecModel):
     selector that matches nothing on the map, with the names and kinds the map has.
     """
 
-    components: list[Annotated[int, Field(ge=0)]] | None = Field(
+    components: list[Annotated[int, Field(ge=0, le=INT_MAX)]] | None = Field(
         None, min_length=1, examples=[[94]], description="twin component ids (rows of the facilities table)"
     )
-    osm_ids: list[Annotated[int, Field(ge=1)]] | None = Field(
+    osm_ids: list[Annotated[int, Field(ge=1, le=INT_MAX)]] | None = Field(
         None, min_length=1, examples=[[386898986]], description="OSM ids (of nodes or ways)"
     )
     name: Text | None = Field(
@@ -228,6 +233,9 @@ class EventSpec(SpecModel):
         ``restore_after``); without it they stay damaged until a ``repair_component`` event.
     text
         The text of a ``message``.
+    hazard, parameter, value
+        ``set_hazard_parameter`` only: from the event on, the parameter ``parameter`` of the scenario's hazard
+        entry number ``hazard`` (from 0) is ``value`` (see ``runtime_parameters`` of the entry's type).
     cause
         Free text recorded in the event log.
     """
@@ -241,6 +249,13 @@ class EventSpec(SpecModel):
         None, alias="restore_after", examples=["6h"], description="fail_component only: repaired this long after"
     )
     text: Text | None = None
+    hazard: Annotated[int, Field(ge=0)] | None = Field(
+        None, examples=[0], description="set_hazard_parameter only: index of the entry in hazards"
+    )
+    parameter: Text | None = Field(
+        None, examples=["stage_offset_m"], description="set_hazard_parameter only: which parameter of the entry"
+    )
+    value: float | None = Field(None, examples=[1.0], description="set_hazard_parameter only: its new value")
     cause: Text = "scenario"
     _source: str = PrivateAttr(default="")
 
@@ -265,6 +280,7 @@ class EventSpec(SpecModel):
             problems.append(Problem(("repeat",), "is only for conditional events (with when:)", HIDE))
         if self.kind in LINK_EVENT_KINDS or self.kind in COMPONENT_EVENT_KINDS:
             problems.extend(self._target_problems())
+        problems.extend(self._hazard_problems())
         if self.restore_after_s is not None and self.kind != "fail_component":
             problems.append(Problem(("restore_after",), "is only for fail_component events", HIDE, "remove it"))
         if self.kind == "message":
@@ -282,6 +298,26 @@ class EventSpec(SpecModel):
         if problems:
             raise problems_error(*problems)
         return self
+
+    def _hazard_problems(self) -> list[Problem]:
+        """A set_hazard_parameter event names a hazard entry, a parameter and a value; no other kind does."""
+        keys = {"hazard": self.hazard, "parameter": self.parameter, "value": self.value}
+        if self.kind not in HAZARD_EVENT_KINDS:
+            return [
+                Problem((key,), "is only for set_hazard_parameter events", HIDE, "remove it")
+                for key, given in keys.items()
+                if given is not None
+            ]
+        example = "add it, e.g. hazard: 0, parameter: stage_offset_m, value: 1.0"
+        problems = [
+            Problem((key,), "required key is missing: a set_hazard_parameter event needs it", HIDE, example)
+            for key, given in keys.items()
+            if given is None
+        ]
+        for key in ("target", "text"):
+            if getattr(self, key) is not None:
+                problems.append(Problem((key,), "is not used by set_hazard_parameter events", HIDE, "remove it"))
+        return problems
 
     def _target_problems(self) -> list[Problem]:
         """A link or component event needs a target, and has no text."""

@@ -16,7 +16,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from twin.errors import ScenarioError
-from twin.scenario.overrides import OverrideError, apply_override, parse_override
+from twin.inputs import HUGE, out_of_range
+from twin.scenario.overrides import OverrideError, apply_override, example_override, parse_override
 from twin.scenario.problems import HIDE, LOOKUP, Loc, Problem, format_loc, from_validation_error, short_repr
 from twin.scenario.schema import Scenario
 from twin.scenario.yamlpos import YamlDoc, display_path, expand_user, read_yaml
@@ -51,7 +52,8 @@ def merge_docs(base: YamlDoc, child: YamlDoc) -> YamlDoc:
         loc: pos for loc, pos in base.where.items() if not any(loc[:n] in replaced for n in range(1, len(loc) + 1))
     }
     where.update(child.where)
-    return YamlDoc(data=data, where=where, problems=[*base.problems, *child.problems])
+    refused = {loc for loc in base.refused if loc not in replaced} | child.refused
+    return YamlDoc(data=data, where=where, problems=[*base.problems, *child.problems], refused=refused)
 
 
 def _read_chain(path: Path, chain: tuple[Path, ...] = ()) -> YamlDoc:
@@ -83,6 +85,10 @@ def _read_chain(path: Path, chain: tuple[Path, ...] = ()) -> YamlDoc:
             f"file's folder), got {short_repr(ref)}"
         )
     return merge_docs(_read_chain(base_path, (*chain, path)), doc)
+
+
+def _under(loc: Loc, paths: set[Loc]) -> bool:
+    return any(loc[:n] in paths for n in range(len(loc) + 1))
 
 
 def _lookup(data: Any, loc: Loc) -> Any:
@@ -139,7 +145,32 @@ class _Locator:
         return key, text
 
 
-def load_scenario(path: Path | str, overrides: Sequence[str] = ()) -> Scenario:
+def _apply_overrides(
+    doc: YamlDoc, overrides: Sequence[str], main: Path, entries: list[tuple[SortKey, str]]
+) -> dict[Loc, tuple[str, int]]:
+    """Apply the ``--set`` overrides to ``doc.data``; each that fails is added to ``entries``.
+
+    Returns where each path was set: the override's text and its order.
+    """
+    sources: dict[Loc, tuple[str, int]] = {}
+    example = example_override(doc.data) if overrides else ""  # error hints quote a path of this scenario
+    for i, text in enumerate(overrides):
+        try:
+            loc, value = parse_override(text, main.parent, example)
+            huge = out_of_range([value])
+            if huge:
+                raise OverrideError(f"the value {HUGE}, got {short_repr(huge[0][1])}")
+            apply_override(doc.data, loc, value)
+        except OverrideError as exc:
+            entries.append(((1, "", i), f"{display_path(main)} [--set {text}]: {exc}"))
+            continue
+        sources[loc] = (text, i)
+    return sources
+
+
+def load_scenario(
+    path: Path | str, overrides: Sequence[str] = (), *, allow_long: bool = False, allow_outside_paths: bool = False
+) -> Scenario:
     """Read, merge, override and validate a scenario file.
 
     Parameters
@@ -147,7 +178,13 @@ def load_scenario(path: Path | str, overrides: Sequence[str] = ()) -> Scenario:
     path
         The scenario file (YAML).
     overrides
-        ``PATH=VALUE`` strings from ``--set`` (``hazards[0].peak_stage_m=5``), applied in order.
+        ``PATH=VALUE`` strings from ``--set`` (``hazards[0].hydrograph.peak_stage_m=5``), applied in order.
+    allow_long
+        Accept runs over :data:`twin.scenario.schema.MAX_STEPS` steps or :data:`~twin.scenario.schema.MAX_DURATION_S`
+        (``--allow-long``).
+    allow_outside_paths
+        Accept file fields (CSVs) that are absolute or lead out of their scenario file's folder
+        (``--allow-outside-paths``).
 
     Returns
     -------
@@ -165,21 +202,17 @@ def load_scenario(path: Path | str, overrides: Sequence[str] = ()) -> Scenario:
     doc = _read_chain(main)
     entries: list[tuple[SortKey, str]] = []
     entries.extend(((0, display_path(file), line), text) for file, line, text in doc.problems)
-    sources: dict[Loc, tuple[str, int]] = {}
-    for i, text in enumerate(overrides):
-        try:
-            loc, value = parse_override(text, main.parent)
-            apply_override(doc.data, loc, value)
-        except OverrideError as exc:
-            entries.append(((1, "", i), f"{display_path(main)} [--set {text}]: {exc}"))
-            continue
-        sources[loc] = (text, i)
+    sources = _apply_overrides(doc, overrides, main, entries)
     locator = _Locator(main, doc, sources)
     scenario: Scenario | None = None
+    refused = doc.refused - set(sources)  # a --set over a refused value replaced it
     try:
-        scenario = Scenario.model_validate(doc.data, context={"base_dir": main.parent})
+        context = {"base_dir": main.parent, "allow_long": allow_long, "allow_outside_paths": allow_outside_paths}
+        scenario = Scenario.model_validate(doc.data, context=context)
     except ValidationError as exc:
-        entries.extend(locator.render(p) for p in from_validation_error(exc, Scenario))
+        # A value the reader refused (and set to None) was reported with its line already.
+        found = from_validation_error(exc, Scenario)
+        entries.extend(locator.render(p) for p in found if not _under(p.loc, refused))
     if entries or scenario is None:
         problems = [text for _, text in sorted(entries, key=lambda entry: entry[0])]
         headline = problems[0] if len(problems) == 1 else f"{display_path(main)}: {len(problems)} problems"
@@ -191,7 +224,9 @@ def load_scenario(path: Path | str, overrides: Sequence[str] = ()) -> Scenario:
     return scenario
 
 
-def validate_files(paths: Iterable[Path | str]) -> list[str]:
+def validate_files(
+    paths: Iterable[Path | str], *, allow_long: bool = False, allow_outside_paths: bool = False
+) -> list[str]:
     """Validate scenario files; ``twin validate`` prints ``ok`` when this is empty, else each line.
 
     Returns
@@ -202,7 +237,7 @@ def validate_files(paths: Iterable[Path | str]) -> list[str]:
     problems: list[str] = []
     for path in paths:
         try:
-            load_scenario(path)
+            load_scenario(path, allow_long=allow_long, allow_outside_paths=allow_outside_paths)
         except ScenarioError as exc:
             problems.extend(exc.problems)
     return problems

@@ -1,6 +1,6 @@
 """``--set`` overrides: change keys of a scenario from the command line, validated like the file.
 
-``twin run base.yaml --set hazards[0].peak_stage_m=5 --set metrics.access_tau=20min``: the path is keys
+``twin run base.yaml --set hazards[0].hydrograph.peak_stage_m=5 --set metrics.access_tau=20min``: the path is keys
 joined by dots with list indices in brackets; the value is read as YAML (``5`` is a number, ``true`` a
 boolean, ``[1, 2]`` a list, anything else text). A path value resolves against the scenario file's folder,
 as if it had been written in the file.
@@ -14,22 +14,56 @@ from typing import Any
 
 import yaml
 
-from twin.scenario.problems import Loc, format_loc
-from twin.scenario.yamlpos import SourcedStr, parse_value
+from twin.inputs import LimitError, Loc, SourcedStr, format_loc, parse_value
 
 _KEY = r"[A-Za-z_][A-Za-z0-9_-]*"
 _PATH = re.compile(rf"{_KEY}(\[\d+\])*(\.{_KEY}(\[\d+\])*)*")
-PATH_HELP = "a path like hazards[0].peak_stage_m (keys joined by dots, list indices in brackets)"
+PATH_HELP = "a path like {example} (keys joined by dots, list indices in brackets)"
+DEFAULT_EXAMPLE = "metrics.access_tau=20min"
 
 
 class OverrideError(Exception):
     """A ``--set`` that cannot be applied; the message says why (the loader adds the file and the flag)."""
 
 
-def parse_path(text: str) -> Loc:
-    """``"hazards[0].peak_stage_m"`` -> ``("hazards", 0, "peak_stage_m")``."""
+def example_override(data: Any) -> str:
+    """A ``PATH=VALUE`` that fits the scenario being run, for error hints: its first number, with its value.
+
+    The hazards are searched (``hazards[0].hydrograph.peak_stage_m=4.5`` on a river flood); a scenario without
+    a hazard number gets :data:`DEFAULT_EXAMPLE`, which every scenario accepts. A top-level key (``seed=1``)
+    would not show what a path looks like.
+    """
+    if isinstance(data, dict):
+        found = _first_number(data.get("hazards"), ("hazards",))
+        if found is not None:
+            loc, value = found
+            return f"{format_loc(loc)}={value!r}"
+    return DEFAULT_EXAMPLE
+
+
+def _first_number(node: Any, loc: Loc, depth: int = 0) -> tuple[Loc, int | float] | None:
+    """The first number (not a boolean) in ``node``, depth first, with its path; None when there is none."""
+    if depth > 8:  # a hint is not worth walking a deep structure
+        return None
+    if isinstance(node, int | float) and not isinstance(node, bool) and len(loc) > 1:
+        return loc, node
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, child in items:
+        if isinstance(key, str | int) and (isinstance(key, int) or _PATH.fullmatch(key)):
+            found = _first_number(child, (*loc, key), depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def parse_path(text: str, example: str = DEFAULT_EXAMPLE) -> Loc:
+    """``"hazards[0].hydrograph.peak_stage_m"`` -> ``("hazards", 0, "hydrograph", "peak_stage_m")``.
+
+    ``example`` (a ``PATH=VALUE`` of the scenario, :func:`example_override`) is quoted in the error.
+    """
     if not _PATH.fullmatch(text):
-        raise OverrideError(f"expected {PATH_HELP}, got {text!r}")
+        help_text = PATH_HELP.format(example=example.partition("=")[0])
+        raise OverrideError(f"expected {help_text}, got {text!r}")
     loc: list[str | int] = []
     for segment in text.split("."):
         key = re.match(_KEY, segment)
@@ -48,20 +82,20 @@ def parse_override_value(raw: str, base_dir: Path) -> Any:
     text = raw.strip()
     try:
         value = parse_value(text, base_dir)
+    except LimitError as exc:
+        raise OverrideError(f"the value {exc.text}") from None
     except yaml.YAMLError as exc:
         if text[:1] in ("[", "{", '"', "'"):
             what = getattr(exc, "problem", None) or "syntax error"
             raise OverrideError(f"the value is not valid YAML ({what}); quote text, close brackets") from None
         return SourcedStr(text, base_dir)
-    except RecursionError:
-        raise OverrideError("the value is nested too deeply") from None
     if isinstance(value, dict | list) and text[:1] not in ("[", "{"):
         return SourcedStr(text, base_dir)
     return value
 
 
-def parse_override(text: str, base_dir: Path) -> tuple[Loc, Any]:
-    """Split ``PATH=VALUE`` into a path and a value.
+def parse_override(text: str, base_dir: Path, example: str = DEFAULT_EXAMPLE) -> tuple[Loc, Any]:
+    """Split ``PATH=VALUE`` into a path and a value; ``example`` (:func:`example_override`) is the errors' hint.
 
     Raises
     ------
@@ -70,8 +104,8 @@ def parse_override(text: str, base_dir: Path) -> tuple[Loc, Any]:
     """
     path, sep, raw = text.partition("=")
     if not sep:
-        raise OverrideError("expected PATH=VALUE, e.g. --set hazards[0].peak_stage_m=5")
-    loc = parse_path(path.strip())
+        raise OverrideError(f"expected PATH=VALUE, e.g. --set {example}")
+    loc = parse_path(path.strip(), example)
     if loc[0] == "extends":
         raise OverrideError("extends cannot be changed with --set; write a variant file with extends: instead")
     return loc, parse_override_value(raw, base_dir)

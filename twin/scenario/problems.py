@@ -8,11 +8,10 @@ problems without knowing where they sit in the file.
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import re
 import types
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -20,8 +19,9 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
-Loc = tuple[str | int, ...]
-"""A YAML path as a tuple of mapping keys and list indices: ``("hazards", 0, "peak_stage_m")``."""
+from twin.inputs import Loc as Loc
+from twin.inputs import format_loc as format_loc
+from twin.inputs import short_repr as short_repr
 
 LOOKUP: Any = type("_Lookup", (), {"__repr__": lambda self: "LOOKUP"})()
 """Show the value found at the problem's path in the input (what the user wrote)."""
@@ -68,33 +68,6 @@ def problems_error(*problems: Problem) -> PydanticCustomError:
         (f"{format_loc(p.loc)}: " if p.loc else "") + p.message + (f" ({p.hint})" if p.hint else "") for p in problems
     )
     return PydanticCustomError(PROBLEMS_ERROR, "{summary}", {"summary": summary, "problems": list(problems)})
-
-
-_SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-
-
-def format_loc(loc: Sequence[object]) -> str:
-    """Format a path the way people write it and ``--set`` reads it: ``hazards[0].peak_stage_m``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int) and not isinstance(part, bool):
-            out += f"[{part}]"
-        elif isinstance(part, str) and _SIMPLE_KEY.match(part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{str(part)!r}]"
-    return out
-
-
-def short_repr(value: object, limit: int = 80) -> str:
-    """``repr`` for messages: dates in ISO form, long values cut."""
-    if isinstance(value, dt.date):
-        text = repr(value.isoformat())
-    elif isinstance(value, str):
-        text = repr(str(value))  # a str subclass (SourcedStr) must still read as a plain string
-    else:
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def did_you_mean(word: object, choices: Iterable[str]) -> str:

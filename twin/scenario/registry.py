@@ -15,7 +15,7 @@ tests) and so that a problem inside an entry is reported with its own path and l
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, PrivateAttr, ValidationError
 
@@ -29,16 +29,38 @@ class HazardSpec(SpecModel):
     type: str
     _source: str = PrivateAttr(default="")
 
+    runtime_parameters: ClassVar[dict[str, str]] = {}
+    """Parameters a ``set_hazard_parameter`` event may change while the run goes on: name -> what it means."""
+
     @property
     def source(self) -> str:
         """Where the entry was written (``file:line hazards[0]``), for errors found once the map is known."""
         return self._source
+
+    def with_parameter(self, name: str, value: float) -> Self:
+        """A copy of the entry with one of its :attr:`runtime_parameters` set to ``value``.
+
+        Raises
+        ------
+        ValueError
+            With a message in the user's words: the type has no such parameter (naming the ones it has), or the
+            value does not fit it.
+        """
+        raise ValueError(unknown_parameter(self.type, name, self.runtime_parameters))
 
 
 class ResponseSpec(SpecModel):
     """Base of a response entry (crews, shelters, warnings): subclass like :class:`HazardSpec`."""
 
     type: str
+
+
+def unknown_parameter(hazard_type: str, name: str, known: Mapping[str, str]) -> str:
+    """The message for a parameter a hazard type cannot change at run time, listing those it can."""
+    if not known:
+        return f"a {hazard_type} entry has no parameter that can be set at run time"
+    listed = "; ".join(f"{key} ({meaning})" for key, meaning in known.items())
+    return f"a {hazard_type} entry has no run-time parameter {name!r}; it has: {listed}"
 
 
 def validate_entries(value: Any, registry: Mapping[str, type[BaseModel]], what: str, context: Any) -> list[BaseModel]:

@@ -33,8 +33,37 @@ from twin.scenario import registry
 from twin.scenario.base import MapFolder, PositiveDuration, SpecModel, Text, describe_duration
 from twin.scenario.events import EventSpec
 from twin.scenario.problems import Problem, problems_error
-from twin.scenario.times import LOCAL_EXAMPLE, localize, looks_absolute, zone
+from twin.scenario.times import LOCAL_EXAMPLE, localize, looks_absolute, map_place, solar_gap_problem, zone
 from twin.scenario.traffic import TrafficSpec
+
+MAX_STEPS = 100_000
+"""Most steps a run may take (engine steps, and traffic sub-steps) unless ``--allow-long``: about 4 minutes of
+engine time on the Andorra map (500 steps/s), a year at a 5 minute step, four weeks at 30 s."""
+MAX_RECORDS = 20_000
+"""Most times a run records its state (rows of the time series; the per-zone table has a row per zone each time).
+Without ``record_every`` a run records every step, or every few steps when it has more than this many."""
+MIN_STEP_S = 1.0
+"""Shortest engine step: the engine's clock and every model in it work in seconds (traffic has its own sub-step)."""
+MAX_DURATION_S = 366 * 86400.0
+"""Longest run unless ``--allow-long``: a year covers the recovery horizons resilience studies use."""
+LONG_HINT = "or pass --allow-long to run it anyway"
+
+
+def _allow_long(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and bool(info.context.get("allow_long"))
+
+
+def _too_many_steps(duration: float, step: float, info: ValidationInfo) -> Problem | None:
+    """A problem when ``duration / step`` is over :data:`MAX_STEPS` (and long runs are not allowed)."""
+    steps = math.ceil(duration / step)
+    if steps <= MAX_STEPS or _allow_long(info):
+        return None
+    shortest = describe_duration(math.ceil(duration / MAX_STEPS))
+    return Problem(
+        (),
+        f"makes {steps:,} steps over the duration ({describe_duration(duration)}); at most {MAX_STEPS:,} steps",
+        hint=f"use a step of at least {shortest}, a shorter duration, {LONG_HINT}",
+    )
 
 
 class MetricsSpec(SpecModel):
@@ -116,13 +145,13 @@ def _absolute_at(item: Any, start: dt.datetime) -> Any:
     return {**item, "at": at}
 
 
-def _outside_run(times: list[float | None], duration: float | None) -> list[Problem]:
-    """A problem at ``[i].at`` for each time (s after the start) outside [0, duration]."""
+def _outside_run(times: list[float | None], duration: float | None, key: str = "at") -> list[Problem]:
+    """A problem at ``[i].<key>`` for each time (s after the start) outside [0, duration]."""
     if duration is None:
         return []
     return [
         Problem(
-            (i, "at"),
+            (i, key),
             f"must be within the run, 0s to {describe_duration(duration)} after the start",
             hint=(
                 f"it is {describe_duration(-at)} before the start"
@@ -133,6 +162,29 @@ def _outside_run(times: list[float | None], duration: float | None) -> list[Prob
         for i, at in enumerate(times)
         if at is not None and not 0.0 <= at <= duration
     ]
+
+
+def _hazard_parameters(events: list[EventSpec], hazards: list[BaseModel] | None) -> list[Problem]:
+    """A problem for each set_hazard_parameter event whose entry, parameter or value does not fit the hazards."""
+    if hazards is None:  # the hazards have problems of their own, reported there
+        return []
+    problems = []
+    for i, event in enumerate(events):
+        if event.hazard is None or event.parameter is None or event.value is None:
+            continue
+        if event.hazard >= len(hazards):
+            entries = f"entries 0 to {len(hazards) - 1}" if hazards else "no hazard entries"
+            problems.append(Problem((i, "hazard"), f"there is no hazards[{event.hazard}]: the scenario has {entries}"))
+            continue
+        entry = hazards[event.hazard]
+        if not isinstance(entry, registry.HazardSpec):
+            continue
+        try:
+            entry.with_parameter(event.parameter, event.value)
+        except ValueError as exc:
+            key = "parameter" if event.parameter not in entry.runtime_parameters else "value"
+            problems.append(Problem((i, key), str(exc)))
+    return problems
 
 
 class Scenario(SpecModel):
@@ -174,12 +226,45 @@ class Scenario(SpecModel):
         tz = zone(info.data["timezone"]) if "timezone" in info.data else zoneinfo.ZoneInfo("UTC")
         return localize(value, tz)
 
+    @field_validator("duration_s")
+    @classmethod
+    def _sane_duration(cls, value: float, info: ValidationInfo) -> float:
+        if value > MAX_DURATION_S and not _allow_long(info):
+            raise problems_error(
+                Problem((), f"must be at most {describe_duration(MAX_DURATION_S)}", hint=f"shorten it, {LONG_HINT}")
+            )
+        start = info.data.get("start")
+        if isinstance(start, dt.datetime):
+            try:
+                start + dt.timedelta(seconds=value)
+            except OverflowError:
+                raise problems_error(
+                    Problem((), "ends after the last date that can be simulated (year 9999)")
+                ) from None
+        return value
+
     @field_validator("step_s")
     @classmethod
     def _step_within_duration(cls, value: float, info: ValidationInfo) -> float:
+        if value < MIN_STEP_S:
+            raise problems_error(
+                Problem((), f"must be at least {describe_duration(MIN_STEP_S)}", hint="e.g. 10s, 60s or 5min")
+            )
         duration = info.data.get("duration_s")
         if duration is not None and value > duration:
             raise problems_error(Problem((), f"must be <= the duration ({describe_duration(duration)})"))
+        problem = None if duration is None else _too_many_steps(duration, value, info)
+        if problem is not None:
+            raise problems_error(problem)
+        return value
+
+    @field_validator("traffic")
+    @classmethod
+    def _traffic_substeps(cls, value: TrafficSpec | None, info: ValidationInfo) -> TrafficSpec | None:
+        duration = info.data.get("duration_s")
+        problem = None if value is None or duration is None else _too_many_steps(duration, value.substep_s, info)
+        if problem is not None:
+            raise problems_error(Problem(("substep",), problem.message, hint=problem.hint))
         return value
 
     @field_validator("hazards", mode="before")
@@ -194,7 +279,10 @@ class Scenario(SpecModel):
     @field_validator("hazards")
     @classmethod
     def _hazard_times_within_run(cls, value: list[BaseModel], info: ValidationInfo) -> list[BaseModel]:
-        problems = _outside_run([getattr(entry, "at_s", None) for entry in value], info.data.get("duration_s"))
+        duration = info.data.get("duration_s")
+        problems = _outside_run([getattr(entry, "at_s", None) for entry in value], duration)
+        # A flood that starts after the end would never happen: a typo in start, not a scenario.
+        problems += _outside_run([getattr(entry, "start_s", None) for entry in value], duration, "start")
         if problems:
             raise problems_error(*problems)
         return value
@@ -216,6 +304,7 @@ class Scenario(SpecModel):
     @classmethod
     def _times_within_run(cls, value: list[EventSpec], info: ValidationInfo) -> list[EventSpec]:
         problems = _outside_run([event.at_s for event in value], info.data.get("duration_s"))
+        problems += _hazard_parameters(value, info.data.get("hazards"))
         if problems:
             raise problems_error(*problems)
         return value
@@ -231,11 +320,13 @@ class Scenario(SpecModel):
     @field_validator("outputs")
     @classmethod
     def _record_every(cls, value: OutputsSpec, info: ValidationInfo) -> OutputsSpec:
-        step = info.data.get("step_s")
+        step, duration = info.data.get("step_s"), info.data.get("duration_s")
         if step is None:
             return value
         if value.record_every_s is None:
-            return value.model_copy(update={"record_every_s": step})
+            # Every step, or every few steps when that would record more than MAX_RECORDS times.
+            every = step if duration is None else step * max(1, math.ceil(duration / step / MAX_RECORDS))
+            return value.model_copy(update={"record_every_s": every})
         ratio = value.record_every_s / step
         if not math.isfinite(ratio) or round(ratio) < 1 or not math.isclose(ratio, round(ratio), rel_tol=1e-9):
             raise problems_error(
@@ -245,7 +336,26 @@ class Scenario(SpecModel):
                     hint=f"e.g. {describe_duration(step)} or {describe_duration(2 * step)}",
                 )
             )
+        records = None if duration is None else math.ceil(duration / value.record_every_s)
+        if records is not None and records > MAX_RECORDS and not _allow_long(info):
+            shortest = describe_duration(step * math.ceil(duration / step / MAX_RECORDS))
+            raise problems_error(
+                Problem(
+                    ("record_every",),
+                    f"records {records:,} times over the duration; at most {MAX_RECORDS:,}",
+                    hint=f"record every {shortest} or more, {LONG_HINT}",
+                )
+            )
         return value
+
+    @model_validator(mode="after")
+    def _zone_fits_the_map(self) -> Scenario:
+        # After every field is valid: the start's offset and the map's place are both known.
+        longitude, map_zone = map_place(self.map)
+        problem = None if longitude is None else solar_gap_problem(self.start, longitude, map_zone)
+        if problem is not None:
+            raise problems_error(problem)
+        return self
 
     @model_validator(mode="after")
     def _default_sources(self) -> Scenario:
@@ -264,7 +374,8 @@ class Scenario(SpecModel):
     def resolved_dict(self) -> dict[str, Any]:
         """The validated scenario as plain JSON data (YAML keys, seconds, absolute paths).
 
-        It is itself a valid scenario file: the run folder's copy can be run again as it is.
+        It is itself a valid scenario file: the run folder's copy can be run again as it is, with
+        ``--allow-outside-paths`` when it names CSV files (its paths are absolute).
         """
         return self.model_dump(mode="json", by_alias=True)
 

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import re
 import zoneinfo
+from pathlib import Path
 from typing import Any
 
 from twin.scenario.problems import Problem, did_you_mean, problems_error
@@ -110,4 +111,53 @@ def _in_zone(when: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.datetime:
             f"happens twice in {tz.key}: the clocks go back that night",
             hint=f"add the UTC offset, {iso}{_offset(first.utcoffset())} or {iso}{_offset(second.utcoffset())}",
         )
+    )
+
+
+MAX_SOLAR_GAP_H = 4.0
+"""Largest gap between a time zone's UTC offset and the map's mean solar time that is taken as intended.
+
+Mean solar time is UTC + longitude / 15 degrees per hour (e.g. Meeus, *Astronomical Algorithms*, 2nd ed. 1998,
+ch. 12). Civil time departs from it by at most about 3 h where people live (western China on UTC+8 near 75 E;
+Galicia on summer time near 9 W, 2.6 h), so a gap over 4 h means a zone meant for another place (an Andorra
+zone on the Portland map is 10 h off)."""
+
+
+def map_place(folder: Path) -> tuple[float | None, str]:
+    """The mean longitude of a map's population areas and its time zone (``city.yaml``); None when unreadable.
+
+    The map's own errors are reported when it is loaded; here only its place matters.
+    """
+    from twin.errors import MapError
+    from twin.inputs import read_yaml
+
+    try:
+        data = read_yaml(folder / "city.yaml", MapError).data
+        lons = [float(area["centre"][0]) for area in data["population"]["areas"]]
+    except (MapError, AttributeError, KeyError, TypeError, ValueError, IndexError, OverflowError):
+        return None, ""
+    valid = [lon for lon in lons if -180.0 <= lon <= 180.0]
+    return (sum(valid) / len(valid) if valid else None), str(data.get("timezone") or "")
+
+
+def solar_gap_problem(start: dt.datetime, longitude: float, map_zone: str = "") -> Problem | None:
+    """A problem at ``timezone`` when its offset at ``start`` is over :data:`MAX_SOLAR_GAP_H` from solar time.
+
+    The gap is ``offset_h - longitude / 15``, wrapped into [-12, 12) h (the date line: Kiribati's UTC+14 at
+    157 W is 0.5 h from solar time).
+    """
+    offset = start.utcoffset()
+    if offset is None:
+        return None
+    offset_h = offset.total_seconds() / 3600.0
+    gap = (offset_h - longitude / 15.0 + 12.0) % 24.0 - 12.0
+    if abs(gap) <= MAX_SOLAR_GAP_H:
+        return None
+    solar = longitude / 15.0
+    return Problem(
+        ("timezone",),
+        f"is UTC{_offset(offset)} at the start, {abs(gap):.1f} h from the map's solar time (longitude "
+        f"{longitude:.2f}, about UTC{solar:+.1f} h); a time zone more than {MAX_SOLAR_GAP_H:g} h off is for another "
+        "place",
+        hint=f"use the map's zone, {map_zone} (its city.yaml)" if map_zone else "use the zone of the map's place",
     )

@@ -155,9 +155,18 @@ class _Rows:
 
 
 def _ids(frame: pd.DataFrame, column: str, rows: _Rows) -> np.ndarray:
+    what = "must be an OSM node id (a whole number)"
     values = pd.to_numeric(frame[column], errors="coerce")
-    rows.bad(~((values > 0) & (values == values.round())).to_numpy(), column, "must be an OSM node id (a whole number)")
-    return values.fillna(-1).to_numpy(np.int64)
+    if values.dtype == np.int64:  # exact: ids past 2**53 keep every digit
+        bad = ~(values > 0).to_numpy()
+        rows.bad(bad, column, what)
+        return np.where(bad, -1, values.to_numpy(np.int64))
+    # uint64 (past int64) or float (text, fractions, past uint64): OSM ids are 64-bit signed, and 2**63 itself is
+    # a float no int64 holds, hence < rather than <=.
+    floats = values.astype(np.float64)
+    bad = ~((floats > 0) & (floats < 2.0**63) & (floats == floats.round())).to_numpy()
+    rows.bad(bad, column, what)
+    return np.where(bad, -1, floats.fillna(-1).to_numpy()).astype(np.int64)
 
 
 def _times(frame: pd.DataFrame, rows: _Rows) -> np.ndarray:

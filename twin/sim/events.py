@@ -14,9 +14,11 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 # The generic event kinds this version executes; later issues (hazards, lifelines, crews) add theirs.
-EVENT_KINDS = ("close_link", "open_link", "message", "fail_component", "repair_component")
+EVENT_KINDS = ("close_link", "open_link", "message", "fail_component", "repair_component", "set_hazard_parameter")
 COMPONENT_EVENT_KINDS = ("fail_component", "repair_component")
 """Kinds whose target selects facilities and lifeline components (rows of ``City.facilities``)."""
+HAZARD_EVENT_KINDS = ("set_hazard_parameter",)
+"""Kinds that change a hazard entry (params ``hazard``, ``parameter``, ``value``); they have no target."""
 
 
 DEFAULT_PRIORITY = 0
@@ -38,7 +40,7 @@ class Event:
     params
         Other parameters (``text`` for ``message``; ``restore_after_s`` for ``fail_component``; the
         ``repair_component`` that schedules has ``if_cause``, so it only repairs damage of that cause, and
-        ``after_s``).
+        ``after_s``; ``hazard``, ``parameter`` and ``value`` for ``set_hazard_parameter``).
     cause
         Why, as recorded in the event log (``scenario``, ``intervention``, ``inject``, ...).
     source

@@ -2,7 +2,7 @@
 
 Each takes the engine and the event; link events mark the road network as changed (access is measured again at
 the next record), component events damage or repair facilities and lifeline components and log one row per
-component.
+component; ``set_hazard_parameter`` hands a hazard entry's new parameter to the phase that runs it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from twin.errors import ScenarioError
 from twin.sim.events import Event
 from twin.sim.impacts import damage_components
 from twin.sim.targets import describe_component
@@ -89,6 +90,19 @@ def repair_component(model: CityModel, event: Event) -> None:
     if not len(fixed):
         details = {"components": 0, "source": event.source, "note": "no targeted component was damaged"}
         model.log(event.t_s, "repair_component", _describe(event), event.cause, details)
+
+
+def set_hazard_parameter(model: CityModel, event: Event) -> None:
+    """Change a hazard entry's run-time parameter from now on (checked when scheduled) and log it.
+
+    The phase that owns the entry (:meth:`twin.sim.phase.Phase.set_parameter`) applies it.
+    """
+    entry, name, value = event.params["hazard"], event.params["parameter"], float(event.params["value"])
+    if not any(phase.set_parameter(entry, name, value) for phase in model.phases["hazards"]):
+        raise ScenarioError(f"{event.source or 'event'}: hazard: entry {entry} takes no run-time parameters")
+    label = f"hazards[{entry}] ({model.spec.hazards[entry].type}) {name}"
+    details = {"hazard": entry, "parameter": name, "value": value, "source": event.source}
+    model.log(event.t_s, "set_hazard_parameter", label, event.cause, details)
 
 
 def _describe(event: Event) -> str:

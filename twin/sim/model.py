@@ -18,6 +18,7 @@ One step of ``dt`` seconds, from ``t`` to ``t + dt``:
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from collections.abc import Callable
@@ -31,8 +32,9 @@ import pandas as pd
 from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.lifelines.measured import measured_services
-from twin.registry import REGISTRY
+from twin.registry import HAZARD_EVENT_KINDS, REGISTRY
 from twin.scenario import EventSpec, Scenario
+from twin.scenario.registry import HazardSpec, unknown_parameter
 from twin.sim.checkpoint import check_arrays, check_identity, read_checkpoint, scenario_hash, write_checkpoint
 from twin.sim.events import Event, EventQueue
 from twin.sim.impacts import Impacts, apply_impacts, repair_components
@@ -167,6 +169,10 @@ class CityModel(mesa.Model):
     def _event_from_spec(self, event_spec: EventSpec, t_s: float, cause_default: str) -> Event:
         cause = event_spec.cause if event_spec.cause != "scenario" else cause_default
         params: dict[str, Any] = {"text": event_spec.text} if event_spec.text else {}
+        if event_spec.kind in HAZARD_EVENT_KINDS:
+            params.update(hazard=event_spec.hazard, parameter=event_spec.parameter, value=event_spec.value)
+        if event_spec.kind in HAZARD_EVENT_KINDS:
+            params.update(hazard=event_spec.hazard, parameter=event_spec.parameter, value=event_spec.value)
         if event_spec.restore_after_s is not None:
             params["restore_after_s"] = float(event_spec.restore_after_s)
         return Event(
@@ -225,7 +231,29 @@ class CityModel(mesa.Model):
         _check_restore(event)
         if isinstance(event.priority, bool) or not isinstance(event.priority, int):
             raise ScenarioError(f"{event.source or 'event'}: priority: must be a whole number, got {event.priority!r}")
+        if event.kind in HAZARD_EVENT_KINDS:
+            self._check_hazard_event(event)
         return self.queue.push(event)
+
+    def _check_hazard_event(self, event: Event) -> None:
+        """A set_hazard_parameter event (a drill inject, say) names an entry, one of its parameters and a value."""
+        where = event.source or "event"
+        entry, name, value = (event.params.get(key) for key in ("hazard", "parameter", "value"))
+        hazards = self.spec.hazards
+        if not isinstance(entry, int) or isinstance(entry, bool) or not 0 <= entry < len(hazards):
+            entries = f"0 to {len(hazards) - 1}" if hazards else "none: the scenario has no hazard entries"
+            raise ScenarioError(f"{where}: hazard: must be the index of a hazard entry ({entries}), got {entry!r}")
+        spec = hazards[entry]
+        if not isinstance(spec, HazardSpec) or not isinstance(name, str) or name not in spec.runtime_parameters:
+            known = spec.runtime_parameters if isinstance(spec, HazardSpec) else {}
+            kind = spec.type if isinstance(spec, HazardSpec) else "hazard"
+            raise ScenarioError(f"{where}: parameter: {unknown_parameter(kind, str(name), known)}")
+        if not isinstance(value, int | float) or isinstance(value, bool) or not np.isfinite(value):
+            raise ScenarioError(f"{where}: value: must be a finite number, got {value!r}")
+        try:
+            spec.with_parameter(name, float(value))
+        except ValueError as exc:
+            raise ScenarioError(f"{where}: value: {exc}") from None
 
     def inject(
         self,
@@ -425,6 +453,10 @@ class _RunOf:
     @property
     def seed(self) -> int:
         return int(self._model.seed_value)
+
+    @property
+    def start(self) -> dt.datetime:
+        return self._model.spec.start
 
     def timeseries(self) -> pd.DataFrame:
         return self._model.recorder.timeseries()

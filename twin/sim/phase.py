@@ -19,6 +19,7 @@ A phase subclasses :class:`Phase` and overrides what it has; the defaults say "n
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +104,10 @@ class RunView(Protocol):
     def seed(self) -> int:
         """The run's seed."""
 
+    @property
+    def start(self) -> dt.datetime:
+        """The scenario's start (time-zone aware, the map's zone): pictures give local clock times."""
+
     def timeseries(self) -> pd.DataFrame:
         """The recorded time series."""
 
@@ -147,6 +152,19 @@ class Phase:
     def initial_events(self) -> list[Event]:
         """Events the phase puts in the queue when the run is built (an outage's failures, say)."""
         return []
+
+    def set_parameter(self, entry: int, name: str, value: float) -> bool:
+        """Set run-time parameter ``name`` of the scenario's hazard entry number ``entry`` from now on.
+
+        A ``set_hazard_parameter`` event calls this on every hazards phase; the one that runs the entry applies
+        it (the value was checked against the entry's ``with_parameter``) and keeps it in :meth:`arrays`.
+
+        Returns
+        -------
+        bool
+            Whether this phase runs the entry (the default: no).
+        """
+        return False
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every piece of changing state the phase keeps outside ``SimState``, for checkpoints."""

@@ -55,6 +55,11 @@ class Recorder:
         # People are exposed by the water above their ground floor (city.yaml first_floor_height_m).
         self._floor_m = float(city.config.first_floor_height_m)
         self._cell_area_m2 = city.terrain.resolution_m**2
+        # A mapped river's or stream's own cells are not flooded land: on maps without water polygons (which the
+        # flood plain leaves out already) they are wet as soon as the river rises above its bed.
+        land = np.ones(city.terrain.elevation_m.size, dtype=bool)
+        land[city.hydrology.channel_cells["cell"].to_numpy()] = False
+        self._land = land.reshape(city.terrain.elevation_m.shape)
         self._hospital_rows = np.flatnonzero((city.facilities["kind"] == "hospital").to_numpy())
         self._hospitals_working = b""
         self.zone_rows: list[dict[str, object]] = []
@@ -112,7 +117,7 @@ class Recorder:
                 "buildings_damaged": int((state.building_damage > 0).sum()),
                 # A damaged component is down whatever the lifelines phase (if any) says about the rest.
                 "components_down": int((~state.comp_up | state.comp_damaged).sum()),
-                "flooded_area_m2": float((state.water_depth_m > 0).sum() * self._cell_area_m2),
+                "flooded_area_m2": float(((state.water_depth_m > 0) & self._land).sum() * self._cell_area_m2),
                 **columns,
             }
         )

@@ -53,12 +53,10 @@ def _check_keys(selector: dict[str, Any], own: tuple[str, ...], other: tuple[str
 
 
 def _by_ids(city: City, ids: list[int]) -> np.ndarray:
-    ids_array = np.asarray(ids, dtype=np.int64)
-    bad = ids_array[(ids_array < 0) | (ids_array >= city.drive.n_links)]
+    bad = [i for i in ids if not 0 <= i < city.drive.n_links]  # before numpy: an id past int64 cannot convert
+    ids_array = np.asarray([i for i in ids if 0 <= i < city.drive.n_links], dtype=np.int64)
     if len(bad):
-        raise TargetError(
-            f"links {bad.tolist()} do not exist: drivable link ids run from 0 to {city.drive.n_links - 1}"
-        )
+        raise TargetError(f"links {bad[:10]} do not exist: drivable link ids run from 0 to {city.drive.n_links - 1}")
     return ids_array
 
 

@@ -12,6 +12,11 @@ Each step (hazards phase), at the step's end time t:
 
 When the water grid has not changed since the last step (before the rain, after the flood), the impacts
 are not recomputed: they would be the same.
+
+A ``set_hazard_parameter`` event changes a river entry from then on (:meth:`FloodHazard.set_parameter`): its
+stage offset or its hydrograph's peak. The flood plain, computed up to the scenario's highest stage, is
+extended when the new series goes higher; checkpoints save the entries' current parameters and a restore
+extends the plains again, to the same cells.
 """
 
 from __future__ import annotations
@@ -54,10 +59,13 @@ class FloodHazard(Phase):
         city: City,
         rivers: list[tuple[RiverFloodSpec, FloodPlain]],
         rain: tuple[RainSpec, Ponding] | None,
+        entries: list[int] | None = None,
     ) -> None:
         self.city = city
         self.rivers = rivers
         self.rain = rain
+        self.entries = list(range(len(rivers))) if entries is None else entries
+        """Index in the scenario's hazards of each river, for ``set_hazard_parameter`` events."""
         self.exposure = FloodExposure(city)
         specs: list[RiverFloodSpec | RainSpec] = [spec for spec, _ in rivers] + ([rain[0]] if rain else [])
         self.component_threshold_m = min(spec.component_damage_depth_m for spec in specs)
@@ -80,7 +88,8 @@ class FloodHazard(Phase):
         """
         problems: list[str] = []
         rivers = []
-        for spec in (s for s in specs if isinstance(s, RiverFloodSpec)):
+        entries = [i for i, s in enumerate(specs) if isinstance(s, RiverFloodSpec)]
+        for spec in (specs[i] for i in entries):
             rows, missing = match_rivers(city.waterways, spec.rivers) if spec.rivers else (None, [])
             if missing:
                 names = river_names(city.waterways)
@@ -108,15 +117,43 @@ class FloodHazard(Phase):
         rain = (rains[0], _ponding(city, rains[0])) if rains else None
         if not rivers and rain is None:
             return None
-        return cls(city, rivers, rain)
+        return cls(city, rivers, rain, entries)
+
+    def set_parameter(self, entry: int, name: str, value: float) -> bool:
+        """Set a run-time parameter of the river that is hazard entry ``entry``; False when no river is.
+
+        The flood plain is extended at once if the new series rises above what it covers, so the steps that
+        follow flood the same cells as a run whose scenario had the new value from the start.
+
+        Raises
+        ------
+        ValueError
+            The parameter is unknown or its value does not fit (see :meth:`RiverFloodSpec.with_parameter`).
+        """
+        if entry not in self.entries:
+            return False
+        index = self.entries.index(entry)
+        spec, plain = self.rivers[index]
+        spec = spec.with_parameter(name, value)
+        self.rivers[index] = (spec, self._covering(spec, plain, max_stage_m(spec)))
+        return True
+
+    def _covering(self, spec: RiverFloodSpec, plain: FloodPlain, stage_m: float) -> FloodPlain:
+        """``plain``, extended if needed to cover ``stage_m`` (above the bed) and the whole series of ``spec``."""
+        highest = max(stage_m, max_stage_m(spec)) - spec.channel_depth_m
+        return plain.extended(self.city.terrain, self.city.hydrology, highest)
 
     def step(self, ctx: StepContext, dt_s: float) -> None:
         """Advance the water to the end of the step, apply it to the state and report its impacts."""
         t_s = ctx.clock_s + dt_s
         depth = self._depth
         depth[:] = 0.0
-        for river, plain in self.rivers:
-            cells, values = plain.depth(float(stage_m(river, t_s)) - river.channel_depth_m)
+        for index, (river, plain) in enumerate(self.rivers):
+            stage = float(stage_m(river, t_s))
+            if stage - river.channel_depth_m > plain.max_stage_m:
+                plain = self._covering(river, plain, stage)
+                self.rivers[index] = (river, plain)
+            cells, values = plain.depth(stage - river.channel_depth_m)
             np.maximum.at(depth, cells, values.astype(np.float32))
         if self.rain is not None:
             rain, ponding = self.rain
@@ -174,23 +211,40 @@ class FloodHazard(Phase):
         self.recovery.reset(back)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """State to checkpoint (the ponds; the rivers are functions of time)."""
+        """State to checkpoint: the ponds, the flooded components' recovery clocks, and each river's run-time
+        parameters (its stage is a function of time and of them)."""
         arrays: dict[str, np.ndarray] = {
             "last_depth": self._last,
             "wet_peak": self.recovery.peak_m,
             "dry_since": self.recovery.dry_since_s,
+            **self._river_parameters(),
         }
         if self.rain is not None:
             arrays.update(self.rain[1].arrays())
         return arrays
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        """Restore :meth:`arrays`."""
+        """Restore :meth:`arrays`; the flood plains are extended again, deterministically, where needed."""
         self._last = np.array(arrays["last_depth"], dtype=np.float32)
         self.recovery.peak_m = np.array(arrays["wet_peak"], dtype=np.float64)
         self.recovery.dry_since_s = np.array(arrays["dry_since"], dtype=np.float64)
+        current = self._river_parameters()
+        for key, now in current.items():
+            saved = arrays.get(key, now)  # a checkpoint written before run-time parameters existed: unchanged
+            for entry, old, new in zip(self.entries, now.tolist(), saved.tolist(), strict=True):
+                if np.isfinite(new) and new != old:
+                    self.set_parameter(entry, key.removeprefix("river__"), new)
         if self.rain is not None:
             self.rain[1].load_arrays(arrays)
+
+    def _river_parameters(self) -> dict[str, np.ndarray]:
+        """``river__<parameter>``: each river's current value (NaN where it has none: a gauge's peak)."""
+        values: dict[str, list[float]] = {name: [] for name in RiverFloodSpec.runtime_parameters}
+        for spec, _plain in self.rivers:
+            values["stage_offset_m"].append(spec.stage_offset_m)
+            peak = spec.hydrograph.peak_stage_m if spec.hydrograph is not None else np.nan
+            values["hydrograph.peak_stage_m"].append(peak)
+        return {f"river__{name}": np.array(column, dtype=np.float64) for name, column in values.items()}
 
     def assumptions(self) -> list[str]:
         """What the flood model assumed, for ``assumptions.json``."""

@@ -12,6 +12,11 @@ cell's *connection stage* m(c), the lowest stage at which a path of cells below 
 channel (a minimax path, :func:`twin.hydrology.grid.minimax_from_sources`, 4-connected so that water does
 not leak through a diagonal gap): wet(s) = m(c) < s. A step is then one comparison over the cells that
 can ever be wet, whatever the stage, with no labelling of components per step.
+
+Only the cells that connect below the scenario's highest stage are kept. When a run raises the river beyond
+it (a ``set_hazard_parameter`` event), :meth:`FloodPlain.extended` recomputes the plain for the new highest
+stage from the same terrain: the cells and depths at any stage the old plain covered are the same, so the
+answer does not depend on when the plain was extended.
 """
 
 from __future__ import annotations
@@ -39,11 +44,17 @@ class FloodPlain:
         Connection stage of each cell (m above the channel): it is wet at stages above this.
     hand_m
         Height of each cell above the river's channel (m).
+    channel
+        bool flat mask of the river's channel cells (kept to extend the plain).
+    max_stage_m
+        The highest stage (m above the DEM's river cells) the plain covers: :meth:`depth` is exact up to it.
     """
 
     cells: np.ndarray
     connect_m: np.ndarray
     hand_m: np.ndarray
+    channel: np.ndarray
+    max_stage_m: float
 
     @classmethod
     def of_channel(cls, terrain: Terrain, hydrology: Hydrology, channel: np.ndarray, max_stage_m: float) -> FloodPlain:
@@ -72,14 +83,31 @@ class FloodPlain:
         permanent = hydrology.landcover.ravel() == LANDCOVER_CLASSES.index("water")
         cells = np.flatnonzero(np.isfinite(flat) & (flat < max_stage_m) & ~permanent)
         cells = cells[np.argsort(flat[cells], kind="stable")]
-        return cls(cells=cells, connect_m=flat[cells], hand_m=hand[cells])
+        return cls(cells=cells, connect_m=flat[cells], hand_m=hand[cells], channel=channel, max_stage_m=max_stage_m)
+
+    def extended(self, terrain: Terrain, hydrology: Hydrology, max_stage_m: float) -> FloodPlain:
+        """The plain covering stages up to ``max_stage_m`` (itself when it already does).
+
+        Recomputed from the terrain as :meth:`of_channel` computes it (deterministic, a fraction of a second on
+        a city grid): its cells below the old highest stage are the old plain's, in the same order.
+        """
+        if max_stage_m <= self.max_stage_m:
+            return self
+        return FloodPlain.of_channel(terrain, hydrology, self.channel, max_stage_m)
 
     def depth(self, stage_m: float) -> tuple[np.ndarray, np.ndarray]:
         """Wet cells and their depths at a stage: ``cells[m < s]`` and ``s - HAND`` (m).
 
         ``stage_m`` is the water's height above the DEM's river cells (the scenario's stage minus the
-        channel depth the DEM does not see).
+        channel depth the DEM does not see), at most :attr:`max_stage_m`.
+
+        Raises
+        ------
+        ValueError
+            Above :attr:`max_stage_m`, where cells may be missing: extend the plain first.
         """
+        if stage_m > self.max_stage_m:
+            raise ValueError(f"stage {stage_m:g} m is above the {self.max_stage_m:g} m the flood plain covers")
         count = int(np.searchsorted(self.connect_m, stage_m, side="left"))
         return self.cells[:count], stage_m - self.hand_m[:count]
 

@@ -59,8 +59,17 @@ def stage_m(spec: RiverFloodSpec, t_s: ArrayLike) -> np.ndarray:
     A gauge series is interpolated linearly in time between its rows; before its first row and after its
     last the stage is held at the first and last value (a gauge that stops reading leaves the river where it
     was; add a last row with stage 0 for a flood that ends). Before ``start`` the stage is 0.
+
+    A ``stage_offset_m`` ``o`` (0 unless set) shifts the whole series: ``max(stage + o, 0)``.
     """
-    tau = _tau(t_s, spec.start_s)
+    series = _series_stage_m(spec, _tau(t_s, spec.start_s))
+    if spec.stage_offset_m == 0.0:
+        return series
+    return np.maximum(series + spec.stage_offset_m, 0.0)
+
+
+def _series_stage_m(spec: RiverFloodSpec, tau: np.ndarray) -> np.ndarray:
+    """The gauge's or hydrograph's stage ``tau`` seconds after the flood's start (formulas: :func:`stage_m`)."""
     if spec.gauge is not None:
         times, stages = spec.gauge_series()
         return np.where(tau >= 0.0, np.interp(tau, times, stages), 0.0)
@@ -82,11 +91,13 @@ def stage_m(spec: RiverFloodSpec, t_s: ArrayLike) -> np.ndarray:
 
 
 def max_stage_m(spec: RiverFloodSpec) -> float:
-    """The highest stage of the flood (m): the hydrograph's peak or the gauge's largest value."""
+    """The highest stage of the flood (m): the hydrograph's peak or the gauge's largest value, plus the offset."""
     if spec.gauge is not None:
-        return float(spec.gauge_series()[1].max())
-    assert spec.hydrograph is not None
-    return spec.hydrograph.peak_stage_m
+        highest = float(spec.gauge_series()[1].max())
+    else:
+        assert spec.hydrograph is not None
+        highest = spec.hydrograph.peak_stage_m
+    return highest + spec.stage_offset_m if spec.stage_offset_m else highest
 
 
 # -------------------------------------------------------------------------------------------------- rain
@@ -224,7 +235,8 @@ def breakpoints_s(spec: RiverFloodSpec | RainSpec) -> np.ndarray:
 def end_s(spec: RiverFloodSpec | RainSpec) -> float:
     """When the hazard's series stops changing (s since the scenario start): its last breakpoint.
 
-    After it a hydrograph is 0, a gauge holds its last value and the rain has stopped.
+    After it a hydrograph is 0 (plus its ``stage_offset_m``), a gauge holds its last value and the rain has
+    stopped.
     """
     return float(breakpoints_s(spec)[-1])
 

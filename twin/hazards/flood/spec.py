@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args
 
 import numpy as np
 from pydantic import (
@@ -258,6 +258,9 @@ def _load_series(
 
 
 STAGE_MEANING = "metres above the channel bed"
+MAX_STAGE_OFFSET_M = 100.0
+"""Bound of a stage offset or a peak stage set at run time (m): far beyond any river flood, it only catches
+typing slips (a value in centimetres)."""
 INTENSITY_MEANING = "rain intensity in mm/h"
 
 
@@ -402,7 +405,21 @@ class RiverFloodSpec(registry.HazardSpec):
         (absolute path once validated); read it with :meth:`gauge_series`.
     component_damage_depth_m
         Water depth at a lifeline component above which it is damaged (m).
+    stage_offset_m
+        Added to the stage of the hydrograph or gauge at every time (m, default 0); the stage never goes below
+        0. A drill raises a river beyond its series with it (a ``set_hazard_parameter`` event).
+
+    Notes
+    -----
+    :attr:`runtime_parameters` lists what a ``set_hazard_parameter`` event may change during a run: the
+    stage offset and the hydrograph's peak stage. The flood plain is extended when the new stage exceeds
+    the one it was computed for (:class:`twin.hazards.flood.FloodHazard`).
     """
+
+    runtime_parameters: ClassVar[dict[str, str]] = {
+        "stage_offset_m": "metres added to the stage from now on",
+        "hydrograph.peak_stage_m": "the hydrograph's peak stage (m, > 0) from now on",
+    }
 
     type: Literal["river_flood"] = "river_flood"
     rivers: list[Text] | None = Field(
@@ -433,6 +450,13 @@ class RiverFloodSpec(registry.HazardSpec):
     )
     component_damage_depth_m: float = Field(
         0.3, gt=0.0, description="water depth at a lifeline component above which it is damaged (m)"
+    )
+    stage_offset_m: float = Field(
+        0.0,
+        ge=-MAX_STAGE_OFFSET_M,
+        le=MAX_STAGE_OFFSET_M,
+        examples=[1.0],
+        description="metres added to the stage at every time (the stage stays >= 0)",
     )
     _gauge: tuple[np.ndarray, np.ndarray] | None = PrivateAttr(default=None)
 
@@ -467,6 +491,30 @@ class RiverFloodSpec(registry.HazardSpec):
 
     def _checks(self) -> list[Problem]:
         return []
+
+    def with_parameter(self, name: str, value: float) -> RiverFloodSpec:
+        """A copy with a run-time parameter set (see :attr:`runtime_parameters`).
+
+        Raises
+        ------
+        ValueError
+            An unknown name (the message lists the known ones), a peak stage for a gauge river, a value out of
+            range.
+        """
+        if name not in self.runtime_parameters:
+            raise ValueError(registry.unknown_parameter(self.type, name, self.runtime_parameters))
+        number = float(value)
+        if name == "stage_offset_m":
+            if not abs(number) <= MAX_STAGE_OFFSET_M:  # also refuses NaN
+                raise ValueError(f"stage_offset_m must be within -{MAX_STAGE_OFFSET_M:g} to {MAX_STAGE_OFFSET_M:g} m")
+            return self.model_copy(update={"stage_offset_m": number})
+        if self.hydrograph is None:
+            raise ValueError(
+                "this river_flood follows a gauge, which has no peak stage to set; raise it with stage_offset_m"
+            )
+        if not 0.0 < number <= MAX_STAGE_OFFSET_M:
+            raise ValueError(f"hydrograph.peak_stage_m must be > 0 and at most {MAX_STAGE_OFFSET_M:g} m")
+        return self.model_copy(update={"hydrograph": self.hydrograph.model_copy(update={"peak_stage_m": number})})
 
     def gauge_series(self) -> tuple[np.ndarray, np.ndarray]:
         """The gauge's times (s after ``start``) and stages (m), read-only; read when the spec was validated.

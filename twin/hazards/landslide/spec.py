@@ -39,12 +39,14 @@ def _range(value: Any) -> Any:
     """A number -> (x, x); a two-item list -> (low, high); anything else is left for pydantic to refuse."""
     if isinstance(value, bool):
         return value
+    if isinstance(value, int) and abs(value) > 1e300:  # float() would overflow (Python data skip the YAML bound)
+        raise problems_error(Problem((), "is too large", HIDE, f"write {RANGE_HELP} of sensible size"))
     if isinstance(value, int | float):
         return (float(value), float(value))
     if (
         isinstance(value, list)
         and len(value) == 2
-        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        and all(isinstance(v, int | float) and not isinstance(v, bool) and abs(v) <= 1e300 for v in value)
     ):
         low, high = float(value[0]), float(value[1])
         if low > high:

@@ -55,27 +55,61 @@ ROAD_SEED = 0
 """Seed of that sample: criticality is a property of the map, the same in every run."""
 
 
-def power_criticality(facilities: pd.DataFrame) -> tuple[np.ndarray, PowerGrid]:
+def power_criticality(facilities: pd.DataFrame, down: np.ndarray | None = None) -> tuple[np.ndarray, PowerGrid]:
     """Normalised betweenness of every power component on the power grid (NaN for other groups).
+
+    Parameters
+    ----------
+    facilities
+        The City's facilities table.
+    down
+        Facility rows already failed: their nodes and spans leave the grid before betweenness is computed,
+        so the ranking is of the grid as it stands. A component that sat on a removed node (a transformer in a
+        failed substation) or whose spans are all gone is down with it and gets NaN.
 
     Returns
     -------
     values, grid
         One value per facility row: node betweenness for points and areas, the largest edge betweenness of
-        its spans for a line, 0 for a power component on no line, NaN outside the ``power`` group.
+        its spans for a line, 0 for a power component on no line, NaN outside the ``power`` group and for
+        components that are down.
     """
     grid = power_grid(facilities)
     values = np.full(len(facilities), np.nan)
     values[(facilities["group"] == "power").to_numpy()] = 0.0
-    if grid.graph.number_of_edges() == 0:
+    graph = _standing(grid, down)
+    if graph.number_of_edges() == 0:
+        _mark_down(values, grid, graph, down)
         return values, grid
-    nodes = nx.betweenness_centrality(grid.graph, weight="length_m", normalized=True)
-    edges = nx.edge_betweenness_centrality(grid.graph, weight="length_m", normalized=True)
+    nodes = nx.betweenness_centrality(graph, weight="length_m", normalized=True)
+    edges = nx.edge_betweenness_centrality(graph, weight="length_m", normalized=True)
     for row, graph_node in grid.node_of.items():
-        values[row] = nodes[graph_node]
+        values[row] = nodes.get(graph_node, np.nan)
     for row, spans in grid.edges_of.items():
-        values[row] = max(edges[span] if span in edges else edges[span[::-1]] for span in spans)
+        alive = [edges[span] if span in edges else edges[span[::-1]] for span in spans if graph.has_edge(*span)]
+        values[row] = max(alive) if alive else np.nan
+    _mark_down(values, grid, graph, down)
     return values, grid
+
+
+def _standing(grid: PowerGrid, down: np.ndarray | None) -> nx.Graph:
+    """The grid graph without the nodes and spans of the ``down`` components (the graph itself when none)."""
+    if down is None or not len(down):
+        return grid.graph
+    graph = grid.graph.copy()
+    graph.remove_edges_from(span for row in down.tolist() for span in grid.edges_of.get(row, []))
+    graph.remove_nodes_from({grid.node_of[row] for row in down.tolist() if row in grid.node_of})
+    return graph
+
+
+def _mark_down(values: np.ndarray, grid: PowerGrid, graph: nx.Graph, down: np.ndarray | None) -> None:
+    """NaN for the down components and for those whose node left the grid with them."""
+    if down is None or not len(down):
+        return
+    values[down] = np.nan
+    for row, graph_node in grid.node_of.items():
+        if graph_node not in graph:
+            values[row] = np.nan
 
 
 def road_graph(drive: Network) -> nx.DiGraph:
@@ -116,14 +150,18 @@ class Criticality:
     notes: list[str]
 
 
-def criticality(city: City, rows: np.ndarray) -> Criticality:
-    """Betweenness of the components ``rows``: on the power grid for power, on the road network for the rest."""
+def criticality(city: City, rows: np.ndarray, down: np.ndarray | None = None) -> Criticality:
+    """Betweenness of the components ``rows``: on the power grid for power, on the road network for the rest.
+
+    ``down`` (facility rows already failed) are taken out first: NaN for them and for the power components that
+    fall with them (see :func:`power_criticality`); the road network, a proxy, is not changed by them.
+    """
     facilities = city.facilities
     values = np.zeros(len(rows))
     notes: list[str] = []
     power = (facilities["group"].to_numpy()[rows] == "power") if len(rows) else np.zeros(0, dtype=bool)
     if power.any():
-        grid_values, grid = power_criticality(facilities)
+        grid_values, grid = power_criticality(facilities, down)
         values[power] = grid_values[rows[power]]
         notes.append(_power_note(grid))
     if (~power).any():
@@ -134,6 +172,8 @@ def criticality(city: City, rows: np.ndarray) -> Criticality:
             f"estimated from {min(ROAD_SAMPLES, city.drive.n_nodes)} sampled sources (seed {ROAD_SEED}): OSM "
             "has no water or telecom network here, so road betweenness stands in for it"
         )
+    if down is not None and len(down):
+        values[np.isin(rows, down)] = np.nan
     return Criticality(rows=rows, values=values, notes=notes)
 
 

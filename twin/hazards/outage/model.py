@@ -97,7 +97,11 @@ class OutageHazard(Phase):
     def from_specs(cls, city: City, specs: list[Any], rng: np.random.Generator) -> OutageHazard | None:
         """The outages of a scenario's hazard entries (None when it has none), chosen with ``rng``.
 
-        Draws from ``rng`` entry by entry in file order: the random share, then the restore durations.
+        Entries are chosen in time order (file order at equal times), drawing from ``rng`` the random share,
+        then the restore durations. ``most_critical`` ranks what is still up at the entry's time: components
+        failed by earlier outages and not yet restored leave the network first (with what fails with them, a
+        transformer inside a failed substation), so a pick always takes something that works. Damage by other
+        hazards (a flood) is not known before the run and is not taken out.
 
         Raises
         ------
@@ -111,20 +115,27 @@ class OutageHazard(Phase):
         selections, problems = _selections(city, outages)
         if problems:
             raise ScenarioError("the scenario's outages do not fit the map", problems)
-        values: dict[str, dict[int, float]] = {}
         notes: list[str] = []
-        for measure in ("betweenness", "people_served"):
-            chosen = [
-                s for s, o in zip(selections, outages, strict=True) if o.most_critical and o.criticality == measure
-            ]
-            if chosen:
-                values[measure], measure_notes = _criticality(city, np.unique(np.concatenate(chosen)), measure)
-                notes += measure_notes
-        picks = [
-            _pick(spec, selected, values.get(spec.criticality, {}), rng)
-            for spec, selected in zip(outages, selections, strict=True)
-        ]
-        return cls(city, picks, notes)
+        picks: list[Pick | None] = [None] * len(outages)
+        for i in sorted(range(len(outages)), key=lambda i: (float(outages[i].at_s), i)):
+            spec, selected = outages[i], selections[i]
+            values: dict[int, float] = {}
+            if spec.most_critical:
+                down = _down_at(picks, float(spec.at_s))
+                values, measure_notes = _criticality(city, selected, spec.criticality, down)
+                notes += [note for note in measure_notes if note not in notes]
+                up = sum(1 for value in values.values() if np.isfinite(value))
+                if spec.most_critical > up:
+                    problems.append(
+                        f"{spec.source}: most_critical: {spec.most_critical} is more than the {up} selected "
+                        "components still up at its time (earlier outages took the others down); give "
+                        f"most_critical <= {up}, or select more components"
+                    )
+                    continue
+            picks[i] = _pick(spec, selected, values, rng)
+        if problems:
+            raise ScenarioError("the scenario's outages do not fit the map", problems)
+        return cls(city, [pick for pick in picks if pick is not None], notes)
 
     def initial_events(self) -> list[Event]:
         """One ``fail_component`` event per chosen component, in entry order (``restore_after_s`` when restored)."""
@@ -190,13 +201,29 @@ def share_count(share: float, n: int) -> int:
     return math.floor(share * n + 0.5)
 
 
-def _criticality(city: City, rows: np.ndarray, measure: str) -> tuple[dict[int, float], list[str]]:
+def _down_at(picks: list[Pick | None], t_s: float) -> np.ndarray:
+    """Rows the outages chosen so far have failed by ``t_s`` and not restored by then."""
+    down = [
+        pick.rows if pick.restore_s is None else pick.rows[float(pick.spec.at_s) + pick.restore_s > t_s]
+        for pick in picks
+        if pick is not None and float(pick.spec.at_s) <= t_s
+    ]
+    return np.unique(np.concatenate(down)) if down else np.zeros(0, dtype=np.int64)
+
+
+def _criticality(city: City, rows: np.ndarray, measure: str, down: np.ndarray) -> tuple[dict[int, float], list[str]]:
+    """Criticality of ``rows`` with ``down`` taken out (NaN for what is down)."""
     if not len(rows):
         return {}, []
     from twin.hazards.outage.criticality import criticality, people_served  # networkx only when most_critical is used
 
-    result = criticality(city, rows) if measure == "betweenness" else people_served(city, rows)
-    return dict(zip(rows.tolist(), result.values.tolist(), strict=True)), result.notes
+    if measure == "betweenness":
+        result = criticality(city, rows, down)
+        values = result.values
+    else:
+        result = people_served(city, rows)
+        values = np.where(np.isin(rows, down), np.nan, result.values)
+    return dict(zip(rows.tolist(), values.tolist(), strict=True)), result.notes
 
 
 def _pick(spec: OutageSpec, selected: np.ndarray, values: dict[int, float], rng: np.random.Generator) -> Pick:
@@ -207,8 +234,10 @@ def _pick(spec: OutageSpec, selected: np.ndarray, values: dict[int, float], rng:
         rows = np.sort(rng.choice(selected, size=share_count(spec.share, len(selected)), replace=False))
     elif spec.most_critical is not None:
         score = np.array([values[int(row)] for row in selected])
-        order = np.lexsort((selected, -score))  # highest first; ties by component id
-        rows, ranking = selected[order[: spec.most_critical]], score[order[: spec.most_critical]]
+        up = np.isfinite(score)  # NaN: down already (an earlier outage), not a candidate
+        candidates, score = selected[up], score[up]
+        order = np.lexsort((candidates, -score))  # highest first; ties by component id
+        rows, ranking = candidates[order[: spec.most_critical]], score[order[: spec.most_critical]]
         tied = int(np.sum(score[order[spec.most_critical :]] == ranking[-1]))
     else:
         rows = selected
