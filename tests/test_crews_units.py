@@ -153,7 +153,10 @@ def test_incidents_grow_and_round_trip() -> None:
     assert ids.tolist() == [0, 1]
     assert table.priority.tolist() == [1, 1]
     again = Incidents.from_arrays(table.arrays())
-    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(table.arrays().values(), again.arrays().values()))
+    assert all(
+        np.array_equal(a, b, equal_nan=True)
+        for a, b in zip(table.arrays().values(), again.arrays().values(), strict=True)
+    )
 
 
 def test_response_metrics_by_hand() -> None:
