@@ -10,7 +10,8 @@ Each step, at its end time ``t``:
 4. the dispatch policy assigns available crews to waiting incidents, with response times from one Dijkstra over
    the current network from the crews' positions (:mod:`twin.crews.travel`); an assigned crew leaves after its
    kind's dispatch delay, arrives after the travel time and works for the time on scene
-   (:mod:`twin.crews.restoration`); a ``crew_done`` event is queued at the end of the work;
+   (:mod:`twin.crews.restoration`); a ``crew_done`` event is queued at the end of the work; a component under
+   more than 0.3 m of water waits for the water to go down;
 5. idle crews away from their post drive back.
 
 The ``crew_done`` event fires in the step that reaches its time, before the phases, so the lifelines phase sees
@@ -39,6 +40,7 @@ from twin.crews.policies import CRITICALITY, LAST_CLASS, DispatchPolicy, Dispatc
 from twin.crews.restoration import MEDICAL_SOURCE, clearance_s, draw_truncated_normal, restoration_s
 from twin.crews.travel import RoadGraph, class_factor
 from twin.errors import ScenarioError
+from twin.hazards.gridindex import point_cells
 from twin.metrics.response import response_metrics
 from twin.registry import REGISTRY, EventKindInfo
 from twin.results import to_jsonable
@@ -61,6 +63,9 @@ DEFAULT_DELAY_S = {"fire": 140.0, "ems": 120.0, "police": 120.0, "power": 1800.0
 DEFAULT_STANDARDS_S = {"rescue": 240.0, "medical": 480.0}
 """Travel-time standards (s): NFPA 1710 (2020), 240 s for the first engine, 480 s for an ALS unit."""
 UTILITY_DELAY_S = 1800.0
+UNDER_WATER_M = 0.3
+"""A component under more water than this waits for it to go down before a crew works it (the depth at which the
+flood phase damages components by default: working it sooner would only see it damaged again)."""
 
 
 class CrewsPhase(Phase):
@@ -97,6 +102,10 @@ class CrewsPhase(Phase):
         self.comp_mean_s = np.array([t[0] for t in times])
         self.comp_sd_s = np.array([t[1] for t in times])
         self.comp_class = np.array([CRITICALITY.get(kind, LAST_CLASS) for kind in self.comp_kind])
+        shape = city.terrain.elevation_m.shape
+        self.comp_cell = point_cells(
+            city.terrain.transform, shape, facilities["x"].to_numpy(), facilities["y"].to_numpy()
+        )
         self.home_node = city.homes["drive_node"].to_numpy().astype(np.int64)
         population = city.homes["population"].to_numpy(np.float64)
         self.population = float(population.sum())
@@ -223,7 +232,7 @@ class CrewsPhase(Phase):
         available = self._available()
         if not len(waiting) or not available:
             return
-        view = self._view(now, available, waiting, times, row_of)
+        view = self._view(now, available, waiting, times, row_of, self._under_water(ctx, waiting))
         pairs = self.policy.assign(view)
         problems = check_pairs(view, pairs)
         if problems:
@@ -233,8 +242,22 @@ class CrewsPhase(Phase):
             end = int(self._ends[crew_pos, incident_pos])
             self._assign(ctx, crew, incident, now, float(view.response_s[crew_pos, incident_pos]), end)
 
+    def _under_water(self, ctx: StepContext, incidents: np.ndarray) -> np.ndarray:
+        """Which of ``incidents`` are repairs of a component under more than :data:`UNDER_WATER_M` of water now."""
+        table = self.incidents
+        is_comp = np.isin(table.kind[incidents], [inc.KINDS.index(k) for k in inc.COMPONENT_KINDS])
+        cell = self.comp_cell[np.where(is_comp, table.target[incidents], 0)]
+        depth = ctx.state.water_depth_m.ravel()[np.maximum(cell, 0)]
+        return np.asarray(is_comp & (cell >= 0) & (depth > UNDER_WATER_M))
+
     def _view(
-        self, now: float, crews: list[Crew], waiting: np.ndarray, times: np.ndarray, row_of: dict[int, int]
+        self,
+        now: float,
+        crews: list[Crew],
+        waiting: np.ndarray,
+        times: np.ndarray,
+        row_of: dict[int, int],
+        blocked: np.ndarray,
     ) -> DispatchView:
         table = self.incidents
         crew_kind = np.array([crew.kind for crew in crews])
@@ -244,7 +267,8 @@ class CrewsPhase(Phase):
         factor = np.array([class_factor(crew.kind) for crew in crews])
         delay = np.array([self.delay_s[crew.kind] for crew in crews])
         travel, self._ends = self._travel(times[rows], waiting, factor)
-        response = np.where(crew_kind[:, None] == served_by[None, :], delay[:, None] + travel, np.inf)
+        can = (crew_kind[:, None] == served_by[None, :]) & ~blocked[None, :]
+        response = np.where(can, delay[:, None] + travel, np.inf)
         target = table.target[waiting]
         is_comp = np.isin(incident_kind, inc.COMPONENT_KINDS)
         criticality = np.where(is_comp, self.comp_class[np.where(is_comp, target, 0)], 0)

@@ -74,7 +74,7 @@ class DispatchView:
         restoration class (0 first; 0 for incidents that are not repairs) and expected time on scene (s).
     response_s
         ``(crews, incidents)``: dispatch delay + travel time now; ``inf`` where the crew's kind does not work
-        the incident's kind or cannot reach it.
+        the incident's kind or cannot reach it (or the component is still under water).
     """
 
     now_s: float
