@@ -73,11 +73,11 @@ def main(figure: Path) -> None:
         f"crews phase per step: median {np.median(times) * 1e3:.2f} ms, p90 {np.percentile(times, 90) * 1e3:.2f} ms, "
         f"max {times.max() * 1e3:.1f} ms, total {times.sum():.2f} s of {total:.1f} s engine time"
     )
-    _plot(model.recorder.timeseries(), times, figure)
+    _plot(model.recorder.timeseries(), times, float(spec.step_s), figure)
     print(f"figure: {figure}")
 
 
-def _plot(series: object, times: np.ndarray, figure: Path) -> None:
+def _plot(series: object, times: np.ndarray, step_s: float, figure: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -92,7 +92,8 @@ def _plot(series: object, times: np.ndarray, figure: Path) -> None:
     top.set_ylabel("count")
     top.legend(loc="upper left", frameon=False)
     top.set_title("Andorra, 48 h compound storm: 200 crews, medical calls at 40 per 1,000 per day")
-    bottom.plot(hours[1 : len(times) + 1], times * 1e3, lw=0.8, color="0.3")
+    step_end_h = np.arange(1, len(times) + 1) * step_s / 3600
+    bottom.plot(step_end_h, times * 1e3, lw=0.8, color="0.3")
     bottom.set_ylabel("crews phase, ms per step")
     bottom.set_xlabel("hours since the start")
     fig.savefig(figure, dpi=110)

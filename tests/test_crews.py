@@ -4,6 +4,7 @@ the power coming back at the computed time, policies ranked, determinism, checkp
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -326,3 +327,17 @@ def test_without_a_crews_section_nothing_changes(andorra_city: City, tmp_path: P
     path.write_text(yaml.safe_dump(plain))
     model = CityModel(andorra_city, load_scenario(path))
     assert model.phases["crews"] == [] and "crews" not in model.services
+
+
+def test_a_run_folder_holds_the_crews_tables_and_figures(andorra_city: City, tmp_path: Path) -> None:
+    from twin.run import run_scenario
+
+    spec = _scenario(tmp_path, {"medical": {"rate_per_1000_day": 50}}, duration="1h")
+    run_scenario(spec, out=tmp_path / "run")
+    incidents = pd.read_parquet(tmp_path / "run" / "incidents.parquet")
+    crews = pd.read_parquet(tmp_path / "run" / "crews.parquet")
+    figures = json.loads((tmp_path / "run" / "crews_metrics.json").read_text())
+    assert len(incidents) > 0 and set(crews["kind"]) >= {"fire", "ems", "police", "power", "water", "road"}
+    assert set(figures) == {"response", "utilisation"} and "medical" in figures["response"]
+    timeseries = pd.read_parquet(tmp_path / "run" / "timeseries.parquet")
+    assert {"incidents_open_medical", "crews_busy_ems", "repairs_done", "links_cleared"} <= set(timeseries.columns)

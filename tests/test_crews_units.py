@@ -176,3 +176,11 @@ def test_response_metrics_by_hand() -> None:
     assert medical["not_reached"] == 1
     assert figures["response"]["rescue"]["share_within_standard"] == 0.0
     assert figures["utilisation"] == {"ems": 0.25, "fire": 0.25}
+
+
+def test_pair_times_are_the_same_searched_from_either_side() -> None:
+    net = GRAPH.now(DRY, OPEN)
+    few_origins = net.pair_times(np.array([0]), np.array([1, 2, 3, 3]))  # forward from one origin
+    many_origins = net.pair_times(np.array([0, 1, 2]), np.array([3]))  # backward from one destination
+    assert few_origins.tolist() == [[100.0, 130.0, 160.0, 160.0]]
+    assert many_origins[:, 0].tolist() == [160.0, 60.0, 30.0]

@@ -7,8 +7,9 @@ Each step, at its end time ``t``:
    taken from the desk other phases report to (:class:`~twin.crews.incidents.IncidentDesk`); waiting incidents
    whose cause is gone (a scripted repair) are closed as resolved otherwise;
 3. drill commands queued this step are applied (``dispatch`` forces a pair);
-4. the dispatch policy assigns available crews to waiting incidents, with response times from one Dijkstra over
-   the current network from the crews' positions (:mod:`twin.crews.travel`); an assigned crew leaves after its
+4. the dispatch policy assigns available crews to waiting incidents, with response times from Dijkstra over the
+   current network, from the crews' positions or back from the incidents, whichever are fewer
+   (:mod:`twin.crews.travel`); an assigned crew leaves after its
    kind's dispatch delay, arrives after the travel time and works for the time on scene
    (:mod:`twin.crews.restoration`); a ``crew_done`` event is queued at the end of the work; a component under
    more than 0.3 m of water waits for the water to go down;
@@ -38,7 +39,7 @@ from twin.crews.bases import Base, depot_bases, station_bases
 from twin.crews.outputs import crews_table, incidents_table
 from twin.crews.policies import CRITICALITY, LAST_CLASS, DispatchPolicy, DispatchView, check_pairs, make_policy
 from twin.crews.restoration import MEDICAL_SOURCE, clearance_s, draw_truncated_normal, restoration_s
-from twin.crews.travel import RoadGraph, class_factor
+from twin.crews.travel import Network, RoadGraph, class_factor
 from twin.errors import ScenarioError
 from twin.hazards.gridindex import point_cells
 from twin.metrics.response import response_metrics
@@ -144,17 +145,22 @@ class CrewsPhase(Phase):
         for command in commands:  # free the crews and incidents a forced dispatch takes
             self._release_for(command, now)
         available = self._available()
-        sources = np.unique([crew.node for crew in available] + [crew.node for crew in self._forced(commands)])
-        times = self.graph.times_from(sources, ctx.state.link_speed_factor, ctx.state.link_closed())
-        row_of = {int(node): row for row, node in enumerate(sources.tolist())}
+        table = self.incidents
+        needed = {inc.SERVED_BY[inc.KINDS[k]] for k in np.unique(table.kind[table.status == inc.OPEN]).tolist()}
+        moving = [crew for crew in available if crew.kind in needed or crew.node != crew.post]
+        moving += self._forced(commands)
+        if not moving:
+            return  # nobody to route: skip the Dijkstra
+        net = self.graph.now(ctx.state.link_speed_factor, ctx.state.link_closed())
         for command in commands:
-            self._force(ctx, command, now, times, row_of)
-        self._dispatch(ctx, now, times, row_of)
-        for crew in self._available():
-            if crew.node != crew.post:
-                travel = times[row_of[crew.node], crew.post] / class_factor(crew.kind)
-                if np.isfinite(travel):
-                    crew.start_return(now, float(travel))
+            self._force(ctx, command, now, net)
+        self._dispatch(ctx, now, net)
+        away = [crew for crew in self._available() if crew.node != crew.post]
+        if away:
+            travel = np.diagonal(net.pair_times(np.array([c.node for c in away]), np.array([c.post for c in away])))
+            for crew, time_s in zip(away, travel.tolist(), strict=True):
+                if np.isfinite(time_s):
+                    crew.start_return(now, time_s / class_factor(crew.kind))
 
     def _available(self) -> list[Crew]:
         return sorted(self.roster.agents.select(lambda c: c.status == IDLE), key=lambda c: c.crew_id)
@@ -226,13 +232,14 @@ class CrewsPhase(Phase):
 
     # --- dispatch ------------------------------------------------------------------------------------------
 
-    def _dispatch(self, ctx: StepContext, now: float, times: np.ndarray, row_of: dict[int, int]) -> None:
+    def _dispatch(self, ctx: StepContext, now: float, net: Network) -> None:
         table = self.incidents
         waiting = np.flatnonzero(table.status == inc.OPEN)
-        available = self._available()
+        needed = {inc.SERVED_BY[inc.KINDS[k]] for k in np.unique(table.kind[waiting]).tolist()}
+        available = [crew for crew in self._available() if crew.kind in needed]
         if not len(waiting) or not available:
             return
-        view = self._view(now, available, waiting, times, row_of, self._under_water(ctx, waiting))
+        view = self._view(now, available, waiting, net, self._under_water(ctx, waiting))
         pairs = self.policy.assign(view)
         problems = check_pairs(view, pairs)
         if problems:
@@ -255,18 +262,16 @@ class CrewsPhase(Phase):
         now: float,
         crews: list[Crew],
         waiting: np.ndarray,
-        times: np.ndarray,
-        row_of: dict[int, int],
+        net: Network,
         blocked: np.ndarray,
     ) -> DispatchView:
         table = self.incidents
         crew_kind = np.array([crew.kind for crew in crews])
         incident_kind = np.array(inc.KINDS)[table.kind[waiting]]
         served_by = np.array([inc.SERVED_BY[k] for k in incident_kind])
-        rows = np.array([row_of[crew.node] for crew in crews])
         factor = np.array([class_factor(crew.kind) for crew in crews])
         delay = np.array([self.delay_s[crew.kind] for crew in crews])
-        travel, self._ends = self._travel(times[rows], waiting, factor)
+        travel, self._ends = self._travel(net, np.array([crew.node for crew in crews]), waiting, factor)
         can = (crew_kind[:, None] == served_by[None, :]) & ~blocked[None, :]
         response = np.where(can, delay[:, None] + travel, np.inf)
         target = table.target[waiting]
@@ -285,17 +290,20 @@ class CrewsPhase(Phase):
             response_s=response,
         )
 
-    def _travel(self, times: np.ndarray, incidents: np.ndarray, factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Travel times ``(crews, incidents)`` from the crews' rows of ``times`` to each incident, and the node each
-        reaches (debris: the nearer end of the road)."""
+    def _travel(
+        self, net: Network, origins: np.ndarray, incidents: np.ndarray, factor: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Travel times ``(crews, incidents)`` from the crews' nodes ``origins`` (at speed ``factor`` x the current
+        link speeds) to each incident, and the node each reaches (debris: the nearer end of the road)."""
         table = self.incidents
         node, node2 = table.node[incidents], table.node2[incidents]
-        travel = times[:, node] / factor[:, None]
-        ends = np.broadcast_to(node, travel.shape).copy()
         two = node2 >= 0
+        times = net.pair_times(origins, np.concatenate([node, node2[two]]))
+        travel = times[:, : len(node)] / factor[:, None]
+        ends = np.broadcast_to(node, travel.shape).copy()
         if two.any():
             other = np.full(travel.shape, np.inf)
-            other[:, two] = times[:, node2[two]] / factor[:, None]
+            other[:, two] = times[:, len(node) :] / factor[:, None]
             nearer = other < travel
             travel = np.where(nearer, other, travel)
             ends[nearer] = np.broadcast_to(node2, travel.shape)[nearer]
@@ -394,11 +402,11 @@ class CrewsPhase(Phase):
         if crew.status == ASSIGNED:
             self._recall(crew, now)
 
-    def _force(self, ctx: StepContext, command: Event, now: float, times: np.ndarray, row_of: dict[int, int]) -> None:
+    def _force(self, ctx: StepContext, command: Event, now: float, net: Network) -> None:
         crew = self.crews[int(command.params["crew"])]
         incident = int(command.params["incident"])
         factor = np.array([class_factor(crew.kind)])
-        travel, ends = self._travel(times[[row_of[crew.node]]], np.array([incident]), factor)
+        travel, ends = self._travel(net, np.array([crew.node]), np.array([incident]), factor)
         if not np.isfinite(travel[0, 0]):
             ctx.log(now, "dispatch", f"crew {crew.crew_id}", command.cause, {"refused": "no open road to the incident"})
             return
@@ -513,8 +521,8 @@ class CrewsPhase(Phase):
             f"{medical.surge:.0%} when every resident is without power (Cooper et al. 2012, Hurricane Ike); "
             f"on scene {medical.on_scene_s / 60:g} min mean ({MEDICAL_SOURCE}); transport to hospital not modelled",
             "crews: routed on current link times (hazards' speed factors, closed links left out), emergency "
-            "vehicles 1.2 x the limit; congestion from the traffic phase not included; a crew recalled on the "
-            "road is put back where it started",
+            "vehicles 1.2 x the limit; congestion from the traffic phase not included; a crew driving back to "
+            "its base takes no call until it is there; a crew recalled on the road is put back where it started",
         ]
 
 

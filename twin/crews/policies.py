@@ -68,7 +68,7 @@ class DispatchView:
     now_s
         The decision time (s).
     crew_id, crew_kind
-        Available crews: their ids and kinds (``fire``, ``ems``, ...).
+        Available crews of the kinds some waiting incident needs: their ids and kinds (``fire``, ``ems``, ...).
     incident_id, incident_kind, priority, created_s, criticality, work_s
         Waiting incidents: ids, kinds (``medical``, ``power``, ...), priority class (1 first), creation time,
         restoration class (0 first; 0 for incidents that are not repairs) and expected time on scene (s).

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
 from twin.city.roads import csr_adjacency
@@ -69,6 +70,13 @@ class RoadGraph:
         with np.errstate(divide="ignore"):
             return np.asarray(np.where(speed > 0, self.length_m / np.where(speed > 0, speed, 1.0), np.inf))
 
+    def now(self, speed_factor: np.ndarray, closed: np.ndarray) -> Network:
+        """The network as it is now (speed factors and closures), for any number of time look-ups in one step."""
+        times = self.link_times_s(speed_factor)
+        blocked = closed | ~np.isfinite(times)
+        graph = csr_adjacency(self.n_nodes, self.src, self.dst, np.where(blocked, 1.0, times), closed=blocked)
+        return Network(graph)
+
     def times_from(self, sources: np.ndarray, speed_factor: np.ndarray, closed: np.ndarray) -> np.ndarray:
         """Shortest times (s) from each source node to every node, ``(len(sources), n_nodes)``; ``inf``: no way.
 
@@ -79,9 +87,43 @@ class RoadGraph:
         speed_factor, closed
             Per link: the hazards' speed factor and the closure (any cause) now.
         """
+        return self.now(speed_factor, closed).times_from(np.asarray(sources, dtype=np.int64))
+
+
+class Network:
+    """The drivable graph at one moment (CSR, closed links left out): shortest times between sets of nodes.
+
+    :meth:`pair_times` runs Dijkstra from whichever side has fewer distinct nodes: forward from the origins, or
+    on the reversed graph from the destinations (the time from ``u`` to ``d`` on the reversed graph from ``d``),
+    so a step with many crews and few incidents, or the reverse, costs the smaller number of searches.
+    """
+
+    def __init__(self, graph: sp.csr_matrix) -> None:
+        self.graph = graph
+        self._reverse: sp.csr_matrix | None = None
+
+    def times_from(self, sources: np.ndarray) -> np.ndarray:
+        """``(len(sources), n_nodes)``: shortest times from each source to every node (``inf``: no way)."""
         if len(sources) == 0:
-            return np.zeros((0, self.n_nodes))
-        times = self.link_times_s(speed_factor)
-        blocked = closed | ~np.isfinite(times)
-        graph = csr_adjacency(self.n_nodes, self.src, self.dst, np.where(blocked, 1.0, times), closed=blocked)
-        return np.asarray(csgraph.dijkstra(graph, directed=True, indices=np.asarray(sources, dtype=np.int64)))
+            return np.zeros((0, self.graph.shape[0]))
+        return np.asarray(csgraph.dijkstra(self.graph, directed=True, indices=sources))
+
+    def times_to(self, targets: np.ndarray) -> np.ndarray:
+        """``(len(targets), n_nodes)``: shortest times from every node to each target."""
+        if len(targets) == 0:
+            return np.zeros((0, self.graph.shape[0]))
+        if self._reverse is None:
+            self._reverse = self.graph.T.tocsr()
+        return np.asarray(csgraph.dijkstra(self._reverse, directed=True, indices=targets))
+
+    def pair_times(self, origins: np.ndarray, destinations: np.ndarray) -> np.ndarray:
+        """``(len(origins), len(destinations))``: the shortest time from each origin to each destination."""
+        if len(origins) == 0 or len(destinations) == 0:
+            return np.zeros((len(origins), len(destinations)))
+        from_nodes, from_row = np.unique(np.asarray(origins, dtype=np.int64), return_inverse=True)
+        to_nodes, to_col = np.unique(np.asarray(destinations, dtype=np.int64), return_inverse=True)
+        if len(from_nodes) <= len(to_nodes):
+            table = self.times_from(from_nodes)[:, to_nodes]
+        else:
+            table = self.times_to(to_nodes)[:, from_nodes].T
+        return np.asarray(table[from_row][:, to_col])
