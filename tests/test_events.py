@@ -133,4 +133,4 @@ def test_priorities_survive_a_checkpoint(andorra_city: City, tmp_path: Path) -> 
 def test_a_priority_that_is_not_a_whole_number_is_refused(andorra_city: City, tmp_path: Path) -> None:
     model = CityModel(andorra_city, _scenario(tmp_path))
     with pytest.raises(ScenarioError, match="priority: must be a whole number, got 'high'"):
-        model.schedule(Event(t_s=60, kind="message", priority="high", source="drill"))  # type: ignore[arg-type]
+        model.schedule(Event(t_s=60, kind="message", priority="high", source="drill"))

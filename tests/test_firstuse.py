@@ -57,11 +57,11 @@ def _scenario(tmp_path: Path, events: list[dict[str, Any]], **changes: object) -
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_the_set_hint_is_a_path_the_scenario_being_run_accepts(path: object) -> None:
     with pytest.raises(ScenarioError) as info:
-        load_scenario(path, ["peak_stage_m"])  # type: ignore[arg-type]
+        load_scenario(path, ["peak_stage_m"])
     (problem,) = info.value.problems
     hint = re.search(r"e\.g\. --set (\S+)$", problem)
     assert hint is not None, problem
-    load_scenario(path, [hint[1]])  # type: ignore[arg-type]  # the hint itself is accepted
+    load_scenario(path, [hint[1]])  # the hint itself is accepted
     if "flood-1982" in str(path):
         assert hint[1] == "hazards[0].hydrograph.peak_stage_m=4.5"
 

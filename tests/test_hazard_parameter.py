@@ -37,11 +37,11 @@ def test_extended_v_valley_plain_equals_the_plain_computed_for_the_higher_stage(
     low, terrain, hydrology = _valley(3.0)
     with pytest.raises(ValueError, match="above the 3 m"):
         low.depth(6.5)
-    extended = low.extended(terrain, hydrology, 8.0)  # type: ignore[arg-type]
+    extended = low.extended(terrain, hydrology, 8.0)
     direct, _, _ = _valley(8.0)
     for name in ("cells", "connect_m", "hand_m"):
         np.testing.assert_array_equal(getattr(extended, name), getattr(direct, name))
-    assert low.extended(terrain, hydrology, 2.0) is low  # type: ignore[arg-type]
+    assert low.extended(terrain, hydrology, 2.0) is low
     # Analytic: HAND rises 1 m per cell from the river, so at 6.5 m the band is 13 cells wide, 6.5 m deep at the
     # river and 0.5 m at its edges (the valley's top rows drain off the grid; the bottom row is the outlet).
     cells, depth = extended.depth(6.5)

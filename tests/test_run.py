@@ -120,7 +120,7 @@ def test_a_run_stopped_on_purpose_is_whole_but_not_complete(tmp_path: Path) -> N
 )
 def test_until_outside_the_scenario_is_refused(tmp_path: Path, until: object, message: str) -> None:
     with pytest.raises(ScenarioError, match=message):
-        run_scenario(_scenario_file(tmp_path), until=until, out=tmp_path / "run")  # type: ignore[arg-type]
+        run_scenario(_scenario_file(tmp_path), until=until, out=tmp_path / "run")
     assert not (tmp_path / "run").exists()
 
 

@@ -774,6 +774,7 @@ def test_json_schema_is_json_with_the_top_level_properties() -> None:
         "outputs",
         "extends",
         "traffic",
+        "crews",
     }
     assert set(schema["properties"]) == expected
     assert schema["else"]["required"] == ["name", "map", "start", "duration"]  # unless the file extends another

@@ -258,7 +258,7 @@ def test_a_run_whose_trips_were_handed_over_restores_bit_for_bit(andorra_city: C
 def test_the_scenario_section_reads_the_options_one_definition() -> None:
     assert TrafficSpec.model_validate({}).options() == TrafficOptions()
     with pytest.raises(TwinError) as error:
-        TrafficOptions(route_memory=1.5, platoon_size=0, substep_s=float("nan"), route_cost="fastest")  # type: ignore[arg-type]
+        TrafficOptions(route_memory=1.5, platoon_size=0, substep_s=float("nan"), route_cost="fastest")
     text = str(error.value)
     assert "route_memory must be >= 0 and < 1" in text and "platoon_size must be >= 1 and <= 1000" in text
     assert "substep_s must be > 0" in text and "route_cost" in text

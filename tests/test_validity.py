@@ -182,7 +182,7 @@ def test_single_points_of_failure_list_the_people_they_serve() -> None:
         feeds_comp=np.array([5]),
         feeds_zone=np.array([0]),
     )
-    found = single_points_of_failure(pd.DataFrame(), homes, net)  # type: ignore[arg-type]
+    found = single_points_of_failure(pd.DataFrame(), homes, net)
     # Served share >= 0.5: zone 0's pump and tank (600 = 60 %), the substation and the line (1000); not zone 1's.
     assert sorted(found) == [(0, "water", 600.0), (1, "water", 600.0), (4, "power", 1000.0), (5, "power", 1000.0)]
 
@@ -480,7 +480,7 @@ def _access_on_a_line(closed_pairs: set[tuple[int, int]]) -> int:
         homes=pd.DataFrame({"drive_node": [0, 1, 2, 3], "population": [100, 50, 20, 10]}),
     )
     state = SimpleNamespace(comp_up=np.array([True]), link_speed_factor=np.ones(len(src)), link_closed=lambda: closed)
-    return access_to_care(city, state, 900.0).residents_within  # type: ignore[arg-type]
+    return access_to_care(city, state, 900.0).residents_within
 
 
 def test_access_does_not_count_residents_cut_off_by_closures() -> None:

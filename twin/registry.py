@@ -8,6 +8,7 @@ What it holds, and who reads it:
   registration order, when a run is built; a builder returns no phase when the scenario does not use it);
 * **event kinds**: name -> what the target selects (links, components or nothing) and the engine handler that
   executes it (the scenario schema validates ``kind`` and ``target`` against them; the engine runs the handler);
+* **dispatch policies**: name -> factory of a crews dispatch policy (``crews.policy``, the ``set_policy`` command);
 * **condition services**: the service levels ``when:`` conditions can watch (``Q_<service>``).
 
 Built-in kinds register themselves when their module is imported; the registry imports those modules only when
@@ -50,6 +51,7 @@ PHASE_MODULES = (
     "twin.hazards.outage.model",
     "twin.hazards.landslide.model",
     "twin.lifelines.model",
+    "twin.crews.phase",
     "twin.traffic.engine",
 )
 """Modules whose import registers the built-in phases, in the order their builders run (and draw from the seed)."""
@@ -114,6 +116,7 @@ class Registry:
     _response_types: dict[str, type[BaseModel]] = field(default_factory=dict)
     _phases: dict[str, PhaseBuilder] = field(default_factory=dict)
     _event_kinds: dict[str, EventKindInfo] = field(default_factory=lambda: {i.name: i for i in BUILTIN_EVENT_KINDS})
+    _policies: dict[str, Callable[[], Any]] = field(default_factory=dict)
     _loaded: set[str] = field(default_factory=set)
 
     # --- registration ------------------------------------------------------------------------------------------
@@ -137,6 +140,10 @@ class Registry:
         """Register an event kind the engine executes with ``info.handler``."""
         self._event_kinds[info.name] = info
 
+    def add_dispatch_policy(self, name: str, factory: Callable[[], Any]) -> None:
+        """Register a crews dispatch policy (:class:`twin.crews.policies.DispatchPolicy`) by name."""
+        self._policies[name] = factory
+
     # --- lookup ------------------------------------------------------------------------------------------------
 
     def hazard_types(self) -> dict[str, type[BaseModel]]:
@@ -157,6 +164,11 @@ class Registry:
     def event_kinds(self) -> dict[str, EventKindInfo]:
         """Event kind name -> its target and handler."""
         return self._event_kinds
+
+    def dispatch_policies(self) -> dict[str, Callable[[], Any]]:
+        """Dispatch policy name -> factory (the built-in policies loaded on first use)."""
+        self._load(("twin.crews.policies",))
+        return self._policies
 
     def handler(self, kind: str) -> Callable[..., None]:
         """The engine function that executes events of ``kind``."""
@@ -179,12 +191,14 @@ class Registry:
         """
         self._load(SPEC_MODULES + PHASE_MODULES)
         saved = (dict(self._hazard_types), dict(self._response_types), dict(self._phases), dict(self._event_kinds))
+        policies = dict(self._policies)
         if not builtins:
             self._hazard_types, self._response_types, self._phases = {}, {}, {}
         try:
             yield self
         finally:
             self._hazard_types, self._response_types, self._phases, self._event_kinds = saved
+            self._policies = policies
 
 
 REGISTRY = Registry()

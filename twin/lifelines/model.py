@@ -37,6 +37,7 @@ names the pump upstream and the substation, flooded, as the root).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -290,6 +291,14 @@ class Lifelines(Phase):
         if len(self.hospitals):
             levels["health"] = float(self.hospital_beds[self._up[self.hospitals]].sum())
         return levels
+
+    def services(self) -> dict[str, Any]:
+        """``service_levels``: a function giving ``Q_<service>`` now (the crews' medical-call surge reads it)."""
+        return {"service_levels": self.service_levels}
+
+    def service_levels(self) -> dict[str, float]:
+        """``Q_<service>`` now (served now / served normally)."""
+        return {k: v for k, v in self.series().items() if k.startswith("Q_")}
 
     def series(self) -> dict[str, float]:
         """``Q_<service>`` for the services this map has (served now / served normally), ``people_out_<service>``

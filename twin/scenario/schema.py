@@ -31,6 +31,7 @@ from pydantic_core import PydanticCustomError
 from twin.registry import REGISTRY
 from twin.scenario import registry
 from twin.scenario.base import MapFolder, PositiveDuration, SpecModel, Text, describe_duration
+from twin.scenario.crews import CrewsSpec
 from twin.scenario.events import EventSpec
 from twin.scenario.problems import Problem, problems_error
 from twin.scenario.times import LOCAL_EXAMPLE, localize, looks_absolute, map_place, solar_gap_problem, zone
@@ -205,6 +206,7 @@ class Scenario(SpecModel):
     seed: int = Field(0, ge=0)
     hazards: TypedEntries = Field(default_factory=list, description="typed entries: - type: ...")
     traffic: TrafficSpec | None = Field(None, description="an OD demand (CSV) and the traffic model's options")
+    crews: CrewsSpec | None = Field(None, description="emergency and repair crews: bases, dispatch policy, times")
     events: list[EventSpec] = Field(default_factory=list)
     interventions: list[EventSpec] = Field(
         default_factory=list, description="the planner's actions (same shape as events), reported apart"

@@ -149,6 +149,10 @@ class Phase:
         ``customers``)."""
         return []
 
+    def services(self) -> dict[str, Any]:
+        """Services the phase offers the other phases, by name (they find them in ``StepContext.services``)."""
+        return {}
+
     def initial_events(self) -> list[Event]:
         """Events the phase puts in the queue when the run is built (an outage's failures, say)."""
         return []

@@ -103,6 +103,10 @@ class TrafficPhase(Phase):
                     {"vehicles": int(count), "first": int(vehicles[where == link][0])},
                 )
 
+    def services(self) -> dict[str, TrafficService]:
+        """``traffic``: what the phase offers the other phases (add trips, redirect, reports)."""
+        return {"traffic": self.service}
+
     def series(self) -> dict[str, float]:
         """The traffic columns of the time series."""
         counts = self.sim.counts()

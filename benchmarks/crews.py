@@ -1,0 +1,103 @@
+"""Crews benchmark: 200 crews and about 5,000 incidents over a 48 h storm on Andorra; wall time of the crews phase
+per step (City loaded, model built).
+
+The storm is ``scenarios/andorra-compound.yaml`` (rain, river flood, landslides, the flooded substation) run for
+48 h in 5-minute steps, with 200 crews (40 fire at the one fire station, 30 EMS at each of the three hospitals, 5
+police at each of the four stations, 15 power, 10 water, 5 telecom and 20 road crews at their depots) and medical
+calls at 40 per 1,000 residents per day (a stress rate, about 270 times the default, to reach some 5,000
+incidents). Each crews step is timed alone (the other phases run untimed); the figure shows the open incidents,
+the busy crews and the crews phase's time per step.
+
+Run: ``python benchmarks/crews.py [figure.png]`` (default ``docs/crews-benchmark.png``).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from twin.city.build import load_city
+from twin.scenario import load_scenario
+from twin.sim.model import CityModel
+from twin.sim.phase import StepContext
+
+ROOT = Path(__file__).resolve().parents[1]
+CREWS = {
+    "policy": "priority",
+    "damage_state": "slight",
+    "per_station": {"fire_station": 40, "hospital": 30, "police": 5},
+    "depot_crews": {"power": 15, "water": 10, "telecom": 5, "road": 20},
+    "medical": {"rate_per_1000_day": 40},
+}
+
+
+def main(figure: Path) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "crews-benchmark.yaml"
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "name": "crews-benchmark",
+                    "extends": str(ROOT / "scenarios" / "andorra-compound.yaml"),
+                    "duration": "48h",
+                    "crews": CREWS,
+                }
+            )
+        )
+        spec = load_scenario(path)
+    city = load_city(spec.map)
+    model = CityModel(city, spec)
+    phase = model.phases["crews"][0]
+    step_s: list[float] = []
+    original = phase.step
+
+    def timed(ctx: StepContext, dt_s: float) -> None:
+        start = time.perf_counter()
+        original(ctx, dt_s)
+        step_s.append(time.perf_counter() - start)
+
+    phase.step = timed  # type: ignore[method-assign]
+    start = time.perf_counter()
+    model.run()
+    total = time.perf_counter() - start
+    times = np.array(step_s)
+    incidents = phase.incidents_frame()  # type: ignore[attr-defined]
+    print(f"crews: {len(phase.crews)}, incidents: {len(incidents)}, steps: {len(times)}")  # type: ignore[attr-defined]
+    print(incidents.groupby("kind", observed=True)["status"].value_counts().unstack(fill_value=0).to_string())
+    print(
+        f"crews phase per step: median {np.median(times) * 1e3:.2f} ms, p90 {np.percentile(times, 90) * 1e3:.2f} ms, "
+        f"max {times.max() * 1e3:.1f} ms, total {times.sum():.2f} s of {total:.1f} s engine time"
+    )
+    _plot(model.recorder.timeseries(), times, float(spec.step_s), figure)
+    print(f"figure: {figure}")
+
+
+def _plot(series: object, times: np.ndarray, step_s: float, figure: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame = series  # a DataFrame
+    hours = frame["t_s"].to_numpy() / 3600
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True, constrained_layout=True)
+    top.plot(hours, frame["incidents_open"], label="incidents open")
+    top.plot(hours, frame["crews_busy"], label="crews busy (of 200)")
+    top.plot(hours, frame["repairs_done"] + frame["links_cleared"], label="repairs + links cleared")
+    top.set_ylabel("count")
+    top.legend(loc="upper left", frameon=False)
+    top.set_title("Andorra, 48 h compound storm: 200 crews, medical calls at 40 per 1,000 per day")
+    step_end_h = np.arange(1, len(times) + 1) * step_s / 3600
+    bottom.plot(step_end_h, times * 1e3, lw=0.8, color="0.3")
+    bottom.set_ylabel("crews phase, ms per step")
+    bottom.set_xlabel("hours since the start")
+    fig.savefig(figure, dpi=110)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "crews-benchmark.png")

@@ -1,0 +1,1 @@
+"""Emergency and repair crews: stations and depots, incidents, dispatch policies, travel, repair (DESIGN.md "Crews")."""

@@ -1,0 +1,63 @@
+"""The crews' tables: ``incidents.parquet`` (one row per incident) and ``crews.parquet`` (one row per crew)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from twin.city.build import City
+from twin.crews.agents import STATUS_NAMES as CREW_STATUS
+from twin.crews.incidents import KINDS, STATUS_NAMES, Incidents
+
+if TYPE_CHECKING:
+    from twin.crews.agents import Crew
+
+
+def incidents_table(table: Incidents, city: City) -> pd.DataFrame:
+    """Incidents with their times: created, assigned, arrived, done (s since the start; NaN: not reached).
+
+    ``wait_s`` = assigned - created (time waiting for a free crew that can reach it), ``travel_s`` the crew's
+    drive, ``response_s`` = arrived - created (wait + dispatch delay + travel).
+    """
+    osm = city.drive.nodes["osm_id"].to_numpy()
+    return pd.DataFrame(
+        {
+            "incident": np.arange(len(table), dtype=np.int64),
+            "kind": pd.Categorical(np.array(KINDS)[table.kind], categories=list(KINDS)),
+            "priority": table.priority,
+            "status": pd.Categorical(np.array(STATUS_NAMES)[table.status], categories=list(STATUS_NAMES)),
+            "node": table.node,
+            "osm_node": osm[table.node] if len(table) else np.zeros(0, dtype=np.int64),
+            "target": table.target,
+            "crew": table.crew,
+            "created_s": table.created_s,
+            "assigned_s": table.assigned_s,
+            "arrived_s": table.arrived_s,
+            "done_s": np.where(table.status == 2, table.done_s, np.nan),
+            "wait_s": table.assigned_s - table.created_s,
+            "travel_s": table.travel_s,
+            "work_s": table.work_s,
+            "response_s": table.arrived_s - table.created_s,
+        }
+    )
+
+
+def crews_table(crews: Sequence[Crew], end_s: float) -> pd.DataFrame:
+    """Crews: kind, base, jobs done, busy time (the spell under way counted to ``end_s``) and utilisation."""
+    busy = [c.busy_s + (0.0 if math.isnan(c.busy_since) else end_s - c.busy_since) for c in crews]
+    return pd.DataFrame(
+        {
+            "crew": np.array([c.crew_id for c in crews], dtype=np.int64),
+            "kind": [c.kind for c in crews],
+            "base": [c.base for c in crews],
+            "home_node": np.array([c.home for c in crews], dtype=np.int64),
+            "status": [CREW_STATUS[c.status] for c in crews],
+            "jobs_done": np.array([c.jobs_done for c in crews], dtype=np.int64),
+            "busy_s": np.array(busy, dtype=np.float64),
+            "utilisation": np.array(busy, dtype=np.float64) / end_s if end_s > 0 else np.zeros(len(crews)),
+        }
+    )

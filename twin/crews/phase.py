@@ -1,0 +1,559 @@
+"""The crews phase: incidents in, dispatch, travel, work through the engine's repair path, return to base.
+
+Each step, at its end time ``t``:
+
+1. crews back at their post become idle;
+2. new incidents are taken from the state (damaged components, debris on roads), drawn (medical calls) and
+   taken from the desk other phases report to (:class:`~twin.crews.incidents.IncidentDesk`); waiting incidents
+   whose cause is gone (a scripted repair) are closed as resolved otherwise;
+3. drill commands queued this step are applied (``dispatch`` forces a pair);
+4. the dispatch policy assigns available crews to waiting incidents, with response times from Dijkstra over the
+   current network, from the crews' positions or back from the incidents, whichever are fewer
+   (:mod:`twin.crews.travel`); an assigned crew leaves after its
+   kind's dispatch delay, arrives after the travel time and works for the time on scene
+   (:mod:`twin.crews.restoration`); a ``crew_done`` event is queued at the end of the work; a component under
+   more than 0.3 m of water waits for the water to go down;
+5. idle crews away from their post drive back.
+
+The ``crew_done`` event fires in the step that reaches its time, before the phases, so the lifelines phase sees
+the repaired component in that same step: the engine's :meth:`~twin.sim.model.CityModel.repair` clears the damage
+(as scripted ``repair_component`` events do) and a cleared road reopens (``link_closed_debris``, which the
+landslide phase and road crews share: DESIGN.md's contract). Decisions are taken at step ends: an incident
+created within a step waits until its end (at most one step).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from twin.atomic import write_json_atomic, write_parquet_atomic
+from twin.city.build import City
+from twin.crews import incidents as inc
+from twin.crews.agents import ASSIGNED, IDLE, RETURNING, Crew, Roster
+from twin.crews.bases import Base, depot_bases, station_bases
+from twin.crews.outputs import crews_table, incidents_table
+from twin.crews.policies import CRITICALITY, LAST_CLASS, DispatchPolicy, DispatchView, check_pairs, make_policy
+from twin.crews.restoration import MEDICAL_SOURCE, clearance_s, draw_truncated_normal, restoration_s
+from twin.crews.travel import Network, RoadGraph, class_factor
+from twin.errors import ScenarioError
+from twin.hazards.gridindex import point_cells
+from twin.metrics.response import response_metrics
+from twin.registry import REGISTRY, EventKindInfo
+from twin.results import to_jsonable
+from twin.scenario import Scenario
+from twin.scenario.crews import CREW_KINDS, CrewsSpec
+from twin.sim.events import Event
+from twin.sim.impacts import link_label
+from twin.sim.phase import Phase, StepContext
+from twin.sim.targets import describe_component
+
+if TYPE_CHECKING:
+    from twin.sim.model import CityModel
+
+INCIDENTS_PARQUET = "incidents.parquet"
+CREWS_PARQUET = "crews.parquet"
+CREWS_METRICS = "crews_metrics.json"
+DEFAULT_DELAY_S = {"fire": 140.0, "ems": 120.0, "police": 120.0, "power": 1800.0, "water": 1800.0}
+"""Dispatch delay per crew kind (s): call processing 60 s plus turnout, 80 s for fire and 60 s for EMS and police
+(NFPA 1710, 2020: alarm handling and turnout time objectives); 30 min for utility and road crews (assumed)."""
+DEFAULT_STANDARDS_S = {"rescue": 240.0, "medical": 480.0}
+"""Travel-time standards (s): NFPA 1710 (2020), 240 s for the first engine, 480 s for an ALS unit."""
+UTILITY_DELAY_S = 1800.0
+UNDER_WATER_M = 0.3
+"""A component under more water than this waits for it to go down before a crew works it (the depth at which the
+flood phase damages components by default: working it sooner would only see it damaged again)."""
+
+
+class CrewsPhase(Phase):
+    """Emergency and repair crews (see the module docstring).
+
+    Parameters
+    ----------
+    city
+        The City.
+    spec
+        The scenario's ``crews`` section.
+    bases
+        Stations and depots, each with its crew count.
+    notes
+        Assumptions made while placing the bases.
+    source
+        Where the section was written, for messages.
+    """
+
+    name = "crews"
+    order = "crews"
+
+    def __init__(self, city: City, spec: CrewsSpec, bases: list[Base], notes: list[str], source: str) -> None:
+        self.city, self.spec, self.bases, self.notes, self.source = city, spec, bases, notes, source
+        self.graph = RoadGraph.from_links(city.drive.n_nodes, city.drive.links)
+        links = city.drive.links
+        self.segment = inc.segment_keys(links["src"].to_numpy(), links["dst"].to_numpy(), city.drive.n_nodes)
+        facilities = city.facilities
+        self.comp_group = facilities["group"].to_numpy().astype(str)
+        self.comp_kind = facilities["kind"].to_numpy().astype(str)
+        self.comp_node = facilities["drive_node"].to_numpy().astype(np.int64)
+        overrides = {kind: (t.mean_s, t.sd_s) for kind, t in spec.repair.items()}
+        times = [restoration_s(kind, spec.damage_state, overrides) for kind in self.comp_kind]
+        self.comp_mean_s = np.array([t[0] for t in times])
+        self.comp_sd_s = np.array([t[1] for t in times])
+        self.comp_class = np.array([CRITICALITY.get(kind, LAST_CLASS) for kind in self.comp_kind])
+        shape = city.terrain.elevation_m.shape
+        self.comp_cell = point_cells(
+            city.terrain.transform, shape, facilities["x"].to_numpy(), facilities["y"].to_numpy()
+        )
+        self.home_node = city.homes["drive_node"].to_numpy().astype(np.int64)
+        population = city.homes["population"].to_numpy(np.float64)
+        self.population = float(population.sum())
+        self.home_weight = population / self.population if self.population > 0 else population
+        self.delay_s: dict[str, float] = {**DEFAULT_DELAY_S, "telecom": UTILITY_DELAY_S, "road": UTILITY_DELAY_S}
+        self.delay_s.update({str(k): v for k, v in spec.dispatch_delay_s.items()})
+        self.standards_s = {**DEFAULT_STANDARDS_S, **spec.standards_s}
+        self.roster = Roster()
+        self.crews: list[Crew] = []
+        for base in bases:
+            for _ in range(base.crews):
+                self.crews.append(Crew(self.roster, len(self.crews), base.kind, base.name, base.node))
+        self.incidents = inc.Incidents()
+        self.desk = inc.IncidentDesk(city.drive.n_nodes)
+        self.policy: DispatchPolicy = make_policy(spec.policy)
+        self.commands: list[Event] = []
+        self.repairs_done = 0
+        self.links_cleared = 0
+        self.end_s = 0.0
+        self._ends = np.zeros((0, 0), dtype=np.int64)
+
+    def services(self) -> dict[str, Any]:
+        """``ctx.services["crews"]``: the desk other phases report incidents to."""
+        return {"crews": self.desk}
+
+    # --- one step ------------------------------------------------------------------------------------------
+
+    def step(self, ctx: StepContext, dt_s: float) -> None:
+        """See the module docstring."""
+        now = ctx.clock_s + dt_s
+        self.end_s = now
+        for crew in self.roster.agents.select(lambda c: c.status == RETURNING and c.back_s <= now + 1e-9):
+            crew.back_at_post()
+        self._new_incidents(ctx, now, dt_s)
+        commands, self.commands = self.commands, []
+        for command in commands:  # free the crews and incidents a forced dispatch takes
+            self._release_for(command, now)
+        available = self._available()
+        table = self.incidents
+        needed = {inc.SERVED_BY[inc.KINDS[k]] for k in np.unique(table.kind[table.status == inc.OPEN]).tolist()}
+        moving = [crew for crew in available if crew.kind in needed or crew.node != crew.post]
+        moving += self._forced(commands)
+        if not moving:
+            return  # nobody to route: skip the Dijkstra
+        net = self.graph.now(ctx.state.link_speed_factor, ctx.state.link_closed())
+        for command in commands:
+            self._force(ctx, command, now, net)
+        self._dispatch(ctx, now, net)
+        away = [crew for crew in self._available() if crew.node != crew.post]
+        if away:
+            travel = np.diagonal(net.pair_times(np.array([c.node for c in away]), np.array([c.post for c in away])))
+            for crew, time_s in zip(away, travel.tolist(), strict=True):
+                if np.isfinite(time_s):
+                    crew.start_return(now, time_s / class_factor(crew.kind))
+
+    def _available(self) -> list[Crew]:
+        return sorted(self.roster.agents.select(lambda c: c.status == IDLE), key=lambda c: c.crew_id)
+
+    def _forced(self, commands: list[Event]) -> list[Crew]:
+        return [self.crews[int(c.params["crew"])] for c in commands if c.kind == "dispatch"]
+
+    # --- incidents -----------------------------------------------------------------------------------------
+
+    def _new_incidents(self, ctx: StepContext, now: float, dt_s: float) -> None:
+        state, table = ctx.state, self.incidents
+        self._close_resolved(state, now)
+        waiting = table.status <= inc.ASSIGNED
+        is_comp = np.isin(table.kind, [inc.KINDS.index(k) for k in inc.COMPONENT_KINDS])
+        covered = np.zeros(len(state.comp_damaged), dtype=bool)
+        covered[table.target[waiting & is_comp]] = True
+        for kind in inc.COMPONENT_KINDS:
+            rows = np.flatnonzero(state.comp_damaged & ~covered & (self.comp_group == kind))
+            if len(rows):
+                work = draw_truncated_normal(ctx.rng, self.comp_mean_s[rows], self.comp_sd_s[rows])
+                table.add(kind, self.comp_node[rows], now, target=rows, work_s=work)
+        self._new_debris(state, now)
+        self._new_medical(ctx, now, dt_s)
+        for report in self.desk.take():
+            table.add(report.kind, report.nodes, report.t_s, work_s=report.work_s, priority=report.priority)
+
+    def _close_resolved(self, state: Any, now: float) -> None:
+        """Waiting incidents whose cause is gone (repaired by an event, debris gone) close as resolved otherwise."""
+        table = self.incidents
+        waiting = np.flatnonzero(table.status == inc.OPEN)
+        kinds = table.kind[waiting]
+        targets = table.target[waiting]
+        comp = np.isin(kinds, [inc.KINDS.index(k) for k in inc.COMPONENT_KINDS])
+        gone = np.zeros(len(waiting), dtype=bool)
+        gone[comp] = ~state.comp_damaged[targets[comp]]
+        debris = kinds == inc.KINDS.index("debris")
+        gone[debris] = ~state.link_closed_debris[targets[debris]]
+        table.status[waiting[gone]] = inc.RESOLVED
+        table.done_s[waiting[gone]] = now
+
+    def _new_debris(self, state: Any, now: float) -> None:
+        """One clearing incident per blocked road segment without one (at its first blocked link's start)."""
+        table = self.incidents
+        blocked = np.flatnonzero(state.link_closed_debris)
+        if not len(blocked):
+            return
+        open_debris = table.open_of("debris")
+        known = self.segment[table.target[open_debris]]
+        fresh = blocked[~np.isin(self.segment[blocked], known)]
+        _, first = np.unique(self.segment[fresh], return_index=True)
+        links = fresh[np.sort(first)]
+        if len(links):
+            table.add("debris", self.graph.src[links], now, target=links, node2=self.graph.dst[links])
+
+    def _new_medical(self, ctx: StepContext, now: float, dt_s: float) -> None:
+        medical = self.spec.medical
+        if medical.rate_per_1000_day <= 0 or self.population <= 0:
+            return
+        lifelines = ctx.services.get("service_levels")
+        q_power = lifelines().get("Q_power", 1.0) if lifelines is not None else 1.0
+        affected = min(max(1.0 - float(q_power), 0.0), 1.0) if np.isfinite(q_power) else 0.0
+        rate = inc.medical_rate_per_s(medical.rate_per_1000_day, self.population, medical.surge, affected)
+        count = int(ctx.rng.poisson(rate * dt_s))
+        if not count:
+            return
+        homes = ctx.rng.choice(len(self.home_node), size=count, p=self.home_weight)
+        work = draw_truncated_normal(ctx.rng, np.full(count, medical.on_scene_s), np.full(count, medical.on_scene_sd_s))
+        self.incidents.add("medical", self.home_node[homes], now, work_s=work)
+
+    # --- dispatch ------------------------------------------------------------------------------------------
+
+    def _dispatch(self, ctx: StepContext, now: float, net: Network) -> None:
+        table = self.incidents
+        waiting = np.flatnonzero(table.status == inc.OPEN)
+        needed = {inc.SERVED_BY[inc.KINDS[k]] for k in np.unique(table.kind[waiting]).tolist()}
+        available = [crew for crew in self._available() if crew.kind in needed]
+        if not len(waiting) or not available:
+            return
+        view = self._view(now, available, waiting, net, self._under_water(ctx, waiting))
+        pairs = self.policy.assign(view)
+        problems = check_pairs(view, pairs)
+        if problems:
+            raise RuntimeError(f"dispatch policy {self.policy.name!r} answered wrongly: {'; '.join(problems)}")
+        for crew_pos, incident_pos in pairs:
+            crew, incident = available[crew_pos], int(waiting[incident_pos])
+            end = int(self._ends[crew_pos, incident_pos])
+            self._assign(ctx, crew, incident, now, float(view.response_s[crew_pos, incident_pos]), end)
+
+    def _under_water(self, ctx: StepContext, incidents: np.ndarray) -> np.ndarray:
+        """Which of ``incidents`` are repairs of a component under more than :data:`UNDER_WATER_M` of water now."""
+        table = self.incidents
+        is_comp = np.isin(table.kind[incidents], [inc.KINDS.index(k) for k in inc.COMPONENT_KINDS])
+        cell = self.comp_cell[np.where(is_comp, table.target[incidents], 0)]
+        depth = ctx.state.water_depth_m.ravel()[np.maximum(cell, 0)]
+        return np.asarray(is_comp & (cell >= 0) & (depth > UNDER_WATER_M))
+
+    def _view(
+        self,
+        now: float,
+        crews: list[Crew],
+        waiting: np.ndarray,
+        net: Network,
+        blocked: np.ndarray,
+    ) -> DispatchView:
+        table = self.incidents
+        crew_kind = np.array([crew.kind for crew in crews])
+        incident_kind = np.array(inc.KINDS)[table.kind[waiting]]
+        served_by = np.array([inc.SERVED_BY[k] for k in incident_kind])
+        factor = np.array([class_factor(crew.kind) for crew in crews])
+        delay = np.array([self.delay_s[crew.kind] for crew in crews])
+        travel, self._ends = self._travel(net, np.array([crew.node for crew in crews]), waiting, factor)
+        can = (crew_kind[:, None] == served_by[None, :]) & ~blocked[None, :]
+        response = np.where(can, delay[:, None] + travel, np.inf)
+        target = table.target[waiting]
+        is_comp = np.isin(incident_kind, inc.COMPONENT_KINDS)
+        criticality = np.where(is_comp, self.comp_class[np.where(is_comp, target, 0)], 0)
+        return DispatchView(
+            now_s=now,
+            crew_id=np.array([crew.crew_id for crew in crews]),
+            crew_kind=crew_kind,
+            incident_id=waiting,
+            incident_kind=incident_kind,
+            priority=table.priority[waiting],
+            created_s=table.created_s[waiting],
+            criticality=criticality,
+            work_s=np.nan_to_num(table.work_s[waiting], nan=0.0),
+            response_s=response,
+        )
+
+    def _travel(
+        self, net: Network, origins: np.ndarray, incidents: np.ndarray, factor: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Travel times ``(crews, incidents)`` from the crews' nodes ``origins`` (at speed ``factor`` x the current
+        link speeds) to each incident, and the node each reaches (debris: the nearer end of the road)."""
+        table = self.incidents
+        node, node2 = table.node[incidents], table.node2[incidents]
+        two = node2 >= 0
+        times = net.pair_times(origins, np.concatenate([node, node2[two]]))
+        travel = times[:, : len(node)] / factor[:, None]
+        ends = np.broadcast_to(node, travel.shape).copy()
+        if two.any():
+            other = np.full(travel.shape, np.inf)
+            other[:, two] = times[:, len(node) :] / factor[:, None]
+            nearer = other < travel
+            travel = np.where(nearer, other, travel)
+            ends[nearer] = np.broadcast_to(node2, travel.shape)[nearer]
+        return travel, ends
+
+    def _assign(self, ctx: StepContext, crew: Crew, incident: int, now: float, response_s: float, end: int) -> None:
+        """Send ``crew`` to ``incident`` at node ``end`` now (``response_s`` = dispatch delay + travel) and queue its
+        completion."""
+        table = self.incidents
+        table.node[incident] = end
+        delay = self.delay_s[crew.kind]
+        if table.kind[incident] == inc.KINDS.index("debris"):
+            table.work_s[incident] = float(self._debris_work_s(ctx, int(table.target[incident])))
+        arrive = now + response_s
+        done = arrive + float(table.work_s[incident])
+        crew.dispatch(incident, now, now + delay, arrive, done)
+        table.status[incident], table.crew[incident] = inc.ASSIGNED, crew.crew_id
+        table.assigned_s[incident], table.arrived_s[incident] = now, arrive
+        table.travel_s[incident] = response_s - delay
+        ctx.schedule(
+            Event(
+                t_s=done,
+                kind="crew_done",
+                params={"crew": crew.crew_id, "incident": incident, "job": crew.job},
+                cause="crews",
+                source=f"crew {crew.crew_id}",
+            )
+        )
+
+    def _debris_work_s(self, ctx: StepContext, link: int) -> float:
+        links = np.flatnonzero(self.segment == self.segment[link])
+        volume = float(ctx.state.link_debris_m3[links].max())
+        return float(clearance_s(max(volume, 1.0), self.spec.debris_m3_per_h))
+
+    # --- commands (drill) and completion (engine handlers) ---------------------------------------------------
+
+    def command(self, model: CityModel, event: Event) -> None:
+        """Apply a drill command now (``set_policy``, ``stage``, ``recall``) or at this step's dispatch."""
+        problem = self._check_command(event)
+        if problem:
+            model.log(event.t_s, event.kind, "", event.cause, {"refused": problem, "source": event.source})
+            return
+        params = event.params
+        if event.kind == "set_policy":
+            self.policy = make_policy(str(params["policy"]))
+        elif event.kind == "stage":
+            self.crews[int(params["crew"])].post = int(params["node"])
+        elif event.kind == "recall":
+            self._recall(self.crews[int(params["crew"])], event.t_s)
+        else:
+            self.commands.append(event)
+        model.log(event.t_s, event.kind, _describe(params), event.cause, {"source": event.source})
+
+    def _check_command(self, event: Event) -> str | None:
+        params = event.params
+        if event.kind == "set_policy":
+            names = REGISTRY.dispatch_policies()
+            policy = params.get("policy")
+            return None if policy in names else f"policy must be one of {', '.join(sorted(names))}, got {policy!r}"
+        crew = params.get("crew")
+        if not isinstance(crew, int) or not 0 <= crew < len(self.crews):
+            return f"crew must be a crew id from 0 to {len(self.crews) - 1}, got {crew!r}"
+        if event.kind == "stage":
+            node = params.get("node")
+            if not isinstance(node, int) or not 0 <= node < self.graph.n_nodes:
+                return f"node must be a drivable node id from 0 to {self.graph.n_nodes - 1}, got {node!r}"
+        if event.kind == "dispatch":
+            incident = params.get("incident")
+            if not isinstance(incident, int) or not 0 <= incident < len(self.incidents):
+                return f"incident must be an incident id from 0 to {len(self.incidents) - 1}, got {incident!r}"
+            if self.incidents.status[incident] > inc.ASSIGNED:
+                return f"incident {incident} is already {inc.STATUS_NAMES[self.incidents.status[incident]]}"
+            kind = inc.KINDS[self.incidents.kind[incident]]
+            if inc.SERVED_BY[kind] != self.crews[crew].kind:
+                needs = inc.SERVED_BY[kind]
+                return f"crew {crew} is a {self.crews[crew].kind} crew; a {kind} incident needs a {needs} crew"
+        return None
+
+    def _recall(self, crew: Crew, now: float) -> None:
+        """Take the crew off its job (the incident waits again) and send it back to its home base."""
+        if crew.status == ASSIGNED:
+            incident = crew.incident
+            table = self.incidents
+            table.status[incident], table.crew[incident] = inc.OPEN, -1
+            table.assigned_s[incident] = table.arrived_s[incident] = table.travel_s[incident] = math.nan
+            crew.recall(now, int(table.node[incident]))
+        else:
+            crew.post = crew.home
+
+    def _release_for(self, command: Event, now: float) -> None:
+        """Before a forced dispatch: recall the crew from its job and whoever has the incident."""
+        crew = self.crews[int(command.params["crew"])]
+        incident = int(command.params["incident"])
+        if self.incidents.status[incident] == inc.ASSIGNED:
+            self._recall(self.crews[int(self.incidents.crew[incident])], now)
+        if crew.status == ASSIGNED:
+            self._recall(crew, now)
+
+    def _force(self, ctx: StepContext, command: Event, now: float, net: Network) -> None:
+        crew = self.crews[int(command.params["crew"])]
+        incident = int(command.params["incident"])
+        factor = np.array([class_factor(crew.kind)])
+        travel, ends = self._travel(net, np.array([crew.node]), np.array([incident]), factor)
+        if not np.isfinite(travel[0, 0]):
+            ctx.log(now, "dispatch", f"crew {crew.crew_id}", command.cause, {"refused": "no open road to the incident"})
+            return
+        crew.status = IDLE
+        self._assign(ctx, crew, incident, now, self.delay_s[crew.kind] + float(travel[0, 0]), int(ends[0, 0]))
+
+    def finish(self, model: CityModel, event: Event) -> None:
+        """A crew's work ends (the ``crew_done`` event): repair or clear through the engine, free the crew."""
+        crew = self.crews[int(event.params["crew"])]
+        incident = int(event.params["incident"])
+        if crew.incident != incident or crew.job != int(event.params["job"]):
+            return  # recalled or reassigned since: this completion is void
+        table = self.incidents
+        kind = inc.KINDS[table.kind[incident]]
+        target = int(table.target[incident])
+        details: dict[str, Any] = {"crew": crew.crew_id, "incident": incident, "source": event.source}
+        if kind in inc.COMPONENT_KINDS and model.state.comp_damaged[target]:
+            details["cause"] = str(model.state.comp_cause[target])
+            model.repair(np.array([target]))
+            self.repairs_done += 1
+            model.log(event.t_s, "repair_component", describe_component(model.city, target), "crews", details)
+        elif kind == "debris":
+            self._clear(model, target, event.t_s, details)
+        table.status[incident], table.done_s[incident] = inc.DONE, event.t_s
+        crew.finish(int(table.node[incident]))
+
+    def _clear(self, model: CityModel, link: int, t_s: float, details: dict[str, Any]) -> None:
+        """Clear the debris of a road segment (both directions) and reopen its links."""
+        state = model.state
+        links = np.flatnonzero((self.segment == self.segment[link]) & state.link_closed_debris)
+        state.link_closed_debris[links] = False
+        state.link_debris_m3[links] = 0.0
+        model.recorder.network_changed()
+        self.links_cleared += len(links)
+        for each in links.tolist():
+            model.log(t_s, "open_link", link_label(model.city, each), "crews", {**details, "link": each})
+
+    # --- record, checkpoint, outputs ---------------------------------------------------------------------------
+
+    def series(self) -> dict[str, float]:
+        """``incidents_open`` (waiting or being worked) in all and by kind, ``crews_busy`` by crew kind,
+        ``repairs_done`` and ``links_cleared`` so far."""
+        table = self.incidents
+        waiting = table.status <= inc.ASSIGNED
+        counts = np.bincount(table.kind[waiting], minlength=len(inc.KINDS))
+        row: dict[str, float] = {"incidents_open": float(waiting.sum())}
+        row.update({f"incidents_open_{kind}": float(counts[i]) for i, kind in enumerate(inc.KINDS)})
+        busy = {kind: 0 for kind in CREW_KINDS}
+        for crew in self.roster.agents.select(lambda c: c.status != IDLE):
+            busy[crew.kind] += 1
+        row["crews_busy"] = float(sum(busy.values()))
+        row.update({f"crews_busy_{kind}": float(n) for kind, n in busy.items()})
+        row["repairs_done"] = float(self.repairs_done)
+        row["links_cleared"] = float(self.links_cleared)
+        return row
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Incidents, crews, counters and the policy's name."""
+        out = {f"incident_{k}": v for k, v in self.incidents.arrays().items()}
+        out["crew_state"] = np.array([crew.values() for crew in self.crews], dtype=np.float64).reshape(-1, 12)
+        out["counters"] = np.array([self.repairs_done, self.links_cleared], dtype=np.int64)
+        out["policy"] = np.array([self.policy.name])
+        out["end_s"] = np.array([self.end_s])
+        return out
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`arrays`."""
+        self.incidents = inc.Incidents.from_arrays(
+            {k.removeprefix("incident_"): v for k, v in arrays.items() if k.startswith("incident_")}
+        )
+        for crew, values in zip(self.crews, np.asarray(arrays["crew_state"]), strict=True):
+            crew.load(values)
+        self.repairs_done, self.links_cleared = (int(v) for v in arrays["counters"])
+        self.policy = make_policy(str(arrays["policy"][0]))
+        self.end_s = float(arrays["end_s"][0])
+
+    def incidents_frame(self) -> pd.DataFrame:
+        """One row per incident (``incidents.parquet``)."""
+        return incidents_table(self.incidents, self.city)
+
+    def crews_frame(self) -> pd.DataFrame:
+        """One row per crew (``crews.parquet``), busy time counted to the last step's end."""
+        return crews_table(self.crews, self.end_s)
+
+    def metrics(self) -> dict[str, Any]:
+        """Response times by incident kind, shares within standard, utilisation by crew kind
+        (:func:`twin.metrics.response.response_metrics`)."""
+        return response_metrics(self.incidents_frame(), self.crews_frame(), self.standards_s, self.end_s)
+
+    def outputs(self, folder: Path) -> list[Path]:
+        """``incidents.parquet``, ``crews.parquet`` and ``crews_metrics.json`` (beside ``metrics.json``, whose
+        keys are services)."""
+        paths = [folder / INCIDENTS_PARQUET, folder / CREWS_PARQUET, folder / CREWS_METRICS]
+        write_parquet_atomic(paths[0], self.incidents_frame())
+        write_parquet_atomic(paths[1], self.crews_frame())
+        write_json_atomic(paths[2], to_jsonable(self.metrics()))
+        return paths
+
+    def assumptions(self) -> list[str]:
+        """Bases, delays, time-on-scene sources and the model's simplifications."""
+        counts = {kind: sum(1 for c in self.crews if c.kind == kind) for kind in CREW_KINDS}
+        medical = self.spec.medical
+        return [
+            *self.notes,
+            f"crews: {len(self.crews)} crews ({', '.join(f'{k} {n}' for k, n in counts.items() if n)}) at "
+            f"{len(self.bases)} bases; dispatch policy {self.policy.name!r}; decisions at step ends",
+            "crews: lifeline repair times from the Hazus-MH 2.1 earthquake restoration functions at damage state "
+            f"{self.spec.damage_state!r} (normal, truncated at a tenth of the mean), used as one crew's time on site"
+            + (f"; overridden for {', '.join(sorted(self.spec.repair))}" if self.spec.repair else ""),
+            f"crews: debris cleared at {self.spec.debris_m3_per_h:g} m3/h per road crew (assumed)",
+            f"crews: medical calls at {medical.rate_per_1000_day:g} per 1,000 residents per day, +"
+            f"{medical.surge:.0%} when every resident is without power (Cooper et al. 2012, Hurricane Ike); "
+            f"on scene {medical.on_scene_s / 60:g} min mean ({MEDICAL_SOURCE}); transport to hospital not modelled",
+            "crews: routed on current link times (hazards' speed factors, closed links left out), emergency "
+            "vehicles 1.2 x the limit; congestion from the traffic phase not included; a crew driving back to "
+            "its base takes no call until it is there; a crew recalled on the road is put back where it started",
+        ]
+
+
+def _describe(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
+
+
+def build(city: City, spec: Scenario, rng: np.random.Generator) -> list[Phase]:
+    """The crews phase of a scenario with a ``crews`` section (none without); misfits raise ScenarioError."""
+    section: CrewsSpec | None = getattr(spec, "crews", None)
+    if section is None:
+        return []
+    source = "crews"
+    problems = []
+    if section.policy not in REGISTRY.dispatch_policies():
+        known = ", ".join(sorted(REGISTRY.dispatch_policies()))
+        problems.append(f"{source}.policy: unknown dispatch policy {section.policy!r}; known: {known}")
+    bounds = city.bounds_lonlat
+    for i, depot in enumerate(section.depots):
+        lon, lat = depot.at
+        if not (bounds[0] <= lon <= bounds[2] and bounds[1] <= lat <= bounds[3]):
+            problems.append(
+                f"{source}.depots[{i}].at: {list(depot.at)} is outside {city.name} (bounds {list(bounds)}); "
+                "give the depot's [longitude, latitude] inside the map"
+            )
+    if problems:
+        raise ScenarioError("the scenario's crews do not fit the map", problems)
+    depots, notes = depot_bases(city, section)
+    return [CrewsPhase(city, section, station_bases(city, section) + depots, notes, source)]
+
+
+REGISTRY.add_phase("crews", build)
+for _kind in ("crew_done", "dispatch", "stage", "set_policy", "recall"):
+    REGISTRY.add_event_kind(EventKindInfo(_kind, None, f"twin.crews.commands:{_kind}"))

@@ -1,0 +1,97 @@
+"""The scenario's ``crews`` section: who responds, from where, how fast, and by which dispatch policy.
+
+::
+
+    crews:
+      policy: priority              # nearest | priority | critical_first | a policy registered by the user
+      per_station: {fire_station: 2, hospital: 2, police: 1}      # crews per station of the map
+      depots:                       # utility and road depots; absent kinds are synthesised (listed as assumed)
+        - {kind: power, at: [1.5341, 42.5100], crews: 3, name: "FEDA Escaldes"}
+      depot_crews: {power: 2, water: 2, telecom: 1, road: 2}      # crews per synthesised depot
+      dispatch_delay: {fire: 140s, ems: 120s, power: 30min}       # call processing + turnout, per crew kind
+      standards: {rescue: 240s, medical: 480s}                    # travel-time standards (NFPA 1710)
+      medical: {rate_per_1000_day: 0.15, surge: 0.4, on_scene: 15min, on_scene_sd: 5min}
+      damage_state: moderate        # Hazus restoration damage state of damaged components
+      repair: {substation: {mean: 6h, sd: 2h}}                    # overrides of the Hazus restoration times
+      debris_m3_per_h: 100          # road-crew clearance rate (assumed)
+
+Every key is optional; ``crews: {}`` runs the defaults. The defaults and their sources are in
+:mod:`twin.crews.restoration` and :mod:`twin.crews.bases`; this module only validates (no numpy, no engine).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from twin.scenario.base import Duration, PositiveDuration, SpecModel, Text
+
+CREW_KINDS = ("fire", "ems", "police", "power", "water", "telecom", "road")
+"""Kinds of crew: fire/rescue, emergency medical, police, and the power, water, telecom and road crews."""
+DEPOT_KINDS = ("power", "water", "telecom", "road")
+"""Crew kinds based at depots (the others at the map's stations)."""
+STATION_KINDS = ("fire_station", "hospital", "police")
+"""Facility kinds of the map that base crews, and the crew kind each bases."""
+DAMAGE_STATES = ("slight", "moderate", "extensive", "complete")
+"""Hazus damage states with a restoration function."""
+
+CrewKind = Literal["fire", "ems", "police", "power", "water", "telecom", "road"]
+DepotKind = Literal["power", "water", "telecom", "road"]
+DamageState = Literal["slight", "moderate", "extensive", "complete"]
+
+
+class DepotSpec(SpecModel):
+    """A depot the map lacks: ``{kind: power, at: [lon, lat], crews: 2, name: ...}``."""
+
+    kind: DepotKind
+    at: list[float] = Field(min_length=2, max_length=2, description="[longitude, latitude] in degrees")
+    crews: int = Field(2, ge=0, le=200)
+    name: str = ""
+
+    @field_validator("at")
+    @classmethod
+    def _degrees(cls, value: list[float]) -> list[float]:
+        lon, lat = value
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValueError(f"must be [longitude, latitude] in degrees, got {value}")
+        return value
+
+
+class MedicalSpec(SpecModel):
+    """Medical calls: a base rate that surges with the share of residents without power or in water."""
+
+    rate_per_1000_day: float = Field(0.15, ge=0, le=1000, description="calls per 1,000 residents per day")
+    surge: float = Field(0.4, ge=0, le=10, description="extra share of calls when every resident is affected")
+    on_scene_s: PositiveDuration = Field(900.0, alias="on_scene")
+    on_scene_sd_s: Duration = Field(300.0, alias="on_scene_sd")
+
+
+class RepairTime(SpecModel):
+    """A repair time: mean and standard deviation of a normal distribution (truncated at a tenth of the mean)."""
+
+    mean_s: PositiveDuration = Field(alias="mean")
+    sd_s: Duration = Field(0.0, alias="sd")
+
+
+class CrewsSpec(SpecModel):
+    """The scenario's crews (see the module docstring for the YAML)."""
+
+    policy: Text = Field("priority", description="dispatch policy: nearest, priority, critical_first or a user's")
+    per_station: dict[Literal["fire_station", "hospital", "police"], int] = Field(default_factory=dict)
+    depots: list[DepotSpec] = Field(default_factory=list)
+    depot_crews: dict[DepotKind, int] = Field(default_factory=dict)
+    dispatch_delay_s: dict[CrewKind, Duration] = Field(default_factory=dict, alias="dispatch_delay")
+    standards_s: dict[Text, PositiveDuration] = Field(default_factory=dict, alias="standards")
+    medical: MedicalSpec = Field(default_factory=lambda: MedicalSpec.model_validate({}))
+    damage_state: DamageState = "moderate"
+    repair: dict[Text, RepairTime] = Field(default_factory=dict)
+    debris_m3_per_h: float = Field(100.0, gt=0, le=100_000)
+
+    @field_validator("per_station", "depot_crews")
+    @classmethod
+    def _counts(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = {k: v for k, v in value.items() if not 0 <= v <= 200}
+        if bad:
+            raise ValueError(f"crews per base must be whole numbers from 0 to 200, got {bad}")
+        return value
