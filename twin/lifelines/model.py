@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from twin.city.build import City
+from twin.errors import ScenarioError
+from twin.interventions.lifelines import LifelineMeasures, lifeline_measures
 from twin.lifelines.networks import fed_sources
 from twin.registry import REGISTRY
 from twin.scenario import Scenario
@@ -56,7 +58,7 @@ class Lifelines(Phase):
     name = "lifelines"
     order = "lifelines"
 
-    def __init__(self, city: City) -> None:
+    def __init__(self, city: City, measures: LifelineMeasures | None = None) -> None:
         self.city = city
         net = city.lifelines
         spec = city.config.lifelines
@@ -74,7 +76,11 @@ class Lifelines(Phase):
         deps = net.dependencies
         power = deps[deps["needs"] == "power"]
         self.backup_comp = power["comp"].to_numpy(np.int64)
-        self.backup_hours = power["backup_hours"].to_numpy(np.float64)
+        self.measures = measures or LifelineMeasures(
+            np.zeros(self.n_comps), np.zeros(len(net.water_tank)), np.zeros(self.n_comps)
+        )
+        # Generators and pump backups (interventions) add fuel hours to the backups the map's rules give.
+        self.backup_hours = power["backup_hours"].to_numpy(np.float64) + self.measures.backup_h[self.backup_comp]
         self.backup_left = self.backup_hours.copy()
         self._on_grid = np.ones(len(self.backup_comp), dtype=bool)
         self.needs_power = np.zeros(self.n_comps, dtype=bool)
@@ -82,9 +88,13 @@ class Lifelines(Phase):
         water = deps[deps["needs"] == "water"]
         self.needs_water = np.zeros(self.n_comps, dtype=bool)
         self.needs_water[water["comp"].to_numpy(np.int64)] = True
-        self.tank_hours = np.full(len(net.water_tank), spec.water.tank_hours)
+        self.tank_capacity_h = spec.water.tank_hours + self.measures.tank_h  # tank interventions add storage
+        self.tank_hours = self.tank_capacity_h.copy()
         self._pump_up = np.ones(len(net.water_tank), dtype=bool)
-        self.tank_capacity_h = spec.water.tank_hours
+        # Water stored on site (hospital_water interventions): hours a component works after its zone's water fails.
+        self.water_store_h = self.measures.hospital_water_h
+        self.water_left = self.water_store_h.copy()
+        self._on_mains = np.ones(self.n_comps, dtype=bool)
         self.refill_per_hour = spec.water.refill_per_hour
         self.signal_factor = spec.signal_capacity_factor
         links = city.drive.links
@@ -141,6 +151,11 @@ class Lifelines(Phase):
                 np.minimum(self.tank_hours + self.refill_per_hour * hours, self.tank_capacity_h),
                 np.maximum(self.tank_hours - hours, 0.0),
             )
+            self.water_left = np.where(
+                self._on_mains,
+                np.minimum(self.water_left + hours, self.water_store_h),
+                np.maximum(self.water_left - hours, 0.0),
+            )
         zone_power = self._zone_power(damaged)
         grid_power = np.ones(self.n_comps, dtype=bool)
         has_zone = self.comp_power_zone >= 0
@@ -155,7 +170,9 @@ class Lifelines(Phase):
         zone_water = tank_ok & (self.tank_hours > EMPTY_H)
         tanks = net.water_tank >= 0
         up[net.water_tank[tanks]] &= zone_water[tanks]
-        up &= ~self.needs_water | zone_water[self.comp_water_zone]
+        mains = zone_water[self.comp_water_zone]
+        up &= ~self.needs_water | mains | (self.water_left > EMPTY_H)
+        self._on_mains = mains
         self._up = up
         self._damaged, self._cause = damaged.copy(), state.comp_cause.copy()
         self.backup_started = self._on_grid & ~on_grid & (self.backup_hours > 0)
@@ -251,13 +268,17 @@ class Lifelines(Phase):
         return rows
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """State to checkpoint: backups, tanks, and whether backups were on the grid and pumps up last step."""
-        return {
+        """State to checkpoint: backups, tanks, and whether backups were on the grid and pumps up last step (with
+        stored hospital water, what is left and whether the mains were on)."""
+        arrays = {
             "backup_left": self.backup_left,
             "tank_hours": self.tank_hours,
             "on_grid": self._on_grid,
             "pump_up": self._pump_up,
         }
+        if self.water_store_h.any():
+            arrays.update(water_left=self.water_left, on_mains=self._on_mains)
+        return arrays
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore :meth:`arrays`."""
@@ -265,6 +286,9 @@ class Lifelines(Phase):
         self.tank_hours = np.array(arrays["tank_hours"], dtype=np.float64)
         self._on_grid = np.array(arrays["on_grid"], dtype=bool)
         self._pump_up = np.array(arrays["pump_up"], dtype=bool)
+        if "water_left" in arrays:
+            self.water_left = np.array(arrays["water_left"], dtype=np.float64)
+            self._on_mains = np.array(arrays["on_mains"], dtype=bool)
         self._damage_key = b"restored"  # recompute the grid at the next step
 
     def assumptions(self) -> list[str]:
@@ -281,6 +305,27 @@ class Lifelines(Phase):
         ]
         if not len(net.power_sources):
             notes.append("the map has no substations: power service (Q_power) is not measured")
+        notes.extend(self._measure_notes())
+        return notes
+
+    def _measure_notes(self) -> list[str]:
+        """The lifeline interventions in force, for the assumptions."""
+        m, notes = self.measures, []
+        if m.backup_h.any():
+            notes.append(
+                f"generators (interventions): {int((m.backup_h > 0).sum())} components get {m.backup_h.sum():g} h of "
+                "fuel in all, on top of their own backup"
+            )
+        if m.tank_h.any():
+            notes.append(
+                f"tanks (interventions): {int((m.tank_h > 0).sum())} water zones store more, up to "
+                f"{m.tank_h.max():g} h of demand added"
+            )
+        if m.hospital_water_h.any():
+            notes.append(
+                f"hospital water (interventions): {int((m.hospital_water_h > 0).sum())} hospitals store up "
+                f"to {m.hospital_water_h.max():g} h of water"
+            )
         return notes
 
     def outputs(self, folder: Path) -> list[Path]:
@@ -295,8 +340,15 @@ class Lifelines(Phase):
 
 
 def build(city: City, spec: Scenario, rng: np.random.Generator) -> list[Phase]:
-    """The lifelines phase: every run has one (it turns damage into service)."""
-    return [Lifelines(city)]
+    """The lifelines phase: every run has one (it turns damage into service), with the scenario's lifeline
+    interventions (generators, pump backups, tanks, hospital water)."""
+    needs_power = np.zeros(len(city.facilities), dtype=bool)
+    deps = city.lifelines.dependencies
+    needs_power[deps.loc[deps["needs"] == "power", "comp"].to_numpy(np.int64)] = True
+    measures, problems = lifeline_measures(city, spec.measures, needs_power)
+    if problems:
+        raise ScenarioError("the scenario's lifeline interventions do not fit the map", problems)
+    return [Lifelines(city, measures)]
 
 
 REGISTRY.add_phase("lifelines", build)

@@ -36,6 +36,13 @@ from twin.scenario.problems import Problem, problems_error
 from twin.scenario.times import LOCAL_EXAMPLE, localize, looks_absolute, zone
 from twin.scenario.traffic import TrafficSpec
 
+PENDING_INTERVENTIONS: dict[str, str] = {
+    "shelter": "shelters need the residents' evacuation model, which this version does not have",
+    "warning": "a warning lead time needs the residents' evacuation model, which this version does not have",
+    "crews": "added or pre-positioned crews need the crews model, which this version does not have",
+}
+"""Intervention types named by the design whose models are not in this version: type -> why they are refused."""
+
 
 class MetricsSpec(SpecModel):
     """How resilience figures are computed for this scenario."""
@@ -103,26 +110,26 @@ def _first_problem(exc: PydanticCustomError) -> Problem:
     return first
 
 
-def _absolute_at(item: Any, start: dt.datetime) -> Any:
-    """An event whose ``at`` is a date-time, with ``at`` in seconds since ``start`` (or the Problem)."""
-    if not isinstance(item, dict) or not looks_absolute(item.get("at")):
+def _absolute_at(item: Any, start: dt.datetime, key: str = "at") -> Any:
+    """An event whose ``at`` (or ``key``) is a date-time, with it in seconds since ``start`` (or the Problem)."""
+    if not isinstance(item, dict) or not looks_absolute(item.get(key)):
         return item
     if not isinstance(start.tzinfo, zoneinfo.ZoneInfo):
         return item
     try:
-        at: Any = (localize(item["at"], start.tzinfo) - start).total_seconds()
+        at: Any = (localize(item[key], start.tzinfo) - start).total_seconds()
     except PydanticCustomError as exc:
         at = _first_problem(exc)  # the event's own validator raises it, at the event's path
-    return {**item, "at": at}
+    return {**item, key: at}
 
 
-def _outside_run(times: list[float | None], duration: float | None) -> list[Problem]:
-    """A problem at ``[i].at`` for each time (s after the start) outside [0, duration]."""
+def _outside_run(times: list[float | None], duration: float | None, key: str = "at") -> list[Problem]:
+    """A problem at ``[i].at`` (or ``key``) for each time (s after the start) outside [0, duration]."""
     if duration is None:
         return []
     return [
         Problem(
-            (i, "at"),
+            (i, key),
             f"must be within the run, 0s to {describe_duration(duration)} after the start",
             hint=(
                 f"it is {describe_duration(-at)} before the start"
@@ -154,8 +161,9 @@ class Scenario(SpecModel):
     hazards: TypedEntries = Field(default_factory=list, description="typed entries: - type: ...")
     traffic: TrafficSpec | None = Field(None, description="an OD demand (CSV) and the traffic model's options")
     events: list[EventSpec] = Field(default_factory=list)
-    interventions: list[EventSpec] = Field(
-        default_factory=list, description="the planner's actions (same shape as events), reported apart"
+    interventions: TypedEntries = Field(
+        default_factory=list,
+        description="the planner's interventions (- type: levee ...) and scripted actions (- kind: open_link ...)",
     )
     response: TypedEntries = Field(default_factory=list, description="typed entries: - type: ...")
     metrics: MetricsSpec = Field(default_factory=lambda: MetricsSpec.model_validate({}))
@@ -204,7 +212,7 @@ class Scenario(SpecModel):
     def _response(cls, value: Any, info: ValidationInfo) -> Any:
         return registry.validate_entries(value, REGISTRY.response_types(), "response", info.context)
 
-    @field_validator("events", "interventions", mode="before")
+    @field_validator("events", mode="before")
     @classmethod
     def _absolute_times(cls, value: Any, info: ValidationInfo) -> Any:
         start = info.data.get("start")
@@ -212,10 +220,24 @@ class Scenario(SpecModel):
             return value
         return [_absolute_at(item, start) for item in value]
 
+    @field_validator("interventions", mode="before")
+    @classmethod
+    def _interventions(cls, value: Any, info: ValidationInfo) -> Any:
+        # Typed entries (- type: levee) and scripted actions (- kind: open_link) share the list; both may give
+        # local date-times (a scripted action's at, a levee's breach_at).
+        start = info.data.get("start")
+        if isinstance(value, list) and isinstance(start, dt.datetime):
+            value = [_absolute_at(_absolute_at(item, start), start, "breach_at") for item in value]
+        return registry.validate_interventions(
+            value, REGISTRY.intervention_types(), EventSpec, PENDING_INTERVENTIONS, info.context
+        )
+
     @field_validator("events", "interventions")
     @classmethod
-    def _times_within_run(cls, value: list[EventSpec], info: ValidationInfo) -> list[EventSpec]:
-        problems = _outside_run([event.at_s for event in value], info.data.get("duration_s"))
+    def _times_within_run(cls, value: list[Any], info: ValidationInfo) -> list[Any]:
+        duration = info.data.get("duration_s")
+        problems = _outside_run([getattr(entry, "at_s", None) for entry in value], duration)
+        problems += _outside_run([getattr(entry, "breach_at_s", None) for entry in value], duration, "breach_at")
         if problems:
             raise problems_error(*problems)
         return value
@@ -261,6 +283,16 @@ class Scenario(SpecModel):
         # With the offset, so that a repeated autumn hour stays unambiguous when the dict is read back.
         return value.isoformat()
 
+    @property
+    def intervention_events(self) -> list[EventSpec]:
+        """The scripted actions of ``interventions`` (``- kind: open_link ...``): events logged as interventions."""
+        return [entry for entry in self.interventions if isinstance(entry, EventSpec)]
+
+    @property
+    def measures(self) -> list[BaseModel]:
+        """The typed interventions (``- type: levee ...``), which change the city's physics for the whole run."""
+        return [entry for entry in self.interventions if not isinstance(entry, EventSpec)]
+
     def resolved_dict(self) -> dict[str, Any]:
         """The validated scenario as plain JSON data (YAML keys, seconds, absolute paths).
 
@@ -275,7 +307,7 @@ def scenario_json_schema() -> dict[str, Any]:
     It includes the hazard and response types registered when it is called, and ``extends``; a file that
     extends another need not repeat the required keys.
     """
-    extra = {**REGISTRY.hazard_types(), **REGISTRY.response_types()}
+    extra = {**REGISTRY.hazard_types(), **REGISTRY.response_types(), **REGISTRY.intervention_types()}
     key_map, defs = models_json_schema(
         [(Scenario, "validation"), *((model, "validation") for model in extra.values())],
         by_alias=True,
@@ -293,6 +325,8 @@ def scenario_json_schema() -> dict[str, Any]:
     properties: dict[str, Any] = top["properties"]
     properties["hazards"]["items"] = items(REGISTRY.hazard_types())
     properties["response"]["items"] = items(REGISTRY.response_types())
+    measures = items(REGISTRY.intervention_types())
+    properties["interventions"]["items"] = {"anyOf": [{"$ref": "#/$defs/EventSpec"}, *measures.get("oneOf", [])]}
     properties["extends"] = {
         "type": "string",
         "minLength": 1,

@@ -16,6 +16,7 @@ can ever be wet, whatever the stage, with no labelling of components per step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,7 +47,14 @@ class FloodPlain:
     hand_m: np.ndarray
 
     @classmethod
-    def of_channel(cls, terrain: Terrain, hydrology: Hydrology, channel: np.ndarray, max_stage_m: float) -> FloodPlain:
+    def of_channel(
+        cls,
+        terrain: Terrain,
+        hydrology: Hydrology,
+        channel: np.ndarray,
+        max_stage_m: float,
+        barrier: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> FloodPlain:
         """The flood plain of a channel (bool flat mask) for stages up to ``max_stage_m``.
 
         Parameters
@@ -57,14 +65,18 @@ class FloodPlain:
             bool flat mask of the river's channel cells.
         max_stage_m
             The highest stage the scenario reaches: cells connecting above it are left out.
+        barrier
+            HAND -> the heights water must top to pass each cell (levees,
+            :func:`twin.interventions.flood.barrier_hand`); depths still count from the ground's HAND.
         """
         z = terrain.elevation_m.astype(np.float64).ravel()
         bed = min_downstream(hydrology.receiver, z, channel)
         hand = height_above(z, hydrology.receiver, channel, bed)
         shape = terrain.elevation_m.shape
         reachable = np.isfinite(hand).reshape(shape)
+        heights = hand if barrier is None else barrier(hand)
         connect, _ = minimax_from_sources(
-            np.nan_to_num(hand, nan=np.inf).reshape(shape), channel.reshape(shape), reachable, connectivity=4
+            np.nan_to_num(heights, nan=np.inf).reshape(shape), channel.reshape(shape), reachable, connectivity=4
         )
         flat = connect.ravel()
         # Mapped open water (OSM water areas, riverbanks) is the river itself, not flooded land. The channel's
