@@ -20,6 +20,7 @@ import pandas as pd
 
 from twin.atomic import write_text_atomic
 from twin.metrics.agility import time_to_turn_s
+from twin.report.interventions import interventions_html
 from twin.report.page import Section, esc, facts, figure, render, table
 from twin.report.runfolder import RunData, read_run, service_key, zone_hours_without_service
 from twin.report.strings import tr, tr_or
@@ -145,7 +146,8 @@ def run_section(run: RunData, lang: str) -> str:
         (tr(lang, "run_folder"), esc(run.folder.name)),
         (tr(lang, "software"), esc(_software_text(provenance))),
     ]
-    return facts(items) + _assumptions_html(run.results.assumptions, lang)
+    measures = interventions_html(scenario, lang)
+    return facts(items) + measures + _assumptions_html(run.results.assumptions, lang)
 
 
 def _hazards_text(scenario: dict[str, Any], lang: str) -> str:
