@@ -281,3 +281,40 @@ def test_interventions_are_validated_with_every_problem_and_its_line(tmp_path: P
     assert len(info.value.problems) == 6
     good = _scenario(tmp_path, interventions=[bad[5], {"type": "tank", "hours": 6, "cost": 10, "currency": "EUR"}])
     assert [type(m).__name__ for m in good.measures] == ["TankSpec"] and len(good.intervention_events) == 1
+
+
+# ------------------------------------------------------------------------------------ the what-if pair
+
+
+def test_levee_what_if_through_compare_reports_hours_avoided_per_unit_of_cost(tmp_path: Path) -> None:
+    from twin.report.compare_page import COSTS_CSV, compare_runs
+    from twin.run import run_scenario
+
+    levee = {
+        "type": "levee",
+        "label": "Santa Coloma wall",
+        "street": "Avinguda de Santa Coloma",
+        "crest_m": 2.0,
+        "cost": 2_000_000,  # a test figure, not a default: twin has none
+        "currency": "EUR",
+    }
+    folders: dict[str, list[Path]] = {"base": [], "levee": []}
+    for variant, interventions in (("base", []), ("levee", [levee])):
+        (tmp_path / variant).mkdir()
+        spec = _scenario(tmp_path / variant, hazards=[VALIRA], duration="8h", interventions=interventions)
+        for seed in (1, 2):
+            out = tmp_path / "runs" / f"{variant}-{seed}"
+            run_scenario(spec, seed=seed, out=out)
+            folders[variant].append(out)
+    report = (folders["levee"][0] / "report.html").read_text(encoding="utf-8")
+    assert "Santa Coloma wall" in report and "2,000,000 EUR" in report
+    frame = compare_runs([*folders["base"], *folders["levee"]], tmp_path / "cmp")
+    costs = pd.read_csv(tmp_path / "cmp" / COSTS_CSV)
+    access = costs[costs["service"] == "access"].iloc[0]
+    hours = frame[(frame["metric"] == "people_hours_without_service") & (frame["service"] == "access")]
+    avoided = hours["mean"].iloc[0] - hours["mean"].iloc[1]
+    assert avoided > 0  # the wall keeps riverside roads open
+    assert access["cost"] == 2_000_000 and access["currency"] == "EUR"
+    assert access["avoided_people_hours"] == pytest.approx(avoided)
+    assert access["per_unit_cost"] == pytest.approx(avoided / 2_000_000)
+    assert "Cost and benefit of the interventions" in (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")

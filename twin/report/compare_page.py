@@ -201,5 +201,5 @@ def _same_grid(a: Raster | None, b: Raster | None) -> bool:
 def compare_command(args: argparse.Namespace) -> int:
     """The ``twin compare`` command."""
     compare_runs(args.runs, args.out, args.lang, args.group)
-    print(f"wrote {Path(args.out) / COMPARE_HTML}, {COMPARE_PARQUET} and {COMPARE_CSV}", file=sys.stderr)
+    print(f"wrote {Path(args.out) / COMPARE_HTML}, {COMPARE_PARQUET}, {COMPARE_CSV} and {COSTS_CSV}", file=sys.stderr)
     return 0

@@ -113,7 +113,7 @@ def cost_benefit_table(labels: Sequence[str], scenarios: Sequence[dict[str, Any]
         if not note and not extra > 0:
             note = "costs no more than the baseline: every avoided hour is free"
         for row in hours[hours["variant"] == label].to_dict("records"):
-            avoided = (-row["delta"], -row["delta_ci_high"], -row["delta_ci_low"])
+            avoided = (0.0 - row["delta"], 0.0 - row["delta_ci_high"], 0.0 - row["delta_ci_low"])  # no -0.0
             ratio = tuple(v / extra if not note else math.nan for v in avoided)
             rows.append(
                 {
