@@ -308,6 +308,7 @@ def test_levee_what_if_through_compare_reports_hours_avoided_per_unit_of_cost(tm
             folders[variant].append(out)
     report = (folders["levee"][0] / "report.html").read_text(encoding="utf-8")
     assert "Santa Coloma wall" in report and "2,000,000 EUR" in report
+    assert 'class="pz-toggle"' in report and "<script" not in report  # the hazard map pans and zooms, no script
     frame = compare_runs([*folders["base"], *folders["levee"]], tmp_path / "cmp")
     costs = pd.read_csv(tmp_path / "cmp" / COSTS_CSV)
     access = costs[costs["service"] == "access"].iloc[0]

@@ -16,7 +16,11 @@ Phase ``lifelines``, after the hazards wrote the damage (``comp_damaged``). Each
 5. **Signals** without power become all-way stops: the links entering their junction get ``signal_capacity_factor``
    (0.5 by default: an all-way stop discharges about one vehicle per 4 s per approach against about 2 s per lane at
    saturation under a signal; HCM 2010 chapters 18 and 20), which traffic reads from ``link_capacity_factor``.
-6. **Hospitals** work while undamaged, powered (grid or generator) and their water zone has water.
+6. **Hospitals** work while undamaged, powered (grid or generator) and their water zone has water (or, with a
+   ``hospital_water`` intervention, while their own store lasts: it drains like a backup).
+
+Interventions (:mod:`twin.interventions.lifelines`) add hours to these stores: ``generator`` and ``pump_backup``
+to the backups, ``tank`` to the zones' storage, ``hospital_water`` to the hospitals' own water.
 
 Service levels (InfraRisk's "percentage of customers served", Sharma et al. 2020): ``Q_power`` and ``Q_water`` =
 residents whose zone is served / residents served in the normal state; ``Q_telecom`` = residents with signal / those
