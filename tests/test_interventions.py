@@ -200,7 +200,7 @@ def _down_times(model: CityModel) -> dict[str, float]:
     """First ``component_down`` time of every component, by its description."""
     events = pd.DataFrame(model.recorder.events, columns=["t_s", "kind", "what", "cause", "data"])
     down = events[events["kind"] == "component_down"]
-    return down.groupby("what")["t_s"].min().to_dict()
+    return {str(what): float(t) for what, t in down.groupby("what")["t_s"].min().items()}
 
 
 def _run(city: City, tmp_path: Path, interventions: list[dict[str, Any]]) -> dict[str, float]:
