@@ -319,3 +319,39 @@ def test_levee_what_if_through_compare_reports_hours_avoided_per_unit_of_cost(tm
     assert access["avoided_people_hours"] == pytest.approx(avoided)
     assert access["per_unit_cost"] == pytest.approx(avoided / 2_000_000)
     assert "Cost and benefit of the interventions" in (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
+
+
+def test_runs_with_interventions_are_deterministic_and_restore_bit_for_bit(andorra_city: City, tmp_path: Path) -> None:
+    measures = [
+        {"type": "levee", "street": "Avinguda de Santa Coloma", "crest_m": 2.0, "breach_at": "5h"},
+        {"type": "raise_road", "target": {"street": "Avinguda Carlemany"}, "height_m": 0.5},
+        {"type": "hospital_water", "hours": 3},
+        {"type": "generator", "target": {"kinds": ["mast"]}, "hours": 2},
+    ]
+    spec = _scenario(tmp_path, hazards=[VALIRA], duration="10h", events=[OUTAGE], interventions=measures)
+    first = CityModel(andorra_city, spec)
+    first.run(until_s=4 * 3600)
+    first.checkpoint(tmp_path / "half.npz")
+    first.run()
+    second = CityModel(andorra_city, spec)
+    second.run()
+    restored = CityModel.restore(tmp_path / "half.npz", andorra_city, spec)
+    restored.run()
+    for other in (second, restored):
+        pd.testing.assert_frame_equal(first.recorder.timeseries(), other.recorder.timeseries())
+        np.testing.assert_array_equal(first.state.water_peak_m, other.state.water_peak_m)
+        np.testing.assert_array_equal(first.state.comp_up, other.state.comp_up)
+
+
+def test_a_levee_between_two_points_covers_the_cells_of_its_line(andorra_city: City) -> None:
+    from twin.interventions.flood import levee_of
+    from twin.interventions.spec import LeveeSpec
+
+    spec = LeveeSpec.model_validate({"type": "levee", "line": [[1.5200, 42.5000], [1.5300, 42.5000]], "crest_m": 1.0})
+    channel = np.zeros(andorra_city.terrain.elevation_m.size, dtype=bool)
+    levee, problem = levee_of(andorra_city, spec, channel)
+    assert problem is None and levee is not None
+    # 0.01 degree of longitude at 42.5 N is 820 m: about 28 cells of 30 m along one row (UTM is nearly north-up).
+    assert 26 <= levee.cells.size <= 32
+    rows = levee.cells // andorra_city.terrain.elevation_m.shape[1]
+    assert np.ptp(rows) <= 1
