@@ -59,9 +59,14 @@ def variant_cost(scenario: dict[str, Any]) -> tuple[float, str, str]:
     return float(sum(float(m["cost"]) for m in measures)), (currencies.pop() if currencies else ""), ""
 
 
+def _text(value: Any) -> str:
+    """A selector value as people write it: lists joined by commas."""
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
 def _detail(entry: dict[str, Any]) -> str:
     target = entry.get("target") or {}
-    parts = [", ".join(f"{k}: {v}" for k, v in target.items() if v is not None)] if target else []
+    parts = [", ".join(f"{k}: {_text(v)}" for k, v in target.items() if v is not None)] if target else []
     if entry.get("line"):
         parts.append(f"line of {len(entry['line'])} points")
     parts += [
@@ -85,7 +90,11 @@ def interventions_html(scenario: dict[str, Any], lang: str) -> str:
         rows.append([esc(name), esc(entry["type"]), esc(_detail(entry)), cost_text])
     total, currency, problem = variant_cost(scenario)
     header = [esc(tr(lang, k)) for k in ("iv_name", "iv_type", "iv_detail", "iv_cost")]
-    note = esc(problem) if problem else esc(tr(lang, "iv_total", total=f"{total:,.0f} {currency}".strip()))
+    missing = [str(m.get("label") or m["type"]) for m in measures if m.get("cost") is None]
+    if missing:
+        note = esc(tr(lang, "iv_no_cost", names=", ".join(missing)))
+    else:
+        note = esc(problem) if problem else esc(tr(lang, "iv_total", total=f"{total:,.0f} {currency}".strip()))
     return (
         f"<h3>{esc(tr(lang, 'interventions'))}</h3>" + table(header, rows, numeric=(3,)) + f'<p class="note">{note}</p>'
     )
