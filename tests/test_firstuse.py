@@ -77,15 +77,16 @@ def test_a_hospital_down_for_water_names_water_not_its_fuelled_generator(andorra
     zone = int(lifelines.node_water_zone[node])
     tank = int(lifelines.water_tank[zone])
     substation = int(lifelines.power_sources[lifelines.node_power_zone[node]])
-    # The grid goes (its 48 h generator takes over) and, at the same moment, the zone's tank bursts.
+    # The grid goes (its 48 h generator takes over) and, at the same moment, the zone's tank bursts: the hospital
+    # runs on its own 24 h of water (city.yaml hospital_water_hours), then goes down for water, at 1 h + 24 h.
     fail = {"kind": "fail_component", "at": "1h", "target": {"components": [substation, tank]}}
-    model = CityModel(andorra_city, _scenario(tmp_path, [fail], duration="3h"))
+    model = CityModel(andorra_city, _scenario(tmp_path, [fail], duration="26h"))
     model.run()
     (down,) = _down_of(model.recorder.events_table(), HOSPITAL).itertuples()
-    assert down.t_s == 3600.0 and down.cause == "cascade"
+    assert down.t_s == 25 * 3600.0 and down.cause == "cascade"
     details = json.loads(str(down.details))
     assert details["lost"] == "water" and details["upstream_component"] == tank and details["root_cause"] == "outage"
-    assert model.recorder.timeseries()["components_down_backup"].max() == 0  # no backup ran dry
+    assert details["own_water_h"] == 24.0  # and not its generator, which still runs (48 h)
 
 
 def test_the_root_of_a_water_cascade_is_the_damaged_component_up_the_chain(andorra_city: City, tmp_path: Path) -> None:
@@ -94,10 +95,12 @@ def test_the_root_of_a_water_cascade_is_the_damaged_component_up_the_chain(andor
     zone = int(lifelines.node_water_zone[node])
     pump = int(lifelines.water_pump[zone])
     fail = {"kind": "fail_component", "at": "1h", "target": {"components": [pump]}}
-    model = CityModel(andorra_city, _scenario(tmp_path, [fail], duration="14h"))
+    # the zone's 12 h tank, then the hospital's own 24 h of water: down at 37 h
+    model = CityModel(andorra_city, _scenario(tmp_path, [fail], duration="38h"))
     model.run()
     (down,) = _down_of(model.recorder.events_table(), HOSPITAL).itertuples()
     details = json.loads(str(down.details))
+    assert down.t_s == 37 * 3600.0
     assert down.cause == "cascade" and details["lost"] == "water" and details["upstream_component"] == pump
     assert details["root"] == details["upstream"] and details["root_cause"] == "outage"  # the damaged pump
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -119,8 +120,12 @@ def test_cascade_power_pump_water_hospital_in_order_and_on_time(andorra_city: Ci
     assert when(pump) == 3600.0  # loses power with its substation
     assert when(tank) == 3600.0 + 6 * 3600.0  # the 6 h tank runs dry
     assert when(HOSPITAL) == 3600.0 + (6 + 3) * 3600.0  # and the hospital's own 3 h of water after it
-    cause = down.loc[down["details"].str.contains(f'"component": {HOSPITAL}[,}}]', regex=True), "cause"]
-    assert cause.tolist() == ["backup exhausted"]
+    mine = down[down["details"].str.contains(f'"component": {HOSPITAL}[,}}]', regex=True)]
+    # "backup exhausted" is for power backups; a hospital whose own water ran out is down for water (a cascade)
+    # and its details say how long its store lasted.
+    assert mine["cause"].tolist() == ["cascade"]
+    details = json.loads(str(mine["details"].iloc[0]))
+    assert details["lost"] == "water" and details["own_water_h"] == 3.0
     series = model.recorder.timeseries().set_index("t_s")
     assert series.loc[10 * 3600.0 - 600, "Q_health"] == 1.0 and series.loc[10 * 3600.0, "Q_health"] < 1.0
 

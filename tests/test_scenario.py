@@ -114,7 +114,7 @@ def test_valid_scenario_loads_with_seconds_zones_and_paths(town: Path) -> None:
     assert s.events[2].when is not None and s.events[2].when.below == 0.5 and not s.events[2].repeat
     assert isinstance(s.events[0].target, LinkSelector) and s.events[0].target.street == "Carrer Major"
     assert s.events[0].cause == "police order" and s.events[1].cause == "scenario"
-    assert s.interventions[0].at_s == 7200.0
+    assert s.intervention_events[0].at_s == 7200.0
     assert s.metrics.access_tau_s == 1200.0 and s.metrics.access_every_s == 300.0
     assert s.metrics.recovery_threshold == 0.95 and s.metrics.control_time_s is None
     assert s.outputs.record_every_s == 300.0
@@ -128,7 +128,7 @@ def test_events_remember_where_they_were_written(town: Path) -> None:
         "scenarios/s.yaml:16 events[1]",
         "scenarios/s.yaml:19 events[2]",
     ]
-    assert s.interventions[0].source == "scenarios/s.yaml:23 interventions[0]"
+    assert s.intervention_events[0].source == "scenarios/s.yaml:23 interventions[0]"
 
 
 def test_defaults_and_durations_in_seconds(town: Path) -> None:
@@ -590,7 +590,7 @@ def test_extends_deep_merges_mappings_and_replaces_lists(town: Path) -> None:
     assert [e.text for e in s.events] == ["All clear"]  # replaced whole
     assert s.events[0].source == "scenarios/variants/later.yaml:7 events[0]"
     assert len(s.interventions) == 1  # untouched in the base
-    assert s.interventions[0].source == "scenarios/s.yaml:23 interventions[0]"
+    assert s.intervention_events[0].source == "scenarios/s.yaml:23 interventions[0]"
 
 
 def test_problems_through_extends_cite_the_file_that_wrote_the_value(town: Path) -> None:

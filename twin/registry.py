@@ -2,8 +2,8 @@
 
 What it holds, and who reads it:
 
-* **hazard types** and **response types**: scenario entry name -> pydantic model (the scenario schema, ``twin
-  validate`` and ``twin schema`` read them);
+* **hazard types**, **response types** and **intervention types**: scenario entry name -> pydantic model (the
+  scenario schema, ``twin validate`` and ``twin schema`` read them);
 * **phases**: name -> builder ``build(city, spec, rng) -> list[Phase]`` (the engine calls every builder, in
   registration order, when a run is built; a builder returns no phase when the scenario does not use it);
 * **event kinds**: name -> what the target selects (links, components or nothing) and the engine handler that
@@ -44,8 +44,13 @@ if TYPE_CHECKING:
 else:
     PhaseBuilder = Callable[..., list[Any]]
 
-SPEC_MODULES = ("twin.hazards.flood.spec", "twin.hazards.landslide.spec", "twin.hazards.outage.spec")
-"""Modules whose import registers the built-in hazard and response types."""
+SPEC_MODULES = (
+    "twin.hazards.flood.spec",
+    "twin.hazards.landslide.spec",
+    "twin.hazards.outage.spec",
+    "twin.interventions.spec",
+)
+"""Modules whose import registers the built-in hazard, response and intervention types."""
 PHASE_MODULES = (
     "twin.hazards.flood.model",
     "twin.hazards.outage.model",
@@ -114,6 +119,7 @@ class Registry:
 
     _hazard_types: dict[str, type[BaseModel]] = field(default_factory=dict)
     _response_types: dict[str, type[BaseModel]] = field(default_factory=dict)
+    _intervention_types: dict[str, type[BaseModel]] = field(default_factory=dict)
     _phases: dict[str, PhaseBuilder] = field(default_factory=dict)
     _event_kinds: dict[str, EventKindInfo] = field(default_factory=lambda: {i.name: i for i in BUILTIN_EVENT_KINDS})
     _policies: dict[str, Callable[[], Any]] = field(default_factory=dict)
@@ -128,6 +134,10 @@ class Registry:
     def add_response_type(self, name: str, model: type[BaseModel]) -> None:
         """Register a response entry type (crews, shelters, warnings) and its pydantic model."""
         self._response_types[name] = model
+
+    def add_intervention_type(self, name: str, model: type[BaseModel]) -> None:
+        """Register an intervention entry type (``interventions: - type: levee``) and its pydantic model."""
+        self._intervention_types[name] = model
 
     def add_phase(self, name: str, build: PhaseBuilder) -> None:
         """Register a phase builder ``build(city, spec, rng) -> list[Phase]`` (an empty list: not in this run).
@@ -155,6 +165,11 @@ class Registry:
         """Response type name -> model."""
         self._load(SPEC_MODULES)
         return self._response_types
+
+    def intervention_types(self) -> dict[str, type[BaseModel]]:
+        """Intervention type name -> model (levee, raise_road, generator, ...)."""
+        self._load(SPEC_MODULES)
+        return self._intervention_types
 
     def phase_builders(self) -> list[tuple[str, PhaseBuilder]]:
         """Every registered phase builder, in registration order (built-in phases loaded on first use)."""
@@ -186,18 +201,30 @@ class Registry:
     def scoped(self, builtins: bool = True) -> Iterator[Registry]:
         """Within the block, additions are allowed; on leaving, the registry is as it was.
 
-        With ``builtins=False`` the block starts without hazard types, response types and phases (a test of the
-        scenario's own rules, say).
+        With ``builtins=False`` the block starts without hazard, response and intervention types and phases (a
+        test of the scenario's own rules, say).
         """
         self._load(SPEC_MODULES + PHASE_MODULES)
-        saved = (dict(self._hazard_types), dict(self._response_types), dict(self._phases), dict(self._event_kinds))
+        saved = (
+            dict(self._hazard_types),
+            dict(self._response_types),
+            dict(self._intervention_types),
+            dict(self._phases),
+            dict(self._event_kinds),
+        )
         policies = dict(self._policies)
         if not builtins:
-            self._hazard_types, self._response_types, self._phases = {}, {}, {}
+            self._hazard_types, self._response_types, self._intervention_types, self._phases = {}, {}, {}, {}
         try:
             yield self
         finally:
-            self._hazard_types, self._response_types, self._phases, self._event_kinds = saved
+            (
+                self._hazard_types,
+                self._response_types,
+                self._intervention_types,
+                self._phases,
+                self._event_kinds,
+            ) = saved
             self._policies = policies
 
 

@@ -18,6 +18,7 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import shapely
 
 from twin.city.build import City
@@ -112,6 +113,20 @@ class FloodChanges:
         return bool(self.closed.size or self.reopened.size)
 
 
+def flood_vulnerable(facilities: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Per facility row: a lifeline component water damages (:data:`FLOOD_VULNERABLE_KINDS` of its groups)."""
+    return (
+        facilities["group"].isin(list(FLOOD_VULNERABLE_GROUPS)).to_numpy()
+        & facilities["kind"].isin(list(FLOOD_VULNERABLE_KINDS)).to_numpy()
+    )
+
+
+def flood_damageable(facilities: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Per facility row: one a flood can put out of service (a vulnerable lifeline component or a critical
+    facility, :data:`CRITICAL_FACILITY_KINDS`), so one a ``floodproof`` intervention can protect."""
+    return flood_vulnerable(facilities) | facilities["kind"].isin(list(CRITICAL_FACILITY_KINDS)).to_numpy()
+
+
 def _in_grid(cells: IntArray) -> tuple[IntArray, IntArray]:
     """(rows of the items inside the grid, their cells)."""
     inside = np.flatnonzero(cells >= 0)
@@ -169,6 +184,8 @@ class FloodExposure:
         self._bridge_ids = np.flatnonzero(self._bridge)
         self._prepare_bridges(city)
         self._free_speed = links["speed_mps"].to_numpy(dtype=np.float64)
+        self.road_raise_m: FloatArray = np.zeros(self.n_links)
+        """Per link: how much a ``raise_road`` intervention lifted its surface (m); water on it is that shallower."""
 
         buildings = city.buildings
         self.building_cell: IntArray = point_cells(
@@ -189,16 +206,15 @@ class FloodExposure:
         self.component_cell: IntArray = point_cells(
             terrain.transform, self.shape, facilities["x"].to_numpy(float), facilities["y"].to_numpy(float)
         )
-        self.vulnerable = (
-            facilities["group"].isin(list(FLOOD_VULNERABLE_GROUPS)).to_numpy()
-            & facilities["kind"].isin(list(FLOOD_VULNERABLE_KINDS)).to_numpy()
-        )
+        self.vulnerable = flood_vulnerable(facilities)
         self.first_floor_m = float(city.config.first_floor_height_m)
         self.critical = facilities["kind"].isin(list(CRITICAL_FACILITY_KINDS)).to_numpy()
         self.facility_threshold_m = float(city.config.facility_flood_depth_m)
         self._vulnerable_ids = np.flatnonzero((self.vulnerable | self.critical) & (self.component_cell >= 0))
         self._vulnerable_cell = self.component_cell[self._vulnerable_ids]
         self._vulnerable_critical = self.critical[self._vulnerable_ids]
+        self.withstand_m: FloatArray = np.zeros(len(facilities))
+        """Per component: the water depth a ``floodproof`` intervention lets it withstand (m)."""
 
         if region is not None and region not in REGIONS:
             raise ValueError(f"no JRC depth-damage curves for region {region!r}; use one of {', '.join(REGIONS)}")
@@ -262,7 +278,8 @@ class FloodExposure:
         Links
             ``link_flood_depth_m`` = the deepest water over the road's own surface at points along it
             (:mod:`twin.hazards.roadwater`: cell water surface minus road elevation), except bridges, which count only
-            the water surface (ground + depth) above their deck (:meth:`bridge_deck_m`). ``link_closed_flood``
+            the water surface (ground + depth) above their deck (:meth:`bridge_deck_m`), less the height a
+            ``raise_road`` lifted the link (:attr:`road_raise_m`, never below 0). ``link_closed_flood``
             when that depth
             is >= :data:`~twin.hazards.damage.CLOSURE_DEPTH_M` (0.3 m, Pregnolato et al. 2017), or, for
             tunnels and underpasses (not bridges), as soon as a portal has more than
@@ -278,8 +295,10 @@ class FloodExposure:
             first floor), else no damage: a few millimetres in the street do not damage a building. Damage
             never falls.
         Components
-            ``comp_damaged`` |= depth > ``component_threshold_m`` for :data:`FLOOD_VULNERABLE_KINDS`, and
-            depth > city.yaml's ``facility_flood_depth_m`` for :data:`CRITICAL_FACILITY_KINDS`;
+            ``comp_damaged`` |= depth > max(``component_threshold_m``, :attr:`withstand_m`) for
+            :data:`FLOOD_VULNERABLE_KINDS`, and depth > max(city.yaml's ``facility_flood_depth_m``,
+            :attr:`withstand_m`) for :data:`CRITICAL_FACILITY_KINDS` (``withstand_m``: the depth a
+            ``floodproof`` intervention gives);
             newly damaged components get ``comp_cause = "flood"`` (an existing cause is kept).
 
         Parameters
@@ -305,6 +324,9 @@ class FloodExposure:
         effective = raw.copy()
         effective[self._bridge_ids] = 0.0
         effective[self._bridge_links] = self._water_over_decks(flat, deck_height_m)
+        # A raised road surface stands that much higher above the same water (raise_road interventions).
+        effective = np.maximum(effective - self.road_raise_m, 0.0)
+        raw = np.maximum(raw - self.road_raise_m, 0.0)
         closed = (effective >= CLOSURE_DEPTH_M) | (self._tunnel_only & (raw > TUNNEL_WATER_M))
 
         was_closed = state.link_closed_flood
@@ -332,6 +354,7 @@ class FloodExposure:
                 state.building_damage[members] = np.maximum(state.building_damage[members], ratio)
 
         threshold = np.where(self._vulnerable_critical, self.facility_threshold_m, component_threshold_m)
+        threshold = np.maximum(threshold, self.withstand_m[self._vulnerable_ids])  # floodproofing
         wet = np.fmax(flat[self._vulnerable_cell], 0.0) > threshold
         hit = self._vulnerable_ids[wet]
         hit = hit[~state.comp_damaged[hit]]

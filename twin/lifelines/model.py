@@ -19,6 +19,9 @@ Phase ``lifelines``, after the hazards wrote the damage (``comp_damaged``). Each
 6. **Hospitals** work while undamaged, powered (grid or generator) and watered: their zone has water, or their
    own storage (``hospital_water_hours`` of demand, drained like a backup while the mains are dry) is not empty.
 
+Interventions (:mod:`twin.interventions.lifelines`) add hours to these stores: ``generator`` and ``pump_backup``
+to the backups, ``tank`` to the zones' storage, ``hospital_water`` to the hospitals' own water.
+
 Service levels (InfraRisk's "percentage of customers served", Sharma et al. 2020): ``Q_power`` and ``Q_water`` =
 residents whose zone is served / residents served in the normal state; ``Q_telecom`` = residents with signal / those
 with signal normally; ``Q_health`` = beds of working hospitals / beds normally (hospitals without a bed count
@@ -42,6 +45,8 @@ from typing import Any
 import numpy as np
 
 from twin.city.build import City
+from twin.errors import ScenarioError
+from twin.interventions.lifelines import LifelineMeasures, lifeline_measures
 from twin.lifelines.networks import fed_sources
 from twin.registry import REGISTRY
 from twin.scenario import Scenario
@@ -65,7 +70,7 @@ class Lifelines(Phase):
     name = "lifelines"
     order = "lifelines"
 
-    def __init__(self, city: City) -> None:
+    def __init__(self, city: City, measures: LifelineMeasures | None = None) -> None:
         self.city = city
         net = city.lifelines
         spec = city.config.lifelines
@@ -83,7 +88,11 @@ class Lifelines(Phase):
         deps = net.dependencies
         power = deps[deps["needs"] == "power"]
         self.backup_comp = power["comp"].to_numpy(np.int64)
-        self.backup_hours = power["backup_hours"].to_numpy(np.float64)
+        self.measures = measures or LifelineMeasures(
+            np.zeros(self.n_comps), np.zeros(len(net.water_tank)), np.zeros(self.n_comps)
+        )
+        # Generators and pump backups (interventions) add fuel hours to the backups the map's rules give.
+        self.backup_hours = power["backup_hours"].to_numpy(np.float64) + self.measures.backup_h[self.backup_comp]
         self.backup_left = self.backup_hours.copy()
         self._on_grid = np.ones(len(self.backup_comp), dtype=bool)
         self.needs_power = np.zeros(self.n_comps, dtype=bool)
@@ -91,14 +100,15 @@ class Lifelines(Phase):
         water = deps[deps["needs"] == "water"]
         self.needs_water = np.zeros(self.n_comps, dtype=bool)
         self.needs_water[water["comp"].to_numpy(np.int64)] = True
-        # Own water storage (hospitals): hours of the component's demand, drained while its zone's mains are dry.
+        # Own water storage (hospitals): hours of the component's demand, drained while its zone's mains are dry;
+        # a hospital_water intervention adds hours to it.
         self.store_comp = water["comp"].to_numpy(np.int64)
-        self.store_hours = water["backup_hours"].to_numpy(np.float64)
+        self.store_hours = water["backup_hours"].to_numpy(np.float64) + self.measures.hospital_water_h[self.store_comp]
         self.store_left = self.store_hours.copy()
         self._on_mains = np.ones(len(self.store_comp), dtype=bool)
-        self.tank_hours = np.full(len(net.water_tank), spec.water.tank_hours)
+        self.tank_capacity_h = spec.water.tank_hours + self.measures.tank_h  # tank interventions add storage
+        self.tank_hours = self.tank_capacity_h.copy()
         self._pump_up = np.ones(len(net.water_tank), dtype=bool)
-        self.tank_capacity_h = spec.water.tank_hours
         self.refill_per_hour = spec.water.refill_per_hour
         self.signal_factor = spec.signal_capacity_factor
         links = city.drive.links
@@ -227,10 +237,10 @@ class Lifelines(Phase):
         cause = "cascade"
         if lost == "power" and self.needs_power[row] and self._backup_hours_of(row) > 0:
             cause = "backup exhausted"
-        store = np.flatnonzero(self.store_comp == row)
-        if len(store) and not self._on_mains[store[0]] and self.store_hours[store[0]] > 0:
-            cause = "backup exhausted"  # a storage tank that ran dry off the mains
         details: dict[str, object] = {"lost": lost}
+        store = np.flatnonzero(self.store_comp == row)
+        if lost == "water" and len(store):
+            details["own_water_h"] = float(self.store_hours[store[0]])  # it ran on its own store that long
         if upstream >= 0:
             details.update(upstream=describe_component(self.city, upstream), upstream_component=upstream)
             root = self._root(upstream)
@@ -343,8 +353,9 @@ class Lifelines(Phase):
         return rows
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """State to checkpoint: backups, tanks, and whether backups were on the grid and pumps up last step."""
-        return {
+        """State to checkpoint: backups, tanks, own water stores, and whether backups were on the grid, pumps up
+        and stores on the mains last step."""
+        arrays = {
             "backup_left": self.backup_left,
             "tank_hours": self.tank_hours,
             "on_grid": self._on_grid,
@@ -352,6 +363,7 @@ class Lifelines(Phase):
             "store_left": self.store_left,
             "on_mains": self._on_mains,
         }
+        return arrays
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore :meth:`arrays`."""
@@ -378,6 +390,27 @@ class Lifelines(Phase):
         ]
         if not len(net.power_sources):
             notes.append("the map has no substations: power service (Q_power) is not measured")
+        notes.extend(self._measure_notes())
+        return notes
+
+    def _measure_notes(self) -> list[str]:
+        """The lifeline interventions in force, for the assumptions."""
+        m, notes = self.measures, []
+        if m.backup_h.any():
+            notes.append(
+                f"generators (interventions): {int((m.backup_h > 0).sum())} components get {m.backup_h.sum():g} h of "
+                "fuel in all, on top of their own backup"
+            )
+        if m.tank_h.any():
+            notes.append(
+                f"tanks (interventions): {int((m.tank_h > 0).sum())} water zones store more, up to "
+                f"{m.tank_h.max():g} h of demand added"
+            )
+        if m.hospital_water_h.any():
+            notes.append(
+                f"hospital water (interventions): {int((m.hospital_water_h > 0).sum())} hospitals store up "
+                f"to {m.hospital_water_h.max():g} h of water"
+            )
         return notes
 
     def outputs(self, folder: Path) -> list[Path]:
@@ -392,8 +425,15 @@ class Lifelines(Phase):
 
 
 def build(city: City, spec: Scenario, rng: np.random.Generator) -> list[Phase]:
-    """The lifelines phase: every run has one (it turns damage into service)."""
-    return [Lifelines(city)]
+    """The lifelines phase: every run has one (it turns damage into service), with the scenario's lifeline
+    interventions (generators, pump backups, tanks, hospital water)."""
+    needs_power = np.zeros(len(city.facilities), dtype=bool)
+    deps = city.lifelines.dependencies
+    needs_power[deps.loc[deps["needs"] == "power", "comp"].to_numpy(np.int64)] = True
+    measures, problems = lifeline_measures(city, spec.measures, needs_power)
+    if problems:
+        raise ScenarioError("the scenario's lifeline interventions do not fit the map", problems)
+    return [Lifelines(city, measures)]
 
 
 REGISTRY.add_phase("lifelines", build)

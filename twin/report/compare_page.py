@@ -1,4 +1,5 @@
-"""``twin compare RUN_A RUN_B ...``: variants side by side, as ``compare.html``, ``compare.parquet`` and ``.csv``.
+"""``twin compare RUN_A RUN_B ...``: variants side by side, as ``compare.html``, ``compare.parquet`` and ``.csv``, and
+the interventions' cost against the loss they avoid as ``cost_benefit.csv`` (:mod:`twin.report.interventions`).
 
 The page (same style as the report) lists the variants and their seeds, the metric table with means, 95 %
 intervals and differences to the baseline (:mod:`twin.report.compare`), the Q(t) curves overlaid and the
@@ -19,6 +20,7 @@ import pandas as pd
 
 from twin.atomic import write_parquet_atomic, write_text_atomic
 from twin.report.compare import Variant, comparison_table, group_by_patterns, group_by_scenario, mean_curves
+from twin.report.interventions import cost_benefit_html, cost_benefit_table
 from twin.report.page import Section, esc, figure, render, table
 from twin.report.runfolder import Raster, RunData, read_run, zone_hours_without_service
 from twin.report.strings import tr, tr_or
@@ -26,6 +28,7 @@ from twin.report.strings import tr, tr_or
 COMPARE_HTML = "compare.html"
 COMPARE_PARQUET = "compare.parquet"
 COMPARE_CSV = "compare.csv"
+COSTS_CSV = "cost_benefit.csv"
 #: String key and decimals of each compared metric.
 METRIC_LABELS = {
     "robustness": ("m_robustness", 3),
@@ -65,21 +68,28 @@ def compare_runs(folders: Sequence[Path], out: Path, lang: str = "en", groups: S
     runs = [read_run(Path(f)) for f in folders]
     variants = group_by_patterns(runs, groups) if groups else group_by_scenario(runs)
     frame = comparison_table(variants)
+    costs = cost_benefit_table([v.label for v in variants], [v.runs[0].results.scenario for v in variants], frame)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_parquet_atomic(out / COMPARE_PARQUET, frame)
     write_text_atomic(out / COMPARE_CSV, frame.to_csv(index=False))
-    write_text_atomic(out / COMPARE_HTML, build_page(variants, frame, lang))
+    write_text_atomic(out / COSTS_CSV, costs.to_csv(index=False))
+    write_text_atomic(out / COMPARE_HTML, build_page(variants, frame, lang, costs))
     return frame
 
 
-def build_page(variants: Sequence[Variant], frame: pd.DataFrame, lang: str) -> str:
-    """The comparison as one HTML document."""
+def build_page(variants: Sequence[Variant], frame: pd.DataFrame, lang: str, costs: pd.DataFrame | None = None) -> str:
+    """The comparison as one HTML document (with the cost-benefit table when ``costs`` is given)."""
     from twin import __version__
 
     sections = [
         Section("cmp-runs", tr(lang, "cmp_sec_runs"), _runs_section(variants, lang)),
         Section("cmp-table", tr(lang, "cmp_sec_table"), _table_section(frame, variants[0].label, lang)),
+        *(
+            [Section("cmp-costs", tr(lang, "cmp_sec_costs"), cost_benefit_html(costs, lang))]
+            if costs is not None
+            else []
+        ),
         Section("cmp-curves", tr(lang, "cmp_sec_curves"), _curves_section(variants, lang)),
         Section("cmp-maps", tr(lang, "cmp_sec_maps"), _maps_section(variants, lang)),
     ]
@@ -191,5 +201,5 @@ def _same_grid(a: Raster | None, b: Raster | None) -> bool:
 def compare_command(args: argparse.Namespace) -> int:
     """The ``twin compare`` command."""
     compare_runs(args.runs, args.out, args.lang, args.group)
-    print(f"wrote {Path(args.out) / COMPARE_HTML}, {COMPARE_PARQUET} and {COMPARE_CSV}", file=sys.stderr)
+    print(f"wrote {Path(args.out) / COMPARE_HTML}, {COMPARE_PARQUET}, {COMPARE_CSV} and {COSTS_CSV}", file=sys.stderr)
     return 0

@@ -46,11 +46,11 @@ class Curve:
     t_recovered_s: float | None
 
 
-def png_bytes(figure: Figure) -> bytes:
+def png_bytes(figure: Figure, dpi: float = DPI) -> bytes:
     """The figure as PNG bytes, without the matplotlib version stamp (same figure, same bytes)."""
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, metadata=PNG_METADATA)
+    figure.savefig(buffer, format="png", dpi=dpi, metadata=PNG_METADATA)
     return buffer.getvalue()
 
 
@@ -163,9 +163,11 @@ def _outline(ax: Axes, shapes: Any) -> None:
 
 
 def hazard_map_png(
-    peak_depth: Raster | None, closed_links: Any, debris: Any, outline: Any, extent: Any, lang: str
+    peak_depth: Raster | None, closed_links: Any, debris: Any, outline: Any, extent: Any, lang: str, dpi: float = DPI
 ) -> bytes:
-    """Peak flood depth (blue, m), roads closed by a hazard (red) and landslide debris (brown) over zone outlines."""
+    """Peak flood depth (blue, m), roads closed by a hazard (red) and landslide debris (brown) over zone outlines.
+
+    ``dpi`` above :data:`DPI` gives the pixels a zoomed view shows (the report's pan-and-zoom map)."""
     with figure_fonts(lang):
         figure, ax = _map_figure(tr(lang, "map_hazard_title"))
         handles: list[Any] = [Line2D([], [], color="0.55", linewidth=0.8, label=tr(lang, "map_zone_outline"))]
@@ -180,7 +182,7 @@ def hazard_map_png(
             handles.append(Patch(color="#8b4513", label=tr(lang, "map_slide")))
         _km_axes(ax, extent, lang)
         ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.9)
-        return png_bytes(figure)
+        return png_bytes(figure, dpi)
 
 
 def _depth_layer(figure: Figure, ax: Axes, raster: Raster, lang: str) -> None:

@@ -21,7 +21,8 @@ import pandas as pd
 from twin.atomic import write_text_atomic
 from twin.metrics import service_names
 from twin.metrics.agility import time_to_turn_s
-from twin.report.page import Section, esc, facts, figure, render, table
+from twin.report.interventions import interventions_html
+from twin.report.page import Section, esc, facts, figure, render, table, zoomable_figure
 from twin.report.runfolder import RunData, read_run, service_key, zone_hours_without_service
 from twin.report.strings import tr, tr_or
 from twin.results import Results
@@ -146,7 +147,8 @@ def run_section(run: RunData, lang: str) -> str:
         (tr(lang, "run_folder"), esc(run.folder.name)),
         (tr(lang, "software"), esc(_software_text(provenance))),
     ]
-    return facts(items) + _assumptions_html(run.results.assumptions, lang)
+    measures = interventions_html(scenario, lang)
+    return facts(items) + measures + _assumptions_html(run.results.assumptions, lang)
 
 
 def _hazards_text(scenario: dict[str, Any], lang: str) -> str:
@@ -268,7 +270,7 @@ def curves_section(run: RunData, lang: str) -> str:
 
 def maps_section(run: RunData, lang: str) -> str:
     """The hazard map (depth, closures, slides) and one map of hours without service per zoned service."""
-    from twin.report.figures import hazard_map_png, layers_extent, zone_map_png
+    from twin.report.figures import DPI, hazard_map_png, layers_extent, zone_map_png
 
     if not run.has_layers and run.debris is None:
         return f"<p>{esc(tr(lang, 'no_maps'))}</p>"
@@ -277,8 +279,9 @@ def maps_section(run: RunData, lang: str) -> str:
     hazard_layers = [run.closed_links, run.debris]
     if run.peak_depth is not None or any(layer is not None and len(layer) for layer in hazard_layers):
         extent = layers_extent([*hazard_layers, outline], run.peak_depth)
-        png = hazard_map_png(run.peak_depth, run.closed_links, run.debris, outline, extent, lang)
-        parts.append(figure(png, tr(lang, "map_hazard_title")))
+        # Drawn at 2.5 times the resolution of the other figures: the pixels its 3x zoom shows.
+        png = hazard_map_png(run.peak_depth, run.closed_links, run.debris, outline, extent, lang, dpi=2.5 * DPI)
+        parts.append(zoomable_figure(png, tr(lang, "map_hazard_title"), "hazard", tr(lang, "map_zoom")))
     zone_maps = []
     for service, shapes in run.zone_shapes.items():
         hours = zone_hours_without_service(run.results.zones, service)

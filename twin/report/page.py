@@ -1,8 +1,8 @@
 """The HTML page both the report and the comparison use: one self-contained file, readable on a phone, printable.
 
 Everything is inline (style, pictures as PNG data URIs, the CJK font subset as a data URI): no script and no
-request leaves the machine. Text is escaped where it enters (:func:`esc`); sections carry stable ids
-(``sec-run``, ...) that the table of contents and the tests use.
+request leaves the machine. Maps pan and zoom with CSS alone (:func:`zoomable_figure`). Text is escaped where it
+enters (:func:`esc`); sections carry stable ids (``sec-run``, ...) that the table of contents and the tests use.
 """
 
 from __future__ import annotations
@@ -38,11 +38,18 @@ dl.facts dt{font-weight:600}dl.facts dd{margin:0}
 figure{margin:.6rem 0}figure img{width:100%;height:auto;border:1px solid var(--line)}
 figcaption{color:var(--muted);font-size:.85rem}
 details summary{cursor:pointer;font-weight:600}
+.pz{position:relative}.pz-toggle{position:absolute;opacity:0;width:1px;height:1px}
+.pz label{display:inline-block;cursor:zoom-in;color:var(--accent);font-size:.85rem;margin:.1rem 0}
+.pz-view{overflow:auto;max-height:85vh;border:1px solid var(--line);-webkit-overflow-scrolling:touch}
+.pz-view img{display:block;border:0}
+.pz-toggle:checked~.pz-view img{width:300%;max-width:none}.pz-toggle:checked~label{cursor:zoom-out}
+.pz-toggle:focus-visible~label{outline:2px solid var(--accent)}
 .yes{color:#0a7a32;font-weight:600}.no{color:var(--muted)}
 @media (max-width:40rem){body{font-size:14px;padding:.6rem}nav ol{columns:1}dl.facts{grid-template-columns:1fr}}
 @page{size:A4;margin:14mm}
 @media print{body{max-width:none;padding:0;font-size:10pt}nav{display:none}a{color:inherit;text-decoration:none}
- h2{break-after:avoid}figure,tr{break-inside:avoid}details>*{display:block}.scroll{overflow:visible}}
+ h2{break-after:avoid}figure,tr{break-inside:avoid}details>*{display:block}.scroll{overflow:visible}
+ .pz label{display:none}.pz-view{overflow:visible;max-height:none}.pz-toggle:checked~.pz-view img{width:100%}}
 """
 
 
@@ -69,6 +76,19 @@ def png_img(data: bytes, alt: str) -> str:
 def figure(data: bytes, caption: str) -> str:
     """A picture with its caption."""
     return f"<figure>{png_img(data, caption)}<figcaption>{esc(caption)}</figcaption></figure>"
+
+
+def zoomable_figure(data: bytes, caption: str, key: str, zoom_label: str) -> str:
+    """A map that pans and zooms without a script: a checkbox (its label reads ``zoom_label``) shows the picture at
+    three times the page's width inside a scrolling frame, which pans by dragging, scrolling or swiping; printed,
+    it is the plain figure. ``key`` makes the checkbox's id unique on the page; the PNG should carry the pixels
+    the zoom shows (drawn at a higher resolution than the other figures)."""
+    box = f"pz-{esc(key)}"
+    return (
+        f'<figure class="pz"><input type="checkbox" class="pz-toggle" id="{box}">'
+        f'<label for="{box}">{esc(zoom_label)}</label><div class="pz-view">{png_img(data, caption)}</div>'
+        f"<figcaption>{esc(caption)}</figcaption></figure>"
+    )
 
 
 def table(

@@ -176,6 +176,22 @@ EN: dict[str, str] = {
     "cmp_closed_both": "closed in both",
     "cmp_zone_diff": "{service}: hours without service, {b} minus {a}",
     "cmp_no_maps": "The variants share no map layers to difference.",
+    "cmp_sec_costs": "Cost and benefit of the interventions",
+    "map_zoom": "Zoom in or out (then drag or scroll to pan)",
+    "iv_name": "Intervention",
+    "iv_type": "Type",
+    "iv_detail": "Where and how much",
+    "iv_cost": "Cost",
+    "iv_total": "Total cost (the planner's figures): {total}",
+    "iv_no_cost": "No cost given for {names}: add cost: (and currency:) to the entries to weigh them",
+    "cb_none": "No variant differs from the baseline by interventions with a cost.",
+    "cb_avoided": "People-hours without service avoided [95 % CI]",
+    "cb_per_cost": "Avoided per unit of cost [95 % CI]",
+    "cb_note": (
+        "Avoided: the baseline's people-hours without the service minus the variant's (mean over seeds, Welch "
+        "interval). Cost: the variant's interventions minus the baseline's, as the scenarios give them; twin has "
+        "no default costs."
+    ),
 }
 
 ZH: dict[str, str] = {
@@ -328,6 +344,21 @@ ZH: dict[str, str] = {
     "cmp_closed_both": "两者皆封闭",
     "cmp_zone_diff": "{service}：无服务小时数，{b} 减 {a}",
     "cmp_no_maps": "各方案没有可供相减的共同图层。",
+    "cmp_sec_costs": "干预措施的成本与效益",
+    "map_zoom": "放大或缩小（然后拖动或滚动平移）",
+    "iv_name": "干预措施",
+    "iv_type": "类型",
+    "iv_detail": "位置与规模",
+    "iv_cost": "成本",
+    "iv_total": "总成本（规划者提供的数字）：{total}",
+    "iv_no_cost": "未给出成本：{names}；在条目中加入 cost:（及 currency:）即可权衡",
+    "cb_none": "没有方案在有成本的干预措施上与基准不同。",
+    "cb_avoided": "避免的无服务人·小时 [95% 置信区间]",
+    "cb_per_cost": "每单位成本避免的损失 [95% 置信区间]",
+    "cb_note": (
+        "避免量：基准的无服务人·小时减去该方案的（跨种子均值，Welch 区间）。成本：该方案的干预措施成本减去基准的，"
+        "按情景文件所给；twin 不提供默认成本。"
+    ),
 }
 
 TABLES: dict[str, dict[str, str]] = {"en": EN, "zh": ZH}

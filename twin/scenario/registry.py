@@ -87,28 +87,91 @@ def validate_entries(value: Any, registry: Mapping[str, type[BaseModel]], what: 
     pydantic_core.PydanticCustomError
         Every problem of every entry, each with its path below the list.
     """
-    known = ", ".join(sorted(registry)) or "(none yet)"
     if not isinstance(value, list):
         raise problems_error(Problem((), f"must be a list of {what} entries, each with a type key"))
     entries: list[BaseModel] = []
     problems: list[Problem] = []
     for i, entry in enumerate(value):
-        if not isinstance(entry, dict):
-            problems.append(Problem((i,), f"must be a mapping with a type key (a {what} entry)"))
-            continue
-        if "type" not in entry:
-            problems.append(Problem((i, "type"), "required key is missing", HIDE, f"{what} types: {known}"))
-            continue
-        name = entry["type"]
-        model = registry.get(name) if isinstance(name, str) else None
-        if model is None:
-            hint = " ".join(filter(None, [did_you_mean(name, registry), f"this version knows: {known}"]))
-            problems.append(Problem((i, "type"), f"unknown {what} type {name!r}", HIDE, hint))
+        _validate_entry(i, entry, registry, what, context, entries, problems)
+    if problems:
+        raise problems_error(*problems)
+    return entries
+
+
+def _validate_entry(
+    i: int,
+    entry: Any,
+    registry: Mapping[str, type[BaseModel]],
+    what: str,
+    context: Any,
+    entries: list[BaseModel],
+    problems: list[Problem],
+) -> None:
+    """Validate entry ``i`` of a typed list: append its model to ``entries`` or its problems to ``problems``."""
+    known = ", ".join(sorted(registry)) or "(none yet)"
+    if not isinstance(entry, dict):
+        problems.append(Problem((i,), f"must be a mapping with a type key (a {what} entry)"))
+        return
+    if "type" not in entry:
+        problems.append(Problem((i, "type"), "required key is missing", HIDE, f"{what} types: {known}"))
+        return
+    name = entry["type"]
+    model = registry.get(name) if isinstance(name, str) else None
+    if model is None:
+        hint = " ".join(filter(None, [did_you_mean(name, registry), f"this version knows: {known}"]))
+        problems.append(Problem((i, "type"), f"unknown {what} type {name!r}", HIDE, hint))
+        return
+    try:
+        entries.append(model.model_validate(entry, context=context))
+    except ValidationError as exc:
+        problems.extend(p.under((i,)) for p in from_validation_error(exc, model))
+
+
+def validate_interventions(
+    value: Any,
+    registry: Mapping[str, type[BaseModel]],
+    event_model: type[BaseModel],
+    pending: Mapping[str, str],
+    context: Any,
+) -> list[BaseModel]:
+    """Validate the ``interventions`` list: typed entries (``- type: levee``) and scripted actions (``- kind: ...``).
+
+    Parameters
+    ----------
+    value
+        The raw list from the scenario.
+    registry
+        Intervention type name -> model.
+    event_model
+        The model of a scripted action (the scenario's event model): entries without ``type``.
+    pending
+        Types this version knows of but cannot run: type -> why (reported as the problem).
+    context
+        The pydantic validation context.
+
+    Raises
+    ------
+    pydantic_core.PydanticCustomError
+        Every problem of every entry, each with its path below the list.
+    """
+    if not isinstance(value, list):
+        raise problems_error(
+            Problem((), "must be a list of interventions (- type: levee ...) or scripted actions (- kind: ...)")
+        )
+    entries: list[BaseModel] = []
+    problems: list[Problem] = []
+    for i, entry in enumerate(value):
+        if isinstance(entry, dict) and "type" in entry and "kind" not in entry:
+            name = entry["type"]
+            if isinstance(name, str) and name in pending:
+                problems.append(Problem((i, "type"), f"{name!r} is not available yet: {pending[name]}", HIDE))
+                continue
+            _validate_entry(i, entry, registry, "intervention", context, entries, problems)
             continue
         try:
-            entries.append(model.model_validate(entry, context=context))
+            entries.append(event_model.model_validate(entry, context=context))
         except ValidationError as exc:
-            problems.extend(p.under((i,)) for p in from_validation_error(exc, model))
+            problems.extend(p.under((i,)) for p in from_validation_error(exc, event_model))
     if problems:
         raise problems_error(*problems)
     return entries

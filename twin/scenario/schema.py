@@ -67,6 +67,14 @@ def _too_many_steps(duration: float, step: float, info: ValidationInfo) -> Probl
     )
 
 
+PENDING_INTERVENTIONS: dict[str, str] = {
+    "shelter": "shelters need the residents' evacuation model, which this version does not have",
+    "warning": "a warning lead time needs the residents' evacuation model, which this version does not have",
+    "crews": "crews are added and placed in the scenario's crews: section (crews per station and depot), not here",
+}
+"""Intervention types named by the design whose models are not in this version: type -> why they are refused."""
+
+
 class MetricsSpec(SpecModel):
     """How resilience figures are computed for this scenario."""
 
@@ -133,17 +141,17 @@ def _first_problem(exc: PydanticCustomError) -> Problem:
     return first
 
 
-def _absolute_at(item: Any, start: dt.datetime) -> Any:
-    """An event whose ``at`` is a date-time, with ``at`` in seconds since ``start`` (or the Problem)."""
-    if not isinstance(item, dict) or not looks_absolute(item.get("at")):
+def _absolute_at(item: Any, start: dt.datetime, key: str = "at") -> Any:
+    """An event whose ``at`` (or ``key``) is a date-time, with it in seconds since ``start`` (or the Problem)."""
+    if not isinstance(item, dict) or not looks_absolute(item.get(key)):
         return item
     if not isinstance(start.tzinfo, zoneinfo.ZoneInfo):
         return item
     try:
-        at: Any = (localize(item["at"], start.tzinfo) - start).total_seconds()
+        at: Any = (localize(item[key], start.tzinfo) - start).total_seconds()
     except PydanticCustomError as exc:
         at = _first_problem(exc)  # the event's own validator raises it, at the event's path
-    return {**item, "at": at}
+    return {**item, key: at}
 
 
 def _outside_run(times: list[float | None], duration: float | None, key: str = "at") -> list[Problem]:
@@ -165,13 +173,14 @@ def _outside_run(times: list[float | None], duration: float | None, key: str = "
     ]
 
 
-def _hazard_parameters(events: list[EventSpec], hazards: list[BaseModel] | None) -> list[Problem]:
-    """A problem for each set_hazard_parameter event whose entry, parameter or value does not fit the hazards."""
+def _hazard_parameters(events: list[Any], hazards: list[BaseModel] | None) -> list[Problem]:
+    """A problem for each set_hazard_parameter event whose entry, parameter or value does not fit the hazards
+    (``events`` may hold typed interventions too: they are skipped, and the problems keep the list's indices)."""
     if hazards is None:  # the hazards have problems of their own, reported there
         return []
     problems = []
     for i, event in enumerate(events):
-        if event.hazard is None or event.parameter is None or event.value is None:
+        if not isinstance(event, EventSpec) or event.hazard is None or event.parameter is None or event.value is None:
             continue
         if event.hazard >= len(hazards):
             entries = f"entries 0 to {len(hazards) - 1}" if hazards else "no hazard entries"
@@ -208,8 +217,9 @@ class Scenario(SpecModel):
     traffic: TrafficSpec | None = Field(None, description="an OD demand (CSV) and the traffic model's options")
     crews: CrewsSpec | None = Field(None, description="emergency and repair crews: bases, dispatch policy, times")
     events: list[EventSpec] = Field(default_factory=list)
-    interventions: list[EventSpec] = Field(
-        default_factory=list, description="the planner's actions (same shape as events), reported apart"
+    interventions: TypedEntries = Field(
+        default_factory=list,
+        description="the planner's interventions (- type: levee ...) and scripted actions (- kind: open_link ...)",
     )
     response: TypedEntries = Field(default_factory=list, description="typed entries: - type: ...")
     metrics: MetricsSpec = Field(default_factory=lambda: MetricsSpec.model_validate({}))
@@ -294,7 +304,7 @@ class Scenario(SpecModel):
     def _response(cls, value: Any, info: ValidationInfo) -> Any:
         return registry.validate_entries(value, REGISTRY.response_types(), "response", info.context)
 
-    @field_validator("events", "interventions", mode="before")
+    @field_validator("events", mode="before")
     @classmethod
     def _absolute_times(cls, value: Any, info: ValidationInfo) -> Any:
         start = info.data.get("start")
@@ -302,10 +312,24 @@ class Scenario(SpecModel):
             return value
         return [_absolute_at(item, start) for item in value]
 
+    @field_validator("interventions", mode="before")
+    @classmethod
+    def _interventions(cls, value: Any, info: ValidationInfo) -> Any:
+        # Typed entries (- type: levee) and scripted actions (- kind: open_link) share the list; both may give
+        # local date-times (a scripted action's at, a levee's breach_at).
+        start = info.data.get("start")
+        if isinstance(value, list) and isinstance(start, dt.datetime):
+            value = [_absolute_at(_absolute_at(item, start), start, "breach_at") for item in value]
+        return registry.validate_interventions(
+            value, REGISTRY.intervention_types(), EventSpec, PENDING_INTERVENTIONS, info.context
+        )
+
     @field_validator("events", "interventions")
     @classmethod
-    def _times_within_run(cls, value: list[EventSpec], info: ValidationInfo) -> list[EventSpec]:
-        problems = _outside_run([event.at_s for event in value], info.data.get("duration_s"))
+    def _times_within_run(cls, value: list[Any], info: ValidationInfo) -> list[Any]:
+        duration = info.data.get("duration_s")
+        problems = _outside_run([getattr(entry, "at_s", None) for entry in value], duration)
+        problems += _outside_run([getattr(entry, "breach_at_s", None) for entry in value], duration, "breach_at")
         problems += _hazard_parameters(value, info.data.get("hazards"))
         if problems:
             raise problems_error(*problems)
@@ -373,6 +397,16 @@ class Scenario(SpecModel):
         # With the offset, so that a repeated autumn hour stays unambiguous when the dict is read back.
         return value.isoformat()
 
+    @property
+    def intervention_events(self) -> list[EventSpec]:
+        """The scripted actions of ``interventions`` (``- kind: open_link ...``): events logged as interventions."""
+        return [entry for entry in self.interventions if isinstance(entry, EventSpec)]
+
+    @property
+    def measures(self) -> list[BaseModel]:
+        """The typed interventions (``- type: levee ...``), which change the city's physics for the whole run."""
+        return [entry for entry in self.interventions if not isinstance(entry, EventSpec)]
+
     def resolved_dict(self) -> dict[str, Any]:
         """The validated scenario as plain JSON data (YAML keys, seconds, absolute paths).
 
@@ -388,7 +422,7 @@ def scenario_json_schema() -> dict[str, Any]:
     It includes the hazard and response types registered when it is called, and ``extends``; a file that
     extends another need not repeat the required keys.
     """
-    extra = {**REGISTRY.hazard_types(), **REGISTRY.response_types()}
+    extra = {**REGISTRY.hazard_types(), **REGISTRY.response_types(), **REGISTRY.intervention_types()}
     key_map, defs = models_json_schema(
         [(Scenario, "validation"), *((model, "validation") for model in extra.values())],
         by_alias=True,
@@ -406,6 +440,8 @@ def scenario_json_schema() -> dict[str, Any]:
     properties: dict[str, Any] = top["properties"]
     properties["hazards"]["items"] = items(REGISTRY.hazard_types())
     properties["response"]["items"] = items(REGISTRY.response_types())
+    measures = items(REGISTRY.intervention_types())
+    properties["interventions"]["items"] = {"anyOf": [{"$ref": "#/$defs/EventSpec"}, *measures.get("oneOf", [])]}
     properties["extends"] = {
         "type": "string",
         "minLength": 1,

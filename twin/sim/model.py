@@ -115,7 +115,7 @@ class CityModel(mesa.Model):
     def _load_events(self) -> list[str]:
         """Schedule the scenario's events and interventions; return every bad target."""
         problems = []
-        for cause_default, specs in (("scenario", self.spec.events), ("intervention", self.spec.interventions)):
+        for cause_default, specs in (("scenario", self.spec.events), ("intervention", self.spec.intervention_events)):
             for event_spec in specs:
                 problem = self._check_event(event_spec)
                 if problem:

@@ -21,6 +21,7 @@ extends the plains again, to the same cells.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +30,15 @@ import numpy as np
 from twin.city.build import City
 from twin.city.rivers import match_rivers, river_names
 from twin.errors import ScenarioError
-from twin.hazards.exposure import FloodChanges, FloodExposure
+from twin.hazards.exposure import FloodChanges, FloodExposure, flood_damageable
 from twin.hazards.flood.ponding import Depressions, Ponding, composite_curve_number, table_sealed_share
 from twin.hazards.flood.river import FloodPlain, channel_mask
 from twin.hazards.flood.series import cumulative_rain_mm, max_stage_m, stage_m
 from twin.hazards.flood.spec import RainSpec, RiverFloodSpec, curve_numbers_for
 from twin.hazards.restoration import Recovery, damage_state
 from twin.hydrology.landcover import LANDCOVER_CLASSES
+from twin.interventions.flood import Levee, barrier_hand, breach_times, floodproof_depths, levee_of, raised_links
+from twin.interventions.spec import FloodproofSpec, LeveeSpec, RaiseRoadSpec
 from twin.registry import REGISTRY
 from twin.scenario import Scenario
 from twin.sim.impacts import Impacts, repair_components
@@ -57,15 +60,17 @@ class FloodHazard(Phase):
     def __init__(
         self,
         city: City,
-        rivers: list[tuple[RiverFloodSpec, FloodPlain]],
+        rivers: list[tuple[RiverFloodSpec, list[tuple[float, FloodPlain]]]],
         rain: tuple[RainSpec, Ponding] | None,
         entries: list[int] | None = None,
+        levees: list[Levee] | None = None,
     ) -> None:
         self.city = city
         self.rivers = rivers
         self.rain = rain
         self.entries = list(range(len(rivers))) if entries is None else entries
         """Index in the scenario's hazards of each river, for ``set_hazard_parameter`` events."""
+        self.levees = levees or []
         self.exposure = FloodExposure(city)
         specs: list[RiverFloodSpec | RainSpec] = [spec for spec, _ in rivers] + ([rain[0]] if rain else [])
         self.component_threshold_m = min(spec.component_damage_depth_m for spec in specs)
@@ -78,16 +83,26 @@ class FloodHazard(Phase):
         )
 
     @classmethod
-    def from_specs(cls, city: City, specs: list[Any]) -> FloodHazard | None:
-        """The flood hazard of a scenario's hazard entries, or None when it has no flood entries.
+    def from_specs(cls, city: City, specs: list[Any], measures: Sequence[Any] = ()) -> FloodHazard | None:
+        """The flood hazard of a scenario's hazard entries and flood interventions, or None without flood entries.
+
+        Parameters
+        ----------
+        city
+            The run's City.
+        specs
+            The scenario's hazard entries (``river_flood`` and ``rain`` are this phase's).
+        measures
+            The scenario's typed interventions (``levee``, ``raise_road`` and ``floodproof`` are this phase's).
 
         Raises
         ------
         ScenarioError
-            Every entry that does not fit the map (river names it does not have; a second rain entry).
+            Every entry that does not fit the map (river names it does not have; a second rain entry; a levee
+            off the grid; an intervention target that matches nothing; flood interventions without a flood).
         """
         problems: list[str] = []
-        rivers = []
+        channels = []
         entries = [i for i, s in enumerate(specs) if isinstance(s, RiverFloodSpec)]
         for spec in (specs[i] for i in entries):
             rows, missing = match_rivers(city.waterways, spec.rivers) if spec.rivers else (None, [])
@@ -107,17 +122,20 @@ class FloodHazard(Phase):
                     "(it lies outside the DEM, or every matched waterway is a tunnel)"
                 )
                 continue
-            plain = FloodPlain.of_channel(city.terrain, city.hydrology, mask, max_stage_m(spec) - spec.channel_depth_m)
-            rivers.append((spec, plain))
+            channels.append((spec, mask))
         rains = [s for s in specs if isinstance(s, RainSpec)]
         for extra in rains[1:]:
             problems.append(f"{extra.source}: only one rain entry per scenario is supported; merge the storms")
+        levees = _levees(city, channels, measures, problems)
         if problems:
             raise ScenarioError("the scenario's flood hazards do not fit the map", problems)
+        rivers = [(spec, _plains(city, spec, mask, levees)) for spec, mask in channels]
         rain = (rains[0], _ponding(city, rains[0])) if rains else None
         if not rivers and rain is None:
             return None
-        return cls(city, rivers, rain, entries)
+        hazard = cls(city, rivers, rain, entries, levees)
+        hazard._apply_measures(measures)
+        return hazard
 
     def set_parameter(self, entry: int, name: str, value: float) -> bool:
         """Set a run-time parameter of the river that is hazard entry ``entry``; False when no river is.
@@ -133,26 +151,39 @@ class FloodHazard(Phase):
         if entry not in self.entries:
             return False
         index = self.entries.index(entry)
-        spec, plain = self.rivers[index]
+        spec, plains = self.rivers[index]
         spec = spec.with_parameter(name, value)
-        self.rivers[index] = (spec, self._covering(spec, plain, max_stage_m(spec)))
+        self.rivers[index] = (spec, self._covering(spec, plains, max_stage_m(spec)))
         return True
 
-    def _covering(self, spec: RiverFloodSpec, plain: FloodPlain, stage_m: float) -> FloodPlain:
-        """``plain``, extended if needed to cover ``stage_m`` (above the bed) and the whole series of ``spec``."""
+    def _covering(
+        self, spec: RiverFloodSpec, plains: list[tuple[float, FloodPlain]], stage_m: float
+    ) -> list[tuple[float, FloodPlain]]:
+        """The river's plains (before and after each levee breach), extended if needed to cover ``stage_m``
+        (above the bed) and the whole series of ``spec``."""
         highest = max(stage_m, max_stage_m(spec)) - spec.channel_depth_m
-        return plain.extended(self.city.terrain, self.city.hydrology, highest)
+        terrain, hydrology = self.city.terrain, self.city.hydrology
+        return [(from_s, plain.extended(terrain, hydrology, highest)) for from_s, plain in plains]
+
+    def _apply_measures(self, measures: Sequence[Any]) -> None:
+        """Raised roads and floodproofed components into the exposure (targets were checked by :func:`build`)."""
+        self.exposure.road_raise_m, _ = raised_links(self.city, [m for m in measures if isinstance(m, RaiseRoadSpec)])
+        proof = [m for m in measures if isinstance(m, FloodproofSpec)]
+        self.exposure.withstand_m, _ = floodproof_depths(self.city, proof, self.exposure.vulnerable)
 
     def step(self, ctx: StepContext, dt_s: float) -> None:
         """Advance the water to the end of the step, apply it to the state and report its impacts."""
         t_s = ctx.clock_s + dt_s
         depth = self._depth
         depth[:] = 0.0
-        for index, (river, plain) in enumerate(self.rivers):
+        self._log_breaches(ctx, t_s, dt_s)
+        for index, (river, plains) in enumerate(self.rivers):
             stage = float(stage_m(river, t_s))
+            plain = _plain_at(plains, t_s)
             if stage - river.channel_depth_m > plain.max_stage_m:
-                plain = self._covering(river, plain, stage)
-                self.rivers[index] = (river, plain)
+                plains = self._covering(river, plains, stage)
+                self.rivers[index] = (river, plains)
+                plain = _plain_at(plains, t_s)
             cells, values = plain.depth(stage - river.channel_depth_m)
             np.maximum.at(depth, cells, values.astype(np.float32))
         if self.rain is not None:
@@ -175,6 +206,12 @@ class FloodHazard(Phase):
             component_threshold_m=self.component_threshold_m,
         )
         ctx.report(self._impacts(state, t_s, changes))
+
+    def _log_breaches(self, ctx: StepContext, t_s: float, dt_s: float) -> None:
+        """Log each levee whose breach time falls in this step (its land floods from now on)."""
+        for levee in self.levees:
+            if levee.breach_s is not None and t_s - dt_s < levee.breach_s <= t_s:
+                ctx.log(t_s, "levee_breach", levee.label, "intervention", {"crest_m": levee.crest_m})
 
     def _impacts(self, state: Any, t_s: float, changes: FloodChanges) -> Impacts:
         """The links water closed and reopened (with their depth) and the components it damaged (with the depth at
@@ -254,7 +291,8 @@ class FloodHazard(Phase):
             "mean Hazus restoration time of their kind and damage state (<= 1 m moderate, <= 2 m extensive; "
             "assumed mapping); deeper ones are destroyed and wait for a repair"
         )
-        for spec, plain in self.rivers:
+        for spec, plains in self.rivers:
+            plain = plains[0][1]
             what = (
                 f"rivers matching {spec.rivers}"
                 if spec.rivers
@@ -269,6 +307,18 @@ class FloodHazard(Phase):
                 f"{self.city.terrain.resolution_m:.0f} m grid, {len(plain.cells)} cells floodable up to "
                 f"{max_stage_m(spec):.2f} m stage; no flow dynamics, so arrival follows the stage at once"
             )
+        for levee in self.levees:
+            breach = "" if levee.breach_s is None else f", breached at {levee.breach_s / 3600:g} h (full breach)"
+            notes.append(
+                f"{levee.label}: {levee.cells.size} cells of the grid raised {levee.crest_m:g} m in the river's "
+                f"connectivity; overtopped land floods to the river's level (no weir-flow limit){breach}"
+            )
+        raised = int((self.exposure.road_raise_m > 0).sum())
+        if raised:
+            notes.append(f"raise_road: {raised} links carry that much less water (closure and speeds follow)")
+        proofed = int((self.exposure.withstand_m > 0).sum())
+        if proofed:
+            notes.append(f"floodproof: {proofed} components withstand water up to their design depth")
         if self.rain is not None:
             rain, ponding = self.rain
             notes.append(
@@ -306,6 +356,51 @@ class FloodHazard(Phase):
         return {**ponding.budget.as_dict(), "stored": ponding.stored_m3}
 
 
+def _levees(
+    city: City, channels: list[tuple[RiverFloodSpec, np.ndarray]], measures: Sequence[Any], problems: list[str]
+) -> list[Levee]:
+    """The levees of the scenario on the grid; problems (off the grid, no river to hold back) go to ``problems``."""
+    specs = [m for m in measures if isinstance(m, LeveeSpec)]
+    if specs and not channels:
+        problems.extend(
+            f"{spec.source}: a levee holds back a river, and the scenario has no river_flood hazard; add one or "
+            "remove the levee"
+            for spec in specs
+        )
+        return []
+    channel = np.zeros(city.terrain.elevation_m.size, dtype=bool)
+    for _, mask in channels:
+        channel |= mask
+    levees = []
+    for spec in specs:
+        levee, problem = levee_of(city, spec, channel)
+        if problem:
+            problems.append(problem)
+        elif levee is not None:
+            levees.append(levee)
+    return levees
+
+
+def _plains(city: City, spec: RiverFloodSpec, mask: np.ndarray, levees: list[Levee]) -> list[tuple[float, FloodPlain]]:
+    """The river's flood plain from the start, and again from each levee breach on: ``[(from_s, plain), ...]``."""
+    top = max_stage_m(spec) - spec.channel_depth_m
+    plains = []
+    for from_s in [0.0, *breach_times(levees)]:
+        up = [levee for levee in levees if levee.breach_s is None or levee.breach_s > from_s]
+        barrier = (lambda hand, up=up: barrier_hand(hand, up)) if up else None
+        plains.append((from_s, FloodPlain.of_channel(city.terrain, city.hydrology, mask, top, barrier)))
+    return plains
+
+
+def _plain_at(plains: list[tuple[float, FloodPlain]], t_s: float) -> FloodPlain:
+    """The plain in force at ``t_s``: the last one whose start is at or before it."""
+    current = plains[0][1]
+    for from_s, plain in plains:
+        if from_s <= t_s:
+            current = plain
+    return current
+
+
 def _ponding(city: City, spec: RainSpec) -> Ponding:
     hydrology = city.hydrology
     class_cn = curve_numbers_for(spec)
@@ -321,8 +416,30 @@ def _ponding(city: City, spec: RainSpec) -> Ponding:
 
 def build(city: City, spec: Scenario, rng: np.random.Generator) -> list[Phase]:
     """The flood phase of a scenario (none without ``river_flood`` or ``rain`` entries)."""
-    hazard = FloodHazard.from_specs(city, list(spec.hazards))
+    measures = spec.measures
+    problems = _target_problems(city, measures)
+    try:
+        hazard = FloodHazard.from_specs(city, list(spec.hazards), measures)
+    except ScenarioError as exc:
+        raise ScenarioError("the scenario's flood hazards do not fit the map", [*exc.problems, *problems]) from None
+    flood_measures = [m for m in measures if isinstance(m, RaiseRoadSpec | FloodproofSpec)]
+    if hazard is None:
+        problems.extend(
+            f"{m.source}: a {m.type} acts on water, and the scenario has no river_flood or rain hazard; add one or "
+            "remove it"
+            for m in flood_measures
+        )
+    if problems:
+        raise ScenarioError("the scenario's flood interventions do not fit the map", problems)
     return [] if hazard is None else [hazard]
+
+
+def _target_problems(city: City, measures: Sequence[Any]) -> list[str]:
+    """Raised roads and floodproofed components whose targets match nothing (or nothing water harms)."""
+    _, problems = raised_links(city, [m for m in measures if isinstance(m, RaiseRoadSpec)])
+    proof = [m for m in measures if isinstance(m, FloodproofSpec)]
+    _, more = floodproof_depths(city, proof, flood_damageable(city.facilities))
+    return problems + more
 
 
 REGISTRY.add_phase("flood", build)

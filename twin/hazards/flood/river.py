@@ -21,6 +21,7 @@ answer does not depend on when the plain was extended.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +49,8 @@ class FloodPlain:
         bool flat mask of the river's channel cells (kept to extend the plain).
     max_stage_m
         The highest stage (m above the DEM's river cells) the plain covers: :meth:`depth` is exact up to it.
+    barrier
+        The levees' heights it was built with (see :meth:`of_channel`), kept so that an extension keeps them.
     """
 
     cells: np.ndarray
@@ -55,9 +58,17 @@ class FloodPlain:
     hand_m: np.ndarray
     channel: np.ndarray
     max_stage_m: float
+    barrier: Callable[[np.ndarray], np.ndarray] | None = None
 
     @classmethod
-    def of_channel(cls, terrain: Terrain, hydrology: Hydrology, channel: np.ndarray, max_stage_m: float) -> FloodPlain:
+    def of_channel(
+        cls,
+        terrain: Terrain,
+        hydrology: Hydrology,
+        channel: np.ndarray,
+        max_stage_m: float,
+        barrier: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> FloodPlain:
         """The flood plain of a channel (bool flat mask) for stages up to ``max_stage_m``.
 
         Parameters
@@ -68,14 +79,18 @@ class FloodPlain:
             bool flat mask of the river's channel cells.
         max_stage_m
             The highest stage the scenario reaches: cells connecting above it are left out.
+        barrier
+            HAND -> the heights water must top to pass each cell (levees,
+            :func:`twin.interventions.flood.barrier_hand`); depths still count from the ground's HAND.
         """
         z = terrain.elevation_m.astype(np.float64).ravel()
         bed = min_downstream(hydrology.receiver, z, channel)
         hand = height_above(z, hydrology.receiver, channel, bed)
         shape = terrain.elevation_m.shape
         reachable = np.isfinite(hand).reshape(shape)
+        heights = hand if barrier is None else barrier(hand)
         connect, _ = minimax_from_sources(
-            np.nan_to_num(hand, nan=np.inf).reshape(shape), channel.reshape(shape), reachable, connectivity=4
+            np.nan_to_num(heights, nan=np.inf).reshape(shape), channel.reshape(shape), reachable, connectivity=4
         )
         flat = connect.ravel()
         # Mapped open water (OSM water areas, riverbanks) is the river itself, not flooded land. The channel's
@@ -83,7 +98,14 @@ class FloodPlain:
         permanent = hydrology.landcover.ravel() == LANDCOVER_CLASSES.index("water")
         cells = np.flatnonzero(np.isfinite(flat) & (flat < max_stage_m) & ~permanent)
         cells = cells[np.argsort(flat[cells], kind="stable")]
-        return cls(cells=cells, connect_m=flat[cells], hand_m=hand[cells], channel=channel, max_stage_m=max_stage_m)
+        return cls(
+            cells=cells,
+            connect_m=flat[cells],
+            hand_m=hand[cells],
+            channel=channel,
+            max_stage_m=max_stage_m,
+            barrier=barrier,
+        )
 
     def extended(self, terrain: Terrain, hydrology: Hydrology, max_stage_m: float) -> FloodPlain:
         """The plain covering stages up to ``max_stage_m`` (itself when it already does).
@@ -93,7 +115,7 @@ class FloodPlain:
         """
         if max_stage_m <= self.max_stage_m:
             return self
-        return FloodPlain.of_channel(terrain, hydrology, self.channel, max_stage_m)
+        return FloodPlain.of_channel(terrain, hydrology, self.channel, max_stage_m, self.barrier)
 
     def depth(self, stage_m: float) -> tuple[np.ndarray, np.ndarray]:
         """Wet cells and their depths at a stage: ``cells[m < s]`` and ``s - HAND`` (m).

@@ -1,0 +1,189 @@
+"""Scenario entries of the planner's interventions: ``interventions: - type: levee ...``.
+
+Each type is a pydantic model registered in :data:`twin.registry.REGISTRY`; the scenario validates the
+entries with every problem at once (file, line, field, fix), and the phase each one acts through checks it
+against the map when the run is built:
+
+========================  ============================================================  ========================
+type                      what it changes                                               acts through
+========================  ============================================================  ========================
+``levee``                 a barrier of ``crest_m`` along a line or streets: the river's  the flood plain's
+                          connection stages behind it (water crosses above the crest,    connection stages
+                          or everywhere once ``breach_at`` has passed)                   (:mod:`.flood`)
+``raise_road``            links' surface lifted ``height_m``: water on them is that      the flood exposure
+                          much shallower (closure, speed)                                (:mod:`.flood`)
+``floodproof``            a component survives water up to ``depth_m``                  the flood exposure
+``generator``             ``hours`` of fuel at a component that needs power             lifelines' backups
+``pump_backup``           a generator of ``hours`` at water pumps (all by default)       lifelines' backups
+``tank``                  ``hours`` of zone demand added to water tanks                  lifelines' tanks
+``hospital_water``        ``hours`` of water stored at hospitals                        lifelines' hospitals
+========================  ============================================================  ========================
+
+``shelter``, ``warning`` and ``crews`` are named by the issue too; they act on residents and crews, which
+this version does not model, and are refused with that reason
+(:data:`twin.scenario.schema.PENDING_INTERVENTIONS`).
+
+Every entry may give its ``cost`` (and ``currency``); twin has no default costs, because construction costs
+depend on the place, the year and the design: the planner's own estimate is the only honest figure, and the
+comparison reports loss avoided per unit of it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, PrivateAttr, WithJsonSchema, model_validator
+
+from twin.registry import REGISTRY
+from twin.scenario.base import SpecModel, Text
+from twin.scenario.events import ComponentSelector, EventTime, LinkSelector
+from twin.scenario.problems import HIDE, Problem, problems_error
+
+LINE_HINT = "write the crest as [lon, lat] points in degrees, e.g. line: [[1.5210, 42.5065], [1.5262, 42.5081]]"
+
+
+def _lonlat_line(value: Any) -> list[tuple[float, float]]:
+    """A levee's ``line``: at least two ``[lon, lat]`` points in degrees, every bad point reported."""
+    if not isinstance(value, list) or len(value) < 2:
+        raise problems_error(Problem((), "must be a list of at least two [lon, lat] points", hint=LINE_HINT))
+    problems: list[Problem] = []
+    points: list[tuple[float, float]] = []
+    for i, point in enumerate(value):
+        numbers = isinstance(point, list) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in point)
+        if not numbers or len(point) != 2:
+            problems.append(Problem((i,), "must be a point [lon, lat] (two numbers)", hint=LINE_HINT))
+        elif not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90):
+            problems.append(Problem((i,), "must be [lon, lat] with lon in [-180, 180], lat in [-90, 90]"))
+        else:
+            points.append((float(point[0]), float(point[1])))
+    if problems:
+        raise problems_error(*problems)
+    return points
+
+
+LonLatLine = Annotated[
+    list[tuple[float, float]],
+    BeforeValidator(_lonlat_line),
+    WithJsonSchema({"type": "array", "minItems": 2, "items": {"type": "array", "minItems": 2, "maxItems": 2}}),
+]
+"""A polyline as ``[[lon, lat], ...]`` in degrees (WGS84)."""
+
+
+class InterventionSpec(SpecModel):
+    """Base of an intervention entry: its type, an optional label for the report and the planner's cost.
+
+    Attributes
+    ----------
+    type
+        The intervention type (``levee``, ``raise_road``, ...).
+    label
+        What the report calls it (default: the type and its target).
+    cost
+        The planner's estimate of its cost, in ``currency`` (no default: see the module's docstring).
+    currency
+        The unit of ``cost`` (``EUR``); entries compared together must use one currency.
+    """
+
+    type: str
+    label: Text | None = Field(None, examples=["Valira wall, Escaldes"], description="name shown in the report")
+    cost: float | None = Field(None, ge=0, examples=[1_200_000], description="the planner's cost estimate")
+    currency: Text | None = Field(None, examples=["EUR"], description="unit of cost")
+    _source: str = PrivateAttr(default="")
+
+    @property
+    def source(self) -> str:
+        """Where the entry was written (``file:line interventions[0]``), for errors found once the map is known."""
+        return self._source
+
+    @model_validator(mode="after")
+    def _currency_with_cost(self) -> InterventionSpec:
+        if self.currency is not None and self.cost is None:
+            raise problems_error(Problem(("currency",), "is given without a cost", HIDE, "add cost: or remove it"))
+        return self
+
+
+class LeveeSpec(InterventionSpec):
+    """A levee or flood wall along a line (``line: [[lon, lat], ...]``) or along streets (``street:``).
+
+    Its cells on the working grid (the line densified to half a cell, as roads are) become a barrier
+    ``crest_m`` above the ground they stand on: the river's water reaches the land behind only at stages above
+    the lowest point of the crest, and everywhere once ``breach_at`` has passed (a full breach).
+    """
+
+    type: Literal["levee"] = "levee"
+    line: LonLatLine | None = Field(
+        None, min_length=2, examples=[[[1.52, 42.50], [1.53, 42.51]]], description="[lon, lat] points of the crest"
+    )
+    street: Text | None = Field(None, examples=["Avinguda del Fener"], description="along drivable streets so named")
+    crest_m: float = Field(gt=0, le=30, examples=[2.0], description="crest height above the ground along it (m)")
+    breach_at_s: EventTime | None = Field(None, alias="breach_at", examples=["20h"], description="when it fails")
+
+    @model_validator(mode="after")
+    def _one_route(self) -> LeveeSpec:
+        if (self.line is None) == (self.street is None):
+            which = "both" if self.line is not None else "neither"
+            hint = "give exactly one: line: [[lon, lat], [lon, lat]], or street: NAME"
+            raise problems_error(Problem((), f"has {which} of line and street", HIDE, hint))
+        return self
+
+
+class RaiseRoadSpec(InterventionSpec):
+    """Road links lifted by ``height_m``: the water on them is that much shallower (closure at 0.3 m, speeds)."""
+
+    type: Literal["raise_road"] = "raise_road"
+    target: LinkSelector = Field(examples=[{"street": "Avinguda Carlemany"}])
+    height_m: float = Field(gt=0, le=20, examples=[0.5], description="how much the road surface is raised (m)")
+
+
+class FloodproofSpec(InterventionSpec):
+    """Lifeline components protected (raised, sealed, walled) against water up to ``depth_m``."""
+
+    type: Literal["floodproof"] = "floodproof"
+    target: ComponentSelector = Field(examples=[{"kinds": ["substation"]}])
+    depth_m: float = Field(gt=0, le=20, examples=[1.5], description="water depth the component now withstands (m)")
+
+
+class GeneratorSpec(InterventionSpec):
+    """A standby generator with ``hours`` of fuel at components that need power (added to any backup they have)."""
+
+    type: Literal["generator"] = "generator"
+    target: ComponentSelector = Field(examples=[{"kinds": ["hospital"]}])
+    hours: float = Field(gt=0, le=2000, examples=[72], description="hours of fuel at full load")
+
+
+class PumpBackupSpec(InterventionSpec):
+    """Generators of ``hours`` at water pumps (every pump of the map without a target)."""
+
+    type: Literal["pump_backup"] = "pump_backup"
+    target: ComponentSelector | None = Field(None, examples=[{"name": "Escaldes"}])
+    hours: float = Field(gt=0, le=2000, examples=[24], description="hours of fuel at full load")
+
+
+class TankSpec(InterventionSpec):
+    """Water storage added to tanks (every tank without a target), in hours of their zone's demand."""
+
+    type: Literal["tank"] = "tank"
+    target: ComponentSelector | None = Field(None, examples=[{"kinds": ["water_tower"]}])
+    hours: float = Field(gt=0, le=2000, examples=[12], description="storage added, in hours of the zone's demand")
+
+
+class HospitalWaterSpec(InterventionSpec):
+    """Water stored at hospitals (every hospital without a target): they work ``hours`` after the mains fail."""
+
+    type: Literal["hospital_water"] = "hospital_water"
+    target: ComponentSelector | None = Field(None, examples=[{"name": "Meritxell"}])
+    hours: float = Field(gt=0, le=2000, examples=[24], description="hours of the hospital's own water")
+
+
+INTERVENTION_TYPES: dict[str, type[InterventionSpec]] = {
+    "levee": LeveeSpec,
+    "raise_road": RaiseRoadSpec,
+    "floodproof": FloodproofSpec,
+    "generator": GeneratorSpec,
+    "pump_backup": PumpBackupSpec,
+    "tank": TankSpec,
+    "hospital_water": HospitalWaterSpec,
+}
+
+for _name, _model in INTERVENTION_TYPES.items():
+    REGISTRY.add_intervention_type(_name, _model)
