@@ -50,6 +50,7 @@ PHASE_MODULES = (
     "twin.hazards.outage.model",
     "twin.hazards.landslide.model",
     "twin.lifelines.model",
+    "twin.residents.phase",
     "twin.traffic.engine",
 )
 """Modules whose import registers the built-in phases, in the order their builders run (and draw from the seed)."""

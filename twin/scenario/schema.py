@@ -33,6 +33,7 @@ from twin.scenario import registry
 from twin.scenario.base import MapFolder, PositiveDuration, SpecModel, Text, describe_duration
 from twin.scenario.events import EventSpec
 from twin.scenario.problems import Problem, problems_error
+from twin.scenario.residents import ResidentsSpec, WarningSpec
 from twin.scenario.times import LOCAL_EXAMPLE, localize, looks_absolute, zone
 from twin.scenario.traffic import TrafficSpec
 
@@ -158,6 +159,8 @@ class Scenario(SpecModel):
         default_factory=list, description="the planner's actions (same shape as events), reported apart"
     )
     response: TypedEntries = Field(default_factory=list, description="typed entries: - type: ...")
+    residents: ResidentsSpec | None = Field(None, description="the residents phase's options")
+    warnings: list[WarningSpec] = Field(default_factory=list, description="warnings and evacuation orders")
     metrics: MetricsSpec = Field(default_factory=lambda: MetricsSpec.model_validate({}))
     outputs: OutputsSpec = Field(default_factory=lambda: OutputsSpec.model_validate({}))
 
@@ -204,7 +207,7 @@ class Scenario(SpecModel):
     def _response(cls, value: Any, info: ValidationInfo) -> Any:
         return registry.validate_entries(value, REGISTRY.response_types(), "response", info.context)
 
-    @field_validator("events", "interventions", mode="before")
+    @field_validator("events", "interventions", "warnings", mode="before")
     @classmethod
     def _absolute_times(cls, value: Any, info: ValidationInfo) -> Any:
         start = info.data.get("start")
@@ -212,9 +215,9 @@ class Scenario(SpecModel):
             return value
         return [_absolute_at(item, start) for item in value]
 
-    @field_validator("events", "interventions")
+    @field_validator("events", "interventions", "warnings")
     @classmethod
-    def _times_within_run(cls, value: list[EventSpec], info: ValidationInfo) -> list[EventSpec]:
+    def _times_within_run(cls, value: list[Any], info: ValidationInfo) -> list[Any]:
         problems = _outside_run([event.at_s for event in value], info.data.get("duration_s"))
         if problems:
             raise problems_error(*problems)

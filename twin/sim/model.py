@@ -204,6 +204,7 @@ class CityModel(mesa.Model):
             orders = ", ".join(PHASE_ORDER)
             raise ValueError(f"phase {phase.name!r} has the unknown order {phase.order!r}; orders: {orders}")
         self.phases[phase.order].append(phase)
+        self.services.update(phase.offers())
         phase.attach(_RunOf(self))
 
     def schedule(self, event: Event) -> Event:

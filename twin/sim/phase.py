@@ -79,7 +79,7 @@ class StepContext:
     state: SimState
     rng: np.random.Generator
     log: LogFunction
-    schedule: Callable[[Event], None]
+    schedule: Callable[[Event], Event]
     services: Mapping[str, Any] = field(default_factory=dict)
     report: Callable[[Impacts], None] = field(default=_no_engine)
 
@@ -143,6 +143,11 @@ class Phase:
         """Rows the phase adds to ``zones.parquet`` at a record time (``t_s``, ``zone``, ``service``, ``q``,
         ``customers``)."""
         return []
+
+    def offers(self) -> dict[str, Any]:
+        """Services the phase offers the other phases, by name (``ctx.services``); the engine collects them when
+        it adds the phase (traffic offers ``"traffic"``, a :class:`twin.traffic.service.TrafficService`)."""
+        return {}
 
     def initial_events(self) -> list[Event]:
         """Events the phase puts in the queue when the run is built (an outage's failures, say)."""
