@@ -39,6 +39,7 @@ from twin.scenario import Scenario, load_scenario
 from twin.sim.model import CityModel
 from twin.sim.phase import StepContext
 from twin.sim.state import SimState
+from twin.traffic.engine import TrafficPhase
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBSET = 2_000
@@ -81,7 +82,7 @@ def andorra_model(folder: Path) -> tuple[CityModel, ResidentsPhase, list[float]]
     """Andorra's flood with a warning, its residents phase, and the phase's step times (filled as it runs)."""
     spec = _scenario(folder, "andorra", hazards=[FLOOD], warnings=[WARNING], metrics={"access_every": "30min"})
     model = CityModel(load_city(ROOT / "maps" / "andorra"), spec)
-    phase = model.phases()[0]
+    phase = model.phases["residents"][0]
     assert isinstance(phase, ResidentsPhase)
     times: list[float] = []
     step = phase.step
@@ -105,13 +106,17 @@ def porto_alegre_steps(folder: Path, people: int = 1_400_000, steps: int = 12) -
     big: City = dataclasses.replace(city, homes=homes)
     spec = _scenario(folder, "porto-alegre", warnings=[{"at": "0s"}])
     phase = ResidentsPhase(big, spec, np.random.default_rng(1))
+    traffic = TrafficPhase(big, None, np.random.default_rng(2))  # takes the cars; its own time is not counted
     state = SimState.normal(big)
     times = []
     for k in range(steps):
-        ctx = StepContext(k * 300.0, k, big, state, np.random.default_rng(0), lambda *a: None, lambda e: None)
+        ctx = StepContext(
+            k * 300.0, k, big, state, np.random.default_rng(0), lambda *a: None, lambda e: e, traffic.offers()
+        )
         start = time.perf_counter()
         phase.step(ctx, 300.0)
         times.append(time.perf_counter() - start)
+        traffic.step(ctx, 300.0)
     arrays = phase.arrays()
     static = [phase.u_channel, phase.wom_threshold, phase.speed_mps, phase.safety, phase.home_area]
     pop = [getattr(phase.population, f.name) for f in dataclasses.fields(phase.population)]

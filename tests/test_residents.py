@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,14 @@ from tests.conftest import ROOT
 from twin.city.build import City
 from twin.residents import cars, decision
 from twin.residents.metrics import clearance_s, theil, theil_decomposed
-from twin.residents.people import DRIVING, ELSEWHERE, SHELTER
+from twin.residents.needs import note_peaks
+from twin.residents.people import DRIVING, ELSEWHERE, SHELTER, PeopleState
 from twin.residents.phase import ResidentsPhase
-from twin.residents.population import ADULT, AT_WORK, CHILD, ELDERLY, synthesise, work_buildings
+from twin.residents.population import ADULT, AT_WORK, CHILD, ELDERLY, Population, synthesise, work_buildings
 from twin.residents.shelters import allocate
+from twin.residents.velocity import MANNING_N, surface_slope, velocity_grid
 from twin.residents.walking import ADULTS, VULNERABLE, Routes, Walkers, WalkGraph, advance, hazard_class, unsafe_for
-from twin.residents.warnings import combined_share, logistic_share, receive
+from twin.residents.warnings import combined_share, logistic_share, receive, word_of_mouth
 from twin.scenario import Scenario, load_scenario
 from twin.scenario.residents import DecisionSpec
 from twin.sim.model import CityModel
@@ -301,3 +304,60 @@ def test_clearance_times_are_the_ninetieth_and_last_arrivals() -> None:
     assert clearance_s(arrived, 0.0, 0.9) == 900.0 and clearance_s(arrived, 100.0, 1.0) == 900.0
     arrived[-1] = np.nan
     assert clearance_s(arrived, 0.0, 0.9) == 900.0 and clearance_s(arrived, 0.0, 1.0) is None
+
+
+# --- word of mouth and water velocity --------------------------------------------------------------------------
+
+
+def test_word_of_mouth_accumulates_beta_times_the_warned_share_at_the_node() -> None:
+    # Node 0: persons 0 (warned), 1 and 2 (not): f = 1/3. Node 1: person 3, nobody warned there: f = 0.
+    # Person 4 is elsewhere (not present) at node 0: neither counted nor listening.
+    node = np.array([0, 0, 0, 1, 0], np.int32)
+    warned = np.array([True, False, False, False, True])
+    present = np.array([True, True, True, True, False])
+    hazard = np.zeros(5, np.float32)
+    beta, dt = 0.001, 600.0  # beta f dt = 0.2 per step at node 0
+    threshold = np.array([9.0, 0.3, 0.5, 0.01, 0.0], np.float32)
+    heard = word_of_mouth(node, warned, present, hazard, threshold, 2, dt, beta)
+    assert heard.tolist() == [] and np.allclose(hazard, [0, 0.2, 0.2, 0, 0])
+    heard = word_of_mouth(node, warned, present, hazard, threshold, 2, dt, beta)
+    assert heard.tolist() == [1] and np.allclose(hazard, [0, 0.4, 0.4, 0, 0])  # 0.4 >= 0.3; 0.4 < 0.5
+    warned[1] = True  # f = 2/3 now: +0.4 for person 2
+    heard = word_of_mouth(node, warned, present, hazard, threshold, 2, dt, beta)
+    assert heard.tolist() == [2] and math.isclose(float(hazard[2]), 0.8, rel_tol=1e-6)
+    assert hazard[3] == 0.0  # nobody warned at node 1: nothing heard however low the threshold
+
+
+def test_water_velocity_is_mannings_on_the_water_surface_slope() -> None:
+    # A plane falling 0.3 m per 30 m cell eastwards (S = 0.01) under 1 m of water: v = 1^(2/3) 0.01^(1/2) / n.
+    ground = np.tile(-0.3 * np.arange(6, dtype=float), (4, 1))
+    depth = np.ones((4, 6))
+    v = velocity_grid(ground, depth, 30.0)
+    np.testing.assert_allclose(v, 0.1 / MANNING_N)
+    # 0.2 m deep over the same plane: v = 0.2^(2/3) * 0.1 / 0.035 = 0.977 m/s.
+    np.testing.assert_allclose(velocity_grid(ground, np.full((4, 6), 0.2), 30.0), 0.2 ** (2 / 3) * 0.1 / 0.035)
+    # A level pond in a bowl (surface flat at 1 m) stands still; dry cells and NaN ground have no velocity.
+    bowl = np.array([[2.0, 2.0, 2.0, 2.0], [2.0, 0.0, 0.5, 2.0], [2.0, 2.0, 2.0, np.nan]])
+    pond = np.where(bowl < 1.0, 1.0 - bowl, 0.0)
+    assert not velocity_grid(bowl, pond, 30.0).any()
+    # One-sided at the water's edge: wet cells 0 and 1 of a row, surfaces 10.0 and 9.7: S = 0.3 / 30.
+    edge = surface_slope(np.array([[9.0, 8.5, 20.0]]), np.array([[1.0, 1.2, 0.0]]), 30.0)
+    np.testing.assert_allclose(edge, [[0.01, 0.01, 0.0]])
+    # ARR 2019 with velocity: 0.4 m at 1.4 m/s (dv 0.56) is H2; 0.8 m at 0.7 m/s (d > 0.5, dv 0.56 <= 0.6) is
+    # H3, unsafe for children and the elderly only; 0.4 m at 3 m/s (v > 2) is H5, unsafe for everyone.
+    assert hazard_class(np.array([0.4, 0.8, 0.4]), np.array([1.4, 0.7, 3.0])).tolist() == [2, 3, 5]
+    unsafe = unsafe_for(np.array([0.8, 0.4]), np.array([0.7, 3.0]))
+    assert unsafe[ADULTS].tolist() == [False, True] and unsafe[VULNERABLE].tolist() == [True, True]
+
+
+def test_people_keep_the_deepest_water_and_fastest_flow_they_were_in() -> None:
+    people = PeopleState.start(_tiny_population())
+    note_peaks(people, np.array([0.2, 1.1]), np.array([0.5, 0.0]))
+    note_peaks(people, np.array([0.6, 0.3]), np.array([0.1, 0.4]))
+    np.testing.assert_allclose(people.peak_depth_m, [0.6, 1.1])
+    np.testing.assert_allclose(people.peak_velocity_mps, [0.5, 0.4])
+
+
+def _tiny_population(n: int = 2) -> Population:
+    """n people at home at walkable node 0 (every per-person field zero)."""
+    return Population(**{f.name: np.zeros(n, dtype=np.int64) for f in dataclasses.fields(Population)})

@@ -14,7 +14,6 @@ from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.residents.people import WALKING
 from twin.residents.phase import ResidentsPhase
-from twin.residents.walking import unsafe_for
 from twin.sim.model import CityModel
 
 
@@ -60,7 +59,8 @@ def test_people_are_conserved_every_step_and_runs_are_deterministic(andorra_city
             assert counts.sum() == andorra_city.population
             walking = np.flatnonzero((phase.people.status == WALKING) & (phase.people.nxt >= 0))
             edge = phase.graph.edge_of(phase.people.node[walking], phase.people.nxt[walking])
-            unsafe = unsafe_for(phase.graph.edge_depth(model.state.water_depth_m))
+            unsafe = phase.view.unsafe  # the worst ARR class (depth and velocity) of each link's cells now
+            assert np.array_equal(unsafe[0] & ~unsafe[1], np.zeros_like(unsafe[0]))  # H4+ is H3+ too
             ok = ~unsafe[phase.safety[walking], edge] | phase.people.trapped[walking]
             assert ok.all()
         tables.append(phase.table())

@@ -4,6 +4,9 @@
   at work, at school or in a shelter are taken on the ground floor); on the street, the depth at their node (a
   walker on a link: the deepest water along it). Drivers are not counted (they are in their cars), nor people
   elsewhere (out of the model).
+* Velocity at a person (:mod:`twin.residents.velocity`, Manning on the water-surface slope): 0 indoors at home,
+  else that of their node's cell (a walker on a link: the fastest along it). Each person keeps the deepest water
+  and the fastest flow they were in; ``people.parquet`` gives them and their ARR 2019 hazard class.
 * Exposed: depth above 0.5 m; needing rescue: above 1.5 m, or a walker trapped by water (DESIGN.md "Buildings
   in water"). Each person's first need of rescue is logged as a ``rescue_request`` (one event per place and
   step, with the count), for the crews issue to serve.
@@ -45,6 +48,29 @@ def person_depth(
     depth[on_link] = link_depth_m
     depth[(status == DRIVING) | (status == ELSEWHERE)] = 0.0
     return depth
+
+
+def person_velocity(
+    people: PeopleState,
+    population: Population,
+    node_velocity_mps: np.ndarray,
+    on_link: np.ndarray,
+    link_velocity_mps: np.ndarray,
+) -> np.ndarray:
+    """Water velocity (m/s) at each person now: 0 indoors at home, for drivers and for people elsewhere; the node's
+    cell for everyone else, the fastest cell along their link for walkers between two nodes."""
+    status = people.status
+    at_home = (status == HOME) & (population.home_building >= 0)
+    velocity = np.where(at_home, 0.0, node_velocity_mps[people.node])
+    velocity[on_link] = link_velocity_mps
+    velocity[(status == DRIVING) | (status == ELSEWHERE)] = 0.0
+    return velocity
+
+
+def note_peaks(people: PeopleState, depth_m: np.ndarray, velocity_mps: np.ndarray) -> None:
+    """Keep each person's deepest water and fastest flow so far (``people.parquet``'s peak columns)."""
+    np.maximum(people.peak_depth_m, depth_m.astype(np.float32), out=people.peak_depth_m)
+    np.maximum(people.peak_velocity_mps, velocity_mps.astype(np.float32), out=people.peak_velocity_mps)
 
 
 def accumulate(

@@ -44,6 +44,9 @@ class PeopleState:
     exposure_s, without_s, deep_s
         Seconds exposed (> 0.5 m), seconds without each service (``SERVICES`` rows), seconds continuously in
         >= 1 m of water on the street (screening casualty rule).
+    peak_depth_m, peak_velocity_mps
+        The deepest water and the fastest flow the person has been in (at their floor indoors, where velocity
+        is 0; on the street or their link outdoors).
     exposed, need_rescue, trapped, rescue_asked, ever_rescue, casualty, home_wet_s
         Now exposed / needing rescue / trapped walker; rescue already requested; ever needed rescue;
         screening casualty; when water first reached the home (NaN never).
@@ -67,6 +70,8 @@ class PeopleState:
     exposure_s: np.ndarray
     without_s: np.ndarray
     deep_s: np.ndarray
+    peak_depth_m: np.ndarray
+    peak_velocity_mps: np.ndarray
     exposed: np.ndarray
     need_rescue: np.ndarray
     trapped: np.ndarray
@@ -99,6 +104,8 @@ class PeopleState:
             exposure_s=np.zeros(n, dtype=np.float32),
             without_s=np.zeros((len(SERVICES), n), dtype=np.float32),
             deep_s=np.zeros(n, dtype=np.float32),
+            peak_depth_m=np.zeros(n, dtype=np.float32),
+            peak_velocity_mps=np.zeros(n, dtype=np.float32),
             exposed=np.zeros(n, dtype=bool),
             need_rescue=np.zeros(n, dtype=bool),
             trapped=np.zeros(n, dtype=bool),

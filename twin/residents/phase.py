@@ -44,6 +44,7 @@ from twin.residents.walking import (
     Walkers,
     WalkGraph,
     advance,
+    hazard_class,
 )
 from twin.residents.warnings import CURVES, WORD, door_to_door_share, logistic_share, receive, word_of_mouth
 from twin.scenario.residents import CHANNELS, ResidentsSpec, WarningSpec, wants_residents
@@ -90,7 +91,7 @@ class ResidentsPhase(Phase):
         self.q_shelter = np.array([1.0 if self.shelters.count else np.nan])
         self._routes: Routes | None = None
         self._routes_key = b""
-        self.view = WaterView(self.graph, self.places, self.population)
+        self.view = WaterView(self.graph, self.places, self.population, *self._ground())
         self._issued_cache: dict[tuple[object, ...], np.ndarray] = {}
         self._cue = np.zeros(self.population.size, dtype=bool)
 
@@ -185,16 +186,26 @@ class ResidentsPhase(Phase):
         }
 
     def _receive(self, t: float, dt_s: float, served: dict[str, np.ndarray]) -> np.ndarray:
-        """Channels, then word of mouth; return who was newly warned or newly ordered to leave this step."""
+        """Channels, then word of mouth; return who was newly warned or newly ordered to leave this step.
+
+        Only people a warning can still change are looked at (not yet warned, or not yet ordered by an order):
+        receiving a warning again changes nothing, so the work shrinks as the warning spreads.
+        """
         p = self.people
         present = p.status != ELSEWHERE
         reach = self.reachable(served)
         night = self._night(t)
         touched = np.zeros(len(present), dtype=bool)
+        unwarned = np.isnan(p.warned_s)
         for w in np.flatnonzero(np.isfinite(self.issued_s)):  # a few warnings, each vectorised over its people
             spec = self.warnings[w]
             elapsed = t - float(self.issued_s[w])
-            idx = np.flatnonzero(present & self.areas.mask[w][p.node])
+            mask = self.areas.mask[w]
+            in_area = 0
+            if "door_to_door" in spec.channels:  # its share is of everyone in the area
+                in_area = int(np.count_nonzero(mask[p.node[present]]))
+            idx = np.flatnonzero(present & (unwarned | (~p.ordered if spec.evacuate else False)))
+            idx = idx[mask[p.node[idx]]]
             got = np.zeros(len(idx), dtype=bool)
             first = np.full(len(idx), -1, dtype=np.int8)
             node = p.node[idx]
@@ -202,17 +213,20 @@ class ResidentsPhase(Phase):
                 c = CHANNELS.index(name)
                 if c == WORD:
                     continue
-                share = self._share(spec, name, elapsed, len(idx), night)
+                share = self._share(spec, name, elapsed, in_area, night)
+                if share <= 0:
+                    continue
                 now = receive(self.u_channel[c, idx], reach[name][node], share)
                 first[now & (first < 0)] = c
                 got |= now
             who = idx[got]
-            fresh = np.isnan(p.warned_s[who])
+            fresh = unwarned[who]
             newly = fresh | (spec.evacuate & ~p.ordered[who])
             touched[who[newly]] = True
             p.ordered[who] |= spec.evacuate
             p.warned_s[who[fresh]], p.warned_by[who[fresh]] = t, first[got][fresh]
-        touched |= self._word_of_mouth(t, dt_s, present)
+            unwarned[who] = False
+        touched |= self._word_of_mouth(t, dt_s, present, unwarned)
         return touched
 
     def _share(self, spec: WarningSpec, name: str, elapsed: float, in_area: int, night: bool) -> float:
@@ -223,16 +237,17 @@ class ResidentsPhase(Phase):
         reach = {str(k): v for k, v in spec.reach.items()}.get(name, default)
         return float(logistic_share(elapsed, reach, curve.half_s))
 
-    def _word_of_mouth(self, t: float, dt_s: float, present: np.ndarray) -> np.ndarray:
+    def _word_of_mouth(self, t: float, dt_s: float, present: np.ndarray, unwarned: np.ndarray) -> np.ndarray:
         issued = np.flatnonzero(np.isfinite(self.issued_s))
         if not any("word_of_mouth" in self.warnings[w].channels for w in issued):
             return np.zeros(len(present), dtype=bool)
         p = self.people
-        warned = ~np.isnan(p.warned_s)
-        fresh = word_of_mouth(p.node, warned, present, p.wom_hazard, self.wom_threshold, self.graph.n_nodes, dt_s)
-        p.warned_s[fresh], p.warned_by[fresh] = t, WORD
+        heard = word_of_mouth(p.node, ~unwarned, present, p.wom_hazard, self.wom_threshold, self.graph.n_nodes, dt_s)
+        p.warned_s[heard], p.warned_by[heard] = t, WORD
         ordered_area = self._issued_mask(evacuate_only=True)
-        p.ordered |= fresh & (ordered_area[p.node] | ordered_area[self.population.home_node])
+        p.ordered[heard] |= ordered_area[p.node[heard]] | ordered_area[self.population.home_node[heard]]
+        fresh = np.zeros(len(present), dtype=bool)
+        fresh[heard] = True
         return fresh
 
     def _issued_mask(self, evacuate_only: bool = False, without_whole: bool = False) -> np.ndarray:
@@ -399,19 +414,28 @@ class ResidentsPhase(Phase):
         p, view = self.people, self.view
         if water_changed:  # homes get wet only when the water changes
             p.home_wet_s[(view.home_ground > 0) & np.isnan(p.home_wet_s)] = t
-        depth = None if view.dry else self._person_depth()
+        depth, velocity = (None, None) if view.dry else self._person_water()
         fresh = needs.accumulate(p, depth, served, dt_s)
+        if depth is not None and velocity is not None:
+            needs.note_peaks(p, depth, velocity)
         self._log_rescues(ctx, t, fresh)
         if self.shelters.count:
             node = self.shelters.node
             working = served["power"][node] & served["water"][node]
             self.q_shelter[0] = self.shelters.capacity[working].sum() / max(1, self.shelters.capacity.sum())
 
-    def _person_depth(self) -> np.ndarray:
+    def _ground(self) -> tuple[np.ndarray, float]:
+        """The ground the water's velocity is taken over: the City's elevation grid and its cell size."""
+        return self.city.terrain.elevation_m, float(self.city.terrain.resolution_m)
+
+    def _person_water(self) -> tuple[np.ndarray, np.ndarray]:
+        """Depth (m) and velocity (m/s) of the water at each person now (velocity 0 indoors at home)."""
         p, view = self.people, self.view
         walker = np.flatnonzero((p.status == WALKING) & (p.nxt >= 0))
-        link_depth = view.edge_depth[self.graph.edge_of(p.node[walker], p.nxt[walker])]
-        return needs.person_depth(p, self.population, view.home_floor, view.node_depth, walker, link_depth)
+        edge = self.graph.edge_of(p.node[walker], p.nxt[walker])
+        depth = needs.person_depth(p, self.population, view.home_floor, view.node_depth, walker, view.edge_depth[edge])
+        velocity = needs.person_velocity(p, self.population, view.node_velocity, walker, view.edge_velocity[edge])
+        return depth, velocity
 
     def _log_rescues(self, ctx: StepContext, t: float, fresh: np.ndarray) -> None:
         """One ``rescue_request`` event per place (building or walkable node) with people newly in need."""
@@ -467,7 +491,7 @@ class ResidentsPhase(Phase):
         self.q_shelter = np.array(arrays["q_shelter"], dtype=np.float64)
         self.reader.load_arrays(arrays)
         self._routes, self._routes_key = None, b""
-        self.view = WaterView(self.graph, self.places, self.population)
+        self.view = WaterView(self.graph, self.places, self.population, *self._ground())
         self._issued_cache.clear()
 
     def table(self) -> pd.DataFrame:
@@ -555,6 +579,9 @@ def people_table(phase: ResidentsPhase) -> pd.DataFrame:
             "mode": np.array(["", "walk", "car"], dtype=object)[p.mode + 1],
             "vehicle": p.vehicle,
             "exposure_h": p.exposure_s / 3600.0,
+            "peak_depth_m": p.peak_depth_m,
+            "peak_velocity_mps": p.peak_velocity_mps,
+            "peak_hazard_class": hazard_class(p.peak_depth_m, p.peak_velocity_mps),
             "ever_needed_rescue": p.ever_rescue,
             "casualty_screening": p.casualty,
             "home_wet_s": p.home_wet_s,

@@ -6,8 +6,9 @@
 * **Safety** (Australian Rainfall and Runoff 2019, Book 6 Chapter 7, combined hazard curves, Smith et al.
   2014): H1 d <= 0.3 m and dv <= 0.3; H2 d <= 0.5, dv <= 0.6; H3 d <= 1.2, dv <= 0.6; H4 d <= 2.0, dv <= 1.0;
   H5 d <= 4.0, dv <= 4.0; H6 beyond; v <= 2 m/s in H1-H4 and <= 4 in H5. H3 and above are unsafe for children
-  and the elderly (here also mobility-impaired people), H4 and above for everyone. The flood model gives depth
-  only, so links are classed with v = 0 (by depth alone): a stated simplification.
+  and the elderly (here also mobility-impaired people), H4 and above for everyone. The flood models give depth
+  only; the velocity is Manning's on the water-surface slope (:mod:`twin.residents.velocity`), and a link takes
+  the worst class of the grid cells it crosses.
 * **Routes.** Each step, shortest-path trees (scipy Dijkstra, symmetric graph: people walk both ways) to every
   shelter and to the nearest safe node are built over the links safe for each of the two groups, so walkers
   reroute around unsafe links; a walker whose link turns unsafe under them stops there, and one with no safe
@@ -47,9 +48,13 @@ def hazard_class(depth_m: np.ndarray, velocity_mps: np.ndarray | float = 0.0) ->
     return result
 
 
-def unsafe_for(depth_m: np.ndarray) -> np.ndarray:
-    """(2, links) unsafe masks: row 0 for adults (H4+), row 1 for the vulnerable (H3+), by depth alone."""
-    cls = hazard_class(depth_m)
+def unsafe_for(depth_m: np.ndarray, velocity_mps: np.ndarray | float = 0.0) -> np.ndarray:
+    """(2, links) unsafe masks: row 0 for adults (H4+), row 1 for the vulnerable (H3+)."""
+    return unsafe_of_class(hazard_class(depth_m, velocity_mps))
+
+
+def unsafe_of_class(cls: np.ndarray) -> np.ndarray:
+    """(2, links) unsafe masks from ARR hazard classes: adults from H4, the vulnerable from H3."""
     return np.stack([cls >= 4, cls >= 3])
 
 
@@ -103,12 +108,16 @@ class WalkGraph:
 
     def edge_depth(self, water_depth_m: np.ndarray) -> np.ndarray:
         """Deepest water along each edge (m); 0 for edges off the grid."""
-        depth = np.zeros(self.n_edges)
+        return self.edge_max(np.fmax(water_depth_m.reshape(-1).astype(np.float64), 0.0))
+
+    def edge_max(self, per_cell: np.ndarray) -> np.ndarray:
+        """The largest of a per-cell quantity (flat grid, NaN ignored) along each edge; 0 for edges off the grid."""
+        result = np.zeros(self.n_edges)
         if len(self.cell_edge):  # pairs are grouped by edge: one reduceat over the groups' starts
-            values = np.fmax(water_depth_m.reshape(-1)[self.cell].astype(np.float64), 0.0)
+            values = np.fmax(per_cell[self.cell].astype(np.float64), 0.0)
             starts = np.flatnonzero(np.r_[True, self.cell_edge[1:] != self.cell_edge[:-1]])
-            depth[self.cell_edge[starts]] = np.maximum.reduceat(values, starts)
-        return depth
+            result[self.cell_edge[starts]] = np.maximum.reduceat(values, starts)
+        return result
 
     def matrix(self, blocked: np.ndarray) -> sp.csr_matrix:
         """Sparse graph of the edges not ``blocked`` (weights: length, at least 1 mm so none vanish)."""

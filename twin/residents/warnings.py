@@ -86,16 +86,20 @@ def word_of_mouth(
     dt_s: float,
     beta_per_s: float = WORD_OF_MOUTH_PER_S,
 ) -> np.ndarray:
-    """Advance each unwarned person's accumulated hazard by ``beta f dt``; return who is now warned by it.
+    """Advance each unwarned person's accumulated hazard by ``beta f dt``; return who is now warned by it (indices).
 
     ``f`` is the warned share of the people present at the same walkable node; ``hazard`` is updated in place.
+    Only people at a node where someone is warned can hear anything, so only they are looked at.
     """
-    people = np.bincount(node[present], minlength=n_nodes)
     told = np.bincount(node[present & warned], minlength=n_nodes)
-    share = np.divide(told, people, out=np.zeros(n_nodes), where=people > 0)
-    listening = present & ~warned
+    if not told.any():
+        return np.zeros(0, dtype=np.int64)
+    listening = np.flatnonzero(present & ~warned)
+    listening = listening[told[node[listening]] > 0]
+    people = np.bincount(node[present], minlength=n_nodes)
+    share = told / np.maximum(people, 1)
     hazard[listening] += (beta_per_s * dt_s * share[node[listening]]).astype(hazard.dtype)
-    return listening & (hazard >= threshold)
+    return listening[hazard[listening] >= threshold[listening]]
 
 
 def channel_name(index: int) -> str:
