@@ -336,6 +336,9 @@ def test_water_velocity_is_mannings_on_the_water_surface_slope() -> None:
     np.testing.assert_allclose(v, 0.1 / MANNING_N)
     # 0.2 m deep over the same plane: v = 0.2^(2/3) * 0.1 / 0.035 = 0.977 m/s.
     np.testing.assert_allclose(velocity_grid(ground, np.full((4, 6), 0.2), 30.0), 0.2 ** (2 / 3) * 0.1 / 0.035)
+    # Steep ground (S = 0.5) under 1 m: Manning gives 20.2 m/s; critical flow limits it to sqrt(9.81) = 3.13 m/s.
+    steep = np.tile(-15.0 * np.arange(6, dtype=float), (4, 1))
+    np.testing.assert_allclose(velocity_grid(steep, depth, 30.0), math.sqrt(9.81))
     # A level pond in a bowl (surface flat at 1 m) stands still; dry cells and NaN ground have no velocity.
     bowl = np.array([[2.0, 2.0, 2.0, 2.0], [2.0, 0.0, 0.5, 2.0], [2.0, 2.0, 2.0, np.nan]])
     pond = np.where(bowl < 1.0, 1.0 - bowl, 0.0)

@@ -6,19 +6,23 @@ the uniform-flow approximation the friction slope equals the water-surface slope
 (Chow 1959, *Open-Channel Hydraulics*, eq. 5-6; wide shallow flow, hydraulic radius = depth) gives the mean
 velocity of a cell of depth d::
 
-    v = d^(2/3) S_w^(1/2) / n          S_w = |grad(z + d)| over wet neighbours
+    v = min(d^(2/3) S_w^(1/2) / n, sqrt(g d))          S_w = |grad(z + d)| over wet neighbours
 
 with z the ground and n Manning's roughness: :data:`MANNING_N` = 0.035, Chow's Table 5-6 value for floodplains
 of short grass (0.030-0.035), between paved streets (0.013-0.016) and brush (0.05-0.07). The surface slope is
 taken by central differences between wet neighbours (one-sided at the water's edge, 0 for a wet cell with no wet
 neighbour), so a level pond (a filled depression) stands still and water on a river's floodplain runs at the
-river's slope. It is a screening estimate: no momentum, no flow across the edge of the wet area, one roughness.
+river's slope. On steep mountain ground the normal-flow velocity grows without bound (tens of m/s where a HAND
+water level climbs a side valley), so it is limited to critical flow, Froude number 1 (``v <= sqrt(g d)``), the
+limiter shallow-water flood models apply on steep slopes (as LISFLOOD-FP's; Bates, Horritt & Fewtrell 2010,
+J. Hydrology 387). It is a screening estimate: no momentum, no flow across the edge of the wet area, one roughness.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+GRAVITY_MPS2 = 9.81
 MANNING_N = 0.035
 """Manning's n (s m^-1/3) of the flooded ground: floodplain, short grass (Chow 1959, Table 5-6)."""
 
@@ -60,9 +64,10 @@ def _axis_gradient(surface: np.ndarray, wet: np.ndarray, axis: int, cell_m: floa
 
 
 def manning_velocity(depth_m: np.ndarray, slope: np.ndarray, n: float = MANNING_N) -> np.ndarray:
-    """v = d^(2/3) S^(1/2) / n (m/s), 0 where dry."""
+    """v = min(d^(2/3) S^(1/2) / n, sqrt(g d)) (m/s), 0 where dry."""
     d = np.fmax(np.nan_to_num(np.asarray(depth_m, dtype=np.float64), nan=0.0), 0.0)
-    return d ** (2.0 / 3.0) * np.sqrt(np.fmax(slope, 0.0)) / n
+    manning = d ** (2.0 / 3.0) * np.sqrt(np.fmax(slope, 0.0)) / n
+    return np.minimum(manning, np.sqrt(GRAVITY_MPS2 * d))  # at most critical flow (Froude 1)
 
 
 def velocity_grid(ground_m: np.ndarray, depth_m: np.ndarray, cell_m: float, n: float = MANNING_N) -> np.ndarray:
