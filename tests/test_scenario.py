@@ -775,6 +775,8 @@ def test_json_schema_is_json_with_the_top_level_properties() -> None:
         "extends",
         "traffic",
         "crews",
+        "residents",
+        "warnings",
     }
     assert set(schema["properties"]) == expected
     assert schema["else"]["required"] == ["name", "map", "start", "duration"]  # unless the file extends another

@@ -56,6 +56,7 @@ PHASE_MODULES = (
     "twin.hazards.outage.model",
     "twin.hazards.landslide.model",
     "twin.lifelines.model",
+    "twin.residents.phase",
     "twin.crews.phase",
     "twin.traffic.engine",
 )

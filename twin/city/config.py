@@ -34,6 +34,31 @@ class PopulationArea(_Strict):
     centre: LonLat
 
 
+class DemographicsSpec(_Strict):
+    """Who the residents are, for the residents phase (households and persons drawn from these shares).
+
+    The defaults are China's 2020 census (National Bureau of Statistics of China, Seventh National Population
+    Census bulletins 2021: 2.62 persons per household, 17.95 % aged 0-14, 13.50 % aged 65+); the car share
+    and the mobility-impaired share are assumed (set them from the city's own statistics); the daytime shares
+    are assumed too. Every value used is listed in the run's assumptions.
+    """
+
+    household_size: float = Field(default=2.62, ge=1, le=12)
+    share_children: float = Field(default=0.1795, ge=0, le=1)
+    share_elderly: float = Field(default=0.1350, ge=0, le=1)
+    car_households: float = Field(default=0.5, ge=0, le=1)
+    mobility_impaired: float = Field(default=0.05, ge=0, le=1)
+    day_at_work: float = Field(default=0.6, ge=0, le=1)
+    day_at_school: float = Field(default=0.9, ge=0, le=1)
+    source: str = "China 2020 census (household size, age shares); car, impairment and daytime shares assumed"
+
+    @model_validator(mode="after")
+    def _shares(self) -> DemographicsSpec:
+        if self.share_children + self.share_elderly > 1:
+            raise ValueError("share_children + share_elderly must be at most 1")
+        return self
+
+
 class PopulationSpec(_Strict):
     """How residents are placed.
 
@@ -45,6 +70,7 @@ class PopulationSpec(_Strict):
     areas: list[PopulationArea] = Field(min_length=1)
     default_levels: int = Field(default=3, ge=1, le=100)
     source: str = ""
+    demographics: DemographicsSpec = Field(default_factory=DemographicsSpec)
 
     @model_validator(mode="after")
     def _someone_lives_there(self) -> PopulationSpec:

@@ -34,6 +34,7 @@ from twin.scenario.base import MapFolder, PositiveDuration, SpecModel, Text, des
 from twin.scenario.crews import CrewsSpec
 from twin.scenario.events import EventSpec
 from twin.scenario.problems import Problem, problems_error
+from twin.scenario.residents import ResidentsSpec, WarningSpec
 from twin.scenario.times import LOCAL_EXAMPLE, localize, looks_absolute, map_place, solar_gap_problem, zone
 from twin.scenario.traffic import TrafficSpec
 
@@ -68,8 +69,8 @@ def _too_many_steps(duration: float, step: float, info: ValidationInfo) -> Probl
 
 
 PENDING_INTERVENTIONS: dict[str, str] = {
-    "shelter": "shelters need the residents' evacuation model, which this version does not have",
-    "warning": "a warning lead time needs the residents' evacuation model, which this version does not have",
+    "shelter": "shelters are the map's (city.yaml); the residents: section's shelter_share sends evacuees there",
+    "warning": "warnings and evacuation orders go in the scenario's warnings: list, not here",
     "crews": "crews are added and placed in the scenario's crews: section (crews per station and depot), not here",
 }
 """Intervention types named by the design whose models are not in this version: type -> why they are refused."""
@@ -222,6 +223,8 @@ class Scenario(SpecModel):
         description="the planner's interventions (- type: levee ...) and scripted actions (- kind: open_link ...)",
     )
     response: TypedEntries = Field(default_factory=list, description="typed entries: - type: ...")
+    residents: ResidentsSpec | None = Field(None, description="the residents phase's options")
+    warnings: list[WarningSpec] = Field(default_factory=list, description="warnings and evacuation orders")
     metrics: MetricsSpec = Field(default_factory=lambda: MetricsSpec.model_validate({}))
     outputs: OutputsSpec = Field(default_factory=lambda: OutputsSpec.model_validate({}))
 
@@ -304,7 +307,7 @@ class Scenario(SpecModel):
     def _response(cls, value: Any, info: ValidationInfo) -> Any:
         return registry.validate_entries(value, REGISTRY.response_types(), "response", info.context)
 
-    @field_validator("events", mode="before")
+    @field_validator("events", "warnings", mode="before")
     @classmethod
     def _absolute_times(cls, value: Any, info: ValidationInfo) -> Any:
         start = info.data.get("start")
@@ -324,7 +327,7 @@ class Scenario(SpecModel):
             value, REGISTRY.intervention_types(), EventSpec, PENDING_INTERVENTIONS, info.context
         )
 
-    @field_validator("events", "interventions")
+    @field_validator("events", "interventions", "warnings")
     @classmethod
     def _times_within_run(cls, value: list[Any], info: ValidationInfo) -> list[Any]:
         duration = info.data.get("duration_s")

@@ -150,7 +150,8 @@ class Phase:
         return []
 
     def services(self) -> dict[str, Any]:
-        """Services the phase offers the other phases, by name (they find them in ``StepContext.services``)."""
+        """Services the phase offers the other phases, by name (``ctx.services``); the engine collects them when
+        it adds the phase (traffic offers ``"traffic"``, a :class:`twin.traffic.service.TrafficService`)."""
         return {}
 
     def initial_events(self) -> list[Event]:

@@ -20,6 +20,7 @@ from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.registry import REGISTRY
 from twin.scenario import Scenario
+from twin.scenario.residents import wants_residents
 from twin.scenario.traffic import TrafficSpec, check_demand_nodes
 from twin.sim.phase import LogFunction, Phase, StepContext
 from twin.traffic.checkpoint import load_state_arrays, state_arrays
@@ -104,7 +105,8 @@ class TrafficPhase(Phase):
                 )
 
     def services(self) -> dict[str, TrafficService]:
-        """``traffic``: what the phase offers the other phases (add trips, redirect, reports)."""
+        """``"traffic"``: the :class:`TrafficService` residents and crews hand their vehicles to (add trips,
+        redirect, reports)."""
         return {"traffic": self.service}
 
     def series(self) -> dict[str, float]:
@@ -148,8 +150,12 @@ class TrafficPhase(Phase):
 
 
 def build(city: City, spec: Scenario, rng: np.random.Generator) -> list[Phase]:
-    """The traffic phase of a scenario with a ``traffic`` section (none without); it draws from ``rng`` as it runs."""
-    return [] if spec.traffic is None else [TrafficPhase(city, spec.traffic, rng)]
+    """The traffic phase of a scenario with a ``traffic`` section, or with residents (their cars are traffic: a
+    scenario without the section then has no trips of its own); none otherwise. It draws from ``rng`` as it runs.
+    """
+    if spec.traffic is None and not wants_residents(spec):
+        return []
+    return [TrafficPhase(city, spec.traffic, rng)]
 
 
 REGISTRY.add_phase("traffic", build)

@@ -1,0 +1,84 @@
+"""Destinations: public shelters with capacity, and friends, family or hotels outside the hazard area.
+
+A share of evacuating households (``shelter_share``, default 0.10: public shelters house 3-11 % of evacuees,
+Smith & McCarty 2009, "Fleeing the storm(s): an examination of evacuation behavior during Florida's 2004
+hurricane season", Demography 46(1)) heads for a public shelter; the rest go to friends, family or hotels
+outside the hazard area (the nearest safe node, then out of the model).
+
+A shelter's capacity is city.yaml's, else its floor area / 3.5 m2 per person (Sphere Handbook 2018, shelter
+standard 3: at least 3.5 m2 of living space per person). Each zone (population area) is served first by its
+designated shelter (the nearest to the zone's people, by their mean position), then by the others in order
+of distance from it; people are given places in person order, and those a full shelter turns away go to the
+next one with room (the excess, exactly), or elsewhere when every shelter is full. A shelter needs power and
+water at its node to work (``Q_shelter`` = places in working shelters / all places).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+SPHERE_M2_PER_PERSON = 3.5
+
+
+@dataclass(frozen=True)
+class Shelters:
+    """The public shelters of a city: walkable and drivable nodes, capacity, and each zone's preference order."""
+
+    name: np.ndarray
+    node: np.ndarray
+    drive_node: np.ndarray
+    capacity: np.ndarray
+    preference: np.ndarray  # (zones, shelters): shelter indices, designated first
+
+    @property
+    def count(self) -> int:
+        """Number of shelters."""
+        return len(self.node)
+
+
+def shelter_capacity(facilities: pd.DataFrame, buildings: pd.DataFrame) -> np.ndarray:
+    """Places of each shelter row: city.yaml's capacity, else floor area of its building / 3.5 m2."""
+    capacity = facilities["capacity"].to_numpy(float)
+    missing = ~np.isfinite(capacity) | (capacity <= 0)
+    if missing.any() and len(buildings):
+        from scipy.spatial import cKDTree
+
+        _, nearest = cKDTree(buildings[["x", "y"]].to_numpy(float)).query(facilities[["x", "y"]].to_numpy(float))
+        capacity = np.where(
+            missing, buildings["floor_area_m2"].to_numpy(float)[nearest] / SPHERE_M2_PER_PERSON, capacity
+        )
+    return np.floor(np.nan_to_num(capacity)).astype(np.int64)
+
+
+def preference_order(zone_xy: np.ndarray, shelter_xy: np.ndarray) -> np.ndarray:
+    """Per zone: shelters in order, the nearest to the zone first, then by distance from that one."""
+    if not len(shelter_xy):
+        return np.zeros((len(zone_xy), 0), dtype=np.int64)
+    first = np.argmin(((zone_xy[:, None, :] - shelter_xy[None, :, :]) ** 2).sum(-1), axis=1)
+    from_first = ((shelter_xy[first][:, None, :] - shelter_xy[None, :, :]) ** 2).sum(-1)
+    return np.argsort(from_first, axis=1, kind="stable")
+
+
+def allocate(preference: np.ndarray, zone: np.ndarray, room: np.ndarray) -> np.ndarray:
+    """Shelter index for each person of ``zone`` (in person order), -1 when every shelter is full.
+
+    ``room`` (free places per shelter) is reduced in place. Round r offers each unplaced person their zone's
+    r-th shelter; persons take its remaining places in order, the rest try the next round.
+    """
+    choice = np.full(len(zone), -1, dtype=np.int64)
+    for r in range(preference.shape[1]):  # one round per shelter, vectorised over people
+        waiting = np.flatnonzero(choice < 0)
+        if not len(waiting):
+            break
+        target = preference[zone[waiting], r]
+        order = np.lexsort((waiting, target))
+        sorted_target = target[order]
+        starts = np.searchsorted(sorted_target, sorted_target, side="left")
+        rank = np.arange(len(order)) - starts
+        taken = rank < room[sorted_target]
+        choice[waiting[order[taken]]] = sorted_target[taken]
+        np.subtract.at(room, sorted_target[taken], 1)
+    return choice
