@@ -1,5 +1,5 @@
 """The ``twin`` command: ``map`` (build, info, show), ``hazard`` (susceptibility), ``validate``, ``schema``, ``run``,
-``report``, ``compare``.
+``report``, ``compare``, ``sweep``.
 
 Errors a user can fix (:class:`twin.errors.TwinError`) are printed without a traceback and exit with 1;
 an interrupted command exits with 130.
@@ -189,6 +189,43 @@ def _compare(args: argparse.Namespace) -> int:
     return compare_command(args)
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from twin.sweep.runner import run_sweep
+
+    bar: Any = None
+
+    def progress(counts: Any) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=counts.total, unit="run", disable=args.quiet, file=sys.stderr, desc="sweep")
+        bar.update(counts.done - bar.n)
+        bar.set_postfix(failed=counts.failed, running=counts.running, refresh=False)
+
+    try:
+        summary = run_sweep(args.experiment, out=args.out, workers=args.workers, dask=args.dask, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(
+        f"{summary.total} runs: {summary.skipped} already done, {summary.ran} run now, {summary.failed} failed; "
+        f"results in {summary.folder}"
+    )
+    return 1 if summary.failed else 0
+
+
+def _add_sweep_command(sub: argparse._SubParsersAction) -> None:
+    sweep = sub.add_parser("sweep", help="run an experiment (parameters x seeds) on local cores or a Dask cluster")
+    sweep.add_argument("experiment", type=Path, help="experiment YAML file")
+    sweep.add_argument("--out", type=Path, default=None, help="sweep folder (default: sweeps/<name>); resumed")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, help="local worker processes (default: the cores)")
+    where.add_argument("--dask", default=None, metavar="tcp://HOST:PORT|local", help="run on a Dask scheduler")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(handler=_sweep)
+
+
 def _hazard_susceptibility(args: argparse.Namespace) -> int:
     from twin.hazards.landslide.outputs import susceptibility_command
 
@@ -334,11 +371,14 @@ def parser() -> argparse.ArgumentParser:
         prog="twin", description="twin: a digital twin of a city's resilience to floods, landslides and outages."
     )
     top.add_argument("--version", action="version", version=f"twin {__version__}")
-    sub = top.add_subparsers(dest="command", required=True, metavar="{map,hazard,validate,schema,run,report,compare}")
+    sub = top.add_subparsers(
+        dest="command", required=True, metavar="{map,hazard,validate,schema,run,report,compare,sweep}"
+    )
     _add_map_commands(sub)
     _add_hazard_commands(sub)
     _add_scenario_commands(sub)
     _add_report_commands(sub)
+    _add_sweep_command(sub)
     return top
 
 

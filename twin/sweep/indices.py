@@ -1,0 +1,33 @@
+"""Sensitivity indices of a sweep from SALib: Sobol (first order and total, with confidence intervals) and Morris.
+
+- Sobol: Saltelli et al. (2010) estimators of the first-order index ``S1`` and Jansen's total index ``ST``
+  on the ``N x (D + 2)`` Saltelli design, bootstrap confidence intervals (SALib ``analyze.sobol``).
+- Morris: the mean of absolute elementary effects ``mu*`` (Campolongo et al. 2007) and their standard
+  deviation ``sigma`` (Morris 1991), on the unit cube (SALib ``analyze.morris``): the effect of moving a
+  parameter across its whole range.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from twin.sweep.design import salib_problem
+
+
+def sobol_indices(names: list[str], y: np.ndarray, seed: int = 0) -> pd.DataFrame:
+    """``S1``, ``S1_conf``, ``ST``, ``ST_conf`` per parameter (95 % intervals) from a Saltelli design's outputs."""
+    from SALib.analyze import sobol
+
+    result = sobol.analyze(salib_problem(names), np.asarray(y, float), calc_second_order=False, seed=seed)
+    return pd.DataFrame({k: result[k] for k in ("S1", "S1_conf", "ST", "ST_conf")}, index=names)
+
+
+def morris_indices(names: list[str], unit: np.ndarray, y: np.ndarray, levels: int = 4, seed: int = 0) -> pd.DataFrame:
+    """``mu_star``, ``mu_star_conf`` and ``sigma`` per parameter from a Morris design (unit cube) and its outputs."""
+    from SALib.analyze import morris
+
+    result = morris.analyze(
+        salib_problem(names), np.asarray(unit, float), np.asarray(y, float), num_levels=levels, seed=seed
+    )
+    return pd.DataFrame({k: result[k] for k in ("mu_star", "mu_star_conf", "sigma")}, index=names)
