@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 Handler = Callable[[argparse.Namespace], int]
 #: Layers of ``twin map show`` (twin.report.mapplot.LAYERS, repeated so that parsing needs no matplotlib).
 MAP_LAYERS = ("roads", "hand", "lifelines")
+#: The parser of `twin sweep analyze` (see main()).
+SWEEP_ANALYZE = "sweep-analyze"
 
 
 def _say(message: str) -> None:
@@ -215,8 +217,19 @@ def _sweep(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
+def _sweep_analyze(args: argparse.Namespace) -> int:
+    from twin.sweep.analysis_page import analyze_command
+
+    return analyze_command(args)
+
+
 def _add_sweep_command(sub: argparse._SubParsersAction) -> None:
-    sweep = sub.add_parser("sweep", help="run an experiment (parameters x seeds) on local cores or a Dask cluster")
+    sweep = sub.add_parser(
+        "sweep",
+        help="run an experiment (parameters x seeds) on local cores or a Dask cluster",
+        epilog="twin sweep analyze DIR: sensitivity indices, main effects and scenario discovery of a sweep folder "
+        "(see twin sweep analyze --help)",
+    )
     sweep.add_argument("experiment", type=Path, help="experiment YAML file")
     sweep.add_argument("--out", type=Path, default=None, help="sweep folder (default: sweeps/<name>); resumed")
     where = sweep.add_mutually_exclusive_group()
@@ -224,6 +237,26 @@ def _add_sweep_command(sub: argparse._SubParsersAction) -> None:
     where.add_argument("--dask", default=None, metavar="tcp://HOST:PORT|local", help="run on a Dask scheduler")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(handler=_sweep)
+    # 'twin sweep analyze DIR' is this parser (main() routes it here): a positional experiment path and a
+    # sub-command cannot share one argparse parser.
+    analyze = sub.add_parser(
+        SWEEP_ANALYZE,
+        prog="twin sweep analyze",
+        description="Sensitivity indices (Sobol, Morris or RBD-FAST, with 95 %% intervals), main effects (tornado), "
+        "scatter plots and scenario discovery (PRIM) of a sweep folder: Parquet tables, PNG charts and an HTML page.",
+    )
+    analyze.add_argument("folder", type=Path, help="the sweep folder ('twin sweep EXP.yaml --out DIR')")
+    analyze.add_argument(
+        "--discover",
+        default=None,
+        metavar="'METRIC < LEVEL'",
+        help="the runs PRIM looks for, e.g. 'min(Q_access) < 0.5' (default: the experiment's discovery:)",
+    )
+    analyze.add_argument(
+        "--min-density", type=float, default=0.8, help="density PRIM's reported box must reach (default 0.8)"
+    )
+    analyze.add_argument("--out", type=Path, default=None, help="where to write (default: DIR/analysis)")
+    analyze.set_defaults(handler=_sweep_analyze)
 
 
 def _hazard_susceptibility(args: argparse.Namespace) -> int:
@@ -385,6 +418,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``twin`` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:2] == ["sweep", "analyze"]:
+        argv = [SWEEP_ANALYZE, *argv[2:]]
     args = parser().parse_args(argv)
     args.argv = argv  # the command line as given, for the run's provenance
     handler: Handler = args.handler
