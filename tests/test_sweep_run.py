@@ -1,7 +1,8 @@
-"""Sweep execution: metric summaries by hand, 12 rows identical across worker counts and Dask, resume by key."""
+"""Sweep execution: metric summaries by hand, 12 rows identical bit for bit across worker counts and Dask, resume."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ def _rows(folder: Path) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_rows_identical_across_workers_and_dask_and_resume(tmp_path: Path) -> None:
+def test_rows_identical_on_one_and_two_workers_and_a_rerun_skips_every_key(tmp_path: Path) -> None:
     exp = tmp_path / "exp.yaml"
     exp.write_text(EXP, encoding="utf-8")
     one = run_sweep(exp, out=tmp_path / "one", workers=1)
@@ -50,13 +51,31 @@ def test_rows_identical_across_workers_and_dask_and_resume(tmp_path: Path) -> No
     assert (one.ran, one.failed, two.ran) == (12, 0, 12)
     a, b = _rows(tmp_path / "one"), _rows(tmp_path / "two")
     assert len(a) == 12 and a["key"].is_unique
-    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
     assert a["min(Q_access)"].nunique() == 2  # the peak stage matters; the seeds do not change a river flood
     again = run_sweep(exp, out=tmp_path / "two", workers=2)
     assert (again.skipped, again.ran) == (12, 0)
+
+
+@pytest.mark.slow
+def test_rows_identical_on_a_dask_local_cluster(tmp_path: Path) -> None:
+    pytest.importorskip("distributed", reason="Dask is optional (pip install 'twin[dask]')")
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(EXP, encoding="utf-8")
+    run_sweep(exp, out=tmp_path / "pool", workers=1)
     via_dask = run_sweep(exp, out=tmp_path / "dask", workers=2, dask="local")
-    assert via_dask.ran == 12
-    pd.testing.assert_frame_equal(a, _rows(tmp_path / "dask"))
+    assert (via_dask.ran, via_dask.failed) == (12, 0)
+    pd.testing.assert_frame_equal(_rows(tmp_path / "pool"), _rows(tmp_path / "dask"), check_exact=True)
+
+
+def test_dask_missing_says_how_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from twin.errors import UsageError
+    from twin.sweep.execute import dask_executor
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed now raises ImportError
+    message = r"Dask is not installed; install it with pip install 'twin\[dask\]'"
+    with pytest.raises(UsageError, match=message), dask_executor("local", 1):
+        pass
 
 
 KILLABLE = """

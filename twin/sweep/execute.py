@@ -10,6 +10,7 @@ worker's tasks itself (its ``allowed_failures``); a task it gives up on is recor
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import os
 from collections import deque
@@ -59,12 +60,25 @@ def dask_executor(address: str, workers: int) -> Iterator[tuple[Callable[[], Exe
 
     Yields the executor factory and the number of worker threads the cluster has (the in-flight bound).
     """
-    from distributed import Client, LocalCluster
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError(
+            f"--dask {address}: Dask is not installed; install it with pip install 'twin[dask]' "
+            "(or pip install 'dask[distributed]'), or run on the local pool with --workers N"
+        ) from None
 
     cluster = None
     try:
         if address == "local":
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            # silence_logs: the nanny's warnings (a slow worker shutdown) would break the progress bar.
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
             client = Client(cluster)
         else:
             client = Client(address, timeout=30)
