@@ -127,6 +127,7 @@ def test_grid_main_effects_and_seed_share_by_hand(tmp_path: Path) -> None:
     share = 0.25 / (0.25 + 10.0 / 6.0)
     assert analysis.summary.loc["m", "seed_share"] == pytest.approx(share)
     assert seed_share(np.array([0, 0, 1, 1]), np.array([1.0, 1.0, 2.0, 2.0])) == 0.0
+    assert np.isnan(seed_share(np.array([0, 1]), np.array([1.0, 2.0])))  # one run per point: not measured
 
 
 def test_prim_finds_a_planted_box(tmp_path: Path) -> None:

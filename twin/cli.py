@@ -226,7 +226,7 @@ def _sweep_analyze(args: argparse.Namespace) -> int:
 def _add_sweep_command(sub: argparse._SubParsersAction) -> None:
     sweep = sub.add_parser(
         "sweep",
-        help="run an experiment (parameters x seeds) on local cores or a Dask cluster",
+        help="run an experiment (parameters x seeds) on local cores or a Dask cluster; 'sweep analyze DIR' analyses it",
         epilog="twin sweep analyze DIR: sensitivity indices, main effects and scenario discovery of a sweep folder "
         "(see twin sweep analyze --help)",
     )
@@ -242,7 +242,7 @@ def _add_sweep_command(sub: argparse._SubParsersAction) -> None:
     analyze = sub.add_parser(
         SWEEP_ANALYZE,
         prog="twin sweep analyze",
-        description="Sensitivity indices (Sobol, Morris or RBD-FAST, with 95 %% intervals), main effects (tornado), "
+        description="Sensitivity indices (Sobol, Morris or RBD-FAST, with 95 % intervals), main effects (tornado), "
         "scatter plots and scenario discovery (PRIM) of a sweep folder: Parquet tables, PNG charts and an HTML page.",
     )
     analyze.add_argument("folder", type=Path, help="the sweep folder ('twin sweep EXP.yaml --out DIR')")

@@ -8,7 +8,7 @@ What is computed, per metric kept by the sweep:
 - main effects for every design (:mod:`twin.sweep.effects`), the tornado chart's bars;
 - a summary with the share of the metric's variance that the seeds alone cause, by the law of total
   variance over design points ``p``: ``Var(Y) = E[Var(Y | p)] + Var(E[Y | p])``, the seed share being
-  ``E[Var(Y | p)] / Var(Y)`` (population variances; 0 with one replication);
+  ``E[Var(Y | p)] / Var(Y)`` (population variances; not measured with one replication);
 - scenario discovery with PRIM (:mod:`twin.sweep.discovery`) for a condition such as ``min(Q_access) < 0.5``.
 
 Failed runs and runs without a value (NaN) are left out of the means; an index that needs every design point
@@ -217,13 +217,13 @@ def _empty_indices() -> pd.DataFrame:
 
 
 def seed_share(point: np.ndarray, y: np.ndarray) -> float:
-    """``E[Var(Y | p)] / Var(Y)`` (see the module docstring); NaN when ``Y`` does not vary."""
+    """``E[Var(Y | p)] / Var(Y)`` (see the module docstring); NaN when ``Y`` does not vary or no point has two runs."""
     frame = pd.DataFrame({"p": point, "y": y}).dropna()
     total = float(frame["y"].var(ddof=0)) if len(frame) else 0.0
-    if total == 0.0:
+    weights = frame.groupby("p").size()
+    if total == 0.0 or len(weights) == 0 or weights.max() < 2:  # no variance, or no point with two seeds
         return float("nan")
     within = frame.groupby("p")["y"].var(ddof=0)
-    weights = frame.groupby("p").size()
     return float((within * weights).sum() / weights.sum() / total)
 
 

@@ -84,7 +84,9 @@ def _metric_section(analysis: Analysis, i: int, metric: str, out: Path) -> Secti
         rows = [[esc(r.parameter), esc(r.index), _num(r.value), _num(r.conf)] for r in indices.itertuples()]
         parts.append(table(["parameter", "index", "value", "± 95 %"], rows, numeric=(2, 3)))
         parts.append(figure(png, f"{indices['method'].iloc[0]} indices of {metric} on the design's point means"))
-    if len(ok):
+    if ok[metric].nunique() == 1:
+        parts.append(f"<p class=note>Every run has {esc(metric)} = {_num(ok[metric].iloc[0])}: nothing to chart.</p>")
+    elif len(ok):
         effects = analysis.effects[analysis.effects["metric"] == metric]
         mean = float(analysis.summary["mean"].to_dict()[metric])
         tornado = tornado_png(effects, mean, metric)
