@@ -212,3 +212,13 @@ def test_cli_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "the sweep kept no metric 'Q'; it kept m" in err and "Traceback" not in err
     assert main(["sweep", "analyze", str(folder), "--discover", "m is low"]) == 1
     assert "expected METRIC < LEVEL" in capsys.readouterr().err
+
+
+def test_too_few_points_for_rbd_fast_are_said_and_the_main_effects_stand(tmp_path: Path) -> None:
+    levels = np.linspace(0.0, 1.0, 3)
+    unit = np.array([(a, b) for a in levels for b in levels])
+    folder = write_sweep(tmp_path / "t", unit, lambda u, _r: u[:, 0], "grid", names=["a", "b"])
+    analysis = analyze(load_sweep(folder))
+    assert analysis.indices.empty
+    assert analysis.notes == ["m: no RBD-FAST indices from 9 points (RBD-FAST needs at least 40 points)"]
+    assert analysis.effects.set_index("parameter")["swing"].to_dict() == {"a": 1.0, "b": 0.0}

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from twin.sweep.analysis import analyze, load_sweep
 from twin.sweep.runner import run_sweep
 from twin.sweep.store import read_results
 from twin.sweep.summaries import time_below
@@ -55,6 +56,10 @@ def test_rows_identical_on_one_and_two_workers_and_a_rerun_skips_every_key(tmp_p
     assert a["min(Q_access)"].nunique() == 2  # the peak stage matters; the seeds do not change a river flood
     again = run_sweep(exp, out=tmp_path / "two", workers=2)
     assert (again.skipped, again.ran) == (12, 0)
+    analysis = analyze(load_sweep(tmp_path / "two"))  # the real folder read back: 4 points, so main effects only
+    effects = analysis.effects[analysis.effects["metric"] == "min(Q_access)"].set_index("parameter")
+    assert effects.loc["hazards[0].hydrograph.peak_stage_m", "swing"] > 0
+    assert effects.loc["hazards[0].hydrograph.peak_stage_m", "at_low"] == "6.0"  # a higher river, less access
 
 
 @pytest.mark.slow
@@ -80,6 +85,7 @@ def test_dask_missing_says_how_to_install_it(tmp_path: Path, monkeypatch: pytest
 
 KILLABLE = """
 import sys
+from twin.sweep.analysis import analyze, load_sweep
 from twin.sweep.runner import run_sweep
 
 if __name__ == "__main__":

@@ -39,9 +39,25 @@ def morris_indices(names: list[str], unit: np.ndarray, y: np.ndarray, levels: in
     return pd.DataFrame({k: result[k] for k in ("mu_star", "mu_star_conf", "sigma")}, index=names)
 
 
+#: RBD-FAST's harmonics (SALib's default M) and the fewest points it is run on: with ``N`` points the bias
+#: correction subtracts ``lambda / (1 - lambda) (1 - S1)``, ``lambda = 2 M / N`` (Tissot & Prieur 2012), which
+#: needs ``N > 2 M`` and is kept to at most ``1 - S1`` by ``N >= 4 M``.
+RBD_HARMONICS = 10
+RBD_MIN_POINTS = 4 * RBD_HARMONICS
+
+
 def rbd_fast_indices(names: list[str], unit: np.ndarray, y: np.ndarray, seed: int = 0) -> pd.DataFrame:
-    """``S1`` and ``S1_conf`` (95 %) per parameter from any design's points (unit cube) and outputs."""
+    """``S1`` and ``S1_conf`` (95 %) per parameter from any design's points (unit cube) and outputs.
+
+    Raises
+    ------
+    ValueError
+        With fewer than :data:`RBD_MIN_POINTS` points.
+    """
     from SALib.analyze import rbd_fast
 
-    result = rbd_fast.analyze(salib_problem(names), np.asarray(unit, float), np.asarray(y, float), seed=seed)
+    if len(y) < RBD_MIN_POINTS:
+        raise ValueError(f"RBD-FAST needs at least {RBD_MIN_POINTS} points")
+    problem = salib_problem(names)
+    result = rbd_fast.analyze(problem, np.asarray(unit, float), np.asarray(y, float), M=RBD_HARMONICS, seed=seed)
     return pd.DataFrame({k: np.asarray(result[k], float) for k in ("S1", "S1_conf")}, index=names)
