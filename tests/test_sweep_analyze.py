@@ -17,7 +17,7 @@ import pytest
 
 from tests.test_sweep_indices import S1, ST, ishigami
 from twin.cli import main
-from twin.sweep.analysis import analyze, load_sweep, seed_share
+from twin.sweep.analysis import Analysis, analyze, load_sweep, seed_share
 from twin.sweep.design import draw_unit
 from twin.sweep.runner import DESIGN, SWEEP_JSON, UNIT_PREFIX
 from twin.sweep.store import ResultStore
@@ -75,7 +75,7 @@ def write_sweep(
     return folder
 
 
-def _index(analysis, name: str) -> pd.DataFrame:
+def _index(analysis: Analysis, name: str) -> pd.DataFrame:
     part = analysis.indices[analysis.indices["index"] == name]
     return part.set_index("parameter").reindex(NAMES[: len(part)])
 
