@@ -87,6 +87,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/hazards.py
 	$(BIN)/python benchmarks/lifelines.py
 	$(BIN)/python benchmarks/traffic.py
+	$(BIN)/python -m pip install --quiet -e ".[dask]"
+	$(BIN)/python benchmarks/sweep.py
 	$(BIN)/python benchmarks/traffic_vs_peers.py grid andorra --seeds 3 --uxsim-per-vehicle
 
 clean:

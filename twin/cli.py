@@ -1,5 +1,5 @@
 """The ``twin`` command: ``map`` (build, info, show), ``hazard`` (susceptibility), ``validate``, ``schema``, ``run``,
-``report``, ``compare``.
+``report``, ``compare``, ``sweep``.
 
 Errors a user can fix (:class:`twin.errors.TwinError`) are printed without a traceback and exit with 1;
 an interrupted command exits with 130.
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 Handler = Callable[[argparse.Namespace], int]
 #: Layers of ``twin map show`` (twin.report.mapplot.LAYERS, repeated so that parsing needs no matplotlib).
 MAP_LAYERS = ("roads", "hand", "lifelines")
+#: The parser of `twin sweep analyze` (see main()).
+SWEEP_ANALYZE = "sweep-analyze"
 
 
 def _whole(low: int, high: int, what: str) -> Callable[[str], int]:
@@ -218,6 +220,74 @@ def _compare(args: argparse.Namespace) -> int:
     return compare_command(args)
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from twin.sweep.runner import run_sweep
+
+    bar: Any = None
+
+    def progress(counts: Any) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=counts.total, unit="run", disable=args.quiet, file=sys.stderr, desc="sweep")
+        bar.update(counts.done - bar.n)
+        bar.set_postfix(failed=counts.failed, running=counts.running, refresh=False)
+
+    try:
+        summary = run_sweep(args.experiment, out=args.out, workers=args.workers, dask=args.dask, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(
+        f"{summary.total} runs: {summary.skipped} already done, {summary.ran} run now, {summary.failed} failed; "
+        f"results in {summary.folder}"
+    )
+    return 1 if summary.failed else 0
+
+
+def _sweep_analyze(args: argparse.Namespace) -> int:
+    from twin.sweep.analysis_page import analyze_command
+
+    return analyze_command(args)
+
+
+def _add_sweep_command(sub: argparse._SubParsersAction) -> None:
+    sweep = sub.add_parser(
+        "sweep",
+        help="run an experiment (parameters x seeds) on local cores or a Dask cluster; 'sweep analyze DIR' analyses it",
+        epilog="twin sweep analyze DIR: sensitivity indices, main effects and scenario discovery of a sweep folder "
+        "(see twin sweep analyze --help)",
+    )
+    sweep.add_argument("experiment", type=Path, help="experiment YAML file")
+    sweep.add_argument("--out", type=Path, default=None, help="sweep folder (default: sweeps/<name>); resumed")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, help="local worker processes (default: the cores)")
+    where.add_argument("--dask", default=None, metavar="tcp://HOST:PORT|local", help="run on a Dask scheduler")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(handler=_sweep)
+    # 'twin sweep analyze DIR' is this parser (main() routes it here): a positional experiment path and a
+    # sub-command cannot share one argparse parser.
+    analyze = sub.add_parser(
+        SWEEP_ANALYZE,
+        prog="twin sweep analyze",
+        description="Sensitivity indices (Sobol, Morris or RBD-FAST, with 95 % intervals), main effects (tornado), "
+        "scatter plots and scenario discovery (PRIM) of a sweep folder: Parquet tables, PNG charts and an HTML page.",
+    )
+    analyze.add_argument("folder", type=Path, help="the sweep folder ('twin sweep EXP.yaml --out DIR')")
+    analyze.add_argument(
+        "--discover",
+        default=None,
+        metavar="'METRIC < LEVEL'",
+        help="the runs PRIM looks for, e.g. 'min(Q_access) < 0.5' (default: the experiment's discovery:)",
+    )
+    analyze.add_argument(
+        "--min-density", type=float, default=0.8, help="density PRIM's reported box must reach (default 0.8)"
+    )
+    analyze.add_argument("--out", type=Path, default=None, help="where to write (default: DIR/analysis)")
+    analyze.set_defaults(handler=_sweep_analyze)
+
+
 def _hazard_susceptibility(args: argparse.Namespace) -> int:
     from twin.hazards.landslide.outputs import susceptibility_command
 
@@ -379,17 +449,22 @@ def parser() -> argparse.ArgumentParser:
         prog="twin", description="twin: a digital twin of a city's resilience to floods, landslides and outages."
     )
     top.add_argument("--version", action="version", version=f"twin {__version__}")
-    sub = top.add_subparsers(dest="command", required=True, metavar="{map,hazard,validate,schema,run,report,compare}")
+    sub = top.add_subparsers(
+        dest="command", required=True, metavar="{map,hazard,validate,schema,run,report,compare,sweep}"
+    )
     _add_map_commands(sub)
     _add_hazard_commands(sub)
     _add_scenario_commands(sub)
     _add_report_commands(sub)
+    _add_sweep_command(sub)
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``twin`` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:2] == ["sweep", "analyze"]:
+        argv = [SWEEP_ANALYZE, *argv[2:]]
     args = parser().parse_args(argv)
     args.argv = argv  # the command line as given, for the run's provenance
     handler: Handler = args.handler

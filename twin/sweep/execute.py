@@ -1,0 +1,209 @@
+"""Run tasks on a ``concurrent.futures`` executor: a local process pool or Dask distributed.
+
+Both get the same worker function (:func:`twin.sweep.worker.run_task`). At most ``2 x workers`` tasks are in
+flight, so a sweep of 100,000 runs holds few futures. A local pool whose worker process dies (killed, out of
+memory) breaks as a whole (``BrokenProcessPool``): the pool is started again and every task that was in
+flight is submitted again, up to ``retries`` times each, then recorded as failed. Dask reschedules a lost
+worker's tasks itself (its ``allowed_failures``); a task it gives up on is recorded as failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+from twin.errors import UsageError
+from twin.sweep.plan import Task
+from twin.sweep.worker import STATUS_FAILED, error_text, run_task
+
+Row = dict[str, Any]
+
+
+@dataclass
+class Counts:
+    """What the progress display shows."""
+
+    total: int
+    done: int = 0
+    failed: int = 0
+    running: int = 0
+    restarts: int = 0
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def local_pool(workers: int) -> Callable[[], Executor]:
+    """A factory of process pools (``spawn``: a fresh interpreter per worker, no state inherited)."""
+    if workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {workers}")
+    context = multiprocessing.get_context("spawn")
+    return lambda: ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+@contextlib.contextmanager
+def dask_executor(address: str, workers: int) -> Iterator[tuple[Callable[[], Executor], int]]:
+    """A Dask executor on a scheduler (``tcp://HOST:PORT``) or on a LocalCluster (``local``).
+
+    Yields the executor factory and the number of worker threads the cluster has (the in-flight bound).
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError(
+            f"--dask {address}: Dask is not installed; install it with pip install 'twin[dask]' "
+            "(or pip install 'dask[distributed]'), or run on the local pool with --workers N"
+        ) from None
+
+    cluster = None
+    try:
+        if address == "local":
+            # silence_logs: the nanny's warnings (a slow worker shutdown) would break the progress bar.
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            client = Client(cluster)
+        else:
+            client = Client(address, timeout=30)
+    except OSError as exc:
+        raise UsageError(
+            f"--dask {address}: cannot reach the Dask scheduler ({exc}); start one with 'dask scheduler' and "
+            "workers with 'dask worker tcp://HOST:8786', or use --dask local"
+        ) from None
+    try:
+        threads = max(1, sum(client.nthreads().values()))
+        executor = client.get_executor(pure=False)
+        yield (lambda: executor), threads
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_all(
+    tasks: Iterable[Task],
+    make_executor: Callable[[], Executor],
+    slots: int,
+    on_row: Callable[[Row], None],
+    counts: Counts,
+    retries: int = 2,
+) -> None:
+    """Run every task, calling ``on_row`` with each row as it arrives (in completion order).
+
+    Parameters
+    ----------
+    slots
+        How many tasks may be in flight at once (twice the workers keeps them busy).
+    retries
+        Times a task whose worker died is submitted again before it is recorded as failed.
+    """
+    pending = deque(tasks)
+    attempts: dict[str, int] = {}
+    executor = make_executor()
+    inflight: dict[Future[Row], Task] = {}
+    try:
+        while pending or inflight:
+            broken = _fill(executor, pending, inflight, slots)
+            counts.running = len(inflight)
+            if inflight and not broken:
+                done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+                broken = _collect(done, inflight, on_row, counts)
+            if broken:
+                # Every future of a broken pool fails: what was in flight goes again, to a new pool.
+                lost = list(inflight.values())
+                inflight.clear()
+                _shutdown(executor)
+                counts.restarts += 1
+                _retry(lost, pending, attempts, retries, on_row, counts)
+                executor = make_executor()
+    finally:
+        _shutdown(executor)
+
+
+def _shutdown(executor: Executor) -> None:
+    """Stop an executor without waiting; a local pool also drops the tasks it has not started."""
+    if isinstance(executor, ProcessPoolExecutor):
+        executor.shutdown(wait=False, cancel_futures=True)
+    else:  # Dask's ClientExecutor takes no cancel_futures; the client closes after it
+        executor.shutdown(wait=False)
+
+
+def _retry(
+    lost: list[Task],
+    pending: deque[Task],
+    attempts: dict[str, int],
+    retries: int,
+    on_row: Callable[[Row], None],
+    counts: Counts,
+) -> None:
+    """Tasks of a broken pool go back to the front of the queue, or become failed rows after ``retries``."""
+    again = []
+    for task in lost:
+        attempts[task.key] = attempts.get(task.key, 0) + 1
+        if attempts[task.key] <= retries:
+            again.append(task)
+        else:
+            _record(
+                failed_row(task, f"the worker process died {attempts[task.key]} times while running it"), on_row, counts
+            )
+    pending.extendleft(reversed(again))
+
+
+def _record(row: Row, on_row: Callable[[Row], None], counts: Counts) -> None:
+    counts.done += 1
+    counts.failed += row["status"] == STATUS_FAILED
+    on_row(row)
+
+
+def _fill(executor: Executor, pending: deque[Task], inflight: dict[Future[Row], Task], slots: int) -> bool:
+    while pending and len(inflight) < slots:
+        task = pending.popleft()
+        try:
+            inflight[executor.submit(run_task, task)] = task
+        except BrokenProcessPool:
+            pending.appendleft(task)
+            return True
+    return False
+
+
+def _collect(
+    done: set[Future[Row]], inflight: dict[Future[Row], Task], on_row: Callable[[Row], None], counts: Counts
+) -> bool:
+    """Record the rows of finished futures; True if the pool broke (those tasks stay in ``inflight``)."""
+    broken = False
+    for future in done:
+        try:
+            row = future.result()
+        except BrokenProcessPool:
+            broken = True
+            continue
+        except Exception as exc:  # Dask gave up on the task (KilledWorker, ...): a failed row
+            row = failed_row(inflight[future], error_text(exc))
+        del inflight[future]
+        _record(row, on_row, counts)
+    return broken
+
+
+def failed_row(task: Task, message: str) -> Row:
+    """The row of a task that never returned one."""
+    row = task.head()
+    row.update(dict.fromkeys(task.metrics, float("nan")))
+    row.update(status=STATUS_FAILED, error=message, wall_s=float("nan"), worker="")
+    return row
