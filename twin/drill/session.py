@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.atomic import write_text_atomic
-from twin.city.build import load_city
+from twin.city.build import City, load_city
 from twin.drill.clock import DrillClock, WallClock, check_speed
 from twin.drill.commands import COMMANDS, CommandError, validate_command
 from twin.drill.journal import JOURNAL_NAME, Journal, read_journal
@@ -158,11 +158,14 @@ class DrillSession:
     # --- building ----------------------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, folder: Path, setup: DrillSetup, now: WallClock = time.monotonic) -> DrillSession:
-        """A new drill in an empty (or new) folder, paused at the start until the controller starts it."""
+    def start(
+        cls, folder: Path, setup: DrillSetup, now: WallClock = time.monotonic, city: City | None = None
+    ) -> DrillSession:
+        """A new drill in an empty (or new) folder, paused at the start until the controller starts it
+        (``city``: the scenario's City when the caller has it loaded already)."""
         spec = load_scenario(setup.scenario)
         check_speed(setup.speed)
-        model = CityModel(load_city(spec.map), spec, seed=setup.seed)
+        model = CityModel(city or load_city(spec.map), spec, seed=setup.seed)
         injects = _injects(setup, model)
         if folder.exists() and any(folder.iterdir()):
             raise RunError(f"{folder}: not empty; give a new folder for the drill, or --resume {folder} to go on")
@@ -175,7 +178,7 @@ class DrillSession:
         return session
 
     @classmethod
-    def resume(cls, folder: Path, now: WallClock = time.monotonic) -> DrillSession:
+    def resume(cls, folder: Path, now: WallClock = time.monotonic, city: City | None = None) -> DrillSession:
         """The drill of ``folder`` continued from its last checkpoint plus its journal, paused."""
         setup, saved_hash = DrillSetup.read(folder)
         spec = load_scenario(setup.scenario)
@@ -184,12 +187,13 @@ class DrillSession:
                 f"{setup.scenario} changed since the drill in {folder} started; resuming needs the scenario as it "
                 "was (restore it, or start a new drill)"
             )
-        city = load_city(spec.map)
         journal, read = Journal.open(folder / JOURNAL_NAME)
-        model, included, used = _latest_model(folder, city, spec, setup.seed)
+        model, included, used = _latest_model(folder, city or load_city(spec.map), spec, setup.seed)
         replay_entries(model, read.entries[included:])
         injects = _injects(setup, model)
-        clock = DrillClock(model.duration_s, setup.speed, model.clock_s, paused=True, now=now)
+        speeds = [e["payload"]["speed"] for e in read.entries if e["payload"].get("action") == "speed"]
+        speed = float(speeds[-1]) if speeds else setup.speed  # the pace the controller last set
+        clock = DrillClock(model.duration_s, speed, model.clock_s, paused=True, now=now)
         session = cls(folder, setup, model, clock, journal, injects, list(read.entries))
         session.fired = {str(e["msel"]) for e in read.entries if e["type"] == "inject"}
         session.ended = any(e["type"] == "end" for e in read.entries)
@@ -347,7 +351,7 @@ def write_results(model: CityModel, out: Path, entries: int, command: str) -> Re
     return results
 
 
-def replay_drill(folder: Path, out: Path | None = None) -> Results:
+def replay_drill(folder: Path, out: Path | None = None, city: City | None = None) -> Results:
     """Rerun a drill from its journal without the clock; write the run folder ``out`` (default ``replay/``).
 
     The engine steps to each entry's step, applies it, and runs on to the drill's end entry (or the
@@ -358,7 +362,7 @@ def replay_drill(folder: Path, out: Path | None = None) -> Results:
     if scenario_hash(spec) != saved_hash:
         raise RunError(f"{setup.scenario} changed since the drill in {folder} ran; a replay needs it as it was")
     read = read_journal(folder / JOURNAL_NAME)
-    model = CityModel(load_city(spec.map), spec, seed=setup.seed)
+    model = CityModel(city or load_city(spec.map), spec, seed=setup.seed)
     replay_entries(model, read.entries)
     end = next((e for e in read.entries if e["type"] == "end"), None)
     if end is None:
@@ -372,7 +376,7 @@ def _injects(setup: DrillSetup, model: CityModel) -> list[Inject]:
     return load_msel(setup.msel, model.city, tuple(DESKS), model.duration_s)
 
 
-def _latest_model(folder: Path, city: Any, spec: Scenario, seed: int | None) -> tuple[CityModel, int, str]:
+def _latest_model(folder: Path, city: City, spec: Scenario, seed: int | None) -> tuple[CityModel, int, str]:
     """The engine from the newest readable checkpoint, the journal entries it includes, and which it was."""
     problems = []
     for meta_path in sorted((folder / CHECKPOINTS).glob("step-*.json"), reverse=True):
