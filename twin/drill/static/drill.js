@@ -72,6 +72,8 @@ function showClock() {
   const c = S.clock;
   $("clock").textContent = hms(c.sim_s) + (c.ended ? " (ended)" : c.paused ? " (paused)" : "");
   $("speed").textContent = `${c.set_speed}x`;
+  const select = document.querySelector("#controls select");
+  if (select && [...select.options].some((o) => Number(o.value) === c.set_speed)) select.value = c.set_speed;
   $("behind").textContent = c.behind_s > 0 ? `behind by ${Math.round(c.behind_s)} s` : "";
 }
 
@@ -204,7 +206,7 @@ function buildControls() {
     const b = document.createElement("button"); b.textContent = action; b.onclick = () => send("clock", { action }); box.append(b);
   }
   const speed = document.createElement("select");
-  for (const v of [0, 1, 10, 30, 60, 120, 300, 600]) speed.append(new Option(`${v}x`, v));
+  for (const v of [0, 1, 10, 30, 60, 120, 300, 600, 3600]) speed.append(new Option(`${v}x`, v));
   speed.value = 60; speed.onchange = () => send("clock", { action: "speed", speed: Number(speed.value) }); box.append(speed);
   const end = document.createElement("button"); end.textContent = "end drill";
   end.onclick = () => { if (confirm("End the drill?")) send("clock", { action: "end" }); }; box.append(end);
