@@ -147,3 +147,29 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run_of_the_same_journal(
     stored = Results.load(folder / RUN_FOLDER)
     pd.testing.assert_frame_equal(stored.timeseries, replay.timeseries, check_exact=True)
     assert len(drill.events[drill.events["kind"] == "close_link"]) >= 1
+
+
+def test_the_after_action_report_pairs_injects_with_answers_and_compares_with_no_action(
+    andorra_city: City, tmp_path: Path
+) -> None:
+    from twin.drill.report import answer_of, write_after_action
+
+    wall = FakeWall()
+    folder = tmp_path / "drill"
+    session = DrillSession.start(folder, DrillSetup(SCENARIO, msel=MSEL, speed=60), now=wall, city=andorra_city)
+    session.control(ROLES["controller"], {"action": "start"})
+    _run_for(session, wall, 22)  # inject 3 (police, Avinguda de Salou) fired at 20 min
+    session.submit(ROLES["police"], CLOSE_SALOU)  # at 22 min
+    session.submit(ROLES["police"], {"command": "close_road", "target": {"bridges_over": "valira"}})
+    session.control(ROLES["controller"], {"action": "end"})
+    session.journal.close()
+    entries = read_journal(folder / "journal.jsonl").entries
+    inject_3 = next(e for e in entries if e.get("msel") == "3")
+    answer = answer_of(inject_3, "police", entries)
+    assert answer is not None and answer["payload"] == CLOSE_SALOU and answer["t_s"] - inject_3["t_s"] == 120.0
+    path = write_after_action(folder, city=andorra_city)
+    page = path.read_text(encoding="utf-8")
+    for section in ("sec-exercise", "sec-objectives", "sec-timeline", "sec-outcome", "sec-evaluation"):
+        assert f'id="{section}"' in page
+    assert "police: close_road" in page and '<td class="nowrap">2min</td>' in page
+    assert "no action journaled" in page  # injects nobody answered before the end

@@ -17,17 +17,18 @@ def add_drill_command(sub: argparse._SubParsersAction) -> None:
         help="run a live drill: the engine on a real-time clock, a control room page per role, injects, a journal",
         description="twin drill SCENARIO starts a drill server and prints one link per role (controller, the desks, "
         "evaluator, observer); twin drill --resume DIR continues a stopped or crashed drill; twin drill replay DIR "
-        "reruns a drill from its journal without the clock and writes the same tables.",
+        "reruns a drill from its journal without the clock and writes the same tables; twin drill report DIR writes "
+        "the after-action report (DIR/after-action.html).",
     )
-    drill.add_argument("what", nargs="?", help="a scenario file, or 'replay'")
-    drill.add_argument("folder", nargs="?", type=Path, help="with replay: the drill folder")
+    drill.add_argument("what", nargs="?", help="a scenario file, or 'replay' or 'report'")
+    drill.add_argument("folder", nargs="?", type=Path, help="with replay or report: the drill folder")
     drill.add_argument("--speed", type=float, default=60.0, help="simulated seconds per wall second (default 60)")
     drill.add_argument("--msel", type=Path, default=None, help="the master scenario events list (CSV)")
     drill.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
     drill.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     drill.add_argument("--seed", type=int, default=None, help="seed of the run (default: the scenario's)")
     drill.add_argument("--out", type=Path, default=None, help="the drill folder (default drills/NAME-TIME); with "
-                       "replay, the run folder to write (default DIR/replay)")  # fmt: skip
+                       "replay, the run folder to write (default DIR/replay); with report, the HTML file")  # fmt: skip
     drill.add_argument("--resume", type=Path, default=None, metavar="DIR", help="continue the drill in DIR")
     drill.add_argument("--checkpoint-every", default="15min", help="simulated time between checkpoints (default 15min)")
     drill.set_defaults(handler=run_drill_command)
@@ -37,6 +38,8 @@ def run_drill_command(args: argparse.Namespace) -> int:
     """Dispatch ``twin drill``."""
     if args.what == "replay":
         return _replay(args)
+    if args.what == "report":
+        return _report(args)
     if args.resume is None and args.what is None:
         raise UsageError("twin drill: give a scenario file, --resume DIR or replay DIR (see twin drill --help)")
     if args.resume is not None and args.what is not None:
@@ -53,6 +56,15 @@ def _replay(args: argparse.Namespace) -> int:
     results = replay_drill(args.folder, args.out)
     print(summary_table(results))
     _say(f"wrote {args.out or args.folder / 'replay'}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from twin.drill.report import write_after_action
+
+    if args.folder is None:
+        raise UsageError("twin drill report: give the drill folder, e.g. twin drill report drills/my-drill")
+    _say(f"wrote {write_after_action(args.folder, args.out)}")
     return 0
 
 

@@ -166,7 +166,7 @@ class DrillSession:
         spec = load_scenario(setup.scenario)
         check_speed(setup.speed)
         model = CityModel(city or load_city(spec.map), spec, seed=setup.seed)
-        injects = _injects(setup, model)
+        injects = msel_of(setup, model)
         if folder.exists() and any(folder.iterdir()):
             raise RunError(f"{folder}: not empty; give a new folder for the drill, or --resume {folder} to go on")
         (folder / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
@@ -190,7 +190,7 @@ class DrillSession:
         journal, read = Journal.open(folder / JOURNAL_NAME)
         model, included, used = _latest_model(folder, city or load_city(spec.map), spec, setup.seed)
         replay_entries(model, read.entries[included:])
-        injects = _injects(setup, model)
+        injects = msel_of(setup, model)
         speeds = [e["payload"]["speed"] for e in read.entries if e["payload"].get("action") == "speed"]
         speed = float(speeds[-1]) if speeds else setup.speed  # the pace the controller last set
         clock = DrillClock(model.duration_s, speed, model.clock_s, paused=True, now=now)
@@ -370,7 +370,8 @@ def replay_drill(folder: Path, out: Path | None = None, city: City | None = None
     return write_results(model, out or folder / "replay", len(read.entries), "twin drill replay")
 
 
-def _injects(setup: DrillSetup, model: CityModel) -> list[Inject]:
+def msel_of(setup: DrillSetup, model: CityModel) -> list[Inject]:
+    """The injects of the drill's MSEL (none without one)."""
     if setup.msel is None:
         return []
     return load_msel(setup.msel, model.city, tuple(DESKS), model.duration_s)
