@@ -26,6 +26,14 @@ def add_drill_command(sub: argparse._SubParsersAction) -> None:
     drill.add_argument("--msel", type=Path, default=None, help="the master scenario events list (CSV)")
     drill.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
     drill.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    drill.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another name or address people use to reach this machine (with --host 0.0.0.0; repeatable): "
+        "requests naming any other host are refused (DNS rebinding)",
+    )
     drill.add_argument("--seed", type=int, default=None, help="seed of the run (default: the scenario's)")
     drill.add_argument("--out", type=Path, default=None, help="the drill folder (default drills/NAME-TIME); with "
                        "replay, the run folder to write (default DIR/replay); with report, the HTML file")  # fmt: skip
@@ -94,7 +102,8 @@ def _serve(args: argparse.Namespace) -> int:
             session = DrillSession.start(folder, setup)
         except ValueError as exc:  # the speed
             raise UsageError(f"--speed: {exc}") from None
-    app = DrillApp(session, local_hosts(args.host, args.port))
+    hosts = local_hosts(args.host, args.port) + [f"{name}:{args.port}" for name in args.allow_host]
+    app = DrillApp(session, hosts)
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
     print(f"drill folder: {session.folder}", flush=True)
     for role, (token, _role) in app.tokens.by_role.items():
