@@ -162,8 +162,13 @@ def test_the_after_action_report_pairs_injects_with_answers_and_compares_with_no
     session.submit(ROLES["police"], CLOSE_SALOU)  # at 22 min
     session.submit(ROLES["police"], {"command": "close_road", "target": {"bridges_over": "valira"}})
     session.control(ROLES["controller"], {"action": "end"})
-    session.journal.close()
+    drill = session.finish()
     entries = read_journal(folder / "journal.jsonl").entries
+    assert (
+        entries[-1]["type"] == "end" and drill.timeseries["t_s"].iloc[-1] == 20 * 60.0
+    )  # the last record (every 5 min) before the end
+    replay = replay_drill(folder, tmp_path / "replay", city=andorra_city)  # stops where the controller ended
+    pd.testing.assert_frame_equal(drill.timeseries, replay.timeseries, check_exact=True)
     inject_3 = next(e for e in entries if e.get("msel") == "3")
     answer = answer_of(inject_3, "police", entries)
     assert answer is not None and answer["payload"] == CLOSE_SALOU and answer["t_s"] - inject_3["t_s"] == 120.0

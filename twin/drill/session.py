@@ -248,7 +248,8 @@ class DrillSession:
             except ValueError as exc:
                 raise CommandError([("speed", str(exc))]) from None
         self._check_running()
-        entry = self._journal("clock", role.name, payload)
+        # The end is an "end" entry: a replay stops there, as the drill did.
+        entry = self._journal("end" if action == "end" else "clock", role.name, payload)
         self._clock_action(action, payload.get("speed"))
         return _ack(entry)
 

@@ -62,7 +62,7 @@ function apply(d) {
 function journalLine(e) {
   const p = e.payload;
   if (e.type === "clock") return `controller: clock ${p.action}${p.speed !== undefined ? " " + p.speed + "x" : ""}`;
-  if (e.type === "end") return `drill ended: ${p.reason || ""}`;
+  if (e.type === "end") return `drill ended: ${p.reason || "by the controller"}`;
   const who = e.type === "inject" ? `inject ${e.msel}` : e.role;
   if (p.command === "message") return `${who} → ${p.to || "all"}: ${p.text}`;
   return `${who}: ${p.command} ${JSON.stringify(p.target || {})}`;
