@@ -68,12 +68,13 @@ async def _open(debug_port: int, url: str) -> tuple[Any, Page]:
     import websockets
 
     async with httpx.AsyncClient() as client:
-        for _ in range(100):
+        tabs: list[dict[str, Any]] = []
+        end = time.monotonic() + 120  # Chromium can take a while to start on a loaded machine
+        while not tabs and time.monotonic() < end:
             try:
                 tabs = (await client.get(f"http://127.0.0.1:{debug_port}/json/list")).json()
-                break
             except httpx.TransportError:
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.2)
         tab = next(t for t in tabs if t["type"] == "page")
     ws = await websockets.connect(tab["webSocketDebuggerUrl"], max_size=None)
     page = Page(ws)
