@@ -1,5 +1,5 @@
 """The ``twin`` command: ``map`` (build, info, show), ``hazard`` (susceptibility), ``validate``, ``schema``, ``run``,
-``report``, ``compare``, ``sweep``.
+``report``, ``compare``, ``sweep``, ``drill`` (:mod:`twin.drill.cli`).
 
 Errors a user can fix (:class:`twin.errors.TwinError`) are printed without a traceback and exit with 1;
 an interrupted command exits with 130.
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from twin import __version__
+from twin.drill.cli import add_drill_command
 from twin.errors import TwinError
 
 if TYPE_CHECKING:
@@ -450,13 +451,14 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--version", action="version", version=f"twin {__version__}")
     sub = top.add_subparsers(
-        dest="command", required=True, metavar="{map,hazard,validate,schema,run,report,compare,sweep}"
+        dest="command", required=True, metavar="{map,hazard,validate,schema,run,report,compare,sweep,drill}"
     )
     _add_map_commands(sub)
     _add_hazard_commands(sub)
     _add_scenario_commands(sub)
     _add_report_commands(sub)
     _add_sweep_command(sub)
+    add_drill_command(sub)
     return top
 
 

@@ -1,0 +1,252 @@
+"""What people and injects can send to the engine in a drill, validated like scenario input.
+
+The table :data:`COMMANDS` is data: each :class:`CommandSpec` names the engine event kind it schedules
+(:mod:`twin.sim.events`) and the fields it takes. Desks are given commands by name in
+:data:`twin.drill.roles.DESK_COMMANDS`; later models (crews: dispatch and stage; residents: warn, open a
+shelter) add theirs with :func:`register_command` without touching the server.
+
+A command is a JSON object ``{"command": NAME, field: value, ...}``. :func:`validate_command` checks every
+field at once against the spec and against the City (a road selector must match roads of the map, as in a
+scenario file: :mod:`twin.sim.targets`), and raises :class:`CommandError` listing each bad field with what is
+wrong and how to fix it (the server answers 422 with them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from twin.scenario.events import COMPONENT_KEYS, LINK_KEYS, ComponentSelector, LinkSelector
+from twin.scenario.problems import format_loc, from_validation_error
+from twin.sim.targets import TargetError, resolve_components, resolve_links
+from twin.units import parse_duration_s
+
+if TYPE_CHECKING:
+    from twin.city.build import City
+
+MAX_TEXT = 500
+"""Longest message text (characters): a feed line, not a document."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a command.
+
+    Attributes
+    ----------
+    name
+        The JSON key.
+    kind
+        ``links`` (a road selector), ``components`` (a component selector), ``text``, ``duration`` (seconds or
+        ``"2h"``) or ``desk`` (a desk's name).
+    required
+        Whether the command needs it.
+    help
+        One line for the form on the page.
+    """
+
+    name: str
+    kind: str
+    required: bool = True
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A command: its name, the engine event it schedules, its fields.
+
+    Attributes
+    ----------
+    name
+        What people send (``close_road``).
+    title
+        The form's title.
+    event
+        The engine event kind it schedules (:data:`twin.sim.events.EVENT_KINDS` or a registered kind).
+    fields
+        Its fields, in form order.
+    """
+
+    name: str
+    title: str
+    event: str
+    fields: tuple[FieldSpec, ...] = field(default_factory=tuple)
+
+    def describe(self) -> dict[str, Any]:
+        """The spec as data, for the page to build its form."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "fields": [{"name": f.name, "kind": f.kind, "required": f.required, "help": f.help} for f in self.fields],
+        }
+
+
+ROAD_HELP = "roads: links [ids], osm_ways [ids], street (part of a name) or bridges_over (a river)"
+COMPONENT_HELP = "components: components [ids], osm_ids, name (part of it), kinds or groups"
+
+COMMANDS: dict[str, CommandSpec] = {}
+
+
+def register_command(spec: CommandSpec) -> None:
+    """Add a command to the table (a model that brings its own event kind registers its commands here)."""
+    COMMANDS[spec.name] = spec
+
+
+for _spec in (
+    CommandSpec("close_road", "Close roads", "close_link", (FieldSpec("target", "links", help=ROAD_HELP),)),
+    CommandSpec("open_road", "Reopen roads", "open_link", (FieldSpec("target", "links", help=ROAD_HELP),)),
+    CommandSpec(
+        "message",
+        "Send a message",
+        "message",
+        (FieldSpec("text", "text", help="what to say"), FieldSpec("to", "desk", False, "a desk, or everyone")),
+    ),
+    CommandSpec(
+        "fail_component",
+        "Fail components",
+        "fail_component",
+        (
+            FieldSpec("target", "components", help=COMPONENT_HELP),
+            FieldSpec("restore_after", "duration", False, "back in service after (e.g. 2h)"),
+            FieldSpec("cause", "text", False, "what failed them (e.g. substation fire)"),
+        ),
+    ),
+    CommandSpec(
+        "repair_component",
+        "Repair components",
+        "repair_component",
+        (FieldSpec("target", "components", help=COMPONENT_HELP),),
+    ),
+):
+    register_command(_spec)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A validated command, ready for the engine.
+
+    Attributes
+    ----------
+    name
+        The command's name.
+    event
+        The engine event kind.
+    target
+        The selector, as plain data.
+    params
+        The event's parameters (``text``, ``to``, ``restore_after_s``).
+    cause
+        The event's cause, when the command gives one.
+    """
+
+    name: str
+    event: str
+    target: dict[str, Any]
+    params: dict[str, Any]
+    cause: str | None = None
+
+
+class CommandError(ValueError):
+    """A command with bad fields: ``problems`` pairs each field with what is wrong and how to fix it."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{name}: {text}" for name, text in problems))
+
+
+def validate_command(payload: Any, city: City, desks: tuple[str, ...]) -> Command:
+    """``payload`` checked against its command's spec and the City; every problem at once.
+
+    Raises
+    ------
+    CommandError
+        Listing each bad field (an unknown command, a missing or unknown field, a wrong type, a selector that
+        matches nothing on this map).
+    """
+    if not isinstance(payload, dict):
+        raise CommandError([("command", 'send a JSON object such as {"command": "close_road", "target": {...}}')])
+    name = payload.get("command")
+    spec = COMMANDS.get(name) if isinstance(name, str) else None
+    if spec is None:
+        raise CommandError([("command", f"unknown command {name!r}; commands: {', '.join(sorted(COMMANDS))}")])
+    problems: list[tuple[str, str]] = []
+    known = {f.name for f in spec.fields}
+    problems += [
+        (key, f"{spec.name} takes no {key!r}; its fields: {', '.join(f.name for f in spec.fields)}")
+        for key in payload
+        if key != "command" and key not in known
+    ]
+    values: dict[str, Any] = {}
+    for field_spec in spec.fields:
+        value = payload.get(field_spec.name)
+        if value is None or value == "":
+            if field_spec.required:
+                problems.append((field_spec.name, f"missing: {field_spec.help or 'give a value'}"))
+            continue
+        try:
+            values[field_spec.name] = _check_field(field_spec, value, city, desks)
+        except CommandError as exc:
+            problems += exc.problems
+    if problems:
+        raise CommandError(problems)
+    return _command_of(spec, values)
+
+
+def _command_of(spec: CommandSpec, values: dict[str, Any]) -> Command:
+    target = values.pop("target", {})
+    cause = values.pop("cause", None)
+    params = {("restore_after_s" if k == "restore_after" else k): v for k, v in values.items()}
+    return Command(spec.name, spec.event, target, params, cause)
+
+
+def _check_field(spec: FieldSpec, value: Any, city: City, desks: tuple[str, ...]) -> Any:
+    """One field's value, checked (CommandError naming the field when it is wrong)."""
+    if spec.kind in ("links", "components"):
+        return _check_target(spec.name, value, city, spec.kind)
+    if spec.kind == "text":
+        if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
+            raise CommandError([(spec.name, f"must be text of 1 to {MAX_TEXT} characters")])
+        return value.strip()
+    if spec.kind == "desk":
+        if value not in desks:
+            raise CommandError([(spec.name, f"unknown desk {value!r}; desks: {', '.join(desks)}")])
+        return value
+    if spec.kind == "duration":
+        try:
+            seconds = parse_duration_s(value)
+        except (ValueError, TypeError) as exc:
+            raise CommandError([(spec.name, str(exc))]) from None
+        if not 0 < seconds < math.inf:
+            raise CommandError([(spec.name, f"must be a duration > 0 such as 2h, got {value!r}")])
+        return seconds
+    raise ValueError(f"command field {spec.name!r} has the unknown kind {spec.kind!r}")  # a programming error
+
+
+def _check_target(name: str, value: Any, city: City, kind: str) -> dict[str, Any]:
+    """A selector validated as a scenario's target, then resolved on the City (it must match something)."""
+    model: type[BaseModel] = LinkSelector if kind == "links" else ComponentSelector
+    own, other = (LINK_KEYS, COMPONENT_KEYS) if kind == "links" else (COMPONENT_KEYS, LINK_KEYS)
+    if not isinstance(value, dict):
+        raise CommandError([(name, f"must be an object with one or more of {', '.join(own)}")])
+    foreign = [k for k in value if k in other]
+    if foreign:
+        raise CommandError(
+            [(f"{name}.{k}", f"selects the wrong kind of thing here; use {', '.join(own)}") for k in foreign]
+        )
+    try:
+        selector = model.model_validate(value).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        raise CommandError(
+            [
+                (f"{name}.{format_loc(p.loc)}" if p.loc else name, p.message + (f" ({p.hint})" if p.hint else ""))
+                for p in from_validation_error(exc, model)
+            ]
+        ) from None
+    try:
+        (resolve_links if kind == "links" else resolve_components)(city, selector)
+    except TargetError as exc:
+        raise CommandError([(name, str(exc))]) from None
+    return selector

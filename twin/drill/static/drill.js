@@ -1,0 +1,226 @@
+// twin drill: the control room page. Plain JavaScript, no build step, no request to another site.
+// It reads /api/me and /api/map once, then keeps one WebSocket open that brings deltas and takes commands.
+"use strict";
+const S = { me: null, map: null, closed: new Set(), flood: new Set(), down: new Set(), series: [], feed: [],
+  clock: null, view: null, pending: new Map(), nextId: 1, ws: null, picked: null };
+const $ = (id) => document.getElementById(id);
+
+function hms(s) {
+  s = Math.round(s); const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), x = s % 60;
+  return `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}:${String(x).padStart(2, "0")}`;
+}
+
+async function start() {
+  const me = await fetch("/api/me"); if (!me.ok) { document.body.textContent = (await me.json()).error; return; }
+  S.me = await me.json();
+  S.map = await (await fetch("/api/map")).json();
+  $("title").textContent = S.me.scenario; $("role").textContent = S.me.title;
+  buildForms(); if (S.me.controls) buildControls();
+  if (S.me.kind === "controller" || S.me.kind === "evaluator") loadMsel();
+  fitView(); draw(); connect();
+  window.addEventListener("resize", () => { fitView(); draw(); });
+  $("map").addEventListener("contextmenu", pickRoad);
+  $("map").addEventListener("wheel", zoom, { passive: false });
+}
+
+function connect() {
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+  S.ws = ws;
+  ws.onmessage = (m) => {
+    const d = JSON.parse(m.data);
+    if (d.type === "delta") apply(d);
+    else { const form = S.pending.get(d.id); S.pending.delete(d.id); answer(d, form); }
+  };
+  ws.onclose = () => { $("behind").textContent = "connection lost: retrying"; setTimeout(connect, 2000); };
+}
+
+function send(type, payload, form) {
+  const id = S.nextId++; S.pending.set(id, form);
+  S.ws.send(JSON.stringify({ id, type, payload }));
+}
+
+function answer(d, form) {
+  const el = $("answer");
+  if (d.type === "ack") { el.className = "good"; el.textContent = `sent (#${d.seq}, at ${hms(d.t_s)})`; if (form) form.reset(); }
+  else {
+    el.className = "bad";
+    el.textContent = d.problems ? d.problems.map((p) => `${p.field}: ${p.message}`).join("; ") : d.error;
+  }
+}
+
+function apply(d) {
+  if (d.clock) { S.clock = d.clock; showClock(); }
+  if (d.closed) { S.closed = new Set(d.closed); S.flood = new Set(d.closed_by.flood.concat(d.closed_by.debris)); }
+  if (d.down) S.down = new Set(d.down);
+  if (d.series) { S.series.push(...d.series); showVitals(); }
+  for (const e of d.log || []) S.feed.push({ t: e.t_s, text: `${e.kind} ${e.target} ${e.details.text || ""} (${e.cause})` });
+  for (const e of d.journal || []) S.feed.push({ t: e.t_s, text: journalLine(e) });
+  if (d.log || d.journal) showFeed();
+  if (d.closed || d.down) draw();
+}
+
+function journalLine(e) {
+  const p = e.payload;
+  if (e.type === "clock") return `controller: clock ${p.action}${p.speed !== undefined ? " " + p.speed + "x" : ""}`;
+  if (e.type === "end") return `drill ended: ${p.reason || "by the controller"}`;
+  const who = e.type === "inject" ? `inject ${e.msel}` : e.role;
+  if (p.command === "message") return `${who} → ${p.to || "all"}: ${p.text}`;
+  return `${who}: ${p.command} ${JSON.stringify(p.target || {})}`;
+}
+
+function showClock() {
+  const c = S.clock;
+  $("clock").textContent = hms(c.sim_s) + (c.ended ? " (ended)" : c.paused ? " (paused)" : "");
+  $("speed").textContent = `${c.set_speed}x`;
+  const select = document.querySelector("#controls select");
+  if (select && [...select.options].some((o) => Number(o.value) === c.set_speed)) select.value = c.set_speed;
+  $("behind").textContent = c.behind_s > 0 ? `behind by ${Math.round(c.behind_s)} s` : "";
+}
+
+function showVitals() {
+  const last = S.series[S.series.length - 1]; const box = $("gauges"); box.textContent = "";
+  for (const key of Object.keys(last).filter((k) => k.startsWith("Q_"))) {
+    const row = document.createElement("div"); row.className = "gauge";
+    const name = document.createElement("span"); name.textContent = key.slice(2);
+    const value = document.createElement("b"); value.textContent = last[key] === null ? "–" : last[key].toFixed(3);
+    const spark = document.createElement("canvas"); spark.width = 220; spark.height = 24;
+    row.append(name, value, spark); box.append(row); sparkline(spark, key);
+  }
+}
+
+function sparkline(canvas, key) {
+  const g = canvas.getContext("2d"), end = S.clock ? S.clock.end_s : 1;
+  g.strokeStyle = "#1d6fa5"; g.beginPath();
+  S.series.forEach((r, i) => {
+    if (r[key] === null) return;
+    const x = (r.t_s / end) * canvas.width, y = canvas.height - 2 - r[key] * (canvas.height - 4);
+    if (i === 0) g.moveTo(x, y); else g.lineTo(x, y);
+  });
+  g.stroke();
+}
+
+function showFeed() {
+  const ol = $("feed"); ol.textContent = "";
+  for (const f of S.feed.slice(-200).reverse()) {
+    const li = document.createElement("li"); const t = document.createElement("span"); t.className = "t";
+    t.textContent = hms(f.t) + " "; li.append(t, document.createTextNode(f.text)); ol.append(li);
+  }
+}
+
+// --- the map: the City's own geometry on a canvas, metres scaled to pixels ---------------------------------
+function fitView() {
+  const c = $("map"); c.width = c.clientWidth; c.height = c.clientHeight;
+  const [w, h] = S.map.size_m; const k = Math.min(c.width / w, c.height / h) * 0.95;
+  S.view = { k, x: (c.width - w * k) / 2, y: (c.height + h * k) / 2 };
+}
+const px = (x, y) => [S.view.x + x * S.view.k, S.view.y - y * S.view.k];
+
+function line(g, flat) {
+  g.beginPath();
+  for (let i = 0; i < flat.length; i += 2) { const [x, y] = px(flat[i], flat[i + 1]); if (i) g.lineTo(x, y); else g.moveTo(x, y); }
+  g.stroke();
+}
+
+function draw() {
+  const c = $("map"), g = c.getContext("2d"); g.clearRect(0, 0, c.width, c.height);
+  g.lineWidth = 1.5; g.strokeStyle = "#3a7bd5";
+  S.map.rivers.forEach((r, i) => { g.lineWidth = S.map.river_kind[i] === "river" ? 2.5 : 1; line(g, r); });
+  g.strokeStyle = "#9a9a9a"; g.lineWidth = 1; S.map.roads.forEach((r) => line(g, r));
+  g.lineWidth = 4;
+  for (const id of S.closed) { g.strokeStyle = S.flood.has(id) ? "#8e44ad" : "#d62728"; line(g, S.map.roads[id]); }
+  const comp = S.map.components;
+  for (const id of S.down) {
+    const [x, y] = px(comp.x[id], comp.y[id]); g.fillStyle = "#e67e22"; g.beginPath(); g.arc(x, y, 4, 0, 7); g.fill();
+  }
+  if (S.picked !== null) { g.strokeStyle = "#000"; g.lineWidth = 3; line(g, S.map.roads[S.picked]); }
+}
+
+function zoom(ev) {
+  ev.preventDefault(); const f = ev.deltaY < 0 ? 1.25 : 0.8, r = $("map").getBoundingClientRect();
+  const mx = ev.clientX - r.left, my = ev.clientY - r.top;
+  S.view = { k: S.view.k * f, x: mx - (mx - S.view.x) * f, y: my - (my - S.view.y) * f }; draw();
+}
+
+// Right-click: the nearest road (to its vertices) fills the road forms' target with its link id.
+function pickRoad(ev) {
+  ev.preventDefault(); const r = $("map").getBoundingClientRect();
+  const mx = (ev.clientX - r.left - S.view.x) / S.view.k, my = (S.view.y - (ev.clientY - r.top)) / S.view.k;
+  let best = null, dist = Infinity;
+  S.map.roads.forEach((flat, id) => {
+    for (let i = 0; i < flat.length; i += 2) {
+      const d = (flat[i] - mx) ** 2 + (flat[i + 1] - my) ** 2; if (d < dist) { dist = d; best = id; }
+    }
+  });
+  S.picked = best; draw();
+  for (const input of document.querySelectorAll("input[data-kind=links]")) input.value = `links=${best}`;
+  $("answer").className = ""; $("answer").textContent = `picked road ${best} ${S.map.road_names[best] || ""}`;
+}
+
+// --- forms built from the role's commands (/api/me) ------------------------------------------------------
+function parseTarget(text) {
+  // "street=Meritxell", "links=12,13", "bridges_over=valira; street=Meritxell" or JSON
+  text = text.trim(); if (text.startsWith("{")) return JSON.parse(text);
+  const target = {};
+  for (const part of text.split(";").map((p) => p.trim()).filter(Boolean)) {
+    const [key, value] = part.split("=").map((p) => p.trim());
+    const list = ["links", "osm_ways", "components", "osm_ids"].includes(key);
+    const many = ["kinds", "groups"].includes(key);
+    target[key] = list ? value.split(",").map(Number) : many ? value.split(",").map((v) => v.trim()) : value;
+  }
+  return target;
+}
+
+function buildForms() {
+  const box = $("commandforms");
+  if (!S.me.commands.length) { box.textContent = "This role watches: it sends no commands."; return; }
+  for (const cmd of S.me.commands) {
+    const form = document.createElement("form"); form.dataset.command = cmd.name;
+    const title = document.createElement("b"); title.textContent = cmd.title; form.append(title);
+    for (const f of cmd.fields) {
+      const label = document.createElement("label"); label.textContent = `${f.name}${f.required ? "" : " (optional)"}`;
+      let input;
+      if (f.kind === "desk") {
+        input = document.createElement("select"); input.append(new Option("everyone", ""));
+        for (const [k, v] of Object.entries(S.me.desks)) input.append(new Option(v, k));
+      } else { input = document.createElement("input"); input.placeholder = f.help; }
+      input.name = f.name; input.dataset.kind = f.kind; label.append(input); form.append(label);
+    }
+    const button = document.createElement("button"); button.textContent = "Send"; form.append(button);
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault(); const payload = { command: cmd.name };
+      try {
+        for (const input of form.querySelectorAll("input, select")) {
+          if (!input.value) continue;
+          payload[input.name] = ["links", "components"].includes(input.dataset.kind) ? parseTarget(input.value) : input.value;
+        }
+      } catch (err) { answer({ error: `target: ${err.message}` }); return; }
+      send("command", payload, form);
+    });
+    box.append(form);
+  }
+}
+
+function buildControls() {
+  const box = $("controls");
+  for (const action of ["start", "pause", "step"]) {
+    const b = document.createElement("button"); b.textContent = action; b.onclick = () => send("clock", { action }); box.append(b);
+  }
+  const speed = document.createElement("select");
+  for (const v of [0, 1, 10, 30, 60, 120, 300, 600, 3600]) speed.append(new Option(`${v}x`, v));
+  speed.value = 60; speed.onchange = () => send("clock", { action: "speed", speed: Number(speed.value) }); box.append(speed);
+  const end = document.createElement("button"); end.textContent = "end drill";
+  end.onclick = () => { if (confirm("End the drill?")) send("clock", { action: "end" }); }; box.append(end);
+}
+
+async function loadMsel() {
+  const r = await fetch("/api/msel"); if (!r.ok) return; const data = await r.json();
+  $("mselbox").hidden = false; const table = $("msel"); table.textContent = "";
+  for (const i of data.injects) {
+    const tr = table.insertRow(); [i.number, hms(i.time_s), i.to, i.message].forEach((v) => { tr.insertCell().textContent = v; });
+    const cell = tr.insertCell();
+    if (S.me.controls) { const b = document.createElement("button"); b.textContent = i.sent ? "sent" : "fire"; b.disabled = i.sent;
+      b.onclick = () => { send("inject", { number: i.number }); b.disabled = true; b.textContent = "sent"; }; cell.append(b); }
+  }
+}
+
+start();
