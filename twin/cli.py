@@ -86,9 +86,15 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from twin.scenario import scenario_json_schema
+    if args.city:
+        from twin.city.config import city_json_schema
 
-    text = json.dumps(scenario_json_schema(), indent=2)
+        schema = city_json_schema()
+    else:
+        from twin.scenario import scenario_json_schema
+
+        schema = scenario_json_schema()
+    text = json.dumps(schema, indent=2)
     if args.out:
         from twin.atomic import write_text_atomic
         from twin.errors import UsageError
@@ -265,7 +271,8 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
         help="check the files only, not whether their events and hazards fit their map (which loads the map)",
     )
     validate.set_defaults(handler=_validate)
-    schema = sub.add_parser("schema", help="write the JSON Schema of scenario files (for editors)")
+    schema = sub.add_parser("schema", help="write the JSON Schema of scenario files, or of city.yaml (for editors)")
+    schema.add_argument("--city", action="store_true", help="the schema of a map folder's city.yaml instead")
     schema.add_argument("--out", type=Path, default=None, help="file to write (default: standard output)")
     schema.set_defaults(handler=_schema)
     run = sub.add_parser("run", help="run a scenario and write a run folder with metrics and plots")
