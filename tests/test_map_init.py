@@ -134,3 +134,12 @@ def test_init_clips_a_pbf_and_the_dem_and_the_result_builds(tmp_path: Path) -> N
     assert scan.highway_ways < scan_extract(MONACO_OSM).highway_ways
     city = load_city(folder, cache_dir=tmp_path / "cache")
     assert city.population == 9000 and city.dem_coverage > 0.95
+
+
+def test_missing_inputs_are_all_reported_by_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["map", "init", str(tmp_path / "town"), "--osm", "gone.osm.pbf", "--dem", "gone.tif", "--population", "9"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "--osm: gone.osm.pbf not found" in err and "--dem: gone.tif not found" in err and "Traceback" not in err
+    assert main([*argv, "--clip", "1,2,3"]) == 1
+    assert "--clip: '1,2,3' is not four numbers" in capsys.readouterr().err
