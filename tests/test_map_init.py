@@ -82,7 +82,7 @@ def test_init_without_residents_or_a_dem_of_the_area_says_both(tmp_path: Path) -
         init_map(tmp_path / "town", osm, MONACO_DEM)
     problems = info.value.problems
     assert len(problems) == 2
-    assert problems[0].startswith("--dem: monaco_srtm3.tif covers 0% of the roads' box")
+    assert problems[0].startswith("--dem: monaco_srtm3.tif covers 0% of the roads (")
     assert "give --population N" in problems[1]
 
 

@@ -68,6 +68,8 @@ class Scan:
         (min_lon, min_lat, max_lon, max_lat) of the highway ways' nodes.
     highway_ways, buildings
         Counts.
+    road_lon, road_lat
+        The middle node of each highway way: a sample of the roads, one point a way (for the DEM's coverage).
     building_xy, building_floor_m2
         Per building way: representative point (lon, lat) and floor area (footprint x levels, 1 level when
         untagged), for the floor area of school campuses mapped as grounds.
@@ -80,6 +82,8 @@ class Scan:
     road_bounds: BBox | None = None
     highway_ways: int = 0
     buildings: int = 0
+    road_lon: array = field(default_factory=lambda: array("d"))
+    road_lat: array = field(default_factory=lambda: array("d"))
     building_lon: array = field(default_factory=lambda: array("d"))
     building_lat: array = field(default_factory=lambda: array("d"))
     building_floor_m2: array = field(default_factory=lambda: array("d"))
@@ -187,6 +191,8 @@ class _Scanner:
         lon, lat = coords
         if "highway" in tags:
             self.scan.highway_ways += 1
+            self.scan.road_lon.append(float(lon[len(lon) // 2]))
+            self.scan.road_lat.append(float(lat[len(lat) // 2]))
             b = self.bounds
             b[0], b[1] = min(b[0], float(lon.min())), min(b[1], float(lat.min()))
             b[2], b[3] = max(b[2], float(lon.max())), max(b[3], float(lat.max()))

@@ -37,6 +37,11 @@ ACTIVE_SHELTERS = 12
 MIN_SHELTER_PLACES = 50
 #: Margin (degrees) kept around the roads when the DEM is cut to the map: 2 SRTM3 cells.
 DEM_MARGIN_DEG = 0.0025
+#: Buildings per road way from which an extract's buildings are taken as mapped (Andorra has 1.05, Monaco 0.5;
+#: an extract with fewer has its buildings mapped in part, and residents go by street length instead).
+BUILDINGS_PER_ROAD_WAY = 0.25
+#: Least share of the roads on valid DEM cells for map init to go on (below it the DEM is of another place).
+MIN_COVERAGE = 0.5
 OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")
 
 
@@ -144,25 +149,24 @@ def areas_from_places(places: list[Place]) -> list[Area]:
     return []
 
 
-def dem_facts(path: Path, box: BBox) -> DemFacts:
-    """Nodata, cell size and the share of ``box`` (lon/lat) that the DEM covers."""
+def dem_facts(path: Path, lon: np.ndarray, lat: np.ndarray) -> DemFacts:
+    """Nodata, cell size, and the share of the road sample (lon/lat) on valid DEM cells."""
     import rasterio
-    from rasterio.warp import transform_bounds
 
-    from twin.city.terrain import _metres_per_unit
+    from twin.city.terrain import _metres_per_unit, raw_coverage
 
     try:
         with rasterio.open(path) as src:
             if src.crs is None:
                 raise MapError(f"{path}: the DEM has no CRS; write one into it (gdal_edit.py -a_srs EPSG:4326)")
-            west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
             nodata, resolution = src.nodata, _metres_per_unit(src)
+            raw = src.read(1).astype(np.float64)
+            if nodata is not None:
+                raw[raw == nodata] = np.nan
+            covers = float(raw_coverage(raw, src, lon, lat).mean()) if len(lon) else 0.0
     except rasterio.errors.RasterioIOError as exc:
         raise MapError(f"{path}: not a readable raster ({exc}); give a GeoTIFF DEM") from exc
-    overlap_w = max(0.0, min(east, box[2]) - max(west, box[0]))
-    overlap_h = max(0.0, min(north, box[3]) - max(south, box[1]))
-    full = max((box[2] - box[0]) * (box[3] - box[1]), 1e-12)
-    return DemFacts(None if nodata is None else float(nodata), resolution, overlap_w * overlap_h / full)
+    return DemFacts(None if nodata is None else float(nodata), resolution, covers)
 
 
 def cut_dem(source: Path, target: Path, box: BBox) -> None:
@@ -233,7 +237,25 @@ def init_map(
         Every problem at once: missing inputs, a DEM that does not cover the roads, no residents given or tagged.
     """
     _check_inputs(folder, osm, dem, force)
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
+    try:
+        return _init(folder, osm, dem, population, population_csv, name, clip)
+    except BaseException:
+        if created:  # leave nothing half-written behind
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _init(
+    folder: Path,
+    osm: Path,
+    dem: Path,
+    population: int | None,
+    population_csv: Path | None,
+    name: str | None,
+    clip: BBox | None,
+) -> InitResult:
     plain_xml = osm.name.endswith((".osm", ".osm.bz2", ".osm.gz"))
     osm_name = osm.name if plain_xml and clip is None else f"{_stem(osm)}.osm.bz2"
     if plain_xml and clip is None:
@@ -245,14 +267,14 @@ def init_map(
     if scan.road_bounds is None:
         raise MapError(f"{osm}: the extract has no roads (highway ways){' inside --clip' if clip else ''}")
     box = scan.road_bounds
-    facts = dem_facts(dem, box)
+    facts = dem_facts(dem, np.frombuffer(scan.road_lon, dtype=float), np.frombuffer(scan.road_lat, dtype=float))
     problems = []
-    if facts.covers < 0.5:
+    if facts.covers < MIN_COVERAGE:
         problems.append(
-            f"--dem: {dem.name} covers {facts.covers:.0%} of the roads' box ({_box_text(box)}); give the DEM of "
+            f"--dem: {dem.name} covers {facts.covers:.0%} of the roads ({_box_text(box)}); give the DEM of "
             "the same area (SRTM, Copernicus GLO-30 or a national model)"
         )
-    areas = _areas(scan, box, population, population_csv, name)
+    areas = _areas(scan, box, population, population_csv, name, folder.name)
     if not areas:
         problems.append(
             "residents: the extract's places carry no population tag; give --population N (residents of the map) "
@@ -283,12 +305,14 @@ def _box_text(box: BBox) -> str:
     return f"lon {box[0]:.4f}..{box[2]:.4f}, lat {box[1]:.4f}..{box[3]:.4f}"
 
 
-def _areas(scan: Scan, box: BBox, population: int | None, csv_path: Path | None, name: str | None) -> list[Area]:
+def _areas(
+    scan: Scan, box: BBox, population: int | None, csv_path: Path | None, name: str | None, fallback: str
+) -> list[Area]:
     if csv_path is not None:
         return read_population_csv(csv_path)
     centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
     if population is not None:
-        label = name or _main_place(scan, centre) or "City"
+        label = name or _main_place(scan, centre) or fallback
         return [Area(label, population, round(centre[0], 5), round(centre[1], 5))]
     return areas_from_places(scan.places)
 
@@ -301,7 +325,7 @@ def _main_place(scan: Scan, centre: tuple[float, float]) -> str:
 
 
 def _city_name(scan: Scan, areas: list[Area], folder: Path) -> str:
-    return areas[0].name if len(areas) == 1 and areas[0].name != "City" else folder.name
+    return areas[0].name if len(areas) == 1 else folder.name
 
 
 def shelter_capacity(element: Element, scan: Scan) -> tuple[float, str]:
@@ -370,7 +394,15 @@ def render_city_yaml(
         assumed.append("dem_nodata")
     else:
         lines.append(f"# dem_nodata: {facts.nodata:g} is the DEM's own nodata value, read from the GeoTIFF")
-    lines.append("min_dem_coverage: 0.95")
+    if facts.covers >= 0.97:
+        lines.append("min_dem_coverage: 0.95")
+    else:
+        floor = max(0.05, math.floor((facts.covers - 0.05) * 100) / 100)
+        lines.append(
+            f"min_dem_coverage: {floor:.2f}   # ASSUMED: the DEM covers {facts.covers:.0%} of the roads; the rest "
+            "take the nearest valid elevation"
+        )
+        assumed.append("min_dem_coverage")
     working = 30 if facts.resolution_m >= 30 else max(2, math.ceil(facts.resolution_m))
     lines.append(
         f"working_resolution_m: {working}   # the DEM's cells are about {facts.resolution_m:.0f} m"
@@ -396,14 +428,16 @@ def render_city_yaml(
 
 
 def _population_lines(scan: Scan, areas: list[Area], given: bool, assumed: list[str]) -> list[str]:
-    method = "buildings" if scan.buildings else "roads"
     lines = ["population:"]
-    if method == "buildings":
+    if scan.buildings >= BUILDINGS_PER_ROAD_WAY * scan.highway_ways:
         lines.append(f"  method: buildings        # {scan.buildings} buildings in the extract: residents by floor area")
         lines.append("  default_levels: 3        # ASSUMED: storeys of a home without building:levels")
         assumed.append("population.default_levels")
     else:
-        lines.append("  method: roads            # the extract has no buildings: residents by street length")
+        lines.append(
+            f"  method: roads            # only {scan.buildings} buildings for {scan.highway_ways} road ways: "
+            "residents by street length"
+        )
     if given:
         lines.append('  source: "given to twin map init"')
     else:
