@@ -156,7 +156,8 @@ def test_raising_the_river_mid_run_equals_a_run_that_had_that_stage(andorra_city
     high = {**VALIRA, "hydrograph": {"peak_stage_m": 7.0, "time_to_peak": "3h", "duration": "8h"}}
     base = _scenario(tmp_path, [high], [])
     first = CityModel(andorra_city, raised)
-    precomputed = first.phases["hazards"][0].rivers[0][1]  # type: ignore[attr-defined]
+    # the river's plains are [(from_s, plain), ...], one per levee breach: the first holds from the start
+    precomputed = first.phases["hazards"][0].rivers[0][1][0][1]  # type: ignore[attr-defined]
     assert precomputed.max_stage_m == 1.5  # 4.5 m peak, 3 m channel depth
     by_event = _depths_by_step(first)
     by_spec = _depths_by_step(CityModel(andorra_city, base))
@@ -164,7 +165,7 @@ def test_raising_the_river_mid_run_equals_a_run_that_had_that_stage(andorra_city
     assert after and all(np.array_equal(by_event[i][1], by_spec[i][1]) for i in after)
     assert not np.array_equal(by_event[after[0] - 1][1], by_spec[after[0] - 1][1])  # before the raise they differ
     # The plain was extended to the new peak, and at the peak the water reached cells the old plain did not have.
-    assert first.phases["hazards"][0].rivers[0][1].max_stage_m == 4.0  # type: ignore[attr-defined]
+    assert first.phases["hazards"][0].rivers[0][1][0][1].max_stage_m == 4.0  # type: ignore[attr-defined]
     at_peak = next(depth for t, depth in by_event if t == 3 * 3600.0)
     assert np.setdiff1d(np.flatnonzero(at_peak > 0), precomputed.cells).size > 50
     logged = first.recorder.events_table()

@@ -62,8 +62,43 @@ def _map_build(args: argparse.Namespace) -> int:
         f"{city.name}: {city.drive.n_nodes} drivable nodes, {city.population} residents "
         f"({time.perf_counter() - start:.1f} s)"
     )
+    from twin.city.check import check_city, format_findings
+
     for line in city.warnings():  # weak points the user should check before trusting a run
         _say(line)
+    _say(format_findings(city.name, check_city(city)))  # what the map lacks and what the build synthesised
+    return 0
+
+
+def _map_init(args: argparse.Namespace) -> int:
+    from twin.city.mapinit import init_map, parse_bbox
+
+    clip = parse_bbox(args.clip) if args.clip else None
+    _say(f"reading {args.osm.name} and {args.dem.name} ...")
+    result = init_map(
+        args.map,
+        args.osm,
+        args.dem,
+        population=args.population,
+        population_csv=args.population_csv,
+        name=args.name,
+        clip=clip,
+        force=args.force,
+    )
+    people = sum(a.population for a in result.areas)
+    print(f"wrote {result.config_path} ({result.osm_file}, {result.dem_file}, {result.crs})")
+    print(f"  {people} residents in {len(result.areas)} area(s), {result.shelters} shelter candidates proposed")
+    print(f"  assumed (marked ASSUMED in the file): {', '.join(result.assumed)}")
+    print(f"next: twin map check {args.map}   then: twin map build {args.map}")
+    return 0
+
+
+def _map_check(args: argparse.Namespace) -> int:
+    from twin.city.build import load_city
+    from twin.city.check import check_city, format_findings
+
+    city = load_city(args.map, cache_dir=args.cache, progress=lambda m: _say(f"  {m} ..."))
+    print(format_findings(city.name, check_city(city)))
     return 0
 
 
@@ -116,9 +151,15 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from twin.scenario import scenario_json_schema
+    if args.city:
+        from twin.city.config import city_json_schema
 
-    text = json.dumps(scenario_json_schema(), indent=2)
+        schema = city_json_schema()
+    else:
+        from twin.scenario import scenario_json_schema
+
+        schema = scenario_json_schema()
+    text = json.dumps(schema, indent=2)
     if args.out:
         from twin.atomic import write_text_atomic
         from twin.errors import UsageError
@@ -297,10 +338,45 @@ def _hazard_susceptibility(args: argparse.Namespace) -> int:
 
 def _add_map_commands(sub: argparse._SubParsersAction) -> None:
     maps = sub.add_parser("map", help="compile, describe and draw a map folder (OSM + DEM + city.yaml)")
-    map_sub = maps.add_subparsers(dest="map_command", required=True, metavar="{build,info,show}")
+    map_sub = maps.add_subparsers(dest="map_command", required=True, metavar="{init,check,build,info,show}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("map", type=Path, help="map folder holding city.yaml, e.g. maps/andorra")
     common.add_argument("--cache", type=Path, default=None, help="cache folder (default: MAP/.cache)")
+    init = map_sub.add_parser(
+        "init",
+        help="start a map folder from an OSM extract and a DEM: copies them in and writes a commented city.yaml",
+        description="Reads the extract (.osm, .osm.bz2 or .osm.pbf, streaming) and the DEM; writes MAP/ with the "
+        "extract as OSM XML, the DEM cut to it, and a city.yaml that builds as it is: the UTM zone of the data, the "
+        "DEM's nodata, shelter candidates with their OSM ids and floor areas, hospitals, rivers. Values it had to "
+        "assume are marked ASSUMED.",
+    )
+    init.add_argument("map", type=Path, help="map folder to write, e.g. maps/mytown")
+    init.add_argument("--osm", type=Path, required=True, help="OSM extract: .osm, .osm.bz2 or .osm.pbf")
+    init.add_argument("--dem", type=Path, required=True, help="DEM GeoTIFF of the same area (SRTM, GLO-30, LiDAR)")
+    residents = init.add_mutually_exclusive_group()
+    residents.add_argument("--population", type=int, default=None, metavar="N", help="residents of the map")
+    residents.add_argument(
+        "--population-csv",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help="residents per area: columns name, population, lon, lat (default: OSM places' population tags)",
+    )
+    init.add_argument("--name", default=None, help="the city's name (default: the extract's main place)")
+    init.add_argument(
+        "--clip",
+        default=None,
+        metavar="BBOX",
+        help="cut the extract and the DEM to min_lon,min_lat,max_lon,max_lat (e.g. 1.47,42.45,1.59,42.55)",
+    )
+    init.add_argument("--force", action="store_true", help="replace the folder's city.yaml if there is one")
+    init.set_defaults(handler=_map_init)
+    check = map_sub.add_parser(
+        "check",
+        parents=[common],
+        help="what the map lacks and what the build synthesised, exposed components, coverage gaps",
+    )
+    check.set_defaults(handler=_map_check)
     build = map_sub.add_parser("build", parents=[common], help="compile the City (cached; quick when unchanged)")
     build.set_defaults(handler=_map_build)
     info = map_sub.add_parser("info", parents=[common], help="sizes, counts and assumptions of the City")
@@ -380,7 +456,8 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
     )
     _add_input_flags(validate)
     validate.set_defaults(handler=_validate)
-    schema = sub.add_parser("schema", help="write the JSON Schema of scenario files (for editors)")
+    schema = sub.add_parser("schema", help="write the JSON Schema of scenario files, or of city.yaml (for editors)")
+    schema.add_argument("--city", action="store_true", help="the schema of a map folder's city.yaml instead")
     schema.add_argument("--out", type=Path, default=None, help="file to write (default: standard output)")
     schema.set_defaults(handler=_schema)
     run = sub.add_parser("run", help="run a scenario and write a run folder with metrics and plots")

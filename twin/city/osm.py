@@ -62,7 +62,8 @@ class OsmData:
     bounds: tuple[float, float, float, float] | None = None
 
 
-def _open(path: Path) -> IO[bytes]:
+def open_osm(path: Path) -> IO[bytes]:
+    """A binary stream of an OSM XML file, decompressed when it ends in ``.bz2`` or ``.gz``."""
     if path.suffix == ".bz2":
         return bz2.open(path, "rb")
     if path.suffix == ".gz":
@@ -75,7 +76,7 @@ def _tags(element: ET.Element) -> Tags:
 
 
 def _elements(path: Path) -> Iterator[ET.Element]:
-    with _open(path) as stream:
+    with open_osm(path) as stream:
         for _event, element in ET.iterparse(stream, events=("end",)):
             yield element
 

@@ -1,0 +1,145 @@
+"""twin map init: a map folder and a city.yaml that builds and runs as written, from .osm, .osm.bz2 or .osm.pbf."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import osmium
+import pytest
+import yaml
+
+from tests.conftest import MAPS
+from twin.city.build import load_city
+from twin.city.config import load_city_config
+from twin.city.extract import Element, Scan, classify, polygon_area_m2, scan_extract
+from twin.city.mapinit import init_map, parse_bbox, read_population_csv, shelter_capacity
+from twin.cli import main
+from twin.errors import MapError
+
+MONACO_OSM = MAPS / "monaco" / "monaco-2021.osm.bz2"
+MONACO_DEM = MAPS / "monaco" / "monaco_srtm3.tif"
+# Monaco-Ville and La Condamine: a quarter of the principality.
+CLIP = (7.415, 43.728, 7.432, 43.740)
+
+
+def _pbf(tmp_path: Path) -> Path:
+    """Monaco's .osm.bz2 written as .osm.pbf with the same binding."""
+    target = tmp_path / "monaco.osm.pbf"
+    with osmium.SimpleWriter(str(target)) as writer:
+        for obj in osmium.FileProcessor(str(MONACO_OSM)):
+            writer.add(obj)
+    return target
+
+
+def test_polygon_area_against_a_hand_computed_square() -> None:
+    # 0.001 x 0.001 degrees on the equator: (2 pi R / 360 x 0.001)^2 = 111.19508^2 = 12,364.35 m2
+    lon = np.array([0.0, 0.001, 0.001, 0.0, 0.0])
+    lat = np.array([0.0, 0.0, 0.001, 0.001, 0.0])
+    assert polygon_area_m2(lon, lat) == pytest.approx(12_364.35, rel=1e-5)
+
+
+def test_shelter_capacity_is_floor_area_over_the_sphere_minimum() -> None:
+    hall = Element("sports_hall", "way", 7, "Hall", 1.0, 42.0, building=True, footprint_m2=700.0, levels=2.0)
+    floor, how = shelter_capacity(hall, Scan())
+    assert floor == 1400.0 and how == "2 levels"  # 1,400 m2 / 3.5 m2 a person = 400 places
+    point = Element("school", "node", 8, "School", 1.0, 42.0, building=False)
+    assert math.isnan(shelter_capacity(point, Scan())[0])
+
+
+def test_classify_follows_the_osm_tags() -> None:
+    assert classify({"amenity": "school"}) == "school"
+    assert classify({"building": "sports_hall"}) == "sports_hall"
+    assert classify({"healthcare": "hospital"}) == "hospital"
+    assert classify({"power": "substation"}) == "substation"
+    assert classify({"amenity": "community_centre"}) == "community_centre"
+    assert classify({"amenity": "bench"}) is None
+
+
+def test_bad_clip_and_population_csv_say_every_problem(tmp_path: Path) -> None:
+    with pytest.raises(MapError) as info:
+        parse_bbox("42.5,1.5,42.6,1.6x")
+    assert "not four numbers" in str(info.value)
+    with pytest.raises(MapError) as info:
+        parse_bbox("1.6,42.6,1.5,42.5")
+    assert len(info.value.problems) == 2 and "e.g. 1.47,42.45,1.59,42.55" in str(info.value)
+    csv = tmp_path / "areas.csv"
+    csv.write_text("name,population,lon,lat\nA,12x,1.5,42.5\nB,-4,1.5,42.5\nC,100,1.52,42.51\n")
+    with pytest.raises(MapError) as info:
+        read_population_csv(csv)
+    assert [p.split(":")[0] for p in info.value.problems] == ["line 2", "line 3"]
+
+
+def test_init_without_residents_or_a_dem_of_the_area_says_both(tmp_path: Path) -> None:
+    osm = tmp_path / "street.osm"
+    osm.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><osm version="0.6">'
+        '<node id="1" lat="42.5060" lon="1.5200"/><node id="2" lat="42.5060" lon="1.5210"/>'
+        '<way id="10"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/></way></osm>'
+    )
+    with pytest.raises(MapError) as info:
+        init_map(tmp_path / "town", osm, MONACO_DEM)
+    problems = info.value.problems
+    assert len(problems) == 2
+    assert problems[0].startswith("--dem: monaco_srtm3.tif covers 0% of the roads (")
+    assert "give --population N" in problems[1]
+
+
+def test_scan_reads_pbf_as_xml(tmp_path: Path) -> None:
+    from_xml, from_pbf = scan_extract(MONACO_OSM), scan_extract(_pbf(tmp_path))
+    assert from_xml.road_bounds == from_pbf.road_bounds and from_xml.highway_ways == from_pbf.highway_ways > 2000
+    assert from_xml.buildings == from_pbf.buildings > 1000
+    kinds = [e.kind for e in from_xml.elements]
+    assert kinds.count("hospital") == 6 and kinds.count("fire_station") == 2 and kinds.count("substation") == 2
+
+
+@pytest.mark.slow
+def test_init_monaco_builds_and_runs_the_baseline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from twin.run import run_scenario
+    from twin.scenario import load_scenario
+
+    folder = tmp_path / "monaco"
+    argv = ["map", "init", str(folder), "--osm", str(MONACO_OSM), "--dem", str(MONACO_DEM), "--population", "38000"]
+    assert main(argv) == 0
+    assert f"next: twin map check {folder}" in capsys.readouterr().out
+    text = (folder / "city.yaml").read_text()
+    assert "crs: EPSG:32632" in text and "ASSUMED" in text and "osm_id: 176684621" in text
+    config = load_city_config(folder)
+    assert config.dem_nodata == -32768 and config.population.areas[0].population == 38000
+    city = load_city(folder, cache_dir=tmp_path / "cache")
+    assert city.population == 38000 and len(city.facilities[city.facilities["kind"] == "shelter"]) == 4
+    assert main(["map", "init", str(folder), "--osm", str(MONACO_OSM), "--dem", str(MONACO_DEM)]) == 1
+    assert "exists; give another folder, or --force" in capsys.readouterr().err
+    spec = load_scenario(MAPS.parent / "scenarios" / "andorra-baseline.yaml", [f"map={folder}"])
+    results = run_scenario(spec, until="30min", out=tmp_path / "run")
+    assert (tmp_path / "run" / "report.html").is_file() and results is not None
+
+
+@pytest.mark.slow
+def test_init_clips_a_pbf_and_the_dem_and_the_result_builds(tmp_path: Path) -> None:
+    folder = tmp_path / "condamine"
+    result = init_map(folder, _pbf(tmp_path), MONACO_DEM, population=9000, name="La Condamine", clip=CLIP)
+    assert result.osm_file == "monaco.osm.bz2"
+    raw = yaml.safe_load((folder / "city.yaml").read_text())
+    assert raw["name"] == "La Condamine" and raw["crs"] == "EPSG:32632"
+    box = osmium.FileProcessor(str(folder / "monaco.osm.bz2")).header.box()
+    assert (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat) == pytest.approx(CLIP)
+    scan = scan_extract(folder / "monaco.osm.bz2")
+    assert scan.road_bounds is not None
+    lon_min, lat_min, lon_max, lat_max = scan.road_bounds
+    # the roads fill the box (complete ways keep the nodes of roads that leave it, so they may reach beyond)
+    assert lon_min < CLIP[0] + 0.001 and lat_min < CLIP[1] + 0.001
+    assert lon_max > CLIP[2] - 0.001 and lat_max > CLIP[3] - 0.001
+    assert scan.highway_ways < scan_extract(MONACO_OSM).highway_ways
+    city = load_city(folder, cache_dir=tmp_path / "cache")
+    assert city.population == 9000 and city.dem_coverage > 0.95
+
+
+def test_missing_inputs_are_all_reported_by_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["map", "init", str(tmp_path / "town"), "--osm", "gone.osm.pbf", "--dem", "gone.tif", "--population", "9"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "--osm: gone.osm.pbf not found" in err and "--dem: gone.tif not found" in err and "Traceback" not in err
+    assert main([*argv, "--clip", "1,2,3"]) == 1
+    assert "--clip: '1,2,3' is not four numbers" in capsys.readouterr().err
