@@ -10,6 +10,11 @@ Cases: ``grid`` (UXsim's 11 x 11 demo, 60,984 trips), ``chicago`` (Chicago Sketc
 shelter over an hour, riverside links closed; twin's own node and link tables, as UXsim's OSM importer needs the
 internet).
 
+Demand: every model departs exactly UXsim's vehicles: :func:`twin.traffic.peers.uxsim_departures` applies
+``adddemand``'s release rule (flow accumulated per UXsim step, a platoon of ``deltan`` released each time that many
+have built up), so twin in platoons of ``P`` departs as UXsim with ``deltan = P``, and twin per vehicle as UXsim with
+``deltan = 1``.
+
 Models per case (platoon ``P``: 5 on the grid and Andorra, 30 on Chicago, UXsim's settings):
 - ``twin`` in platoons of ``P`` and per vehicle, with UXsim's route-choice settings (a new shortest-path tree every
   600 s, weight 0.5, 1 % noise) and twin's own link cost (free-flow time plus the queue); sub-steps of 5 s (twin's
@@ -43,7 +48,7 @@ import pandas as pd
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
-from twin.traffic.peers import REACTION_TIME_S, PeerInput, chicago_sketch, evacuation, expand_demand, grid_11x11
+from twin.traffic.peers import REACTION_TIME_S, PeerInput, chicago_sketch, evacuation, grid_11x11, uxsim_departures
 
 ROOT = Path(__file__).resolve().parents[1]
 TMAX_S = {"grid": 7200.0, "chicago": 10000.0, "andorra": 7200.0}
@@ -75,11 +80,11 @@ def free_flow_times(case: PeerInput, origin: np.ndarray, destination: np.ndarray
 
 
 def run_twin(case: PeerInput, name: str, platoon: int, seed: int, route_cost: str) -> dict[str, float]:
-    """twin on the case (its own OD expansion: even departures per OD row)."""
+    """twin on the case, departing UXsim's vehicles (``adddemand``'s release rule with ``deltan = platoon``)."""
     from twin.sim.traffic import TrafficNetwork, TrafficOptions, simulate
 
     network = TrafficNetwork.from_frames(len(case.nodes), case.links)
-    demand = expand_demand(case.demand, platoon)
+    demand = uxsim_departures(case.demand, platoon)
     # UXsim's step: deltan x its 1 s tau
     step: dict[str, Any] = {"substep_s": platoon * REACTION_TIME_S} if platoon > 5 else {}
     cost = cast(Any, route_cost)  # one of TrafficOptions' route costs, from the command line
