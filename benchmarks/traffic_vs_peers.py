@@ -10,6 +10,11 @@ Cases: ``grid`` (UXsim's 11 x 11 demo, 60,984 trips), ``chicago`` (Chicago Sketc
 shelter over an hour, riverside links closed; twin's own node and link tables, as UXsim's OSM importer needs the
 internet).
 
+Demand: every model departs exactly UXsim's vehicles: :func:`twin.traffic.peers.uxsim_departures` applies
+``adddemand``'s release rule (flow accumulated per UXsim step, a platoon of ``deltan`` released each time that many
+have built up), so twin in platoons of ``P`` departs as UXsim with ``deltan = P``, and twin per vehicle as UXsim with
+``deltan = 1``.
+
 Models per case (platoon ``P``: 5 on the grid and Andorra, 30 on Chicago, UXsim's settings):
 - ``twin`` in platoons of ``P`` and per vehicle, with UXsim's route-choice settings (a new shortest-path tree every
   600 s, weight 0.5, 1 % noise) and twin's own link cost (free-flow time plus the queue); sub-steps of 5 s (twin's
@@ -43,7 +48,7 @@ import pandas as pd
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
-from twin.traffic.peers import REACTION_TIME_S, PeerInput, chicago_sketch, evacuation, expand_demand, grid_11x11
+from twin.traffic.peers import REACTION_TIME_S, PeerInput, chicago_sketch, evacuation, grid_11x11, uxsim_departures
 
 ROOT = Path(__file__).resolve().parents[1]
 TMAX_S = {"grid": 7200.0, "chicago": 10000.0, "andorra": 7200.0}
@@ -75,11 +80,11 @@ def free_flow_times(case: PeerInput, origin: np.ndarray, destination: np.ndarray
 
 
 def run_twin(case: PeerInput, name: str, platoon: int, seed: int, route_cost: str) -> dict[str, float]:
-    """twin on the case (its own OD expansion: even departures per OD row)."""
+    """twin on the case, departing UXsim's vehicles (``adddemand``'s release rule with ``deltan = platoon``)."""
     from twin.sim.traffic import TrafficNetwork, TrafficOptions, simulate
 
     network = TrafficNetwork.from_frames(len(case.nodes), case.links)
-    demand = expand_demand(case.demand, platoon)
+    demand = uxsim_departures(case.demand, platoon)
     # UXsim's step: deltan x its 1 s tau
     step: dict[str, Any] = {"substep_s": platoon * REACTION_TIME_S} if platoon > 5 else {}
     cost = cast(Any, route_cost)  # one of TrafficOptions' route costs, from the command line
@@ -99,12 +104,28 @@ def run_twin(case: PeerInput, name: str, platoon: int, seed: int, route_cost: st
 def run_uxsim(case: PeerInput, name: str, deltan: int, seed: int, cpp: bool) -> dict[str, float]:
     """UXsim on the same tables (jam density per link, and the capacities its demo passes where the case has
     them)."""
+    world = _uxsim_world(case, deltan, TMAX_S[name], seed, cpp)
+    start = time.perf_counter()
+    world.exec_simulation()
+    wall = time.perf_counter() - start
+    trips = world.analyzer.basic_to_pandas()
+    return {
+        "wall_s": wall,
+        "completed": float(trips["completed_trips"].iloc[0]),
+        "vehicles": float(trips["total_trips"].iloc[0]),
+        "mean_travel_time_s": float(trips["average_travel_time"].iloc[0]),
+        "mean_delay_s": float(trips["average_delay"].iloc[0]),
+    }
+
+
+def _uxsim_world(case: PeerInput, deltan: int, tmax_s: float, seed: int, cpp: bool) -> Any:
+    """UXsim's World on the case's tables (nodes, links, demand), not yet run."""
     import uxsim
 
     world = uxsim.World(
         name="",
         deltan=deltan,
-        tmax=TMAX_S[name],
+        tmax=tmax_s,
         random_seed=seed,
         print_mode=0,
         save_mode=0,
@@ -139,17 +160,29 @@ def run_uxsim(case: PeerInput, name: str, deltan: int, seed: int, cpp: bool) -> 
             float(demand_row["t_end"]),
             volume=float(demand_row["volume"]),
         )
-    start = time.perf_counter()
-    world.exec_simulation()
-    wall = time.perf_counter() - start
-    trips = world.analyzer.basic_to_pandas()
-    return {
-        "wall_s": wall,
-        "completed": float(trips["completed_trips"].iloc[0]),
-        "vehicles": float(trips["total_trips"].iloc[0]),
-        "mean_travel_time_s": float(trips["average_travel_time"].iloc[0]),
-        "mean_delay_s": float(trips["average_delay"].iloc[0]),
-    }
+    return world
+
+
+def check_departures(case: PeerInput, name: str, deltan: int) -> bool:
+    """Whether twin's demand (:func:`uxsim_departures`) is UXsim's own vehicles, one for one: the same
+    (origin, destination, departure time) multiset as the vehicles ``adddemand`` created (Python mode: the
+    vehicles are read before the run)."""
+    world = _uxsim_world(case, deltan, TMAX_S[name], 0, cpp=False)
+    theirs = sorted(
+        (int(v.orig.name), int(v.dest.name), float(v.departure_time * world.DELTAT)) for v in world.VEHICLES.values()
+    )
+    demand = uxsim_departures(case.demand, deltan)
+    ours = sorted(
+        zip(
+            demand["origin"].astype(int).tolist(),
+            demand["destination"].astype(int).tolist(),
+            demand["departure_s"],
+            strict=True,
+        )
+    )
+    same = theirs == ours
+    print(f"  {name} deltan {deltan}: UXsim {len(theirs)} vehicles, twin {len(ours)}, identical: {same}", flush=True)
+    return same
 
 
 def _figures(
@@ -260,6 +293,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--python-mode", action="store_true", help="also run UXsim's Python mode once (slow)")
     parser.add_argument("--uxsim-per-vehicle", action="store_true", help="also run UXsim C++ with deltan=1 once")
     parser.add_argument("--out", default="", help="write every run's figures to this CSV")
+    parser.add_argument(
+        "--check-departures",
+        action="store_true",
+        help="only check that twin's departures are UXsim's vehicles, one for one (deltan P and 1); exit 1 if not",
+    )
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--model", default="twin", help=argparse.SUPPRESS)
     parser.add_argument("--platoon", type=int, default=1, help=argparse.SUPPRESS)
@@ -271,6 +309,10 @@ def main(argv: list[str]) -> int:
         return 0
     if "chicago" in args.cases and not Path(args.path, "links.csv").exists():
         parser.error(f"chicago needs --path to a folder with UXsim's Chicago Sketch CSVs (got {args.path!r})")
+    if args.check_departures:
+        sizes = {c: PLATOON[c] for c in args.cases}
+        same = [check_departures(load_case(c, args.path), c, d) for c in args.cases for d in sorted({sizes[c], 1})]
+        return 0 if all(same) else 1
     table = pd.concat([compare(c, args.path, args.seeds, args.python_mode, args.uxsim_per_vehicle) for c in args.cases])
     if args.out:
         table.to_csv(args.out, index=False)

@@ -6,12 +6,20 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
 from twin.city.build import City
-from twin.traffic.peers import chicago_sketch, evacuation, expand_demand, grid_11x11, uxsim_capacity
+from twin.traffic.peers import (
+    chicago_sketch,
+    evacuation,
+    expand_demand,
+    grid_11x11,
+    uxsim_capacity,
+    uxsim_departures,
+)
 
 CHICAGO = Path(
     os.environ.get(
@@ -69,3 +77,33 @@ def test_andorra_evacuation_closes_the_riverside_and_sends_every_car_to_a_reacha
     )
     hops = csgraph.shortest_path(graph, indices=case.demand["orig"].to_numpy(), unweighted=True)
     assert np.isfinite(hops[np.arange(len(case.demand)), case.demand["dest"].to_numpy()]).all()
+
+
+def test_uxsim_departures_release_a_platoon_once_deltan_vehicles_built_up() -> None:
+    """Hand-computed with UXsim's rule (step dt = deltan x 1 s, f += V / (t1 - t0) x dt, a platoon at s dt
+    whenever f >= deltan): 12 vehicles over [0, 100) s in platoons of 5 add 0.6 per 5 s step, so f reaches 5.4 at
+    step 8 (40 s) and, from 0.4, 5.2 at step 16 (80 s), the last 2 vehicles dropped; 2 vehicles never make a
+    platoon; 30 over [0, 10) s add 15 per step, 3 platoons at 0 s and 3 at 5 s."""
+    demand = pd.DataFrame(
+        {
+            "orig": [0, 1, 2],
+            "dest": [3, 4, 5],
+            "t_start": [0.0, 100.0, 0.0],
+            "t_end": [100.0, 400.0, 10.0],
+            "volume": [12.0, 2.0, 30.0],
+        }
+    )
+    out = uxsim_departures(demand, 5)
+    assert out["origin"].tolist() == [0, 0, 2, 2, 2, 2, 2, 2]
+    assert out["departure_s"].tolist() == [40.0, 80.0, 0.0, 0.0, 0.0, 5.0, 5.0, 5.0]
+    assert (out["platoon"] == 5).all() and (out["destination"] == out["origin"] + 3).all()
+
+
+def test_uxsim_departures_per_vehicle_and_on_a_window_off_the_step() -> None:
+    """Per vehicle (1 s steps), 3 vehicles over [0, 4) s add 0.75 per step: 1.5 at step 1, 1.25 at step 2 and 1.0
+    at step 3 release one each. A window starting at 7 s in 5 s steps starts at step int(7 / 5) = 1 (5 s, as
+    UXsim does) and ends before step int(17 / 5) = 3: 10 vehicles add 5 per step, one platoon at 5 s and at 10 s."""
+    per_vehicle = pd.DataFrame({"orig": [0], "dest": [1], "t_start": [0.0], "t_end": [4.0], "volume": [3.0]})
+    assert uxsim_departures(per_vehicle, 1)["departure_s"].tolist() == [1.0, 2.0, 3.0]
+    off = pd.DataFrame({"orig": [0], "dest": [1], "t_start": [7.0], "t_end": [17.0], "volume": [10.0]})
+    assert uxsim_departures(off, 5)["departure_s"].tolist() == [5.0, 10.0]

@@ -180,3 +180,38 @@ def test_the_squeeze_lets_a_blocked_link_push_one_vehicle_on_per_stuck_time() ->
         occupancy[squeeze] = sim.occupancy[2] - sim.storage_veh[2]
     assert occupancy[None] <= 0
     assert 10 <= occupancy[60.0] <= 20  # about one a minute once the links are full
+
+
+def blocked_branch_network() -> TrafficNetwork:
+    """Origin 0 with two out-links: A (0->1, 1 veh/s) leading to C (1->3), whose exit is shut (capacity factor
+    0), and B (0->2, 0.5 veh/s); 100 m each at 10 m/s, one lane, A holding 5 vehicles."""
+    network = TrafficNetwork.from_arrays(
+        4,
+        np.array([0, 1, 0]),
+        np.array([1, 3, 2]),
+        np.full(3, 100.0),
+        np.full(3, 10.0),
+        np.array([1.0, 1.0, 0.5]),
+        storage_veh=np.array([5.0, 5.0, 20.0]),
+    )
+    network.capacity_factor[1] = 0.0
+    return network
+
+
+@pytest.mark.parametrize("substep_s", [1.0, 5.0])
+def test_an_origin_does_not_hold_trips_for_a_free_link_behind_one_for_a_full_link(substep_s: float) -> None:
+    """30 trips for node 3 (over A, then the shut C) queue at node 0 ahead of 10 for node 2 (over B), all due at
+    0 s. C fills with 5 and A with 5, so the 11th trip for node 3 waits for ever; the trips for node 2 are not
+    held behind it (UXsim's origin queue): they enter B at its capacity, the k-th at 2 k s (k = 0..9), and
+    arrive 10 s later, at 10 + 2 k s exactly."""
+    demand = pd.DataFrame(
+        {"origin": 0, "destination": [3] * 30 + [2] * 10, "departure_s": 0.0},
+    )
+    sim = TrafficSim(blocked_branch_network(), demand, TrafficOptions(substep_s=substep_s), seed=1)
+    sim.run(200.0)
+    trips = sim.result().trips
+    to_two = trips[trips["destination"] == 2]
+    assert (to_two["status"] == "arrived").all()
+    np.testing.assert_allclose(np.sort(to_two["arrival_s"].to_numpy()), 10.0 + 2.0 * np.arange(10), rtol=0, atol=1e-9)
+    to_three = trips[trips["destination"] == 3]
+    assert (to_three["status"] == "queued").sum() == 20  # A and C hold 10; the rest wait at the origin

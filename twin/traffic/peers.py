@@ -207,3 +207,46 @@ def expand_demand(demand: pd.DataFrame, platoon: int = 1) -> pd.DataFrame:
             "platoon": platoon,
         }
     )
+
+
+def uxsim_departures(demand: pd.DataFrame, deltan: int, reaction_time_s: float = REACTION_TIME_S) -> pd.DataFrame:
+    """Vehicles (platoons of ``deltan``) released as UXsim's ``World.adddemand`` releases them, as twin's OD table.
+
+    UXsim (Seo 2025, ``adddemand``) steps each row's window in its time step ``dt = tau x deltan`` from
+    ``int(t0 / dt)`` to ``int(t1 / dt) - 1``, adding ``f += (V / (t1 - t0)) dt`` at each step ``s`` and releasing
+    one platoon departing at ``s dt`` each time ``f >= deltan`` (then ``f -= deltan``). A platoon is therefore
+    released once ``deltan`` vehicles have built up, late in the window for small rows, and the remainder is
+    dropped. The same floating-point operations are done in the same order per row (vectorised over rows), so
+    the departures match UXsim's vehicle for vehicle.
+    """
+    dt = reaction_time_s * deltan
+    volume = demand["volume"].to_numpy(float)
+    t0, t1 = demand["t_start"].to_numpy(float), demand["t_end"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_step = np.where(t1 > t0, volume / (t1 - t0), 0.0) * dt
+    first = (t0 / dt).astype(np.int64)  # Python's int(): toward zero, as UXsim
+    last = (t1 / dt).astype(np.int64)
+    f = np.zeros(len(demand))
+    rows: list[np.ndarray] = []
+    steps: list[np.ndarray] = []
+    for s in range(int(first.min(initial=0)), int(last.max(initial=0))):
+        live = np.flatnonzero((first <= s) & (s < last))
+        f[live] += per_step[live]
+        due = live[f[live] >= deltan]
+        while due.size:  # UXsim's ``while f >= deltan``: more than one platoon per step when the flow is high
+            rows.append(due)
+            steps.append(np.full(due.size, s))
+            f[due] -= deltan
+            due = due[f[due] >= deltan]
+    row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    step = np.concatenate(steps) if steps else np.zeros(0, dtype=np.int64)
+    order = np.lexsort((step, row))  # UXsim adds the rows' vehicles row by row, in time
+    row, step = row[order], step[order]
+    return pd.DataFrame(
+        {
+            "origin": demand["orig"].to_numpy()[row],
+            "destination": demand["dest"].to_numpy()[row],
+            "departure_s": step * dt,
+            "platoon": deltan,
+        }
+    )

@@ -38,7 +38,8 @@ link transmission model's receiving function (Yperman 2007) and whose exit is a 
   left. A vehicle whose next link has no room or capacity left in the sub-step is held, with those behind
   it, until the next sub-step. Vehicles whose link ends at their destination leave without needing room.
   Trips starting at a node enter after that (entering traffic yields to the vehicles on the roads), from one
-  queue per origin in departure order (UXsim's vertical queue): a trip that must wait holds those behind it.
+  queue per origin in departure order (UXsim's vertical queue), first come, first served per first link: a
+  trip that must wait holds those behind it bound for the same link, not those bound for a link with room.
 * **Several links per sub-step.** The exit/entry pass repeats within a sub-step (up to ``max_passes``) for
   the vehicles that entered a link in the last pass and reach its end within the sub-step ahead of any
   held vehicle, and for those served again behind a vehicle that waited; the entry time of the next link is
@@ -552,10 +553,16 @@ class TrafficSim:
 
     # ---------------------------------------------------------------- departures
     def _depart(self, t: float, t_end: float) -> np.ndarray:
-        """Trips due before ``t_end`` join their origin's queue (in departure order); from its front, vehicles
-        enter their first link at the first moment it has room and entry capacity, until one has to wait for the
-        next sub-step: it holds the ones behind it (one queue per origin, as UXsim's vertical queue). Returns
-        the vehicles that entered."""
+        """Trips due before ``t_end`` join their origin's queue (in departure order); vehicles enter their first
+        link at the first moment it has room and entry capacity. Returns the vehicles that entered.
+
+        The origin's queue is first come, first served per first link: a trip whose link is full holds the trips
+        behind it bound for the same link, not those bound for another link with room (UXsim's per-vehicle
+        origin queue lets no vehicle wait behind one it does not compete with for the same link; Yperman 2007's
+        link transmission model likewise gives each link its own sending queue). The queue is read in windows
+        (:meth:`_origin_heads`): an origin whose window held a trip while one of its links still has room and
+        entry capacity in the sub-step is read further, in windows that double, until it has none left.
+        """
         st = self.state
         due = int(np.searchsorted(self._dep_sorted, t_end, side="left"))
         new = self.state.dep_order[self.state.dep_next : due]
@@ -565,9 +572,31 @@ class TrafficSim:
             new = new[np.argsort(st.start_node[new], kind="stable")]
             at = np.searchsorted(st.start_node[st.origin_queue], st.start_node[new], side="right")
             self.state.origin_queue = insert_at(self.state.origin_queue, at, new)
-        if self.state.origin_queue.size == 0:
-            return self.state.origin_queue
-        queue = self._origin_heads(t_end - t)
+        entered: list[np.ndarray] = []
+        skip = np.zeros(self.network.n_nodes, dtype=np.int64)  # vehicles of each origin's queue already read
+        scale = 1
+        while self.state.origin_queue.size:
+            queue, skip_now = self._origin_heads(t_end - t, skip, scale)
+            if queue.size == 0:
+                break
+            went, held = self._depart_window(queue, t, t_end)
+            entered.append(went)
+            self.state.origin_queue = self.state.origin_queue[self.state.status[self.state.origin_queue] == QUEUED]
+            # read further only where a trip was held and a link out of the origin can still take one
+            more = np.zeros(self.network.n_nodes, dtype=bool)
+            more[st.start_node[held]] = True
+            more &= self._origin_can_take(t_end)
+            if not more.any():
+                break
+            gone = queue[st.status[queue] != QUEUED]  # entered, arrived home or stranded: out of the queue
+            skip = np.where(more, skip_now - np.bincount(st.start_node[gone], minlength=skip.size), -1)
+            scale *= 2
+        return np.concatenate(entered) if entered else self.state.origin_queue[:0]
+
+    def _depart_window(self, queue: np.ndarray, t: float, t_end: float) -> tuple[np.ndarray, np.ndarray]:
+        """Enter the trips of ``queue`` (in queue order) that get into their first link within the sub-step,
+        first come, first served per first link; return the ones that entered and the ones held."""
+        st = self.state
         origin = st.start_node[queue]
         start = np.maximum(st.ready_s[queue], t)
         home = origin == st.destination[queue]
@@ -587,17 +616,22 @@ class TrafficSim:
         y = np.maximum(np.maximum(start[order], room_at), self._entry_times(sorted_first, ahead, t))
         accepted = np.empty(queue.size, dtype=bool)
         accepted[order] = y <= t_end  # y grows along each link's queue, so a prefix of it enters
-        # and the origin's queue is one queue (UXsim's vertical queue): nobody passes a vehicle that waits
-        accepted &= exclusive_cumsum((~accepted).astype(np.float64), segment_starts(st.start_node[queue])) == 0
         entry = np.empty(queue.size)
         entry[order] = y
         self._enter(queue[accepted], first[accepted], entry[accepted], t)
-        self.state.origin_queue = self.state.origin_queue[self.state.status[self.state.origin_queue] == QUEUED]
-        return np.asarray(queue[accepted])
+        return np.asarray(queue[accepted]), np.asarray(queue[~accepted])
 
-    def _origin_heads(self, dt: float) -> np.ndarray:
-        """The vehicles at the front of each origin's queue that its links could take in ``dt`` seconds (at most
-        ``floor(c dt / p_min) + 1`` for each link leaving it, of capacity ``c``): only they can enter now."""
+    def _origin_can_take(self, t_end: float) -> np.ndarray:
+        """Nodes with a link out of them that is open and has room and entry capacity left before ``t_end``."""
+        net = self.network
+        free = self._has_room() & (self.state.entry_free_s < t_end) & ~self._closed
+        return np.asarray(np.bincount(net.src, weights=free, minlength=net.n_nodes) > 0)
+
+    def _origin_heads(self, dt: float, skip: np.ndarray, scale: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """A window of each origin's queue: past its first ``skip`` vehicles (origins with ``skip < 0`` are left
+        out), ``scale`` times the vehicles its links could take in ``dt`` seconds (``floor(c dt / p_min) + 1``
+        for each link leaving it, of capacity ``c``). Returns the window and, per node, the vehicles read up to
+        its end."""
         queue = self.state.origin_queue
         origins = self.state.start_node[queue]
         first = np.flatnonzero(segment_starts(origins))
@@ -605,10 +639,15 @@ class TrafficSim:
         net = self.network
         per_link = np.floor(net.capacity_veh_s * dt / self._smallest) + 1  # each link leaving the node
         limit = np.bincount(net.src, weights=per_link, minlength=net.n_nodes)[origins[first]].astype(np.int64)
-        limit = np.maximum(limit, 1)  # a node no link leaves still strands (or delivers) its first trip
-        count = np.minimum(limit, length)
+        limit = np.maximum(limit, 1) * scale  # a node no link leaves still strands (or delivers) its first trip
+        begin = skip[origins[first]]
+        use = begin >= 0
+        begin = np.minimum(np.maximum(begin, 0), length)
+        count = np.where(use, np.minimum(limit, length - begin), 0)
+        read = np.full(skip.size, -1, dtype=np.int64)
+        read[origins[first]] = begin + count
         offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-        return np.asarray(queue[np.repeat(first, count) + offset])
+        return np.asarray(queue[np.repeat(first + begin, count) + offset]), read
 
     # ---------------------------------------------------------------- one exit/entry pass
     def _queue_arrivals(self, t_end: float) -> None:
