@@ -178,3 +178,17 @@ def test_the_after_action_report_pairs_injects_with_answers_and_compares_with_no
         assert f'id="{section}"' in page
     assert "police: close_road" in page and '<td class="nowrap">2min</td>' in page
     assert "no action journaled" in page  # injects nobody answered before the end
+
+
+def test_crew_commands_are_checked_per_field_and_reach_the_crews_phase_as_events(andorra_city: City) -> None:
+    from twin.drill.commands import validate_command
+    from twin.drill.roles import DESK_COMMANDS
+
+    command = validate_command({"command": "dispatch", "crew": 3, "incident": 12}, andorra_city, DESKS)
+    assert (command.event, command.params, command.target) == ("dispatch", {"crew": 3, "incident": 12}, {})
+    with pytest.raises(CommandError) as caught:
+        validate_command({"command": "stage", "crew": -1, "node": "812", "speed": 2}, andorra_city, DESKS)
+    fields = [name for name, _ in caught.value.problems]
+    assert sorted(fields) == ["crew", "node", "speed"]  # every bad field at once
+    assert "dispatch" in DESK_COMMANDS["power"] and "close_road" not in DESK_COMMANDS["power"]
+    assert "set_policy" not in DESK_COMMANDS["fire_rescue"]  # the controller's alone

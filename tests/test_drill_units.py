@@ -97,7 +97,11 @@ def test_tokens_are_fresh_secrets_that_name_their_role() -> None:
     police = tokens.token_of("police")
     assert len(police) >= 32 and police != other.token_of("police")
     role = tokens.role_of(police)
-    assert role is not None and role.name == "police" and role.commands == ("close_road", "open_road", "message")
+    assert (
+        role is not None
+        and role.name == "police"
+        and role.commands == ("close_road", "open_road", "message", "dispatch", "stage", "recall")
+    )
     assert tokens.role_of("nope") is None and tokens.role_of(None) is None
 
 

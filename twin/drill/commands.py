@@ -41,7 +41,7 @@ class FieldSpec:
         The JSON key.
     kind
         ``links`` (a road selector), ``components`` (a component selector), ``text``, ``duration`` (seconds or
-        ``"2h"``) or ``desk`` (a desk's name).
+        ``"2h"``), ``desk`` (a desk's name) or ``number`` (a whole number >= 0: a crew, an incident, a node).
     required
         Whether the command needs it.
     help
@@ -119,6 +119,33 @@ for _spec in (
         "Repair components",
         "repair_component",
         (FieldSpec("target", "components", help=COMPONENT_HELP),),
+    ),
+    # The crews' commands (twin.crews.commands): the crews phase checks the crew, the incident and the policy
+    # when it applies them and logs a command it cannot follow as refused, so a drill goes on.
+    CommandSpec(
+        "dispatch",
+        "Dispatch a crew",
+        "dispatch",
+        (
+            FieldSpec("crew", "number", help="the crew's number (crews.parquet)"),
+            FieldSpec("incident", "number", help="the incident's number (incidents.parquet)"),
+        ),
+    ),
+    CommandSpec(
+        "stage",
+        "Stage a crew",
+        "stage",
+        (
+            FieldSpec("crew", "number", help="the crew's number"),
+            FieldSpec("node", "number", help="the drivable node it waits at"),
+        ),
+    ),
+    CommandSpec("recall", "Recall a crew", "recall", (FieldSpec("crew", "number", help="the crew's number"),)),
+    CommandSpec(
+        "set_policy",
+        "Set the dispatch policy",
+        "set_policy",
+        (FieldSpec("policy", "text", help="nearest, priority, critical_first or a registered policy"),),
     ),
 ):
     register_command(_spec)
@@ -213,6 +240,10 @@ def _check_field(spec: FieldSpec, value: Any, city: City, desks: tuple[str, ...]
     if spec.kind == "desk":
         if value not in desks:
             raise CommandError([(spec.name, f"unknown desk {value!r}; desks: {', '.join(desks)}")])
+        return value
+    if spec.kind == "number":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise CommandError([(spec.name, f"must be a whole number >= 0, got {value!r}")])
         return value
     if spec.kind == "duration":
         try:

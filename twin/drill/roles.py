@@ -29,17 +29,19 @@ DESKS: dict[str, str] = {
 }
 """The players' desks and their titles."""
 
+CREW_COMMANDS = ("dispatch", "stage", "recall")
+"""A desk's own crews (the crews phase refuses, and logs, a command for a crew of another kind)."""
+
 DESK_COMMANDS: dict[str, tuple[str, ...]] = {
-    "police": ("close_road", "open_road", "message"),
-    "power": ("message",),
-    "water": ("message",),
-    "health": ("message",),
+    "police": ("close_road", "open_road", "message", *CREW_COMMANDS),
+    "power": ("message", *CREW_COMMANDS),
+    "water": ("message", *CREW_COMMANDS),
+    "health": ("message", *CREW_COMMANDS),
     "shelters": ("message",),
-    "fire_rescue": ("close_road", "message"),
+    "fire_rescue": ("close_road", "message", *CREW_COMMANDS),
 }
-"""What each desk may send, by command name (:data:`twin.drill.commands.COMMANDS`). The engine has no crews,
-residents or shelters yet: the power and water desks' repair priorities, crews' dispatch and staging, shelters
-and warnings arrive with those models, which add their commands to their desks here."""
+"""What each desk may send, by command name (:data:`twin.drill.commands.COMMANDS`); the controller may send any,
+including ``set_policy``. Shelters and warnings (the residents' commands) are not desk commands yet."""
 
 
 @dataclass(frozen=True)
