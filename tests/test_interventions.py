@@ -287,7 +287,7 @@ def test_interventions_are_validated_with_every_problem_and_its_line(tmp_path: P
     text = "\n".join(info.value.problems)
     assert "interventions[0].crest_m: must be > 0" in text
     assert "interventions[0].line: must be a list of at least two [lon, lat] points" in text
-    assert "interventions[1].type: 'shelter' is not available yet: shelters need the residents'" in text
+    assert "interventions[1].type: 'shelter' is not an intervention type: shelters are the map's (city.yaml)" in text
     assert "interventions[2].type: unknown intervention type 'levy'; did you mean 'levee'?" in text
     assert "interventions[3].hours: must be > 0" in text
     assert "interventions[4]: has neither of line and street" in text

@@ -164,7 +164,7 @@ def validate_interventions(
         if isinstance(entry, dict) and "type" in entry and "kind" not in entry:
             name = entry["type"]
             if isinstance(name, str) and name in pending:
-                problems.append(Problem((i, "type"), f"{name!r} is not available yet: {pending[name]}", HIDE))
+                problems.append(Problem((i, "type"), f"{name!r} is not an intervention type: {pending[name]}", HIDE))
                 continue
             _validate_entry(i, entry, registry, "intervention", context, entries, problems)
             continue

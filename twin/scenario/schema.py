@@ -73,7 +73,7 @@ PENDING_INTERVENTIONS: dict[str, str] = {
     "warning": "warnings and evacuation orders go in the scenario's warnings: list, not here",
     "crews": "crews are added and placed in the scenario's crews: section (crews per station and depot), not here",
 }
-"""Intervention types named by the design whose models are not in this version: type -> why they are refused."""
+"""Intervention types named by the design that other sections of a scenario set: type -> where (why refused)."""
 
 
 class MetricsSpec(SpecModel):
