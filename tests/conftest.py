@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from twin.city.build import City, load_city
+from twin.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPS = ROOT / "maps"
+
+VALIRA_FLOOD: dict[str, Any] = {
+    "type": "river_flood",
+    "rivers": ["valira"],
+    "channel_depth_m": 3.0,
+    "hydrograph": {"peak_stage_m": 4.5, "time_to_peak": "4h", "duration": "10h"},
+}
+"""A river_flood entry on Andorra's Valira: 4.5 m peak stage at 4 h over a 3 m deep channel."""
+
+
+def scenario_of(tmp_path: Path, data: dict[str, Any], name: str = "s.yaml") -> Scenario:
+    """Write ``data`` as the scenario file ``tmp_path/name`` and load it, as a user's file is loaded."""
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data))
+    return load_scenario(path)
 
 
 @pytest.fixture(scope="session")

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 import twin.atomic as atomic_module
-from tests.conftest import ROOT
+from tests.conftest import ROOT, scenario_of
 from twin.city.build import City
 from twin.errors import RunError
-from twin.scenario import Scenario, load_scenario
+from twin.scenario import Scenario
 from twin.sim.checkpoint import CHECKPOINT_VERSION, read_checkpoint, scenario_hash
 from twin.sim.model import CityModel
 
@@ -35,9 +34,7 @@ def _scenario(tmp_path: Path, name: str = "s.yaml", **changes: object) -> Scenar
         "events": [CLOSE_BRIDGES],
     }
     data.update(changes)
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump(data))
-    return load_scenario(path)
+    return scenario_of(tmp_path, data, name)
 
 
 @pytest.fixture

@@ -7,12 +7,11 @@ import random
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, scenario_of
 from twin.city.build import City
 from twin.errors import ScenarioError
-from twin.scenario import Scenario, load_scenario
+from twin.scenario import Scenario
 from twin.sim.events import DEFAULT_PRIORITY, Event, EventQueue
 from twin.sim.model import CityModel
 
@@ -98,9 +97,7 @@ def _scenario(tmp_path: Path) -> Scenario:
         "step": "60s",
         "seed": 3,
     }
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return load_scenario(path)
+    return scenario_of(tmp_path, data)
 
 
 def test_a_cancelled_inject_never_fires(andorra_city: City, tmp_path: Path) -> None:

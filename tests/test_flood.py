@@ -8,9 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
-import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, VALIRA_FLOOD, scenario_of
 from tests.hydro_grids import CELL_M, bowl, hydrology_of, terrain_of, v_valley, valley_river, waterways_of
 from twin.city.build import City
 from twin.city.rivers import match_rivers
@@ -19,7 +18,7 @@ from twin.hazards.flood.model import FloodHazard
 from twin.hazards.flood.ponding import Depressions, Ponding, scs_runoff_mm
 from twin.hazards.flood.river import FloodPlain, channel_mask
 from twin.run import results_of
-from twin.scenario import Scenario, load_scenario
+from twin.scenario import Scenario
 from twin.sim.model import CityModel
 
 ROWS, COLS = 40, 31
@@ -132,17 +131,10 @@ def _scenario(tmp_path: Path, map_name: str, hazards: list[dict[str, Any]], **ch
         "hazards": hazards,
     }
     data.update(changes)
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return load_scenario(path)
+    return scenario_of(tmp_path, data)
 
 
-VALIRA = {
-    "type": "river_flood",
-    "rivers": ["valira"],
-    "channel_depth_m": 3.0,
-    "hydrograph": {"peak_stage_m": 4.5, "time_to_peak": "4h", "duration": "10h"},
-}
+VALIRA = VALIRA_FLOOD
 
 
 def test_valira_flood_wets_the_valley_floor_and_closes_riverside_links_only(andorra_city: City, tmp_path: Path) -> None:

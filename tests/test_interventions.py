@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
+from tests.conftest import VALIRA_FLOOD, scenario_of
 from tests.hydro_grids import hydrology_of, terrain_of, v_valley, valley_river, waterways_of
 from twin.city.build import City
 from twin.errors import ScenarioError
@@ -25,7 +25,7 @@ from twin.hazards.flood.river import FloodPlain, channel_mask
 from twin.hazards.flood.spec import RiverFloodSpec
 from twin.interventions.flood import Levee, barrier_hand
 from twin.lifelines.model import Lifelines
-from twin.scenario import Scenario, load_scenario
+from twin.scenario import Scenario
 from twin.sim.model import CityModel
 from twin.sim.state import SimState
 
@@ -104,17 +104,10 @@ def _scenario(tmp_path: Path, **changes: Any) -> Scenario:
         "seed": 3,
     }
     data.update(changes)
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return load_scenario(path)
+    return scenario_of(tmp_path, data)
 
 
-VALIRA = {
-    "type": "river_flood",
-    "rivers": ["valira"],
-    "channel_depth_m": 3.0,
-    "hydrograph": {"peak_stage_m": 4.5, "time_to_peak": "4h", "duration": "10h"},
-}
+VALIRA = VALIRA_FLOOD
 
 
 def test_levee_along_a_street_protects_homes_and_is_logged_when_it_breaches(andorra_city: City, tmp_path: Path) -> None:
