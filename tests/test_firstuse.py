@@ -27,7 +27,7 @@ from twin.lifelines.outputs import _service_loss_heading
 from twin.lifelines.powergrid import power_grid
 from twin.metrics import service_metrics
 from twin.report.curves import event_labels, service_levels_figure
-from twin.report.mapplot import _draw_legend, _new_sheet
+from twin.report.maps.sheet import draw_legend, new_sheet
 from twin.results import Results
 from twin.run import summary_table
 from twin.scenario import Scenario, load_scenario
@@ -272,8 +272,8 @@ def test_the_service_loss_map_says_which_moment_it_shows() -> None:
 
 
 def test_a_long_legend_label_is_wrapped_inside_the_page(andorra_city: City) -> None:
-    sheet = _new_sheet(andorra_city)
-    _draw_legend(sheet, [Patch(facecolor="none", edgecolor="#bbbbbb", label="P = 0: gentle slope, bare rock, water")])
+    sheet = new_sheet(andorra_city)
+    draw_legend(sheet, [Patch(facecolor="none", edgecolor="#bbbbbb", label="P = 0: gentle slope, bare rock, water")])
     sheet.fig.canvas.draw()
     legend = sheet.fig.legends[0].get_window_extent(sheet.fig.canvas.get_renderer())  # type: ignore[attr-defined]
     assert legend.x1 <= sheet.fig.bbox.x1

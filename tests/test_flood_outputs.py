@@ -23,7 +23,8 @@ from twin.hazards.flood.outputs import (
     write_flood_outputs,
     write_grid_tif,
 )
-from twin.report.mapplot import LAYERS, draw_flood
+from twin.report.maps.city import LAYERS
+from twin.report.maps.flood import draw_flood
 from twin.sim.state import SimState
 
 

@@ -24,7 +24,8 @@ from twin.lifelines.outputs import (
     zones_at,
 )
 from twin.lifelines.zones import lifeline_rows, terrain_box, zone_polygons
-from twin.report.mapplot import ZoneService, draw_city, draw_service_loss
+from twin.report.maps.city import draw_city
+from twin.report.maps.service import ZoneService, draw_service_loss
 from twin.results import read_provenance
 from twin.run import run_model
 from twin.scenario import load_scenario

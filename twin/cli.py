@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from twin.run import RunProgress
 
 Handler = Callable[[argparse.Namespace], int]
-#: Layers of ``twin map show`` (twin.report.mapplot.LAYERS, repeated so that parsing needs no matplotlib).
+#: Layers of ``twin map show`` (twin.report.maps.city.LAYERS, repeated so that parsing needs no matplotlib).
 MAP_LAYERS = ("roads", "hand", "lifelines")
 #: The parser of `twin sweep analyze` (see main()).
 SWEEP_ANALYZE = "sweep-analyze"
@@ -124,7 +124,7 @@ def _map_info(args: argparse.Namespace) -> int:
 
 def _map_show(args: argparse.Namespace) -> int:
     from twin.city.build import load_city
-    from twin.report.mapplot import draw_city
+    from twin.report.maps.city import draw_city
 
     city = load_city(args.map, cache_dir=args.cache, progress=lambda m: _say(f"  {m} ..."))
     out = args.out or Path(f"{Path(args.map).resolve().name}.png")

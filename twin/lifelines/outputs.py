@@ -33,7 +33,7 @@ from twin.atomic import atomic_path
 from twin.city.build import City
 from twin.geoframe import geo_frame
 from twin.lifelines.zones import lifeline_rows, zone_polygons, zone_residents
-from twin.report.mapplot import ZoneService, draw_service_loss
+from twin.report.maps.service import ZoneService, draw_service_loss
 from twin.units import clock_at, format_duration
 
 LIFELINES_GPKG = "lifelines.gpkg"

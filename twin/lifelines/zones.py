@@ -1,6 +1,7 @@
 """Where the lifelines are on a map: the rows drawn, the power and water zones as polygons, their residents.
 
-Shared by the run's layers (:mod:`twin.lifelines.outputs`) and the maps (:mod:`twin.report.mapplot`).
+Shared by the run's layers (:mod:`twin.lifelines.outputs`) and the maps (:mod:`twin.report.maps.lifelines`,
+:mod:`twin.report.maps.service`).
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 
 from twin.report.fonts import figure_fonts
-from twin.report.mapplot import depth_scale, polygon_paths, segments
+from twin.report.maps.flood import depth_scale
+from twin.report.maps.geometry import polygon_paths, segments
 from twin.report.runfolder import Raster, service_key
 from twin.report.strings import tr, tr_or
 

@@ -26,7 +26,7 @@ import shapely
 from twin.atomic import atomic_path
 from twin.city.build import City
 from twin.geoframe import geo_frame
-from twin.report.mapplot import draw_flood
+from twin.report.maps.flood import draw_flood
 from twin.sim.state import SimState
 
 PEAK_DEPTH_TIF = "flood_peak_depth.tif"

@@ -43,7 +43,7 @@ from twin.hazards.landslide.susceptibility import (
     susceptibility_inputs,
     susceptibility_rng,
 )
-from twin.report.mapplot import SUSCEPTIBILITY_HIGH, draw_susceptibility
+from twin.report.maps.landslide import SUSCEPTIBILITY_HIGH, draw_susceptibility
 from twin.sim.state import SimState
 
 

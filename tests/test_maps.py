@@ -1,4 +1,4 @@
-"""The city map (twin.report.mapplot): hillshade on planes with known answers, helpers, real renders."""
+"""The maps (twin.report.maps): hillshade on planes with known answers, helpers, real renders."""
 
 from __future__ import annotations
 
@@ -14,19 +14,12 @@ from matplotlib.colors import to_rgb
 
 from twin.city.build import City
 from twin.errors import TwinError
-from twin.report.mapplot import (
-    DPI,
-    DRAINAGE_COLOUR,
-    contour_interval,
-    depth_scale,
-    draw_city,
-    hillshade,
-    map_extent,
-    page_layout,
-    scale_length,
-    segments,
-    undirected,
-)
+from twin.report.maps.city import draw_city
+from twin.report.maps.flood import depth_scale
+from twin.report.maps.geometry import segments, undirected
+from twin.report.maps.hand import DRAINAGE_COLOUR
+from twin.report.maps.sheet import DPI, map_extent, page_layout, scale_length
+from twin.report.maps.terrain import contour_interval, hillshade
 
 SIN45 = np.sin(np.radians(45.0))
 
