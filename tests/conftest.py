@@ -24,9 +24,10 @@ VALIRA_FLOOD: dict[str, Any] = {
 
 
 def scenario_of(tmp_path: Path, data: dict[str, Any], name: str = "s.yaml") -> Scenario:
-    """Write ``data`` as the scenario file ``tmp_path/name`` and load it, as a user's file is loaded."""
+    """Write ``data`` as the scenario file ``tmp_path/name`` (UTF-8, as a user writes names like l’Illa) and load
+    it, as a user's file is loaded."""
     path = tmp_path / name
-    path.write_text(yaml.safe_dump(data))
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return load_scenario(path)
 
 

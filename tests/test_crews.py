@@ -16,12 +16,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from tests.conftest import scenario_of
 from twin.city.build import City
 from twin.crews.phase import CrewsPhase
 from twin.crews.policies import greedy_nearest, register_policy
 from twin.errors import ScenarioError
 from twin.registry import REGISTRY
-from twin.scenario import Scenario, load_scenario
+from twin.scenario import Scenario
 from twin.sim.model import CityModel
 from twin.sim.phase import Phase, StepContext
 
@@ -43,9 +44,7 @@ def _scenario(tmp_path: Path, crews: dict[str, Any], **changes: Any) -> Scenario
         "crews": crews,
     }
     data.update(changes)
-    path = tmp_path / f"s{len(list(tmp_path.iterdir()))}.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return load_scenario(path)
+    return scenario_of(tmp_path, data, f"s{len(list(tmp_path.iterdir()))}.yaml")
 
 
 ONLY_FIRE: dict[str, Any] = {
@@ -322,10 +321,8 @@ def test_without_a_crews_section_nothing_changes(andorra_city: City, tmp_path: P
     spec = _scenario(tmp_path, {}, duration="10min")
     data = spec.model_dump(by_alias=True)
     assert data["crews"] is not None
-    path = tmp_path / "plain.yaml"
     plain = {k: v for k, v in yaml.safe_load((tmp_path / "s0.yaml").read_text()).items() if k != "crews"}
-    path.write_text(yaml.safe_dump(plain))
-    model = CityModel(andorra_city, load_scenario(path))
+    model = CityModel(andorra_city, scenario_of(tmp_path, plain, "plain.yaml"))
     assert model.phases["crews"] == [] and "crews" not in model.services
 
 

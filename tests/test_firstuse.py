@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-import yaml
 from matplotlib.patches import Patch
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, scenario_of
 from tests.test_outage import _hazard, _outage, _synthetic
 from twin.city.build import City
 from twin.city.facilities import classify
@@ -49,9 +48,7 @@ def _scenario(tmp_path: Path, events: list[dict[str, Any]], **changes: object) -
         "events": events,
         **changes,
     }
-    path = tmp_path / f"s{len(list(tmp_path.iterdir()))}.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return load_scenario(path)
+    return scenario_of(tmp_path, data, f"s{len(list(tmp_path.iterdir()))}.yaml")
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])

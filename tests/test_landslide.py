@@ -8,17 +8,16 @@ from typing import Any
 import numpy as np
 import pytest
 import shapely
-import yaml
 from pyproj import Transformer
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, scenario_of
 from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.hazards.gridindex import line_cell_pairs
 from twin.hazards.landslide.model import Landslides
 from twin.hazards.landslide.spec import ThresholdSpec
 from twin.hazards.landslide.stability import critical_wetness, factor_of_safety, runout_pairs, trigger_exceeded
-from twin.scenario import Scenario, load_scenario
+from twin.scenario import Scenario
 from twin.sim.model import CityModel
 
 SOIL = {
@@ -43,9 +42,7 @@ def _scenario(tmp_path: Path, hazards: list[dict[str, Any]], **changes: object) 
         "hazards": hazards,
     }
     data.update(changes)
-    path = tmp_path / f"s{len(list(tmp_path.iterdir()))}.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return load_scenario(path)
+    return scenario_of(tmp_path, data, f"s{len(list(tmp_path.iterdir()))}.yaml")
 
 
 def _landslides(model: CityModel) -> Landslides:

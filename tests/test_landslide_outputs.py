@@ -14,9 +14,8 @@ import pyogrio
 import pytest
 import rasterio
 import shapely
-import yaml
 
-from tests.conftest import MAPS
+from tests.conftest import MAPS, scenario_of
 from twin.city.build import City
 from twin.cli import main, parser
 from twin.hazards.flood.spec import RainSpec
@@ -47,7 +46,7 @@ from twin.hazards.landslide.susceptibility import (
     susceptibility_rng,
 )
 from twin.hydrology.landcover import LANDCOVER_CLASSES
-from twin.scenario import Scenario, load_scenario
+from twin.scenario import Scenario
 from twin.sim.model import CityModel
 
 FIXED_SOIL = {  # single-valued ranges: FS is deterministic
@@ -78,9 +77,7 @@ def _scenario(tmp_path: Path, hazards: list[dict[str, Any]], **changes: Any) -> 
         "hazards": hazards,
     }
     data.update(changes)
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return load_scenario(path)
+    return scenario_of(tmp_path, data)
 
 
 def _landslides(city: City, spec: Scenario) -> tuple[CityModel, Landslides]:

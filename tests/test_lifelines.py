@@ -10,9 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, scenario_of
 from twin.city.build import City
 from twin.lifelines.model import Lifelines
 from twin.scenario import Scenario, load_scenario
@@ -33,9 +32,7 @@ def _scenario(tmp_path: Path, events: list[dict[str, Any]], **changes: object) -
         "events": events,
     }
     data.update(changes)
-    path = tmp_path / f"s{len(list(tmp_path.iterdir()))}.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return load_scenario(path)
+    return scenario_of(tmp_path, data, f"s{len(list(tmp_path.iterdir()))}.yaml")
 
 
 def _fail(row: int, at: str) -> dict[str, object]:

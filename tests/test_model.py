@@ -9,12 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, scenario_of
 from twin.city.build import City
 from twin.errors import ScenarioError
-from twin.scenario import Scenario, load_scenario
+from twin.scenario import Scenario
 from twin.sim.access import access_to_care
 from twin.sim.model import CityModel
 from twin.sim.phase import Phase, StepContext
@@ -32,9 +31,7 @@ def _scenario(tmp_path: Path, **changes: object) -> Scenario:
         "seed": 3,
     }
     data.update(changes)
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return load_scenario(path)
+    return scenario_of(tmp_path, data)
 
 
 CLOSE_BRIDGES = {"kind": "close_link", "at": "30min", "target": {"bridges_over": "valira"}}

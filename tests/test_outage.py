@@ -12,7 +12,7 @@ import pytest
 import shapely
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, scenario_of
 from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.hazards.outage.criticality import power_criticality
@@ -43,9 +43,7 @@ def _scenario(tmp_path: Path, **changes: object) -> Scenario:
         "seed": 3,
     }
     data.update(changes)
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    return load_scenario(path)
+    return scenario_of(tmp_path, data)
 
 
 def _outage(**fields: Any) -> dict[str, Any]:

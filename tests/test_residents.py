@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, scenario_of
 from twin.city.build import City
 from twin.residents import cars, decision
 from twin.residents.metrics import clearance_s, theil, theil_decomposed
@@ -22,7 +21,7 @@ from twin.residents.shelters import allocate
 from twin.residents.velocity import MANNING_N, surface_slope, velocity_grid
 from twin.residents.walking import ADULTS, VULNERABLE, Routes, Walkers, WalkGraph, advance, hazard_class, unsafe_for
 from twin.residents.warnings import combined_share, logistic_share, receive, word_of_mouth
-from twin.scenario import Scenario, load_scenario
+from twin.scenario import Scenario
 from twin.scenario.residents import DecisionSpec
 from twin.sim.model import CityModel
 from twin.sim.phase import StepContext
@@ -42,9 +41,7 @@ def _scenario(tmp_path: Path, **changes: object) -> Scenario:
         "seed": 7,
     }
     data.update(changes)
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return load_scenario(path)
+    return scenario_of(tmp_path, data)
 
 
 class Log:
