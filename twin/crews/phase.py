@@ -48,9 +48,8 @@ from twin.results import to_jsonable
 from twin.scenario import Scenario
 from twin.scenario.crews import CREW_KINDS, CrewsSpec
 from twin.sim.events import Event
-from twin.sim.impacts import link_label
 from twin.sim.phase import Phase, StepContext
-from twin.sim.targets import describe_component
+from twin.sim.targets import describe_component, describe_link
 
 if TYPE_CHECKING:
     from twin.sim.model import CityModel
@@ -442,7 +441,7 @@ class CrewsPhase(Phase):
         model.recorder.network_changed()
         self.links_cleared += len(links)
         for each in links.tolist():
-            model.log(t_s, "open_link", link_label(model.city, each), "crews", {**details, "link": each})
+            model.log(t_s, "open_link", describe_link(model.city, each), "crews", {**details, "link": each})
 
     # --- record, checkpoint, outputs ---------------------------------------------------------------------------
 

@@ -3,10 +3,12 @@
 A hazard phase computes its impacts (the links it closed or reopened, the components it damaged) and hands them
 to the engine with ``ctx.report(Impacts(...))``. The engine marks the damaged components (``comp_damaged`` and,
 where the component had no cause yet, ``comp_cause``: the cause of the first damage is kept), then writes one event
-log row per impact, with one label format per kind of target, so that every hazard's rows read alike::
+log row per impact, with one label format per kind of target (:func:`~twin.sim.targets.describe_link`,
+:func:`~twin.sim.targets.describe_component`, the same that events, lifelines and crews log), so that every row
+naming a link or a component reads alike whoever wrote it::
 
-    close_link      link 812 (Avinguda Meritxell, way 4224562)          {"link": 812, "osm_way": ..., "depth_m": ...}
-    fail_component  substation Encamp (way 386898986)                   {"component": 94, "depth_m": ...}
+    close_link      link 812 (Avinguda Meritxell, way 4224562)                  {"link": 812, "osm_way": ..., ...}
+    fail_component  substation l’ETR d’Escaldes (component 94, OSM way 386898986)   {"component": 94, "depth_m": ...}
 
 The hazard still writes the arrays only it owns (its closure flag, depths, debris): the engine notices changed
 closures itself by comparing the closure flags before and after the phases ran.
@@ -19,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from twin.sim.targets import describe_component, describe_link
 
 if TYPE_CHECKING:
     from twin.city.build import City
@@ -86,10 +90,10 @@ def apply_impacts(city: City, state: SimState, log: LogFunction, impacts: Impact
             row = links.iloc[link]
             details: dict[str, Any] = {"link": link, "osm_way": int(row["osm_way"])}
             details.update(_measured(impacts.link_measure, link))
-            log(impacts.t_s, kind, link_label(city, link), impacts.cause, details)
+            log(impacts.t_s, kind, describe_link(city, link), impacts.cause, details)
     for comp in impacts.damaged_components.tolist():
         details = {"component": comp, **_measured(impacts.component_measure, comp)}
-        log(impacts.t_s, "fail_component", hazard_component_label(city, comp), impacts.cause, details)
+        log(impacts.t_s, "fail_component", describe_component(city, comp), impacts.cause, details)
 
 
 def _measured(measure: Measure | None, item: int) -> dict[str, float]:
@@ -97,15 +101,3 @@ def _measured(measure: Measure | None, item: int) -> dict[str, float]:
         return {}
     key, values, decimals = measure
     return {key: round(float(values[item]), decimals)}
-
-
-def link_label(city: City, link: int) -> str:
-    """``link 812 (Avinguda Meritxell, way 4224562)``: the road's name (or its class) and its OSM way."""
-    row = city.drive.links.iloc[link]
-    return f"link {link} ({row['name'] or row['highway']}, way {row['osm_way']})"
-
-
-def hazard_component_label(city: City, row: int) -> str:
-    """``substation Encamp (way 386898986)``: how hazard impacts name a component in the event log."""
-    record = city.facilities.iloc[row]
-    return f"{record['kind']} {record['name'] or ''} ({record['osm_type']} {record['osm_id']})".replace("  ", " ")

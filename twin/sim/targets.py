@@ -262,9 +262,48 @@ def resolve_components(city: City, selector: dict[str, Any]) -> np.ndarray:
     return selected.astype(np.int64)
 
 
+#: ``osm_type`` of the elements of an OSM extract (``synthetic`` marks a component twin placed by a city.yaml rule,
+#: ``""`` one placed from a city.yaml entry).
+OSM_TYPES = frozenset({"node", "way", "relation"})
+
+
 def describe_component(city: City, row: int) -> str:
-    """A component for people: ``substation l’ETR d’Escaldes (component 94, OSM way 386898986)``."""
+    """The one label of a component in the event log, whoever logs it (hazards, events, lifelines, crews).
+
+    ``{kind} {name} (component {row}, {origin})``, the name left out when the component has none, where the
+    origin says where the component comes from:
+
+    - an OSM element: ``OSM {osm_type} {osm_id}``:
+      ``substation l’ETR d’Escaldes (component 94, OSM way 386898986)``;
+    - synthesised by a city.yaml rule (``osm_type`` ``synthetic``): ``synthesised from`` the rule's section:
+      ``pumping_station pump, water zone 1 (895 m+) (component 448, synthesised from city.yaml lifelines.water)``;
+    - placed from a city.yaml entry: its source: ``shelter Pavello Joan Alay (component 31, city.yaml)``.
+
+    The row (``component``) is what a scenario's ``components:`` selector takes and what the log's ``details``
+    carry; the rest is for people.
+    """
     record = city.facilities.iloc[row]
     name = str(record.get("name") or "")
-    origin = f"OSM {record['osm_type']} {record['osm_id']}" if record.get("osm_type") else str(record.get("source", ""))
+    origin = _origin(record)
     return f"{record['kind']}{' ' + name if name else ''} (component {row}{', ' + origin if origin else ''})"
+
+
+def _origin(record: pd.Series) -> str:
+    """Where a component comes from: its OSM element, the city.yaml rule that synthesised it, or its source."""
+    osm_type, source = str(record.get("osm_type") or ""), str(record.get("source") or "")
+    if osm_type in OSM_TYPES:
+        return f"OSM {osm_type} {record['osm_id']}"
+    if osm_type == "synthetic":
+        rule = source.split(" (", 1)[0]  # "city.yaml lifelines.water (synthesised: ...)": the section
+        return f"synthesised from {rule}" if rule else "synthesised"
+    return source
+
+
+def describe_link(city: City, link: int) -> str:
+    """The one label of a drivable link in the event log: ``link 812 (Avinguda Meritxell, way 4224562)``.
+
+    The street's name (its OSM ``highway`` class when it has none) and its OSM way; the id is what a scenario's
+    ``links:`` selector takes.
+    """
+    row = city.drive.links.iloc[link]
+    return f"link {link} ({row['name'] or row['highway']}, way {row['osm_way']})"
