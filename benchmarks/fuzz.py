@@ -22,6 +22,10 @@ the parent (the loaded map, the imported libraries) that each child touched, and
 validation-only cases took 128 s that way and 16 s with workers, one after the other on a 2-core machine at a
 load average of 13.
 
+One case in ten is an experiment file (``experiments/``, loaded as ``twin sweep`` loads it) and one in ten the
+drill's MSEL (loaded against Andorra as ``twin drill`` loads it), each with mutations of the same kinds, to show
+that they go through the same readers with the same limits.
+
 Outcomes: ``clean error`` (the project's error, a TwinError), ``accepted``, ``ran`` (accepted and the short run
 finished or stopped with a clean error), ``traceback`` (any other exception), ``hang`` (over the CPU limit, or
 over the wall-time limit), ``over 1 GB`` (a MemoryError under the address-space limit), ``crash`` (the child
@@ -57,7 +61,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # forked children must not i
 os.environ.setdefault("MPLBACKEND", "Agg")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.mutations import Case, mutate
+from benchmarks.mutations import Case, mutate, mutate_experiment, mutate_msel
 
 # The parent holds Arrow's thread pool and jemalloc's background thread once the map is loaded; both re-initialise
 # in a forked child (pthread_atfork), and a worker that deadlocked anyway would be reported as a hang.
@@ -67,9 +71,40 @@ BAD = ("traceback", "hang", "over 1 GB", "crash")
 RUN_STEPS = 3
 
 
+OTHER_FILES = 10
+"""One case in this many is an experiment file (numbers ending in 8) and one a drill MSEL (ending in 9)."""
+DRILL = Path(__file__).resolve().parents[1] / "scenarios" / "andorra-flood-drill.yaml"
+_CITY: Any = None
+"""The drill's map (Andorra), loaded once by :func:`_preload` before the workers fork."""
+
+
 def case_of(seed: int, index: int) -> Case:
     """Case number ``index`` of the run with ``seed`` (the same on every machine)."""
-    return mutate(random.Random(f"{seed}:{index}"))
+    rng = random.Random(f"{seed}:{index}")
+    if index % OTHER_FILES == OTHER_FILES - 2:
+        return mutate_experiment(rng)
+    if index % OTHER_FILES == OTHER_FILES - 1:
+        return mutate_msel(rng)
+    return mutate(rng)
+
+
+def _check_other(case: Case, path: Path) -> None:
+    """Load an experiment file or an MSEL as ``twin sweep`` and ``twin drill`` do (the MSEL against Andorra)."""
+    if case.kind == "experiment":
+        from twin.sweep.experiment import load_experiment
+
+        load_experiment(path)
+        return
+    from twin.city.build import load_city
+    from twin.drill.msel import load_msel
+    from twin.drill.roles import DESKS
+    from twin.scenario import load_scenario
+
+    global _CITY
+    drill = load_scenario(DRILL)
+    if _CITY is None:
+        _CITY = load_city(drill.map)
+    load_msel(path, _CITY, tuple(DESKS), float(drill.duration_s))
 
 
 def _short_run_args(path: Path, case: Case, out: Path, spec: Any) -> list[str]:
@@ -88,6 +123,9 @@ def evaluate(case: Case, folder: Path, run: bool) -> tuple[str, str]:
 
     path = case.write(folder)
     try:
+        if case.kind != "scenario":
+            _check_other(case, path)
+            return "accepted", ""
         spec = load_scenario(path, case.overrides)
     except TwinError:
         return "clean error", ""
@@ -152,6 +190,7 @@ def _worker(orders: int, results: int, work: Path, args: argparse.Namespace, jud
     """
     code = 0
     try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's cleanup: a killed worker just dies
         os.setpgid(0, 0)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
@@ -195,7 +234,8 @@ def _preload() -> None:
     import twin.run  # noqa: F401
     from twin.city.build import load_city
 
-    load_city(Path(__file__).resolve().parents[1] / "maps" / "andorra")
+    global _CITY
+    _CITY = load_city(Path(__file__).resolve().parents[1] / "maps" / "andorra")
 
 
 def _own_group(pid: int) -> None:

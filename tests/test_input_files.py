@@ -14,7 +14,7 @@ import pytest
 
 import twin.scenario.csvtable as csvtable
 from twin.city.build import City
-from twin.drill.msel import load_msel
+from twin.drill.msel import MAX_INJECTS, MAX_LISTED, load_msel
 from twin.drill.roles import DESKS
 from twin.errors import ScenarioError
 from twin.sweep.experiment import load_experiment
@@ -127,3 +127,25 @@ def test_an_msel_that_is_not_a_table_is_refused_without_reading_it(
     assert _msel_problems(tmp_path / "sub.csv", andorra_city) == [
         "sub.csv is a folder, not a CSV file; give the CSV file inside it"
     ]
+
+
+def test_an_msel_of_more_injects_than_a_drill_can_hold_is_refused_before_its_rows_are_checked(
+    andorra_city: City,
+) -> None:
+    # Found by benchmarks/fuzz.py: the shipped MSEL repeated 1,000 times (24,000 rows) took minutes to be refused,
+    # each row's command being checked against the map.
+    path = Path("msel.csv")
+    path.write_text(HEADER + "\n" + "\n".join([ROW] * (MAX_INJECTS + 1)) + "\n", encoding="utf-8")
+    assert _msel_problems(path, andorra_city) == [
+        f"msel.csv: {MAX_INJECTS + 1:,} injects, more than the {MAX_INJECTS:,} an MSEL may hold; split the "
+        "exercise into several drills or keep the injects the desks act on"
+    ]
+
+
+def test_the_problems_of_an_msel_are_listed_up_to_a_cap(andorra_city: City) -> None:
+    path = Path("msel.csv")
+    path.write_text(HEADER + "\n" + "\n".join([ROW.replace("police", "nobody")] * 80) + "\n", encoding="utf-8")
+    problems = _msel_problems(path, andorra_city)
+    assert len(problems) == MAX_LISTED + 1
+    assert problems[0].startswith("msel.csv: row 2, column to: unknown desk 'nobody'")
+    assert problems[-1] == f"msel.csv: {80 - MAX_LISTED} more problems (not listed)"

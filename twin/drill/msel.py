@@ -29,6 +29,12 @@ from twin.units import format_duration, parse_duration_s
 if TYPE_CHECKING:
     from twin.city.build import City
 
+MAX_INJECTS = 1_000
+"""Most rows an MSEL may hold. A 3-hour exercise with 1,000 injects sends one every 11 s, more than desks can
+read (HSEEP MSELs run to tens or a few hundred); each row's command is checked against the map (a few ms), so
+a file of 24,000 rows took minutes to be refused before this limit."""
+MAX_LISTED = 50
+"""Problems listed; the rest are counted in one last line (a file of bad rows stays readable)."""
 REQUIRED = ("number", "time", "from", "to", "method", "message", "expected_action", "objective")
 OPTIONAL = ("command", "target", "restore_after")
 _CLOCK = re.compile(r"^(\d+):([0-5]\d)(?::([0-5]\d))?$")
@@ -112,6 +118,11 @@ def load_msel(path: Path, city: City, desks: tuple[str, ...], duration_s: float)
     if table is None:
         problems = [p.message + (f"; {p.hint}" if p.hint else "") for p in read_problems]
         raise ScenarioError(f"{shown}: cannot read the MSEL", problems)
+    if len(table.rows) > MAX_INJECTS:
+        raise ScenarioError(
+            f"{shown}: {len(table.rows):,} injects, more than the {MAX_INJECTS:,} an MSEL may hold; "
+            "split the exercise into several drills or keep the injects the desks act on"
+        )
     known = REQUIRED + OPTIONAL
     problems = [
         f"{shown}: row 1: unknown column {name!r}; columns: {', '.join(known)}"
@@ -133,6 +144,8 @@ def load_msel(path: Path, city: City, desks: tuple[str, ...], duration_s: float)
         if inject is not None:
             seen.setdefault(inject.number, index)
             injects.append(inject)
+    if len(problems) > MAX_LISTED:
+        problems = [*problems[:MAX_LISTED], f"{shown}: {len(problems) - MAX_LISTED} more problems (not listed)"]
     if problems:
         raise ScenarioError(f"{shown}: the MSEL has problems", problems)
     return sorted(injects, key=lambda inject: inject.time_s)
