@@ -35,11 +35,20 @@ class Case:
     files: dict[str, bytes] = field(default_factory=dict)
     overrides: list[str] = field(default_factory=list)
     mutations: list[str] = field(default_factory=list)
+    kind: str = "scenario"
+    """``scenario``, ``experiment`` (written in ``experiments/``, the scenarios beside) or ``msel`` (a CSV)."""
 
     def write(self, folder: Path) -> Path:
-        """Write the case into ``folder/scenarios`` (with ``folder/maps`` linked to the shipped maps)."""
+        """Write the case into ``folder/scenarios`` (with ``folder/maps`` linked to the shipped maps).
+
+        An experiment goes to ``folder/experiments`` with the shipped scenarios and their files in
+        ``folder/scenarios``, so that its relative ``base`` resolves as in the repository.
+        """
         scenarios = folder / "scenarios"
         scenarios.mkdir(parents=True, exist_ok=True)
+        if self.kind == "experiment":
+            for name, content in BASES[next(iter(BASES))][1].items():
+                (scenarios / name).write_bytes(content)
         maps = folder / "maps"
         if not maps.exists():
             maps.symlink_to(ROOT / "maps", target_is_directory=True)
@@ -50,7 +59,11 @@ class Case:
             else:
                 path.write_bytes(content)
         path = scenarios / self.name
-        path.write_text(self.text, encoding="utf-8", errors="surrogatepass")
+        if self.kind == "experiment":
+            path = folder / "experiments" / self.name
+            path.parent.mkdir(exist_ok=True)
+        if not (self.kind == "msel" and self.name in self.files):  # an MSEL replaced by raw bytes: written above
+            path.write_text(self.text, encoding="utf-8", errors="surrogatepass")
         return path
 
 
@@ -214,8 +227,15 @@ def _plausible(rng: random.Random, data: dict[str, Any], log: list[str]) -> None
     log.append(f"plausible {loc}")
 
 
+_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's emitter and parser when present: the pure-Python emitter took most of a fuzz case's time (about
+0.1-0.3 s a case, the 9,000-event mutation over 1 s); the cases are then the same wherever libyaml is installed
+(PyYAML's wheels ship it)."""
+
+
 def _dump(data: Any) -> str:
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
+    return str(yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=1000))
 
 
 def _textual(rng: random.Random, text: str, log: list[str]) -> str:
@@ -341,7 +361,7 @@ def mutate(rng: random.Random) -> Case:
     name = rng.choice(sorted(BASES))
     text, files = BASES[name]
     case = Case(name=name, text=text, files=dict(files))
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=_LOADER)  # a safe loader (libyaml's CSafeLoader)
     log = case.mutations
     structural = False
     for _ in range(rng.choice([1, 1, 1, 2, 3])):
@@ -367,4 +387,106 @@ def mutate(rng: random.Random) -> Case:
             case.text = _dump(data)
         except (ValueError, OverflowError, RecursionError) as exc:  # what safe_dump itself cannot write
             log.append(f"undumpable ({exc.__class__.__name__}), kept the text")
+    return case
+
+
+# --- experiment files and drill MSELs -------------------------------------------------------------------------
+
+EXPERIMENTS = ROOT / "experiments"
+MSEL_NAME = "andorra-flood-drill-msel.csv"
+
+
+def mutate_experiment(rng: random.Random) -> Case:
+    """An experiment file (``experiments/<name>``, its base scenario beside it) with one to three mutations.
+
+    The same structural, plausible and textual mutations as a scenario's (aliases, tags, huge numbers, ...), so
+    that experiment files are shown to go through the same reader with the same limits.
+    """
+    path = rng.choice(sorted(EXPERIMENTS.glob("*.yaml")))
+    text = path.read_text(encoding="utf-8")
+    case = Case(name=path.name, text=text, kind="experiment")
+    data = yaml.load(text, Loader=_LOADER)  # a safe loader (libyaml's CSafeLoader)
+    for _ in range(rng.choice([1, 1, 2, 3])):
+        kind = rng.randrange(8)
+        if kind < 2:
+            _plausible(rng, data, case.mutations)
+        elif kind < 6:
+            _structural(rng, data, case.mutations)
+        else:
+            case.text = _textual(rng, _dump(data), case.mutations)
+            return case
+    try:
+        case.text = _dump(data)
+    except (ValueError, OverflowError, RecursionError) as exc:
+        case.mutations.append(f"undumpable ({exc.__class__.__name__}), kept the text")
+    return case
+
+
+MSEL_CELLS = [
+    "",
+    " ",
+    "99:99",
+    "00:61",
+    "-00:10",
+    "1e308min",
+    "nan",
+    "100000000000000000000000h",
+    "all",
+    "nobody",
+    "fail_component",
+    "close_road",
+    "no_such_command",
+    "{",
+    '{"street": "Nowhere"}',
+    '{"street": ' * 100,
+    "[1, 2]",
+    '{"id": 99999999999999999999999}',
+    "null",
+    "5min",
+    "0s",
+    "x" * 5000,
+    "名前 🌊 ‮RTL‬",
+    '"',
+]
+
+
+def mutate_msel(rng: random.Random) -> Case:
+    """The shipped drill MSEL (``scenarios/msel.csv``) with one to three changes to its cells, rows and header."""
+    text = (SCENARIOS / MSEL_NAME).read_text(encoding="utf-8")
+    lines = text.splitlines()
+    case = Case(name="msel.csv", text=text, kind="msel")
+    for _ in range(rng.choice([1, 1, 2, 3])):
+        op = rng.randrange(7)
+        i = rng.randrange(1, len(lines)) if len(lines) > 1 else 0
+        if op == 0:  # a cell of a row replaced (naive split: quoted commas shift the columns, a mutation too)
+            cells = lines[i].split(",")
+            j = rng.randrange(len(cells))
+            cells[j] = rng.choice(MSEL_CELLS)
+            lines[i] = ",".join(cells)
+            case.mutations.append(f"cell {j} of line {i + 1}")
+        elif op == 1:  # a header column renamed, removed or doubled
+            header = lines[0].split(",")
+            j = rng.randrange(len(header))
+            header[j] = rng.choice(["", "Number", "tim", header[(j + 1) % len(header)], "extra"])
+            lines[0] = ",".join(header)
+            case.mutations.append(f"header column {j}")
+        elif op == 2:
+            del lines[i]
+            case.mutations.append(f"delete line {i + 1}")
+        elif op == 3:
+            lines.insert(i, rng.choice(["", ",,,", lines[i], lines[i] + ",extra", "\x00\x07", "\ufeff" + lines[i]]))
+            case.mutations.append(f"insert at line {i + 1}")
+        elif op == 4:
+            lines = lines * rng.choice([2, 50, 1000])
+            case.mutations.append("repeat the file")
+        elif op == 5:
+            cut = rng.randrange(len("\n".join(lines)) + 1)
+            lines = "\n".join(lines)[:cut].splitlines() or [""]
+            case.mutations.append(f"truncate at {cut}")
+        else:
+            label, content = rng.choice(CSV_MUTANTS)
+            case.files[case.name] = content
+            case.mutations.append(f"csv {label}")
+            return case
+    case.text = "\n".join(lines) + "\n"
     return case

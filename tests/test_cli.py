@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -192,16 +190,6 @@ def test_run_refuses_an_until_beyond_the_scenario(tmp_path: Path, capsys: pytest
     assert main(["run", str(scenario), "--out", str(tmp_path / "run"), "--until", "100h"]) == 1
     assert "which runs 6h" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
-
-
-@pytest.mark.slow
-def test_the_readme_python_snippet_leaves_no_file_behind(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    snippet = readme.split("```python\n", 1)[1].split("```", 1)[0]
-    before = sorted(p.name for p in ROOT.iterdir())
-    done = subprocess.run([sys.executable, "-c", snippet], cwd=ROOT, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert sorted(p.name for p in ROOT.iterdir()) == before
 
 
 def test_schema_to_a_folder_that_does_not_exist_is_a_clean_error(

@@ -71,7 +71,7 @@ def test_every_msel_problem_is_reported_at_once(andorra_city: City, tmp_path: Pa
     assert "row 4, column target" in text and "Nowhere at all" in text
     missing = tmp_path / "missing.csv"
     missing.write_text("number,time,message\n1,00:10,hello\n")
-    with pytest.raises(ScenarioError, match="column 'from' is missing"):
+    with pytest.raises(ScenarioError, match="has no column 'from'"):
         load_msel(missing, andorra_city, tuple(DESKS), 4 * 3600)
 
 

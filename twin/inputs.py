@@ -342,6 +342,11 @@ def yaml_error(shown: str, exc: yaml.YAMLError, text: str, error: ErrorType) -> 
     )
 
 
+def _a(what: str) -> str:
+    """``what`` with its indefinite article: "a scenario file", "an experiment file"."""
+    return ("an " if what[:1].lower() in "aeiou" else "a ") + what
+
+
 def read_text(path: Path, error: ErrorType, what: str) -> str:
     """The UTF-8 text of a regular file of at most :data:`MAX_BYTES`, or ``error`` saying what is wrong.
 
@@ -358,12 +363,12 @@ def read_text(path: Path, error: ErrorType, what: str) -> str:
     except (OSError, ValueError) as exc:
         raise error(f"{shown}: cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
     if stat.S_ISDIR(info.st_mode):
-        raise error(f"{shown}: is a folder, not a {what}")
+        raise error(f"{shown}: is a folder, not {_a(what)}")
     if not stat.S_ISREG(info.st_mode):
-        raise error(f"{shown}: is not a regular file (a pipe or a device); give a {what}")
+        raise error(f"{shown}: is not a regular file (a pipe or a device); give {_a(what)}")
     if info.st_size > MAX_BYTES:
         raise error(
-            f"{shown}: is {info.st_size:,} bytes; a {what} may be at most {MAX_BYTES:,} bytes "
+            f"{shown}: is {info.st_size:,} bytes; {_a(what)} may be at most {MAX_BYTES:,} bytes "
             "(put long tables in a CSV file the file names)"
         )
     try:
@@ -483,7 +488,7 @@ def read_yaml(path: Path, error: ErrorType, what: str = "scenario file", example
     try:
         loader, root = _compose(text, path.parent)
         if root is None:
-            raise error(f"{shown}: the file is empty; a {what} is a mapping with {example}, ...")
+            raise error(f"{shown}: the file is empty; {_a(what)} is a mapping with {example}, ...")
         _duplicates(loader, root, (), path, duplicates)
         data = loader.construct_document(root)
         if isinstance(data, dict):

@@ -14,7 +14,6 @@ being row 1), its column, what is wrong and how to fix it.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from dataclasses import dataclass
@@ -23,11 +22,19 @@ from typing import TYPE_CHECKING, Any
 
 from twin.drill.commands import CommandError, validate_command
 from twin.errors import ScenarioError
+from twin.inputs import display_path
+from twin.scenario.csvtable import CsvTable, read_csv_table
 from twin.units import format_duration, parse_duration_s
 
 if TYPE_CHECKING:
     from twin.city.build import City
 
+MAX_INJECTS = 1_000
+"""Most rows an MSEL may hold. A 3-hour exercise with 1,000 injects sends one every 11 s, more than desks can
+read (HSEEP MSELs run to tens or a few hundred); each row's command is checked against the map (a few ms), so
+a file of 24,000 rows took minutes to be refused before this limit."""
+MAX_LISTED = 50
+"""Problems listed; the rest are counted in one last line (a file of bad rows stays readable)."""
 REQUIRED = ("number", "time", "from", "to", "method", "message", "expected_action", "objective")
 OPTIONAL = ("command", "target", "restore_after")
 _CLOCK = re.compile(r"^(\d+):([0-5]\d)(?::([0-5]\d))?$")
@@ -79,71 +86,87 @@ def scenario_time_s(text: str) -> float:
     return parse_duration_s(text.strip())
 
 
+COLUMN_MEANINGS = {
+    "number": "the inject's number",
+    "time": "scenario time since the start, HH:MM",
+    "from": "who sends it in the fiction",
+    "to": "the desk that receives it, or all",
+    "method": "phone, radio, e-mail, ...",
+    "message": "what the desk is told",
+    "expected_action": "what the desk should do",
+    "objective": "the exercise objective it tests",
+}
+EXAMPLE = (
+    "e.g. a header line `number,time,from,to,method,message,expected_action,objective` then rows like "
+    "`1,00:05,Meteo,all,e-mail,Orange warning,Desks review plans,1 Alert`"
+)
+
+
 def load_msel(path: Path, city: City, desks: tuple[str, ...], duration_s: float) -> list[Inject]:
     """The injects of an MSEL file, in time order (then file order).
+
+    The file is read by the project's one CSV reader (:func:`twin.scenario.csvtable.read_csv_table`: UTF-8, a
+    size limit, rows numbered as a spreadsheet numbers them, a missing column's nearest header as the fix).
 
     Raises
     ------
     ScenarioError
         Listing every problem of the file (row, column, what is wrong, how to fix it).
     """
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-            header = rows[0].keys() if rows else _header(path)
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read the MSEL: {exc.strerror or exc}; give an existing CSV file") from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise ScenarioError(f"{path}: not a UTF-8 CSV file ({exc}); save it as CSV UTF-8") from None
-    problems = _header_problems(path, list(header))
+    shown = display_path(path)
+    table, read_problems = read_csv_table(path, list(COLUMN_MEANINGS.items()), EXAMPLE, shown=shown)
+    if table is None:
+        problems = [p.message + (f"; {p.hint}" if p.hint else "") for p in read_problems]
+        raise ScenarioError(f"{shown}: cannot read the MSEL", problems)
+    if len(table.rows) > MAX_INJECTS:
+        raise ScenarioError(
+            f"{shown}: {len(table.rows):,} injects, more than the {MAX_INJECTS:,} an MSEL may hold; "
+            "split the exercise into several drills or keep the injects the desks act on"
+        )
+    known = REQUIRED + OPTIONAL
+    problems = [
+        f"{shown}: row 1: unknown column {name!r}; columns: {', '.join(known)}"
+        for name in table.header
+        if name not in known
+    ]
     if problems:
-        raise ScenarioError(f"{path}: the MSEL's columns are wrong", problems)
+        raise ScenarioError(f"{shown}: the MSEL's columns are wrong", problems)
     injects: list[Inject] = []
     seen: dict[str, int] = {}
-    for index, row in enumerate(rows, start=2):
-        row_problems, inject = _row(path, index, row, city, desks, duration_s)
+    for cells, index in table.rows:
+        row_problems, inject = _row(shown, index, table, cells, city, desks, duration_s)
         if inject is not None and inject.number in seen:
             row_problems.append(
-                f"{path}: row {index}, column number: {inject.number!r} is also row {seen[inject.number]}; "
+                f"{shown}: row {index}, column number: {inject.number!r} is also row {seen[inject.number]}; "
                 "give each inject its own number"
             )
         problems += row_problems
         if inject is not None:
             seen.setdefault(inject.number, index)
             injects.append(inject)
-    if not rows:
-        problems.append(f"{path}: no injects: add one row per inject under the header")
+    if len(problems) > MAX_LISTED:
+        problems = [*problems[:MAX_LISTED], f"{shown}: {len(problems) - MAX_LISTED} more problems (not listed)"]
     if problems:
-        raise ScenarioError(f"{path}: the MSEL has problems", problems)
+        raise ScenarioError(f"{shown}: the MSEL has problems", problems)
     return sorted(injects, key=lambda inject: inject.time_s)
 
 
-def _header(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        return next(csv.reader(handle), [])
-
-
-def _header_problems(path: Path, header: list[str]) -> list[str]:
-    known = REQUIRED + OPTIONAL
-    problems = [
-        f"{path}: row 1: column {name!r} is missing; the MSEL needs {', '.join(REQUIRED)}"
-        for name in REQUIRED
-        if name not in header
-    ]
-    problems += [
-        f"{path}: row 1: unknown column {name!r}; columns: {', '.join(known)}" for name in header if name not in known
-    ]
-    return problems
-
-
 def _row(
-    path: Path, index: int, row: dict[str | None, Any], city: City, desks: tuple[str, ...], duration_s: float
+    shown: str,
+    index: int,
+    table: CsvTable,
+    cells: list[str],
+    city: City,
+    desks: tuple[str, ...],
+    duration_s: float,
 ) -> tuple[list[str], Inject | None]:
     """One row's problems and, when it has none, its inject."""
-    where = f"{path}: row {index}"
-    if None in row:  # more cells than columns
-        return [f"{where}: {len(row[None])} cells more than the header has columns; quote cells that hold commas"], None
-    cell = {str(key): (value or "").strip() for key, value in row.items()}
+    where = f"{shown}: row {index}"
+    extra = len(cells) - len(table.header)
+    if extra > 0:
+        return [f"{where}: {extra} cells more than the header has columns; quote cells that hold commas"], None
+    cell = {name: table.cell(cells, name) for name in table.header if name}
+    cell.update({name: "" for name in OPTIONAL if name not in cell})
     problems = [
         f"{where}, column {name}: empty; every inject needs a {name}"
         for name in ("number", "time", "to", "message")

@@ -1,22 +1,26 @@
 """Reading the CSV tables that scenario files point at, with every problem named as a spreadsheet user reads it.
 
-One reader for every table (a river gauge, a hyetograph, a traffic demand): the file must be UTF-8 text with a
-header line; blank lines are skipped; a record's row is the file's line where it starts, counted as a
-spreadsheet counts them (the header is row 1); a missing column gets the nearest header name or the separator
-the file seems to use as its fix. The tables' own checks (times, ids, numbers) then report ``name row R, column
-C`` problems on the rows this reader returns.
+One reader for every table (a river gauge, a hyetograph, a traffic demand, a drill's MSEL): the file must be a
+regular file of at most :data:`MAX_CSV_BYTES`, UTF-8 text with a header line; blank lines are skipped; a record's
+row is the file's line where it starts, counted as a spreadsheet counts them (the header is row 1); a missing
+column gets the nearest header name or the separator the file seems to use as its fix. The tables' own checks
+(times, ids, numbers) then report ``name row R, column C`` problems on the rows this reader returns.
 """
 
 from __future__ import annotations
 
 import csv
 import difflib
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from twin.scenario.problems import HIDE, Problem
 
+MAX_CSV_BYTES = 100_000_000
+"""Largest CSV table (bytes): about two million trips of a demand table, read into about 1 GB of memory. A
+larger file is refused before it is read (a table this size is a mistake, or belongs in a sample)."""
 MAX_CSV_PROBLEMS = 20
 """CSV problems listed per file; the rest are counted in one last line (a file of bad rows stays readable)."""
 
@@ -59,7 +63,7 @@ class CsvTable:
 
 
 def read_csv_table(
-    path: Path, wanted: Sequence[tuple[str, str]], example: str
+    path: Path, wanted: Sequence[tuple[str, str]], example: str, shown: str | None = None
 ) -> tuple[CsvTable | None, list[Problem]]:
     """Read ``path`` and find the columns ``wanted``; the table, or None and every problem with its fix.
 
@@ -71,6 +75,8 @@ def read_csv_table(
         ``(column, meaning)`` pairs: the columns the table needs and what each holds, for the hints.
     example
         The right form, shown when the file is empty or has no data rows.
+    shown
+        How problems name the file (default: its name; a file given on the command line shows its path).
 
     Returns
     -------
@@ -78,7 +84,10 @@ def read_csv_table(
         The table when the file is readable and has every wanted column once and one data row or more; else
         None and the problems, each located at the path field itself (``loc == ()``).
     """
-    name = path.name
+    name = shown if shown is not None else path.name
+    refused = _not_a_table(path, name)
+    if refused is not None:
+        return None, [refused]
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             records = _records(handle)
@@ -107,6 +116,26 @@ def read_csv_table(
     if len(records) == 1:
         return None, [Problem((), f"{name} has no data rows", HIDE, example)]
     return CsvTable(name, header, records[1:]), []
+
+
+def _not_a_table(path: Path, name: str) -> Problem | None:
+    """Why ``path`` cannot be read as a table without reading it (a folder, a pipe, over the size limit)."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return Problem((), f"{name} cannot be read: {exc.strerror or type(exc).__name__}", HIDE, "check the path")
+    if stat.S_ISDIR(info.st_mode):
+        return Problem((), f"{name} is a folder, not a CSV file", HIDE, "give the CSV file inside it")
+    if not stat.S_ISREG(info.st_mode):
+        return Problem((), f"{name} is not a regular file (a pipe or a device)", HIDE, "give a CSV file")
+    if info.st_size > MAX_CSV_BYTES:
+        return Problem(
+            (),
+            f"{name} is {info.st_size:,} bytes, over the {MAX_CSV_BYTES:,} bytes a CSV table may hold",
+            HIDE,
+            "give a sample of its rows",
+        )
+    return None
 
 
 def capped(problems: list[Problem], name: str) -> list[Problem]:

@@ -17,10 +17,10 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from twin.errors import ScenarioError
+from twin.inputs import YamlDoc, display_path, expand_user, read_yaml
 from twin.scenario.base import Duration, SpecModel
 from twin.scenario.overrides import OverrideError, parse_path
 from twin.scenario.problems import Loc, Problem, format_loc, from_validation_error, problems_error, short_repr
-from twin.scenario.yamlpos import YamlDoc, display_path, expand_user, read_yaml
 
 #: The special parameter path that sets a run's seed instead of a scenario key.
 SEED = "seed"
@@ -35,8 +35,12 @@ Level = Annotated[float | int | str | bool, Field()]
 
 
 def read_experiment_yaml(path: Path) -> YamlDoc:
-    """The one place experiment files are read (so the project's shared YAML reader can replace it)."""
-    return read_yaml(path)
+    """Read an experiment file with the project's one YAML reader (:func:`twin.inputs.read_yaml`).
+
+    The same limits as a scenario (size, values, nesting, alias expansion counted before it happens), duplicate
+    keys, tags that cannot build their value and whole numbers past 64 bits are errors with the file and line.
+    """
+    return read_yaml(path, ScenarioError, "experiment file", "'base: ...', 'parameters: ...', 'metrics: ...'")
 
 
 class ParameterSpec(SpecModel):
@@ -237,7 +241,9 @@ def load_experiment(path: Path | str) -> Experiment:
     try:
         spec = ExperimentSpec.model_validate(doc.data)
     except ValidationError as exc:
-        entries += [_render(doc, main, p) for p in from_validation_error(exc, ExperimentSpec)]
+        found = from_validation_error(exc, ExperimentSpec)
+        # A value the reader refused (a whole number past 64 bits) was reported with its line already.
+        entries += [_render(doc, main, p) for p in found if not _under_refused(doc, p.loc)]
     base = main
     if spec is not None:
         base = Path(os.path.abspath(main.parent / expand_user(Path(spec.base))))
@@ -247,6 +253,10 @@ def load_experiment(path: Path | str) -> Experiment:
         headline = problems[0] if len(problems) == 1 else f"{shown}: {len(problems)} problems"
         raise ScenarioError(headline, problems)
     return Experiment(spec, main, base)
+
+
+def _under_refused(doc: YamlDoc, loc: Loc) -> bool:
+    return any(loc[:n] in doc.refused for n in range(len(loc) + 1))
 
 
 def _render(doc: YamlDoc, main: Path, problem: Problem) -> tuple[int, str]:
