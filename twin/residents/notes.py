@@ -82,7 +82,9 @@ def _behaviour(phase: AssumingPhase) -> list[str]:
         f"departure delay after deciding: {tau / 60:g} min + Rayleigh(sigma {sigma / 60:g} min) "
         f"({options.onset} onset)",
         f"destinations: {options.shelter_share:.0%} of leaving households go to public shelters (Smith & McCarty "
-        f"2009: 3-11 %), the rest to friends, family or hotels outside the hazard area; {phase.shelters.count} "
+        "2009: 3-11 %), the rest to friends, family or hotels: the nearest home's node with no water, outside the "
+        f"warned areas and more than {options.elsewhere_beyond_m:g} m from them and from the water (assumed); "
+        f"{phase.shelters.count} "
         f"shelters with {capacity} places (city.yaml, else floor area / {SPHERE_M2_PER_PERSON:g} m2, Sphere)",
     ]
 

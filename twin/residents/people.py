@@ -17,7 +17,8 @@ from twin.residents.population import AT_HOME, Population
 HOME, WORK, WALKING, DRIVING, SHELTER, ELSEWHERE = range(6)
 STATUSES = ("home", "work", "walking", "driving", "shelter", "elsewhere")
 NO_TARGET = -1
-"""``target``: -1 not leaving; 0..S-1 a shelter; S elsewhere (the nearest node outside the hazard area)."""
+"""``target``: -1 not leaving; 0..S-1 a shelter; S elsewhere (a place to stay beyond the
+hazard area, :func:`twin.residents.shelters.elsewhere_nodes`)."""
 
 
 def _times(n: int) -> np.ndarray:

@@ -5,8 +5,9 @@ One step of dt, after the hazards and lifelines of the step (all arrays, no loop
 1. warnings due are sent (a time, or water at a home of their area), then each person receives each channel
    that reaches them (:mod:`twin.residents.warnings`), and word of mouth spreads;
 2. warned people and people who see water decide (:mod:`twin.residents.decision`); those whose delay is over
-   leave for a shelter with room or for the nearest safe place (:mod:`twin.residents.shelters`), by car when
-   their household has one and their street is passable, else on foot;
+   leave for a shelter with room or for the nearest place to stay beyond the hazard area
+   (:mod:`twin.residents.shelters`), by car when their household has one and their street is passable, else on
+   foot;
 3. walkers move on the walk network around unsafe water (:mod:`twin.residents.walking`); cars are handed to
    the traffic model through ``ctx.services["traffic"]`` and leave when their household's delay is over; the
    traffic model's reports say which arrived and which were stranded (:mod:`twin.residents.cars`);
@@ -33,7 +34,7 @@ from twin.residents.notes import residents_assumptions
 from twin.residents.people import DRIVING, ELSEWHERE, HOME, SHELTER, STATUSES, WALKING, WORK, PeopleState
 from twin.residents.places import Places, ServiceReader
 from twin.residents.population import ADULT, CHILD, ELDERLY, FLOOR_HEIGHT_M, GROUPS, START_PLACES, synthesise
-from twin.residents.shelters import Shelters, allocate, preference_order, shelter_capacity
+from twin.residents.shelters import Shelters, allocate, elsewhere_nodes, preference_order, shelter_capacity
 from twin.residents.view import WaterView
 from twin.residents.walking import (
     ADULTS,
@@ -121,6 +122,9 @@ class ResidentsPhase(Phase):
         walk_xy = self.city.walk.nodes[["x", "y"]].to_numpy(float)
         drive_xy = self.city.drive.nodes[["x", "y"]].to_numpy(float)
         self.drive_to_walk = cKDTree(walk_xy).query(drive_xy)[1].astype(np.int32)
+        self.walk_xy = walk_xy
+        self.lodging = np.zeros(self.graph.n_nodes, dtype=bool)
+        self.lodging[self.city.homes["walk_node"].to_numpy(np.int64)] = True
 
     # --- one step ------------------------------------------------------------------------------------------
 
@@ -311,9 +315,13 @@ class ResidentsPhase(Phase):
         return bool((p.status == WALKING).any() or ready.any())
 
     def _routes_now(self, node_depth: np.ndarray, unsafe: np.ndarray) -> Routes:
-        safe = ~self._issued_mask(without_whole=True) & (node_depth <= 0)
-        key = unsafe.tobytes() + safe.tobytes()
+        """Route trees to the shelters and to the places to stay outside the hazard area (warned areas but the
+        whole city's, and wet nodes), rebuilt only when the unsafe links or the hazard area change."""
+        hazard = self._issued_mask(without_whole=True) | (node_depth > 0)
+        key = unsafe.tobytes() + hazard.tobytes()
         if self._routes is None or key != self._routes_key:
+            beyond = self.options.elsewhere_beyond_m
+            safe = elsewhere_nodes(self.walk_xy, self.lodging, hazard, beyond)
             self._routes = Routes.build(self.graph, unsafe, self.shelters.node, safe)
             self._routes_key = key
         return self._routes
