@@ -147,6 +147,31 @@ def test_the_desk_refuses_bad_reports_with_every_problem() -> None:
     assert desk.take() == []
 
 
+def test_the_desk_carries_numbered_reports_deadlines_and_completions() -> None:
+    desk = IncidentDesk(n_nodes=10)
+    desk.report(
+        "rescue", np.array([3, 4]), 60.0, np.array([900.0, 1200.0]), refs=np.array([7, 8]), people=np.array([1, 2])
+    )
+    table = Incidents()
+    for report in desk.take():
+        table.add(report.kind, report.nodes, report.t_s, work_s=report.work_s, ref=report.refs, people=report.people)
+    table.add("medical", np.array([5]), 60.0, work_s=np.array([900.0]))
+    assert table.of_refs("rescue", np.array([8])).tolist() == [1] and table.ref.tolist() == [7, 8, -1]
+    desk.deadline("rescue", np.array([8]), 300.0)
+    assert [told.refs.tolist() for told in desk.take_deadlines()] == [[8]] and desk.take_deadlines() == []
+    desk.finished("rescue", 7, 500.0)
+    desk.finished("medical", 3, 510.0)
+    saved = desk.arrays()
+    assert saved["desk_done"].tolist() == [[0.0, 7.0, 500.0], [1.0, 3.0, 510.0]]
+    restored = IncidentDesk(n_nodes=10)
+    restored.load_arrays(saved)
+    done = restored.take_done("rescue")
+    assert done.refs.tolist() == [7] and done.t_s.tolist() == [500.0]
+    assert [c.kind for c in restored.done] == ["medical"]  # another kind's completions wait for their reporter
+    with pytest.raises(ValueError, match="2 nodes but 1 refs"):
+        desk.report("rescue", np.array([3, 4]), 60.0, np.array([900.0, 900.0]), refs=np.array([1]))
+
+
 def test_incidents_grow_and_round_trip() -> None:
     table = Incidents()
     ids = table.add("medical", np.array([4, 5]), 60.0, work_s=np.array([900.0, 600.0]))
@@ -163,8 +188,13 @@ def test_response_metrics_by_hand() -> None:
     incidents = pd.DataFrame(
         {
             "kind": pd.Categorical(["medical"] * 4 + ["rescue"]),
+            "status": ["done"] * 3 + ["open", "done"],
+            "created_s": [0.0] * 5,
+            "arrived_s": [100.0, 200.0, 300.0, np.nan, 50.0],
             "response_s": [100.0, 200.0, 300.0, np.nan, 50.0],
             "travel_s": [100.0, 500.0, 300.0, np.nan, 300.0],
+            "people": [0, 0, 0, 0, 2],
+            "deadline_s": [np.nan] * 4 + [40.0],
         }
     )
     crews = pd.DataFrame({"kind": ["ems", "ems", "fire"], "busy_s": [3600.0, 0.0, 1800.0]})
@@ -176,6 +206,7 @@ def test_response_metrics_by_hand() -> None:
     assert medical["not_reached"] == 1
     assert figures["response"]["rescue"]["share_within_standard"] == 0.0
     assert figures["utilisation"] == {"ems": 0.25, "fire": 0.25}
+    assert figures["rescues"]["not_reached_before_1_5m"] == 1  # 1.5 m at 40 s, the crew there at 50 s
 
 
 def test_pair_times_are_the_same_searched_from_either_side() -> None:

@@ -185,7 +185,19 @@ class CrewsPhase(Phase):
         self._new_debris(state, now)
         self._new_medical(ctx, now, dt_s)
         for report in self.desk.take():
-            table.add(report.kind, report.nodes, report.t_s, work_s=report.work_s, priority=report.priority)
+            table.add(
+                report.kind,
+                report.nodes,
+                report.t_s,
+                work_s=report.work_s,
+                priority=report.priority,
+                ref=report.refs,
+                people=report.people,
+                deadline_s=report.deadline_s,
+            )
+        for told in self.desk.take_deadlines():  # the first time a reported place turned life-threatening counts
+            ids = table.of_refs(told.kind, told.refs)
+            table.deadline_s[ids] = np.fmin(table.deadline_s[ids], told.t_s[0])
 
     def _close_resolved(self, state: Any, now: float) -> None:
         """Waiting incidents whose cause is gone (repaired by an event, debris gone) close as resolved otherwise."""
@@ -431,6 +443,8 @@ class CrewsPhase(Phase):
         elif kind == "debris":
             self._clear(model, target, event.t_s, details)
         table.status[incident], table.done_s[incident] = inc.DONE, event.t_s
+        if table.ref[incident] >= 0:  # the reporter hears back (the residents: the people there are rescued)
+            self.desk.finished(kind, int(table.ref[incident]), event.t_s)
         crew.finish(int(table.node[incident]))
 
     def _clear(self, model: CityModel, link: int, t_s: float, details: dict[str, Any]) -> None:
@@ -470,7 +484,7 @@ class CrewsPhase(Phase):
         out["counters"] = np.array([self.repairs_done, self.links_cleared], dtype=np.int64)
         out["policy"] = np.array([self.policy.name])
         out["end_s"] = np.array([self.end_s])
-        return out
+        return {**out, **self.desk.arrays()}
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore :meth:`arrays`."""
@@ -482,6 +496,7 @@ class CrewsPhase(Phase):
         self.repairs_done, self.links_cleared = (int(v) for v in arrays["counters"])
         self.policy = make_policy(str(arrays["policy"][0]))
         self.end_s = float(arrays["end_s"][0])
+        self.desk.load_arrays(arrays)
 
     def incidents_frame(self) -> pd.DataFrame:
         """One row per incident (``incidents.parquet``)."""

@@ -8,6 +8,7 @@ from typing import Protocol
 import numpy as np
 
 from twin.city.build import City
+from twin.residents import rescues
 from twin.residents.decision import DELAY_DEFAULTS_S
 from twin.residents.population import GROUPS, Population, is_daytime
 from twin.residents.shelters import SPHERE_M2_PER_PERSON, Shelters
@@ -103,4 +104,7 @@ def _movement(phase: AssumingPhase) -> list[str]:
         "exposure: depth at the person's floor (3 m per floor; work, school and shelters on the ground floor) or "
         "on the street above 0.5 m; rescue needed above 1.5 m or when trapped by water; casualties are a "
         "screening count (walkers in >= 1 m of water for 120 s)",
+        "rescue requests: one per building or walkable node and step with people newly needing rescue; with crews, "
+        f"a rescue incident at the nearest drivable node, {rescues.SETUP_S / 60:g} min on scene plus "
+        f"{rescues.PER_PERSON_S / 60:g} min per person (assumed); the people a crew brings out leave the model",
     ]
