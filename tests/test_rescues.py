@@ -29,17 +29,19 @@ STAYING = {"decision": {"intercept": -30.0, "cues": 0.0}}
 
 
 class FloodOneBuilding(Phase):
-    """Puts ``DEPTH_M`` of water in one building from ``FLOOD_AT_S`` on (its streets stay dry)."""
+    """Puts ``DEPTH_M`` of water in one building from ``start_s`` (``FLOOD_AT_S``) on, until ``end_s`` if given (its
+    streets stay dry)."""
 
     name = "test_flood_one_building"
     order = "hazards"
 
-    def __init__(self, building: int) -> None:
-        self.building = building
+    def __init__(self, building: int, start_s: float = FLOOD_AT_S, end_s: float = np.inf) -> None:
+        self.building, self.start_s, self.end_s = building, start_s, end_s
 
     def step(self, ctx: StepContext, dt_s: float) -> None:
-        if ctx.clock_s + dt_s >= FLOOD_AT_S:
-            ctx.state.building_depth_m[self.building] = DEPTH_M
+        end = ctx.clock_s + dt_s
+        wet = self.start_s <= end < self.end_s
+        ctx.state.building_depth_m[self.building] = DEPTH_M if wet else 0.0
 
 
 def _residents(model: CityModel) -> ResidentsPhase:
@@ -48,16 +50,18 @@ def _residents(model: CityModel) -> ResidentsPhase:
     return phase
 
 
-def _building(city: City, model: CityModel) -> tuple[int, int]:
-    """A home building with at least two people on its ground floor, reachable from the fire station; with its
-    drivable node."""
+def _building(city: City, model: CityModel, skip: int = 0) -> tuple[int, int]:
+    """The ``skip``-th home building with at least two people on its ground floor, reachable from the fire
+    station; with its drivable node."""
     pop = _residents(model).population
     times = _times_from(city, _fire_station_node(city))
     homes = city.homes
     ground = np.bincount(pop.home_building[(pop.floor == 0) & (pop.home_building >= 0)], minlength=len(city.buildings))
     for building, node in zip(homes["building"].to_numpy(), homes["drive_node"].to_numpy(), strict=True):
         if building >= 0 and ground[building] >= 2 and int(node) in times:
-            return int(building), int(node)
+            if skip == 0:
+                return int(building), int(node)
+            skip -= 1
     raise AssertionError("no suitable building on the map")
 
 
@@ -102,6 +106,23 @@ def test_a_flooded_building_is_rescued_by_the_one_crew_at_the_computed_time(ando
     assert figures["already_1_5m_when_asked"] == 1 and figures["not_reached_before_1_5m_after_asking"] == 0
     series = model.recorder.timeseries().set_index("t_s")
     assert series["people_rescued"].iloc[-1] == len(inside) and series["people_need_rescue"].iloc[-1] == 0
+
+
+def test_a_request_nobody_needs_any_more_is_withdrawn_before_a_crew_comes(andorra_city: City, tmp_path: Path) -> None:
+    # Building A floods at 600 s and takes the one crew for over 25 min; building B floods at 660 s and waits; its
+    # water is gone at 900 s, so its request is withdrawn and closed then, and its people stay at home.
+    model, first, _ = _model(andorra_city, tmp_path, ONLY_FIRE)
+    second = _building(andorra_city, model, skip=1)[0]
+    model.add_phase(FloodOneBuilding(second, start_s=FLOOD_AT_S + 60, end_s=900.0))
+    model.run()
+    table = _crews(model).incidents_frame()
+    assert table["status"].tolist() == ["done", "resolved_otherwise"] and table["done_s"].isna().tolist()[1]
+    assert table["people"].tolist()[1] > 0 and table["created_s"].tolist() == [FLOOD_AT_S, FLOOD_AT_S + 60]
+    p, pop = _residents(model).people, _residents(model).population
+    in_second = np.flatnonzero((pop.home_building == second) & (pop.floor == 0))
+    assert (p.status[in_second] == HOME).all() and not p.rescue_asked[in_second].any()
+    assert np.isnan(p.rescued_s[in_second]).all() and first != second
+    assert rescue_metrics(table, model.clock_s)["withdrawn"] == 1
 
 
 def test_without_crews_requests_are_logged_and_nobody_is_rescued(andorra_city: City, tmp_path: Path) -> None:
@@ -173,6 +194,16 @@ def test_a_finished_request_brings_out_those_still_in_need() -> None:
     assert people.rescue_asked.tolist() == [True, True, False, True]  # person 2 found a way out: may ask again
 
 
+def test_a_request_nobody_needs_is_withdrawn_and_its_people_may_ask_again() -> None:
+    people, _ = _people([HOME, WALKING, WALKING, HOME], [0, 1, 1, 0])
+    people.rescue_ref[:] = [0, 0, 1, 2]
+    people.need_rescue[:] = [False, False, True, False]
+    people.rescue_asked[:] = True
+    assert rescues.withdraw(people).tolist() == [0, 2]
+    assert people.rescue_asked.tolist() == [False, False, True, False]
+    assert rescues.withdraw(people).tolist() == []  # withdrawn once
+
+
 def test_rescues_not_reached_before_the_water_reached_one_and_a_half_metres_by_hand() -> None:
     # 0: asked at 100 (trapped walker), 1.5 m at 900, crew there at 600: in time.
     # 1: asked at 100, 1.5 m at 400, crew at 600: late.  2: asked at 1.5 m (300), crew at 700: late, already deep.
@@ -192,6 +223,7 @@ def test_rescues_not_reached_before_the_water_reached_one_and_a_half_metres_by_h
         "requests": 4,
         "people": 10,
         "reached": 3,
+        "withdrawn": 0,
         "people_at_requests_worked": 3,
         "water_reached_1_5m": 3,
         "not_reached_before_1_5m": 2,

@@ -213,6 +213,7 @@ class IncidentDesk:
         self.n_nodes = n_nodes
         self.pending: list[Report] = []
         self.deadlines: list[Completion] = []
+        self.withdrawn: list[Completion] = []
         self.done: list[Completion] = []
 
     def report(
@@ -272,6 +273,17 @@ class IncidentDesk:
         taken, self.deadlines = self.deadlines, []
         return taken
 
+    def withdraw(self, kind: str, refs: np.ndarray, t_s: float) -> None:
+        """The reports ``refs`` of ``kind`` need no crew any more (nobody there needs rescue now): the crews close
+        those still waiting as resolved otherwise; a crew already on its way goes on."""
+        if len(refs):
+            self.withdrawn.append(Completion(kind, np.asarray(refs, dtype=np.int64), np.full(len(refs), t_s)))
+
+    def take_withdrawn(self) -> list[Completion]:
+        """The withdrawals since the last call."""
+        taken, self.withdrawn = self.withdrawn, []
+        return taken
+
     def finished(self, kind: str, ref: int, t_s: float) -> None:
         """A crew finished the report ``ref`` of ``kind`` at ``t_s`` (called by the crews phase)."""
         self.done.append(Completion(kind, np.array([ref], dtype=np.int64), np.array([t_s])))
@@ -285,13 +297,18 @@ class IncidentDesk:
         return Completion(kind, refs, times)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Completions and deadlines not yet taken, as (kind code, ref, time) rows (checkpoints)."""
-        return {"desk_done": _rows(self.done), "desk_deadlines": _rows(self.deadlines)}
+        """Completions, deadlines and withdrawals not yet taken, as (kind code, ref, time) rows (checkpoints)."""
+        return {
+            "desk_done": _rows(self.done),
+            "desk_deadlines": _rows(self.deadlines),
+            "desk_withdrawn": _rows(self.withdrawn),
+        }
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore :meth:`arrays`."""
         self.done = _completions(np.asarray(arrays["desk_done"]))
         self.deadlines = _completions(np.asarray(arrays["desk_deadlines"]))
+        self.withdrawn = _completions(np.asarray(arrays["desk_withdrawn"]))
 
 
 def _rows(completions: list[Completion]) -> np.ndarray:

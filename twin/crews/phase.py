@@ -198,6 +198,10 @@ class CrewsPhase(Phase):
         for told in self.desk.take_deadlines():  # the first time a reported place turned life-threatening counts
             ids = table.of_refs(told.kind, told.refs)
             table.deadline_s[ids] = np.fmin(table.deadline_s[ids], told.t_s[0])
+        for told in self.desk.take_withdrawn():  # nobody there needs a crew now: close those still waiting
+            ids = table.of_refs(told.kind, told.refs)
+            ids = ids[table.status[ids] == inc.OPEN]
+            table.status[ids], table.done_s[ids] = inc.RESOLVED, told.t_s[0]
 
     def _close_resolved(self, state: Any, now: float) -> None:
         """Waiting incidents whose cause is gone (repaired by an event, debris gone) close as resolved otherwise."""
@@ -426,7 +430,8 @@ class CrewsPhase(Phase):
         self._assign(ctx, crew, incident, now, self.delay_s[crew.kind] + float(travel[0, 0]), int(ends[0, 0]))
 
     def finish(self, model: CityModel, event: Event) -> None:
-        """A crew's work ends (the ``crew_done`` event): repair or clear through the engine, free the crew."""
+        """A crew's work ends (the ``crew_done`` event): repair or clear through the engine, tell the desk when the
+        incident was reported with a number (the residents then bring the people out), free the crew."""
         crew = self.crews[int(event.params["crew"])]
         incident = int(event.params["incident"])
         if crew.incident != incident or crew.job != int(event.params["job"]):

@@ -63,6 +63,7 @@ def rescue_metrics(incidents: pd.DataFrame, end_s: float) -> dict[str, Any]:
         "requests": len(rows),
         "people": int(people.sum()),
         "reached": int(reached.sum()),
+        "withdrawn": int((rows["status"] == "resolved_otherwise").sum()),
         "people_at_requests_worked": int(people[(rows["status"] == "done").to_numpy()].sum()),
         "water_reached_1_5m": int(deep.sum()),
         "not_reached_before_1_5m": int(late.sum()),

@@ -432,8 +432,10 @@ class ResidentsPhase(Phase):
             needs.note_peaks(p, depth, velocity)
         self._request_rescues(ctx, t, fresh)
         desk = ctx.services.get("crews")
-        if desk is not None and depth is not None:
-            desk.deadline("rescue", rescues.deep_requests(p, depth), t)
+        if desk is not None:
+            desk.withdraw("rescue", rescues.withdraw(p), t)
+            if depth is not None:
+                desk.deadline("rescue", rescues.deep_requests(p, depth), t)
         if self.shelters.count:
             node = self.shelters.node
             working = served["power"][node] & served["water"][node]

@@ -18,6 +18,9 @@
   rescue service takes them to care, a shelter or family, and the model does not follow them. People of the
   request whose need ended before the crew came (a walker who found a way out) ask again if they need rescue
   again.
+* **Withdrawn.** With crews, a request of which nobody needs rescue any more (its walkers found a way out or
+  reached a shelter) is withdrawn: the crews close it as resolved otherwise if no crew is on the way yet, and its
+  people ask again if they need rescue again.
 """
 
 from __future__ import annotations
@@ -73,6 +76,17 @@ def deep_requests(people: PeopleState, depth_m: np.ndarray) -> np.ndarray:
     """Numbers of the requests not yet served with someone in more than 1.5 m of water now."""
     waiting = (people.rescue_ref >= 0) & np.isnan(people.rescued_s) & (people.status != ELSEWHERE)
     return np.unique(people.rescue_ref[waiting & (depth_m > RESCUE_M)])
+
+
+def withdraw(people: PeopleState) -> np.ndarray:
+    """Numbers of the open requests of which nobody needs rescue now; their people may ask again."""
+    asked = (people.rescue_ref >= 0) & people.rescue_asked & np.isnan(people.rescued_s)
+    if not asked.any():
+        return np.zeros(0, dtype=np.int64)
+    refs = np.unique(people.rescue_ref[asked])
+    gone = np.setdiff1d(refs, people.rescue_ref[asked & people.need_rescue])
+    people.rescue_asked[asked & np.isin(people.rescue_ref, gone)] = False
+    return gone
 
 
 def rescue(people: PeopleState, refs: np.ndarray, t_s: np.ndarray, n_shelters: int) -> np.ndarray:
