@@ -68,9 +68,13 @@ def elsewhere_nodes(xy: np.ndarray, lodging: np.ndarray, hazard: np.ndarray, bey
         return lodging.copy()
     from scipy.spatial import cKDTree
 
+    candidates = np.flatnonzero(lodging & ~hazard)
+    tree = cKDTree(xy[hazard], balanced_tree=False, compact_nodes=False)  # built often: cheaper to build
     bound = beyond_m + 1e-6  # only nearer hazard nodes matter: the rest come back as inf
-    distance = cKDTree(xy[hazard]).query(xy, distance_upper_bound=bound)[0]
-    return np.asarray(lodging & ~hazard & (distance > beyond_m))
+    distance = tree.query(xy[candidates], distance_upper_bound=bound)[0]
+    result = np.zeros(len(lodging), dtype=bool)
+    result[candidates[distance > beyond_m]] = True
+    return result
 
 
 def shelter_capacity(facilities: pd.DataFrame, buildings: pd.DataFrame) -> np.ndarray:
