@@ -3,10 +3,13 @@ the medical call rate, the response metrics and the incident desk's checks."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from twin.crews.agents import Crew, Roster
 from twin.crews.incidents import IncidentDesk, Incidents, medical_rate_per_s, segment_keys
 from twin.crews.policies import (
     CriticalFirst,
@@ -215,3 +218,14 @@ def test_pair_times_are_the_same_searched_from_either_side() -> None:
     many_origins = net.pair_times(np.array([0, 1, 2]), np.array([3]))  # backward from one destination
     assert few_origins.tolist() == [[100.0, 130.0, 160.0, 160.0]]
     assert many_origins[:, 0].tolist() == [160.0, 60.0, 30.0]
+
+
+def test_a_job_at_the_crews_own_post_ends_its_busy_spell_there() -> None:
+    roster = Roster()
+    crew = Crew(roster, 0, "fire", "station", home=5)
+    crew.dispatch(incident=0, now_s=0.0, depart_s=140.0, arrive_s=140.0, done_s=1640.0)
+    crew.finish(5, 1640.0)  # the scene is the station: no drive back
+    assert crew.busy_s == 1640.0 and math.isnan(crew.busy_since)
+    crew.dispatch(incident=1, now_s=2000.0, depart_s=2140.0, arrive_s=2500.0, done_s=3100.0)
+    crew.finish(9, 3100.0)  # away from the post: busy until it is back
+    assert crew.busy_s == 1640.0 and crew.busy_since == 2000.0

@@ -450,7 +450,7 @@ class CrewsPhase(Phase):
         table.status[incident], table.done_s[incident] = inc.DONE, event.t_s
         if table.ref[incident] >= 0:  # the reporter hears back (the residents: the people there are rescued)
             self.desk.finished(kind, int(table.ref[incident]), event.t_s)
-        crew.finish(int(table.node[incident]))
+        crew.finish(int(table.node[incident]), event.t_s)
 
     def _clear(self, model: CityModel, link: int, t_s: float, details: dict[str, Any]) -> None:
         """Clear the debris of a road segment (both directions) and reopen its links."""
