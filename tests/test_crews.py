@@ -335,6 +335,8 @@ def test_a_run_folder_holds_the_crews_tables_and_figures(andorra_city: City, tmp
     crews = pd.read_parquet(tmp_path / "run" / "crews.parquet")
     figures = json.loads((tmp_path / "run" / "crews_metrics.json").read_text())
     assert len(incidents) > 0 and set(crews["kind"]) >= {"fire", "ems", "police", "power", "water", "road"}
-    assert set(figures) == {"response", "utilisation"} and "medical" in figures["response"]
+    assert set(figures) == {"response", "utilisation", "rescues"} and "medical" in figures["response"]
+    assert figures["rescues"]["requests"] == 0  # no residents: nobody asks to be rescued
+    assert {"request", "people", "deadline_s"} <= set(incidents.columns)
     timeseries = pd.read_parquet(tmp_path / "run" / "timeseries.parquet")
     assert {"incidents_open_medical", "crews_busy_ems", "repairs_done", "links_cleared"} <= set(timeseries.columns)

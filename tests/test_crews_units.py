@@ -3,10 +3,13 @@ the medical call rate, the response metrics and the incident desk's checks."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from twin.crews.agents import Crew, Roster
 from twin.crews.incidents import IncidentDesk, Incidents, medical_rate_per_s, segment_keys
 from twin.crews.policies import (
     CriticalFirst,
@@ -147,6 +150,31 @@ def test_the_desk_refuses_bad_reports_with_every_problem() -> None:
     assert desk.take() == []
 
 
+def test_the_desk_carries_numbered_reports_deadlines_and_completions() -> None:
+    desk = IncidentDesk(n_nodes=10)
+    desk.report(
+        "rescue", np.array([3, 4]), 60.0, np.array([900.0, 1200.0]), refs=np.array([7, 8]), people=np.array([1, 2])
+    )
+    table = Incidents()
+    for report in desk.take():
+        table.add(report.kind, report.nodes, report.t_s, work_s=report.work_s, ref=report.refs, people=report.people)
+    table.add("medical", np.array([5]), 60.0, work_s=np.array([900.0]))
+    assert table.of_refs("rescue", np.array([8])).tolist() == [1] and table.ref.tolist() == [7, 8, -1]
+    desk.deadline("rescue", np.array([8]), 300.0)
+    assert [told.refs.tolist() for told in desk.take_deadlines()] == [[8]] and desk.take_deadlines() == []
+    desk.finished("rescue", 7, 500.0)
+    desk.finished("medical", 3, 510.0)
+    saved = desk.arrays()
+    assert saved["desk_done"].tolist() == [[0.0, 7.0, 500.0], [1.0, 3.0, 510.0]]
+    restored = IncidentDesk(n_nodes=10)
+    restored.load_arrays(saved)
+    done = restored.take_done("rescue")
+    assert done.refs.tolist() == [7] and done.t_s.tolist() == [500.0]
+    assert [c.kind for c in restored.done] == ["medical"]  # another kind's completions wait for their reporter
+    with pytest.raises(ValueError, match="2 nodes but 1 refs"):
+        desk.report("rescue", np.array([3, 4]), 60.0, np.array([900.0, 900.0]), refs=np.array([1]))
+
+
 def test_incidents_grow_and_round_trip() -> None:
     table = Incidents()
     ids = table.add("medical", np.array([4, 5]), 60.0, work_s=np.array([900.0, 600.0]))
@@ -163,8 +191,13 @@ def test_response_metrics_by_hand() -> None:
     incidents = pd.DataFrame(
         {
             "kind": pd.Categorical(["medical"] * 4 + ["rescue"]),
+            "status": ["done"] * 3 + ["open", "done"],
+            "created_s": [0.0] * 5,
+            "arrived_s": [100.0, 200.0, 300.0, np.nan, 50.0],
             "response_s": [100.0, 200.0, 300.0, np.nan, 50.0],
             "travel_s": [100.0, 500.0, 300.0, np.nan, 300.0],
+            "people": [0, 0, 0, 0, 2],
+            "deadline_s": [np.nan] * 4 + [40.0],
         }
     )
     crews = pd.DataFrame({"kind": ["ems", "ems", "fire"], "busy_s": [3600.0, 0.0, 1800.0]})
@@ -176,6 +209,7 @@ def test_response_metrics_by_hand() -> None:
     assert medical["not_reached"] == 1
     assert figures["response"]["rescue"]["share_within_standard"] == 0.0
     assert figures["utilisation"] == {"ems": 0.25, "fire": 0.25}
+    assert figures["rescues"]["not_reached_before_1_5m"] == 1  # 1.5 m at 40 s, the crew there at 50 s
 
 
 def test_pair_times_are_the_same_searched_from_either_side() -> None:
@@ -184,3 +218,14 @@ def test_pair_times_are_the_same_searched_from_either_side() -> None:
     many_origins = net.pair_times(np.array([0, 1, 2]), np.array([3]))  # backward from one destination
     assert few_origins.tolist() == [[100.0, 130.0, 160.0, 160.0]]
     assert many_origins[:, 0].tolist() == [160.0, 60.0, 30.0]
+
+
+def test_a_job_at_the_crews_own_post_ends_its_busy_spell_there() -> None:
+    roster = Roster()
+    crew = Crew(roster, 0, "fire", "station", home=5)
+    crew.dispatch(incident=0, now_s=0.0, depart_s=140.0, arrive_s=140.0, done_s=1640.0)
+    crew.finish(5, 1640.0)  # the scene is the station: no drive back
+    assert crew.busy_s == 1640.0 and math.isnan(crew.busy_since)
+    crew.dispatch(incident=1, now_s=2000.0, depart_s=2140.0, arrive_s=2500.0, done_s=3100.0)
+    crew.finish(9, 3100.0)  # away from the post: busy until it is back
+    assert crew.busy_s == 1640.0 and crew.busy_since == 2000.0

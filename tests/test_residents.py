@@ -17,7 +17,7 @@ from twin.residents.needs import note_peaks
 from twin.residents.people import DRIVING, ELSEWHERE, SHELTER, PeopleState
 from twin.residents.phase import ResidentsPhase
 from twin.residents.population import ADULT, AT_WORK, CHILD, ELDERLY, Population, synthesise, work_buildings
-from twin.residents.shelters import allocate
+from twin.residents.shelters import allocate, elsewhere_nodes
 from twin.residents.velocity import MANNING_N, surface_slope, velocity_grid
 from twin.residents.walking import ADULTS, VULNERABLE, Routes, Walkers, WalkGraph, advance, hazard_class, unsafe_for
 from twin.residents.warnings import combined_share, logistic_share, receive, word_of_mouth
@@ -161,6 +161,54 @@ def test_a_full_shelter_redirects_exactly_the_excess_to_the_next() -> None:
     full = np.array([1, 1, 0])
     # The second person of zone 1 finds shelter 1 taken, then shelter 0 taken by zone 0's person: none left.
     assert np.array_equal(allocate(preference, np.array([1, 1, 0]), full), [1, -1, 0])
+
+
+def test_places_to_stay_lie_beyond_the_hazard_area_by_the_documented_distance() -> None:
+    # Six nodes 100 m apart on a line, the first two in the hazard area, people living at all but node 5.
+    xy = np.column_stack([np.arange(6) * 100.0, np.zeros(6)])
+    hazard = np.array([True, True, False, False, False, False])
+    lodging = np.array([True, True, True, True, True, False])
+    # 250 m from node 1 (x = 100) is x = 350: nodes 4 and 5 are beyond it, and only node 4 has homes.
+    assert elsewhere_nodes(xy, lodging, hazard, 250.0).tolist() == [False] * 4 + [True, False]
+    assert elsewhere_nodes(xy, lodging, hazard, 0.0).tolist() == [False, False, True, True, True, False]
+    assert elsewhere_nodes(xy, lodging, np.zeros(6, dtype=bool), 250.0).tolist() == lodging.tolist()
+    # An evacuee from node 0 walks the line to node 4, 400 m, not to node 2 a street away.
+    pairs = [(k, k + 1) for k in range(5)]
+    src = np.array([a for a, b in pairs] + [b for a, b in pairs])
+    dst = np.array([b for a, b in pairs] + [a for a, b in pairs])
+    order = np.argsort(src * 6 + dst)
+    src, dst = src[order], dst[order]
+    graph = WalkGraph(6, src, dst, np.full(10, 100.0), src * 6 + dst, np.zeros(0, np.int64), np.zeros(0, np.int64))
+    safe = elsewhere_nodes(xy, lodging, hazard, 250.0)
+    routes = Routes.build(graph, np.zeros((2, 10), dtype=bool), np.zeros(0, np.int64), safe)
+    assert routes.nearest_safe[0] == 4
+    walkers = Walkers(np.zeros(1, np.int32), np.full(1, -1, np.int32), np.zeros(1, np.float32))
+    arrived, _ = advance(
+        walkers,
+        np.arange(1),
+        np.zeros(1, np.int64),
+        np.array([ADULTS]),
+        np.ones(1),
+        399.0,
+        graph,
+        routes,
+        np.zeros(10),
+        np.zeros((2, 10), dtype=bool),
+    )
+    assert not arrived[0]  # 400 m at 1 m/s: not there after 399 s
+    arrived, _ = advance(
+        walkers,
+        np.arange(1),
+        np.zeros(1, np.int64),
+        np.array([ADULTS]),
+        np.ones(1),
+        1.0,
+        graph,
+        routes,
+        np.zeros(10),
+        np.zeros((2, 10), dtype=bool),
+    )
+    assert arrived[0] and walkers.node[0] == 4
 
 
 # --- walking ---------------------------------------------------------------------------------------------------

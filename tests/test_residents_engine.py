@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.spatial import cKDTree
 
 from tests.test_residents import _scenario
 from twin.city.build import City
 from twin.errors import ScenarioError
-from twin.residents.people import WALKING
+from twin.residents.people import ELSEWHERE, WALKING
 from twin.residents.phase import ResidentsPhase
 from twin.sim.model import CityModel
 
@@ -67,6 +68,13 @@ def test_people_are_conserved_every_step_and_runs_are_deterministic(andorra_city
         series = model.recorder.timeseries()
     assert tables[0].equals(tables[1])
     assert series["people_warned"].iloc[-1] > 1000 and series["people_elsewhere"].iloc[-1] > 500
+    # Walkers who reached a place to stay after the order stand beyond the documented distance from its area.
+    assert isinstance(phase, ResidentsPhase)
+    p = phase.people
+    walked = (p.status == ELSEWHERE) & (p.mode == 0) & (p.arrived_s > phase.issued_s[0])
+    area = phase.walk_xy[phase.areas.mask[0]]
+    distance = cKDTree(area).query(phase.walk_xy[p.node[walked]])[0]
+    assert walked.sum() > 100 and distance.min() > phase.options.elsewhere_beyond_m == 250.0
     assert series["people_exposed"].max() > 0
 
 

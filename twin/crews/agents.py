@@ -73,9 +73,12 @@ class Crew(mesa.Agent):
         self.status, self.incident, self.job = ASSIGNED, incident, self.job + 1
         self.depart_s, self.arrive_s, self.done_s, self.back_s = depart_s, arrive_s, done_s, math.nan
 
-    def finish(self, scene: int) -> None:
-        """The work is done: the crew stands at the scene, free for the next job."""
+    def finish(self, scene: int, t_s: float) -> None:
+        """The work is done at ``t_s``: the crew stands at the scene, free for the next job; a scene at its post
+        ends the busy spell there (no drive back will)."""
         self.status, self.node, self.incident, self.jobs_done = IDLE, scene, -1, self.jobs_done + 1
+        if scene == self.post:
+            self.end_busy(t_s)
 
     def recall(self, now_s: float, scene: int) -> None:
         """Stop the current job; a crew still on the road is put back where it started (it turns back at once)."""

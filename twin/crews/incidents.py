@@ -72,6 +72,10 @@ class Incidents:
         debris, whose volume may grow; NaN until known).
     crew
         The crew assigned last (-1: none).
+    ref, people, deadline_s
+        For reported incidents: the reporter's own number for the report (-1: none; the residents phase numbers
+        its rescue requests), the people there (0: not told), and when the water at the place reached the
+        depth at which it becomes life-threatening (1.5 m for rescues; NaN: not yet, or not told).
     """
 
     kind: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
@@ -87,6 +91,9 @@ class Incidents:
     travel_s: np.ndarray = field(default_factory=_floats)
     work_s: np.ndarray = field(default_factory=_floats)
     crew: np.ndarray = field(default_factory=_ints)
+    ref: np.ndarray = field(default_factory=_ints)
+    people: np.ndarray = field(default_factory=_ints)
+    deadline_s: np.ndarray = field(default_factory=_floats)
 
     def __len__(self) -> int:
         return int(self.kind.size)
@@ -101,10 +108,17 @@ class Incidents:
         work_s: np.ndarray | None = None,
         priority: np.ndarray | int | None = None,
         node2: np.ndarray | None = None,
+        ref: np.ndarray | None = None,
+        people: np.ndarray | None = None,
+        deadline_s: np.ndarray | None = None,
     ) -> np.ndarray:
         """Append incidents of one kind; return their ids."""
         n = len(nodes)
         first = len(self)
+
+        def given(value: np.ndarray | None, default: float, dtype: type) -> np.ndarray:
+            return np.full(n, default, dtype=dtype) if value is None else np.asarray(value, dtype=dtype)
+
         values = {
             "kind": np.full(n, KINDS.index(kind), dtype=np.int8),
             "priority": np.broadcast_to(
@@ -121,10 +135,17 @@ class Incidents:
             "travel_s": np.full(n, np.nan),
             "work_s": np.full(n, np.nan) if work_s is None else np.asarray(work_s, dtype=np.float64),
             "crew": np.full(n, -1, dtype=np.int64),
+            "ref": given(ref, -1, np.int64),
+            "people": given(people, 0, np.int64),
+            "deadline_s": given(deadline_s, np.nan, np.float64),
         }
         for name, value in values.items():
             setattr(self, name, np.concatenate([getattr(self, name), value]))
         return np.arange(first, first + n)
+
+    def of_refs(self, kind: str, refs: np.ndarray) -> np.ndarray:
+        """Ids of the incidents of ``kind`` reported with the reporter's numbers ``refs``."""
+        return np.flatnonzero((self.kind == KINDS.index(kind)) & np.isin(self.ref, refs))
 
     def open_of(self, kind: str) -> np.ndarray:
         """Ids of the incidents of ``kind`` not yet worked (open or assigned)."""
@@ -160,10 +181,22 @@ class Report:
     t_s: float
     work_s: np.ndarray
     priority: int | None
+    refs: np.ndarray | None = None
+    people: np.ndarray | None = None
+    deadline_s: np.ndarray | None = None
+
+
+@dataclass
+class Completion:
+    """Reported incidents a crew finished: their kind, the reporter's numbers and when each was done."""
+
+    kind: str
+    refs: np.ndarray
+    t_s: np.ndarray
 
 
 class IncidentDesk:
-    """The seam through which any phase reports incidents (``ctx.services["crews"]``).
+    """The seam through which any phase reports incidents (``ctx.services["crews"]``), and hears back.
 
     The residents phase reports the people needing rescue; a user's phase may report its own. Reports are taken
     by the crews phase in the same step when the reporter runs before it (hazards, lifelines, residents), else in
@@ -171,14 +204,33 @@ class IncidentDesk:
 
         desk = ctx.services["crews"]
         desk.report("rescue", nodes=np.array([812, 90]), t_s=ctx.clock_s + dt_s, work_s=np.array([1800.0, 900.0]))
+
+    A reporter that numbers its reports (``refs``) hears back through :meth:`take_done` which of them a crew
+    finished, and may tell :meth:`deadline` when a reported place became life-threatening.
     """
 
     def __init__(self, n_nodes: int) -> None:
         self.n_nodes = n_nodes
         self.pending: list[Report] = []
+        self.deadlines: list[Completion] = []
+        self.withdrawn: list[Completion] = []
+        self.done: list[Completion] = []
 
-    def report(self, kind: str, nodes: np.ndarray, t_s: float, work_s: np.ndarray, priority: int | None = None) -> None:
-        """Report incidents of ``kind`` at drivable ``nodes`` at time ``t_s``, each needing ``work_s`` on scene.
+    def report(
+        self,
+        kind: str,
+        nodes: np.ndarray,
+        t_s: float,
+        work_s: np.ndarray,
+        priority: int | None = None,
+        *,
+        refs: np.ndarray | None = None,
+        people: np.ndarray | None = None,
+        deadline_s: np.ndarray | None = None,
+    ) -> None:
+        """Report incidents of ``kind`` at drivable ``nodes`` at time ``t_s``, each needing ``work_s`` on scene;
+        optionally with the reporter's number of each (``refs``), the people there and the time each place became
+        life-threatening (``deadline_s``, NaN: not yet).
 
         Raises
         ------
@@ -196,11 +248,73 @@ class IncidentDesk:
             problems.append(f"nodes must be drivable node ids from 0 to {self.n_nodes - 1}")
         if not np.all(np.isfinite(work_s) & (work_s > 0)):
             problems.append("times on scene (work_s) must be finite numbers of seconds > 0")
+        for name, values in (("refs", refs), ("people", people), ("deadline_s", deadline_s)):
+            if values is not None and np.shape(values) != nodes.shape:
+                problems.append(f"{len(nodes)} nodes but {np.size(values)} {name}: give one per node")
         if problems:
             raise ValueError("incident report refused: " + "; ".join(problems))
-        self.pending.append(Report(kind, nodes.astype(np.int64), float(t_s), work_s, priority))
+        self.pending.append(
+            Report(kind, nodes.astype(np.int64), float(t_s), work_s, priority, refs, people, deadline_s)
+        )
 
     def take(self) -> list[Report]:
         """The reports since the last call, in the order they came."""
         taken, self.pending = self.pending, []
         return taken
+
+    def deadline(self, kind: str, refs: np.ndarray, t_s: float) -> None:
+        """The places of the reports ``refs`` of ``kind`` became life-threatening at ``t_s`` (the first time
+        counts)."""
+        if len(refs):
+            self.deadlines.append(Completion(kind, np.asarray(refs, dtype=np.int64), np.full(len(refs), t_s)))
+
+    def take_deadlines(self) -> list[Completion]:
+        """The deadlines told since the last call (the crews phase writes them into its incidents)."""
+        taken, self.deadlines = self.deadlines, []
+        return taken
+
+    def withdraw(self, kind: str, refs: np.ndarray, t_s: float) -> None:
+        """The reports ``refs`` of ``kind`` need no crew any more (nobody there needs rescue now): the crews close
+        those still waiting as resolved otherwise; a crew already on its way goes on."""
+        if len(refs):
+            self.withdrawn.append(Completion(kind, np.asarray(refs, dtype=np.int64), np.full(len(refs), t_s)))
+
+    def take_withdrawn(self) -> list[Completion]:
+        """The withdrawals since the last call."""
+        taken, self.withdrawn = self.withdrawn, []
+        return taken
+
+    def finished(self, kind: str, ref: int, t_s: float) -> None:
+        """A crew finished the report ``ref`` of ``kind`` at ``t_s`` (called by the crews phase)."""
+        self.done.append(Completion(kind, np.array([ref], dtype=np.int64), np.array([t_s])))
+
+    def take_done(self, kind: str) -> Completion:
+        """The reports of ``kind`` crews finished since the last call, in the order they were finished."""
+        mine = [c for c in self.done if c.kind == kind]
+        self.done = [c for c in self.done if c.kind != kind]
+        refs = np.concatenate([c.refs for c in mine]) if mine else np.zeros(0, dtype=np.int64)
+        times = np.concatenate([c.t_s for c in mine]) if mine else np.zeros(0)
+        return Completion(kind, refs, times)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Completions, deadlines and withdrawals not yet taken, as (kind code, ref, time) rows (checkpoints)."""
+        return {
+            "desk_done": _rows(self.done),
+            "desk_deadlines": _rows(self.deadlines),
+            "desk_withdrawn": _rows(self.withdrawn),
+        }
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`arrays`."""
+        self.done = _completions(np.asarray(arrays["desk_done"]))
+        self.deadlines = _completions(np.asarray(arrays["desk_deadlines"]))
+        self.withdrawn = _completions(np.asarray(arrays["desk_withdrawn"]))
+
+
+def _rows(completions: list[Completion]) -> np.ndarray:
+    rows = [np.column_stack([np.full(len(c.refs), KINDS.index(c.kind)), c.refs, c.t_s]) for c in completions]
+    return np.concatenate(rows).astype(np.float64) if rows else np.zeros((0, 3))
+
+
+def _completions(rows: np.ndarray) -> list[Completion]:
+    return [Completion(KINDS[int(k)], np.array([int(r)], dtype=np.int64), np.array([t])) for k, r, t in rows]

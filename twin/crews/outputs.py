@@ -21,7 +21,9 @@ def incidents_table(table: Incidents, city: City) -> pd.DataFrame:
     """Incidents with their times: created, assigned, arrived, done (s since the start; NaN: not reached).
 
     ``wait_s`` = assigned - created (time waiting for a free crew that can reach it), ``travel_s`` the crew's
-    drive, ``response_s`` = arrived - created (wait + dispatch delay + travel).
+    drive, ``response_s`` = arrived - created (wait + dispatch delay + travel). Reported incidents also give the
+    reporter's number (``request``: the residents' rescue request, as in ``people.parquet``), the ``people`` there
+    and ``deadline_s``, when the water at the place reached 1.5 m (NaN: never, or not a rescue).
     """
     osm = city.drive.nodes["osm_id"].to_numpy()
     return pd.DataFrame(
@@ -42,6 +44,9 @@ def incidents_table(table: Incidents, city: City) -> pd.DataFrame:
             "travel_s": table.travel_s,
             "work_s": table.work_s,
             "response_s": table.arrived_s - table.created_s,
+            "request": table.ref,
+            "people": table.people,
+            "deadline_s": table.deadline_s,
         }
     )
 

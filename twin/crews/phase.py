@@ -184,7 +184,23 @@ class CrewsPhase(Phase):
         self._new_debris(state, now)
         self._new_medical(ctx, now, dt_s)
         for report in self.desk.take():
-            table.add(report.kind, report.nodes, report.t_s, work_s=report.work_s, priority=report.priority)
+            table.add(
+                report.kind,
+                report.nodes,
+                report.t_s,
+                work_s=report.work_s,
+                priority=report.priority,
+                ref=report.refs,
+                people=report.people,
+                deadline_s=report.deadline_s,
+            )
+        for told in self.desk.take_deadlines():  # the first time a reported place turned life-threatening counts
+            ids = table.of_refs(told.kind, told.refs)
+            table.deadline_s[ids] = np.fmin(table.deadline_s[ids], told.t_s[0])
+        for told in self.desk.take_withdrawn():  # nobody there needs a crew now: close those still waiting
+            ids = table.of_refs(told.kind, told.refs)
+            ids = ids[table.status[ids] == inc.OPEN]
+            table.status[ids], table.done_s[ids] = inc.RESOLVED, told.t_s[0]
 
     def _close_resolved(self, state: Any, now: float) -> None:
         """Waiting incidents whose cause is gone (repaired by an event, debris gone) close as resolved otherwise."""
@@ -413,7 +429,8 @@ class CrewsPhase(Phase):
         self._assign(ctx, crew, incident, now, self.delay_s[crew.kind] + float(travel[0, 0]), int(ends[0, 0]))
 
     def finish(self, model: CityModel, event: Event) -> None:
-        """A crew's work ends (the ``crew_done`` event): repair or clear through the engine, free the crew."""
+        """A crew's work ends (the ``crew_done`` event): repair or clear through the engine, tell the desk when the
+        incident was reported with a number (the residents then bring the people out), free the crew."""
         crew = self.crews[int(event.params["crew"])]
         incident = int(event.params["incident"])
         if crew.incident != incident or crew.job != int(event.params["job"]):
@@ -430,7 +447,9 @@ class CrewsPhase(Phase):
         elif kind == "debris":
             self._clear(model, target, event.t_s, details)
         table.status[incident], table.done_s[incident] = inc.DONE, event.t_s
-        crew.finish(int(table.node[incident]))
+        if table.ref[incident] >= 0:  # the reporter hears back (the residents: the people there are rescued)
+            self.desk.finished(kind, int(table.ref[incident]), event.t_s)
+        crew.finish(int(table.node[incident]), event.t_s)
 
     def _clear(self, model: CityModel, link: int, t_s: float, details: dict[str, Any]) -> None:
         """Clear the debris of a road segment (both directions) and reopen its links."""
@@ -469,7 +488,7 @@ class CrewsPhase(Phase):
         out["counters"] = np.array([self.repairs_done, self.links_cleared], dtype=np.int64)
         out["policy"] = np.array([self.policy.name])
         out["end_s"] = np.array([self.end_s])
-        return out
+        return {**out, **self.desk.arrays()}
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore :meth:`arrays`."""
@@ -481,6 +500,7 @@ class CrewsPhase(Phase):
         self.repairs_done, self.links_cleared = (int(v) for v in arrays["counters"])
         self.policy = make_policy(str(arrays["policy"][0]))
         self.end_s = float(arrays["end_s"][0])
+        self.desk.load_arrays(arrays)
 
     def incidents_frame(self) -> pd.DataFrame:
         """One row per incident (``incidents.parquet``)."""

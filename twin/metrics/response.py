@@ -5,7 +5,12 @@
 * share within standard = share of the incidents reached whose *travel* time is <= the standard of their kind
   (NFPA 1710, 2020: 240 s for the first engine at a fire or rescue, 480 s for an ALS unit; a scenario sets its own);
   incidents never reached are counted as ``not_reached`` beside it;
-* utilisation of a crew kind = busy time / (crews x time run) (busy from leaving the post to being back at it).
+* utilisation of a crew kind = busy time / (crews x time run) (busy from leaving the post to being back at it);
+* rescues not reached before the water reached 1.5 m (issue 17; the depth above which people need rescue,
+  DESIGN.md "Buildings in water"): rescue incidents whose place had 1.5 m of water (``deadline_s``) before their
+  crew arrived, or whose crew had not arrived by the end; those already at 1.5 m when asked (people at home
+  call when the water at their floor passes 1.5 m; trapped walkers call earlier) are counted apart, since no
+  crew could have been first.
 """
 
 from __future__ import annotations
@@ -40,4 +45,28 @@ def response_metrics(
     if duration_s > 0:
         for kind, rows in crews.groupby("kind"):
             utilisation[str(kind)] = float(rows["busy_s"].sum() / (len(rows) * duration_s))
-    return {"response": response, "utilisation": utilisation}
+    return {"response": response, "utilisation": utilisation, "rescues": rescue_metrics(incidents, duration_s)}
+
+
+def rescue_metrics(incidents: pd.DataFrame, end_s: float) -> dict[str, Any]:
+    """Rescue requests, the people in them, and those not reached before the water reached 1.5 m (above)."""
+    rows = incidents[incidents["kind"] == "rescue"]
+    created = rows["created_s"].to_numpy(np.float64)
+    arrived = rows["arrived_s"].to_numpy(np.float64)
+    deadline = rows["deadline_s"].to_numpy(np.float64)
+    reached = np.isfinite(arrived) & (arrived <= end_s)
+    deep = np.isfinite(deadline)
+    late = deep & (~reached | (arrived > deadline))
+    at_request = deep & (deadline <= created)
+    people = rows["people"].to_numpy(np.int64)
+    return {
+        "requests": len(rows),
+        "people": int(people.sum()),
+        "reached": int(reached.sum()),
+        "withdrawn": int((rows["status"] == "resolved_otherwise").sum()),
+        "people_at_requests_worked": int(people[(rows["status"] == "done").to_numpy()].sum()),
+        "water_reached_1_5m": int(deep.sum()),
+        "not_reached_before_1_5m": int(late.sum()),
+        "already_1_5m_when_asked": int(at_request.sum()),
+        "not_reached_before_1_5m_after_asking": int((late & ~at_request).sum()),
+    }

@@ -6,6 +6,8 @@
 * **Evacuated before the water**: of the people whose home got water during the run (at risk), the share who
   had left before it did.
 * **Exposure**: person-hours in water above 0.5 m at their floor or on the street.
+* **Rescue**: people who needed rescue, people who asked (``rescue_requests``: people, not places), and people a
+  crew brought out (``rescued``; :mod:`twin.residents.rescues`).
 * **Equity**: the Theil T index of exposure hours over persons, split into between-group and within-group parts
   (Theil 1967; the decomposition IN-CORE's equity metric reports): with ``mu`` the mean, ``s_g = N_g mu_g /
   (N mu)`` each group's share of the total,
@@ -84,6 +86,7 @@ def _group_figures(p: PeopleState, members: np.ndarray, start_s: float) -> dict[
         "evacuated_before_water_share": float(before.sum() / at_risk.sum()) if at_risk.any() else None,
         "exposure_person_h": float(p.exposure_s[members].sum() / 3600.0),
         "needed_rescue": int((members & p.ever_rescue).sum()),
+        "rescued": int((members & np.isfinite(p.rescued_s)).sum()),
     }
 
 
@@ -98,7 +101,7 @@ def residents_metrics(p: PeopleState, pop: Population, issued_s: np.ndarray) -> 
     return {
         **_group_figures(p, everyone, start_s),
         "clearance_from_s": start_s,
-        "rescue_requests": int(p.rescue_asked.sum()),
+        "rescue_requests": int((p.rescue_ref >= 0).sum()),
         "casualties_screening": int(p.casualty.sum()),
         "by_group": {name: _group_figures(p, group == g, start_s) for g, name in enumerate(VULNERABILITY)},
         "exposure_theil": theil_decomposed(p.exposure_s, group, len(VULNERABILITY)),

@@ -8,6 +8,7 @@ from typing import Protocol
 import numpy as np
 
 from twin.city.build import City
+from twin.residents import rescues
 from twin.residents.decision import DELAY_DEFAULTS_S
 from twin.residents.population import GROUPS, Population, is_daytime
 from twin.residents.shelters import SPHERE_M2_PER_PERSON, Shelters
@@ -82,7 +83,9 @@ def _behaviour(phase: AssumingPhase) -> list[str]:
         f"departure delay after deciding: {tau / 60:g} min + Rayleigh(sigma {sigma / 60:g} min) "
         f"({options.onset} onset)",
         f"destinations: {options.shelter_share:.0%} of leaving households go to public shelters (Smith & McCarty "
-        f"2009: 3-11 %), the rest to friends, family or hotels outside the hazard area; {phase.shelters.count} "
+        "2009: 3-11 %), the rest to friends, family or hotels: the nearest home's node with no water, outside the "
+        f"warned areas and more than {options.elsewhere_beyond_m:g} m from them and from the water (assumed); "
+        f"{phase.shelters.count} "
         f"shelters with {capacity} places (city.yaml, else floor area / {SPHERE_M2_PER_PERSON:g} m2, Sphere)",
     ]
 
@@ -101,4 +104,7 @@ def _movement(phase: AssumingPhase) -> list[str]:
         "exposure: depth at the person's floor (3 m per floor; work, school and shelters on the ground floor) or "
         "on the street above 0.5 m; rescue needed above 1.5 m or when trapped by water; casualties are a "
         "screening count (walkers in >= 1 m of water for 120 s)",
+        "rescue requests: one per building or walkable node and step with people newly needing rescue; with crews, "
+        f"a rescue incident at the nearest drivable node, {rescues.SETUP_S / 60:g} min on scene plus "
+        f"{rescues.PER_PERSON_S / 60:g} min per person (assumed); the people a crew brings out leave the model",
     ]

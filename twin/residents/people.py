@@ -17,7 +17,8 @@ from twin.residents.population import AT_HOME, Population
 HOME, WORK, WALKING, DRIVING, SHELTER, ELSEWHERE = range(6)
 STATUSES = ("home", "work", "walking", "driving", "shelter", "elsewhere")
 NO_TARGET = -1
-"""``target``: -1 not leaving; 0..S-1 a shelter; S elsewhere (the nearest node outside the hazard area)."""
+"""``target``: -1 not leaving; 0..S-1 a shelter; S elsewhere (a place to stay beyond the
+hazard area, :func:`twin.residents.shelters.elsewhere_nodes`)."""
 
 
 def _times(n: int) -> np.ndarray:
@@ -50,6 +51,9 @@ class PeopleState:
     exposed, need_rescue, trapped, rescue_asked, ever_rescue, casualty, home_wet_s
         Now exposed / needing rescue / trapped walker; rescue already requested; ever needed rescue;
         screening casualty; when water first reached the home (NaN never).
+    rescue_ref, rescued_s
+        Number of the person's last rescue request (-1: none; :mod:`twin.residents.rescues`), and when a crew
+        brought them out of the water (NaN: never).
     """
 
     status: np.ndarray
@@ -79,6 +83,8 @@ class PeopleState:
     ever_rescue: np.ndarray
     casualty: np.ndarray
     home_wet_s: np.ndarray
+    rescue_ref: np.ndarray
+    rescued_s: np.ndarray
 
     @classmethod
     def start(cls, population: Population) -> PeopleState:
@@ -113,6 +119,8 @@ class PeopleState:
             ever_rescue=np.zeros(n, dtype=bool),
             casualty=np.zeros(n, dtype=bool),
             home_wet_s=_times(n),
+            rescue_ref=np.full(n, -1, dtype=np.int64),
+            rescued_s=_times(n),
         )
 
     def counts(self) -> np.ndarray:

@@ -5,12 +5,15 @@ One step of dt, after the hazards and lifelines of the step (all arrays, no loop
 1. warnings due are sent (a time, or water at a home of their area), then each person receives each channel
    that reaches them (:mod:`twin.residents.warnings`), and word of mouth spreads;
 2. warned people and people who see water decide (:mod:`twin.residents.decision`); those whose delay is over
-   leave for a shelter with room or for the nearest safe place (:mod:`twin.residents.shelters`), by car when
-   their household has one and their street is passable, else on foot;
+   leave for a shelter with room or for the nearest place to stay beyond the hazard area
+   (:mod:`twin.residents.shelters`), by car when their household has one and their street is passable, else on
+   foot;
 3. walkers move on the walk network around unsafe water (:mod:`twin.residents.walking`); cars are handed to
    the traffic model through ``ctx.services["traffic"]`` and leave when their household's delay is over; the
    traffic model's reports say which arrived and which were stranded (:mod:`twin.residents.cars`);
-4. exposure, rescue needs and services gone without are counted (:mod:`twin.residents.needs`).
+4. exposure, rescue needs and services gone without are counted (:mod:`twin.residents.needs`); people newly
+   needing rescue make requests, reported to the crews when the scenario has them, and the people of requests
+   a crew has worked are brought out (:mod:`twin.residents.rescues`).
 """
 
 from __future__ import annotations
@@ -26,14 +29,14 @@ from scipy.spatial import cKDTree
 from twin.atomic import write_json_atomic, write_parquet_atomic
 from twin.city.build import City
 from twin.registry import REGISTRY
-from twin.residents import cars, decision, needs
+from twin.residents import cars, decision, needs, rescues
 from twin.residents.areas import WarningAreas, siren_pairs
 from twin.residents.metrics import residents_metrics
 from twin.residents.notes import residents_assumptions
 from twin.residents.people import DRIVING, ELSEWHERE, HOME, SHELTER, STATUSES, WALKING, WORK, PeopleState
 from twin.residents.places import Places, ServiceReader
 from twin.residents.population import ADULT, CHILD, ELDERLY, FLOOR_HEIGHT_M, GROUPS, START_PLACES, synthesise
-from twin.residents.shelters import Shelters, allocate, preference_order, shelter_capacity
+from twin.residents.shelters import Shelters, allocate, elsewhere_nodes, preference_order, shelter_capacity
 from twin.residents.view import WaterView
 from twin.residents.walking import (
     ADULTS,
@@ -121,6 +124,10 @@ class ResidentsPhase(Phase):
         walk_xy = self.city.walk.nodes[["x", "y"]].to_numpy(float)
         drive_xy = self.city.drive.nodes[["x", "y"]].to_numpy(float)
         self.drive_to_walk = cKDTree(walk_xy).query(drive_xy)[1].astype(np.int32)
+        self.walk_xy = walk_xy
+        self.lodging = np.zeros(self.graph.n_nodes, dtype=bool)
+        self.lodging[self.city.homes["walk_node"].to_numpy(np.int64)] = True
+        self.home_drive = self.city.homes["drive_node"].to_numpy(np.int64)
 
     # --- one step ------------------------------------------------------------------------------------------
 
@@ -131,6 +138,7 @@ class ResidentsPhase(Phase):
         view = self.view
         water_changed = view.update(state)
         served = self.reader.served(state, t)
+        self._rescued(ctx)
         sent = self._issue(ctx, t, view.node_depth)
         touched = self._receive(t, dt_s, served)
         self._decide(t, touched, everyone=water_changed or sent)
@@ -311,9 +319,13 @@ class ResidentsPhase(Phase):
         return bool((p.status == WALKING).any() or ready.any())
 
     def _routes_now(self, node_depth: np.ndarray, unsafe: np.ndarray) -> Routes:
-        safe = ~self._issued_mask(without_whole=True) & (node_depth <= 0)
-        key = unsafe.tobytes() + safe.tobytes()
+        """Route trees to the shelters and to the places to stay outside the hazard area (warned areas but the
+        whole city's, and wet nodes), rebuilt only when the unsafe links or the hazard area change."""
+        hazard = self._issued_mask(without_whole=True) | (node_depth > 0)
+        key = unsafe.tobytes() + hazard.tobytes()
         if self._routes is None or key != self._routes_key:
+            beyond = self.options.elsewhere_beyond_m
+            safe = elsewhere_nodes(self.walk_xy, self.lodging, hazard, beyond)
             self._routes = Routes.build(self.graph, unsafe, self.shelters.node, safe)
             self._routes_key = key
         return self._routes
@@ -418,7 +430,12 @@ class ResidentsPhase(Phase):
         fresh = needs.accumulate(p, depth, served, dt_s)
         if depth is not None and velocity is not None:
             needs.note_peaks(p, depth, velocity)
-        self._log_rescues(ctx, t, fresh)
+        self._request_rescues(ctx, t, fresh)
+        desk = ctx.services.get("crews")
+        if desk is not None:
+            desk.withdraw("rescue", rescues.withdraw(p), t)
+            if depth is not None:
+                desk.deadline("rescue", rescues.deep_requests(p, depth), t)
         if self.shelters.count:
             node = self.shelters.node
             working = served["power"][node] & served["water"][node]
@@ -437,18 +454,27 @@ class ResidentsPhase(Phase):
         velocity = needs.person_velocity(p, self.population, view.node_velocity, walker, view.edge_velocity[edge])
         return depth, velocity
 
-    def _log_rescues(self, ctx: StepContext, t: float, fresh: np.ndarray) -> None:
-        """One ``rescue_request`` event per place (building or walkable node) with people newly in need."""
-        idx = np.flatnonzero(fresh)
-        if not len(idx):
+    def _request_rescues(self, ctx: StepContext, t: float, fresh: np.ndarray) -> None:
+        """One request per place (building or walkable node) with people newly in need: a ``rescue_request``
+        event, and a ``rescue`` incident for the crews when the scenario has them."""
+        if not fresh.any():
             return
-        pop, p = self.population, self.people
-        indoors = (p.status[idx] == HOME) & (pop.home_building[idx] >= 0)
-        place = np.where(indoors, pop.home_building[idx], -1 - p.node[idx].astype(np.int64))
-        places, counts = np.unique(place, return_counts=True)
-        for where, count in zip(places.tolist(), counts.tolist(), strict=True):  # places, not people
+        made = rescues.make_requests(self.people, self.population, fresh, self.home_drive, self.places.drive_node)
+        rows = zip(made.ref.tolist(), made.place.tolist(), made.drive_node.tolist(), made.people.tolist(), strict=True)
+        for ref, where, node, count in rows:  # places, not people
             target = f"building {where}" if where >= 0 else f"walk node {-1 - where}"
-            ctx.log(t, "rescue_request", target, "flood", {"people": count})
+            ctx.log(t, "rescue_request", target, "flood", {"people": count, "request": ref, "drive_node": node})
+        desk = ctx.services.get("crews")
+        if desk is not None:
+            work = rescues.work_s(made.people)
+            desk.report("rescue", made.drive_node, t, work, refs=made.ref, people=made.people)
+
+    def _rescued(self, ctx: StepContext) -> None:
+        """The people of the requests a crew finished (since the last step) who still need rescue come out."""
+        desk = ctx.services.get("crews")
+        if desk is not None:
+            done = desk.take_done("rescue")
+            rescues.rescue(self.people, done.refs, done.t_s, self.shelters.count)
 
     # --- results -------------------------------------------------------------------------------------------
 
@@ -467,7 +493,8 @@ class ResidentsPhase(Phase):
             "people_at_home": float(counts[HOME]),
             "people_at_work": float(counts[WORK]),
             "people_elsewhere": float(counts[ELSEWHERE]),
-            "rescue_requests": float(p.rescue_asked.sum()),
+            "rescue_requests": float((p.rescue_ref >= 0).sum()),
+            "people_rescued": float(np.isfinite(p.rescued_s).sum()),
             "casualties_screening": float(p.casualty.sum()),
             "Q_shelter": float(self.q_shelter[0]),
         }
@@ -583,6 +610,8 @@ def people_table(phase: ResidentsPhase) -> pd.DataFrame:
             "peak_velocity_mps": p.peak_velocity_mps,
             "peak_hazard_class": hazard_class(p.peak_depth_m, p.peak_velocity_mps),
             "ever_needed_rescue": p.ever_rescue,
+            "rescue_request": p.rescue_ref,
+            "rescued_s": p.rescued_s,
             "casualty_screening": p.casualty,
             "home_wet_s": p.home_wet_s,
         }

@@ -3,7 +3,17 @@
 A share of evacuating households (``shelter_share``, default 0.10: public shelters house 3-11 % of evacuees,
 Smith & McCarty 2009, "Fleeing the storm(s): an examination of evacuation behavior during Florida's 2004
 hurricane season", Demography 46(1)) heads for a public shelter; the rest go to friends, family or hotels
-outside the hazard area (the nearest safe node, then out of the model).
+outside the hazard area, then out of the model.
+
+"Outside the hazard area" is where safety comes from separation by distance from the hazard (Green & Parker 1993
+define evacuation as movement to "a place of safety where that safety is created by separation by distance or
+topography from the hazard"). A place to stay is a walkable node where people live (a home's node: friends and
+family live in homes; hotels are not told apart in the City), with no water, outside every warned area (whole-city
+warnings aside), and more than ``elsewhere_beyond_m`` from every node of the hazard area (warned or wet); default
+250 m, assumed: two or three cells of the ~90 m elevation models that forecasts spread the stage over, so that the
+forecast's ragged edge is not taken for safety. Evacuees head for the nearest such node by the walk network. On
+Andorra with the 1.5 m Valira forecast, 360 of the 1,705 home nodes qualify, where 11,144 people live. People who
+leave from a place already that far from the hazard area (shadow evacuees) are taken to be where they stay.
 
 A shelter's capacity is city.yaml's, else its floor area / 3.5 m2 per person (Sphere Handbook 2018, shelter
 standard 3: at least 3.5 m2 of living space per person). Each zone (population area) is served first by its
@@ -37,6 +47,34 @@ class Shelters:
     def count(self) -> int:
         """Number of shelters."""
         return len(self.node)
+
+
+def elsewhere_nodes(xy: np.ndarray, lodging: np.ndarray, hazard: np.ndarray, beyond_m: float) -> np.ndarray:
+    """Nodes where evacuees to friends, family or hotels can stay: ``lodging`` nodes farther than ``beyond_m``
+    (straight line) from every ``hazard`` node (see the module docstring).
+
+    Parameters
+    ----------
+    xy
+        (nodes, 2) projected coordinates (m).
+    lodging
+        Per node, whether people live there.
+    hazard
+        Per node, whether it is in the hazard area (warned or wet).
+    beyond_m
+        The distance a place of stay keeps from the hazard area (0: any lodging node not in it).
+    """
+    if not hazard.any():
+        return lodging.copy()
+    from scipy.spatial import cKDTree
+
+    candidates = np.flatnonzero(lodging & ~hazard)
+    tree = cKDTree(xy[hazard], balanced_tree=False, compact_nodes=False)  # built often: cheaper to build
+    bound = beyond_m + 1e-6  # only nearer hazard nodes matter: the rest come back as inf
+    distance = tree.query(xy[candidates], distance_upper_bound=bound)[0]
+    result = np.zeros(len(lodging), dtype=bool)
+    result[candidates[distance > beyond_m]] = True
+    return result
 
 
 def shelter_capacity(facilities: pd.DataFrame, buildings: pd.DataFrame) -> np.ndarray:

@@ -10,8 +10,8 @@
   only; the velocity is Manning's on the water-surface slope (:mod:`twin.residents.velocity`), and a link takes
   the worst class of the grid cells it crosses.
 * **Routes.** Each step, shortest-path trees (scipy Dijkstra, symmetric graph: people walk both ways) to every
-  shelter and to the nearest safe node are built over the links safe for each of the two groups, so walkers
-  reroute around unsafe links; a walker whose link turns unsafe under them stops there, and one with no safe
+  shelter and to the nearest place to stay (``safe``) are built over the links safe for each of the two groups,
+  so walkers reroute around unsafe links; a walker whose link turns unsafe under them stops there, and one with no safe
   route waits where they are: both are *trapped* (they need rescue).
 """
 
@@ -144,7 +144,8 @@ def _edge_cells(
 class Routes:
     """Next hop towards each target, per group: ``hop[group, target, node]`` (-1: no safe route).
 
-    Targets 0..S-1 are the shelters' nodes; target S is the nearest node of ``safe`` (outside the hazard area).
+    Targets 0..S-1 are the shelters' nodes; target S is the nearest node of ``safe`` (a place to stay,
+    :func:`twin.residents.shelters.elsewhere_nodes`).
     """
 
     hop: np.ndarray

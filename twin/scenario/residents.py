@@ -99,6 +99,12 @@ class ResidentsSpec(SpecModel):
     departure_tau_s: PositiveDuration | None = Field(None, alias="departure_tau")
     departure_sigma_s: PositiveDuration | None = Field(None, alias="departure_sigma")
     decision: DecisionSpec = Field(default_factory=lambda: DecisionSpec.model_validate({}))
+    elsewhere_beyond_m: float = Field(
+        250.0,
+        ge=0,
+        le=20_000,
+        description="evacuees to friends, family or hotels stay more than this far (m) from the hazard area",
+    )
 
 
 class _WithResidents(Protocol):
