@@ -7,6 +7,7 @@ the Escaldes plant and substation failed by an event (their times of failure mov
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -14,16 +15,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
+import shapely.ops
 
 from tests.conftest import VALIRA_FLOOD, scenario_of
-from tests.hydro_grids import hydrology_of, terrain_of, v_valley, valley_river, waterways_of
+from tests.hydro_grids import CELL_M, hydrology_of, terrain_of, v_valley, valley_river, waterways_of
 from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.hazards.exposure import FloodExposure
 from twin.hazards.flood.model import _plain_at, _plains
 from twin.hazards.flood.river import FloodPlain, channel_mask
 from twin.hazards.flood.spec import RiverFloodSpec
-from twin.interventions.flood import Levee, barrier_hand
+from twin.interventions.flood import Levee, barrier_hand, gap_cells
 from twin.lifelines.model import Lifelines
 from twin.scenario import Scenario
 from twin.sim.model import CityModel
@@ -50,10 +53,10 @@ def _wet(plain: FloodPlain, stage_m: float) -> np.ndarray:
     return grid.reshape(ROWS, COLS)
 
 
-def _levee_east_bank(crest_m: float, breach_s: float | None = None) -> Levee:
-    """A levee on the first column east of the river, the whole valley long."""
+def _levee_east_bank(crest_m: float, breach_s: float | None = None, gap: np.ndarray | None = None) -> Levee:
+    """A levee on the first column east of the river, the whole valley long; its breach opens ``gap`` (default all)."""
     cells = np.arange(ROWS) * COLS + CENTRE + 1
-    return Levee(cells=cells, crest_m=crest_m, breach_s=breach_s, label="test levee")
+    return Levee(cells=cells, crest_m=crest_m, breach_s=breach_s, label="test levee", gap=cells if gap is None else gap)
 
 
 def test_levee_keeps_the_land_behind_it_dry_up_to_its_crest_and_floods_it_above() -> None:
@@ -93,6 +96,64 @@ def test_a_breached_levee_lets_the_water_in_from_its_breach_time() -> None:
     assert _wet(_plain_at(plains, 3600.0), 2.5)[behind].any()
 
 
+def _two_basins() -> tuple[Any, Any, np.ndarray]:
+    """The V valley with a ridge 10 m high across the east side at row 20 (from two cells east of the river):
+    behind the east-bank levee lie two basins, rows 0-19 and rows 21-39, that water cannot cross between."""
+    z = v_valley(ROWS, COLS)
+    z[20, CENTRE + 2 :] += 10.0
+    terrain = terrain_of(z)
+    hydrology = hydrology_of(terrain, waterways_of([valley_river(ROWS, COLS)], ["Test River"]), channel_min_area_km2=50)
+    return terrain, hydrology, channel_mask(terrain, hydrology, np.array([0]), None)
+
+
+def _east_bank_line() -> shapely.LineString:
+    """The east-bank levee's line, north to south through its cells' centres (row r is r x 10 m along it)."""
+    x = (CENTRE + 1.5) * CELL_M
+    return shapely.LineString([(x, (ROWS - 0.5) * CELL_M), (x, 0.5 * CELL_M)])
+
+
+def _east_bank_gap(along_m: float, width_m: float) -> np.ndarray:
+    cells = np.arange(ROWS) * COLS + CENTRE + 1
+    return gap_cells(_east_bank_line(), along_m, width_m, cells, terrain_of(v_valley(ROWS, COLS)).transform, COLS)
+
+
+def test_a_breach_opens_cells_within_half_its_width_along_the_levee() -> None:
+    # Cell centres lie every 10 m along the line, row r at 10 r m. A 30 m breach centred at 100 m opens rows 9-11
+    # (|10 r - 100| <= 15); centred at 105 m it opens rows 9-12 (|90 - 105| = |120 - 105| = 15); a 4 m breach
+    # narrower than a cell still opens the one cell under it.
+    assert (_east_bank_gap(100.0, 30.0) // COLS).tolist() == [9, 10, 11]
+    assert (_east_bank_gap(105.0, 30.0) // COLS).tolist() == [9, 10, 11, 12]
+    assert (_east_bank_gap(253.0, 4.0) // COLS).tolist() == [25]
+    assert (_east_bank_gap(100.0, 30.0) % COLS == CENTRE + 1).all()
+
+
+def test_a_breach_floods_only_the_basin_behind_its_gap() -> None:
+    # Stage 2.5 m, crest 2 m on land 1 m above the river: nothing overtops (3 m). A 30 m breach at 100 m along
+    # (rows 9-11) lets the water into the northern basin only: the gap's cells (HAND 1 m) take 1.5 m, the next
+    # column east (HAND 2 m) 0.5 m from row 0 to row 19, where the ridge stops it; the column beyond (HAND 3 m)
+    # stays dry, and so does the southern basin. A breach at 300 m (rows 29-31) floods the southern one instead.
+    terrain, hydrology, channel = _two_basins()
+    city = SimpleNamespace(terrain=terrain, hydrology=hydrology)
+    spec = RiverFloodSpec.model_validate(
+        {
+            "type": "river_flood",
+            "channel_min_area_km2": 1.0,
+            "channel_depth_m": 0.0,
+            "hydrograph": {"peak_stage_m": 2.5, "time_to_peak": "2h", "duration": "4h"},
+        }
+    )
+    behind = np.s_[:, CENTRE + 1 :]
+    for along_m, basin in ((100.0, slice(0, 20)), (300.0, slice(21, ROWS))):
+        levee = _levee_east_bank(2.0, breach_s=3600.0, gap=_east_bank_gap(along_m, 30.0))
+        plains = _plains(city, spec, channel, [levee])
+        assert not _wet(_plain_at(plains, 3599.0), 2.5)[behind].any()  # before the breach the levee holds
+        expected = np.zeros((ROWS, COLS - CENTRE - 1))
+        gap_rows = levee.gap // COLS
+        expected[gap_rows, 0] = 1.5
+        expected[basin, 1] = 0.5
+        np.testing.assert_allclose(_wet(_plain_at(plains, 3600.0), 2.5)[behind], expected, atol=1e-5)
+
+
 def _scenario(tmp_path: Path, **changes: Any) -> Scenario:
     data: dict[str, Any] = {
         "name": "interventions-test",
@@ -118,12 +179,51 @@ def test_levee_along_a_street_protects_homes_and_is_logged_when_it_breaches(ando
     held.run()
     assert (held.state.water_peak_m <= base.state.water_peak_m).all()
     assert held.recorder.timeseries()["people_exposed"].max() < base.recorder.timeseries()["people_exposed"].max()
-    breached = {**levee, "breach_at": "3h"}
+    # A 60 m breach at 3 h where the wall is nearest to land it keeps dry: water enters there only, so the
+    # peak lies between the intact wall's and no wall's, and differs from both.
+    point = _breach_point_by_dry_land(andorra_city, levee, held.state.water_peak_m < base.state.water_peak_m)
+    breached = {**levee, "breach_at": "3h", "breach_point": point, "breach_width_m": 60}
     late = CityModel(andorra_city, _scenario(tmp_path, hazards=[VALIRA], duration="8h", interventions=[breached]))
     late.run()
     events = pd.DataFrame(late.recorder.events, columns=["t_s", "kind", "what", "cause", "data"])
-    assert events[events["kind"] == "levee_breach"]["t_s"].tolist() == [3 * 3600.0]
-    np.testing.assert_array_equal(late.state.water_peak_m, base.state.water_peak_m)  # peak (4 h) after the breach
+    breaches = events[events["kind"] == "levee_breach"]
+    assert breaches["t_s"].tolist() == [3 * 3600.0] and json.loads(breaches["data"].iloc[0])["width_m"] == 60
+    held_peak, late_peak, base_peak = held.state.water_peak_m, late.state.water_peak_m, base.state.water_peak_m
+    assert (held_peak <= late_peak).all() and (late_peak <= base_peak).all()
+    assert (late_peak > held_peak).any() and (late_peak < base_peak).any()
+
+
+def _levee_pieces(city: City, levee: dict[str, Any]) -> np.ndarray:
+    """A street levee's lines, merged into pieces (metric CRS)."""
+    from twin.interventions.flood import levee_line
+    from twin.interventions.spec import LeveeSpec
+
+    lines = levee_line(city, LeveeSpec.model_validate(levee))
+    return np.asarray(shapely.get_parts(shapely.line_merge(shapely.union_all(lines))))
+
+
+def _to_lonlat(city: City, point: shapely.Point) -> list[float]:
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(city.config.crs, "EPSG:4326", always_xy=True).transform(point.x, point.y)
+    return [float(lon), float(lat)]
+
+
+def _breach_point_by_dry_land(city: City, levee: dict[str, Any], kept_dry: np.ndarray) -> list[float]:
+    """[lon, lat] of the point of a street levee nearest to the land it keeps dry (bool grid)."""
+    rows, cols = np.nonzero(kept_dry)
+    x, y = city.terrain.transform @ (cols + 0.5, rows + 0.5)
+    dry = shapely.points(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+    wall = shapely.union_all(_levee_pieces(city, levee))
+    nearest = dry[int(np.argmin(shapely.distance(wall, dry)))]
+    return _to_lonlat(city, shapely.ops.nearest_points(wall, nearest)[0])
+
+
+def _middle_lonlat(city: City, levee: dict[str, Any]) -> list[float]:
+    """[lon, lat] of the middle of a street levee's longest piece."""
+    pieces = _levee_pieces(city, levee)
+    longest = pieces[int(np.argmax(shapely.length(pieces)))]
+    return _to_lonlat(city, longest.interpolate(0.5, normalized=True))
 
 
 def test_levee_off_the_map_or_without_a_river_is_refused_with_its_line(andorra_city: City, tmp_path: Path) -> None:
@@ -329,7 +429,16 @@ def test_levee_what_if_through_compare_reports_hours_avoided_per_unit_of_cost(tm
 
 def test_runs_with_interventions_are_deterministic_and_restore_bit_for_bit(andorra_city: City, tmp_path: Path) -> None:
     measures = [
-        {"type": "levee", "street": "Avinguda de Santa Coloma", "crest_m": 2.0, "breach_at": "5h"},
+        {
+            "type": "levee",
+            "street": "Avinguda de Santa Coloma",
+            "crest_m": 2.0,
+            "breach_at": "5h",
+            "breach_point": _middle_lonlat(
+                andorra_city, {"type": "levee", "street": "Avinguda de Santa Coloma", "crest_m": 2.0}
+            ),
+            "breach_width_m": 90,
+        },
         {"type": "raise_road", "target": {"street": "Avinguda Carlemany"}, "height_m": 0.5},
         {"type": "hospital_water", "hours": 3},
         {"type": "generator", "target": {"kinds": ["mast"]}, "hours": 2},
@@ -361,3 +470,34 @@ def test_a_levee_between_two_points_covers_the_cells_of_its_line(andorra_city: C
     assert 26 <= levee.cells.size <= 32
     rows = levee.cells // andorra_city.terrain.elevation_m.shape[1]
     assert np.ptp(rows) <= 1
+
+
+def test_a_breach_without_its_place_or_width_is_refused_with_every_problem(tmp_path: Path) -> None:
+    wall = {"type": "levee", "street": "Avinguda de Santa Coloma", "crest_m": 2.0}
+    entries = [
+        {**wall, "breach_at": "3h"},  # no place, no width
+        {**wall, "breach_width_m": 50, "breach_along_m": 10},  # a place and a width, but no time
+        {**wall, "breach_at": "3h", "breach_point": [1.5], "breach_width_m": 50},
+    ]
+    with pytest.raises(ScenarioError) as info:
+        _scenario(tmp_path, hazards=[VALIRA], interventions=entries)
+    text = "\n".join(info.value.problems)
+    assert "interventions[0].breach_at: has no place: give breach_point or breach_along_m" in text
+    assert "interventions[0].breach_at: has no width: give breach_width_m" in text
+    assert "interventions[1].breach_width_m: is given without breach_at" in text
+    assert "interventions[1].breach_along_m: is given without breach_at" in text
+    assert "interventions[2].breach_point: must be a point [lon, lat]" in text
+    assert "Traceback" not in text and "LeveeSpec" not in text
+
+
+def test_a_breach_off_its_levee_is_refused_against_the_map(andorra_city: City, tmp_path: Path) -> None:
+    # The line runs 820 m east along 42.50 N; 2 km along it is past its end, and a point 0.01 degree (1.1 km)
+    # north of it is not on it.
+    line = {"type": "levee", "line": [[1.5200, 42.5000], [1.5300, 42.5000]], "crest_m": 1.0, "breach_at": "1h"}
+    far_along = {**line, "breach_along_m": 2000, "breach_width_m": 50}
+    far_point = {**line, "breach_point": [1.5250, 42.5100], "breach_width_m": 50}
+    with pytest.raises(ScenarioError) as info:
+        CityModel(andorra_city, _scenario(tmp_path, hazards=[VALIRA], interventions=[far_along, far_point]))
+    text = "\n".join(info.value.problems)
+    assert "interventions[0]: breach_along_m: 2000 m is beyond the levee's end (82" in text
+    assert "interventions[1]: breach_point: lies 11" in text and "m from the levee; give a point on it" in text

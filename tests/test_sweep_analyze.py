@@ -196,6 +196,9 @@ def test_cli_writes_tables_charts_and_page(tmp_path: Path, capsys: pytest.Captur
     assert page.count("data:image/png;base64,") == 5 and "http" not in page.replace("http-equiv", "")
     table = pd.read_parquet(folder / "analysis" / "indices.parquet")
     assert set(table["index"]) == {"mu_star", "sigma"} and len(table) == 4
+    features = pd.read_parquet(folder / "analysis" / "features.parquet")
+    assert features["parameter"].tolist() == ["a", "b"] and features["score"].sum() == pytest.approx(1.0)
+    assert "Extra-trees feature scores of m" in page and "extra trees, out-of-bag R" in out.out
 
 
 def test_cli_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -220,5 +223,22 @@ def test_too_few_points_for_rbd_fast_are_said_and_the_main_effects_stand(tmp_pat
     folder = write_sweep(tmp_path / "t", unit, lambda u, _r: u[:, 0], "grid", names=["a", "b"])
     analysis = analyze(load_sweep(folder))
     assert analysis.indices.empty
-    assert analysis.notes == ["m: no RBD-FAST indices from 9 points (RBD-FAST needs at least 40 points)"]
+    assert analysis.notes == [
+        "m: no RBD-FAST indices from 9 points (RBD-FAST needs at least 40 points)",
+        "m: no extra-trees feature scores (extra-trees scoring needs at least 20 runs with a value, got 9)",
+    ]
     assert analysis.effects.set_index("parameter")["swing"].to_dict() == {"a": 1.0, "b": 0.0}
+
+
+def test_extra_trees_scores_rank_a_linear_function_and_put_the_irrelevant_input_last(tmp_path: Path) -> None:
+    # m = 4 x1 + 2 x2 with x3 unused, on 200 Latin hypercube points with 2 seeds each (identical rows): x1 carries
+    # 16/20 of the variance and x2 4/20, so the forest ranks x1, x2, then x3, whose score only chance splits give.
+    unit = draw_unit("lhs", 3, 200, seed=5)
+    folder = write_sweep(tmp_path / "f", unit, lambda u, _r: 4 * u[:, 0] + 2 * u[:, 1], "lhs", replications=2)
+    analysis = analyze(load_sweep(folder))
+    scores = analysis.features.set_index("parameter")
+    assert scores["score"].idxmax() == "x1" and scores["score"].idxmin() == "x3"
+    assert scores.at["x1", "score"] > scores.at["x2", "score"] > scores.at["x3", "score"] + scores.at["x3", "conf"]
+    assert scores["score"].sum() == pytest.approx(1.0) and (scores["oob_r2"] > 0.9).all()
+    again = analyze(load_sweep(folder))
+    pd.testing.assert_frame_equal(analysis.features, again.features)  # seeded: the same scores every time

@@ -125,3 +125,9 @@ def test_cli_reports_a_bad_experiment_without_traceback(tmp_path: Path, capsys: 
     err = capsys.readouterr().err
     assert "exp.yaml:6 parameters.hazards[0].hydrograph.peak_stage_m" in err and "must be > 0" in err
     assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_the_shipped_levee_experiment_sweeps_the_real_levee_and_warning() -> None:
+    experiment = load_experiment(Path(__file__).resolve().parents[1] / "experiments" / "andorra-flood-levee.yaml")
+    assert experiment.names == ["interventions[0].crest_m", "warnings[0].at", "hazards[0].hydrograph.peak_stage_m"]
+    assert experiment.base.name == "andorra-flood-1982-levee.yaml"

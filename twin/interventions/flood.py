@@ -7,9 +7,14 @@
   only once the stage tops the crest's lowest point (overtopping), and the levee's line need only be
   8-connected, because water moves 4-connected. Behind an overtopped levee the water stands at the river's
   level (the bathtub's assumption: no flow limit over the crest, so overtopping is the worst case).
-  After ``breach_at`` the levee is gone (a full breach: the plain is the one without it). This is the
-  "levee as a raised barrier in the connectivity" used by HAND-based screening (e.g. NOAA OWP's FIM, which
-  burns levees from the National Levee Database into the DEM).
+  This is the "levee as a raised barrier in the connectivity" used by HAND-based screening (e.g. NOAA OWP's
+  FIM, which burns levees from the National Levee Database into the DEM).
+* **Breach.** At ``breach_at`` a gap ``breach_width_m`` wide opens at the breach's place: the levee's cells
+  whose centres lie within half the width of it, measured along the levee (:func:`gap_cells`), lose their
+  crest. The connection stages are searched again with the rest of the levee standing, so the water enters
+  only through the gap and floods only the land that connects to the river through it, up to the river's
+  level (the bathtub again: no limit on the discharge through the gap). The width is the final width of the
+  breach, open at once (no breach growth in time, e.g. Verheij and Van der Knaap 2003, is modelled).
 * **Raised road.** A road whose surface is lifted ``h`` carries ``max(d - h, 0)`` of water where the ground
   carries ``d``; closure (0.3 m, Pregnolato et al. 2017) and speeds follow from that depth.
 * **Floodproofed component.** Dry- or wet-floodproofing to a design depth (FEMA P-348, "Protecting Building
@@ -19,7 +24,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -47,12 +52,24 @@ class Levee:
         When it fails (s after the start), or None.
     label
         How the report and the assumptions name it.
+    gap
+        Flat indices of the cells its breach opens (a subset of ``cells``; empty without a breach).
+    gap_width_m
+        The breach's width as the scenario gives it (m; 0 without a breach).
     """
 
     cells: np.ndarray
     crest_m: float
     breach_s: float | None
     label: str
+    gap: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    gap_width_m: float = 0.0
+
+    def at(self, t_s: float) -> Levee:
+        """The levee as it stands at ``t_s``: without its gap's cells once the breach has happened."""
+        if self.breach_s is None or t_s < self.breach_s:
+            return self
+        return replace(self, cells=self.cells[~np.isin(self.cells, self.gap)])
 
 
 def levee_line(city: City, spec: LeveeSpec) -> Any:
@@ -101,7 +118,80 @@ def levee_of(city: City, spec: LeveeSpec, channel: np.ndarray) -> tuple[Levee | 
     if not cells.size:
         return None, f"{spec.source}: the levee lies entirely on the river's channel; draw it along a bank"
     label = spec.label or (f"levee along {spec.street}" if spec.street else "levee")
-    return Levee(cells=cells, crest_m=spec.crest_m, breach_s=spec.breach_at_s, label=label), None
+    levee = Levee(cells=cells, crest_m=spec.crest_m, breach_s=spec.breach_at_s, label=label)
+    if spec.breach_at_s is None:
+        return levee, None
+    gap, problem = breach_gap(city, spec, lines, cells)
+    if problem:
+        return None, problem
+    return replace(levee, gap=gap, gap_width_m=float(spec.breach_width_m or 0.0)), None
+
+
+def breach_gap(city: City, spec: LeveeSpec, lines: Any, cells: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """The cells a levee's breach opens (see :func:`gap_cells`), or the problem with its place.
+
+    The levee's lines are merged into pieces first (a street's links join end to end); ``breach_point`` picks
+    the piece nearest to it and must lie within the breach's width (or two cells) of it; ``breach_along_m``
+    needs a levee of one piece and counts from its first point.
+    """
+    pieces = list(shapely.get_parts(shapely.line_merge(shapely.union_all(lines))))
+    cell_m = float(city.terrain.resolution_m)
+    width = float(spec.breach_width_m or 0.0)
+    if spec.breach_point is not None:
+        to_metric = Transformer.from_crs("EPSG:4326", city.config.crs, always_xy=True)
+        point = shapely.Point(*to_metric.transform(*spec.breach_point))
+        distance = shapely.distance(np.array(pieces), point)
+        piece = pieces[int(np.argmin(distance))]
+        off = float(distance.min())
+        if off > max(width, 2 * cell_m):
+            return np.zeros(0, np.int64), (
+                f"{spec.source}: breach_point: lies {off:.0f} m from the levee; give a point on it (within "
+                f"{max(width, 2 * cell_m):.0f} m)"
+            )
+        along = float(piece.project(point))
+    else:
+        if len(pieces) > 1:
+            return np.zeros(0, np.int64), (
+                f"{spec.source}: breach_along_m: the levee is in {len(pieces)} pieces that do not join end to end, "
+                "so a distance along it is ambiguous; give breach_point: [lon, lat] instead"
+            )
+        piece, along = pieces[0], float(spec.breach_along_m or 0.0)
+        if along > piece.length:
+            return np.zeros(0, np.int64), (
+                f"{spec.source}: breach_along_m: {along:g} m is beyond the levee's end ({piece.length:.0f} m long); "
+                f"give a distance from 0 to {piece.length:.0f}"
+            )
+    n_cols = int(city.terrain.elevation_m.shape[1])
+    return gap_cells(piece, along, width, cells, city.terrain.transform, n_cols), None
+
+
+def gap_cells(piece: Any, along_m: float, width_m: float, cells: np.ndarray, transform: Any, n_cols: int) -> np.ndarray:
+    """The levee cells a breach of ``width_m`` centred ``along_m`` along the line ``piece`` opens.
+
+    A cell opens when its centre lies within a cell's half diagonal of the line (it is this piece's, not a
+    crossing street's) and its position along the line, the projection of its centre, is within
+    ``width_m / 2`` of ``along_m``: ``|project(c) - a| <= w / 2``. The levee cell nearest the breach's place
+    always opens, so a breach narrower than a cell still leaves a one-cell gap (the grid's resolution).
+
+    Parameters
+    ----------
+    piece
+        The levee's line (shapely, the City's metric CRS).
+    along_m, width_m
+        The breach's centre along the line from its first point, and its width (m).
+    cells
+        The levee's flat cell indices on a grid of ``n_cols`` columns with the affine ``transform``.
+    """
+    rows, cols = np.divmod(cells, n_cols)
+    x, y = transform @ (cols + 0.5, rows + 0.5)
+    centres = shapely.points(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+    cell_m = abs(transform.a)
+    on_piece = shapely.distance(piece, centres) <= cell_m * np.sqrt(0.5) + 1e-6
+    position = shapely.line_locate_point(piece, centres)
+    within = on_piece & (np.abs(position - along_m) <= width_m / 2.0 + 1e-9)
+    nearest = int(np.argmin(shapely.distance(piece.interpolate(along_m), centres)))
+    within[nearest] = True
+    return np.sort(cells[within])
 
 
 def barrier_hand(hand: np.ndarray, levees: list[Levee]) -> np.ndarray:
@@ -115,9 +205,9 @@ def barrier_hand(hand: np.ndarray, levees: list[Levee]) -> np.ndarray:
     return barrier
 
 
-def standing(levees: list[Levee], t_s: float) -> list[Levee]:
-    """The levees not yet breached at ``t_s``."""
-    return [levee for levee in levees if levee.breach_s is None or t_s < levee.breach_s]
+def as_at(levees: list[Levee], t_s: float) -> list[Levee]:
+    """The levees as they stand at ``t_s``: each breached one without its gap (:meth:`Levee.at`)."""
+    return [levee.at(t_s) for levee in levees]
 
 
 def breach_times(levees: list[Levee]) -> list[float]:

@@ -9,7 +9,7 @@ type                      what it changes                                       
 ========================  ============================================================  ========================
 ``levee``                 a barrier of ``crest_m`` along a line or streets: the river's  the flood plain's
                           connection stages behind it (water crosses above the crest,    connection stages
-                          or everywhere once ``breach_at`` has passed)                   (:mod:`.flood`)
+                          or through the gap a breach opens from ``breach_at`` on)       (:mod:`.flood`)
 ``raise_road``            links' surface lifted ``height_m``: water on them is that      the flood exposure
                           much shallower (closure, speed)                                (:mod:`.flood`)
 ``floodproof``            a component survives water up to ``depth_m``                  the flood exposure
@@ -39,6 +39,12 @@ from twin.scenario.base import SpecModel, Text
 from twin.scenario.events import ComponentSelector, EventTime, LinkSelector
 from twin.scenario.problems import HIDE, Problem, problems_error
 
+BREACH_HINT = (
+    "a breach needs its time, its place and its width: breach_at: 20h, breach_point: [lon, lat] (or breach_along_m: "
+    "metres from the line's first point) and breach_width_m: 60"
+)
+
+
 LINE_HINT = "write the crest as [lon, lat] points in degrees, e.g. line: [[1.5210, 42.5065], [1.5262, 42.5081]]"
 
 
@@ -60,6 +66,25 @@ def _lonlat_line(value: Any) -> list[tuple[float, float]]:
         raise problems_error(*problems)
     return points
 
+
+def _lonlat_point(value: Any) -> tuple[float, float]:
+    """A breach's ``breach_point``: one ``[lon, lat]`` in degrees."""
+    numbers = isinstance(value, list | tuple) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    )
+    if not numbers or len(value) != 2:
+        raise problems_error(Problem((), "must be a point [lon, lat] (two numbers)", hint=BREACH_HINT))
+    if not (-180 <= value[0] <= 180 and -90 <= value[1] <= 90):
+        raise problems_error(Problem((), "must be [lon, lat] with lon in [-180, 180], lat in [-90, 90]"))
+    return float(value[0]), float(value[1])
+
+
+LonLatPoint = Annotated[
+    tuple[float, float],
+    BeforeValidator(_lonlat_point),
+    WithJsonSchema({"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number"}}),
+]
+"""A point as ``[lon, lat]`` in degrees (WGS84)."""
 
 LonLatLine = Annotated[
     list[tuple[float, float]],
@@ -107,7 +132,11 @@ class LeveeSpec(InterventionSpec):
 
     Its cells on the working grid (the line densified to half a cell, as roads are) become a barrier
     ``crest_m`` above the ground they stand on: the river's water reaches the land behind only at stages above
-    the lowest point of the crest, and everywhere once ``breach_at`` has passed (a full breach).
+    the lowest point of the crest. A breach opens a gap ``breach_width_m`` wide at ``breach_point`` (or
+    ``breach_along_m`` from the line's first point) at ``breach_at``: from then on the water passes there, and
+    only the land connected to the river through the gap floods (:func:`twin.interventions.flood.gap_cells`).
+    The width is the planner's: the final width of an observed breach (Danka and Zhang 2015, 1,000 dike breaches;
+    Özer et al. 2019, the International Levee Performance Database), opened at once (no breach growth).
     """
 
     type: Literal["levee"] = "levee"
@@ -117,14 +146,44 @@ class LeveeSpec(InterventionSpec):
     street: Text | None = Field(None, examples=["Avinguda del Fener"], description="along drivable streets so named")
     crest_m: float = Field(gt=0, le=30, examples=[2.0], description="crest height above the ground along it (m)")
     breach_at_s: EventTime | None = Field(None, alias="breach_at", examples=["20h"], description="when it fails")
+    breach_point: LonLatPoint | None = Field(
+        None, examples=[[1.5235, 42.5072]], description="[lon, lat] of the breach (the nearest point of the levee)"
+    )
+    breach_along_m: float | None = Field(
+        None, ge=0, examples=[350.0], description="where the breach is: metres along the levee from its first point"
+    )
+    breach_width_m: float | None = Field(
+        None, gt=0, le=5000, examples=[60.0], description="width of the gap the breach opens (m)"
+    )
 
     @model_validator(mode="after")
     def _one_route(self) -> LeveeSpec:
+        problems: list[Problem] = []
         if (self.line is None) == (self.street is None):
             which = "both" if self.line is not None else "neither"
             hint = "give exactly one: line: [[lon, lat], [lon, lat]], or street: NAME"
-            raise problems_error(Problem((), f"has {which} of line and street", HIDE, hint))
+            problems.append(Problem((), f"has {which} of line and street", HIDE, hint))
+        problems += self._breach_problems()
+        if problems:
+            raise problems_error(*problems)
         return self
+
+    def _breach_problems(self) -> list[Problem]:
+        """A breach is all of time, place (a point or a distance, not both) and width, or none of them."""
+        place = {"breach_point": self.breach_point, "breach_along_m": self.breach_along_m}
+        given = [key for key, value in place.items() if value is not None]
+        if self.breach_at_s is None:
+            others = [*given, *(["breach_width_m"] if self.breach_width_m is not None else [])]
+            return [Problem((key,), "is given without breach_at", HIDE, BREACH_HINT) for key in others]
+        problems = []
+        if not given:
+            where = "has no place: give breach_point or breach_along_m"
+            problems.append(Problem(("breach_at",), where, HIDE, BREACH_HINT))
+        if len(given) == 2:
+            problems.append(Problem(("breach_along_m",), "give breach_point or breach_along_m, not both"))
+        if self.breach_width_m is None:
+            problems.append(Problem(("breach_at",), "has no width: give breach_width_m", HIDE, BREACH_HINT))
+        return problems
 
 
 class RaiseRoadSpec(InterventionSpec):

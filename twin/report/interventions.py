@@ -39,7 +39,7 @@ COST_COLUMNS = (
     "note",
 )
 #: What each intervention type's entry shows as its detail, in order.
-DETAIL_KEYS = ("street", "crest_m", "breach_at", "height_m", "depth_m", "hours")
+DETAIL_KEYS = ("street", "crest_m", "breach_at", "breach_width_m", "height_m", "depth_m", "hours")
 
 
 def measures_of(scenario: dict[str, Any]) -> list[dict[str, Any]]:

@@ -9,6 +9,8 @@ What is computed, per metric kept by the sweep:
 - a summary with the share of the metric's variance that the seeds alone cause, by the law of total
   variance over design points ``p``: ``Var(Y) = E[Var(Y | p)] + Var(E[Y | p])``, the seed share being
   ``E[Var(Y | p)] / Var(Y)`` (population variances; not measured with one replication);
+- extra-trees feature scores for every design (:mod:`twin.sweep.features`, EMA Workbench's feature scoring),
+  fit on every successful run with a value, with the forest's out-of-bag R²;
 - scenario discovery with PRIM (:mod:`twin.sweep.discovery`) for a condition such as ``min(Q_access) < 0.5``.
 
 Failed runs and runs without a value (NaN) are left out of the means; an index that needs every design point
@@ -71,6 +73,9 @@ class SweepData:
         return self.runs[self.runs["status"] == STATUS_OK].reset_index(drop=True)
 
 
+FEATURE_COLUMNS = ["metric", "parameter", "score", "conf", "oob_r2"]
+
+
 @dataclass
 class Analysis:
     """What :func:`analyze` found; the tables are what ``analysis/*.parquet`` hold."""
@@ -79,6 +84,7 @@ class Analysis:
     summary: pd.DataFrame
     indices: pd.DataFrame
     effects: pd.DataFrame
+    features: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FEATURE_COLUMNS))
     notes: list[str] = field(default_factory=list)
     discovery: Any = None  # a twin.sweep.discovery.Discovery, or a sentence saying why there is none
 
@@ -156,7 +162,7 @@ def analyze(data: SweepData, condition: str | None = None, min_density: float = 
     if not data.names:
         raise UsageError(f"{data.folder}: the sweep varies only the seed; there is no parameter to analyse")
     summary = pd.DataFrame([_summary_row(data, m) for m in data.metrics]).set_index("metric")
-    index_tables, effect_tables = [], []
+    index_tables, effect_tables, feature_tables = [], [], []
     for metric in data.metrics:
         table, note = metric_indices(data, metric)
         if note:
@@ -164,11 +170,19 @@ def analyze(data: SweepData, condition: str | None = None, min_density: float = 
         if table is not None:
             index_tables.append(table)
         effect_tables.append(_effects_of(data, metric))
+        scores, note = metric_features(data, metric)
+        if note:
+            notes.append(note)
+        if scores is not None:
+            feature_tables.append(scores)
     analysis = Analysis(
         data=data,
         summary=summary,
         indices=pd.concat(index_tables, ignore_index=True) if index_tables else _empty_indices(),
         effects=pd.concat(effect_tables, ignore_index=True),
+        features=(
+            pd.concat(feature_tables, ignore_index=True) if feature_tables else pd.DataFrame(columns=FEATURE_COLUMNS)
+        ),
         notes=notes,
     )
     text = condition if condition is not None else _experiment_condition(data)
@@ -210,6 +224,27 @@ def metric_indices(data: SweepData, metric: str) -> tuple[pd.DataFrame | None, s
         for p in names
     ]
     return pd.DataFrame(rows), None
+
+
+def metric_features(data: SweepData, metric: str) -> tuple[pd.DataFrame | None, str | None]:
+    """The metric's extra-trees feature scores as long rows (``metric, parameter, score, conf, oob_r2``), or why none.
+
+    Every successful run with a value is a row; the parameters enter as their unit-cube coordinates (the
+    trees split on order only, so this equals their values, and level parameters need no encoding).
+    """
+    from twin.sweep.features import extra_trees_scores
+
+    ok = data.ok_runs()
+    ok = ok[ok[metric].notna()]
+    x = ok[[UNIT_PREFIX + n for n in data.names]].set_axis(list(data.names), axis=1)
+    try:
+        scores, r2 = extra_trees_scores(x, ok[metric].to_numpy(float), seed=data.seed)
+    except ValueError as exc:
+        return None, f"{metric}: no extra-trees feature scores ({exc})"
+    rows = scores.rename_axis("parameter").reset_index()
+    rows.insert(0, "metric", metric)
+    rows["oob_r2"] = r2
+    return rows[FEATURE_COLUMNS], None
 
 
 def _empty_indices() -> pd.DataFrame:
@@ -287,6 +322,7 @@ __all__ = [
     "analyze",
     "check_folder",
     "load_sweep",
+    "metric_features",
     "metric_indices",
     "parse_condition",
     "seed_share",

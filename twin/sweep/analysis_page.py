@@ -2,7 +2,8 @@
 
 In ``DIR/analysis/`` (or ``--out``): ``summary.parquet`` (per metric: runs, mean, spread, seed share),
 ``indices.parquet`` (``metric, parameter, method, index, value, conf``; ``conf`` the half-width of the 95 %
-interval), ``effects.parquet`` (the tornado's main effects), ``discovery.parquet`` and
+interval), ``effects.parquet`` (the tornado's main effects), ``features.parquet`` (extra-trees feature scores:
+``metric, parameter, score, conf, oob_r2``), ``discovery.parquet`` and
 ``discovery_trajectory.parquet`` (PRIM's box and peeling trajectory, when a condition is given), one PNG per
 chart and ``index.html`` with all of them inline.
 """
@@ -39,6 +40,7 @@ def write_analysis(analysis: Analysis, out: Path) -> Path:
     write_parquet_atomic(out / "summary.parquet", analysis.summary, index=True)
     write_parquet_atomic(out / "indices.parquet", analysis.indices)
     write_parquet_atomic(out / "effects.parquet", analysis.effects)
+    write_parquet_atomic(out / "features.parquet", analysis.features)
     sections = [_overview(analysis)]
     for i, metric in enumerate(analysis.data.metrics):
         sections.append(_metric_section(analysis, i, metric, out))
@@ -84,6 +86,7 @@ def _metric_section(analysis: Analysis, i: int, metric: str, out: Path) -> Secti
         rows = [[esc(r.parameter), esc(r.index), _num(r.value), _num(r.conf)] for r in indices.itertuples()]
         parts.append(table(["parameter", "index", "value", "± 95 %"], rows, numeric=(2, 3)))
         parts.append(figure(png, f"{indices['method'].iloc[0]} indices of {metric} on the design's point means"))
+    parts.append(_features_table(analysis, metric))
     if ok[metric].nunique() == 1:
         parts.append(f"<p class=note>Every run has {esc(metric)} = {_num(ok[metric].iloc[0])}: nothing to chart.</p>")
     elif len(ok):
@@ -100,6 +103,22 @@ def _metric_section(analysis: Analysis, i: int, metric: str, out: Path) -> Secti
     else:
         parts.append(f"<p class=note>{esc(metric)}: no run has a value.</p>")
     return Section(f"sec-metric-{i + 1}", metric, "".join(parts))
+
+
+def _features_table(analysis: Analysis, metric: str) -> str:
+    """The extra-trees feature scores of a metric, highest first, with the forest's out-of-bag R²."""
+    scores = analysis.features[analysis.features["metric"] == metric].sort_values("score", ascending=False)
+    if not len(scores):
+        return ""
+    rows = [[esc(r.parameter), _num(r.score), _num(r.conf)] for r in scores.itertuples()]
+    r2 = float(scores["oob_r2"].iloc[0])
+    caption = (
+        f"<p class=note>Extra-trees feature scores of {esc(metric)} (EMA Workbench's feature scoring: mean "
+        f"decrease in squared error, summing to 1, over every run); out-of-bag R² {_num(r2)}"
+        + (": the forest explains little of the metric, so the ranking is weak." if r2 < 0.5 else ".")
+        + "</p>"
+    )
+    return table(["parameter", "extra-trees score", "± 95 %"], rows, numeric=(1, 2)) + caption
 
 
 def _discovery_section(analysis: Analysis, out: Path) -> Section:
@@ -141,6 +160,10 @@ def text_table(analysis: Analysis) -> str:
             for row in part.to_dict("records"):
                 conf = "" if np.isnan(row["conf"]) else f" ± {row['conf']:.3g}"
                 lines.append(f"  {row['parameter']:<40} {row['index']:<8} {row['value']:>9.3g}{conf}")
+        scores = analysis.features[analysis.features["metric"] == metric].sort_values("score", ascending=False)
+        for row in scores.to_dict("records"):
+            score = f"{row['score']:>9.3g} ± {row['conf']:.2g}  (extra trees, out-of-bag R² {row['oob_r2']:.2f})"
+            lines.append(f"  {row['parameter']:<40} {'score':<8} {score}")
         effects = analysis.effects[analysis.effects["metric"] == metric]
         for row in effects.to_dict("records"):
             swing = f"{row['swing']:>9.3g}  (lowest mean at {row['at_low']}, highest at {row['at_high']})"

@@ -37,7 +37,15 @@ from twin.hazards.flood.series import cumulative_rain_mm, max_stage_m, stage_m
 from twin.hazards.flood.spec import RainSpec, RiverFloodSpec, curve_numbers_for
 from twin.hazards.restoration import Recovery, damage_state
 from twin.hydrology.landcover import LANDCOVER_CLASSES
-from twin.interventions.flood import Levee, barrier_hand, breach_times, floodproof_depths, levee_of, raised_links
+from twin.interventions.flood import (
+    Levee,
+    as_at,
+    barrier_hand,
+    breach_times,
+    floodproof_depths,
+    levee_of,
+    raised_links,
+)
 from twin.interventions.spec import FloodproofSpec, LeveeSpec, RaiseRoadSpec
 from twin.registry import REGISTRY
 from twin.scenario import Scenario
@@ -208,10 +216,11 @@ class FloodHazard(Phase):
         ctx.report(self._impacts(state, t_s, changes))
 
     def _log_breaches(self, ctx: StepContext, t_s: float, dt_s: float) -> None:
-        """Log each levee whose breach time falls in this step (its land floods from now on)."""
+        """Log each levee whose breach time falls in this step (the water passes its gap from now on)."""
         for levee in self.levees:
             if levee.breach_s is not None and t_s - dt_s < levee.breach_s <= t_s:
-                ctx.log(t_s, "levee_breach", levee.label, "intervention", {"crest_m": levee.crest_m})
+                details = {"crest_m": levee.crest_m, "width_m": levee.gap_width_m, "gap_cells": int(levee.gap.size)}
+                ctx.log(t_s, "levee_breach", levee.label, "intervention", details)
 
     def _impacts(self, state: Any, t_s: float, changes: FloodChanges) -> Impacts:
         """The links water closed and reopened (with their depth) and the components it damaged (with the depth at
@@ -308,7 +317,12 @@ class FloodHazard(Phase):
                 f"{max_stage_m(spec):.2f} m stage; no flow dynamics, so arrival follows the stage at once"
             )
         for levee in self.levees:
-            breach = "" if levee.breach_s is None else f", breached at {levee.breach_s / 3600:g} h (full breach)"
+            breach = (
+                ""
+                if levee.breach_s is None
+                else f", breached at {levee.breach_s / 3600:g} h: a {levee.gap_width_m:g} m gap "
+                f"({levee.gap.size} cells) open at once, no breach growth"
+            )
             notes.append(
                 f"{levee.label}: {levee.cells.size} cells of the grid raised {levee.crest_m:g} m in the river's "
                 f"connectivity; overtopped land floods to the river's level (no weir-flow limit){breach}"
@@ -382,11 +396,14 @@ def _levees(
 
 
 def _plains(city: City, spec: RiverFloodSpec, mask: np.ndarray, levees: list[Levee]) -> list[tuple[float, FloodPlain]]:
-    """The river's flood plain from the start, and again from each levee breach on: ``[(from_s, plain), ...]``."""
+    """The river's flood plain from the start, and again from each levee breach on: ``[(from_s, plain), ...]``.
+
+    From a breach on, the breached levee stands without its gap (:meth:`Levee.at`).
+    """
     top = max_stage_m(spec) - spec.channel_depth_m
     plains = []
     for from_s in [0.0, *breach_times(levees)]:
-        up = [levee for levee in levees if levee.breach_s is None or levee.breach_s > from_s]
+        up = [levee for levee in as_at(levees, from_s) if levee.cells.size]
         barrier = (lambda hand, up=up: barrier_hand(hand, up)) if up else None
         plains.append((from_s, FloodPlain.of_channel(city.terrain, city.hydrology, mask, top, barrier)))
     return plains
