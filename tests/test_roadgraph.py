@@ -189,3 +189,23 @@ def test_the_road_graph_is_osmnx_s_on_the_shipped_maps(osm_file: str, tmp_path: 
     ]
     assert len(got) == len(expected) > 1000
     assert sorted(got, key=lambda r: r[:3]) == sorted(expected, key=lambda r: r[:3])
+
+
+def test_a_tagged_member_way_the_build_does_not_want_is_read_again(tmp_path: Path) -> None:
+    nodes = STREET | {20: (1.6, 42.6), 21: (1.601, 42.6), 22: (1.601, 42.601)}
+    ways = [
+        (10, [1, 2, 3], {"highway": "residential"}),
+        (30, [20, 21, 22, 20], {"barrier": "fence"}),  # the park's outline is also its fence
+        (32, [4, 5], {"barrier": "wall"}),  # neither wanted nor a member
+    ]
+    path = _xml(tmp_path / "p.osm", nodes, ways)
+    path.write_text(
+        path.read_text().replace(
+            "</osm>",
+            '<relation id="41"><member type="way" ref="30" role="outer"/><tag k="type" v="multipolygon"/>'
+            '<tag k="landuse" v="grass"/></relation></osm>',
+        )
+    )
+    osm = read_osm(path, build_wanted)
+    assert [w.id for w in osm.ways] == [10, 30]
+    assert osm.node_ids.tolist() == [1, 2, 3, 20, 21, 22]

@@ -1,20 +1,18 @@
 """Read an OSM extract (``.osm``, ``.osm.bz2``, ``.osm.gz`` or ``.osm.pbf``) streaming, keeping only what the
 build needs.
 
-The extract is read with pyosmium (libosmium's C++ parsers) in three passes, so that memory grows with the
+The extract is read with pyosmium (libosmium's C++ parsers) in two passes, so that memory grows with the
 part of the map the City is made of, not with the file:
 
-1. relations: the multipolygons whose tags the build wants (land cover, buildings mapped as relations), and
-   the ids of their member ways;
-2. ways: those whose tags the build wants (highways, buildings, facilities, waterways, land cover) and the
-   members of pass 1, with their node references as int64 arrays;
-3. nodes: the coordinates of the nodes those ways reference and of the tagged nodes the build wants, kept
+1. ways and relations: the multipolygons whose tags the build wants (land cover, buildings mapped as
+   relations), the ways whose tags it wants (highways, buildings, facilities, waterways, land cover) and the
+   relations' member ways, with their node references as int64 arrays;
+2. nodes: the coordinates of the nodes those ways reference and of the tagged nodes the build wants, kept
    as sorted int64 ids and float64 lon/lat arrays (the nodes arrive in chunks that are filtered against the
    wanted ids with ``numpy.isin``), and the extract's bounds.
 
 OSM orders a file nodes, ways, relations, so one pass cannot know which nodes a later way will need: that is
-the price of the two extra passes (each a fraction of a second on a city's extract; see
-``benchmarks/city_build.py``).
+the price of the second pass (a fraction of a second on a city's extract; see ``benchmarks/city_build.py``).
 """
 
 from __future__ import annotations
@@ -133,8 +131,7 @@ def read_osm(path: Path, wanted: Wanted, relation_types: tuple[str, ...] = ("mul
         raise MapError(f"{path}: OSM file not found; check the `osm` entry of city.yaml")
     data = OsmData()
     try:
-        members = _read_relations(path, wanted, relation_types, data)
-        _read_ways(path, wanted, members, data)
+        _read_ways_and_relations(path, wanted, relation_types, data)
         _read_nodes(path, wanted, data)
     except osmium.InvalidLocationError as exc:
         _check_coordinates_xml(path)  # names every bad node; falls through only if it finds none
@@ -144,23 +141,39 @@ def read_osm(path: Path, wanted: Wanted, relation_types: tuple[str, ...] = ("mul
     return data
 
 
-def _read_relations(path: Path, wanted: Wanted, types: tuple[str, ...], data: OsmData) -> set[int]:
-    """Pass 1: wanted relations of the given types; returns the ids of their member ways."""
+def _read_ways_and_relations(path: Path, wanted: Wanted, types: tuple[str, ...], data: OsmData) -> None:
+    """Pass 1: wanted relations of the given types, wanted ways and the member ways of those relations.
+
+    Relations come after the ways, so untagged ways (in OSM, nearly always the members of a multipolygon) are
+    held until the relations say which are members. Should a relation name a tagged way the build does not
+    want (a fence along a park's edge), the ways are read again in a second pass with the members known.
+    """
     import osmium
 
     members: set[int] = set()
-    for relation in cast(Iterable[osmium.osm.Relation], osmium.FileProcessor(str(path), osmium.osm.RELATION)):
-        tags = dict(relation.tags)
-        if tags.get("type") not in types or not wanted(tags):
-            continue
-        listed = [(_MEMBER_TYPES.get(m.type, m.type), int(m.ref), m.role) for m in relation.members]
-        data.relations.append(OsmRelation(relation.id, listed, tags))
-        members.update(ref for kind, ref, _role in listed if kind == "way")
-    return members
+    candidates: list[tuple[OsmWay, bool]] = []
+    unwanted = array("q")
+    for obj in osmium.FileProcessor(str(path), osmium.osm.WAY | osmium.osm.RELATION):
+        tags = dict(obj.tags)
+        if isinstance(obj, osmium.osm.Way):
+            wanted_way = bool(tags) and wanted(tags)
+            if wanted_way or not tags:
+                refs = np.fromiter((n.ref for n in obj.nodes), dtype=np.int64, count=len(obj.nodes))
+                candidates.append((OsmWay(obj.id, refs, tags), wanted_way))
+            else:
+                unwanted.append(obj.id)
+        elif isinstance(obj, osmium.osm.Relation) and tags.get("type") in types and wanted(tags):
+            listed = [(_MEMBER_TYPES.get(m.type, m.type), int(m.ref), m.role) for m in obj.members]
+            data.relations.append(OsmRelation(obj.id, listed, tags))
+            members.update(ref for kind, ref, _role in listed if kind == "way")
+    if members and np.isin(np.fromiter(members, np.int64, len(members)), np.frombuffer(unwanted, np.int64)).any():
+        _read_ways(path, wanted, members, data)
+        return
+    data.ways = [way for way, wanted_way in candidates if wanted_way or way.id in members]
 
 
 def _read_ways(path: Path, wanted: Wanted, members: set[int], data: OsmData) -> None:
-    """Pass 2: wanted ways and relation members, with their node references."""
+    """Pass 1b, when needed: the wanted ways and every member way, with the members known."""
     import osmium
 
     for way in cast(Iterable[osmium.osm.Way], osmium.FileProcessor(str(path), osmium.osm.WAY)):
@@ -202,7 +215,7 @@ class _NodeChunks:
 
 
 def _read_nodes(path: Path, wanted: Wanted, data: OsmData) -> None:
-    """Pass 3: coordinates of the nodes the kept ways need and of the wanted tagged nodes; the bounds."""
+    """Pass 2: coordinates of the nodes the kept ways need and of the wanted tagged nodes; the bounds."""
     import osmium
 
     refs = [w.refs for w in data.ways]

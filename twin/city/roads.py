@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -203,28 +204,42 @@ def _lanes(tags: Tags, highway: str, oneway: bool) -> int:
 
 
 def _link_rows(graph: RoadGraph, edges: np.ndarray) -> pd.DataFrame:
-    """One row per edge of ``graph`` (indices ``edges``), its attributes from the tags of its way."""
-    rows = []
-    for e in edges.tolist():
-        tags = graph.tags(e)
-        highway = tags.get("highway", "road")
-        oneway = bool(graph.oneway[e])
-        rows.append(
-            {
-                "u": int(graph.node_osm[graph.src[e]]),
-                "v": int(graph.node_osm[graph.dst[e]]),
-                "osm_way": int(graph.way[e]),
-                "highway": highway,
-                "name": tags.get("name", ""),
-                "speed_tag_mps": parse_maxspeed_mps(tags.get("maxspeed")),
-                "lanes": _lanes(tags, highway, oneway),
-                "bridge": _flag(tags, "bridge"),
-                "tunnel": _flag(tags, "tunnel") or tags.get("covered") == "yes",
-                "oneway": oneway,
-                "drivable": is_drivable(tags),
-            }
-        )
-    links = pd.DataFrame(rows, columns=_ROW_COLUMNS)
+    """One row per edge of ``graph`` (indices ``edges``), its attributes from the tags of its way.
+
+    Each way's attributes are worked out once and handed to its edges by index.
+    """
+    tags = [w.tags for w in graph.ways]
+    highway = [t.get("highway", "road") for t in tags]
+    per_way: dict[str, list[Any]] = {
+        "highway": highway,
+        "name": [t.get("name", "") for t in tags],
+        "speed_tag_mps": [parse_maxspeed_mps(t.get("maxspeed")) for t in tags],
+        "bridge": [_flag(t, "bridge") for t in tags],
+        "tunnel": [_flag(t, "tunnel") or t.get("covered") == "yes" for t in tags],
+        "drivable": [is_drivable(t) for t in tags],
+    }
+    lanes = np.array(
+        [[_lanes(t, h, False), _lanes(t, h, True)] for t, h in zip(tags, highway, strict=True)], dtype=np.int64
+    ).reshape(-1, 2)
+    way = graph.way_index[edges]
+    oneway = graph.oneway[edges]
+    column = {k: np.array(v, dtype=object)[way].tolist() for k, v in per_way.items()}
+    links = pd.DataFrame(
+        {
+            "u": graph.node_osm[graph.src[edges]].tolist(),
+            "v": graph.node_osm[graph.dst[edges]].tolist(),
+            "osm_way": graph.way[edges].tolist(),
+            "highway": column["highway"],
+            "name": column["name"],
+            "speed_tag_mps": column["speed_tag_mps"],
+            "lanes": lanes[way, oneway.astype(np.int64)].tolist(),
+            "bridge": column["bridge"],
+            "tunnel": column["tunnel"],
+            "oneway": oneway.tolist(),
+            "drivable": column["drivable"],
+        },
+        columns=_ROW_COLUMNS,
+    )
     links["geometry_ll"] = _geometries(graph, edges)
     return links
 
