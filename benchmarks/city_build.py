@@ -1,10 +1,13 @@
-"""City build benchmark: cold build and warm (cached) load of shipped maps, against osmnx on the same file;
+"""City build benchmark: cold build and warm (cached) load of the shipped maps, against osmnx on the same file;
 and, with ``--init``, time and peak memory of ``twin map init`` + ``twin map build`` from each shipped extract.
 
 The peer figure is what a user of osmnx alone pays for the road graph only: ``osmnx.graph_from_xml`` on
-the whole extract (it parses every way, buildings and power lines included, then simplifies). twin's cold
-build does the road graph *and* terrain, buildings, people, facilities and lifelines; its warm load reads
-the cache. Run: ``python benchmarks/city_build.py [maps/andorra maps/porto-alegre ...]``.
+the whole extract (it parses every way, buildings and power lines included, then simplifies). twin's figures are
+its road graph alone (the streamed read of the extract and :func:`twin.city.roads.build_networks`, the same
+osmnx graph as tests/test_roadgraph.py checks) and its cold build of the whole City (roads, terrain, hydrology,
+buildings, people, facilities and lifelines); the warm load reads the cache. Each figure comes from a fresh
+process, so that its peak resident memory (``ru_maxrss``) is its own; the ratios are osmnx's time over twin's,
+measured in the same run. Run: ``python benchmarks/city_build.py [maps/andorra maps/porto-alegre ...]``.
 
 ``python benchmarks/city_build.py --init [maps/...]`` starts a map folder from each map's extract and DEM with
 ``map init`` (the shipped total population), builds it cold, and reports each stage's time and the peak resident
@@ -23,13 +26,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import osmnx as ox
-
 from twin.city.build import load_city
 from twin.city.config import load_city_config
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MAPS = [ROOT / "maps" / "andorra", ROOT / "maps" / "porto-alegre"]
 
 
 def _timed[T](function: Callable[..., T], *args: object, **kwargs: object) -> tuple[float, T]:
@@ -38,20 +38,57 @@ def _timed[T](function: Callable[..., T], *args: object, **kwargs: object) -> tu
     return time.perf_counter() - start, result
 
 
-def bench(folder: Path, warm_repeats: int = 5) -> dict[str, float]:
-    """Seconds for osmnx's graph alone, twin's cold build and twin's best warm load."""
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def peer(folder: Path) -> dict[str, float]:
+    """osmnx's road graph of the whole extract: seconds and peak memory (MB) of this process."""
+    import osmnx as ox
+
+    osm = load_city_config(folder).osm_path(folder)
+    seconds, _ = _timed(ox.graph_from_xml, osm)
+    return {"s": seconds, "peak_mb": _peak_mb()}
+
+
+def roads(folder: Path) -> dict[str, float]:
+    """twin's road graph alone: the streamed read of the extract and the drivable and walkable networks."""
+    from pyproj import Transformer
+
+    from twin.city.build import build_wanted
+    from twin.city.osm import read_osm
+    from twin.city.roads import build_networks
+
     config = load_city_config(folder)
-    osmnx_s, _ = _timed(ox.graph_from_xml, config.osm_path(folder))
+    start = time.perf_counter()
+    osm = read_osm(config.osm_path(folder), build_wanted)
+    build_networks(osm, Transformer.from_crs("EPSG:4326", config.crs, always_xy=True), config.roads)
+    return {"s": time.perf_counter() - start, "peak_mb": _peak_mb()}
+
+
+def cold(folder: Path, warm_repeats: int = 5) -> dict[str, float]:
+    """twin's cold build of the whole City, then its best warm load from the cache."""
     with tempfile.TemporaryDirectory() as cache:
-        cold_s, city = _timed(load_city, folder, cache_dir=Path(cache))
-        warm_s = min(_timed(load_city, folder, cache_dir=Path(cache))[0] for _ in range(warm_repeats))
-    return {
-        "osmnx_graph_s": osmnx_s,
-        "twin_cold_s": cold_s,
-        "twin_warm_s": warm_s,
-        "drivable_nodes": city.drive.n_nodes,
-        "population": city.population,
-    }
+        seconds, city = _timed(load_city, folder, cache_dir=Path(cache))
+        peak = _peak_mb()
+        warm = min(_timed(load_city, folder, cache_dir=Path(cache))[0] for _ in range(warm_repeats))
+    return {"s": seconds, "peak_mb": peak, "warm_s": warm, "drivable_nodes": city.drive.n_nodes}
+
+
+_MEASURES: dict[str, Callable[[Path], dict[str, float]]] = {"peer": peer, "roads": roads, "cold": cold}
+
+
+def _fresh(measure: str, folder: Path) -> dict[str, float]:
+    """One measure in a fresh process (its own peak memory)."""
+    out = subprocess.run(
+        [sys.executable, __file__, f"--{measure}", str(folder)], check=True, capture_output=True, text=True
+    ).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def bench(folder: Path) -> dict[str, dict[str, float]]:
+    """osmnx's graph, twin's road graph and twin's cold build of one map, each in a fresh process."""
+    return {measure: _fresh(measure, folder) for measure in ("peer", "roads", "cold")}
 
 
 def init_and_build(folder: Path) -> dict[str, float]:
@@ -68,7 +105,7 @@ def init_and_build(folder: Path) -> dict[str, float]:
         "osm_mb": config.osm_path(folder).stat().st_size / 1e6,
         "init_s": init_s,
         "build_s": build_s,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": _peak_mb(),
         "drivable_nodes": city.drive.n_nodes,
         "buildings": len(city.buildings),
     }
@@ -95,17 +132,25 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--one"]:
         print(json.dumps(init_and_build(Path(argv[1]))))
         return 0
+    if argv and argv[0].removeprefix("--") in _MEASURES:
+        print(json.dumps(_MEASURES[argv[0].removeprefix("--")](Path(argv[1]))))
+        return 0
+    names = ("monaco", "andorra", "portland", "porto-alegre")
     if argv[:1] == ["--init"]:
-        names = ("monaco", "andorra", "portland", "porto-alegre")
         return main_init([Path(a) for a in argv[1:]] or [ROOT / "maps" / n for n in names])
-    folders = [Path(a) for a in argv] or DEFAULT_MAPS
-    print("| map | osmnx graph_from_xml (roads only) | twin cold build (whole City) | ratio | twin warm load |")
-    print("|---|---|---|---|---|")
+    folders = [Path(a) for a in argv] or [ROOT / "maps" / n for n in names]
+    print(
+        "| map | drivable nodes | osmnx graph_from_xml (roads only) | twin road graph | ratio | "
+        "twin cold build (whole City) | ratio | twin warm load |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for folder in folders:
         f = bench(folder)
+        peer_s, roads_s, cold_s = f["peer"]["s"], f["roads"]["s"], f["cold"]["s"]
         print(
-            f"| {folder.name} | {f['osmnx_graph_s']:.1f} s | {f['twin_cold_s']:.1f} s | "
-            f"{f['osmnx_graph_s'] / f['twin_cold_s']:.1f}x | {f['twin_warm_s']:.2f} s |"
+            f"| {folder.name} | {f['cold']['drivable_nodes']:,.0f} | {peer_s:.1f} s, {f['peer']['peak_mb']:,.0f} MB | "
+            f"{roads_s:.1f} s, {f['roads']['peak_mb']:,.0f} MB | {peer_s / roads_s:.1f}x | "
+            f"{cold_s:.1f} s, {f['cold']['peak_mb']:,.0f} MB | {peer_s / cold_s:.1f}x | {f['cold']['warm_s']:.2f} s |"
         )
     return 0
 

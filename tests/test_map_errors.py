@@ -92,10 +92,23 @@ def test_unreadable_osm(mini_map: Path, tmp_path: Path) -> None:
     assert "mini.osm: not a readable OSM XML file" in message
 
 
-def test_pbf_is_refused_with_the_conversion_command(mini_map: Path, tmp_path: Path) -> None:
+def test_a_pbf_extract_builds_like_its_xml(mini_map: Path, tmp_path: Path) -> None:
+    import osmium
+
+    with osmium.SimpleWriter(str(mini_map / "mini.osm.pbf")) as writer:
+        for obj in osmium.FileProcessor(str(mini_map / "mini.osm")):
+            writer.add(obj)
+    from_xml = load_city(mini_map, cache_dir=tmp_path / "cache")
+    _write_config(mini_map, osm="mini.osm.pbf")
+    from_pbf = load_city(mini_map, cache_dir=tmp_path / "cache")
+    assert from_pbf.map_hash != from_xml.map_hash
+    assert from_pbf.drive.links.equals(from_xml.drive.links) and from_pbf.homes.equals(from_xml.homes)
+
+
+def test_unreadable_pbf(mini_map: Path, tmp_path: Path) -> None:
     (mini_map / "mini.osm.pbf").write_bytes(b"\x00\x01")
     _write_config(mini_map, osm="mini.osm.pbf")
-    assert "osmium cat mini.osm.pbf" in _error(mini_map, tmp_path)
+    assert "mini.osm.pbf: not a readable OSM PBF file" in _error(mini_map, tmp_path)
 
 
 def test_osm_without_roads(mini_map: Path, tmp_path: Path) -> None:

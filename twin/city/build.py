@@ -27,8 +27,9 @@ from pyproj import Transformer
 from twin.city import facilities as fac
 from twin.city.config import CONFIG_NAME, CityConfig, load_city_config
 from twin.city.features import Projector, iter_features
-from twin.city.osm import read_osm
+from twin.city.osm import OsmData, Tags, read_osm
 from twin.city.people import buildings_table, homes_table, nearest_nodes
+from twin.city.roadgraph import RoadGraph
 from twin.city.roads import Network, build_networks
 from twin.city.terrain import Terrain, build_terrain, interpolate_structures, raw_coverage, read_dem
 from twin.errors import MapError
@@ -182,7 +183,7 @@ def build_city(folder: Path, config: CityConfig, key: str, progress: Progress) -
     """Compile a map folder into a City (no cache involved)."""
     to_metric = Transformer.from_crs("EPSG:4326", config.crs, always_xy=True)
     progress("reading OSM")
-    osm = read_osm(config.osm_path(folder))
+    osm = read_osm(config.osm_path(folder), build_wanted)
     if osm.bounds is None:
         raise MapError(f"{config.osm_path(folder)}: the OSM file has no nodes")
     progress("building road networks")
@@ -239,8 +240,13 @@ def build_city(folder: Path, config: CityConfig, key: str, progress: Progress) -
     )
 
 
+def build_wanted(tags: Tags) -> bool:
+    """Whether the build reads an OSM element: roads, buildings, facilities and lifelines, waterways, land cover."""
+    return "highway" in tags or "building" in tags or "waterway" in tags or fac.wanted(tags) or is_landcover(tags)
+
+
 def _hydrology(
-    osm: Any,
+    osm: OsmData,
     projector: Projector,
     terrain: Terrain,
     waterways: pd.DataFrame,
@@ -278,7 +284,7 @@ def _lifelines(
 
 
 def _node_elevations(
-    full: Any,
+    full: RoadGraph,
     raw: np.ndarray,
     dem: Any,
     terrain: Terrain,
@@ -287,9 +293,7 @@ def _node_elevations(
     assumptions: list[str],
 ) -> tuple[dict[int, float], float]:
     """Elevation per OSM node id of the full road graph, and the DEM coverage of those nodes."""
-    ids = np.array(sorted(full.nodes), dtype=np.int64)
-    lon = np.array([full.nodes[n]["x"] for n in ids])
-    lat = np.array([full.nodes[n]["y"] for n in ids])
+    ids, lon, lat = full.node_osm, full.lon, full.lat
     covered = raw_coverage(raw, dem, lon, lat)
     coverage = float(covered.mean())
     if coverage < config.min_dem_coverage:
@@ -302,10 +306,8 @@ def _node_elevations(
     elevation = terrain.sample(x, y)
     outside = ~np.isfinite(elevation)
     elevation[outside] = terrain.nearest_valid(x[outside], y[outside])
-    index = {n: i for i, n in enumerate(ids)}
-    src = np.array([index[u] for u, _v in full.edges()], dtype=np.int64)
-    dst = np.array([index[v] for _u, v in full.edges()], dtype=np.int64)
-    structure = np.array([_is_structure(d) for _u, _v, d in full.edges(data=True)], dtype=bool)
+    src, dst = full.src, full.dst
+    structure = np.array([_is_structure(w.tags) for w in full.ways], dtype=bool)[full.way_index]
     on_ground = np.zeros(len(ids), dtype=bool)
     on_ground[src[~structure]] = True
     on_ground[dst[~structure]] = True
@@ -331,12 +333,13 @@ def _node_elevations(
     return dict(zip(ids.tolist(), elevation.tolist(), strict=True)), coverage
 
 
-def _is_structure(data: dict[str, Any]) -> bool:
-    def flag(value: Any) -> bool:
-        values = value if isinstance(value, list) else [value]
-        return any(isinstance(v, str) and v not in ("no", "false", "0") for v in values)
+def _is_structure(tags: Tags) -> bool:
+    """A bridge or a tunnel: its nodes are not on the ground (the values OSM uses for "not one" excluded)."""
 
-    return flag(data.get("bridge")) or flag(data.get("tunnel"))
+    def flag(value: str | None) -> bool:
+        return value is not None and value not in ("no", "false", "0")
+
+    return flag(tags.get("bridge")) or flag(tags.get("tunnel"))
 
 
 def _road_assumptions(drive: Network) -> list[str]:

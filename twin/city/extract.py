@@ -58,6 +58,38 @@ class Place:
     lat: float
 
 
+@dataclass(frozen=True)
+class Boundary:
+    """An area (a boundary relation, or a place mapped as an area) with a ``population`` tag.
+
+    Attributes
+    ----------
+    label
+        Its name and what it is, for city.yaml, e.g. ``Monaco (boundary=administrative, admin_level 2)``.
+    osm_type, osm_id
+        The OSM object it was assembled from (``way`` or ``relation``).
+    population
+        The tag's value.
+    polygon
+        Its outline in lon/lat degrees (a shapely Polygon or MultiPolygon).
+    """
+
+    label: str
+    osm_type: str
+    osm_id: int
+    population: int
+    polygon: Any
+
+
+def parse_population(value: str) -> int | None:
+    """An OSM ``population`` value as a whole number ("12 500", "12,500", "12500"), else None."""
+    try:
+        number = int(float(value.replace(",", "").replace(" ", "")))
+    except ValueError:
+        return None
+    return number if number >= 0 else None
+
+
 @dataclass
 class Scan:
     """What one pass over an extract found.
@@ -173,9 +205,8 @@ class _Scanner:
         if kind is not None:
             self._element(kind, "node", osm_id, tags, lon, lat)
         if tags.get("place") in PLACE_RANKS and "population" in tags:
-            try:
-                population = int(float(tags["population"].replace(",", "").replace(" ", "")))
-            except ValueError:
+            population = parse_population(tags["population"])
+            if population is None:
                 return
             self.scan.places.append(Place(tags["place"], tags.get("name", ""), population, lon, lat))
 
@@ -289,3 +320,42 @@ def write_extract(source: Path, target: Path, clip: BBox | None) -> None:
     with osmium.SimpleWriter(str(target), header=header, overwrite=True) as writer:
         for obj in osmium.FileProcessor(str(source)).with_filter(tracker.id_filter()):
             writer.add(obj)
+
+
+def _boundary_label(tags: dict[str, str]) -> str:
+    name = tags.get("name", "unnamed")
+    if "place" in tags:
+        return f"{name} (place={tags['place']})"
+    level = f", admin_level {tags['admin_level']}" if "admin_level" in tags else ""
+    return f"{name} (boundary={tags.get('boundary', '?')}{level})"
+
+
+def _is_populated_area(tags: dict[str, str]) -> bool:
+    is_area = tags.get("boundary") in ("administrative", "census") or "place" in tags
+    return is_area and parse_population(tags.get("population", "")) is not None
+
+
+def scan_boundaries(path: Path) -> list[Boundary]:
+    """Administrative (or census) boundaries and place areas of the extract that carry a ``population`` tag.
+
+    Read with the build's streaming reader (:func:`twin.city.osm.read_osm`) and assembled from their member
+    ways (:func:`twin.city.features.iter_features`) in lon/lat; a boundary whose member ways were cut away by
+    the extract's border cannot be closed and is left out.
+    """
+    from pyproj import Transformer
+
+    from twin.city.features import Projector, iter_features
+    from twin.city.osm import read_osm
+
+    osm = read_osm(path, _is_populated_area, relation_types=("multipolygon", "boundary"))
+    same = Transformer.from_crs("EPSG:4326", "EPSG:4326", always_xy=True)
+    found = []
+    for feature in iter_features(osm, Projector(osm, same), _is_populated_area):
+        if feature.osm_type == "node" or feature.geometry.geom_type not in ("Polygon", "MultiPolygon"):
+            continue
+        population = parse_population(feature.tags["population"])
+        assert population is not None  # _is_populated_area checked it
+        found.append(
+            Boundary(_boundary_label(feature.tags), feature.osm_type, feature.osm_id, population, feature.geometry)
+        )
+    return found

@@ -1,5 +1,5 @@
 """OSM elements as geometries in the metric CRS: closed ways as polygons, open ways as lines,
-multipolygon relations assembled from their member ways, tagged nodes as points."""
+area relations (multipolygons, boundaries) assembled from their member ways, tagged nodes as points."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ from shapely.geometry.base import BaseGeometry
 
 from twin.city.osm import OsmData, OsmWay, Tags
 
+#: Relations assembled into areas from their outer and inner member ways (OSM wiki "Relation:multipolygon",
+#: "Relation:boundary").
+AREA_RELATIONS = ("multipolygon", "boundary")
+
 
 @dataclass(frozen=True)
 class Feature:
@@ -25,29 +29,34 @@ class Feature:
 
 
 class Projector:
-    """Turns OSM node references into metric coordinates, with one vectorised transform for all nodes."""
+    """Turns OSM node references into metric coordinates, with one vectorised transform for the kept nodes."""
 
     def __init__(self, osm: OsmData, to_metric: Transformer) -> None:
-        ids = np.fromiter(osm.coords.keys(), dtype=np.int64, count=len(osm.coords))
-        lonlat = np.array(list(osm.coords.values()), dtype=float).reshape(-1, 2)
-        x, y = to_metric.transform(lonlat[:, 0], lonlat[:, 1])
-        self._xy = dict(
-            zip(ids.tolist(), zip(np.asarray(x).tolist(), np.asarray(y).tolist(), strict=True), strict=True)
-        )
+        self._osm = osm
+        x, y = to_metric.transform(osm.lon, osm.lat)
+        self._x, self._y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
-    def has(self, refs: list[int]) -> bool:
+    def has(self, refs: np.ndarray) -> bool:
         """Whether every node of ``refs`` is in the extract (ways cut by the border lose nodes)."""
-        return all(r in self._xy for r in refs)
+        return bool((self._osm.index(refs) >= 0).all())
 
     def point(self, ref: int) -> tuple[float, float]:
         """Metric coordinates of one node."""
-        return self._xy[ref]
+        i = int(self._osm.index(np.array([ref]))[0])
+        return float(self._x[i]), float(self._y[i])
+
+    def coords(self, refs: np.ndarray) -> np.ndarray | None:
+        """(n, 2) metric coordinates of ``refs``, None when a node is missing."""
+        at = self._osm.index(refs)
+        if (at < 0).any():
+            return None
+        return np.column_stack([self._x[at], self._y[at]])
 
     def way(self, way: OsmWay) -> BaseGeometry | None:
         """A closed way with an area tag as a polygon, otherwise a line; None when nodes are missing."""
-        if len(way.refs) < 2 or not self.has(way.refs):
+        coords = self.coords(way.refs) if len(way.refs) >= 2 else None
+        if coords is None:
             return None
-        coords = [self._xy[r] for r in way.refs]
         if len(coords) >= 4 and way.refs[0] == way.refs[-1] and _is_area(way.tags):
             polygon = shapely.Polygon(coords)
             return polygon if polygon.is_valid else shapely.make_valid(polygon)
@@ -60,7 +69,7 @@ def _is_area(tags: Tags) -> bool:
 
 
 def iter_features(osm: OsmData, projector: Projector, wanted: Callable[[Tags], bool]) -> Iterator[Feature]:
-    """Every node, way and multipolygon relation whose tags satisfy ``wanted``, with its geometry."""
+    """Every node, way and area relation (multipolygon, boundary) whose tags satisfy ``wanted``, with its geometry."""
     for node_id, tags in osm.node_tags.items():
         if wanted(tags):
             yield Feature("node", node_id, tags, shapely.Point(projector.point(node_id)))
@@ -71,7 +80,7 @@ def iter_features(osm: OsmData, projector: Projector, wanted: Callable[[Tags], b
                 yield Feature("way", way.id, way.tags, geometry)
     ways_by_id = {w.id: w for w in osm.ways}
     for relation in osm.relations:
-        if relation.tags.get("type") == "multipolygon" and wanted(relation.tags):
+        if relation.tags.get("type") in AREA_RELATIONS and wanted(relation.tags):
             polygon = _multipolygon(relation.members, ways_by_id, projector)
             if polygon is not None:
                 yield Feature("relation", relation.id, relation.tags, polygon)
@@ -86,10 +95,9 @@ def _multipolygon(
         lines = []
         for kind, ref, member_role in members:
             way = ways_by_id.get(ref)
-            usable = way is not None and len(way.refs) >= 2 and projector.has(way.refs)
-            if kind == "way" and member_role == role and usable:
-                assert way is not None
-                lines.append(shapely.LineString([projector.point(r) for r in way.refs]))
+            coords = projector.coords(way.refs) if way is not None and len(way.refs) >= 2 else None
+            if kind == "way" and member_role == role and coords is not None:
+                lines.append(shapely.LineString(coords))
         return shapely.polygonize(lines) if lines else shapely.GeometryCollection()
 
     outer = shapely.union_all(list(shapely.get_parts(rings("outer"))))

@@ -7,7 +7,11 @@ What map init reads, and from where:
 * the UTM zone of the roads' centre (:func:`twin.city.extent.utm_epsg`), the DEM's nodata value, cell size and
   coverage of the roads;
 * the residents from ``--population`` (one area at the roads' centre), ``--population-csv`` (name, population,
-  lon, lat per area), or else the ``population`` tags of the extract's places of the highest rank.
+  lon, lat per area), or else the ``population`` tag of the smallest boundary (or place area) of the extract that
+  encloses the roads' centre, weighted by the share of it inside the map (:func:`area_from_boundaries`), or else
+  the ``population`` tags of the extract's place nodes of the highest rank;
+* the time zone of the roads' centre, from the timezone-boundary-builder polygons (OSM's own boundaries)
+  shipped by ``timezonefinder`` (:func:`detect_timezone`).
 
 Every value it has to assume is marked ``# ASSUMED`` in the city.yaml it writes. A shelter's capacity is its
 floor area over 3.5 m2 a person, the Sphere Handbook's minimum covered living space (Sphere Association 2018,
@@ -26,7 +30,17 @@ import numpy as np
 
 from twin.city.config import CONFIG_NAME
 from twin.city.extent import utm_epsg
-from twin.city.extract import SHELTER_KINDS, BBox, Element, Place, Scan, scan_extract, write_extract
+from twin.city.extract import (
+    SHELTER_KINDS,
+    BBox,
+    Boundary,
+    Element,
+    Place,
+    Scan,
+    scan_boundaries,
+    scan_extract,
+    write_extract,
+)
 from twin.errors import MapError
 
 #: Covered floor area per sheltered person (m2), Sphere Handbook 2018, Shelter and settlement standard 3.
@@ -53,6 +67,14 @@ class Area:
     population: int
     lon: float
     lat: float
+
+
+@dataclass(frozen=True)
+class Residents:
+    """The population areas for city.yaml and where they come from (``ASSUMED: ...`` when not given)."""
+
+    areas: list[Area]
+    source: str
 
 
 @dataclass(frozen=True)
@@ -147,6 +169,57 @@ def areas_from_places(places: list[Place]) -> list[Area]:
             chosen.sort(key=lambda p: (-p.population, p.name))
             return [Area(p.name or f"{rank} {i + 1}", p.population, p.lon, p.lat) for i, p in enumerate(chosen)]
     return []
+
+
+def area_from_boundaries(boundaries: list[Boundary], box: BBox) -> Residents | None:
+    """Residents from the smallest tagged boundary that encloses the centre of the map's box, or None.
+
+    A boundary's ``population`` counts all of it, and the map may cover only part of it, so the residents
+    are weighted by area (areal weighting at uniform density, Goodchild & Lam 1980, "Areal interpolation: a
+    variant of the traditional spatial problem", Geo-Processing 1, 297-312):
+
+        P_map = P_boundary x A(boundary n box) / A(boundary)
+
+    with areas on the WGS84 ellipsoid (pyproj.Geod). The area gets the box's centre.
+    """
+    import shapely
+    from pyproj import Geod
+
+    centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+    point = shapely.Point(centre)
+    enclosing = [b for b in boundaries if b.polygon.covers(point)]
+    if not enclosing:
+        return None
+    geod = Geod(ellps="WGS84")
+
+    def area_m2(geometry: object) -> float:
+        return abs(geod.geometry_area_perimeter(geometry)[0])
+
+    chosen = min(enclosing, key=lambda b: (area_m2(b.polygon), b.osm_id))
+    whole = area_m2(chosen.polygon)
+    share = min(1.0, area_m2(chosen.polygon.intersection(shapely.box(*box))) / whole) if whole > 0 else 1.0
+    people = round(chosen.population * share)
+    name = chosen.label.split(" (")[0]
+    source = (
+        f"ASSUMED: OSM population tag of {chosen.label}, OSM {chosen.osm_type} {chosen.osm_id}: "
+        f"{chosen.population:,} over {whole / 1e6:,.1f} km2; the map covers {share:.0%} of it, so {people:,} at "
+        "uniform density (areal weighting): replace with census figures"
+    )
+    return Residents([Area(name, people, round(centre[0], 5), round(centre[1], 5))], source)
+
+
+def detect_timezone(lon: float, lat: float) -> str | None:
+    """The IANA time zone at (lon, lat), or None at sea or when the lookup is not installed.
+
+    ``timezonefinder`` answers offline from the timezone-boundary-builder polygons (built from OSM's
+    boundaries); open sea gets an ``Etc/GMT...`` zone, which is no city's and is treated as not found.
+    """
+    try:
+        from timezonefinder import TimezoneFinder
+    except ImportError:
+        return None
+    zone = TimezoneFinder().timezone_at(lng=lon, lat=lat)
+    return None if zone is None or zone.startswith("Etc/") else zone
 
 
 def dem_facts(path: Path, lon: np.ndarray, lat: np.ndarray) -> DemFacts:
@@ -274,11 +347,12 @@ def _init(
             f"--dem: {dem.name} covers {facts.covers:.0%} of the roads ({_box_text(box)}); give the DEM of "
             "the same area (SRTM, Copernicus GLO-30 or a national model)"
         )
-    areas = _areas(scan, box, population, population_csv, name, folder.name)
-    if not areas:
+    residents = _residents(scan, folder / osm_name, box, population, population_csv, name, folder.name)
+    if not residents.areas:
         problems.append(
-            "residents: the extract's places carry no population tag; give --population N (residents of the map) "
-            "or --population-csv areas.csv (name, population, lon, lat)"
+            "residents: no boundary or place of the extract that covers the map carries a population tag; give "
+            "--population N (residents of the map), or --population-csv areas.csv (name, population, lon, lat "
+            "per district), or an extract that holds the town's boundary relation with its population tag"
         )
     if problems:
         raise MapError("twin map init: cannot write a city.yaml that builds", problems)
@@ -286,16 +360,15 @@ def _init(
     if dem.resolve() != (folder / dem_name).resolve():
         cut_dem(dem, folder / dem_name, box)
     code, zone = utm_epsg((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+    areas = residents.areas
     text, assumed, shelters = render_city_yaml(
         scan,
-        areas,
+        residents,
         facts,
-        name or _city_name(scan, areas, folder),
-        osm_name,
-        dem_name,
+        Naming(name or _city_name(scan, areas, folder), osm_name, dem_name),
         f"EPSG:{code}",
         zone,
-        population_csv is not None or population is not None,
+        detect_timezone((box[0] + box[2]) / 2, (box[1] + box[3]) / 2),
     )
     (folder / CONFIG_NAME).write_text(text, encoding="utf-8")
     return InitResult(folder / CONFIG_NAME, osm_name, dem_name, f"EPSG:{code}", areas, shelters, assumed)
@@ -305,16 +378,31 @@ def _box_text(box: BBox) -> str:
     return f"lon {box[0]:.4f}..{box[2]:.4f}, lat {box[1]:.4f}..{box[3]:.4f}"
 
 
-def _areas(
-    scan: Scan, box: BBox, population: int | None, csv_path: Path | None, name: str | None, fallback: str
-) -> list[Area]:
+def _residents(
+    scan: Scan,
+    osm: Path,
+    box: BBox,
+    population: int | None,
+    csv_path: Path | None,
+    name: str | None,
+    fallback: str,
+) -> Residents:
+    """The population areas: given, else the smallest enclosing boundary, else the place nodes."""
+    given = "given to twin map init"
     if csv_path is not None:
-        return read_population_csv(csv_path)
+        return Residents(read_population_csv(csv_path), given)
     centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
     if population is not None:
         label = name or _main_place(scan, centre) or fallback
-        return [Area(label, population, round(centre[0], 5), round(centre[1], 5))]
-    return areas_from_places(scan.places)
+        return Residents([Area(label, population, round(centre[0], 5), round(centre[1], 5))], given)
+    from_boundary = area_from_boundaries(scan_boundaries(osm), box)
+    if from_boundary is not None:
+        return from_boundary
+    return Residents(
+        areas_from_places(scan.places),
+        "ASSUMED: OSM population tags of the places; a tag counts the whole place, which may reach beyond the "
+        "extract: check it",
+    )
 
 
 def _main_place(scan: Scan, centre: tuple[float, float]) -> str:
@@ -364,29 +452,40 @@ def _yaml_text(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+@dataclass(frozen=True)
+class Naming:
+    """The city's name and the file names city.yaml points at."""
+
+    name: str
+    osm: str
+    dem: str
+
+
 def render_city_yaml(
     scan: Scan,
-    areas: list[Area],
+    residents: Residents,
     facts: DemFacts,
-    name: str,
-    osm_name: str,
-    dem_name: str,
+    naming: Naming,
     crs: str,
     zone: str,
-    population_given: bool,
+    timezone: str | None,
 ) -> tuple[str, list[str], int]:
     """The commented city.yaml; returns (text, the assumed values, number of active shelters)."""
     assumed: list[str] = []
+    name = naming.name
     lines = [
         f"# {name}: written by `twin map init`. Every value marked ASSUMED is a guess to replace with local data;",
         "# reference of every key: docs/city-yaml.md. Check with `twin map check`, then `twin map build`.",
         f"name: {_yaml_text(name)}",
-        f"osm: {osm_name}",
-        f"dem: {dem_name}",
+        f"osm: {naming.osm}",
+        f"dem: {naming.dem}",
         f"crs: {crs}            # {zone}, the zone of the roads' centre",
-        "timezone: UTC             # ASSUMED: set the city's IANA zone, e.g. Europe/Andorra",
     ]
-    assumed.append("timezone")
+    if timezone is None:
+        lines.append("timezone: UTC             # ASSUMED: no time zone found here; set the city's IANA zone")
+        assumed.append("timezone")
+    else:
+        lines.append(f"timezone: {timezone}   # the zone of the roads' centre (timezonefinder)")
     if facts.nodata is None:
         lines.append(
             "dem_nodata: null          # ASSUMED: the DEM declares no nodata value, so every cell is taken as valid"
@@ -408,7 +507,7 @@ def render_city_yaml(
         f"working_resolution_m: {working}   # the DEM's cells are about {facts.resolution_m:.0f} m"
         + ("; resampled to 30 m, screening-level" if facts.resolution_m > 45 else "")
     )
-    lines += ["", *_population_lines(scan, areas, population_given, assumed)]
+    lines += ["", *_population_lines(scan, residents, assumed)]
     shelter_lines, active = _shelter_lines(scan)
     if active:
         assumed.append("shelters")
@@ -427,7 +526,7 @@ def render_city_yaml(
     return "\n".join(lines), assumed, active
 
 
-def _population_lines(scan: Scan, areas: list[Area], given: bool, assumed: list[str]) -> list[str]:
+def _population_lines(scan: Scan, residents: Residents, assumed: list[str]) -> list[str]:
     lines = ["population:"]
     if scan.buildings >= BUILDINGS_PER_ROAD_WAY * scan.highway_ways:
         lines.append(f"  method: buildings        # {scan.buildings} buildings in the extract: residents by floor area")
@@ -438,16 +537,11 @@ def _population_lines(scan: Scan, areas: list[Area], given: bool, assumed: list[
             f"  method: roads            # only {scan.buildings} buildings for {scan.highway_ways} road ways: "
             "residents by street length"
         )
-    if given:
-        lines.append('  source: "given to twin map init"')
-    else:
-        lines.append(
-            '  source: "ASSUMED: OSM population tags of the places; a tag counts the whole place, which may reach '
-            'beyond the extract: check it"'
-        )
+    lines.append(f"  source: {_yaml_text(residents.source)}")
+    if residents.source.startswith("ASSUMED"):
         assumed.append("population.areas")
     lines.append("  areas:")
-    for area in areas:
+    for area in residents.areas:
         lines.append(
             f"    - {{name: {_yaml_text(area.name)}, population: {area.population}, "
             f"centre: [{area.lon:.5f}, {area.lat:.5f}]}}"

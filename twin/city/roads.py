@@ -19,12 +19,9 @@ tunnel flags. Nodes and links are integer ids into arrays; adjacency is CSR.
 from __future__ import annotations
 
 import re
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -32,7 +29,8 @@ import shapely
 from pyproj import Transformer
 
 from twin.city.config import RoadSpec
-from twin.city.osm import OsmData, Tags, write_highway_xml
+from twin.city.osm import OsmData, Tags
+from twin.city.roadgraph import RoadGraph, build_road_graph, largest_component
 from twin.errors import MapError
 from twin.units import KMH_TO_MPS, MPH_TO_MPS
 
@@ -205,52 +203,71 @@ def _lanes(tags: Tags, highway: str, oneway: bool) -> int:
     return max(1, total if oneway else total // 2)
 
 
-def _first(value: Any) -> Any:
-    return value[0] if isinstance(value, list) else value
+def _link_rows(graph: RoadGraph, edges: np.ndarray) -> pd.DataFrame:
+    """One row per edge of ``graph`` (indices ``edges``), its attributes from the tags of its way.
+
+    Each way's attributes are worked out once and handed to its edges by index.
+    """
+    tags = [w.tags for w in graph.ways]
+    highway = [t.get("highway", "road") for t in tags]
+    per_way: dict[str, list[Any]] = {
+        "highway": highway,
+        "name": [t.get("name", "") for t in tags],
+        "speed_tag_mps": [parse_maxspeed_mps(t.get("maxspeed")) for t in tags],
+        "bridge": [_flag(t, "bridge") for t in tags],
+        "tunnel": [_flag(t, "tunnel") or t.get("covered") == "yes" for t in tags],
+        "drivable": [is_drivable(t) for t in tags],
+    }
+    lanes = np.array(
+        [[_lanes(t, h, False), _lanes(t, h, True)] for t, h in zip(tags, highway, strict=True)], dtype=np.int64
+    ).reshape(-1, 2)
+    way = graph.way_index[edges]
+    oneway = graph.oneway[edges]
+    column = {k: np.array(v, dtype=object)[way].tolist() for k, v in per_way.items()}
+    links = pd.DataFrame(
+        {
+            "u": graph.node_osm[graph.src[edges]].tolist(),
+            "v": graph.node_osm[graph.dst[edges]].tolist(),
+            "osm_way": graph.way[edges].tolist(),
+            "highway": column["highway"],
+            "name": column["name"],
+            "speed_tag_mps": column["speed_tag_mps"],
+            "lanes": lanes[way, oneway.astype(np.int64)].tolist(),
+            "bridge": column["bridge"],
+            "tunnel": column["tunnel"],
+            "oneway": oneway.tolist(),
+            "drivable": column["drivable"],
+        },
+        columns=_ROW_COLUMNS,
+    )
+    links["geometry_ll"] = _geometries(graph, edges)
+    return links
 
 
-def build_graph(osm: OsmData) -> nx.MultiDiGraph:
-    """Full highway graph, simplified, with node coordinates in WGS84 (osmnx's x = lon, y = lat)."""
-    import osmnx as ox  # 1-2 s of imports (matplotlib among them) that only a map build needs
+_ROW_COLUMNS = [
+    "u",
+    "v",
+    "osm_way",
+    "highway",
+    "name",
+    "speed_tag_mps",
+    "lanes",
+    "bridge",
+    "tunnel",
+    "oneway",
+    "drivable",
+]
 
-    with tempfile.TemporaryDirectory(prefix="twin-osm-") as tmp:
-        path = Path(tmp) / "highways.osm"
-        if write_highway_xml(osm, path) == 0:
-            raise MapError("the OSM file has no highway ways: no road network can be built")
-        graph = ox.graph_from_xml(path, bidirectional=False, simplify=False, retain_all=True)
-    # Keep a node wherever class, bridge or tunnel changes, so a bridge stays a link of its own.
-    return ox.simplify_graph(graph, edge_attrs_differ=["highway", "bridge", "tunnel"])
 
-
-def _link_rows(graph: nx.MultiDiGraph, way_tags: dict[int, Tags]) -> list[dict[str, Any]]:
-    rows = []
-    for u, v, data in graph.edges(data=True):
-        way = int(_first(data["osmid"]))
-        tags = way_tags.get(way, {})
-        highway = tags.get("highway", str(_first(data.get("highway", "road"))))
-        oneway = bool(_first(data.get("oneway", False)))
-        geometry = data.get("geometry")
-        if geometry is None:
-            geometry = shapely.LineString(
-                [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])]
-            )
-        rows.append(
-            {
-                "u": u,
-                "v": v,
-                "osm_way": way,
-                "highway": highway,
-                "name": tags.get("name", ""),
-                "speed_tag_mps": parse_maxspeed_mps(tags.get("maxspeed")),
-                "lanes": _lanes(tags, highway, oneway),
-                "bridge": _flag(tags, "bridge"),
-                "tunnel": _flag(tags, "tunnel") or tags.get("covered") == "yes",
-                "oneway": oneway,
-                "drivable": is_drivable(tags),
-                "geometry_ll": geometry,
-            }
-        )
-    return rows
+def _geometries(graph: RoadGraph, edges: np.ndarray) -> np.ndarray:
+    """Each edge's line through its path's nodes (lon/lat), built at once with shapely."""
+    starts, ends = graph.path_ptr[edges], graph.path_ptr[edges + 1]
+    counts = ends - starts
+    which = np.repeat(np.arange(len(edges)), counts)
+    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    points = np.repeat(starts, counts) + offsets
+    coords = np.column_stack([graph.path_lon[points], graph.path_lat[points]])
+    return np.asarray(shapely.linestrings(coords, indices=which), dtype=object)
 
 
 def _speed_mps(links: pd.DataFrame, roads: RoadSpec) -> np.ndarray:
@@ -260,20 +277,22 @@ def _speed_mps(links: pd.DataFrame, roads: RoadSpec) -> np.ndarray:
     return np.where(np.isfinite(tagged) & (tagged > 0), tagged, by_class)
 
 
-def _network(graph: nx.MultiDiGraph, rows: list[dict[str, Any]], to_metric: Transformer, roads: RoadSpec) -> Network:
-    node_ids = np.array(sorted(graph.nodes), dtype=np.int64)
-    index = {osm_id: i for i, osm_id in enumerate(node_ids)}
-    lon = np.array([graph.nodes[n]["x"] for n in node_ids], dtype=float)
-    lat = np.array([graph.nodes[n]["y"] for n in node_ids], dtype=float)
+def _network(
+    graph: RoadGraph, nodes: np.ndarray, edges: np.ndarray, to_metric: Transformer, roads: RoadSpec
+) -> Network:
+    """The nodes (indices, in OSM id order) and edges of ``graph`` as a :class:`Network`."""
+    node_ids = graph.node_osm[nodes]
+    index = {osm_id: i for i, osm_id in enumerate(node_ids.tolist())}
+    lon, lat = graph.lon[nodes], graph.lat[nodes]
     x, y = to_metric.transform(lon, lat)
-    nodes = pd.DataFrame({"osm_id": node_ids, "lon": lon, "lat": lat, "x": x, "y": y})
-    links = pd.DataFrame(rows)
+    frame = pd.DataFrame({"osm_id": node_ids, "lon": lon, "lat": lat, "x": x, "y": y})
+    links = _link_rows(graph, edges)
     links = links.sort_values(["u", "v", "osm_way"], kind="stable").reset_index(drop=True)
     geometry = shapely.transform(
         np.asarray(links.pop("geometry_ll")), lambda c: np.column_stack(to_metric.transform(c[:, 0], c[:, 1]))
     )
     capacity = {**DEFAULT_CAPACITY_VEH_H_LANE, **roads.capacity_veh_h_lane}
-    length = np.maximum(shapely.length(geometry), 0.1)  # osmnx can emit 0-length edges; keep csgraph happy
+    length = np.maximum(shapely.length(geometry), 0.1)  # a way can repeat a point: keep csgraph's weights > 0
     links.insert(0, "src", links.pop("u").map(index).astype(np.int32))
     links.insert(1, "dst", links.pop("v").map(index).astype(np.int32))
     links["length_m"] = length
@@ -283,10 +302,10 @@ def _network(graph: nx.MultiDiGraph, rows: list[dict[str, Any]], to_metric: Tran
     links["storage_veh"] = np.maximum(1.0, length * links["lanes"] / roads.jam_spacing_m)
     links["geometry"] = shapely.to_wkb(geometry)
     links["speed_tagged"] = links.pop("speed_tag_mps").notna()
-    return Network(nodes=nodes, links=links)
+    return Network(nodes=frame, links=links)
 
 
-def build_networks(osm: OsmData, to_metric: Transformer, roads: RoadSpec) -> tuple[Network, Network, nx.MultiDiGraph]:
+def build_networks(osm: OsmData, to_metric: Transformer, roads: RoadSpec) -> tuple[Network, Network, RoadGraph]:
     """Drivable and walkable networks from the OSM data, and the full simplified graph.
 
     Returns
@@ -295,22 +314,21 @@ def build_networks(osm: OsmData, to_metric: Transformer, roads: RoadSpec) -> tup
         The drivable network (largest strongly connected component of the drivable links), the
         walkable network (largest weakly connected component of the full graph), and the full graph.
     """
-    full = build_graph(osm)
-    if len(full) == 0:
+    full = build_road_graph(osm)
+    if full is None:
+        raise MapError("the OSM file has no highway ways: no road network can be built")
+    if full.n_nodes == 0 or full.n_edges == 0:
         raise MapError("the OSM file's highway ways make no road network (only isolated rings or stubs)")
-    way_tags = {w.id: w.tags for w in osm.ways if "highway" in w.tags}
-    walk_nodes = max(nx.weakly_connected_components(full), key=len)
-    walk_graph = full.subgraph(walk_nodes)
-    drivable_edges = [
-        (u, v, k)
-        for u, v, k in full.edges(keys=True)
-        if is_drivable(way_tags.get(int(_first(full.edges[u, v, k]["osmid"])), {}))
-    ]
-    if not drivable_edges:
+    n, src, dst = full.n_nodes, full.src, full.dst
+    walk_nodes = largest_component(n, src, dst, np.ones(n, dtype=bool), strong=False)
+    walk_edges = np.flatnonzero(walk_nodes[src] & walk_nodes[dst])
+    drivable = np.array([is_drivable(w.tags) for w in full.ways], dtype=bool)[full.way_index]
+    if not drivable.any():
         raise MapError("the OSM file has no drivable roads (osmnx's drive_service classes)")
-    drivable = full.edge_subgraph(drivable_edges)
-    drive_nodes = max(nx.strongly_connected_components(drivable), key=len)
-    drive_graph = drivable.subgraph(drive_nodes)
-    drive = _network(drive_graph, _link_rows(drive_graph, way_tags), to_metric, roads)
-    walk = _network(walk_graph, _link_rows(walk_graph, way_tags), to_metric, roads)
+    touched = np.zeros(n, dtype=bool)
+    touched[src[drivable]] = touched[dst[drivable]] = True
+    drive_nodes = largest_component(n, src[drivable], dst[drivable], touched, strong=True)
+    drive_edges = np.flatnonzero(drivable & drive_nodes[src] & drive_nodes[dst])
+    drive = _network(full, np.flatnonzero(drive_nodes), drive_edges, to_metric, roads)
+    walk = _network(full, np.flatnonzero(walk_nodes), walk_edges, to_metric, roads)
     return drive, walk, full
