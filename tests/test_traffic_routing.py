@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.sparse.csgraph import floyd_warshall
 
-from tests.test_traffic import chain, od
+from tests.test_traffic import chain, grid, od
 from tests.test_traffic_service import assert_conserved
 from twin.sim.traffic import RouteChoice, TrafficNetwork, TrafficOptions, TrafficSim
 from twin.traffic import routing
@@ -217,13 +218,24 @@ def test_refreshes_wait_until_read_and_give_the_same_trees_bit_for_bit() -> None
     assert rng_lazy.random() == rng_eager.random()
 
 
+def count_searches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one at every search of the route trees."""
+    searches: list[int] = []
+    real = routing.tables_on
+
+    def counted(graph: LinkGraph, destinations: np.ndarray) -> np.ndarray:
+        searches.append(destinations.size)
+        return real(graph, destinations)
+
+    monkeypatch.setattr(routing, "tables_on", counted)
+    return searches
+
+
 def test_without_noise_a_refresh_on_unchanged_times_runs_no_search(monkeypatch: pytest.MonkeyPatch) -> None:
     network = uniform_grid(4)
     closed = np.zeros(network.n_links, dtype=bool)
     routes = RouteChoice(network, np.arange(16), memory=0.5, noise=0.0)
-    searches = []
-    real = routing.tables_on
-    monkeypatch.setattr(routing, "tables_on", lambda *a: searches.append(1) or real(*a))
+    searches = count_searches(monkeypatch)
     rng = np.random.default_rng(0)
     for _ in range(3):
         routes.refresh(network.free_flow_time_s(), closed, rng)
@@ -240,8 +252,38 @@ def test_an_empty_network_runs_no_search(monkeypatch: pytest.MonkeyPatch) -> Non
     """One trip, then an hour of nothing: refreshes every 5 minutes, but no tree is searched after the trip."""
     network = chain([100.0, 100.0])
     sim = TrafficSim(network, od(0, 2, [0.0]), seed=1)
-    searches = []
-    real = routing.tables_on
-    monkeypatch.setattr(routing, "tables_on", lambda *a: searches.append(1) or real(*a))
+    searches = count_searches(monkeypatch)
     sim.run(3600.0)
     assert sim.route_refreshes == 12 and len(searches) == 1
+
+
+def test_zones_on_irregular_link_times_reach_every_destination_within_the_bound() -> None:
+    """Random lengths and speeds (sums of link times rounded differently by the two searches of a ball): every
+    route arrives, within the round trip to its destination's seed of the shortest time (scipy's Floyd-Warshall
+    on the same links as the reference)."""
+    network = grid(8, np.random.default_rng(12))
+    routes = refreshed(network, exact_destinations=5)
+    assert routes.zones is not None
+    times = network.free_flow_time_s()
+    dense = np.full((64, 64), np.inf)
+    np.minimum.at(dense, (network.src, network.dst), times)
+    shortest = floyd_warshall(np.where(np.isfinite(dense), dense, 0.0))
+    origin, dest = every_pair(64)
+    driven = route_times(routes, network, origin, dest)
+    seed = routes.zones.seeds[routes.zones.zone_of[dest]]
+    exact = shortest[origin, dest]
+    assert np.all(np.isfinite(driven))
+    assert np.all(driven >= exact - 1e-9)
+    assert np.all(driven <= exact + shortest[dest, seed] + shortest[seed, dest] + 1e-9)
+
+
+def test_the_seed_is_inside_its_destinations_ball_whatever_the_rounding() -> None:
+    """4 -> 0 -> 1 -> 2 -> 3 with 1, 0.3, 0.2 and 0.1 s: from the seed 0, 0.3 + 0.2 + 0.1 = 0.6, but the search
+    from 3 sums 0.1 + 0.2 + 0.3 = 0.6000000000000001. The vehicle from 4 still finds its way on at the seed."""
+    network = TrafficNetwork.from_arrays(
+        5, np.array([4, 0, 1, 2]), np.array([0, 1, 2, 3]), np.array([10.0, 3, 2, 1]), np.full(4, 10.0), np.ones(4)
+    )
+    zones = DestinationZones(np.array([0], dtype=np.int32), np.zeros(5, dtype=np.int32), 1.0)
+    routes = RouteChoice(network, np.array([3], dtype=np.int32), 0.0, 0.0, exact_destinations=0, zones=zones)
+    routes.refresh(network.free_flow_time_s(), np.zeros(4, dtype=bool), np.random.default_rng(0))
+    assert route_times(routes, network, np.array([4]), np.array([0]))[0] == pytest.approx(1.6)

@@ -133,7 +133,7 @@ class RouteChoice:
         self.given_zones = zones
         self.balls = ZoneBalls.empty(network.n_nodes)
         self.wide = np.zeros(destinations.size, dtype=bool)  # rows whose ball is the whole network
-        self.trees = np.full((self.depth, destinations.size, network.n_nodes), -1, dtype=np.int32)
+        self.trees = np.full((self.depth, 0, network.n_nodes), -1, dtype=np.int32)
         self.n_trees = 0  # trees kept, counting the refreshes not searched yet
         self.searched = 0  # trees searched
         self.stale = np.zeros(0, dtype=np.intp)  # rows whose destination changed since the last trees
@@ -143,6 +143,8 @@ class RouteChoice:
         self.zone_trees_due = False  # switched to zones since the last trees
         if destinations.size > exact_destinations:
             self._use_zones()
+        else:
+            self.trees = np.full((self.depth, destinations.size, network.n_nodes), -1, dtype=np.int32)
 
     @property
     def zoned(self) -> bool:

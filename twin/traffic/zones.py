@@ -116,7 +116,8 @@ class ZoneBalls:
         """The balls of ``destinations[rows]``: radius ``t(seed -> d)`` on ``graph``, the whole network where the
         seed cannot reach ``d`` or where ``wide[rows]``."""
         nodes = destinations[rows]
-        radius = times_from(graph, zones.seeds[zones.zone_of[nodes]], nodes)
+        # the seed inside the ball, whatever the rounding of the two searches' sums
+        radius = times_from(graph, zones.seeds[zones.zone_of[nodes]], nodes) * (1.0 + 1e-9)
         radius[wide[rows]] = np.inf
         keys, links = bounded_next_links(graph, nodes, radius)
         n = np.int64(graph.n_nodes)
