@@ -236,7 +236,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] != ["city-scale"]:
         return andorra()
     parser = argparse.ArgumentParser(prog="benchmarks/traffic.py city-scale", description=__doc__)
-    parser.add_argument("--trips", type=int, nargs="+", default=[10_000, 100_000, 300_000])
+    parser.add_argument("--trips", type=int, nargs="*", default=[10_000, 100_000, 300_000])
     parser.add_argument("--hours", type=float, default=2.0, help="simulated hours at most (default 2)")
     parser.add_argument("--exact", action="store_true", help="also route every destination exactly")
     parser.add_argument("--before", type=Path, help="a checkout of an older twin, run on --before-trips trips")

@@ -3,13 +3,17 @@ when a zone's seed is cut off, lazy refreshes (the same trees bit for bit), clos
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.sparse.csgraph import floyd_warshall
 
 from tests.test_traffic import chain, grid, od
+from tests.test_traffic_engine import _spec
 from tests.test_traffic_service import assert_conserved
+from twin.errors import ScenarioError
 from twin.sim.traffic import RouteChoice, TrafficNetwork, TrafficOptions, TrafficSim
 from twin.traffic import routing
 from twin.traffic.paths import LinkGraph, bounded_next_links
@@ -287,3 +291,12 @@ def test_the_seed_is_inside_its_destinations_ball_whatever_the_rounding() -> Non
     routes = RouteChoice(network, np.array([3], dtype=np.int32), 0.0, 0.0, exact_destinations=0, zones=zones)
     routes.refresh(network.free_flow_time_s(), np.zeros(4, dtype=bool), np.random.default_rng(0))
     assert route_times(routes, network, np.array([4]), np.array([0]))[0] == pytest.approx(1.6)
+
+
+def test_a_scenario_sets_how_many_destinations_are_routed_exactly(tmp_path: Path) -> None:
+    trips = pd.DataFrame({"origin": [1], "destination": [2], "departure": [0]})
+    spec = _spec(tmp_path, trips, traffic={"demand": "trips.csv", "route_exact_destinations": 5})
+    assert spec.traffic is not None and spec.traffic.options().route_exact_destinations == 5
+    with pytest.raises(ScenarioError) as error:
+        _spec(tmp_path, trips, traffic={"demand": "trips.csv", "route_exact_destinations": -1})
+    assert "route_exact_destinations" in str(error.value) and ">= 0" in str(error.value)
