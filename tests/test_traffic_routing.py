@@ -300,3 +300,25 @@ def test_a_scenario_sets_how_many_destinations_are_routed_exactly(tmp_path: Path
     with pytest.raises(ScenarioError) as error:
         _spec(tmp_path, trips, traffic={"demand": "trips.csv", "route_exact_destinations": -1})
     assert "route_exact_destinations" in str(error.value) and ">= 0" in str(error.value)
+
+
+@pytest.mark.parametrize("exact_destinations", [1000, 5])
+def test_a_checkpoint_keeps_the_refreshes_not_searched_yet(exact_destinations: int) -> None:
+    network = uniform_grid(5)
+    closed = np.zeros(network.n_links, dtype=bool)
+    rng = np.random.default_rng(4)
+    routes = RouteChoice(network, np.arange(25), exact_destinations=exact_destinations)
+    routes.refresh(network.free_flow_time_s(), closed, rng)
+    routes.newest  # noqa: B018
+    for factor in (2.0, 3.0):
+        routes.refresh(network.free_flow_time_s() * rng.uniform(1, factor, network.n_links), closed, rng)
+    saved = {name: np.array(a) for name, a in routes.arrays().items()}
+    restored = RouteChoice(network, np.zeros(0, dtype=np.int32), exact_destinations=exact_destinations)
+    restored.load_arrays(saved)
+    assert len(restored.deferred) == 2 and restored.n_trees == 3 and restored.zoned == routes.zoned
+    np.testing.assert_array_equal(restored.newest, routes.newest)
+    np.testing.assert_array_equal(restored.trees, routes.trees)
+    dest, node = np.repeat(np.arange(25), 25), np.tile(np.arange(25), 25)
+    np.testing.assert_array_equal(restored.has_way(dest, node), routes.has_way(dest, node))
+    chosen = [r.choose(dest, node, None, closed, np.random.default_rng(1)) for r in (routes, restored)]
+    np.testing.assert_array_equal(*chosen)
