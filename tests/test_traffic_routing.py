@@ -322,3 +322,14 @@ def test_a_checkpoint_keeps_the_refreshes_not_searched_yet(exact_destinations: i
     np.testing.assert_array_equal(restored.has_way(dest, node), routes.has_way(dest, node))
     chosen = [r.choose(dest, node, None, closed, np.random.default_rng(1)) for r in (routes, restored)]
     np.testing.assert_array_equal(*chosen)
+
+
+def test_without_noise_a_destination_added_since_the_last_trees_gets_its_tree_on_unchanged_times() -> None:
+    network = chain([100.0] * 3)
+    closed = np.zeros(3, dtype=bool)
+    routes = RouteChoice(network, np.array([1], dtype=np.int32), memory=0.5, noise=0.0)
+    rng = np.random.default_rng(0)
+    routes.refresh(network.free_flow_time_s(), closed, rng)
+    row = routes.rows_for(np.array([3]), np.ones(1, dtype=bool))
+    routes.refresh(network.free_flow_time_s(), closed, rng)
+    assert routes.newest[row[0]].tolist() == [0, 1, 2, -1]

@@ -174,11 +174,12 @@ class RouteChoice:
 
     def _search(self, times: np.ndarray, closed: np.ndarray, balls: bool) -> None:
         """One refresh: shift the kept trees and compute the newest."""
-        same = self.noise == 0 and self._routed_on(times, closed)
+        # the same inputs give the same trees (rows added since then still need theirs)
+        same = self.noise == 0 and self.stale.size == 0 and self._routed_on(times, closed)
         self.trees[1:] = self.trees[:-1].copy()
         graph = None if same else LinkGraph(self.network, times, closed)
         if graph is None:
-            self.trees[0] = self.trees[min(1, self.depth - 1)]  # the same inputs give the same trees
+            self.trees[0] = self.trees[min(1, self.depth - 1)]
         else:
             self.trees[0] = tables_on(graph, self.zones.seeds if self.zones is not None else self.destinations)
         self.routed_on = (times, closed)
