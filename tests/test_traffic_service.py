@@ -132,7 +132,8 @@ def test_redirected_vehicles_continue_from_where_they_are() -> None:
         sim.redirect(np.array([0]), np.array([1]))
 
 
-def test_a_restored_run_with_added_and_redirected_trips_continues_bit_for_bit() -> None:
+@pytest.mark.parametrize("exact_destinations", [1000, 5])  # exact trees, and destination zones
+def test_a_restored_run_with_added_and_redirected_trips_continues_bit_for_bit(exact_destinations: int) -> None:
     rng = np.random.default_rng(3)
     network = grid(5, rng)
     demand = pd.DataFrame(
@@ -155,8 +156,9 @@ def test_a_restored_run_with_added_and_redirected_trips_continues_bit_for_bit() 
                 sim.redirect(np.flatnonzero(sim.status < STATUS_NAMES.index("arrived"))[:3], np.array([7, 7, 2]))
             sim.step(60.0)
 
-    options = TrafficOptions(record_links=False)
+    options = TrafficOptions(record_links=False, route_exact_destinations=exact_destinations)
     first = TrafficSim(network, demand, options, seed=np.random.default_rng(9))
+    assert first.state.routes.zoned == (exact_destinations == 5)
     run(first, 180.0)
     saved, rng_state = first.state.arrays(), first.rng.bit_generator.state
     run(first, 900.0)

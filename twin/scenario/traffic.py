@@ -13,6 +13,8 @@
       abandon_gridlocked: false
       route_cost: queue        # queue | mean_speed (UXsim's) | free_flow: what drivers take a link's time to be
       route_memory: 0.5        # weight left to earlier shortest-path trees at each refresh (0: newest only)
+      route_exact_destinations: 1000  # distinct destinations routed exactly; past this, destination zones
+                               # (routes at most the round trip to the zone's seed longer; docs/routing.md)
       squeeze_after: 5min      # optional gridlock breaker (MATSim's stuck time); absent: storage always holds
 
 The CSV is read and checked when the scenario loads (every bad row at once, with its row number as a spreadsheet
@@ -64,6 +66,7 @@ class TrafficSpec(SpecModel):
     abandon_gridlocked: bool = _option("abandon_gridlocked")
     route_cost: RouteCost = _option("route_cost")
     route_memory: float = _option("route_memory")
+    route_exact_destinations: int = _option("route_exact_destinations")
     squeeze_after_s: PositiveDuration | None = _option("squeeze_after_s", alias="squeeze_after", examples=["5min"])
     _table: pd.DataFrame | None = PrivateAttr(default=None)
 

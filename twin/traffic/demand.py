@@ -69,6 +69,9 @@ class TrafficOptions:
         see :class:`twin.traffic.routing.RouteChoice`.
     route_noise
         Upper bound of the drivers' multiplicative perception error of link times (ties broken at random).
+    route_exact_destinations
+        Distinct destinations routed by exact shortest-path trees, one per destination; past this many, routes
+        go through destination zones (:mod:`twin.traffic.zones`), whose cost grows with the network instead.
     """
 
     substep_s: float = field(default=5.0, metadata={"gt": 0})
@@ -85,6 +88,7 @@ class TrafficOptions:
     record_links: bool = True
     route_memory: float = field(default=0.5, metadata={"ge": 0.0, "lt": 1.0})
     route_noise: float = field(default=0.01, metadata={"ge": 0.0})
+    route_exact_destinations: int = field(default=1000, metadata={"ge": 0})
 
     def __post_init__(self) -> None:
         problems = [problem for f in fields(self) if (problem := _out_of_bounds(f, getattr(self, f.name)))]

@@ -1,19 +1,17 @@
-"""Routing: next-hop tables toward every destination from shortest-path trees (scipy.sparse.csgraph), and the
-drivers' stochastic route choice among the recent trees (:class:`RouteChoice`).
-
-One Dijkstra per destination on the *reversed* graph (as in :mod:`twin.sim.access`) gives, for every node,
-its successor on a shortest path to that destination; all destinations go to csgraph in one batched call
-(``indices=array``). Parallel links between the same two nodes keep the fastest one (``scipy.sparse`` would
-add their weights). Closed links are left out; a node with no path gets ``-1``.
+"""Routing: the link times drivers perceive, and their stochastic route choice among recent shortest-path trees
+(:class:`RouteChoice`), toward each destination exactly (:mod:`twin.traffic.paths`) or, past
+``exact_destinations`` distinct destinations, through destination zones (:mod:`twin.traffic.zones`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.csgraph as csgraph
 
 from twin.traffic.network import TrafficNetwork
+from twin.traffic.paths import LinkGraph, next_link_table, tables_on
+from twin.traffic.zones import NOT_IN_BALL, DestinationZones, ZoneBalls
+
+__all__ = ["RouteChoice", "current_link_times_s", "mean_speed_link_times_s", "next_link_table", "reverse_links"]
 
 
 def current_link_times_s(
@@ -53,43 +51,6 @@ def mean_speed_link_times_s(network: TrafficNetwork, on_link_veh: np.ndarray, st
     return np.asarray(np.where(speed > 0, times, np.inf))
 
 
-def next_link_table(
-    network: TrafficNetwork, destinations: np.ndarray, weight: np.ndarray, closed: np.ndarray
-) -> np.ndarray:
-    """``next_link[k, u]``: the link to take at node ``u`` toward ``destinations[k]`` (-1: none or arrived).
-
-    Parameters
-    ----------
-    network
-        The links (``src``, ``dst``).
-    destinations
-        Destination node ids (distinct).
-    weight
-        Link weights (s), finite and > 0 where open.
-    closed
-        Links left out of the graph.
-    """
-    n = network.n_nodes
-    table = np.full((destinations.size, n), -1, dtype=np.int32)
-    keep = np.flatnonzero(~closed & np.isfinite(weight))
-    if destinations.size == 0 or keep.size == 0:
-        return table
-    src, dst, w = network.src[keep], network.dst[keep], weight[keep]
-    order = np.lexsort((keep, w, dst, src))
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = (src[order][1:] != src[order][:-1]) | (dst[order][1:] != dst[order][:-1])
-    best = order[first]
-    pair_key = src[best].astype(np.int64) * n + dst[best]
-    best_link = keep[best].astype(np.int32)
-    reverse = sp.csr_matrix((w[best], (dst[best], src[best])), shape=(n, n))
-    _, pred = csgraph.dijkstra(reverse, directed=True, indices=destinations, return_predecessors=True)
-    has = pred >= 0
-    rows, nodes = np.nonzero(has)
-    keys = nodes.astype(np.int64) * n + pred[rows, nodes]
-    table[rows, nodes] = best_link[np.searchsorted(pair_key, keys)]
-    return table
-
-
 def reverse_links(network: TrafficNetwork) -> np.ndarray:
     """``reverse[l]``: a link from ``dst[l]`` back to ``src[l]`` (the U-turn at the end of ``l``), or -1."""
     n = np.int64(network.n_nodes)
@@ -114,10 +75,25 @@ class RouteChoice:
     ``m = 0`` gives all-or-nothing routing on the newest tree. A drawn link that is closed now, missing (-1) or
     a U-turn is replaced by the newest tree's link, which respects the current closures.
 
-    Destinations may be added while a simulation runs (:meth:`rows_for`): a new destination gets a row of the
-    trees (a row no vehicle heads for any more is reused, so the trees hold only the destinations in use, not
-    one row per destination ever seen), and its tree is computed at the next :meth:`refresh` or
-    :meth:`route_stale`, filling every kept tree with it (drivers toward it have no older trees to draw from).
+    **Exact or through zones.** Up to ``exact_destinations`` distinct destinations, the trees are exact, one
+    per destination (``trees[j, row, node]``). Past that, they are one per destination zone
+    (:mod:`twin.traffic.zones`: ``trees[j, zone, node]``, toward the zone's seed), and a vehicle within its
+    destination's ball follows the newest exact path to it (:class:`~twin.traffic.zones.ZoneBalls`), so the
+    cost grows with the network, not with the destinations; the switch happens once, when a destination
+    beyond the limit is added. A vehicle whose zone's seed is cut off while its destination is not gets no
+    link; its destination's ball is then widened to the whole network at the next :meth:`route_stale`
+    (:meth:`choose` and :meth:`has_way` ask for it), so it is stranded for at most one sub-step.
+
+    **Lazy refreshes.** :meth:`refresh` draws the perception errors at once (the random stream does not
+    depend on who reads the trees) but runs the searches only when a tree is read (:meth:`choose`,
+    :meth:`has_way`, :meth:`rows_for`, :meth:`route_stale`), replaying the refreshes since in order: the trees
+    are the same bit for bit, and refreshes on an empty network cost nothing. With ``noise = 0``, a refresh
+    on the same times and closures as the last one copies its trees instead of searching again.
+
+    Destinations may be added while a simulation runs (:meth:`rows_for`): a new destination gets a row (a row
+    no vehicle heads for any more is reused, so the trees hold only the destinations in use, not one row per
+    destination ever seen), and its tree is computed at the next :meth:`refresh` or :meth:`route_stale`,
+    filling every kept tree with it (drivers toward it have no older trees to draw from).
 
     Parameters
     ----------
@@ -131,6 +107,10 @@ class RouteChoice:
         Upper bound of the multiplicative perception error of link times.
     depth
         Trees kept (the oldest takes the weight of all older ones).
+    exact_destinations
+        Distinct destinations routed exactly; past this, destination zones.
+    zones
+        The zones to use past ``exact_destinations`` (default: :meth:`DestinationZones.build`).
     """
 
     def __init__(
@@ -140,46 +120,116 @@ class RouteChoice:
         memory: float = 0.5,
         noise: float = 0.01,
         depth: int = 6,
+        exact_destinations: int = 1000,
+        zones: DestinationZones | None = None,
     ) -> None:
         self.network = network
         self.destinations = destinations
         self.memory = memory
         self.noise = noise
-        self.trees = np.full((depth if memory > 0 else 1, destinations.size, network.n_nodes), -1, dtype=np.int32)
-        self.n_trees = 0
+        self.exact_destinations = exact_destinations
+        self.depth = depth if memory > 0 else 1
+        self.zones: DestinationZones | None = None
+        self.given_zones = zones
+        self.balls = ZoneBalls.empty(network.n_nodes)
+        self.wide = np.zeros(destinations.size, dtype=bool)  # rows whose ball is the whole network
+        self.trees = np.full((self.depth, 0, network.n_nodes), -1, dtype=np.int32)
+        self.n_trees = 0  # trees kept, counting the refreshes not searched yet
+        self.searched = 0  # trees searched
         self.stale = np.zeros(0, dtype=np.intp)  # rows whose destination changed since the last trees
+        self.deferred: list[tuple[np.ndarray, np.ndarray]] = []  # (times, closed) of refreshes not searched yet
+        self.routed_on: tuple[np.ndarray, np.ndarray] | None = None  # (times, closed) of the newest trees
         self.reverse = reverse_links(network)
+        self.zone_trees_due = False  # switched to zones since the last trees
+        if destinations.size > exact_destinations:
+            self._use_zones()
+        else:
+            self.trees = np.full((self.depth, destinations.size, network.n_nodes), -1, dtype=np.int32)
+
+    @property
+    def zoned(self) -> bool:
+        """Whether the trees are per destination zone (past ``exact_destinations``)."""
+        return self.zones is not None
 
     @property
     def newest(self) -> np.ndarray:
-        """The newest tree's next-link table (destination index x node)."""
+        """The newest trees' next-link table (destination row x node; zone x node when :attr:`zoned`)."""
+        self._search_deferred()
         return self.trees[0]
 
+    # ------------------------------------------------------------------ refreshes
     def refresh(self, link_times_s: np.ndarray, closed: np.ndarray, rng: np.random.Generator) -> None:
-        """Add the shortest-path trees on ``link_times_s`` (with perception errors) as the newest."""
+        """Add the shortest-path trees on ``link_times_s`` (with perception errors) as the newest; the searches
+        wait until a tree is read (see the class notes)."""
         times = link_times_s * rng.uniform(1.0, 1.0 + self.noise, link_times_s.size) if self.noise > 0 else link_times_s
+        self.deferred.append((np.array(times, dtype=np.float64), np.array(closed, dtype=bool)))
+        del self.deferred[: -self.depth]  # ``depth`` refreshes later, nothing of the older ones is left
+        self.n_trees = min(self.n_trees + 1, self.depth)
+
+    def _search_deferred(self) -> None:
+        """Run the searches of the refreshes not searched yet, oldest first (the balls only for the last)."""
+        deferred, self.deferred = self.deferred, []
+        for i, (times, closed) in enumerate(deferred):
+            self._search(times, closed, balls=i == len(deferred) - 1)
+
+    def _search(self, times: np.ndarray, closed: np.ndarray, balls: bool) -> None:
+        """One refresh: shift the kept trees and compute the newest."""
+        # the same inputs give the same trees (rows added since then still need theirs)
+        same = self.noise == 0 and self.stale.size == 0 and self._routed_on(times, closed)
         self.trees[1:] = self.trees[:-1].copy()
-        self.trees[0] = next_link_table(self.network, self.destinations, times, closed)
-        self.n_trees = min(self.n_trees + 1, self.trees.shape[0])
-        self.trees[1 : self.n_trees, self.stale] = self.trees[0, self.stale]  # no older trees toward them
-        self.stale = np.zeros(0, dtype=np.intp)
+        graph = None if same else LinkGraph(self.network, times, closed)
+        if graph is None:
+            self.trees[0] = self.trees[min(1, self.depth - 1)]
+        else:
+            self.trees[0] = tables_on(graph, self.zones.seeds if self.zones is not None else self.destinations)
+        self.routed_on = (times, closed)
+        self.searched = min(self.searched + 1, self.depth)
+        if self.zones is None:
+            self.trees[1 : self.searched, self.stale] = self.trees[0, self.stale]  # no older trees toward them
+            self.stale = np.zeros(0, dtype=np.intp)
+            return
+        if self.zone_trees_due:  # just switched to zones: no older zone trees
+            self.trees[1 : self.searched] = self.trees[0]
+            self.zone_trees_due = False
+        if balls and (graph is not None or self.stale.size):
+            graph = graph or LinkGraph(self.network, times, closed)
+            rows = np.arange(self.destinations.size)
+            self.balls = ZoneBalls.compute(graph, self.zones, self.destinations, rows, self.wide)
+            self.stale = np.zeros(0, dtype=np.intp)
+
+    def _routed_on(self, times: np.ndarray, closed: np.ndarray) -> bool:
+        """Whether the newest trees were computed on exactly these times and closures."""
+        if self.routed_on is None or self.searched == 0:
+            return False
+        return bool(np.array_equal(self.routed_on[0], times) and np.array_equal(self.routed_on[1], closed))
 
     def route_stale(self, link_times_s: np.ndarray, closed: np.ndarray, rng: np.random.Generator) -> bool:
         """Compute the trees of the destinations added since the last refresh (every kept tree gets the same
         tree toward them); return whether there were any. Before the first refresh there is nothing to do."""
+        self._search_deferred()
         stale, self.stale = self.stale, np.zeros(0, dtype=np.intp)
         if stale.size == 0 or self.n_trees == 0:
             return False
         times = link_times_s * rng.uniform(1.0, 1.0 + self.noise, link_times_s.size) if self.noise > 0 else link_times_s
-        self.trees[: self.n_trees, stale] = next_link_table(self.network, self.destinations[stale], times, closed)
+        if self.zones is None:
+            self.trees[: self.n_trees, stale] = next_link_table(self.network, self.destinations[stale], times, closed)
+            return True
+        graph = LinkGraph(self.network, times, closed)
+        if self.zone_trees_due:  # just switched to zones: every kept tree gets the newest
+            self.trees[: self.n_trees] = tables_on(graph, self.zones.seeds)
+            self.zone_trees_due = False
+        fresh = ZoneBalls.compute(graph, self.zones, self.destinations, stale, self.wide)
+        self.balls = self.balls.replace(stale, fresh)
         return True
 
+    # ------------------------------------------------------------------ destinations
     def rows_for(self, nodes: np.ndarray, in_use: np.ndarray) -> np.ndarray:
         """The row of the trees toward each of ``nodes``, adding rows for destinations not held yet.
 
         ``in_use`` marks the rows some vehicle still heads for; the others are reused for new destinations
         before the trees grow. New rows are stale until the next :meth:`refresh` or :meth:`route_stale`.
         """
+        self._search_deferred()
         order = np.argsort(self.destinations, kind="stable")
         held = self.destinations[order]
         rows = np.full(nodes.size, -1, dtype=np.intp)
@@ -197,27 +247,106 @@ class RouteChoice:
         grow = new.size - free.size
         if grow:
             self.destinations = np.concatenate((self.destinations, np.zeros(grow, dtype=self.destinations.dtype)))
-            extra = np.full((self.trees.shape[0], grow, self.trees.shape[2]), -1, dtype=np.int32)
-            self.trees = np.concatenate((self.trees, extra), axis=1)
+            self.wide = np.concatenate((self.wide, np.zeros(grow, dtype=bool)))
+            if self.zones is None:
+                extra = np.full((self.trees.shape[0], grow, self.trees.shape[2]), -1, dtype=np.int32)
+                self.trees = np.concatenate((self.trees, extra), axis=1)
         added = np.concatenate((free, np.arange(self.destinations.size - grow, self.destinations.size)))
         self.destinations[added] = new
-        self.trees[:, added] = -1
+        self.wide[added] = False
+        if self.zones is None:
+            self.trees[:, added] = -1
         self.stale = np.union1d(self.stale, added).astype(np.intp)
         rows[~found] = added[np.searchsorted(new, nodes[~found])]
+        if self.zones is None and self.destinations.size > self.exact_destinations:
+            self._use_zones()
         return rows
 
+    def _use_zones(self) -> None:
+        """Route through destination zones from now on: every row is stale, the zone trees are computed at the
+        next :meth:`refresh` or :meth:`route_stale`."""
+        self.zones = self.given_zones or DestinationZones.build(self.network)
+        self.trees = np.full((self.depth, self.zones.n_zones, self.network.n_nodes), -1, dtype=np.int32)
+        self.stale = np.arange(self.destinations.size, dtype=np.intp)
+        self.routed_on = None
+        self.zone_trees_due = True
+
+    def _widen(self, rows: np.ndarray) -> None:
+        """Give these rows a ball over the whole network at the next :meth:`route_stale` (their zone's seed was
+        out of reach)."""
+        rows = np.unique(rows[~self.wide[rows]])
+        if rows.size:
+            self.wide[rows] = True
+            self.stale = np.union1d(self.stale, rows).astype(np.intp)
+
+    # ------------------------------------------------------------------ reading the trees
+    def _options(self, dest: np.ndarray, node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The kept trees' links (trees x vehicles) at ``node`` toward ``destinations[dest]``, and where the
+        destination's ball gave them (all False when exact)."""
+        if self.zones is None:
+            return self.trees[: self.n_trees, dest, node], np.zeros(dest.size, dtype=bool)
+        zone = self.zones.zone_of[self.destinations[dest]]
+        local = self.balls.local(dest, node, self.destinations[dest] == node)
+        inside = local != NOT_IN_BALL
+        return np.where(inside, local, self.trees[: self.n_trees, zone, node]), inside
+
+    def has_way(self, dest: np.ndarray, node: np.ndarray) -> np.ndarray:
+        """Whether the newest trees lead from ``node`` to ``destinations[dest]`` (or it is there)."""
+        self._search_deferred()
+        options, inside = self._options(dest, node)
+        at = self.destinations[dest] == node
+        way = at | (options[0] >= 0 if options.shape[0] else np.zeros(dest.size, dtype=bool))
+        if self.zones is not None:
+            self._widen(dest[~way & ~inside])
+        return np.asarray(way)
+
     def arrays(self) -> dict[str, np.ndarray]:
-        """The destinations and kept trees (for checkpoints)."""
-        return {"destinations": self.destinations, "trees": self.trees[: self.n_trees], "stale": self.stale}
+        """The destinations, kept trees, balls and refreshes not searched yet (for checkpoints)."""
+        times = [t for t, _ in self.deferred]
+        closed = [c for _, c in self.deferred]
+        n_links = self.network.n_links
+        arrays = {
+            "destinations": self.destinations,
+            "trees": self.trees[: self.searched],
+            "stale": self.stale,
+            "wide": self.wide,
+            "ball_keys": self.balls.keys,
+            "ball_links": self.balls.links,
+            "deferred_times": np.array(times).reshape(len(times), n_links),
+            "deferred_closed": np.array(closed, dtype=bool).reshape(len(closed), n_links),
+        }
+        if self.zones is not None:
+            arrays |= {"zone_seeds": self.zones.seeds, "zone_of": self.zones.zone_of}
+            arrays["zone_radius_s"] = np.array([self.zones.radius_s])
+        arrays["zone_trees_due"] = np.array([self.zone_trees_due])
+        if self.routed_on is not None:
+            arrays |= {"routed_times": self.routed_on[0], "routed_closed": self.routed_on[1]}
+        return arrays
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore :meth:`arrays`."""
         self.destinations = np.asarray(arrays["destinations"], dtype=np.int32)
         kept = np.asarray(arrays["trees"], dtype=np.int32)
-        self.trees = np.full((self.trees.shape[0], self.destinations.size, self.network.n_nodes), -1, dtype=np.int32)
-        self.n_trees = kept.shape[0]
-        self.trees[: self.n_trees] = kept
+        self.zones = None
+        if "zone_seeds" in arrays:
+            radius = float(np.asarray(arrays["zone_radius_s"])[0])
+            self.zones = DestinationZones(np.asarray(arrays["zone_seeds"]), np.asarray(arrays["zone_of"]), radius)
+        rows = self.zones.n_zones if self.zones is not None else self.destinations.size
+        self.trees = np.full((self.depth, rows, self.network.n_nodes), -1, dtype=np.int32)
+        self.searched = kept.shape[0]
+        self.trees[: self.searched] = kept
         self.stale = np.asarray(arrays["stale"], dtype=np.intp)
+        self.wide = np.asarray(arrays.get("wide", np.zeros(self.destinations.size, dtype=bool)), dtype=bool)
+        keys = np.asarray(arrays.get("ball_keys", np.zeros(0)), dtype=np.int64)
+        self.balls = ZoneBalls(self.network.n_nodes, keys, np.asarray(arrays.get("ball_links", keys), dtype=np.int32))
+        times = np.asarray(arrays.get("deferred_times", np.zeros((0, self.network.n_links))), dtype=np.float64)
+        closed = np.asarray(arrays.get("deferred_closed", np.zeros(times.shape)), dtype=bool)
+        self.deferred = [(times[i].copy(), closed[i].copy()) for i in range(times.shape[0])]
+        self.n_trees = min(self.searched + len(self.deferred), self.depth)
+        self.zone_trees_due = bool(np.asarray(arrays.get("zone_trees_due", [False]))[0])
+        self.routed_on = None
+        if "routed_times" in arrays:
+            self.routed_on = (np.asarray(arrays["routed_times"]), np.asarray(arrays["routed_closed"], dtype=bool))
 
     def tree_weights(self) -> np.ndarray:
         """Probability of drawing each kept tree, newest first (sums to 1)."""
@@ -242,10 +371,11 @@ class RouteChoice:
         by the trees' weights (a blocked driver's immediate re-choice, UXsim's re-drawing at every step in the
         limit of short steps); with none, the draw stands and the vehicle waits.
         """
-        newest = self.trees[0, dest, node]
         if dest.size == 0:
-            return np.asarray(newest)
-        options = self.trees[: self.n_trees, dest, node]  # trees x vehicles
+            return np.zeros(0, dtype=np.int32)
+        self._search_deferred()
+        options, inside = self._options(dest, node)  # trees x vehicles
+        newest = options[0]
         usable = options >= 0
         usable &= ~closed[options]
         if came_from is not None:
@@ -259,4 +389,8 @@ class RouteChoice:
         draw = rng.random(dest.size) * total
         tree = np.minimum((cumulative <= draw).sum(axis=0), self.n_trees - 1)
         chosen = options[tree, np.arange(dest.size)]
-        return np.where(total > 0, chosen, newest)  # the newest tree's link, even a U-turn, when nothing else is left
+        # the newest tree's link, even a U-turn, when nothing else is left
+        chosen = np.where(total > 0, chosen, newest)
+        if self.zones is not None:  # cut off from the zone's seed, not known to be from the destination
+            self._widen(dest[(chosen < 0) & ~inside])
+        return np.asarray(chosen)

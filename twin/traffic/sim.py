@@ -439,7 +439,7 @@ class TrafficSim:
         if stranded.size == 0:
             return
         node, row = st.end_node[stranded], st.dest_index[stranded]
-        way = (st.routes.newest[row, node] >= 0) | (st.routes.destinations[row] == node)
+        way = st.routes.has_way(row, node)
         ids = stranded[way]
         if ids.size == 0:
             return

@@ -162,7 +162,13 @@ class TrafficState:
             **arrays,
             moving=TimeQueue((np.intp,)),
             pending=TimeQueue((np.intp, np.float64)),
-            routes=RouteChoice(network, destinations.astype(np.int32), options.route_memory, options.route_noise),
+            routes=RouteChoice(
+                network,
+                destinations.astype(np.int32),
+                options.route_memory,
+                options.route_noise,
+                exact_destinations=options.route_exact_destinations,
+            ),
             recorder=Recorder(network.n_links, options.record_links),
             next_record_s=options.record_every_s,
         )
