@@ -148,6 +148,7 @@ def _encamp_building(city: City, phase: ResidentsPhase) -> int:
     return int(np.argmin(((xy - phase.zone_xy[encamp]) ** 2).sum(axis=1)))
 
 
+@pytest.mark.slow
 def test_an_opened_shelter_takes_the_evacuees_and_a_closed_one_takes_none(andorra_city: City, tmp_path: Path) -> None:
     spec = _scenario(tmp_path, residents={"shelter_share": 1.0})
     model = CityModel(andorra_city, spec)
@@ -169,6 +170,7 @@ def test_an_opened_shelter_takes_the_evacuees_and_a_closed_one_takes_none(andorr
     assert (table["destination"] == "elsewhere").sum() > 0  # the rest, turned away, went out of the model
 
 
+@pytest.mark.slow
 def test_a_checkpoint_keeps_the_shelters_and_warnings_of_commands(andorra_city: City, tmp_path: Path) -> None:
     spec = _scenario(tmp_path, residents={"shelter_share": 1.0})
     whole = CityModel(andorra_city, spec)

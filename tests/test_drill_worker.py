@@ -52,6 +52,7 @@ class HeldStep:
         self.step()
 
 
+@pytest.mark.slow
 def test_a_slow_step_does_not_block_the_server_and_commands_wait_for_its_end(
     andorra_city: City, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -308,7 +308,7 @@ class DrillSession:
             self.ended = True
 
     def _check_running(self) -> None:
-        if self.ended:
+        if self.ended or self.closed:
             raise RefusedError("the drill has ended; the after-action tables are in its folder")
 
     def _send(self, inject: Inject) -> dict[str, Any]:
@@ -417,9 +417,10 @@ class DrillSession:
     def finish(self) -> Results:
         """Write the run folder ``run/`` (marked complete when the scenario reached its end) and close (once);
         waits for a step under way in the worker thread."""
-        with self._step_lock, self._lock:
-            self.closed = True
-            self.journal.close()
+        with self._step_lock:
+            with self._lock:  # from here on every request is refused: the journal is closed
+                self.closed = True
+                self.journal.close()
             return write_results(self.model, self.folder / RUN_FOLDER, len(self.entries), "twin drill")
 
 
