@@ -147,6 +147,7 @@ async def _drive(debug_port: int, base: str, app: DrillApp, shot_path: Path) -> 
                 await client.post("/api/clock", headers=control, json={"action": "start"})
                 await page.wait_for("S.clock.sim_s > 7200", timeout_s=120)
                 await client.post("/api/clock", headers=control, json={"action": "pause"})
+                await page.wait_for("S.clock.behind_s === 0", timeout_s=300)  # the engine catches up
         await asyncio.sleep(0.5)
         shot = await page.call("Page.captureScreenshot", format="png")
         shot_path.write_bytes(base64.b64decode(shot["data"]))
