@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 from starlette.testclient import TestClient
 
 from tests.conftest import ROOT
@@ -56,7 +57,13 @@ class HeldStep:
 def test_a_slow_step_does_not_block_the_server_and_commands_wait_for_its_end(
     andorra_city: City, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    session = DrillSession.start(tmp_path / "d", DrillSetup(SCENARIO, speed=600), city=andorra_city)
+    # The drill without residents and crews: a replay of a few steps with them trips a matplotlib raster overflow
+    # in the run folder's service-level figure (twin.report.curves), a separate bug.
+    spec = yaml.safe_load(SCENARIO.read_text(encoding="utf-8"))
+    spec = {**{k: v for k, v in spec.items() if k not in ("residents", "crews")}, "map": str(ROOT / "maps" / "andorra")}
+    scenario = tmp_path / "drill.yaml"
+    scenario.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    session = DrillSession.start(tmp_path / "d", DrillSetup(scenario, speed=600), city=andorra_city)
     held = HeldStep(session.model.step, hold=3)
     session.model.step = held  # type: ignore[method-assign]
     applied: list[tuple[int, int]] = []  # (seq, the engine's step when applied)
