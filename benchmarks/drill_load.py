@@ -65,12 +65,15 @@ def main() -> int:
     parser.add_argument("--commanders", type=int, default=10, help="clients that send commands (controller first)")
     parser.add_argument("--seconds", type=float, default=600.0)
     parser.add_argument("--speed", type=float, default=60.0)
+    parser.add_argument(
+        "--scenario", type=Path, default=ROOT / "scenarios" / "andorra-flood-drill.yaml", help="the drill's scenario"
+    )
     parser.add_argument("--pause", type=float, default=0.5, help="wall seconds between a client's commands")
     args = parser.parse_args()
     import uvicorn
 
     folder = Path(tempfile.mkdtemp(prefix="drill-load-")) / "drill"
-    setup = DrillSetup(ROOT / "scenarios" / "andorra-flood-drill.yaml", speed=args.speed)
+    setup = DrillSetup(args.scenario, speed=args.speed)
     session = DrillSession.start(folder, setup)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -92,7 +95,8 @@ def main() -> int:
     journaled = sum(e["type"] == "command" for e in read_journal(folder / "journal.jsonl").entries)
     latency = np.array(out["latency"]) * 1000
     behind = np.array(out["behind"] or [0.0])
-    print(f"{args.clients} WebSocket clients, {args.commanders} sending, {args.seconds:g} s at {args.speed:g}x")
+    print(f"{args.scenario.name}: {args.clients} WebSocket clients, {args.commanders} sending, {args.seconds:g} s at "
+          f"{args.speed:g}x")  # fmt: skip
     print(f"commands acknowledged {acked}, journaled {journaled}: {'none lost' if acked == journaled else 'LOST'}")
     print(f"command latency p50 {np.percentile(latency, 50):.1f} ms, p99 {np.percentile(latency, 99):.1f} ms")
     print(f"engine behind the clock: p99 {np.percentile(behind, 99):.1f} s, max {behind.max():.1f} s (simulated)")

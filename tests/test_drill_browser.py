@@ -1,6 +1,7 @@
 """The control room in a real browser: headless Chromium (Debian's ``chromium``) driven through the Chrome
 DevTools protocol opens the police desk's link, sends a road closure through the page's form, and sees it in the
-feed and on the map; the controller's page is then captured for the README (docs/drill-control-room.png)."""
+feed and on the map, with the crews and shelters layers; the controller's page is then captured for the README
+(docs/drill-control-room.png)."""
 
 from __future__ import annotations
 
@@ -135,6 +136,8 @@ async def _drive(debug_port: int, base: str, app: DrillApp, shot_path: Path) -> 
         assert await page.wait_for("S.closed.size > 0")  # the map's closed roads (drawn in red)
         feed = await page.wait_for("[...document.querySelectorAll('#feed li')].map(li => li.textContent).join('|')")
         assert "police: close_road" in feed and "close_link" in feed
+        # the map's layers: every crew (free at its base) and every shelter (people inside / places)
+        assert await page.wait_for("Object.keys(S.crews).length > 0 && Object.keys(S.shelters).length > 0")
         await page.call("Page.navigate", url=f"{base}/join?token={app.tokens.token_of('controller')}")
         await page.wait_for("!!document.querySelector('#msel tr') && S.series.length > 0")
         if os.environ.get("TWIN_DRILL_SCREENSHOT"):  # the README's picture: two hours into the drill
@@ -144,6 +147,7 @@ async def _drive(debug_port: int, base: str, app: DrillApp, shot_path: Path) -> 
                 await client.post("/api/clock", headers=control, json={"action": "start"})
                 await page.wait_for("S.clock.sim_s > 7200", timeout_s=120)
                 await client.post("/api/clock", headers=control, json={"action": "pause"})
+                await page.wait_for("S.clock.behind_s === 0", timeout_s=300)  # the engine catches up
         await asyncio.sleep(0.5)
         shot = await page.call("Page.captureScreenshot", format="png")
         shot_path.write_bytes(base64.b64decode(shot["data"]))

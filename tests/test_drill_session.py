@@ -178,6 +178,9 @@ def test_the_after_action_report_pairs_injects_with_answers_and_compares_with_no
         assert f'id="{section}"' in page
     assert "police: close_road" in page and '<td class="nowrap">2min</td>' in page
     assert "no action journaled" in page  # injects nobody answered before the end
+    zh = write_after_action(folder, tmp_path / "zh.html", city=andorra_city, lang="zh").read_text(encoding="utf-8")
+    assert "zh-CN" in zh and "演练事后评估报告" in zh and "日志中无处置行动" in zh  # the same report, in Chinese
+    assert "police：close_road" in zh and "no action journaled" not in zh and "Objectives" not in zh
 
 
 def test_crew_commands_are_checked_per_field_and_reach_the_crews_phase_as_events(andorra_city: City) -> None:

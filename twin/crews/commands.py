@@ -8,6 +8,7 @@ issues them alike::
     model.inject("stage", crew=3, node=812)          # post crew 3 at drivable node 812 (it returns there)
     model.inject("set_policy", policy="nearest")      # swap the dispatch policy
     model.inject("recall", crew=3)                    # take crew 3 off its job, back to its home base
+    model.inject("prioritise_repair", {"name": "ETR"})  # repair these components first, whatever the policy
 
 A command the crews cannot follow (an unknown crew, a crew of the wrong kind) is logged as refused, not raised:
 a drill goes on.
@@ -63,4 +64,10 @@ def set_policy(model: CityModel, event: Event) -> None:
 
 def recall(model: CityModel, event: Event) -> None:
     """``recall(crew)``: take a crew off its job (the incident waits again) and back to its home base."""
+    _command(model, event)
+
+
+def prioritise_repair(model: CityModel, event: Event) -> None:
+    """``prioritise_repair(target)``: move the repairs of the selected components to the front of their crews'
+    queue (the latest moved first), now and whenever they are damaged until a crew has repaired them."""
     _command(model, event)

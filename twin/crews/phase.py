@@ -7,10 +7,12 @@ Each step, at its end time ``t``:
    taken from the desk other phases report to (:class:`~twin.crews.incidents.IncidentDesk`); waiting incidents
    whose cause is gone (a scripted repair) are closed as resolved otherwise;
 3. drill commands queued this step are applied (``dispatch`` forces a pair);
-4. the dispatch policy assigns available crews to waiting incidents, with response times from Dijkstra over the
-   current network, from the crews' positions or back from the incidents, whichever are fewer
-   (:mod:`twin.crews.travel`); an assigned crew leaves after its
-   kind's dispatch delay, arrives after the travel time and works for the time on scene
+4. repairs of components moved to the front of the queue (``prioritise_repair``, the power and water desks'
+   command) are served first, the most recently moved first, each by the nearest available crew of its kind
+   (:func:`~twin.crews.policies.greedy_nearest`); then the dispatch policy assigns the other available crews to
+   the other waiting incidents, with response times from Dijkstra over the current network, from the crews'
+   positions or back from the incidents, whichever are fewer (:mod:`twin.crews.travel`); an assigned crew leaves
+   after its kind's dispatch delay, arrives after the travel time and works for the time on scene
    (:mod:`twin.crews.restoration`); a ``crew_done`` event is queued at the end of the work; a component under
    more than 0.3 m of water waits for the water to go down;
 5. idle crews away from their post drive back.
@@ -37,7 +39,15 @@ from twin.crews import incidents as inc
 from twin.crews.agents import ASSIGNED, IDLE, RETURNING, Crew, Roster
 from twin.crews.bases import Base, depot_bases, station_bases
 from twin.crews.outputs import crews_table, incidents_table
-from twin.crews.policies import CRITICALITY, LAST_CLASS, DispatchPolicy, DispatchView, check_pairs, make_policy
+from twin.crews.policies import (
+    CRITICALITY,
+    LAST_CLASS,
+    DispatchPolicy,
+    DispatchView,
+    check_pairs,
+    greedy_nearest,
+    make_policy,
+)
 from twin.crews.restoration import MEDICAL_SOURCE, clearance_s, draw_truncated_normal, restoration_s
 from twin.crews.travel import Network, RoadGraph, class_factor
 from twin.errors import ScenarioError
@@ -122,6 +132,9 @@ class CrewsPhase(Phase):
         self.desk = inc.IncidentDesk(city.drive.n_nodes)
         self.policy: DispatchPolicy = make_policy(spec.policy)
         self.commands: list[Event] = []
+        self.first = np.zeros(len(facilities), dtype=np.int64)
+        """Per component: 0, or the rank of the ``prioritise_repair`` that moved it to the front (higher: later)."""
+        self.first_rank = 0
         self.repairs_done = 0
         self.links_cleared = 0
         self.end_s = 0.0
@@ -255,14 +268,35 @@ class CrewsPhase(Phase):
         if not len(waiting) or not available:
             return
         view = self._view(now, available, waiting, net, self._under_water(ctx, waiting))
-        pairs = self.policy.assign(view)
-        problems = check_pairs(view, pairs)
+        pairs = self._front_pairs(view, waiting)
+        crews_left = np.setdiff1d(np.arange(len(available)), [c for c, _ in pairs])
+        incidents_left = np.flatnonzero(self._front_rank(waiting) == 0)
+        rest = _sub_view(view, crews_left, incidents_left)
+        chosen = self.policy.assign(rest)
+        problems = check_pairs(rest, chosen)
         if problems:
             raise RuntimeError(f"dispatch policy {self.policy.name!r} answered wrongly: {'; '.join(problems)}")
+        pairs += [(int(crews_left[c]), int(incidents_left[i])) for c, i in chosen]
         for crew_pos, incident_pos in pairs:
             crew, incident = available[crew_pos], int(waiting[incident_pos])
             end = int(self._ends[crew_pos, incident_pos])
             self._assign(ctx, crew, incident, now, float(view.response_s[crew_pos, incident_pos]), end)
+
+    def _front_rank(self, incidents: np.ndarray) -> np.ndarray:
+        """Per incident: the rank of the ``prioritise_repair`` that moved its component to the front (0: none)."""
+        table = self.incidents
+        is_comp = np.isin(table.kind[incidents], [inc.KINDS.index(k) for k in inc.COMPONENT_KINDS])
+        return np.where(is_comp, self.first[np.where(is_comp, table.target[incidents], 0)], 0)
+
+    def _front_pairs(self, view: DispatchView, waiting: np.ndarray) -> list[tuple[int, int]]:
+        """The front of the queue: repairs moved there, the latest moved first (then by incident id), each to
+        the nearest available crew that can reach it; whatever policy is in force."""
+        rank = self._front_rank(waiting)
+        front = np.flatnonzero(rank > 0)
+        if not len(front):
+            return []
+        order = front[np.lexsort((waiting[front], -rank[front]))]
+        return greedy_nearest(view, order)
 
     def _under_water(self, ctx: StepContext, incidents: np.ndarray) -> np.ndarray:
         """Which of ``incidents`` are repairs of a component under more than :data:`UNDER_WATER_M` of water now."""
@@ -362,7 +396,10 @@ class CrewsPhase(Phase):
             model.log(event.t_s, event.kind, "", event.cause, {"refused": problem, "source": event.source})
             return
         params = event.params
-        if event.kind == "set_policy":
+        if event.kind == "prioritise_repair":
+            self.first_rank += 1
+            self.first[model.components_of(event)] = self.first_rank
+        elif event.kind == "set_policy":
             self.policy = make_policy(str(params["policy"]))
         elif event.kind == "stage":
             self.crews[int(params["crew"])].post = int(params["node"])
@@ -370,10 +407,13 @@ class CrewsPhase(Phase):
             self._recall(self.crews[int(params["crew"])], event.t_s)
         else:
             self.commands.append(event)
-        model.log(event.t_s, event.kind, _describe(params), event.cause, {"source": event.source})
+        target = describe_targets(model, event) if event.kind == "prioritise_repair" else _describe(params)
+        model.log(event.t_s, event.kind, target, event.cause, {"source": event.source})
 
     def _check_command(self, event: Event) -> str | None:
         params = event.params
+        if event.kind == "prioritise_repair":
+            return None  # its target was resolved on the map when the engine scheduled it
         if event.kind == "set_policy":
             names = REGISTRY.dispatch_policies()
             policy = params.get("policy")
@@ -443,6 +483,7 @@ class CrewsPhase(Phase):
             details["cause"] = str(model.state.comp_cause[target])
             model.repair(np.array([target]))
             self.repairs_done += 1
+            self.first[target] = 0  # back at the policy's place in the queue if it is damaged again
             model.log(event.t_s, "repair_component", describe_component(model.city, target), "crews", details)
         elif kind == "debris":
             self._clear(model, target, event.t_s, details)
@@ -487,6 +528,8 @@ class CrewsPhase(Phase):
         out["crew_state"] = np.array([crew.values() for crew in self.crews], dtype=np.float64).reshape(-1, 12)
         out["counters"] = np.array([self.repairs_done, self.links_cleared], dtype=np.int64)
         out["policy"] = np.array([self.policy.name])
+        out["repair_first"] = self.first
+        out["repair_first_rank"] = np.array([self.first_rank], dtype=np.int64)
         out["end_s"] = np.array([self.end_s])
         return {**out, **self.desk.arrays()}
 
@@ -501,6 +544,9 @@ class CrewsPhase(Phase):
         self.policy = make_policy(str(arrays["policy"][0]))
         self.end_s = float(arrays["end_s"][0])
         self.desk.load_arrays(arrays)
+        if "repair_first" in arrays:  # checkpoints before prioritise_repair existed have none
+            self.first = np.array(arrays["repair_first"], dtype=np.int64)
+            self.first_rank = int(arrays["repair_first_rank"][0])
 
     def incidents_frame(self) -> pd.DataFrame:
         """One row per incident (``incidents.parquet``)."""
@@ -545,6 +591,29 @@ class CrewsPhase(Phase):
         ]
 
 
+def describe_targets(model: CityModel, event: Event) -> str:
+    """The components an event's target selects, named (at most five, then how many more)."""
+    rows = model.components_of(event).tolist()
+    names = [describe_component(model.city, row) for row in rows[:5]]
+    return ", ".join(names) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+
+
+def _sub_view(view: DispatchView, crews: np.ndarray, incidents: np.ndarray) -> DispatchView:
+    """The view restricted to some crews and incidents (positions in ``view``)."""
+    return DispatchView(
+        now_s=view.now_s,
+        crew_id=view.crew_id[crews],
+        crew_kind=view.crew_kind[crews],
+        incident_id=view.incident_id[incidents],
+        incident_kind=view.incident_kind[incidents],
+        priority=view.priority[incidents],
+        created_s=view.created_s[incidents],
+        criticality=view.criticality[incidents],
+        work_s=view.work_s[incidents],
+        response_s=view.response_s[np.ix_(crews, incidents)],
+    )
+
+
 def _describe(params: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
 
@@ -576,3 +645,4 @@ def build(city: City, spec: Scenario, rng: np.random.Generator) -> list[Phase]:
 REGISTRY.add_phase("crews", build)
 for _kind in ("crew_done", "dispatch", "stage", "set_policy", "recall"):
     REGISTRY.add_event_kind(EventKindInfo(_kind, None, f"twin.crews.commands:{_kind}"))
+REGISTRY.add_event_kind(EventKindInfo("prioritise_repair", "component", "twin.crews.commands:prioritise_repair"))

@@ -18,7 +18,7 @@ def add_drill_command(sub: argparse._SubParsersAction) -> None:
         description="twin drill SCENARIO starts a drill server and prints one link per role (controller, the desks, "
         "evaluator, observer); twin drill --resume DIR continues a stopped or crashed drill; twin drill replay DIR "
         "reruns a drill from its journal without the clock and writes the same tables; twin drill report DIR writes "
-        "the after-action report (DIR/after-action.html).",
+        "the after-action report (DIR/after-action.html; --lang zh in Chinese).",
     )
     drill.add_argument("what", nargs="?", help="a scenario file, or 'replay' or 'report'")
     drill.add_argument("folder", nargs="?", type=Path, help="with replay or report: the drill folder")
@@ -38,6 +38,9 @@ def add_drill_command(sub: argparse._SubParsersAction) -> None:
     drill.add_argument("--out", type=Path, default=None, help="the drill folder (default drills/NAME-TIME); with "
                        "replay, the run folder to write (default DIR/replay); with report, the HTML file")  # fmt: skip
     drill.add_argument("--resume", type=Path, default=None, metavar="DIR", help="continue the drill in DIR")
+    drill.add_argument(
+        "--lang", choices=("en", "zh"), default="en", help="with report: the language of the page (default: en)"
+    )
     drill.add_argument("--checkpoint-every", default="15min", help="simulated time between checkpoints (default 15min)")
     drill.set_defaults(handler=run_drill_command)
 
@@ -72,7 +75,7 @@ def _report(args: argparse.Namespace) -> int:
 
     if args.folder is None:
         raise UsageError("twin drill report: give the drill folder, e.g. twin drill report drills/my-drill")
-    _say(f"wrote {write_after_action(args.folder, args.out)}")
+    _say(f"wrote {write_after_action(args.folder, args.out, lang=args.lang)}")
     return 0
 
 

@@ -41,7 +41,10 @@ class FieldSpec:
         The JSON key.
     kind
         ``links`` (a road selector), ``components`` (a component selector), ``text``, ``duration`` (seconds or
-        ``"2h"``), ``desk`` (a desk's name) or ``number`` (a whole number >= 0: a crew, an incident, a node).
+        ``"2h"``), ``desk`` (a desk's name), ``number`` (a whole number >= 0: a crew, an incident, a node),
+        ``count`` (a whole number >= 1: places), ``building`` (a building id of the map), ``shelter`` (the name
+        of a public shelter of the map, or ``building N`` for one opened at building N), ``zones`` (names of the
+        map's population areas), ``channels`` (warning channels) or ``flag`` (true or false).
     required
         Whether the command needs it.
     help
@@ -68,12 +71,15 @@ class CommandSpec:
         The engine event kind it schedules (:data:`twin.sim.events.EVENT_KINDS` or a registered kind).
     fields
         Its fields, in form order.
+    one_of
+        Fields of which exactly one must be given (none: no such rule).
     """
 
     name: str
     title: str
     event: str
     fields: tuple[FieldSpec, ...] = field(default_factory=tuple)
+    one_of: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         """The spec as data, for the page to build its form."""
@@ -81,6 +87,7 @@ class CommandSpec:
             "name": self.name,
             "title": self.title,
             "fields": [{"name": f.name, "kind": f.kind, "required": f.required, "help": f.help} for f in self.fields],
+            "one_of": list(self.one_of),
         }
 
 
@@ -141,6 +148,42 @@ for _spec in (
         ),
     ),
     CommandSpec("recall", "Recall a crew", "recall", (FieldSpec("crew", "number", help="the crew's number"),)),
+    CommandSpec(
+        "prioritise_repair",
+        "Repair these first",
+        "prioritise_repair",
+        (FieldSpec("target", "components", help=COMPONENT_HELP),),
+    ),
+    # The residents' commands (twin.residents.commands): warnings and public shelters.
+    CommandSpec(
+        "send_warning",
+        "Send a warning",
+        "send_warning",
+        (
+            FieldSpec("zones", "zones", False, "zones (population areas), comma-separated; none: the whole city"),
+            FieldSpec("channels", "channels", help="cell_broadcast, siren, tv_radio, word_of_mouth (comma-separated)"),
+            FieldSpec("evacuate", "flag", False, "true: an order to leave (default); false: a warning only"),
+            FieldSpec("text", "text", False, "what it says"),
+        ),
+    ),
+    CommandSpec(
+        "open_shelter",
+        "Open a shelter",
+        "open_shelter",
+        (
+            FieldSpec("building", "building", False, "the building's id (buildings of the map) to open as a shelter"),
+            FieldSpec("capacity", "count", False, "places (default: floor area / 3.5 m2)"),
+            FieldSpec("name", "text", False, "its name (default: building N)"),
+            FieldSpec("shelter", "shelter", False, "or: a closed shelter's name, to open it again"),
+        ),
+        one_of=("building", "shelter"),
+    ),
+    CommandSpec(
+        "close_shelter",
+        "Close a shelter",
+        "close_shelter",
+        (FieldSpec("shelter", "shelter", help="the shelter's name (building N for one opened at building N)"),),
+    ),
     CommandSpec(
         "set_policy",
         "Set the dispatch policy",
@@ -217,6 +260,12 @@ def validate_command(payload: Any, city: City, desks: tuple[str, ...]) -> Comman
             values[field_spec.name] = _check_field(field_spec, value, city, desks)
         except CommandError as exc:
             problems += exc.problems
+    given = [name for name in spec.one_of if payload.get(name) not in (None, "")]
+    if spec.one_of and len(given) != 1:
+        names = " or ".join(spec.one_of)
+        problems += [(name, f"give exactly one of {names}") for name in (given or spec.one_of)]
+    if spec.one_of == ("building", "shelter") and given == ["shelter"]:
+        problems += [(k, "only with building (a new shelter)") for k in ("capacity", "name") if k in payload]
     if problems:
         raise CommandError(problems)
     return _command_of(spec, values)
@@ -241,10 +290,16 @@ def _check_field(spec: FieldSpec, value: Any, city: City, desks: tuple[str, ...]
         if value not in desks:
             raise CommandError([(spec.name, f"unknown desk {value!r}; desks: {', '.join(desks)}")])
         return value
-    if spec.kind == "number":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise CommandError([(spec.name, f"must be a whole number >= 0, got {value!r}")])
-        return value
+    if spec.kind in ("number", "count", "building"):
+        return _check_whole(spec, value, city)
+    if spec.kind in ("zones", "channels"):
+        return _check_names(spec, value, city)
+    if spec.kind == "flag":
+        if isinstance(value, bool):
+            return value
+        raise CommandError([(spec.name, f"must be true or false, got {value!r}")])
+    if spec.kind == "shelter":
+        return _check_shelter(spec, value, city)
     if spec.kind == "duration":
         try:
             seconds = parse_duration_s(value)
@@ -254,6 +309,44 @@ def _check_field(spec: FieldSpec, value: Any, city: City, desks: tuple[str, ...]
             raise CommandError([(spec.name, f"must be a duration > 0 such as 2h, got {value!r}")])
         return seconds
     raise ValueError(f"command field {spec.name!r} has the unknown kind {spec.kind!r}")  # a programming error
+
+
+def _check_whole(spec: FieldSpec, value: Any, city: City) -> int:
+    """A whole number: >= 0 (``number``), >= 1 (``count``) or a building id of the map (``building``)."""
+    least = 1 if spec.kind == "count" else 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise CommandError([(spec.name, f"must be a whole number >= {least}, got {value!r}")])
+    if spec.kind == "building" and value >= len(city.buildings):
+        last = len(city.buildings) - 1
+        raise CommandError([(spec.name, f"no building {value} on this map; building ids run from 0 to {last}")])
+    return value
+
+
+def _check_names(spec: FieldSpec, value: Any, city: City) -> list[str]:
+    """Zones of the map or warning channels: a list of names."""
+    from twin.residents.commands import COMMAND_CHANNELS
+
+    known = [a.name for a in city.config.population.areas] if spec.kind == "zones" else list(COMMAND_CHANNELS)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise CommandError([(spec.name, f"must be a list of names from: {', '.join(known)}")])
+    unknown = [v for v in value if v not in known]
+    if unknown:
+        what = "zones of this map" if spec.kind == "zones" else "channels"
+        raise CommandError([(spec.name, f"{', '.join(map(repr, unknown))} not among the {what}: {', '.join(known)}")])
+    return list(dict.fromkeys(value))
+
+
+def _check_shelter(spec: FieldSpec, value: Any, city: City) -> str:
+    """A public shelter of the map by name, or ``building N`` (one a command opened at building N)."""
+    facilities = city.facilities
+    names = facilities["name"][facilities["kind"] == "shelter"].dropna().astype(str).tolist()
+    if isinstance(value, str):
+        parts = value.split()
+        opened = len(parts) == 2 and parts[0] == "building" and parts[1].isdigit()
+        if value in names or (opened and int(parts[1]) < len(city.buildings)):
+            return value
+    shown = ", ".join(names) or "none"
+    raise CommandError([(spec.name, f"no shelter {value!r}; the map's shelters: {shown}; or building N")])
 
 
 def _check_target(name: str, value: Any, city: City, kind: str) -> dict[str, Any]:

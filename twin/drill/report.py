@@ -6,7 +6,8 @@ injects against the first action of the desk they were sent to and how long it t
 outcome, as the metrics of the drill against the same scenario and injects with no player action (the journal
 replayed without the players' commands); and the strengths and areas for improvement, left blank for the
 evaluators to fill. The first answering action is a pointer for the evaluators, not a judgement: whether it
-answered the inject is theirs to say.
+answered the inject is theirs to say. The page's words come from :mod:`twin.report.strings` (``--lang en`` or
+``zh``); what the drill brings (messages, expected actions, objectives, names) is shown as written.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from twin.drill.msel import Inject
 from twin.drill.session import DrillSetup, msel_of, replay_entries
 from twin.metrics import service_metrics
 from twin.report.page import Section, esc, facts, render, table
+from twin.report.strings import tr
 from twin.scenario import load_scenario
 from twin.sim.model import CityModel
 from twin.units import format_duration
@@ -29,8 +31,9 @@ from twin.units import format_duration
 REPORT_NAME = "after-action.html"
 
 
-def write_after_action(folder: Path, out: Path | None = None, city: City | None = None) -> Path:
-    """Write the after-action report of the drill in ``folder`` (default ``folder/after-action.html``)."""
+def write_after_action(folder: Path, out: Path | None = None, city: City | None = None, lang: str = "en") -> Path:
+    """Write the after-action report of the drill in ``folder`` (default ``folder/after-action.html``), in
+    ``lang`` (``en`` or ``zh``)."""
     setup, _hash = DrillSetup.read(folder)
     spec = load_scenario(setup.scenario)
     city = city or load_city(spec.map)
@@ -38,14 +41,16 @@ def write_after_action(folder: Path, out: Path | None = None, city: City | None 
     drill = _run(city, setup, entries)
     baseline = _run(city, setup, [e for e in entries if e["type"] != "command"])
     injects = msel_of(setup, drill)
-    sections = [
-        Section("sec-exercise", "Exercise overview", _overview(folder, drill, entries)),
-        Section("sec-objectives", "Objectives", _objectives(injects)),
-        Section("sec-timeline", "Injects and the actions that followed", _timeline(injects, entries)),
-        Section("sec-outcome", "Outcome against no action", _outcome(drill, baseline)),
-        Section("sec-evaluation", "Strengths and areas for improvement", _evaluation(injects)),
+    parts = [
+        ("exercise", _overview(folder, drill, entries, lang)),
+        ("objectives", _objectives(injects, lang)),
+        ("timeline", _timeline(injects, entries, lang)),
+        ("outcome", _outcome(drill, baseline, lang)),
+        ("evaluation", _evaluation(injects, lang)),
     ]
-    page = render("en", f"After-action report: {spec.name}", f"drill folder {folder.name}", sections, "twin drill")
+    sections = [Section(f"sec-{key}", tr(lang, f"aar_sec_{key}"), html) for key, html in parts]
+    title, subtitle = tr(lang, "aar_title", name=spec.name), tr(lang, "aar_subtitle", folder=folder.name)
+    page = render(lang, title, subtitle, sections, tr(lang, "aar_footer"))
     path = out or folder / REPORT_NAME
     write_text_atomic(path, page)
     return path
@@ -70,26 +75,27 @@ def _metrics(model: CityModel) -> dict[str, Any]:
     )
 
 
-def _overview(folder: Path, model: CityModel, entries: list[dict[str, Any]]) -> str:
+def _overview(folder: Path, model: CityModel, entries: list[dict[str, Any]], lang: str) -> str:
     by_role = Counter(e["role"] for e in entries if e["type"] == "command")
-    sent = ", ".join(f"{role} {count}" for role, count in sorted(by_role.items())) or "none"
+    sent = ", ".join(f"{role} {count}" for role, count in sorted(by_role.items())) or tr(lang, "aar_none")
+    journal = tr(lang, "aar_journal_entries", count=len(entries), path=f"{folder.name}/{JOURNAL_NAME}")
     return facts(
         [
-            ("Scenario", esc(model.spec.name)),
-            ("Simulated time played", esc(format_duration(model.clock_s))),
-            ("Injects sent", esc(sum(e["type"] == "inject" for e in entries))),
-            ("Commands by role", esc(sent)),
-            ("Journal", esc(f"{len(entries)} entries in {folder.name}/{JOURNAL_NAME}")),
+            (tr(lang, "aar_scenario"), esc(model.spec.name)),
+            (tr(lang, "aar_played"), esc(format_duration(model.clock_s))),
+            (tr(lang, "aar_injects_sent"), esc(sum(e["type"] == "inject" for e in entries))),
+            (tr(lang, "aar_by_role"), esc(sent)),
+            (tr(lang, "aar_journal"), esc(journal)),
         ]
     )
 
 
-def _objectives(injects: list[Inject]) -> str:
+def _objectives(injects: list[Inject], lang: str) -> str:
     tested: dict[str, list[str]] = {}
     for inject in injects:
-        tested.setdefault(inject.objective or "(none given)", []).append(inject.number)
+        tested.setdefault(inject.objective or tr(lang, "aar_no_objective"), []).append(inject.number)
     rows = [[esc(objective), esc(", ".join(numbers))] for objective, numbers in tested.items()]
-    return table(["Objective", "Injects"], rows)
+    return table([tr(lang, "aar_objective"), tr(lang, "aar_injects")], rows)
 
 
 def answer_of(inject_entry: dict[str, Any], to: str, entries: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -100,30 +106,39 @@ def answer_of(inject_entry: dict[str, Any], to: str, entries: list[dict[str, Any
     return None
 
 
-def _timeline(injects: list[Inject], entries: list[dict[str, Any]]) -> str:
+def _timeline(injects: list[Inject], entries: list[dict[str, Any]], lang: str) -> str:
     sent = {str(e["msel"]): e for e in entries if e["type"] == "inject"}
     rows = []
     for inject in injects:
         entry = sent.get(inject.number)
         if entry is None:
-            rows.append([esc(inject.number), "not sent", esc(inject.to), esc(inject.message), "", "", ""])
+            rows.append([esc(inject.number), esc(tr(lang, "aar_not_sent")), esc(inject.to), esc(inject.message)])
+            rows[-1] += ["", "", ""]
             continue
         answer = answer_of(entry, inject.to, entries)
-        action = "no action journaled" if answer is None else _action(answer)
+        action = tr(lang, "aar_no_action") if answer is None else _action(answer, lang)
         took = "" if answer is None else format_duration(answer["t_s"] - entry["t_s"])
         row = [inject.number, format_duration(entry["t_s"]), inject.to, inject.message, inject.expected_action]
         rows.append([esc(v) for v in row] + [esc(action), esc(took)])
-    header = ["#", "Sent at", "To", "Message", "Expected action", "First action of that desk", "After"]
-    return table(header, rows, nowrap=(0, 1, 6))
+    keys = ("number", "sent_at", "to", "message", "expected", "first_action", "after")
+    return table([tr(lang, f"aar_{key}") for key in keys], rows, nowrap=(0, 1, 6))
 
 
-def _action(entry: dict[str, Any]) -> str:
+def _action(entry: dict[str, Any], lang: str) -> str:
     payload = entry["payload"]
-    detail = payload.get("text") or payload.get("target") or ""
-    return f"{entry['role']}: {payload['command']} {detail} at {format_duration(entry['t_s'])}"
+    fields = {k: v for k, v in payload.items() if k != "command"}
+    detail = payload.get("text") or payload.get("target") or fields or ""
+    return tr(
+        lang,
+        "aar_action_at",
+        role=entry["role"],
+        command=payload["command"],
+        detail=detail,
+        time=format_duration(entry["t_s"]),
+    )
 
 
-def _outcome(drill: CityModel, baseline: CityModel) -> str:
+def _outcome(drill: CityModel, baseline: CityModel, lang: str) -> str:
     ours, theirs = _metrics(drill), _metrics(baseline)
     rows = []
     for service in sorted(k for k, v in ours.items() if isinstance(v, dict)):
@@ -138,17 +153,13 @@ def _outcome(drill: CityModel, baseline: CityModel) -> str:
                 f"{a['resilience_loss_h'] - b.get('resilience_loss_h', float('nan')):+.3f}",
             ]
         )
-    note = (
-        "<p class=note>No action: the same scenario, seed and injects, with none of the players' commands. "
-        "Resilience loss is the area above the service curve, in hours of full outage (twin.metrics).</p>"
-    )
-    header = ["Service", "min Q drill", "min Q no action", "loss (h) drill", "loss (h) no action", "difference (h)"]
-    return note + table(header, rows, numeric=(1, 2, 3, 4, 5))
+    note = f"<p class=note>{esc(tr(lang, 'aar_outcome_note'))}</p>"
+    keys = ("service", "min_q_drill", "min_q_none", "loss_drill", "loss_none", "difference")
+    return note + table([tr(lang, f"aar_{key}") for key in keys], rows, numeric=(1, 2, 3, 4, 5))
 
 
-def _evaluation(injects: list[Inject]) -> str:
-    objectives = list(dict.fromkeys(i.objective for i in injects)) or ["(the drill's objectives)"]
+def _evaluation(injects: list[Inject], lang: str) -> str:
+    objectives = list(dict.fromkeys(i.objective for i in injects)) or [tr(lang, "aar_the_objectives")]
     rows = [[esc(o), "", ""] for o in objectives]
-    return "<p class=note>For the evaluators to fill.</p>" + table(
-        ["Objective", "Strengths", "Areas for improvement"], rows
-    )
+    header = [tr(lang, "aar_objective"), tr(lang, "aar_strengths"), tr(lang, "aar_improvement")]
+    return f"<p class=note>{esc(tr(lang, 'aar_to_fill'))}</p>" + table(header, rows)

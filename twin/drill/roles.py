@@ -34,14 +34,17 @@ CREW_COMMANDS = ("dispatch", "stage", "recall")
 
 DESK_COMMANDS: dict[str, tuple[str, ...]] = {
     "police": ("close_road", "open_road", "message", *CREW_COMMANDS),
-    "power": ("message", *CREW_COMMANDS),
-    "water": ("message", *CREW_COMMANDS),
+    "power": ("message", "prioritise_repair", *CREW_COMMANDS),
+    "water": ("message", "prioritise_repair", *CREW_COMMANDS),
     "health": ("message", *CREW_COMMANDS),
-    "shelters": ("message",),
+    "shelters": ("message", "open_shelter", "close_shelter", "send_warning"),
     "fire_rescue": ("close_road", "message", *CREW_COMMANDS),
 }
 """What each desk may send, by command name (:data:`twin.drill.commands.COMMANDS`); the controller may send any,
-including ``set_policy``. Shelters and warnings (the residents' commands) are not desk commands yet."""
+including ``set_policy``. The shelters desk (civil protection's care and shelter desk) opens and closes shelters
+and sends warnings; the power and water desks move their own components' repairs to the front of the queue."""
+DESK_GROUPS: dict[str, str] = {"power": "power", "water": "water"}
+"""The component group whose repairs a desk may move to the front (``prioritise_repair``)."""
 
 
 @dataclass(frozen=True)

@@ -131,10 +131,15 @@ class DrillApp:
                 await task
 
     async def _pace(self) -> None:
-        """Step the engine towards the clock a few times a second, until the drill ends."""
+        """Step the engine towards the clock in a worker thread, one step at a time, until the drill ends.
+
+        The event loop only awaits each step, so requests and pushes go on while a step computes (commands
+        that come meanwhile are journaled at once and applied when it ends: :meth:`DrillSession.step_once`);
+        when no step is due it looks again a few times a second.
+        """
         while not self.session.ended:
-            self.session.tick()
-            await asyncio.sleep(TICK_EVERY_S)
+            if not await asyncio.to_thread(self.session.step_once):
+                await asyncio.sleep(TICK_EVERY_S)
         if not self.session.closed:
             await asyncio.to_thread(self.session.finish)
         self.finished.set()

@@ -8,6 +8,14 @@ the run is a pure function of (City, scenario, seed, journal): :func:`replay_dri
 the clock, bit for bit, and :meth:`DrillSession.resume` continues a crashed drill from its last checkpoint
 plus the journal entries written after it.
 
+Threads: the server steps the engine in a worker thread (:meth:`DrillSession.step_once`, one step at a time)
+so that its event loop keeps answering while a step computes. A lock guards the journal and the engine
+between steps: a command that arrives while a step (or a checkpoint) is under way is journaled at once, with
+the step it will be applied at (the end of the step under way), queued, and applied in journal order as soon as
+the step ends, before the next one starts. The journal's step of application is therefore always the step
+the engine applied it at, and a replay or a resume reproduces the run. Pages read the view of the engine
+(:class:`~twin.drill.layers.EngineView`) the worker publishes after each step, never arrays a step is writing.
+
 The drill folder holds ``drill.json`` (what was started: scenario, seed, MSEL, speed), ``journal.jsonl``,
 ``checkpoints/step-NNNNNN.npz`` with its ``.json`` (the step and how many journal entries it includes),
 and at the end ``run/``, a run folder like ``twin run`` writes (:mod:`twin.runfolder`).
@@ -16,6 +24,7 @@ and at the end ``run/``, a run folder like ``twin run`` writes (:mod:`twin.runfo
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,8 +36,9 @@ from twin.city.build import City, load_city
 from twin.drill.clock import DrillClock, WallClock, check_speed
 from twin.drill.commands import COMMANDS, CommandError, validate_command
 from twin.drill.journal import JOURNAL_NAME, Journal, read_journal
+from twin.drill.layers import EngineView, map_origin
 from twin.drill.msel import Inject, load_msel
-from twin.drill.roles import DESKS, Role
+from twin.drill.roles import DESK_GROUPS, DESKS, Role
 from twin.errors import RunError
 from twin.results import Results, to_jsonable
 from twin.run import results_of, run_provenance, write_run_folder
@@ -36,6 +46,7 @@ from twin.runfolder import begin_run_folder
 from twin.scenario import Scenario, load_scenario
 from twin.sim.checkpoint import scenario_hash
 from twin.sim.model import CityModel
+from twin.sim.targets import resolve_components
 
 DRILL_JSON = "drill.json"
 CHECKPOINTS = "checkpoints"
@@ -153,7 +164,17 @@ class DrillSession:
     notes: list[str] = field(default_factory=list)
     ended: bool = False
     closed: bool = False
+    view: EngineView | None = None
+    origin: tuple[float, float] = (0.0, 0.0)
     _checkpoint_at_s: float = 0.0
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _step_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _busy_until: tuple[int, float] | None = None
+    _pending: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.origin = map_origin(self.model.city)
+        self.view = EngineView.of(self.model, self.origin)
 
     # --- building ----------------------------------------------------------------------------------------
 
@@ -213,11 +234,26 @@ class DrillSession:
             raise RefusedError(f"the {role.title} role may not send {name}; it may send: {allowed}")
         if not role.commands:
             raise RefusedError(f"the {role.title} role only watches and sends no commands")
-        validate_command(payload, self.model.city, tuple(DESKS))
+        command = validate_command(payload, self.model.city, tuple(DESKS))
         if name not in role.commands:  # unreachable for known commands; unknown ones failed validation
             raise RefusedError(f"the {role.title} role may not send {name}")
-        self._check_running()
-        return self._record("command", role.name, payload)
+        if name == "prioritise_repair" and role.name in DESK_GROUPS:
+            self._check_own_components(role, command.target)
+        with self._lock:
+            self._check_running()
+            return self._record("command", role.name, payload)
+
+    def _check_own_components(self, role: Role, target: dict[str, Any]) -> None:
+        """A desk moves only its own service's repairs to the front (RefusedError naming the others)."""
+        facilities = self.model.city.facilities
+        rows = resolve_components(self.model.city, target)
+        group = facilities["group"].to_numpy().astype(str)[rows]
+        others = sorted(set(group[group != DESK_GROUPS[role.name]].tolist()))
+        if others:
+            raise RefusedError(
+                f"the {role.title} desk moves only {DESK_GROUPS[role.name]} repairs to the front; the target also "
+                f"selects {', '.join(others)} components (narrow it with groups: [{DESK_GROUPS[role.name]}])"
+            )
 
     def fire(self, role: Role, number: str) -> dict[str, Any]:
         """Send MSEL inject ``number`` now (the controller's hand)."""
@@ -227,10 +263,11 @@ class DrillSession:
         if inject is None:
             known = ", ".join(i.number for i in self.injects) or "none (no MSEL was given)"
             raise CommandError([("number", f"no inject numbered {number!r}; injects: {known}")])
-        if number in self.fired:
-            raise CommandError([("number", f"inject {number} was already sent")])
-        self._check_running()
-        return self._send(inject)
+        with self._lock:
+            if number in self.fired:
+                raise CommandError([("number", f"inject {number} was already sent")])
+            self._check_running()
+            return self._send(inject)
 
     def control(self, role: Role, payload: Any) -> dict[str, Any]:
         """A clock action of the controller: start, pause, resume, speed (with ``speed``), step, end."""
@@ -247,11 +284,12 @@ class DrillSession:
                 check_speed(payload.get("speed"))
             except ValueError as exc:
                 raise CommandError([("speed", str(exc))]) from None
-        self._check_running()
-        # The end is an "end" entry: a replay stops there, as the drill did.
-        entry = self._journal("end" if action == "end" else "clock", role.name, payload)
-        self._clock_action(action, payload.get("speed"))
-        return _ack(entry)
+        with self._lock:
+            self._check_running()
+            # The end is an "end" entry: a replay stops there, as the drill did.
+            entry = self._journal("end" if action == "end" else "clock", role.name, payload)
+            self._clock_action(action, payload.get("speed"))
+            return _ack(entry)
 
     def _clock_action(self, action: str, speed: Any) -> None:
         if action in ("start", "resume"):
@@ -262,14 +300,15 @@ class DrillSession:
             self.clock.set_speed(float(speed))
         elif action == "step":
             self.clock.pause()
-            target = max(self.clock.sim_s(), self.model.clock_s) + float(self.model.spec.step_s)
+            engine_s = self._busy_until[1] if self._busy_until else self.model.clock_s
+            target = max(self.clock.sim_s(), engine_s) + float(self.model.spec.step_s)
             self.clock.advance(target - self.clock.sim_s())
         elif action == "end":
             self.clock.pause()
             self.ended = True
 
     def _check_running(self) -> None:
-        if self.ended:
+        if self.ended or self.closed:
             raise RefusedError("the drill has ended; the after-action tables are in its folder")
 
     def _send(self, inject: Inject) -> dict[str, Any]:
@@ -277,36 +316,74 @@ class DrillSession:
         return self._record("inject", "controller", inject.payload, msel=inject.number)
 
     def _record(self, kind: str, role: str, payload: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        """Journal (fsync), then apply: an acknowledged command is on disk."""
+        """Journal (fsync), then apply, or queue it for the end of the step under way: an acknowledged command is
+        on disk (call with the lock held)."""
         entry = self._journal(kind, role, payload, **extra)
-        apply_entry(self.model, entry)
+        if self._busy_until is None:
+            apply_entry(self.model, entry)
+        else:
+            self._pending.append(entry)
         return _ack(entry)
 
     def _journal(self, kind: str, role: str, payload: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        entry = self.journal.append(kind, role, self.model.step_count, self.model.clock_s, payload, **extra)
+        """Append an entry with the step (and time) it takes effect at: now between steps, else the end of the
+        step under way (call with the lock held)."""
+        step, t_s = self._busy_until or (self.model.step_count, self.model.clock_s)
+        entry = self.journal.append(kind, role, step, t_s, payload, **extra)
         self.entries.append(entry)
         return entry
+
+    def _apply_pending(self) -> None:
+        """Apply, in journal order, what was queued while the engine was busy (call with the lock held)."""
+        self._busy_until = None
+        pending, self._pending = self._pending, []
+        for entry in pending:
+            apply_entry(self.model, entry)
 
     # --- time -------------------------------------------------------------------------------------------
 
     def tick(self, budget_s: float = 0.05, timer: Callable[[], float] = time.perf_counter) -> int:
-        """Fire the injects that are due and step the engine towards the clock, for at most ``budget_s`` of
-        computing (the rest waits for the next tick: the engine then reports how far behind it is). Returns
-        the number of steps taken."""
-        if self.ended:
-            return 0
+        """Step the engine towards the clock in this thread for at most ``budget_s`` of computing (at least one
+        step when one is due); the rest waits for the next tick. Returns the number of steps taken."""
         began, steps = timer(), 0
-        self._fire_due()
-        while not self.model.finished and self._due() and (steps == 0 or timer() - began < budget_s):
-            self.model.step()
+        while (steps == 0 or timer() - began < budget_s) and self.step_once():
             steps += 1
-            if self.model.clock_s - self._checkpoint_at_s >= self.setup.checkpoint_every_s - 1e-9:
-                self._checkpoint()
-            self._fire_due()
+        return steps
+
+    def step_once(self) -> bool:
+        """Fire the injects that are due and, when the clock has passed the end of the engine's next step, take
+        it; return whether a step was taken. Safe to call from a worker thread while the event loop submits
+        commands: the engine steps outside the lock and what arrives meanwhile is applied after the step."""
+        with self._step_lock:
+            with self._lock:
+                if self.ended:
+                    return False
+                self._fire_due()
+                if self.model.finished or not self._due():
+                    self._end_if_finished()
+                    return False
+                dt = min(float(self.model.spec.step_s), self.model.duration_s - self.model.clock_s)
+                self._busy_until = (self.model.step_count + 1, self.model.clock_s + dt)  # as CityModel.step adds
+            self.model.step()
+            with self._lock:
+                self._apply_pending()
+                checkpoint = self.model.clock_s - self._checkpoint_at_s >= self.setup.checkpoint_every_s - 1e-9
+                if checkpoint:  # written outside the lock: commands meanwhile wait in the queue, as during a step
+                    included = self.journal.count
+                    self._busy_until = (self.model.step_count, self.model.clock_s)
+            if checkpoint:
+                self._checkpoint(included)
+            with self._lock:
+                self._apply_pending()
+                self._fire_due()
+                self._end_if_finished()
+                self.view = EngineView.of(self.model, self.origin)
+            return True
+
+    def _end_if_finished(self) -> None:
         if self.model.finished and not self.ended:
             self._journal("end", "engine", {"reason": "the scenario's end"})
             self.ended = True
-        return steps
 
     def _due(self) -> bool:
         """Whether the clock has reached the end of the engine's next step."""
@@ -320,14 +397,16 @@ class DrillSession:
 
     def behind_s(self) -> float:
         """How far the engine lags the clock beyond its one step (s of simulated time)."""
-        return self.clock.behind_s(self.model.clock_s, float(self.model.spec.step_s))
+        engine_s = self.view.clock_s if self.view is not None else self.model.clock_s
+        return self.clock.behind_s(engine_s, float(self.model.spec.step_s))
 
-    def _checkpoint(self) -> None:
-        """Write a checkpoint with the number of journal entries it includes; keep the last few."""
+    def _checkpoint(self, included: int | None = None) -> None:
+        """Write a checkpoint with the number of journal entries it includes (default: all); keep the last few."""
         step = self.model.step_count
         folder = self.folder / CHECKPOINTS
         self.model.checkpoint(folder / f"step-{step:06d}.npz")
-        write_text_atomic(folder / f"step-{step:06d}.json", json.dumps({"step": step, "journal": self.journal.count}))
+        count = self.journal.count if included is None else included
+        write_text_atomic(folder / f"step-{step:06d}.json", json.dumps({"step": step, "journal": count}))
         self._checkpoint_at_s = self.model.clock_s
         for old in sorted(folder.glob("step-*.json"))[:-KEEP_CHECKPOINTS]:
             old.with_suffix(".npz").unlink(missing_ok=True)
@@ -336,10 +415,13 @@ class DrillSession:
     # --- the end ----------------------------------------------------------------------------------------
 
     def finish(self) -> Results:
-        """Write the run folder ``run/`` (marked complete when the scenario reached its end) and close (once)."""
-        self.closed = True
-        self.journal.close()
-        return write_results(self.model, self.folder / RUN_FOLDER, len(self.entries), "twin drill")
+        """Write the run folder ``run/`` (marked complete when the scenario reached its end) and close (once);
+        waits for a step under way in the worker thread."""
+        with self._step_lock:
+            with self._lock:  # from here on every request is refused: the journal is closed
+                self.closed = True
+                self.journal.close()
+            return write_results(self.model, self.folder / RUN_FOLDER, len(self.entries), "twin drill")
 
 
 def write_results(model: CityModel, out: Path, entries: int, command: str) -> Results:

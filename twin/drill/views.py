@@ -3,8 +3,11 @@
 The map comes from the City's own geometry (drivable links and waterways, in the map's metric CRS, relative
 to the south-west corner and rounded to the metre; lifeline components as points), so the page needs no tile
 server and no request leaves the machine. Each open page has a :class:`ClientView` that remembers what it
-was sent and sends only what changed: links closed or reopened, components down or back, new rows of the
-time series, new feed lines, and the clock.
+was sent and sends only what changed: links closed or reopened, components down or back, crews that moved or
+changed status, shelters whose occupancy changed, new rows of the time series, new feed lines, and the clock.
+
+Pages never read the engine while it steps (it steps in a worker thread): the views are built from the
+:class:`~twin.drill.layers.EngineView` the session publishes after each step.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
+
+from twin.drill.layers import CREW_STATUS, CrewRow, ShelterRow
 
 if TYPE_CHECKING:
     from twin.city.build import City
@@ -37,6 +42,7 @@ def map_document(city: City) -> dict[str, Any]:
         "road_class": city.drive.links["highway"].astype(str).tolist(),
         "road_names": city.drive.links["name"].fillna("").astype(str).tolist(),
         "rivers": _lines(waters, x0, y0),
+        "crew_status": list(CREW_STATUS),
         "river_kind": city.waterways["kind"].astype(str).tolist(),
         "components": {
             "x": np.round(facilities["x"].to_numpy() - x0).astype(int).tolist(),
@@ -74,39 +80,49 @@ class ClientView:
         self.role = role
         self._closed: np.ndarray | None = None
         self._down: np.ndarray | None = None
+        self._crews: tuple[CrewRow, ...] = ()
+        self._shelters: tuple[ShelterRow, ...] = ()
         self._rows = 0
         self._log = 0
         self._entries = 0
         self._clock: dict[str, Any] = {}
 
     def update(self, session: DrillSession) -> dict[str, Any] | None:
-        """The delta for this page (None when nothing changed)."""
-        model, state = session.model, session.model.state
+        """The delta for this page (None when nothing changed), from the session's published view."""
+        view, recorder = session.view, session.model.recorder
+        assert view is not None  # published when the session is built
         delta: dict[str, Any] = {}
         clock = clock_document(session)
         if clock != self._clock:
             delta["clock"] = self._clock = clock
-        closed = state.link_closed_event | state.link_closed_flood | state.link_closed_debris
+        closed = view.closed_event | view.closed_flood | view.closed_debris
         if self._closed is None or not np.array_equal(closed, self._closed):
             delta["closed"] = _ids(closed)
             delta["closed_by"] = {
-                "event": _ids(state.link_closed_event),
-                "flood": _ids(state.link_closed_flood),
-                "debris": _ids(state.link_closed_debris),
+                "event": _ids(view.closed_event),
+                "flood": _ids(view.closed_flood),
+                "debris": _ids(view.closed_debris),
             }
-            self._closed = closed.copy()
-        down = ~state.comp_up | state.comp_damaged
-        if self._down is None or not np.array_equal(down, self._down):
-            delta["down"] = _ids(down)
-            self._down = down.copy()
-        rows = model.recorder.rows
-        if len(rows) > self._rows:
-            delta["series"] = [_finite(row) for row in rows[self._rows :]]
-            self._rows = len(rows)
-        log = model.recorder.events
-        if len(log) > self._log:
-            delta["log"] = [_log_line(e) for e in log[self._log :] if not _journaled_message(e)]
-            self._log = len(log)
+            self._closed = closed
+        if self._down is None or not np.array_equal(view.down, self._down):
+            delta["down"] = _ids(view.down)
+            self._down = view.down
+        crews = _changed(self._crews, view.crews)
+        if crews:
+            delta["crews"] = crews
+            self._crews = view.crews
+        shelters = _changed(self._shelters, view.shelters)
+        if shelters:
+            delta["shelters"] = shelters
+            delta["shelter_names"] = {k: view.shelter_names[int(k)] for k in shelters}
+            self._shelters = view.shelters
+        if view.rows > self._rows:
+            delta["series"] = [_finite(row) for row in recorder.rows[self._rows : view.rows]]
+            self._rows = view.rows
+        if view.events > self._log:
+            events = recorder.events[self._log : view.events]
+            delta["log"] = [_log_line(e) for e in events if not _journaled_message(e)]
+            self._log = view.events
         entries = session.entries
         if len(entries) > self._entries:
             delta["journal"] = [e for e in entries[self._entries :] if visible(e, self.role)]
@@ -114,12 +130,17 @@ class ClientView:
         return delta or None
 
 
+def _changed(before: tuple[tuple[Any, ...], ...], now: tuple[tuple[Any, ...], ...]) -> dict[str, list[Any]]:
+    """The rows of a layer that are new or differ from what the page has, by their index (as JSON keys)."""
+    return {str(i): list(row) for i, row in enumerate(now) if i >= len(before) or before[i] != row}
+
+
 def clock_document(session: DrillSession) -> dict[str, Any]:
     """The clock as the page shows it (times rounded to the millisecond)."""
     reading = session.clock.reading()
     return {
         "sim_s": round(reading.sim_s, 3),
-        "engine_s": session.model.clock_s,
+        "engine_s": session.view.clock_s if session.view is not None else session.model.clock_s,
         "speed": reading.speed,
         "set_speed": session.clock.speed,
         "paused": reading.paused,

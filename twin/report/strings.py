@@ -192,6 +192,49 @@ EN: dict[str, str] = {
         "interval). Cost: the variant's interventions minus the baseline's, as the scenarios give them; twin has "
         "no default costs."
     ),
+    # the drill's after-action report (twin drill report)
+    "aar_title": "After-action report: {name}",
+    "aar_subtitle": "drill folder {folder}",
+    "aar_footer": "twin drill",
+    "aar_sec_exercise": "Exercise overview",
+    "aar_sec_objectives": "Objectives",
+    "aar_sec_timeline": "Injects and the actions that followed",
+    "aar_sec_outcome": "Outcome against no action",
+    "aar_sec_evaluation": "Strengths and areas for improvement",
+    "aar_scenario": "Scenario",
+    "aar_played": "Simulated time played",
+    "aar_injects_sent": "Injects sent",
+    "aar_by_role": "Commands by role",
+    "aar_journal": "Journal",
+    "aar_journal_entries": "{count} entries in {path}",
+    "aar_none": "none",
+    "aar_no_objective": "(none given)",
+    "aar_objective": "Objective",
+    "aar_injects": "Injects",
+    "aar_not_sent": "not sent",
+    "aar_no_action": "no action journaled",
+    "aar_action_at": "{role}: {command} {detail} at {time}",
+    "aar_number": "#",
+    "aar_sent_at": "Sent at",
+    "aar_to": "To",
+    "aar_message": "Message",
+    "aar_expected": "Expected action",
+    "aar_first_action": "First action of that desk",
+    "aar_after": "After",
+    "aar_outcome_note": (
+        "No action: the same scenario, seed and injects, with none of the players' commands. Resilience loss is "
+        "the area above the service curve, in hours of full outage (twin.metrics)."
+    ),
+    "aar_service": "Service",
+    "aar_min_q_drill": "min Q drill",
+    "aar_min_q_none": "min Q no action",
+    "aar_loss_drill": "loss (h) drill",
+    "aar_loss_none": "loss (h) no action",
+    "aar_difference": "difference (h)",
+    "aar_to_fill": "For the evaluators to fill.",
+    "aar_the_objectives": "(the drill's objectives)",
+    "aar_strengths": "Strengths",
+    "aar_improvement": "Areas for improvement",
 }
 
 ZH: dict[str, str] = {
@@ -359,6 +402,49 @@ ZH: dict[str, str] = {
         "避免量：基准的无服务人·小时减去该方案的（跨种子均值，Welch 区间）。成本：该方案的干预措施成本减去基准的，"
         "按情景文件所给；twin 不提供默认成本。"
     ),
+    # 演练的事后评估报告（twin drill report）
+    "aar_title": "演练事后评估报告：{name}",
+    "aar_subtitle": "演练文件夹 {folder}",
+    "aar_footer": "twin drill",
+    "aar_sec_exercise": "演练概况",
+    "aar_sec_objectives": "演练目标",
+    "aar_sec_timeline": "注入事件及随后的处置行动",
+    "aar_sec_outcome": "与不采取行动的结果对比",
+    "aar_sec_evaluation": "优点与待改进之处",
+    "aar_scenario": "情景",
+    "aar_played": "已演练的模拟时间",
+    "aar_injects_sent": "已发送的注入事件",
+    "aar_by_role": "各角色发出的指令",
+    "aar_journal": "日志",
+    "aar_journal_entries": "{path} 中共 {count} 条记录",
+    "aar_none": "无",
+    "aar_no_objective": "（未给出）",
+    "aar_objective": "目标",
+    "aar_injects": "注入事件",
+    "aar_not_sent": "未发送",
+    "aar_no_action": "日志中无处置行动",
+    "aar_action_at": "{role}：{command} {detail}，于 {time}",
+    "aar_number": "编号",
+    "aar_sent_at": "发送时间",
+    "aar_to": "接收方",
+    "aar_message": "消息",
+    "aar_expected": "预期行动",
+    "aar_first_action": "该席位的首个行动",
+    "aar_after": "用时",
+    "aar_outcome_note": (
+        "不采取行动：相同的情景、随机种子和注入事件，但不含任何参演人员的指令。韧性损失为服务曲线上方的面积，"
+        "以完全中断的小时数计（twin.metrics）。"
+    ),
+    "aar_service": "服务",
+    "aar_min_q_drill": "演练最低 Q",
+    "aar_min_q_none": "无行动最低 Q",
+    "aar_loss_drill": "演练损失（小时）",
+    "aar_loss_none": "无行动损失（小时）",
+    "aar_difference": "差值（小时）",
+    "aar_to_fill": "由评估人员填写。",
+    "aar_the_objectives": "（本次演练的目标）",
+    "aar_strengths": "优点",
+    "aar_improvement": "待改进之处",
 }
 
 TABLES: dict[str, dict[str, str]] = {"en": EN, "zh": ZH}

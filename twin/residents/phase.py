@@ -28,9 +28,10 @@ from scipy.spatial import cKDTree
 
 from twin.atomic import write_json_atomic, write_parquet_atomic
 from twin.city.build import City
-from twin.registry import REGISTRY
+from twin.registry import REGISTRY, EventKindInfo
 from twin.residents import cars, decision, needs, rescues
 from twin.residents.areas import WarningAreas, siren_pairs
+from twin.residents.changes import DrillChanges
 from twin.residents.metrics import residents_metrics
 from twin.residents.notes import residents_assumptions
 from twin.residents.people import DRIVING, ELSEWHERE, HOME, SHELTER, STATUSES, WALKING, WORK, PeopleState
@@ -85,6 +86,8 @@ class ResidentsPhase(Phase):
         self.areas = WarningAreas.resolve(city, self.places, self.warnings)
         self.siren_node, self.siren_pair_node, self.siren_pair_siren = siren_pairs(city)
         self.shelters = _shelters(city, self.places)
+        self.zone_xy = _zone_xy(city)
+        self.shelter_xy = _shelter_rows(city)[["x", "y"]].to_numpy(float)
         self._draw(rng)
         self._static()
         self.people = PeopleState.start(self.population)
@@ -97,6 +100,7 @@ class ResidentsPhase(Phase):
         self.view = WaterView(self.graph, self.places, self.population, *self._ground())
         self._issued_cache: dict[tuple[object, ...], np.ndarray] = {}
         self._cue = np.zeros(self.population.size, dtype=bool)
+        self.changes = DrillChanges(held=np.full(self.shelters.count, -1, dtype=np.int64))
 
     def _draw(self, rng: np.random.Generator) -> None:
         """Every random number the phase uses, drawn once now (a person's quantile on each curve)."""
@@ -507,10 +511,18 @@ class ResidentsPhase(Phase):
             "issued_s": self.issued_s,
             "room": self.room,
             "q_shelter": self.q_shelter,
+            **self.changes.arrays(),
         }
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore :meth:`arrays`."""
+        changes = DrillChanges.parse(arrays)
+        if changes is not None:  # warnings sent and shelters opened by commands, before the state that counts them
+            for params in changes.warnings:
+                self.add_warning(params)
+            for params in changes.shelters:
+                self.add_shelter(params)
+            self.changes = changes
         self.people = PeopleState.from_arrays(arrays)
         self.walkers = Walkers(self.people.node, self.people.nxt, self.people.left_m)
         self.issued_s = np.array(arrays["issued_s"], dtype=np.float64)
@@ -520,6 +532,41 @@ class ResidentsPhase(Phase):
         self._routes, self._routes_key = None, b""
         self.view = WaterView(self.graph, self.places, self.population, *self._ground())
         self._issued_cache.clear()
+
+    # --- drill commands (twin.residents.commands applies them; these change the structure only) -----------------
+
+    def add_warning(self, params: dict[str, Any]) -> None:
+        """Append a warning (``t_s``, ``zones`` or None, ``channels``, ``evacuate``, ``text``) to the warnings and
+        their areas; :meth:`_issue` sends it when its time is reached. ScenarioError names an unknown zone."""
+        area = {"zones": params["zones"]} if params["zones"] else {}
+        fields = {k: params[k] for k in ("channels", "evacuate", "text")}
+        spec = WarningSpec.model_validate({"at": params["t_s"], "area": area, **fields})
+        new = WarningAreas.resolve(self.city, self.places, [spec])
+        areas = self.areas
+        self.areas = WarningAreas(areas.mask + new.mask, areas.whole + new.whole, areas.forecast_m + new.forecast_m)
+        self.warnings.append(spec)
+        self._issued_cache.clear()
+
+    def add_shelter(self, params: dict[str, Any]) -> None:
+        """Append a shelter (``building``, ``capacity``, ``name``) at the building's nearest walkable and drivable
+        nodes, and recompute every zone's order of shelters (:func:`~twin.residents.shelters.preference_order`)."""
+        city, shelters = self.city, self.shelters
+        xy = city.buildings[["x", "y"]].to_numpy(float)[params["building"]]
+        walk = int(cKDTree(city.walk.nodes[["x", "y"]].to_numpy(float)).query(xy)[1])
+        drive = int(cKDTree(city.drive.nodes[["x", "y"]].to_numpy(float)).query(xy)[1])
+        self.shelter_xy = np.vstack([self.shelter_xy, xy[None, :]])
+        self.shelters = Shelters(
+            name=np.append(shelters.name, params["name"]),
+            node=np.append(shelters.node, walk),
+            drive_node=np.append(shelters.drive_node, drive),
+            capacity=np.append(shelters.capacity, params["capacity"]),
+            preference=preference_order(self.zone_xy, self.shelter_xy),
+        )
+        self._routes, self._routes_key = None, b""  # the route trees lead to the shelters
+
+    def shelter_open(self) -> np.ndarray:
+        """Per shelter: whether it takes people (a ``close_shelter`` command closes one)."""
+        return np.asarray(self.changes.held < 0)
 
     def table(self) -> pd.DataFrame:
         """One row per person (``people.parquet``)."""
@@ -558,18 +605,27 @@ def build(city: City, spec: Scenario, rng: np.random.Generator) -> list[Phase]:
     return [ResidentsPhase(city, spec, rng)] if wants_residents(spec) else []
 
 
-def _shelters(city: City, places: Places) -> Shelters:
+def _shelter_rows(city: City) -> pd.DataFrame:
+    """The City's public shelters (facility rows of kind ``shelter``)."""
     facilities = city.facilities
-    rows = np.flatnonzero((facilities["kind"] == "shelter").to_numpy())
-    table = facilities.iloc[rows]
+    return facilities.iloc[np.flatnonzero((facilities["kind"] == "shelter").to_numpy())]
+
+
+def _zone_xy(city: City) -> np.ndarray:
+    """Per zone (population area): the mean position of its people."""
     homes = city.homes
     weight = homes["population"].to_numpy(float)
     n_areas = len(city.config.population.areas)
     area = homes["area"].to_numpy(np.int64)
     total = np.maximum(np.bincount(area, weights=weight, minlength=n_areas), 1e-9)
-    zone_xy = np.column_stack(
+    return np.column_stack(
         [np.bincount(area, weights=weight * homes[c].to_numpy(float), minlength=n_areas) / total for c in "xy"]
     )
+
+
+def _shelters(city: City, places: Places) -> Shelters:
+    table = _shelter_rows(city)
+    zone_xy = _zone_xy(city)
     return Shelters(
         name=table["name"].to_numpy(str),
         node=table["walk_node"].to_numpy(np.int64),
@@ -622,3 +678,5 @@ def people_table(phase: ResidentsPhase) -> pd.DataFrame:
 
 
 REGISTRY.add_phase("residents", build)
+for _kind in ("send_warning", "open_shelter", "close_shelter"):
+    REGISTRY.add_event_kind(EventKindInfo(_kind, None, f"twin.residents.commands:{_kind}"))

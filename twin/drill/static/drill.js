@@ -2,7 +2,7 @@
 // It reads /api/me and /api/map once, then keeps one WebSocket open that brings deltas and takes commands.
 "use strict";
 const S = { me: null, map: null, closed: new Set(), flood: new Set(), down: new Set(), series: [], feed: [],
-  clock: null, view: null, pending: new Map(), nextId: 1, ws: null, picked: null };
+  crews: {}, shelters: {}, shelterNames: {}, clock: null, view: null, pending: new Map(), nextId: 1, ws: null, picked: null };
 const $ = (id) => document.getElementById(id);
 
 function hms(s) {
@@ -52,11 +52,13 @@ function apply(d) {
   if (d.clock) { S.clock = d.clock; showClock(); }
   if (d.closed) { S.closed = new Set(d.closed); S.flood = new Set(d.closed_by.flood.concat(d.closed_by.debris)); }
   if (d.down) S.down = new Set(d.down);
+  Object.assign(S.crews, d.crews || {}); Object.assign(S.shelters, d.shelters || {});
+  Object.assign(S.shelterNames, d.shelter_names || {});
   if (d.series) { S.series.push(...d.series); showVitals(); }
   for (const e of d.log || []) S.feed.push({ t: e.t_s, text: `${e.kind} ${e.target} ${e.details.text || ""} (${e.cause})` });
   for (const e of d.journal || []) S.feed.push({ t: e.t_s, text: journalLine(e) });
   if (d.log || d.journal) showFeed();
-  if (d.closed || d.down) draw();
+  if (d.closed || d.down || d.crews || d.shelters) draw();
 }
 
 function journalLine(e) {
@@ -65,7 +67,8 @@ function journalLine(e) {
   if (e.type === "end") return `drill ended: ${p.reason || "by the controller"}`;
   const who = e.type === "inject" ? `inject ${e.msel}` : e.role;
   if (p.command === "message") return `${who} → ${p.to || "all"}: ${p.text}`;
-  return `${who}: ${p.command} ${JSON.stringify(p.target || {})}`;
+  const { command, ...fields } = p;
+  return `${who}: ${command} ${JSON.stringify(fields)}`;
 }
 
 function showClock() {
@@ -132,7 +135,30 @@ function draw() {
   for (const id of S.down) {
     const [x, y] = px(comp.x[id], comp.y[id]); g.fillStyle = "#e67e22"; g.beginPath(); g.arc(x, y, 4, 0, 7); g.fill();
   }
+  drawShelters(g); drawCrews(g);
   if (S.picked !== null) { g.strokeStyle = "#000"; g.lineWidth = 3; line(g, S.map.roads[S.picked]); }
+}
+
+// Shelters: a square filled by the share of its places taken, grey when closed, with "inside/places".
+function drawShelters(g) {
+  g.font = "11px sans-serif"; g.lineWidth = 1.5;
+  for (const [i, [sx, sy, inside, places, open]] of Object.entries(S.shelters)) {
+    const [x, y] = px(sx, sy), full = places > 0 ? Math.min(1, inside / places) : 1;
+    g.fillStyle = "#fff"; g.fillRect(x - 6, y - 6, 12, 12);
+    g.fillStyle = open ? "#2e8b57" : "#888"; g.fillRect(x - 6, y + 6 - 12 * full, 12, 12 * full);
+    g.strokeStyle = open ? "#2e8b57" : "#888"; g.strokeRect(x - 6, y - 6, 12, 12);
+    const label = S.view.k > 0.5 ? `${S.shelterNames[i]} ` : "";  // names once zoomed in
+    g.fillStyle = "#222"; g.fillText(`${label}${inside}/${places}${open ? "" : " closed"}`, x + 8, y + 4);
+  }
+}
+
+// Crews: a dot coloured by what it does (free, on the way, on scene, returning).
+const CREW_COLOURS = ["#2ca02c", "#ff7f0e", "#d62728", "#1f77b4"];
+function drawCrews(g) {
+  for (const [cx, cy, status] of Object.values(S.crews)) {
+    const [x, y] = px(cx, cy); g.fillStyle = CREW_COLOURS[status]; g.strokeStyle = "#fff"; g.lineWidth = 1;
+    g.beginPath(); g.arc(x, y, 3.5, 0, 7); g.fill(); g.stroke();
+  }
 }
 
 function zoom(ev) {
@@ -170,6 +196,15 @@ function parseTarget(text) {
   return target;
 }
 
+// A form's text as the JSON the server checks: selectors, whole numbers, lists of names, true/false.
+function fieldValue(kind, text) {
+  if (["links", "components"].includes(kind)) return parseTarget(text);
+  if (["number", "count", "building"].includes(kind)) return /^\s*\d+\s*$/.test(text) ? Number(text) : text;
+  if (["zones", "channels"].includes(kind)) return text.split(",").map((v) => v.trim()).filter(Boolean);
+  if (kind === "flag") return text === "true";
+  return text;
+}
+
 function buildForms() {
   const box = $("commandforms");
   if (!S.me.commands.length) { box.textContent = "This role watches: it sends no commands."; return; }
@@ -182,6 +217,9 @@ function buildForms() {
       if (f.kind === "desk") {
         input = document.createElement("select"); input.append(new Option("everyone", ""));
         for (const [k, v] of Object.entries(S.me.desks)) input.append(new Option(v, k));
+      } else if (f.kind === "flag") {
+        input = document.createElement("select");
+        for (const v of ["", "true", "false"]) input.append(new Option(v || "(default)", v));
       } else { input = document.createElement("input"); input.placeholder = f.help; }
       input.name = f.name; input.dataset.kind = f.kind; label.append(input); form.append(label);
     }
@@ -191,7 +229,7 @@ function buildForms() {
       try {
         for (const input of form.querySelectorAll("input, select")) {
           if (!input.value) continue;
-          payload[input.name] = ["links", "components"].includes(input.dataset.kind) ? parseTarget(input.value) : input.value;
+          payload[input.name] = fieldValue(input.dataset.kind, input.value);
         }
       } catch (err) { answer({ error: `target: ${err.message}` }); return; }
       send("command", payload, form);

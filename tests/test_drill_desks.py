@@ -1,0 +1,244 @@
+"""The desks' own commands as engine events: warnings (shelters desk), shelters opened and closed, and repairs
+moved to the front of the crews' queue (power and water desks); each checked per field, each against an answer
+computed by hand from the model's own curves and draws."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+from twin.city.build import City
+from twin.crews.phase import CrewsPhase
+from twin.drill.commands import CommandError, validate_command
+from twin.drill.roles import DESK_COMMANDS, DESKS, Role
+from twin.residents.people import ELSEWHERE, SHELTER
+from twin.residents.phase import ResidentsPhase
+from twin.residents.warnings import CELL, CURVES, logistic_share
+from twin.scenario import Scenario, load_scenario
+from twin.sim.model import CityModel
+
+DESK_NAMES = tuple(DESKS)
+
+
+def _scenario(tmp_path: Path, **changes: Any) -> Scenario:
+    data: dict[str, Any] = {
+        "name": "desks-test",
+        "map": str(ROOT / "maps" / "andorra"),
+        "timezone": "Europe/Andorra",
+        "start": "2025-10-12T03:00",  # a Sunday night: everyone at home, the night reach of each channel
+        "duration": "2h",
+        "step": "5min",
+        "seed": 7,
+    }
+    data.update(changes)
+    path = tmp_path / f"s{len(list(tmp_path.iterdir()))}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return load_scenario(path)
+
+
+def _residents(model: CityModel) -> ResidentsPhase:
+    phase = model.phases["residents"][0]
+    assert isinstance(phase, ResidentsPhase)
+    return phase
+
+
+# --- validation ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "fields"),
+    [
+        ({"command": "send_warning", "zones": ["Ordino"], "channels": ["carrier_pigeon"]}, ["zones", "channels"]),
+        ({"command": "send_warning", "channels": "siren", "evacuate": "yes"}, ["channels", "evacuate"]),
+        ({"command": "send_warning", "channels": ["door_to_door"]}, ["channels"]),
+        ({"command": "open_shelter", "capacity": 0}, ["capacity", "building", "shelter"]),
+        (
+            {"command": "open_shelter", "building": 10**7, "shelter": "Pavello Joan Alay"},
+            ["building"] * 2 + ["shelter"],
+        ),
+        ({"command": "open_shelter", "shelter": "Pavello Joan Alay", "capacity": 5}, ["capacity"]),
+        ({"command": "close_shelter", "shelter": "The Ritz"}, ["shelter"]),
+        ({"command": "prioritise_repair", "target": {"name": "No such thing"}}, ["target"]),
+    ],
+)
+def test_the_desks_commands_are_checked_per_field(andorra_city: City, payload: dict, fields: list[str]) -> None:
+    with pytest.raises(CommandError) as caught:
+        validate_command(payload, andorra_city, DESK_NAMES)
+    assert sorted(name for name, _ in caught.value.problems) == sorted(fields), caught.value.problems
+    assert all(message for _, message in caught.value.problems)
+
+
+def test_the_desks_that_send_them() -> None:
+    assert {"open_shelter", "close_shelter", "send_warning"} <= set(DESK_COMMANDS["shelters"])
+    assert "prioritise_repair" in DESK_COMMANDS["power"] and "prioritise_repair" in DESK_COMMANDS["water"]
+    assert "send_warning" not in DESK_COMMANDS["police"] and "prioritise_repair" not in DESK_COMMANDS["health"]
+
+
+def test_the_power_desk_moves_only_power_repairs(andorra_city: City, tmp_path: Path) -> None:
+    from twin.drill.session import DrillSession, DrillSetup, RefusedError
+
+    scenario = ROOT / "scenarios" / "andorra-flood-drill.yaml"
+    session = DrillSession.start(tmp_path / "d", DrillSetup(scenario), city=andorra_city)
+    power = Role("power", "player", "Power", DESK_COMMANDS["power"])
+    with pytest.raises(RefusedError, match="water"):
+        session.submit(power, {"command": "prioritise_repair", "target": {"groups": ["power", "water"]}})
+    ack = session.submit(power, {"command": "prioritise_repair", "target": {"groups": ["power"], "kinds": ["plant"]}})
+    assert ack["ok"] and session.entries[-1]["payload"]["target"] == {"groups": ["power"], "kinds": ["plant"]}
+    session.journal.close()
+
+
+# --- warnings --------------------------------------------------------------------------------------------------
+
+
+def test_a_warning_sent_by_command_reaches_its_zone_along_the_channels_curve(
+    andorra_city: City, tmp_path: Path
+) -> None:
+    """Unwarned people stay at home, so after t seconds the warned are exactly those at home in the zone whose
+    cell site works and whose draw u is below P(t) = R (L(t) - L(0)) / (1 - L(0)) of cell broadcast at night."""
+    model = CityModel(andorra_city, _scenario(tmp_path, residents={}))
+    phase = _residents(model)
+    model.inject("send_warning", zones=["Encamp"], channels=["cell_broadcast"], evacuate=False, text="Stay in")
+    start_node = phase.people.node.copy()
+    present = phase.people.status != ELSEWHERE
+    signal = phase.reader.served(model.state, 0.0)["telecom"][start_node]
+    encamp = [a.name for a in andorra_city.config.population.areas].index("Encamp")
+    in_zone = phase.places.area[start_node] == encamp
+    curve = CURVES["cell_broadcast"]
+    for _ in range(6):  # to 30 min, checked at every step
+        model.step()
+        share = float(logistic_share(model.clock_s, curve.reach_night, curve.half_s))  # sent at t = 0
+        expected = present & in_zone & signal & (phase.u_channel[CELL] < share)
+        warned = np.isfinite(phase.people.warned_s)
+        assert np.array_equal(warned, expected), model.clock_s
+    assert 0.3 * (present & in_zone).sum() < warned.sum() < (present & in_zone).sum()
+    assert (phase.people.warned_by[warned] == CELL).all() and not phase.people.ordered.any()
+    kinds = [row[1] for row in model.recorder.events]
+    assert "send_warning" in kinds and "warning" in kinds  # the command, then the warning it sent
+
+
+def test_a_warning_to_an_unknown_zone_is_logged_as_refused(andorra_city: City, tmp_path: Path) -> None:
+    model = CityModel(andorra_city, _scenario(tmp_path, residents={}))
+    model.inject("send_warning", zones=["Ordino"], channels=["siren"])
+    model.step()
+    refused = [row for row in model.recorder.events if row[1] == "send_warning"]
+    assert len(refused) == 1 and "Ordino" in refused[0][4] and "refused" in refused[0][4]
+    assert not np.isfinite(_residents(model).people.warned_s).any()
+
+
+# --- shelters --------------------------------------------------------------------------------------------------
+
+
+def _shelter_drill(model: CityModel, building: int) -> None:
+    """Close every shelter of the map, open one at ``building`` with 40 places, order Encamp out."""
+    phase = _residents(model)
+    for name in phase.shelters.name.tolist():
+        model.inject("close_shelter", shelter=name)
+    model.inject("open_shelter", building=building, capacity=40, name="Drill shelter")
+    model.inject("send_warning", zones=["Encamp"], channels=["cell_broadcast", "word_of_mouth"], evacuate=True)
+
+
+def _encamp_building(city: City, phase: ResidentsPhase) -> int:
+    encamp = [a.name for a in city.config.population.areas].index("Encamp")
+    xy = city.buildings[["x", "y"]].to_numpy(float)
+    return int(np.argmin(((xy - phase.zone_xy[encamp]) ** 2).sum(axis=1)))
+
+
+@pytest.mark.slow
+def test_an_opened_shelter_takes_the_evacuees_and_a_closed_one_takes_none(andorra_city: City, tmp_path: Path) -> None:
+    spec = _scenario(tmp_path, residents={"shelter_share": 1.0})
+    model = CityModel(andorra_city, spec)
+    phase = _residents(model)
+    old = phase.shelters.count
+    building = _encamp_building(andorra_city, phase)
+    _shelter_drill(model, building)
+    model.run()
+    assert phase.shelters.count == old + 1 and phase.shelters.name[old] == "Drill shelter"
+    assert not phase.shelter_open()[:old].any() and phase.shelter_open()[old]
+    headed = phase.people.target[~np.isnan(phase.people.left_s)]
+    assert (headed == old).sum() == 40  # all 40 places taken, nobody sent to a closed shelter
+    assert not np.isin(headed, np.arange(old)).any()
+    inside = phase.people.status == SHELTER
+    assert 0 < inside.sum() <= 40 and (phase.people.target[inside] == old).all()
+    assert phase.room[old] == 0
+    table = phase.table()
+    assert (table["destination"] == "Drill shelter").sum() == 40
+    assert (table["destination"] == "elsewhere").sum() > 0  # the rest, turned away, went out of the model
+
+
+@pytest.mark.slow
+def test_a_checkpoint_keeps_the_shelters_and_warnings_of_commands(andorra_city: City, tmp_path: Path) -> None:
+    spec = _scenario(tmp_path, residents={"shelter_share": 1.0})
+    whole = CityModel(andorra_city, spec)
+    building = _encamp_building(andorra_city, _residents(whole))
+    _shelter_drill(whole, building)
+    whole.run(until_s=1800)
+    whole.checkpoint(tmp_path / "c.npz")
+    whole.run()
+    resumed = CityModel.restore(tmp_path / "c.npz", andorra_city, spec)
+    resumed.run()
+    a, b = _residents(whole), _residents(resumed)
+    assert b.shelters.name.tolist() == a.shelters.name.tolist() and len(b.warnings) == len(a.warnings)
+    assert a.table().equals(b.table())
+    assert np.array_equal(a.room, b.room) and np.array_equal(a.shelter_open(), b.shelter_open())
+
+
+def test_a_shelter_is_reopened_with_the_places_it_had_left(andorra_city: City, tmp_path: Path) -> None:
+    model = CityModel(andorra_city, _scenario(tmp_path, residents={}))
+    phase = _residents(model)
+    name = str(phase.shelters.name[0])
+    room = int(phase.room[0])
+    model.inject("close_shelter", shelter=name)
+    model.step()
+    assert phase.room[0] == 0 and not phase.shelter_open()[0]
+    model.inject("open_shelter", shelter=name)
+    model.inject("open_shelter", shelter=name)  # twice: the second is refused
+    model.step()
+    assert phase.room[0] == room and phase.shelter_open()[0]
+    refused = [row for row in model.recorder.events if row[1] == "open_shelter" and "refused" in row[4]]
+    assert len(refused) == 1 and "open already" in refused[0][4]
+
+
+# --- repair priorities -----------------------------------------------------------------------------------------
+
+REPAIRS: dict[str, Any] = {
+    "per_station": {"fire_station": 0, "hospital": 0, "police": 0},
+    "depot_crews": {"power": 1, "water": 0, "telecom": 0, "road": 0},
+    "medical": {"rate_per_1000_day": 0},
+    "dispatch_delay": {"power": 300},
+    "repair": {"substation": {"mean": "1h", "sd": 0}, "plant": {"mean": "1h", "sd": 0}},
+    "policy": "critical_first",
+}
+
+
+def _repairs(city: City, tmp_path: Path, prioritise: int | None) -> CrewsPhase:
+    sources = [int(s) for s in city.lifelines.power_sources[:3]]
+    events = [{"kind": "fail_component", "at": 0, "target": {"components": sources}}]
+    model = CityModel(city, _scenario(tmp_path, crews=REPAIRS, events=events, duration="6h", step="60s"))
+    if prioritise is not None:
+        model.inject("prioritise_repair", {"components": [prioritise]})
+    model.run()
+    phase = model.phases["crews"][0]
+    assert isinstance(phase, CrewsPhase)
+    return phase
+
+
+def test_a_prioritised_repair_goes_to_the_front_of_the_queue_whatever_the_policy(
+    andorra_city: City, tmp_path: Path
+) -> None:
+    """One power crew, three sources failed at once: without the command the policy's order; with it, the
+    chosen component first (its crew leaves at the first decision, 60 s), then the policy's order again."""
+    sources = [int(s) for s in andorra_city.lifelines.power_sources[:3]]
+    plain = _repairs(andorra_city, tmp_path, None).incidents_frame().sort_values("assigned_s")
+    last = int(plain["target"].iloc[-1])  # the policy's last repair
+    phase = _repairs(andorra_city, tmp_path, last)
+    moved = phase.incidents_frame().sort_values("assigned_s")
+    assert sorted(moved["target"].tolist()) == sorted(sources) and (moved["status"] == "done").all()
+    assert int(moved["target"].iloc[0]) == last and moved["assigned_s"].iloc[0] == 60.0
+    rest = [t for t in plain["target"].tolist() if t != last]
+    assert [int(t) for t in moved["target"].iloc[1:]] == rest  # the others keep the policy's order
+    assert phase.first[last] == 0  # repaired: back in the policy's order if it fails again

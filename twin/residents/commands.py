@@ -1,0 +1,155 @@
+"""Warnings sent and shelters opened or closed during a run: the residents' event kinds (drill commands).
+
+Registered by :mod:`twin.residents.phase` (``REGISTRY.add_event_kind``); each handler takes the engine and the
+event, like :mod:`twin.sim.handlers`, so a drill, a plug-in or a test issues them alike::
+
+    model.inject("send_warning", zones=["Encamp"], channels=["cell_broadcast"], evacuate=True, text="Leave now")
+    model.inject("open_shelter", building=812, capacity=300)    # a building of city.buildings, 300 places
+    model.inject("close_shelter", shelter="Pavello Joan Alay")  # or "building 812" for one opened so
+
+* ``send_warning``: a warning like a scenario's ``warnings:`` entry sent at the event's time, to the named zones
+  (city.yaml population areas) or to the whole city, by the given channels; from then on it spreads exactly
+  as a scenario's warning does (each channel's logistic curve, :mod:`twin.residents.warnings`).
+* ``open_shelter``: a building becomes a public shelter with ``capacity`` places (default: its floor area /
+  3.5 m2 a person, the Sphere standard of :mod:`twin.residents.shelters`), at the walkable and drivable nodes
+  nearest to it; every zone's order of shelters is recomputed with it (nearest first). A closed shelter named
+  by ``shelter`` opens again with the places it had left.
+* ``close_shelter``: the shelter takes nobody more: its free places are held back (evacuees who leave later go
+  to the next shelter with room, as when it is full); people inside or already on the way keep their place
+  (moving them is not modelled).
+
+A command the residents cannot follow (no residents in the scenario, an unknown zone, shelter or building) is
+logged as refused, not raised: a drill goes on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from twin.errors import ScenarioError
+from twin.residents.phase import ResidentsPhase
+from twin.residents.shelters import SPHERE_M2_PER_PERSON
+from twin.scenario.residents import CHANNELS
+from twin.sim.events import Event
+
+if TYPE_CHECKING:
+    from twin.sim.model import CityModel
+
+COMMAND_CHANNELS = tuple(c for c in CHANNELS if c != "door_to_door")
+"""Channels a sent warning may use (door-to-door needs a rate of people an hour, which a command does not give)."""
+
+
+# --- the engine's handlers ------------------------------------------------------------------------------------
+
+
+def _residents(model: CityModel, event: Event) -> ResidentsPhase | None:
+    for phase in model.phases["residents"]:
+        if isinstance(phase, ResidentsPhase):
+            return phase
+    _refuse(model, event, "the scenario has no residents (add a residents: or warnings: section)")
+    return None
+
+
+def _refuse(model: CityModel, event: Event, why: str) -> None:
+    model.log(event.t_s, event.kind, "", event.cause, {"refused": why, "source": event.source})
+
+
+def send_warning(model: CityModel, event: Event) -> None:
+    """``send_warning(zones, channels, evacuate, text)``: a warning sent now (see the module docstring)."""
+    phase = _residents(model, event)
+    if phase is None:
+        return
+    p = event.params
+    channels = [str(c) for c in p.get("channels") or COMMAND_CHANNELS]
+    params: dict[str, Any] = {
+        "t_s": float(event.t_s),
+        "zones": [str(z) for z in p["zones"]] if p.get("zones") else None,
+        "channels": channels,
+        "evacuate": bool(p.get("evacuate", True)),
+        "text": str(p.get("text") or ""),
+    }
+    bad = [c for c in channels if c not in COMMAND_CHANNELS]
+    if bad:
+        _refuse(model, event, f"unknown channels {bad}; channels: {', '.join(COMMAND_CHANNELS)}")
+        return
+    try:
+        phase.add_warning(params)
+    except (ScenarioError, ValueError) as exc:
+        _refuse(model, event, str(exc))
+        return
+    phase.issued_s = np.append(phase.issued_s, np.nan)  # _issue sends it in this step, at its time
+    phase.changes.warnings.append(params)
+    model.log(event.t_s, "send_warning", _area_label(params), event.cause, {**params, "source": event.source})
+
+
+def open_shelter(model: CityModel, event: Event) -> None:
+    """``open_shelter(building, capacity, name)`` or ``open_shelter(shelter)``: see the module docstring."""
+    phase = _residents(model, event)
+    if phase is None:
+        return
+    p = event.params
+    if p.get("shelter") is not None:
+        k = _shelter_index(phase, str(p["shelter"]))
+        if k is None or phase.changes.held[k] < 0:
+            why = "no shelter of that name" if k is None else "it is open already"
+            _refuse(model, event, f"cannot open shelter {p['shelter']!r} again: {why}")
+            return
+        phase.room[k] += phase.changes.held[k]
+        phase.changes.held[k] = -1
+        model.log(event.t_s, "open_shelter", str(p["shelter"]), event.cause, {"source": event.source})
+        return
+    building = p.get("building")
+    buildings = phase.city.buildings
+    if not isinstance(building, int) or not 0 <= building < len(buildings):
+        _refuse(model, event, f"building must be a building id from 0 to {len(buildings) - 1}, got {building!r}")
+        return
+    if any(s["building"] == building for s in phase.changes.shelters):
+        _refuse(model, event, f"building {building} is a shelter already")
+        return
+    capacity = p.get("capacity")
+    if capacity is None:
+        capacity = int(np.floor(float(buildings["floor_area_m2"].iloc[building]) / SPHERE_M2_PER_PERSON))
+    name = str(p.get("name") or f"building {building}")
+    params: dict[str, Any] = {"building": building, "capacity": int(capacity), "name": name}
+    if _shelter_index(phase, name) is not None:
+        _refuse(model, event, f"there is a shelter named {name!r} already; give another name")
+        return
+    elsewhere = phase.shelters.count  # people heading out of the model keep that destination
+    phase.add_shelter(params)
+    phase.people.target[phase.people.target == elsewhere] = phase.shelters.count
+    phase.room = np.append(phase.room, params["capacity"])
+    phase.changes.held = np.append(phase.changes.held, -1)
+    phase.changes.shelters.append(params)
+    details = {**params, "source": event.source}
+    model.log(event.t_s, "open_shelter", name, event.cause, details)
+
+
+def close_shelter(model: CityModel, event: Event) -> None:
+    """``close_shelter(shelter)``, a name (``building N`` for one opened at building N): see the module docstring."""
+    phase = _residents(model, event)
+    if phase is None:
+        return
+    name = str(event.params.get("shelter"))
+    k = _shelter_index(phase, name)
+    if k is None or phase.changes.held[k] >= 0:
+        why = "no shelter of that name" if k is None else "it is closed already"
+        _refuse(model, event, f"cannot close shelter {name!r}: {why}")
+        return
+    phase.changes.held[k] = phase.room[k]
+    phase.room[k] = 0
+    model.log(event.t_s, "close_shelter", str(name), event.cause, {"source": event.source})
+
+
+def _shelter_index(phase: ResidentsPhase, name: str) -> int | None:
+    """A shelter by its name, or by ``building N`` for one opened at building N under another name."""
+    hits = np.flatnonzero(phase.shelters.name == name)
+    if len(hits):
+        return int(hits[0])
+    opened = [s["name"] for s in phase.changes.shelters if f"building {s['building']}" == name]
+    return _shelter_index(phase, opened[0]) if opened else None
+
+
+def _area_label(params: dict[str, Any]) -> str:
+    return ", ".join(params["zones"]) if params["zones"] else "the whole city"
