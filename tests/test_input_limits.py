@@ -163,7 +163,7 @@ def test_a_csv_that_is_a_folder_or_unreadable_is_a_clean_error(tmp_path: Path) -
     assert "folder.csv is a folder, not a file" in _error(scenario, ["traffic.demand=folder.csv"])
     # What the field check cannot see (a file that turns unreadable): pandas' parser never gets it.
     table, problems = read_demand(scenario.parent / "folder.csv")
-    assert table.empty and "folder.csv cannot be read" in problems[0].message
+    assert table.empty and "folder.csv is a folder, not a CSV file" in problems[0].message
 
 
 def test_csv_ids_past_64_bits_are_bad_rows(tmp_path: Path) -> None:
