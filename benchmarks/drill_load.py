@@ -13,17 +13,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
 from twin.drill.journal import read_journal
-from twin.drill.server import DrillApp, local_hosts
+from twin.drill.loopback import free_port, serving
+from twin.drill.server import DrillApp
 from twin.drill.session import DrillSession, DrillSetup
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,28 +69,17 @@ def main() -> int:
     )
     parser.add_argument("--pause", type=float, default=0.5, help="wall seconds between a client's commands")
     args = parser.parse_args()
-    import uvicorn
-
     folder = Path(tempfile.mkdtemp(prefix="drill-load-")) / "drill"
     setup = DrillSetup(args.scenario, speed=args.speed)
     session = DrillSession.start(folder, setup)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    app = DrillApp(session, local_hosts("127.0.0.1", port))
-    server = uvicorn.Server(uvicorn.Config(app.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
+    port = free_port()
     out: dict[str, list[float]] = {"latency": [], "behind": []}
+    with serving(session, port) as app:
 
-    async def run() -> list[int]:
-        return await asyncio.gather(*(_client(i, args, port, app, out) for i in range(args.clients)))
+        async def run() -> list[int]:
+            return await asyncio.gather(*(_client(i, args, port, app, out) for i in range(args.clients)))
 
-    acked = sum(asyncio.run(run()))
-    server.should_exit = True
-    thread.join(60)
+        acked = sum(asyncio.run(run()))
     journaled = sum(e["type"] == "command" for e in read_journal(folder / "journal.jsonl").entries)
     latency = np.array(out["latency"]) * 1000
     behind = np.array(out["behind"] or [0.0])

@@ -10,9 +10,7 @@ import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,19 +20,14 @@ import pytest
 
 from tests.conftest import ROOT
 from twin.city.build import City
-from twin.drill.server import DrillApp, local_hosts
+from twin.drill.loopback import free_port, serving
+from twin.drill.server import DrillApp
 from twin.drill.session import DrillSession, DrillSetup
 
 SCENARIO = ROOT / "scenarios" / "andorra-flood-drill.yaml"
 MSEL = ROOT / "scenarios" / "andorra-flood-drill-msel.csv"
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
          "--disable-component-update", "--disable-sync", "--window-size=1400,900")  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Page:
@@ -89,30 +82,21 @@ def test_a_player_closes_a_road_from_the_page_and_sees_it(andorra_city: City, tm
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("Debian's chromium is not installed (make browser installs it where apt-get is available)")
-    import uvicorn
-
     session = DrillSession.start(tmp_path / "d", DrillSetup(SCENARIO, msel=MSEL), city=andorra_city)
-    port = _free_port()
-    app = DrillApp(session, local_hosts("127.0.0.1", port))
-    server = uvicorn.Server(uvicorn.Config(app.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    debug_port = _free_port()
-    browser = subprocess.Popen(
-        [chromium, *FLAGS, f"--remote-debugging-port={debug_port}", f"--user-data-dir={tmp_path / 'profile'}",
-         "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    port, debug_port = free_port(), free_port()
     try:
-        asyncio.run(_drive(debug_port, base, app, tmp_path / "control-room.png"))
+        with serving(session, port) as app:
+            browser = subprocess.Popen(
+                [chromium, *FLAGS, f"--remote-debugging-port={debug_port}", f"--user-data-dir={tmp_path / 'profile'}",
+                 "about:blank"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            try:
+                asyncio.run(_drive(debug_port, f"http://127.0.0.1:{port}", app, tmp_path / "control-room.png"))
+            finally:
+                browser.kill()
+                browser.wait(30)
     finally:
-        browser.kill()
-        browser.wait(30)
-        server.should_exit = True
-        thread.join(30)
         session.journal.close()
     commands = [e for e in session.entries if e["type"] == "command"]
     assert commands[0]["role"] == "police" and commands[0]["payload"]["target"] == {"street": "Avinguda de Salou"}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from tests.conftest import ROOT
 from twin.city.build import City
 from twin.cli import main
 from twin.drill.journal import read_journal
+from twin.drill.loopback import free_port
 from twin.drill.roles import drill_roles
 from twin.drill.session import DrillSession, replay_drill
 
@@ -34,12 +34,6 @@ class FakeWall:
 
     def __call__(self) -> float:
         return self.t
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _tokens(process: subprocess.Popen[str]) -> dict[str, str]:
@@ -58,7 +52,7 @@ def _tokens(process: subprocess.Popen[str]) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_kill_9_mid_drill_then_resume_and_replay_give_the_same_tables(andorra_city: City, tmp_path: Path) -> None:
-    port, folder = _free_port(), tmp_path / "drill"
+    port, folder = free_port(), tmp_path / "drill"
     command = [sys.executable, "-m", "twin.cli", "drill", str(SCENARIO), "--msel", str(MSEL), "--speed", "600"]
     command += ["--port", str(port), "--out", str(folder), "--checkpoint-every", "10min"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

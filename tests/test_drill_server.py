@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +17,9 @@ from starlette.testclient import TestClient
 from tests.conftest import ROOT
 from twin.city.build import City
 from twin.drill.journal import read_journal
+from twin.drill.loopback import free_port, serving
 from twin.drill.roles import RateLimit, Role
-from twin.drill.server import DrillApp, local_hosts
+from twin.drill.server import DrillApp
 from twin.drill.session import DrillSession, DrillSetup
 
 SCENARIO = ROOT / "scenarios" / "andorra-flood-drill.yaml"
@@ -187,30 +186,15 @@ def test_the_websocket_pushes_deltas_and_answers_commands(drill: tuple[DrillApp,
         assert refused["status"] == 403 and refused["id"] == 8
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_load_on_loopback_loses_no_command(andorra_city: City, tmp_path: Path) -> None:
     """20 WebSocket clients for 10 s at 60x, 10 of them sending commands: journal count = acknowledged."""
-    import uvicorn
     import websockets
 
     session = DrillSession.start(tmp_path / "d", DrillSetup(SCENARIO, msel=MSEL, speed=60), city=andorra_city)
-    port = _free_port()
-    app = DrillApp(session, local_hosts("127.0.0.1", port))
-    server = uvicorn.Server(uvicorn.Config(app.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
+    port = free_port()
     desks = ["police", "power", "water", "health", "shelters", "fire_rescue", "evaluator", "observer"]
 
-    async def client(index: int, acks: list[int], deltas: list[int]) -> None:
+    async def client(app: DrillApp, index: int, acks: list[int], deltas: list[int]) -> None:
         role = "controller" if index == 0 else desks[index % len(desks)]
         head = {"Authorization": f"Bearer {app.tokens.token_of(role)}", "Origin": f"http://127.0.0.1:{port}"}
         async with websockets.connect(f"ws://127.0.0.1:{port}/ws", additional_headers=head) as ws:
@@ -234,15 +218,14 @@ def test_load_on_loopback_loses_no_command(andorra_city: City, tmp_path: Path) -
                     if reply["type"] == "ack":
                         acks.append(reply["seq"])
 
-    async def main() -> tuple[list[int], list[int]]:
+    async def main(app: DrillApp) -> tuple[list[int], list[int]]:
         acks: list[int] = []
         deltas: list[int] = []
-        await asyncio.gather(*(client(i, acks, deltas) for i in range(20)))
+        await asyncio.gather(*(client(app, i, acks, deltas) for i in range(20)))
         return acks, deltas
 
-    acks, deltas = asyncio.run(main())
-    server.should_exit = True
-    thread.join(30)
+    with serving(session, port) as app:
+        acks, deltas = asyncio.run(main(app))
     commands = [e for e in read_journal(session.folder / "journal.jsonl").entries if e["type"] == "command"]
     assert len(acks) > 100 and len(commands) == len(acks) == len(set(acks))
     assert {e["seq"] for e in commands} == set(acks)
