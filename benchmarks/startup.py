@@ -6,7 +6,10 @@ fresh interpreters (so no import is cached in the process):
 - the import time of ``twin.cli`` and ``twin.run`` (``python -c "import ..."`` minus a bare ``python -c pass``);
 - the wall time of ``twin --help`` and ``twin run --help``;
 - the wall time of the demo ``twin run`` (map from its cache) against the engine's own time for the same run
-  (``provenance.json``'s ``wall_time_s``): the ratio is what startup, validation, map loading and writing cost.
+  (``provenance.json``'s ``wall_time_s``): the ratio is what startup, validation, map loading and writing cost;
+- where the demo's wall time goes, from one fresh interpreter that imports :mod:`twin.run` and calls
+  :func:`twin.run.run_scenario` with a progress callback: imports, validation, map load, engine steps, and each output
+  written (tables, the phases' outputs, the curves, the HTML report with its maps).
 """
 
 from __future__ import annotations
@@ -49,6 +52,38 @@ def demo_run(repeats: int) -> tuple[float, float]:
     return best_wall, engine
 
 
+_BREAKDOWN = """
+import json, sys, time
+marks = [("imports", time.perf_counter())]
+from twin.run import run_scenario
+marks.append(("validation and map", time.perf_counter()))
+def progress(p):
+    stage = {"map": "validation and map", "run": "engine steps"}.get(p.stage, "write " + p.message)
+    if stage != marks[-1][0]:
+        marks.append((stage, time.perf_counter()))
+run_scenario(sys.argv[1], out=sys.argv[2], progress=progress)
+marks.append(("end", time.perf_counter()))
+spans = {}
+for (name, t0), (_, t1) in zip(marks, marks[1:]):
+    spans[name] = spans.get(name, 0.0) + (t1 - t0)
+print(json.dumps(spans))
+"""
+
+
+def breakdown() -> dict[str, float]:
+    """Seconds of the demo run per stage, from one fresh interpreter (the stage names of :class:`RunProgress`).
+
+    A span runs from its stage's first progress call to the next stage's: "validation and map" from the end of
+    the imports to the first engine step, and "engine steps" includes loading the report's modules (matplotlib),
+    which happens just before the tables are written.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-c", _BREAKDOWN, str(DEMO), str(Path(tmp) / "demo")]
+        out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    spans: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return spans
+
+
 def main(argv: list[str]) -> int:
     """Print the startup figures as a small table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -67,6 +102,9 @@ def main(argv: list[str]) -> int:
     for name, seconds in rows:
         print(f"{name:<24} {seconds:7.2f} s")
     print(f"{'demo wall / engine':<24} {wall / engine:7.2f}")
+    print("\nwhere the demo's wall time goes (one fresh interpreter):")
+    for name, seconds in breakdown().items():
+        print(f"  {name:<30} {seconds:7.2f} s")
     return 0
 
 
