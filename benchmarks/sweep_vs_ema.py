@@ -26,7 +26,7 @@ its ``MultiprocessingEvaluator`` (2 processes):
 Wall times include starting the workers (and, for Andorra, loading the City in each), as a user's sweep does.
 Overhead per task: the wall time times the workers, less the time spent inside the runs, per run.
 
-Run: ``python benchmarks/sweep_vs_ema.py [--trajectories 5] [--until 2h] [--ishigami-n 512]``. Without
+Run: ``python benchmarks/sweep_vs_ema.py [--trajectories 5] [--until 2h] [--ishigami-n 256]``. Without
 ``ema_workbench`` (``pip install 'twin[bench]'``) it says so and exits 0.
 """
 
@@ -369,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trajectories", type=int, default=5, help="Morris trajectories of the Andorra sweep")
     parser.add_argument("--until", default="2h", help="simulated time per Andorra run")
     parser.add_argument("--rise", default="1h", help="time to the flood's peak in the short base scenario")
-    parser.add_argument("--ishigami-n", type=int, default=512, help="Sobol base size of the Ishigami sweep")
+    parser.add_argument("--ishigami-n", type=int, default=256, help="Sobol base size of the Ishigami sweep")
     parser.add_argument("--skip-andorra", action="store_true", help="only the Ishigami overhead comparison")
     args = parser.parse_args(argv)
     try:
