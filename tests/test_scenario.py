@@ -733,8 +733,7 @@ def test_an_entry_name_that_matches_several_is_refused(town: Path) -> None:
     two = edit(two, "    text: Sirens sound in the lower town\n", "")
     assert problems_of(write(town, two), ["events[close_link].cause=x"]) == [
         "scenarios/s.yaml [--set events[close_link].cause=x]: events[close_link] matches 2 entries (events[0], "
-        "events[1]); choose one by its index, or give the one you mean a label of its own (label: ...) and write "
-        "events[LABEL]"
+        "events[1]); choose one by its index"
     ]
 
 

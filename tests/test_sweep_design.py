@@ -187,7 +187,7 @@ def test_a_parameter_entry_name_that_matches_several_is_reported_at_its_line(tmp
     two.write_text(
         f"extends: {ROOT / 'scenarios' / 'andorra-flood-1982.yaml'}\n"
         "interventions:\n"
-        "  - {type: levee, street: Avinguda de Santa Coloma, crest_m: 2.0}\n"
+        "  - {type: levee, label: Santa Coloma, street: Avinguda de Santa Coloma, crest_m: 2.0}\n"
         "  - {type: levee, street: Avinguda Meritxell, crest_m: 1.0}\n",
         encoding="utf-8",
     )
@@ -196,5 +196,6 @@ def test_a_parameter_entry_name_that_matches_several_is_reported_at_its_line(tmp
     [problem] = err.value.problems
     assert problem.startswith(
         f"{display_path(path)}:6 parameters.interventions[levee].crest_m: interventions[levee] matches 2 entries "
-        "(interventions[0], interventions[1]); choose one by its index"
+        "(interventions[0], interventions[1]); choose one by its index, or by a label or name of its own "
+        "(interventions[0] 'Santa Coloma')"
     )

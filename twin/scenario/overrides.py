@@ -133,6 +133,7 @@ def _child(node: Any, part: str | int) -> Any:
 
 
 def _entry_index(node: Any, name: str, loc: Loc) -> int:
+    """The index of the one entry of the list ``node`` (at ``loc``) that ``[name]`` matches."""
     here = format_loc(loc)
     if node is None:
         raise OverrideError(
@@ -150,10 +151,10 @@ def _entry_index(node: Any, name: str, loc: Loc) -> int:
             f"{_listing(node, here)}"
         )
     which = ", ".join(f"{here}[{i}]" for i in found)
-    raise OverrideError(
-        f"{here}[{name}] matches {len(found)} entries ({which}); choose one by its index, or give the one you "
-        f"mean a label of its own (label: ...) and write {here}[LABEL]"
-    )
+    # Entries that take a label (interventions) or a name can be told apart by it; others only by index.
+    own = [f"{here}[{i}] {node[i][f]!r}" for i in found for f in ("label", "name") if isinstance(node[i].get(f), str)]
+    hint = f", or by a label or name of its own ({', '.join(own)})" if own else ""
+    raise OverrideError(f"{here}[{name}] matches {len(found)} entries ({which}); choose one by its index{hint}")
 
 
 def _names(entry: Any) -> list[str]:
