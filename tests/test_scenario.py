@@ -684,7 +684,7 @@ def test_overrides_are_validated_like_the_file(town: Path) -> None:
     ("override", "words"),
     [
         ("seed", "expected PATH=VALUE"),
-        ("hazards[x].a=1", "expected a path like metrics.access_tau"),  # the scenario has no hazard number
+        ("hazards[0.a=1", "expected a path like metrics.access_tau"),  # the scenario has no hazard number
         ("events[9].at=1h", "events has 3 entries; use an index from 0 to 2, or 3 to add one"),
         ("name.first=x", "name is text, not a mapping, so it has no key 'first'"),
         ("seed[0]=1", "seed is the value 7, not a list"),
@@ -696,6 +696,45 @@ def test_overrides_that_cannot_be_applied(town: Path, override: str, words: str)
     problems = problems_of(write(town, VALID), [override])
     assert len(problems) == 1 and problems[0].startswith(f"scenarios/s.yaml [--set {override}]: ")
     assert words in problems[0], problems
+
+
+def test_overrides_choose_list_entries_by_kind(town: Path) -> None:
+    s = load_scenario(
+        write(town, VALID),
+        ["events[message].text=Sirens again", "events[close_link].cause=flooded", "interventions[open_link].at=3h"],
+    )
+    assert s.events[1].text == "Sirens again" and s.events[0].cause == "flooded"
+    assert s.intervention_events[0].at_s == 3 * 3600.0
+    assert s.events[1].source == "scenarios/s.yaml:16 events[1]"  # the entry is still the one in the file
+
+
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        (
+            "events[flood].at=1h",
+            "events[flood] matches no entry: no events entry has type, kind, label or name 'flood'; its entries are "
+            "[0] kind 'close_link'; [1] kind 'message'; [2] kind 'open_link'",
+        ),
+        ("hazards[flood].peak_stage_m=4", "hazards is empty; add the entry to the file"),
+        ("response[crews].n=1", "response is not in the scenario, so no entry of it is named 'crews'"),
+        ("metrics[tau]=1", "metrics is a mapping, not a list, so it has no entry [tau]"),
+        ("events[ ].at=1h", "expected a path like"),
+    ],
+)
+def test_an_entry_name_that_matches_nothing_is_refused(town: Path, override: str, words: str) -> None:
+    problems = problems_of(write(town, VALID), [override])
+    assert len(problems) == 1 and problems[0].startswith(f"scenarios/s.yaml [--set {override}]: ")
+    assert words in problems[0], problems
+
+
+def test_an_entry_name_that_matches_several_is_refused(town: Path) -> None:
+    two = edit(VALID, "  - kind: message\n", "  - kind: close_link\n    target: {street: Carrer Nou}\n")
+    two = edit(two, "    text: Sirens sound in the lower town\n", "")
+    assert problems_of(write(town, two), ["events[close_link].cause=x"]) == [
+        "scenarios/s.yaml [--set events[close_link].cause=x]: events[close_link] matches 2 entries (events[0], "
+        "events[1]); choose one by its index"
+    ]
 
 
 def test_a_single_override_string_is_one_override(town: Path) -> None:

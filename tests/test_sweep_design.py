@@ -9,8 +9,11 @@ import pytest
 import yaml
 
 from twin.errors import ScenarioError
+from twin.inputs import display_path
+from twin.interventions.spec import LeveeSpec
 from twin.sweep.design import build_design, draw_unit, from_unit
 from twin.sweep.experiment import ParameterSpec, load_experiment, override_text
+from twin.sweep.plan import base_facts, plan_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "scenarios" / "andorra-flood-1982.yaml"
@@ -129,5 +132,70 @@ def test_cli_reports_a_bad_experiment_without_traceback(tmp_path: Path, capsys: 
 
 def test_the_shipped_levee_experiment_sweeps_the_real_levee_and_warning() -> None:
     experiment = load_experiment(Path(__file__).resolve().parents[1] / "experiments" / "andorra-flood-levee.yaml")
-    assert experiment.names == ["interventions[0].crest_m", "warnings[0].at", "hazards[0].hydrograph.peak_stage_m"]
+    assert experiment.names == ["interventions[levee].crest_m", "warnings[0].at", "hazards[0].hydrograph.peak_stage_m"]
+    assert experiment.resolved["interventions[levee].crest_m"] == "interventions[0].crest_m"
     assert experiment.base.name == "andorra-flood-1982-levee.yaml"
+
+
+LEVEE_BASE = ROOT / "scenarios" / "andorra-flood-1982-levee.yaml"
+BY_NAME = """name: wall
+base: BASE
+sampler: grid
+parameters:
+  hazards[0].hydrograph.peak_stage_m: {levels: [4.0, 5.0]}
+  PATH: {levels: [1.0, 2.5]}
+metrics: [health.min_q]
+"""
+
+
+def write_by_name(tmp_path: Path, path: str, base: Path = LEVEE_BASE) -> Path:
+    tmp_path.mkdir(exist_ok=True)
+    out = tmp_path / "exp.yaml"
+    out.write_text(BY_NAME.replace("BASE", str(base)).replace("PATH", path), encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize("path", ["interventions[levee].crest_m", "interventions[Santa Coloma flood wall].crest_m"])
+def test_a_parameter_names_its_entry_by_type_or_label(tmp_path: Path, path: str) -> None:
+    exp = load_experiment(write_by_name(tmp_path, path))
+    assert exp.names[1] == path and exp.resolved[path] == "interventions[0].crest_m"
+    assert exp.resolved["hazards[0].hydrograph.peak_stage_m"] == "hazards[0].hydrograph.peak_stage_m"
+    from twin.scenario import load_scenario
+
+    design = build_design(exp.spec)
+    tasks = plan_tasks(exp, design, base_facts(exp), None)
+    levee = load_scenario(exp.base, tasks[-1].overrides).interventions[0]
+    assert isinstance(levee, LeveeSpec) and levee.crest_m == 2.5
+    # The name and the index spell the same runs: the same keys, so a sweep resumes across the two spellings.
+    by_index = load_experiment(write_by_name(tmp_path / "i", "interventions[0].crest_m"))
+    other = plan_tasks(by_index, build_design(by_index.spec), base_facts(by_index), None)
+    assert [t.key for t in tasks] == [t.key for t in other]
+
+
+def test_a_parameter_entry_name_that_matches_none_is_reported_at_its_line(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError) as err:
+        load_experiment(path := write_by_name(tmp_path, "interventions[flood_wall].crest_m"))
+    assert err.value.problems == [
+        f"{display_path(path)}:6 parameters.interventions[flood_wall].crest_m: interventions[flood_wall] matches "
+        "no entry: no interventions entry has type, kind, label or name 'flood_wall'; its entries are [0] type "
+        f"'levee', label 'Santa Coloma flood wall' (in the base scenario {display_path(LEVEE_BASE)})"
+    ]
+
+
+def test_a_parameter_entry_name_that_matches_several_is_reported_at_its_line(tmp_path: Path) -> None:
+    two = tmp_path / "two-walls.yaml"
+    two.write_text(
+        f"extends: {ROOT / 'scenarios' / 'andorra-flood-1982.yaml'}\n"
+        "interventions:\n"
+        "  - {type: levee, label: Santa Coloma, street: Avinguda de Santa Coloma, crest_m: 2.0}\n"
+        "  - {type: levee, street: Avinguda Meritxell, crest_m: 1.0}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_experiment(path := write_by_name(tmp_path / "e", "interventions[levee].crest_m", base=two))
+    [problem] = err.value.problems
+    assert problem.startswith(
+        f"{display_path(path)}:6 parameters.interventions[levee].crest_m: interventions[levee] matches 2 entries "
+        "(interventions[0], interventions[1]); choose one by its index, or by a label or name of its own "
+        "(interventions[0] 'Santa Coloma')"
+    )

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from twin.sweep.analysis import analyze, load_sweep
+from twin.sweep.execute import Counts, run_all
+from twin.sweep.plan import Task
 from twin.sweep.runner import run_sweep
 from twin.sweep.store import read_results
 from twin.sweep.summaries import time_below
@@ -36,6 +40,22 @@ def test_time_below_by_hand() -> None:
     assert time_below(t, x, 0.5) == pytest.approx(20.0)
     assert time_below(t, x, 0.0) == 0.0
     assert time_below(t, x, 2.0) == 30.0
+
+
+def _product_row(task: Task) -> dict[str, Any]:
+    row = task.head()
+    row.update(y=float(np.prod(task.values)), status="ok", error="")
+    return row
+
+
+def test_run_all_runs_the_worker_function_it_is_given() -> None:
+    names = ("a", "b")
+    tasks = [Task(f"k{i}", i, 0, 0, names, (i, i + 1.5), "", None, ("y",), "", "", "none", None) for i in range(7)]
+    rows: list[dict[str, Any]] = []
+    counts = Counts(total=len(tasks))
+    run_all(tasks, lambda: ThreadPoolExecutor(2), 4, rows.append, counts, work=_product_row)
+    assert sorted((r["point"], r["y"]) for r in rows) == [(i, i * (i + 1.5)) for i in range(7)]
+    assert (counts.done, counts.failed) == (7, 0)
 
 
 def _rows(folder: Path) -> pd.DataFrame:

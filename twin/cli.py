@@ -471,7 +471,10 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a scenario value, e.g. --set metrics.access_tau=20min (repeatable)",
+        help=(
+            "override a scenario value, e.g. --set metrics.access_tau=20min or --set interventions[levee].crest_m=3 "
+            "(list entries by index or by type, kind, label or name; repeatable)"
+        ),
     )
     run.add_argument(
         "--overwrite",

@@ -17,7 +17,14 @@ from pydantic import ValidationError
 
 from twin.errors import ScenarioError
 from twin.inputs import HUGE, out_of_range
-from twin.scenario.overrides import OverrideError, apply_override, example_override, parse_override
+from twin.scenario.overrides import (
+    OverrideError,
+    apply_override,
+    example_override,
+    parse_override,
+    parse_path,
+    resolve_path,
+)
 from twin.scenario.problems import HIDE, LOOKUP, Loc, Problem, format_loc, from_validation_error, short_repr
 from twin.scenario.schema import Scenario
 from twin.scenario.yamlpos import YamlDoc, display_path, expand_user, read_yaml
@@ -156,10 +163,11 @@ def _apply_overrides(
     example = example_override(doc.data) if overrides else ""  # error hints quote a path of this scenario
     for i, text in enumerate(overrides):
         try:
-            loc, value = parse_override(text, main.parent, example)
+            path, value = parse_override(text, main.parent, example)
             huge = out_of_range([value])
             if huge:
                 raise OverrideError(f"the value {HUGE}, got {short_repr(huge[0][1])}")
+            loc = resolve_path(doc.data, path)  # entries chosen by name, against the scenario as overridden so far
             apply_override(doc.data, loc, value)
         except OverrideError as exc:
             entries.append(((1, "", i), f"{display_path(main)} [--set {text}]: {exc}"))
@@ -222,6 +230,22 @@ def load_scenario(
             if hasattr(entry, "_source"):
                 entry._source = f"{locator.place((name, i))[0]} {format_loc((name, i))}"
     return scenario
+
+
+def resolve_scenario_path(path: Path | str, text: str) -> Loc:
+    """The path ``text`` (as ``--set`` writes it) with entries chosen by name turned into indices of ``path``.
+
+    ``interventions[levee].crest_m`` -> ``("interventions", 0, "crest_m")`` when the scenario (merged over the
+    files it extends) has one levee entry, first.
+
+    Raises
+    ------
+    OverrideError
+        A malformed path, or a name that matches no entry or several (the message lists the entries).
+    ScenarioError
+        If the scenario file (or one it extends) cannot be read.
+    """
+    return resolve_path(_read_chain(_absolute(path)).data, parse_path(text))
 
 
 def validate_files(

@@ -104,6 +104,7 @@ def run_all(
     on_row: Callable[[Row], None],
     counts: Counts,
     retries: int = 2,
+    work: Callable[[Task], Row] = run_task,
 ) -> None:
     """Run every task, calling ``on_row`` with each row as it arrives (in completion order).
 
@@ -113,6 +114,9 @@ def run_all(
         How many tasks may be in flight at once (twice the workers keeps them busy).
     retries
         Times a task whose worker died is submitted again before it is recorded as failed.
+    work
+        The worker function (a module-level function, so the pool can pickle it): :func:`run_task` for a sweep;
+        the benchmarks pass a test function (Ishigami's) to time this machinery alone.
     """
     pending = deque(tasks)
     attempts: dict[str, int] = {}
@@ -120,7 +124,7 @@ def run_all(
     inflight: dict[Future[Row], Task] = {}
     try:
         while pending or inflight:
-            broken = _fill(executor, pending, inflight, slots)
+            broken = _fill(executor, pending, inflight, slots, work)
             counts.running = len(inflight)
             if inflight and not broken:
                 done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
@@ -172,11 +176,17 @@ def _record(row: Row, on_row: Callable[[Row], None], counts: Counts) -> None:
     on_row(row)
 
 
-def _fill(executor: Executor, pending: deque[Task], inflight: dict[Future[Row], Task], slots: int) -> bool:
+def _fill(
+    executor: Executor,
+    pending: deque[Task],
+    inflight: dict[Future[Row], Task],
+    slots: int,
+    work: Callable[[Task], Row],
+) -> bool:
     while pending and len(inflight) < slots:
         task = pending.popleft()
         try:
-            inflight[executor.submit(run_task, task)] = task
+            inflight[executor.submit(work, task)] = task
         except BrokenProcessPool:
             pending.appendleft(task)
             return True

@@ -212,12 +212,18 @@ def _is_number(text: str) -> bool:
 
 
 class Experiment:
-    """A loaded experiment: the validated spec, its file, and the base scenario's absolute path."""
+    """A loaded experiment: the validated spec, its file, the base scenario's absolute path and resolved paths.
 
-    def __init__(self, spec: ExperimentSpec, path: Path, base: Path) -> None:
+    ``resolved`` maps each parameter's path to the same path with its entries chosen by name turned into
+    indices of the base scenario (``interventions[levee].crest_m`` -> ``interventions[0].crest_m``); the seed
+    and index paths map to themselves. Run keys hash the resolved paths, so both spellings share their runs.
+    """
+
+    def __init__(self, spec: ExperimentSpec, path: Path, base: Path, resolved: dict[str, str] | None = None) -> None:
         self.spec = spec
         self.path = path
         self.base = base
+        self.resolved = resolved if resolved is not None else {n: n for n in spec.parameters}
 
     @property
     def names(self) -> list[str]:
@@ -245,14 +251,16 @@ def load_experiment(path: Path | str) -> Experiment:
         # A value the reader refused (a whole number past 64 bits) was reported with its line already.
         entries += [_render(doc, main, p) for p in found if not _under_refused(doc, p.loc)]
     base = main
+    resolved: dict[str, str] = {}
     if spec is not None:
         base = Path(os.path.abspath(main.parent / expand_user(Path(spec.base))))
-        entries += _check_against_base(spec, base, doc, main)
+        found_problems, resolved = _check_against_base(spec, base, doc, main)
+        entries += found_problems
     if entries or spec is None:
         problems = [text for _, text in sorted(entries, key=lambda e: e[0])]
         headline = problems[0] if len(problems) == 1 else f"{shown}: {len(problems)} problems"
         raise ScenarioError(headline, problems)
-    return Experiment(spec, main, base)
+    return Experiment(spec, main, base, resolved)
 
 
 def _under_refused(doc: YamlDoc, loc: Loc) -> bool:
@@ -274,16 +282,25 @@ def _line(doc: YamlDoc, loc: Loc) -> int:
     return 1
 
 
-def _check_against_base(spec: ExperimentSpec, base: Path, doc: YamlDoc, main: Path) -> list[tuple[int, str]]:
-    """Each parameter's path and end values applied to the base scenario, one at a time."""
-    from twin.scenario.loader import load_scenario
+def _check_against_base(
+    spec: ExperimentSpec, base: Path, doc: YamlDoc, main: Path
+) -> tuple[list[tuple[int, str]], dict[str, str]]:
+    """Each parameter's path and end values applied to the base scenario, one at a time.
+
+    Returns the problems (line, text) and each good parameter's path with entries chosen by name resolved.
+    """
+    from twin.scenario.loader import load_scenario, resolve_scenario_path
 
     line = _line(doc, ("base",))
     try:
         load_scenario(base)
     except ScenarioError as exc:
-        return [(line, f"{display_path(main)}:{line} base: the base scenario is invalid: {p}") for p in exc.problems]
+        problems = [
+            (line, f"{display_path(main)}:{line} base: the base scenario is invalid: {p}") for p in exc.problems
+        ]
+        return problems, {}
     out: list[tuple[int, str]] = []
+    resolved: dict[str, str] = {SEED: SEED} if SEED in spec.parameters else {}
     for key, param in spec.parameters.items():
         where = _line(doc, ("parameters", key))
         label = f"{display_path(main)}:{where} parameters.{key}"
@@ -297,6 +314,11 @@ def _check_against_base(spec: ExperimentSpec, base: Path, doc: YamlDoc, main: Pa
         except OverrideError as exc:
             out.append((where, f"{label}: {exc}"))
             continue
+        try:
+            resolved[key] = format_loc(resolve_scenario_path(base, key))
+        except OverrideError as exc:
+            out.append((where, f"{label}: {exc} (in the base scenario {display_path(base)})"))
+            continue
         for value in dict.fromkeys(map(override_text, param.ends())):
             try:
                 load_scenario(base, [f"{key}={value}"])
@@ -304,7 +326,7 @@ def _check_against_base(spec: ExperimentSpec, base: Path, doc: YamlDoc, main: Pa
                 reasons = "; ".join(_strip_origin(p) for p in exc.problems)
                 out.append((where, f"{label}: the base scenario {display_path(base)} refuses {value}: {reasons}"))
                 break
-    return out
+    return out, resolved
 
 
 def _strip_origin(problem: str) -> str:

@@ -9,11 +9,16 @@ tree and averaged over the trees (scikit-learn's ``ExtraTreesRegressor.feature_i
 to 1; an input the metric does not depend on scores near 0, because no split on it reduces the error except
 by chance.
 
-As in EMA Workbench: 100 trees, 60 % of the parameters tried at each split, bootstrap samples and the
-out-of-bag R² (how much of the metric's variance the forest explains on runs it did not see: a low R²
-means the scores rank noise). ``conf`` is the half-width of a 95 % interval of the mean over trees,
-``1.96 sd / sqrt(trees)`` of the per-tree scores. Unlike Sobol or Morris indices it needs no special design:
-a grid, a Latin hypercube or the runs of a Morris design all do, replications included (each run is a row).
+100 trees, 60 % of the parameters tried at each split (scikit-learn rounds down, at least one), bootstrap
+samples and the out-of-bag R² (how much of the metric's variance the forest explains on runs it did not see: a
+low R² means the scores rank noise). EMA Workbench 3.0's ``get_ex_feature_scores`` also grows 100 trees on
+bootstrap samples but tries ``round(D / 3)`` parameters per split and asks leaves of ``round(sqrt(N / 1000))``
+runs (at least one), after Jaxa-Rozen & Kwakkel (2018): with three parameters and fewer than about 2,250 runs
+both try one parameter per split and give the same scores for the same seed (``benchmarks/sweep_vs_ema.py``).
+
+``conf`` is the half-width of a 95 % interval of the mean over trees, ``1.96 sd / sqrt(trees)`` of the per-tree
+scores. Unlike Sobol or Morris indices it needs no special design: a grid, a Latin hypercube or the runs of a
+Morris design all do, replications included (each run is a row).
 """
 
 from __future__ import annotations

@@ -2,10 +2,11 @@
 
 The run key is the SHA-256 of what a run's row depends on: the resolved base scenario's hash
 (:func:`twin.sim.checkpoint.scenario_hash`, every key but the map's path), the parameter assignments as
-``--set`` texts, the seed, ``until``, the metrics kept, the map's content hash and twin's version. Two tasks
-with the same key compute the same row; a store that holds a key never runs it again. Hashing the base
-once and the assignments per run (rather than validating every resolved scenario in the parent) keeps
-planning 10,000 runs to a fraction of a second; the workers validate each resolved scenario.
+``--set`` texts (entries chosen by name written as the base's indices, so ``interventions[levee].crest_m`` and
+``interventions[0].crest_m`` give the same key), the seed, ``until``, the metrics kept, the map's content hash
+and twin's version. Two tasks with the same key compute the same row; a store that holds a key never runs it
+again. Hashing the base once and the assignments per run (rather than validating every resolved scenario in the
+parent) keeps planning 10,000 runs to a fraction of a second; the workers validate each resolved scenario.
 """
 
 from __future__ import annotations
@@ -77,12 +78,13 @@ def plan_tasks(experiment: Experiment, design: Design, facts: BaseFacts, runs_di
     """Every run of the sweep, point by point and replication by replication."""
     spec = experiment.spec
     first_seed = spec.seed if spec.seed is not None else facts.seed
+    key_names = tuple(experiment.resolved.get(n, n) for n in design.names)  # interventions[levee] -> [0]
     tasks = []
     for point, values in enumerate(design.values):
         clean = tuple(_plain(v) for v in values)
         for rep in range(spec.replications):
             seed = int(clean[design.names.index(SEED)]) if SEED in design.names else first_seed + rep
-            key = run_key(facts, design.names, clean, seed, spec.until, tuple(spec.metrics))
+            key = run_key(facts, key_names, clean, seed, spec.until, tuple(spec.metrics))
             tasks.append(
                 Task(
                     key=key,
