@@ -167,3 +167,26 @@ def test_in_traffic_a_checkpoint_mid_drive_restores_crews_and_vehicles_bit_for_b
     pd.testing.assert_frame_equal(_crews(first).incidents_frame(), _crews(restored).incidents_frame())
     pd.testing.assert_frame_equal(_crews(first).crews_frame(), _crews(restored).crews_frame())
     pd.testing.assert_frame_equal(_traffic(first).trips(), _traffic(restored).trips())
+
+
+def test_in_traffic_a_crew_recalled_on_the_road_turns_for_home_then_takes_the_call_again(
+    andorra_city: City, tmp_path: Path
+) -> None:
+    station = _fire_station_node(andorra_city)
+    times = _times_from(andorra_city, station)
+    place = max((n for n in _school_nodes(andorra_city) if n in times), key=lambda n: times[n])
+    model = CityModel(andorra_city, _scenario(tmp_path, ONLY_FIRE, traffic={}, duration="2h"))
+    model.add_phase(Reports([(60.0, place, 1)]))
+    model.run(until_s=300)  # sent at 60 s, on the road from 160 s (about 11 min to go)
+    model.inject("recall", crew=0)
+    model.run()
+    trips = _traffic(model).trips()
+    first = trips.iloc[0]
+    assert first["destination"] == station and first["end_node"] == station  # turned for home at 360 s
+    assert 360.0 < first["end_s"] < 360.0 + times[place] / 1.2
+    row = _crews(model).incidents_frame().iloc[0]
+    # the call waited; the crew took it again once the traffic model's report of its arrival home was in (at the
+    # end of the step after the one it arrived in: traffic drives after the crews decide), and drove out anew
+    assert row["assigned_s"] == (math.ceil(first["end_s"] / STEP) + 1) * STEP
+    assert trips.iloc[1]["departure_s"] == row["assigned_s"] + FIRE_DELAY and row["status"] == "done"
+    assert row["arrived_s"] == trips.iloc[1]["end_s"]

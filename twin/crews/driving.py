@@ -11,8 +11,9 @@ incident) stays with the crews phase and its Mesa agents; the movement is the tr
 
 Trips asked for within a step are handed over in one call (:meth:`CrewTrips.flush`, one ``add_trips`` per step);
 the traffic phase, which runs after the crews phase, drives them in that same step, and the crews phase takes
-the outcomes at the start of its next step (:meth:`CrewTrips.take`): at most one step after the event, at the
-event's exact time.
+the outcomes at the start of its next step (:meth:`CrewTrips.take`). Times are the traffic model's (a crew's
+work starts at its arrival, to the second), but what the crews phase decides from an outcome waits for its next
+decision: a crew back at its post in step ``k`` takes its next call at the end of step ``k + 1``.
 """
 
 from __future__ import annotations
