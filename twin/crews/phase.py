@@ -46,11 +46,10 @@ from twin.city.build import City
 from twin.crews import incidents as inc
 from twin.crews.agents import ASSIGNED, CREW_FIELDS, IDLE, RETURNING, Crew, Roster
 from twin.crews.bases import Base, depot_bases, station_bases
+from twin.crews.criticality import restoration_classes
 from twin.crews.driving import CrewTrips
 from twin.crews.outputs import crews_table, incidents_table
 from twin.crews.policies import (
-    CRITICALITY,
-    LAST_CLASS,
     DispatchPolicy,
     DispatchView,
     check_pairs,
@@ -121,7 +120,7 @@ class CrewsPhase(Phase):
         times = [restoration_s(kind, spec.damage_state, overrides) for kind in self.comp_kind]
         self.comp_mean_s = np.array([t[0] for t in times])
         self.comp_sd_s = np.array([t[1] for t in times])
-        self.comp_class = np.array([CRITICALITY.get(kind, LAST_CLASS) for kind in self.comp_kind])
+        self.comp_class, self.comp_customers = restoration_classes(city)
         shape = city.terrain.elevation_m.shape
         self.comp_cell = point_cells(
             city.terrain.transform, shape, facilities["x"].to_numpy(), facilities["y"].to_numpy()
@@ -405,7 +404,8 @@ class CrewsPhase(Phase):
         response = np.where(can, delay[:, None] + travel, np.inf)
         target = table.target[waiting]
         is_comp = np.isin(incident_kind, inc.COMPONENT_KINDS)
-        criticality = np.where(is_comp, self.comp_class[np.where(is_comp, target, 0)], 0)
+        component = np.where(is_comp, target, 0)
+        criticality = np.where(is_comp, self.comp_class[component], 0)
         return DispatchView(
             now_s=now,
             crew_id=np.array([crew.crew_id for crew in crews]),
@@ -417,6 +417,7 @@ class CrewsPhase(Phase):
             criticality=criticality,
             work_s=np.nan_to_num(table.work_s[waiting], nan=0.0),
             response_s=response,
+            customers=np.where(is_comp, self.comp_customers[component], 0.0),
         )
 
     def _travel(
@@ -747,6 +748,7 @@ def _sub_view(view: DispatchView, crews: np.ndarray, incidents: np.ndarray) -> D
         criticality=view.criticality[incidents],
         work_s=view.work_s[incidents],
         response_s=view.response_s[np.ix_(crews, incidents)],
+        customers=None if view.customers is None else view.customers[incidents],
     )
 
 
