@@ -149,6 +149,10 @@ class CrewsPhase(Phase):
         self.end_s = 0.0
         self._ends = np.zeros((0, 0), dtype=np.int64)
         self.trips = CrewTrips()
+        self.hospital_rows = np.flatnonzero(self.comp_kind == "hospital")
+        self.carry: list[tuple[int, float]] = []
+        """Medical incidents whose time on scene ended this step, and when: their patients go to hospital (decided
+        in the step the ``crew_done`` event fired in, so never held across a checkpoint)."""
         self.by_traffic = False
         """Whether the crews drove in the traffic model (a traffic phase in the run) or by path times."""
 
@@ -169,6 +173,7 @@ class CrewsPhase(Phase):
             for crew in self.roster.agents.select(lambda c: c.status == RETURNING and c.back_s <= now + 1e-9):
                 crew.back_at_post()
         self._new_incidents(ctx, now, dt_s)
+        self._carry(ctx, traffic)
         commands, self.commands = self.commands, []
         for command in commands:  # recalls, and the crews and incidents a forced dispatch takes
             self._release_for(command, now, traffic)
@@ -240,18 +245,56 @@ class CrewsPhase(Phase):
 
     def _on_scene(self, ctx: StepContext, crew: Crew, t_s: float) -> None:
         """``crew`` reached its incident at ``t_s`` (the traffic model's time): it works there, done at
-        ``t_s + work``."""
+        ``t_s + work``; or it reached the hospital it carries the patient to, and hands the patient over."""
         table, incident = self.incidents, crew.incident
+        if table.hospital[incident] >= 0:
+            table.at_hospital_s[incident] = t_s
+            self._schedule_done(ctx, crew, incident, t_s + self.spec.medical.at_hospital_s)
+            return
         done = t_s + float(table.work_s[incident])
         crew.arrive_s, crew.done_s = t_s, done
         table.arrived_s[incident], table.travel_s[incident] = t_s, t_s - crew.depart_s
         self._schedule_done(ctx, crew, incident, done)
+
+    # --- transport to hospital ---------------------------------------------------------------------------------
+
+    def _carry(self, ctx: StepContext, traffic: TrafficService | None) -> None:
+        """The EMS crews whose time on scene ended carry their patients to the nearest working hospital (by
+        shortest path time now, from the scene; one search back from the hospitals for all): they leave the scene
+        when the work ended, and hand the patient over ``medical.at_hospital`` after arriving. With no working
+        hospital within reach, the patient is treated on scene and the incident done there."""
+        carry, self.carry = self.carry, []
+        table = self.incidents
+        carry = [(i, t) for i, t in carry if table.crew[i] >= 0 and self.crews[int(table.crew[i])].incident == i]
+        if not carry:
+            return
+        state = ctx.state
+        rows = self.hospital_rows
+        working = rows[state.comp_up[rows] & ~state.comp_damaged[rows]]
+        net = self.graph.now(state.link_speed_factor, state.link_closed())
+        scenes = np.array([table.node[i] for i, _ in carry], dtype=np.int64)
+        times = net.pair_times(scenes, self.comp_node[working])
+        for (incident, t_s), row in zip(carry, times, strict=True):
+            crew = self.crews[int(table.crew[incident])]
+            if not len(row) or not np.isfinite(row.min()):
+                ctx.log(t_s, "treated_on_scene", f"crew {crew.crew_id}", "crews", {"incident": incident})
+                self._complete(crew, incident, t_s)
+                continue
+            hospital = int(working[int(np.argmin(row))])
+            table.hospital[incident] = hospital
+            if traffic is None:
+                arrive = t_s + float(row.min()) / class_factor(crew.kind)
+                table.at_hospital_s[incident] = arrive
+                self._schedule_done(ctx, crew, incident, arrive + self.spec.medical.at_hospital_s)
+            else:
+                self.trips.drive(crew.crew_id, crew.kind, int(table.node[incident]), int(self.comp_node[hospital]), t_s)
 
     def _reopen(self, incident: int) -> None:
         """An assigned incident waits for a crew again."""
         table = self.incidents
         table.status[incident], table.crew[incident] = inc.OPEN, -1
         table.assigned_s[incident] = table.arrived_s[incident] = table.travel_s[incident] = math.nan
+        table.hospital[incident], table.at_hospital_s[incident] = -1, math.nan
 
     def _available(self) -> list[Crew]:
         return sorted(self.roster.agents.select(lambda c: c.status == IDLE), key=lambda c: c.crew_id)
@@ -593,6 +636,10 @@ class CrewsPhase(Phase):
             return  # recalled or reassigned since: this completion is void
         table = self.incidents
         kind = inc.KINDS[table.kind[incident]]
+        if kind == "medical" and self.spec.medical.transport and table.hospital[incident] < 0:
+            crew.node = int(table.node[incident])
+            self.carry.append((incident, event.t_s))  # on scene done: the patient is carried in this step
+            return
         target = int(table.target[incident])
         details: dict[str, Any] = {"crew": crew.crew_id, "incident": incident, "source": event.source}
         if kind in inc.COMPONENT_KINDS and model.state.comp_damaged[target]:
@@ -603,10 +650,17 @@ class CrewsPhase(Phase):
             model.log(event.t_s, "repair_component", describe_component(model.city, target), "crews", details)
         elif kind == "debris":
             self._clear(model, target, event.t_s, details)
-        table.status[incident], table.done_s[incident] = inc.DONE, event.t_s
+        self._complete(crew, incident, event.t_s)
+
+    def _complete(self, crew: Crew, incident: int, t_s: float) -> None:
+        """The incident is done at ``t_s``: the reporter hears back, the crew is free where it is (the scene, or
+        the hospital it carried the patient to)."""
+        table = self.incidents
+        table.status[incident], table.done_s[incident] = inc.DONE, t_s
         if table.ref[incident] >= 0:  # the reporter hears back (the residents: the people there are rescued)
-            self.desk.finished(kind, int(table.ref[incident]), event.t_s)
-        crew.finish(int(table.node[incident]), event.t_s)
+            self.desk.finished(inc.KINDS[table.kind[incident]], int(table.ref[incident]), t_s)
+        hospital = int(table.hospital[incident])
+        crew.finish(int(self.comp_node[hospital] if hospital >= 0 else table.node[incident]), t_s)
 
     def _clear(self, model: CityModel, link: int, t_s: float, details: dict[str, Any]) -> None:
         """Clear the debris of a road segment (both directions) and reopen its links."""
@@ -688,6 +742,19 @@ class CrewsPhase(Phase):
         write_json_atomic(paths[2], to_jsonable(self.metrics()))
         return paths
 
+    def _transport_assumption(self) -> str:
+        """How medical patients reached hospital in this run."""
+        medical = self.spec.medical
+        if not medical.transport:
+            return "patients not carried to hospital (crews.medical.transport is off)"
+        return (
+            "every medical patient carried by the EMS crew to the nearest working hospital (shortest path time "
+            f"from the scene) and handed over in {medical.at_hospital_s / 60:g} min (assumed; NSW ambulance crews "
+            "waited 32 min on average to hand a patient over, Audit Office of New South Wales 2013); no patient "
+            "is treated and left at home unless no working hospital can be reached; the people rescued by fire "
+            "crews are not carried (which of them are hurt needs an injury model)"
+        )
+
     def _travel_assumption(self) -> str:
         """How the crews travelled in this run (in the traffic model, or by path times)."""
         common = (
@@ -723,7 +790,7 @@ class CrewsPhase(Phase):
             f"crews: debris cleared at {self.spec.debris_m3_per_h:g} m3/h per road crew (assumed)",
             f"crews: medical calls at {medical.rate_per_1000_day:g} per 1,000 residents per day, +"
             f"{medical.surge:.0%} when every resident is without power (Cooper et al. 2012, Hurricane Ike); "
-            f"on scene {medical.on_scene_s / 60:g} min mean ({MEDICAL_SOURCE}); transport to hospital not modelled",
+            f"on scene {medical.on_scene_s / 60:g} min mean ({MEDICAL_SOURCE}); {self._transport_assumption()}",
             self._travel_assumption(),
         ]
 
