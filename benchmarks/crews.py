@@ -70,7 +70,7 @@ def main(figure: Path, traffic: bool) -> None:
     reached = incidents.dropna(subset=["response_s"]).groupby("kind", observed=True)["response_s"]
     print("response (s), median by kind: " + ", ".join(f"{k} {v:.0f}" for k, v in reached.median().items()))
     crews = len(phase.crews)  # type: ignore[attr-defined]
-    title = f"{crews} crews, {'in traffic' if traffic else 'path times'}, medical calls at 40 per 1,000 per day"
+    title = f"{crews} crews ({'in traffic' if traffic else 'path times'}), 40 medical calls per 1,000 a day"
     _plot(model.recorder.timeseries(), np.array(times), float(spec.step_s), figure, crews, title)
     print(f"figure: {figure}")
 
@@ -110,7 +110,7 @@ def _plot(series: object, times: np.ndarray, step_s: float, figure: Path, crews:
     top.plot(hours, frame["repairs_done"] + frame["links_cleared"], label="repairs + links cleared")
     top.set_ylabel("count")
     top.legend(loc="upper left", frameon=False)
-    top.set_title(f"Andorra, 48 h compound storm: {title}")
+    top.set_title(f"Andorra 48 h storm: {title}")
     step_end_h = np.arange(1, len(times) + 1) * step_s / 3600
     bottom.plot(step_end_h, times * 1e3, lw=0.8, color="0.3")
     bottom.set_ylabel("crews phase, ms per step")
