@@ -154,6 +154,7 @@ class CrewsPhase(Phase):
         """Medical incidents whose time on scene ended this step, and when: their patients go to hospital (decided
         in the step the ``crew_done`` event fired in, so never held across a checkpoint)."""
         self.by_traffic = False
+        self.service: TrafficService | None = None
         """Whether the crews drove in the traffic model (a traffic phase in the run) or by path times."""
 
     def services(self) -> dict[str, Any]:
@@ -186,7 +187,8 @@ class CrewsPhase(Phase):
         """The traffic service crews drive in, or None (no traffic phase: travel times from shortest paths)."""
         service = ctx.services.get("traffic")
         self.by_traffic = service is not None
-        return cast("TrafficService | None", service)
+        self.service = cast("TrafficService | None", service)
+        return self.service
 
     def _decide(self, ctx: StepContext, now: float, forced: list[Event], traffic: TrafficService | None) -> None:
         """Forced dispatches, the policy's dispatch, and idle crews away from their post sent back."""
@@ -255,6 +257,27 @@ class CrewsPhase(Phase):
         crew.arrive_s, crew.done_s = t_s, done
         table.arrived_s[incident], table.travel_s[incident] = t_s, t_s - crew.depart_s
         self._schedule_done(ctx, crew, incident, done)
+
+    def vehicle_points(self) -> dict[int, tuple[float, float]]:
+        """Where the crews driving in the traffic model are now, by crew id: ``(x, y)`` in the City's CRS, on
+        the straight line between the ends of the link they are on by the share of it driven (the traffic model's
+        :meth:`~twin.traffic.service.TrafficService.vehicle_positions`), or at the node they wait at. Empty
+        without traffic, or before the first step after a restore."""
+        driving = {crew.crew_id: crew.vehicle for crew in self.crews if crew.vehicle >= 0}
+        if self.service is None or not driving:
+            return {}
+        where = self.service.vehicle_positions(np.array(list(driving.values()), dtype=np.int64))
+        nodes = self.city.drive.nodes
+        xs, ys = nodes["x"].to_numpy(np.float64), nodes["y"].to_numpy(np.float64)
+        link = where["link"].to_numpy()
+        on = link >= 0
+        safe = np.where(on, link, 0)
+        share = np.where(on, where["offset_m"].to_numpy() / self.graph.length_m[safe], 0.0)
+        start = np.where(on, self.graph.src[safe], where["node"].to_numpy())
+        end = np.where(on, self.graph.dst[safe], start)
+        x = xs[start] + share * (xs[end] - xs[start])
+        y = ys[start] + share * (ys[end] - ys[start])
+        return {crew: (float(x[i]), float(y[i])) for i, crew in enumerate(driving)}
 
     # --- transport to hospital ---------------------------------------------------------------------------------
 
