@@ -48,7 +48,7 @@ def test_the_patient_goes_to_the_nearest_hospital_and_is_handed_over(
     scene = _school_nodes(city)[3]
     from_scene = _times_from(city, scene)
     nearest = int(hospitals[np.argmin([from_scene.get(int(n), np.inf) for n in nodes])])
-    extra = {"traffic": {}} if traffic else {}
+    extra: dict[str, Any] = {"traffic": {}} if traffic else {}
     model = CityModel(city, _scenario(tmp_path, ONLY_EMS, duration="3h", **extra))
     model.add_phase(MedicalCall(60.0, scene))
     model.run()
