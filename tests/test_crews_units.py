@@ -80,6 +80,7 @@ def _view(response: list[list[float]], priority: list[int], created: list[float]
         "criticality": np.zeros(n, dtype=np.int64),
         "work_s": np.full(n, 600.0),
         "response_s": np.array(response),
+        "customers": np.zeros(n),
     }
     values.update(extra)
     return DispatchView(**values)

@@ -83,15 +83,21 @@ def test_crews_and_shelters_are_drawn_where_they_are_and_sent_as_deltas(andorra_
     session.control(ROLES["controller"], {"action": "start"})
     session.submit(ROLES["shelters"], {"command": "close_shelter", "shelter": str(residents.shelters.name[0])})
     session.submit(ROLES["shelters"], {"command": "send_warning", "channels": ["cell_broadcast"]})
-    while not (crew.status == ASSIGNED and crew.depart_s < session.model.clock_s < crew.arrive_s):
+    # the run has residents, so traffic: the crew drives as a vehicle of the traffic model
+    while not (crew.status == ASSIGNED and crew.vehicle >= 0 and crew.depart_s < session.model.clock_s):
         wall.t += 1 / 6  # a step of 10 s at 60x
         session.tick(budget_s=10.0)
         assert session.model.clock_s < 3600, "the power crew never took to the road"
     delta = page.update(session)
     assert delta is not None
-    scene = int(crews.incidents.node[crew.incident])
-    share = (session.model.clock_s - crew.depart_s) / (crew.arrive_s - crew.depart_s)
-    x, y = nodes[crew.home] + share * (nodes[scene] - nodes[crew.home])  # by hand: on the straight line
+    where = session.model.services["traffic"].vehicle_positions(np.array([crew.vehicle])).iloc[0]
+    links = andorra_city.drive.links
+    if where["link"] >= 0:  # by hand: on the straight line along its link, by the share of it driven
+        link = links.iloc[int(where["link"])]
+        share = where["offset_m"] / link["length_m"]
+        x, y = nodes[int(link["src"])] + share * (nodes[int(link["dst"])] - nodes[int(link["src"])])
+    else:
+        x, y = nodes[int(where["node"])]
     assert delta["crews"] == {"0": [round(x), round(y), 1, "power"]}
     people = residents.people
     inside = np.bincount(people.target[people.status == SHELTER], minlength=residents.shelters.count)

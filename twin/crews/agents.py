@@ -7,7 +7,9 @@ adds nothing to reproduce. Bulk selection goes through Mesa's AgentSet (``roster
 A crew's life: ``IDLE`` at a node (its post, or the scene of its last job) -> ``ASSIGNED`` (driving, then on
 scene: ``arrive_s`` and ``done_s`` are known when it is dispatched) -> ``IDLE`` at the scene when the work is done
 (it may take the next job from there) -> ``RETURNING`` to its post (``back_s``) -> ``IDLE`` at its post. Busy time
-runs from leaving the post to being back at it.
+runs from leaving the post to being back at it. When the run has traffic, the drives are the traffic model's
+trips (:mod:`twin.crews.driving`): ``arrive_s``, ``done_s`` and ``back_s`` are then known only once it reports
+the arrival, and a drive stranded by a closure ends where it stopped (``IDLE`` there).
 """
 
 from __future__ import annotations
@@ -33,8 +35,11 @@ CREW_FIELDS = (
     "busy_s",
     "busy_since",
     "jobs_done",
+    "vehicle",
 )
 """The changing attributes of a crew (saved in checkpoints, in this order)."""
+LEGACY_FIELDS = 12
+"""Checkpoints written before crews drove in the traffic model hold the first 12 fields (no ``vehicle``)."""
 
 
 class Crew(mesa.Agent):
@@ -56,6 +61,9 @@ class Crew(mesa.Agent):
         Times of the current assignment or return (NaN: none).
     busy_s, busy_since, jobs_done
         Busy time so far (s), when the current busy spell began (NaN: at its post), incidents worked.
+    vehicle
+        Its vehicle in the traffic model while it drives there (-1: not driving, or the run has no traffic;
+        ``arrive_s`` and ``back_s`` are then NaN until the traffic model reports the arrival).
     """
 
     def __init__(self, model: mesa.Model, crew_id: int, kind: str, base: str, home: int) -> None:
@@ -65,6 +73,7 @@ class Crew(mesa.Agent):
         self.incident, self.job = -1, 0
         self.depart_s = self.arrive_s = self.done_s = self.back_s = math.nan
         self.busy_s, self.busy_since, self.jobs_done = 0.0, math.nan, 0
+        self.vehicle = -1
 
     def dispatch(self, incident: int, now_s: float, depart_s: float, arrive_s: float, done_s: float) -> None:
         """Send the crew to ``incident``: it leaves at ``depart_s``, arrives at ``arrive_s``, is done at ``done_s``."""
@@ -85,8 +94,19 @@ class Crew(mesa.Agent):
         self.node = scene if now_s >= self.arrive_s else self.node
         self.status, self.incident, self.job, self.post = IDLE, -1, self.job + 1, self.home
 
+    def stop_at(self, node: int, t_s: float) -> None:
+        """Its drive ended short at ``node`` at ``t_s`` (no open way on): it waits there, free for the next job."""
+        self.status, self.node, self.incident, self.job, self.back_s = IDLE, node, -1, self.job + 1, math.nan
+        if node == self.post:
+            self.end_busy(t_s)
+
+    def turn_home(self) -> None:
+        """Recalled while driving to its job (in traffic): it turns for its home base at once."""
+        self.status, self.incident, self.job, self.post = RETURNING, -1, self.job + 1, self.home
+        self.arrive_s = self.done_s = self.back_s = math.nan
+
     def start_return(self, now_s: float, travel_s: float) -> None:
-        """Drive back to the post, arriving ``travel_s`` from now."""
+        """Drive back to the post, arriving ``travel_s`` from now (NaN: when the traffic model reports it)."""
         self.status, self.back_s = RETURNING, now_s + travel_s
 
     def back_at_post(self) -> None:
@@ -105,9 +125,10 @@ class Crew(mesa.Agent):
         return [float(getattr(self, name)) for name in CREW_FIELDS]
 
     def load(self, values: np.ndarray) -> None:
-        """Restore :meth:`values`."""
+        """Restore :meth:`values` (a checkpoint's row of :data:`LEGACY_FIELDS` values: not driving)."""
+        values = np.concatenate([values, np.full(len(CREW_FIELDS) - len(values), -1.0)])
         for name, value in zip(CREW_FIELDS, values.tolist(), strict=True):
-            integer = name in ("status", "node", "post", "incident", "job", "jobs_done")
+            integer = name in ("status", "node", "post", "incident", "job", "jobs_done", "vehicle")
             setattr(self, name, int(value) if integer else float(value))
 
 

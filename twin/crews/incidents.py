@@ -72,6 +72,9 @@ class Incidents:
         debris, whose volume may grow; NaN until known).
     crew
         The crew assigned last (-1: none).
+    hospital, at_hospital_s
+        For transported patients: the hospital (facility row; -1: none, or not yet on the way) and when the crew
+        reached it (NaN: not yet). The incident is done when the patient has been handed over there.
     ref, people, deadline_s
         For reported incidents: the reporter's own number for the report (-1: none; the residents phase numbers
         its rescue requests), the people there (0: not told), and when the water at the place reached the
@@ -94,6 +97,8 @@ class Incidents:
     ref: np.ndarray = field(default_factory=_ints)
     people: np.ndarray = field(default_factory=_ints)
     deadline_s: np.ndarray = field(default_factory=_floats)
+    hospital: np.ndarray = field(default_factory=_ints)
+    at_hospital_s: np.ndarray = field(default_factory=_floats)
 
     def __len__(self) -> int:
         return int(self.kind.size)
@@ -138,6 +143,8 @@ class Incidents:
             "ref": given(ref, -1, np.int64),
             "people": given(people, 0, np.int64),
             "deadline_s": given(deadline_s, np.nan, np.float64),
+            "hospital": np.full(n, -1, dtype=np.int64),
+            "at_hospital_s": np.full(n, np.nan),
         }
         for name, value in values.items():
             setattr(self, name, np.concatenate([getattr(self, name), value]))
@@ -157,8 +164,11 @@ class Incidents:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Incidents:
-        """Inverse of :meth:`arrays` (copies)."""
-        return cls(**{f.name: np.array(arrays[f.name]) for f in fields(cls)})
+        """Inverse of :meth:`arrays` (copies); checkpoints from before transport to hospital have no
+        ``hospital`` and ``at_hospital_s`` (none carried)."""
+        n = len(arrays["kind"])
+        later = {"hospital": np.full(n, -1, dtype=np.int64), "at_hospital_s": np.full(n, np.nan)}
+        return cls(**{f.name: np.array(arrays.get(f.name, later.get(f.name))) for f in fields(cls)})
 
 
 def segment_keys(src: np.ndarray, dst: np.ndarray, n_nodes: int) -> np.ndarray:

@@ -23,7 +23,9 @@ def incidents_table(table: Incidents, city: City) -> pd.DataFrame:
     ``wait_s`` = assigned - created (time waiting for a free crew that can reach it), ``travel_s`` the crew's
     drive, ``response_s`` = arrived - created (wait + dispatch delay + travel). Reported incidents also give the
     reporter's number (``request``: the residents' rescue request, as in ``people.parquet``), the ``people`` there
-    and ``deadline_s``, when the water at the place reached 1.5 m (NaN: never, or not a rescue).
+    and ``deadline_s``, when the water at the place reached 1.5 m (NaN: never, or not a rescue). Patients carried
+    to hospital give the ``hospital`` (facility row; -1: none) and ``at_hospital_s``, when the crew got there; the
+    incident is done once they are handed over.
     """
     osm = city.drive.nodes["osm_id"].to_numpy()
     return pd.DataFrame(
@@ -47,6 +49,8 @@ def incidents_table(table: Incidents, city: City) -> pd.DataFrame:
             "request": table.ref,
             "people": table.people,
             "deadline_s": table.deadline_s,
+            "hospital": table.hospital,
+            "at_hospital_s": table.at_hospital_s,
         }
     )
 

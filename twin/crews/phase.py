@@ -2,7 +2,9 @@
 
 Each step, at its end time ``t``:
 
-1. crews back at their post become idle;
+1. crews back at their post become idle (in a run with traffic: the traffic model's reports of the crews'
+   vehicles since the last step are taken: arrivals at incidents start the work, arrivals at posts end the
+   drive back, strandings end the drive where it stopped, :mod:`twin.crews.driving`);
 2. new incidents are taken from the state (damaged components, debris on roads), drawn (medical calls) and
    taken from the desk other phases report to (:class:`~twin.crews.incidents.IncidentDesk`); waiting incidents
    whose cause is gone (a scripted repair) are closed as resolved otherwise;
@@ -17,6 +19,12 @@ Each step, at its end time ``t``:
    more than 0.3 m of water waits for the water to go down;
 5. idle crews away from their post drive back.
 
+How a crew travels depends on the run. With a traffic phase (a ``traffic`` section, or residents), every drive
+is a trip of the traffic model (:mod:`twin.crews.driving`): the path times above only choose the crew, and the
+arrival, slowed by queues and stopped by closures like everyone's, is the traffic model's; the ``crew_done``
+event is queued when the arrival is reported (at most one step later, at the arrival's own time). Without one,
+a crew arrives after its path time (no congestion). ``assumptions.json`` says which.
+
 The ``crew_done`` event fires in the step that reaches its time, before the phases, so the lifelines phase sees
 the repaired component in that same step: the engine's :meth:`~twin.sim.model.CityModel.repair` clears the damage
 (as scripted ``repair_component`` events do) and a cleared road reopens (``link_closed_debris``, which the
@@ -28,7 +36,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -36,12 +44,12 @@ import pandas as pd
 from twin.atomic import write_json_atomic, write_parquet_atomic
 from twin.city.build import City
 from twin.crews import incidents as inc
-from twin.crews.agents import ASSIGNED, IDLE, RETURNING, Crew, Roster
+from twin.crews.agents import ASSIGNED, CREW_FIELDS, IDLE, RETURNING, Crew, Roster
 from twin.crews.bases import Base, depot_bases, station_bases
+from twin.crews.criticality import restoration_classes
+from twin.crews.driving import CrewTrips
 from twin.crews.outputs import crews_table, incidents_table
 from twin.crews.policies import (
-    CRITICALITY,
-    LAST_CLASS,
     DispatchPolicy,
     DispatchView,
     check_pairs,
@@ -49,7 +57,7 @@ from twin.crews.policies import (
     make_policy,
 )
 from twin.crews.restoration import MEDICAL_SOURCE, clearance_s, draw_truncated_normal, restoration_s
-from twin.crews.travel import Network, RoadGraph, class_factor
+from twin.crews.travel import EMERGENCY_SPEED_FACTOR, Network, RoadGraph, class_factor
 from twin.errors import ScenarioError
 from twin.hazards.gridindex import point_cells
 from twin.metrics.response import response_metrics
@@ -63,6 +71,7 @@ from twin.sim.targets import describe_component, describe_link
 
 if TYPE_CHECKING:
     from twin.sim.model import CityModel
+    from twin.traffic.service import TrafficService
 
 INCIDENTS_PARQUET = "incidents.parquet"
 CREWS_PARQUET = "crews.parquet"
@@ -111,7 +120,7 @@ class CrewsPhase(Phase):
         times = [restoration_s(kind, spec.damage_state, overrides) for kind in self.comp_kind]
         self.comp_mean_s = np.array([t[0] for t in times])
         self.comp_sd_s = np.array([t[1] for t in times])
-        self.comp_class = np.array([CRITICALITY.get(kind, LAST_CLASS) for kind in self.comp_kind])
+        self.comp_class, self.comp_customers = restoration_classes(city)
         shape = city.terrain.elevation_m.shape
         self.comp_cell = point_cells(
             city.terrain.transform, shape, facilities["x"].to_numpy(), facilities["y"].to_numpy()
@@ -139,6 +148,14 @@ class CrewsPhase(Phase):
         self.links_cleared = 0
         self.end_s = 0.0
         self._ends = np.zeros((0, 0), dtype=np.int64)
+        self.trips = CrewTrips()
+        self.hospital_rows = np.flatnonzero(self.comp_kind == "hospital")
+        self.carry: list[tuple[int, float]] = []
+        """Medical incidents whose time on scene ended this step, and when: their patients go to hospital (decided
+        in the step the ``crew_done`` event fired in, so never held across a checkpoint)."""
+        self.by_traffic = False
+        self.service: TrafficService | None = None
+        """Whether the crews drove in the traffic model (a traffic phase in the run) or by path times."""
 
     def services(self) -> dict[str, Any]:
         """``ctx.services["crews"]``: the desk other phases report incidents to."""
@@ -150,29 +167,157 @@ class CrewsPhase(Phase):
         """See the module docstring."""
         now = ctx.clock_s + dt_s
         self.end_s = now
-        for crew in self.roster.agents.select(lambda c: c.status == RETURNING and c.back_s <= now + 1e-9):
-            crew.back_at_post()
+        traffic = self._traffic(ctx)
+        if traffic is not None:
+            self._driven(ctx, traffic)
+        else:
+            for crew in self.roster.agents.select(lambda c: c.status == RETURNING and c.back_s <= now + 1e-9):
+                crew.back_at_post()
         self._new_incidents(ctx, now, dt_s)
+        self._carry(ctx, traffic)
         commands, self.commands = self.commands, []
-        for command in commands:  # free the crews and incidents a forced dispatch takes
-            self._release_for(command, now)
+        for command in commands:  # recalls, and the crews and incidents a forced dispatch takes
+            self._release_for(command, now, traffic)
+        self._decide(ctx, now, [c for c in commands if c.kind == "dispatch"], traffic)
+        if traffic is not None:
+            for crew_id, vehicle in self.trips.flush(traffic).items():
+                self.crews[crew_id].vehicle = vehicle
+
+    def _traffic(self, ctx: StepContext) -> TrafficService | None:
+        """The traffic service crews drive in, or None (no traffic phase: travel times from shortest paths)."""
+        service = ctx.services.get("traffic")
+        self.by_traffic = service is not None
+        self.service = cast("TrafficService | None", service)
+        return self.service
+
+    def _decide(self, ctx: StepContext, now: float, forced: list[Event], traffic: TrafficService | None) -> None:
+        """Forced dispatches, the policy's dispatch, and idle crews away from their post sent back."""
         available = self._available()
         table = self.incidents
         needed = {inc.SERVED_BY[inc.KINDS[k]] for k in np.unique(table.kind[table.status == inc.OPEN]).tolist()}
         moving = [crew for crew in available if crew.kind in needed or crew.node != crew.post]
-        moving += self._forced(commands)
+        moving += self._forced(forced)
         if not moving:
             return  # nobody to route: skip the Dijkstra
         net = self.graph.now(ctx.state.link_speed_factor, ctx.state.link_closed())
-        for command in commands:
-            self._force(ctx, command, now, net)
-        self._dispatch(ctx, now, net)
+        for command in forced:
+            self._force(ctx, command, now, net, traffic)
+        self._dispatch(ctx, now, net, traffic)
         away = [crew for crew in self._available() if crew.node != crew.post]
         if away:
             travel = np.diagonal(net.pair_times(np.array([c.node for c in away]), np.array([c.post for c in away])))
             for crew, time_s in zip(away, travel.tolist(), strict=True):
-                if np.isfinite(time_s):
+                if not np.isfinite(time_s):
+                    continue  # no open way back now: it waits where it is
+                if traffic is None:
                     crew.start_return(now, time_s / class_factor(crew.kind))
+                else:
+                    crew.start_return(now, math.nan)  # back when the traffic model says so
+                    self.trips.drive(crew.crew_id, crew.kind, crew.node, crew.post, now)
+
+    # --- driving in the traffic model --------------------------------------------------------------------------
+
+    def _driven(self, ctx: StepContext, traffic: TrafficService) -> None:
+        """Take what the traffic model did with the crews' vehicles since the last step: a crew that reached its
+        incident starts work there (its ``crew_done`` queued at arrival + time on scene); one that reached its post
+        is back; one stranded by a closure gives up the trip where it stopped (its vehicle parked there) and is
+        free again, the incident waiting for whichever crew can reach it."""
+        driving = {crew.crew_id: crew.vehicle for crew in self.crews if crew.vehicle >= 0}
+        out = CrewTrips.take(traffic, driving)
+        for crew_id, t_s in zip(out.arrived_crew, out.arrived_s, strict=True):
+            crew = self.crews[int(crew_id)]
+            crew.vehicle = -1
+            if crew.status == ASSIGNED:
+                self._on_scene(ctx, crew, float(t_s))
+            elif crew.status == RETURNING:
+                crew.back_s = float(t_s)
+                crew.back_at_post()
+        parked = []
+        for crew_id, t_s, node in zip(out.stranded_crew, out.stranded_s, out.stranded_node, strict=True):
+            crew = self.crews[int(crew_id)]
+            parked.append((crew.vehicle, int(node)))
+            crew.vehicle = -1
+            if crew.status == ASSIGNED:
+                ctx.log(float(t_s), "crew_stranded", f"crew {crew.crew_id}", "crews", {"incident": crew.incident})
+                self._reopen(crew.incident)
+            crew.stop_at(int(node), float(t_s))
+        if parked:  # off the road where they stopped, so the traffic model does not drive them on
+            vehicles, nodes = zip(*parked, strict=True)
+            traffic.redirect(np.array(vehicles, dtype=np.int64), np.array(nodes, dtype=np.int64))
+
+    def _on_scene(self, ctx: StepContext, crew: Crew, t_s: float) -> None:
+        """``crew`` reached its incident at ``t_s`` (the traffic model's time): it works there, done at
+        ``t_s + work``; or it reached the hospital it carries the patient to, and hands the patient over."""
+        table, incident = self.incidents, crew.incident
+        if table.hospital[incident] >= 0:
+            table.at_hospital_s[incident] = t_s
+            self._schedule_done(ctx, crew, incident, t_s + self.spec.medical.at_hospital_s)
+            return
+        done = t_s + float(table.work_s[incident])
+        crew.arrive_s, crew.done_s = t_s, done
+        table.arrived_s[incident], table.travel_s[incident] = t_s, t_s - crew.depart_s
+        self._schedule_done(ctx, crew, incident, done)
+
+    def vehicle_points(self) -> dict[int, tuple[float, float]]:
+        """Where the crews driving in the traffic model are now, by crew id: ``(x, y)`` in the City's CRS, on
+        the straight line between the ends of the link they are on by the share of it driven (the traffic model's
+        :meth:`~twin.traffic.service.TrafficService.vehicle_positions`), or at the node they wait at. Empty
+        without traffic, or before the first step after a restore."""
+        driving = {crew.crew_id: crew.vehicle for crew in self.crews if crew.vehicle >= 0}
+        if self.service is None or not driving:
+            return {}
+        where = self.service.vehicle_positions(np.array(list(driving.values()), dtype=np.int64))
+        nodes = self.city.drive.nodes
+        xs, ys = nodes["x"].to_numpy(np.float64), nodes["y"].to_numpy(np.float64)
+        link = where["link"].to_numpy()
+        on = link >= 0
+        safe = np.where(on, link, 0)
+        share = np.where(on, where["offset_m"].to_numpy() / self.graph.length_m[safe], 0.0)
+        start = np.where(on, self.graph.src[safe], where["node"].to_numpy())
+        end = np.where(on, self.graph.dst[safe], start)
+        x = xs[start] + share * (xs[end] - xs[start])
+        y = ys[start] + share * (ys[end] - ys[start])
+        return {crew: (float(x[i]), float(y[i])) for i, crew in enumerate(driving)}
+
+    # --- transport to hospital ---------------------------------------------------------------------------------
+
+    def _carry(self, ctx: StepContext, traffic: TrafficService | None) -> None:
+        """The EMS crews whose time on scene ended carry their patients to the nearest working hospital (by
+        shortest path time now, from the scene; one search back from the hospitals for all): they leave the scene
+        when the work ended, and hand the patient over ``medical.at_hospital`` after arriving. With no working
+        hospital within reach, the patient is treated on scene and the incident done there."""
+        carry, self.carry = self.carry, []
+        table = self.incidents
+        carry = [(i, t) for i, t in carry if table.crew[i] >= 0 and self.crews[int(table.crew[i])].incident == i]
+        if not carry:
+            return
+        state = ctx.state
+        rows = self.hospital_rows
+        working = rows[state.comp_up[rows] & ~state.comp_damaged[rows]]
+        net = self.graph.now(state.link_speed_factor, state.link_closed())
+        scenes = np.array([table.node[i] for i, _ in carry], dtype=np.int64)
+        times = net.pair_times(scenes, self.comp_node[working])
+        for (incident, t_s), row in zip(carry, times, strict=True):
+            crew = self.crews[int(table.crew[incident])]
+            if not len(row) or not np.isfinite(row.min()):
+                ctx.log(t_s, "treated_on_scene", f"crew {crew.crew_id}", "crews", {"incident": incident})
+                self._complete(crew, incident, t_s)
+                continue
+            hospital = int(working[int(np.argmin(row))])
+            table.hospital[incident] = hospital
+            if traffic is None:
+                arrive = t_s + float(row.min()) / class_factor(crew.kind)
+                table.at_hospital_s[incident] = arrive
+                self._schedule_done(ctx, crew, incident, arrive + self.spec.medical.at_hospital_s)
+            else:
+                self.trips.drive(crew.crew_id, crew.kind, int(table.node[incident]), int(self.comp_node[hospital]), t_s)
+
+    def _reopen(self, incident: int) -> None:
+        """An assigned incident waits for a crew again."""
+        table = self.incidents
+        table.status[incident], table.crew[incident] = inc.OPEN, -1
+        table.assigned_s[incident] = table.arrived_s[incident] = table.travel_s[incident] = math.nan
+        table.hospital[incident], table.at_hospital_s[incident] = -1, math.nan
 
     def _available(self) -> list[Crew]:
         return sorted(self.roster.agents.select(lambda c: c.status == IDLE), key=lambda c: c.crew_id)
@@ -260,7 +405,7 @@ class CrewsPhase(Phase):
 
     # --- dispatch ------------------------------------------------------------------------------------------
 
-    def _dispatch(self, ctx: StepContext, now: float, net: Network) -> None:
+    def _dispatch(self, ctx: StepContext, now: float, net: Network, traffic: TrafficService | None) -> None:
         table = self.incidents
         waiting = np.flatnonzero(table.status == inc.OPEN)
         needed = {inc.SERVED_BY[inc.KINDS[k]] for k in np.unique(table.kind[waiting]).tolist()}
@@ -280,7 +425,7 @@ class CrewsPhase(Phase):
         for crew_pos, incident_pos in pairs:
             crew, incident = available[crew_pos], int(waiting[incident_pos])
             end = int(self._ends[crew_pos, incident_pos])
-            self._assign(ctx, crew, incident, now, float(view.response_s[crew_pos, incident_pos]), end)
+            self._assign(ctx, crew, incident, now, float(view.response_s[crew_pos, incident_pos]), end, traffic)
 
     def _front_rank(self, incidents: np.ndarray) -> np.ndarray:
         """Per incident: the rank of the ``prioritise_repair`` that moved its component to the front (0: none)."""
@@ -325,7 +470,8 @@ class CrewsPhase(Phase):
         response = np.where(can, delay[:, None] + travel, np.inf)
         target = table.target[waiting]
         is_comp = np.isin(incident_kind, inc.COMPONENT_KINDS)
-        criticality = np.where(is_comp, self.comp_class[np.where(is_comp, target, 0)], 0)
+        component = np.where(is_comp, target, 0)
+        criticality = np.where(is_comp, self.comp_class[component], 0)
         return DispatchView(
             now_s=now,
             crew_id=np.array([crew.crew_id for crew in crews]),
@@ -337,6 +483,7 @@ class CrewsPhase(Phase):
             criticality=criticality,
             work_s=np.nan_to_num(table.work_s[waiting], nan=0.0),
             response_s=response,
+            customers=np.where(is_comp, self.comp_customers[component], 0.0),
         )
 
     def _travel(
@@ -358,23 +505,47 @@ class CrewsPhase(Phase):
             ends[nearer] = np.broadcast_to(node2, travel.shape)[nearer]
         return travel, ends
 
-    def _assign(self, ctx: StepContext, crew: Crew, incident: int, now: float, response_s: float, end: int) -> None:
-        """Send ``crew`` to ``incident`` at node ``end`` now (``response_s`` = dispatch delay + travel) and queue its
-        completion."""
+    def _assign(
+        self,
+        ctx: StepContext,
+        crew: Crew,
+        incident: int,
+        now: float,
+        response_s: float,
+        end: int,
+        traffic: TrafficService | None,
+    ) -> None:
+        """Send ``crew`` to ``incident`` at node ``end`` now. Without traffic it arrives after ``response_s``
+        (dispatch delay + path time) and its completion is queued now; with traffic it drives there as a trip of
+        the traffic model (already on the road: redirected at once; else leaving after its dispatch delay) and the
+        completion is queued when the traffic model reports the arrival."""
         table = self.incidents
         table.node[incident] = end
         delay = self.delay_s[crew.kind]
         if table.kind[incident] == inc.KINDS.index("debris"):
             table.work_s[incident] = float(self._debris_work_s(ctx, int(table.target[incident])))
+        table.status[incident], table.crew[incident], table.assigned_s[incident] = inc.ASSIGNED, crew.crew_id, now
+        if traffic is not None:
+            rolling = crew.vehicle >= 0
+            crew.dispatch(incident, now, now if rolling else now + delay, math.nan, math.nan)
+            table.arrived_s[incident] = table.travel_s[incident] = math.nan
+            if rolling:
+                traffic.redirect(np.array([crew.vehicle]), np.array([end]))
+            else:
+                self.trips.drive(crew.crew_id, crew.kind, crew.node, end, now + delay)
+            return
         arrive = now + response_s
         done = arrive + float(table.work_s[incident])
         crew.dispatch(incident, now, now + delay, arrive, done)
-        table.status[incident], table.crew[incident] = inc.ASSIGNED, crew.crew_id
-        table.assigned_s[incident], table.arrived_s[incident] = now, arrive
-        table.travel_s[incident] = response_s - delay
+        table.arrived_s[incident], table.travel_s[incident] = arrive, response_s - delay
+        self._schedule_done(ctx, crew, incident, done)
+
+    def _schedule_done(self, ctx: StepContext, crew: Crew, incident: int, done_s: float) -> None:
+        """Queue the ``crew_done`` event of ``crew``'s current job at ``done_s`` (it fires in the first step that
+        reaches that time; a time already past fires in the next step, at its own time)."""
         ctx.schedule(
             Event(
-                t_s=done,
+                t_s=done_s,
                 kind="crew_done",
                 params={"crew": crew.crew_id, "incident": incident, "job": crew.job},
                 cause="crews",
@@ -403,9 +574,9 @@ class CrewsPhase(Phase):
             self.policy = make_policy(str(params["policy"]))
         elif event.kind == "stage":
             self.crews[int(params["crew"])].post = int(params["node"])
-        elif event.kind == "recall":
-            self._recall(self.crews[int(params["crew"])], event.t_s)
-        else:
+        elif event.kind == "recall" and model.services.get("traffic") is None:
+            self._recall(self.crews[int(params["crew"])], event.t_s, None)
+        else:  # a dispatch, or a recall of a crew driving in traffic: at this step's end, once its reports are in
             self.commands.append(event)
         target = describe_targets(model, event) if event.kind == "prioritise_repair" else _describe(params)
         model.log(event.t_s, event.kind, target, event.cause, {"source": event.source})
@@ -437,27 +608,37 @@ class CrewsPhase(Phase):
                 return f"crew {crew} is a {self.crews[crew].kind} crew; a {kind} incident needs a {needs} crew"
         return None
 
-    def _recall(self, crew: Crew, now: float) -> None:
-        """Take the crew off its job (the incident waits again) and send it back to its home base."""
+    def _recall(self, crew: Crew, now: float, traffic: TrafficService | None) -> None:
+        """Take the crew off its job (the incident waits again) and send it back to its home base; in traffic, a
+        crew still on the road turns for home at once (its vehicle redirected)."""
+        driving = traffic is not None and crew.vehicle >= 0
         if crew.status == ASSIGNED:
             incident = crew.incident
-            table = self.incidents
-            table.status[incident], table.crew[incident] = inc.OPEN, -1
-            table.assigned_s[incident] = table.arrived_s[incident] = table.travel_s[incident] = math.nan
-            crew.recall(now, int(table.node[incident]))
+            self._reopen(incident)
+            if driving:
+                crew.turn_home()
+            else:
+                crew.recall(now, int(self.incidents.node[incident]))
         else:
             crew.post = crew.home
+        if driving and traffic is not None:
+            traffic.redirect(np.array([crew.vehicle]), np.array([crew.home]))
 
-    def _release_for(self, command: Event, now: float) -> None:
-        """Before a forced dispatch: recall the crew from its job and whoever has the incident."""
+    def _release_for(self, command: Event, now: float, traffic: TrafficService | None) -> None:
+        """A recall; or before a forced dispatch: recall the crew from its job and whoever has the incident."""
         crew = self.crews[int(command.params["crew"])]
+        if command.kind == "recall":
+            self._recall(crew, now, traffic)
+            return
         incident = int(command.params["incident"])
         if self.incidents.status[incident] == inc.ASSIGNED:
-            self._recall(self.crews[int(self.incidents.crew[incident])], now)
+            self._recall(self.crews[int(self.incidents.crew[incident])], now, traffic)
         if crew.status == ASSIGNED:
-            self._recall(crew, now)
+            self._recall(crew, now, traffic)
 
-    def _force(self, ctx: StepContext, command: Event, now: float, net: Network) -> None:
+    def _force(
+        self, ctx: StepContext, command: Event, now: float, net: Network, traffic: TrafficService | None
+    ) -> None:
         crew = self.crews[int(command.params["crew"])]
         incident = int(command.params["incident"])
         factor = np.array([class_factor(crew.kind)])
@@ -466,7 +647,8 @@ class CrewsPhase(Phase):
             ctx.log(now, "dispatch", f"crew {crew.crew_id}", command.cause, {"refused": "no open road to the incident"})
             return
         crew.status = IDLE
-        self._assign(ctx, crew, incident, now, self.delay_s[crew.kind] + float(travel[0, 0]), int(ends[0, 0]))
+        response = self.delay_s[crew.kind] + float(travel[0, 0])
+        self._assign(ctx, crew, incident, now, response, int(ends[0, 0]), traffic)
 
     def finish(self, model: CityModel, event: Event) -> None:
         """A crew's work ends (the ``crew_done`` event): repair or clear through the engine, tell the desk when the
@@ -477,6 +659,10 @@ class CrewsPhase(Phase):
             return  # recalled or reassigned since: this completion is void
         table = self.incidents
         kind = inc.KINDS[table.kind[incident]]
+        if kind == "medical" and self.spec.medical.transport and table.hospital[incident] < 0:
+            crew.node = int(table.node[incident])
+            self.carry.append((incident, event.t_s))  # on scene done: the patient is carried in this step
+            return
         target = int(table.target[incident])
         details: dict[str, Any] = {"crew": crew.crew_id, "incident": incident, "source": event.source}
         if kind in inc.COMPONENT_KINDS and model.state.comp_damaged[target]:
@@ -487,10 +673,17 @@ class CrewsPhase(Phase):
             model.log(event.t_s, "repair_component", describe_component(model.city, target), "crews", details)
         elif kind == "debris":
             self._clear(model, target, event.t_s, details)
-        table.status[incident], table.done_s[incident] = inc.DONE, event.t_s
+        self._complete(crew, incident, event.t_s)
+
+    def _complete(self, crew: Crew, incident: int, t_s: float) -> None:
+        """The incident is done at ``t_s``: the reporter hears back, the crew is free where it is (the scene, or
+        the hospital it carried the patient to)."""
+        table = self.incidents
+        table.status[incident], table.done_s[incident] = inc.DONE, t_s
         if table.ref[incident] >= 0:  # the reporter hears back (the residents: the people there are rescued)
-            self.desk.finished(kind, int(table.ref[incident]), event.t_s)
-        crew.finish(int(table.node[incident]), event.t_s)
+            self.desk.finished(inc.KINDS[table.kind[incident]], int(table.ref[incident]), t_s)
+        hospital = int(table.hospital[incident])
+        crew.finish(int(self.comp_node[hospital] if hospital >= 0 else table.node[incident]), t_s)
 
     def _clear(self, model: CityModel, link: int, t_s: float, details: dict[str, Any]) -> None:
         """Clear the debris of a road segment (both directions) and reopen its links."""
@@ -525,7 +718,9 @@ class CrewsPhase(Phase):
     def arrays(self) -> dict[str, np.ndarray]:
         """Incidents, crews, counters and the policy's name."""
         out = {f"incident_{k}": v for k, v in self.incidents.arrays().items()}
-        out["crew_state"] = np.array([crew.values() for crew in self.crews], dtype=np.float64).reshape(-1, 12)
+        out["crew_state"] = np.array([crew.values() for crew in self.crews], dtype=np.float64).reshape(
+            -1, len(CREW_FIELDS)
+        )
         out["counters"] = np.array([self.repairs_done, self.links_cleared], dtype=np.int64)
         out["policy"] = np.array([self.policy.name])
         out["repair_first"] = self.first
@@ -570,6 +765,40 @@ class CrewsPhase(Phase):
         write_json_atomic(paths[2], to_jsonable(self.metrics()))
         return paths
 
+    def _transport_assumption(self) -> str:
+        """How medical patients reached hospital in this run."""
+        medical = self.spec.medical
+        if not medical.transport:
+            return "patients not carried to hospital (crews.medical.transport is off)"
+        return (
+            "every medical patient carried by the EMS crew to the nearest working hospital (shortest path time "
+            f"from the scene) and handed over in {medical.at_hospital_s / 60:g} min (assumed; NSW ambulance crews "
+            "waited 32 min on average to hand a patient over, Audit Office of New South Wales 2013); no patient "
+            "is treated and left at home unless no working hospital can be reached; the people rescued by fire "
+            "crews are not carried (which of them are hurt needs an injury model)"
+        )
+
+    def _travel_assumption(self) -> str:
+        """How the crews travelled in this run (in the traffic model, or by path times)."""
+        common = (
+            f"fire, EMS and police drive as emergency vehicles at {EMERGENCY_SPEED_FACTOR:g} x each link's "
+            "current speed (assumed, within the time saved by lights and sirens in Ho and Lindquist 2001 and "
+            "Petzäll et al. 2011), utility and road crews at the speed of traffic; a crew driving back to its "
+            "base takes no call until it is there"
+        )
+        if self.by_traffic:
+            return (
+                "crews: drive as vehicles in the traffic model (chosen by shortest path times on the current "
+                "network; arrival times from the traffic model, with its queues and closures; emergency vehicles "
+                f"go first at merges); {common}; a crew stranded by a closure on the way stops there and its "
+                "incident waits for a crew again"
+            )
+        return (
+            "crews: no traffic model in this run: travel times are shortest paths on current link times "
+            f"(hazards' speed factors, closed links left out), congestion not included; {common}; a crew "
+            "recalled on the road is put back where it started"
+        )
+
     def assumptions(self) -> list[str]:
         """Bases, delays, time-on-scene sources and the model's simplifications."""
         counts = {kind: sum(1 for c in self.crews if c.kind == kind) for kind in CREW_KINDS}
@@ -584,10 +813,8 @@ class CrewsPhase(Phase):
             f"crews: debris cleared at {self.spec.debris_m3_per_h:g} m3/h per road crew (assumed)",
             f"crews: medical calls at {medical.rate_per_1000_day:g} per 1,000 residents per day, +"
             f"{medical.surge:.0%} when every resident is without power (Cooper et al. 2012, Hurricane Ike); "
-            f"on scene {medical.on_scene_s / 60:g} min mean ({MEDICAL_SOURCE}); transport to hospital not modelled",
-            "crews: routed on current link times (hazards' speed factors, closed links left out), emergency "
-            "vehicles 1.2 x the limit; congestion from the traffic phase not included; a crew driving back to "
-            "its base takes no call until it is there; a crew recalled on the road is put back where it started",
+            f"on scene {medical.on_scene_s / 60:g} min mean ({MEDICAL_SOURCE}); {self._transport_assumption()}",
+            self._travel_assumption(),
         ]
 
 
@@ -611,6 +838,7 @@ def _sub_view(view: DispatchView, crews: np.ndarray, incidents: np.ndarray) -> D
         criticality=view.criticality[incidents],
         work_s=view.work_s[incidents],
         response_s=view.response_s[np.ix_(crews, incidents)],
+        customers=None if view.customers is None else view.customers[incidents],
     )
 
 

@@ -21,12 +21,11 @@ Built in:
 * ``nearest``: calls in the order they came, each to the nearest available crew by current travel time (the
   classic closest-idle-unit rule of emergency dispatch);
 * ``priority``: priority classes first (life safety is class 1), then the order they came, each to the nearest;
-* ``critical_first``: utilities' restoration order (transmission, generation and substations first, then water
-  pumping and storage, telecom, then distribution), and within a class the shortest job first, i.e. the most
-  repairs per crew-hour (after the usual utility practice described in e.g. the Edison Electric Institute's
-  "Understanding the Electric Power Industry's Response and Restoration Process", 2016); other incidents as in
-  ``priority``. Classes for hospitals and shelters need to know which component feeds which facility, which this
-  version does not use.
+* ``critical_first``: utilities' restoration order (:mod:`twin.crews.criticality`: transmission and
+  substations, then what hospitals depend on, water pumping and storage, telecom, what shelters depend on, then
+  the rest), and within a class the most customers per crew-hour first (then the shortest job), after the usual
+  utility practice described in e.g. the Edison Electric Institute's "Understanding the Electric Power
+  Industry's Response and Restoration Process", 2016; other incidents as in ``priority``.
 """
 
 from __future__ import annotations
@@ -38,25 +37,6 @@ from typing import Protocol
 import numpy as np
 
 from twin.registry import REGISTRY
-
-CRITICALITY = {
-    "plant": 0,
-    "substation": 0,
-    "line": 0,
-    "tower": 0,
-    "cable": 0,
-    "portal": 0,
-    "water_works": 2,
-    "pumping_station": 2,
-    "storage_tank": 2,
-    "water_tower": 2,
-    "reservoir_covered": 2,
-    "wastewater_plant": 2,
-    "mast": 3,
-    "communications_tower": 3,
-}
-"""Restoration class of a component kind (0 first); kinds not listed (transformers, poles, minor lines) are 5."""
-LAST_CLASS = 5
 
 
 @dataclass(frozen=True)
@@ -71,10 +51,13 @@ class DispatchView:
         Available crews of the kinds some waiting incident needs: their ids and kinds (``fire``, ``ems``, ...).
     incident_id, incident_kind, priority, created_s, criticality, work_s
         Waiting incidents: ids, kinds (``medical``, ``power``, ...), priority class (1 first), creation time,
-        restoration class (0 first; 0 for incidents that are not repairs) and expected time on scene (s).
+        restoration class (0 first; 0 for incidents that are not repairs; :mod:`twin.crews.criticality`) and
+        expected time on scene (s).
     response_s
         ``(crews, incidents)``: dispatch delay + travel time now; ``inf`` where the crew's kind does not work
         the incident's kind or cannot reach it (or the component is still under water).
+    customers
+        Per incident: the residents its component serves (0 for incidents that are not repairs).
     """
 
     now_s: float
@@ -87,6 +70,14 @@ class DispatchView:
     criticality: np.ndarray
     work_s: np.ndarray
     response_s: np.ndarray
+    customers: np.ndarray | None = None
+
+    def customers_per_hour(self) -> np.ndarray:
+        """Residents served per hour of expected work, per incident (0 without customers or work)."""
+        if self.customers is None:
+            return np.zeros(len(self.incident_id))
+        hours = self.work_s / 3600.0
+        return np.divide(self.customers, hours, out=np.zeros(len(hours)), where=hours > 0)
 
 
 class DispatchPolicy(Protocol):
@@ -142,13 +133,15 @@ class PriorityFirst:
 
 
 class CriticalFirst:
-    """Utilities' order: restoration class, then shortest job first; then as :class:`PriorityFirst`."""
+    """Utilities' order: restoration class, then most customers per crew-hour, then shortest job first; then as
+    :class:`PriorityFirst`."""
 
     name = "critical_first"
 
     def assign(self, view: DispatchView) -> list[tuple[int, int]]:
         """See the class docstring."""
-        keys = (view.incident_id, view.created_s, view.work_s, view.criticality, view.priority)
+        per_hour = view.customers_per_hour()
+        keys = (view.incident_id, view.created_s, view.work_s, -per_hour, view.criticality, view.priority)
         return greedy_nearest(view, np.lexsort(keys))
 
 

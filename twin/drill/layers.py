@@ -92,7 +92,8 @@ def _phase(model: CityModel, order: str, name: str) -> Any:
 
 def _crew_layer(model: CityModel, origin: tuple[float, float]) -> tuple[CrewRow, ...]:
     """Each crew where it is now: at its node, or on the straight line from it to its incident (by the share of
-    the drive done; the page draws no road path), at the scene, or at its node while it returns."""
+    the drive done; the page draws no road path), at the scene, or at its node while it returns. Crews driving in
+    the traffic model are where it has them (on the straight line along their link)."""
     crews = _phase(model, "crews", "crews")
     if crews is None or not crews.crews:
         return ()
@@ -102,10 +103,14 @@ def _crew_layer(model: CityModel, origin: tuple[float, float]) -> tuple[CrewRow,
     nodes = model.city.drive.nodes
     xs, ys = nodes["x"].to_numpy(float) - x0, nodes["y"].to_numpy(float) - y0
     now = model.clock_s
+    driving = crews.vehicle_points()
     layer = []
     for crew in crews.crews:  # a few hundred crews at most, once a step
         x, y, status = xs[crew.node], ys[crew.node], 0
-        if crew.status == ASSIGNED:
+        if crew.crew_id in driving:
+            x, y = driving[crew.crew_id][0] - x0, driving[crew.crew_id][1] - y0
+            status = 3 if crew.status == RETURNING else 1
+        elif crew.status == ASSIGNED:
             scene = int(crews.incidents.node[crew.incident])
             span = crew.arrive_s - crew.depart_s
             share = 1.0 if now >= crew.arrive_s else max(0.0, (now - crew.depart_s) / span) if span > 0 else 0.0

@@ -10,7 +10,8 @@
       depot_crews: {power: 2, water: 2, telecom: 1, road: 2}      # crews per synthesised depot
       dispatch_delay: {fire: 140s, ems: 120s, power: 30min}       # call processing + turnout, per crew kind
       standards: {rescue: 240s, medical: 480s}                    # travel-time standards (NFPA 1710)
-      medical: {rate_per_1000_day: 0.15, surge: 0.4, on_scene: 15min, on_scene_sd: 5min}
+      medical: {rate_per_1000_day: 0.15, surge: 0.4, on_scene: 15min, on_scene_sd: 5min,
+                transport: true, at_hospital: 30min}    # carried to the nearest working hospital, handed over
       damage_state: moderate        # Hazus restoration damage state of damaged components
       repair: {substation: {mean: 6h, sd: 2h}}                    # overrides of the Hazus restoration times
       debris_m3_per_h: 100          # road-crew clearance rate (assumed)
@@ -65,6 +66,8 @@ class MedicalSpec(SpecModel):
     surge: float = Field(0.4, ge=0, le=10, description="extra share of calls when every resident is affected")
     on_scene_s: PositiveDuration = Field(900.0, alias="on_scene")
     on_scene_sd_s: Duration = Field(300.0, alias="on_scene_sd")
+    transport: bool = Field(True, description="carry the patient to the nearest working hospital")
+    at_hospital_s: Duration = Field(1800.0, alias="at_hospital", description="patient handover at the hospital")
 
 
 class RepairTime(SpecModel):
