@@ -8,6 +8,7 @@ import pytest
 
 from twin.sim.traffic import TrafficOptions, TrafficSim, simulate
 from twin.traffic.cases import CASES, bottleneck, diverge, grid2x2, merge, reference_arrivals
+from twin.traffic.kernels import first_gaps
 
 SUBSTEPS = (1.0, 5.0, 10.0)
 
@@ -86,3 +87,15 @@ def test_a_link_never_takes_two_vehicles_closer_than_its_capacity_allows() -> No
     times = np.sort(np.array(list(entries.values())))
     assert times.size > 300
     assert np.diff(times).min() >= 10.0 - 1e-9
+
+
+def test_first_gaps_finds_the_earliest_free_gap_of_each_server() -> None:
+    """Server 0 busy over [2, 4) and [5, 9), server 3 over [1, 2): on server 0, 1 s from 1.5 would run past 2,
+    so it goes at 4 and ends at 5, just as the next interval starts; 0.5 s from 1.0 fits at once; 2 s from 3
+    skips both intervals (9). On server 3, 1 s from 0.5 clashes and goes at 2; server 7 has no interval."""
+    busy_keys = np.array([0, 0, 3])
+    busy = np.array([[2.0, 4.0], [5.0, 9.0], [1.0, 2.0]])
+    keys = np.array([0, 0, 0, 3, 7])
+    earliest = np.array([1.5, 1.0, 3.0, 0.5, 4.0])
+    need = np.array([1.0, 0.5, 2.0, 1.0, 3.0])
+    np.testing.assert_array_equal(first_gaps(keys, earliest, need, busy_keys, busy), [4.0, 1.0, 9.0, 2.0, 4.0])
