@@ -636,7 +636,7 @@ class TrafficSim:
         room_at = self._room_times(sorted_first, ahead)
         floor = np.maximum(self._entry_floor, self._departure_free)[sorted_first]
         y = self._entry_times(sorted_first, weight, starts, np.maximum(start[order], room_at), floor)
-        last = np.flatnonzero(np.append(starts[1:], True))  # each link's last trip, held or not: FIFO per link
+        last = np.flatnonzero(np.append(starts[1:], starts.size > 0))  # each link's last trip, held or not (FIFO)
         self._departure_free[sorted_first[last]] = (
             y[last] + weight[last] / self.network.capacity_veh_s[sorted_first[last]]
         )
