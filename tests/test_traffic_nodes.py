@@ -146,18 +146,28 @@ def test_uxsims_grid_clears_with_no_vehicle_lost(grid_runs: dict[tuple[int, floa
         assert trips["platoon"].sum() == (60_500 if platoon == 5 else 60_984)
 
 
-def test_uxsims_grid_does_not_depend_on_the_substep_or_platoon_size(
+def test_uxsims_grid_does_not_depend_much_on_the_platoon_size(
     grid_runs: dict[tuple[int, float], pd.DataFrame],
 ) -> None:
-    """The mean travel time of the congested grid (about 1,000-1,100 s against 680 s at free flow) moves by
-    less than the seed-to-seed spread (about 8 %) when the sub-step doubles, and by about 10 % when platoons of
-    5 become single vehicles (coarser merges queue a little more; UXsim's own deltan=5 is 25-35 % slower than
-    its deltan=1)."""
+    """The mean travel time of the congested grid (about 1,000-1,100 s against 680 s at free flow) moves by about
+    10 % when platoons of 5 become single vehicles (coarser merges queue a little more; UXsim's own deltan=5 is
+    25-35 % slower than its deltan=1)."""
     mean = {key: float(np.average(t["travel_time_s"], weights=t["platoon"])) for key, t in grid_runs.items()}
     reference = mean[5, 5.0]
     assert 900.0 < reference < 1300.0
-    assert abs(mean[5, 10.0] / reference - 1) < 0.08
     assert abs(mean[1, 5.0] / reference - 1) < 0.16
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limitation (issue 22): the grid slows as the sub-step grows, most likely because a driver held "
+    "at a junction re-draws its next link once per sub-step (seed 0: 973, 1,060, 1,153 s at 1, 5, 10 s); "
+    "see docs/validation-traffic.md, 'Still open'",
+)
+def test_uxsims_grid_does_not_depend_on_the_substep(grid_runs: dict[tuple[int, float], pd.DataFrame]) -> None:
+    """Doubling the sub-step should move the mean travel time by less than the seed-to-seed spread (about 8 %)."""
+    mean = {key: float(np.average(t["travel_time_s"], weights=t["platoon"])) for key, t in grid_runs.items()}
+    assert abs(mean[5, 10.0] / mean[5, 5.0] - 1) < 0.08
 
 
 def test_the_squeeze_lets_a_blocked_link_push_one_vehicle_on_per_stuck_time() -> None:
