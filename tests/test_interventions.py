@@ -389,6 +389,36 @@ def test_interventions_are_validated_with_every_problem_and_its_line(tmp_path: P
     assert [type(m).__name__ for m in good.measures] == ["TankSpec"] and len(good.intervention_events) == 1
 
 
+def test_a_breach_s_growth_and_weir_are_validated_in_the_planner_s_words(tmp_path: Path) -> None:
+    wall = {"type": "levee", "street": "Avinguda de Santa Coloma", "crest_m": 2.0}
+    breach = {"breach_at": "1h", "breach_along_m": 10, "breach_width_m": 20}
+    bad = [
+        {**wall, "breach_initial_width_m": 5, "breach_formation": "1h"},
+        {**wall, **breach, "breach_initial_width_m": 30},
+        {**wall, **breach, "breach_formation": "-2h", "weir_coefficient": 0},
+    ]
+    with pytest.raises(ScenarioError) as info:
+        _scenario(tmp_path, interventions=bad)
+    text = info.value.problems
+    assert len(text) == 6
+    assert any("interventions[0].breach_formation: is given without breach_at; a breach needs" in t for t in text)
+    assert any("interventions[0].breach_initial_width_m: is given without breach_at" in t for t in text)
+    assert any(
+        "[1].breach_initial_width_m: is given without breach_formation; add breach_formation: 2h" in t for t in text
+    )
+    assert any(
+        "[1].breach_initial_width_m: 30 m is not below breach_width_m (20 m); the breach grows" in t for t in text
+    )
+    assert any("interventions[2].breach_formation: must be > 0, got '-2h'" in t for t in text)
+    assert any("interventions[2].weir_coefficient: must be > 0, got 0" in t for t in text)
+    good = _scenario(
+        tmp_path, interventions=[{**wall, **breach, "breach_initial_width_m": 5, "breach_formation": "2h"}]
+    )
+    assert good.measures[0].breach_formation_s == 7200.0 and good.measures[0].weir_coefficient == pytest.approx(
+        1.7046, abs=1e-4
+    )
+
+
 # ------------------------------------------------------------------------------------ the what-if pair
 
 
