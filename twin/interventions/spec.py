@@ -47,7 +47,7 @@ BREACH_HINT = (
 
 BROAD_CREST_C = (2.0 / 3.0) ** 1.5 * 9.80665**0.5
 """``C`` of an ideal broad-crested weir in ``Q = C L H^1.5``: ``(2/3)^1.5 sqrt(g)`` = 1.7046 m^0.5/s (Henderson 1966,
-*Open Channel Flow*, ch. 6; Bos 1989, *Discharge Measurement Structures*), the levee's default."""
+*Open Channel Flow*; Bos 1989, *Discharge Measurement Structures*), the levee's default."""
 
 
 LINE_HINT = "write the crest as [lon, lat] points in degrees, e.g. line: [[1.5210, 42.5065], [1.5262, 42.5081]]"

@@ -19,12 +19,12 @@ through a breach, at a rate the opening passes, so it fills over hours, not at o
   connection stage of a river-side neighbour), it passes
   ``Q = C * l * H1^1.5 * (1 - (H2 / H1)^1.5)^0.385`` with ``H1`` and ``H2`` the heads of the higher and the
   lower water above the crest, ``C = (2/3)^1.5 * sqrt(g) = 1.7046 m^0.5/s`` for a broad crest at critical
-  depth (Henderson 1966, *Open Channel Flow*, ch. 6; Bos 1989, *Discharge Measurement Structures*, with the
+  depth (Henderson 1966, *Open Channel Flow*; Bos 1989, *Discharge Measurement Structures*, with the
   discharge and velocity coefficients at 1) and the submergence factor of Villemonte (1947, *Engineering
   News-Record* 139: 866-869, exponent 1.5 for the weir's ``H^1.5``). Flow runs from the higher side to the
   lower: a basin drains back over the crest when the river falls below it. This is how HEC-RAS passes water
-  over a lateral structure into a storage area (HEC-RAS Hydraulic Reference Manual, "Modeling Gated
-  Spillways, Weirs and Drop Inlet Structures" and "Dam and Levee Breaching").
+  over a lateral structure (a levee) into a storage area (USACE HEC-RAS Hydraulic Reference Manual, its
+  chapters on lateral structures and on dam and levee breaching).
 * **Breach.** From ``breach_at`` the breach is a weir on the ground under the levee (invert ``HAND``, the
   gap's cells) whose width grows linearly from ``breach_initial_width_m`` to ``breach_width_m`` over
   ``breach_formation`` (HEC-RAS's linear breach progression; a formation time of 0 opens the final width at
