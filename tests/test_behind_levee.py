@@ -161,6 +161,7 @@ def test_a_valley_levee_overtopped_fills_the_land_behind_to_the_river_in_time() 
     assert 0 < early[protected].sum() < 0.5 * bathtub[protected].sum()
 
 
+@pytest.mark.slow
 def test_a_breach_run_is_deterministic_and_restores_bit_for_bit_mid_fill(andorra_city: City, tmp_path: Path) -> None:
     # The Santa Coloma wall breached at 3 h, its gap widening from 5 m to 60 m until 5 h; a checkpoint at 3 h 20 min
     # holds the pools' volumes mid-fill, and the restored run ends exactly as the straight one.
