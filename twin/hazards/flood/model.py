@@ -453,7 +453,8 @@ def _levee_note(levee: Levee) -> str:
             else f"growing linearly from {levee.breach_initial_width_m:g} m over {levee.breach_formation_s / 3600:g} h"
         )
         breach = (
-            f", breached at {levee.breach_s / 3600:g} h: a {levee.gap_width_m:g} m gap ({levee.gap.size} cells), "
+            f", breached at {levee.breach_s / 3600:g} h: a {levee.gap_width_m:g} m gap ({levee.gap.size} cell"
+            f"{'' if levee.gap.size == 1 else 's'} of the grid), "
             f"{growth}"
         )
     return (
