@@ -162,8 +162,8 @@ class Weirs:
     breach_share
         The row's share of its levee's breach width (its length over the gap's), 0 outside the gap.
     foot_m
-        The stage at which the river reaches the cell's foot (lowest connection stage of its river-side
-        neighbours; ``inf`` where it has none).
+        The stage at which the river reaches the cell's foot: the lowest connection stage of its river-side
+        neighbours (cells with none are no weir).
     coefficient
         ``C`` of its levee (m^0.5/s).
     """
@@ -322,7 +322,7 @@ def _weirs(
     shape: tuple[int, int],
     cell_m: float,
 ) -> Weirs:
-    """One weir row per (levee cell, basin it borders); see :class:`Weirs`."""
+    """One weir row per (levee cell with a river side, basin it borders); see :class:`Weirs`."""
     rows: dict[str, list[np.ndarray]] = {key: [] for key in Weirs.__dataclass_fields__}
     for index, levee in enumerate(levees):
         length = levee.lengths_m if levee.lengths_m.size else np.full(levee.cells.size, cell_m)
@@ -331,12 +331,15 @@ def _weirs(
         foot = np.full(levee.cells.size, np.inf)
         side = (basin < 0) & ~wall[neighbour]
         np.minimum.at(foot, owner[side], np.nan_to_num(bare[neighbour[side]], nan=np.inf))
-        pairs = np.unique(np.column_stack([owner[basin >= 0], basin[basin >= 0]]), axis=0)
+        # A cell with no river-side neighbour (inside a bend of the line, or between two basins) passes no water:
+        # the river never reaches it, and what it would spill leaves for no place the model has.
+        inner = (basin >= 0) & np.isfinite(foot[owner])
+        pairs = np.unique(np.column_stack([owner[inner], basin[inner]]), axis=0)
         if not pairs.size:
             continue
         k, b = pairs[:, 0], pairs[:, 1]
         shares = np.bincount(k, minlength=levee.cells.size)[k]
-        in_gap = np.isin(levee.cells, levee.gap)
+        in_gap = np.isin(levee.cells, levee.gap) & np.isfinite(foot)  # the breach opens where the river reaches
         gap_length = float(length[in_gap].sum())
         share = np.where(in_gap, length / gap_length, 0.0) if gap_length > 0 else np.zeros(levee.cells.size)
         cells = levee.cells[k]
