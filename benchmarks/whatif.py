@@ -1,6 +1,7 @@
 """The README's what-if figures: the 1982 flood against the levee and generator variants, over seeds.
 
-Runs ``scenarios/andorra-flood-1982.yaml`` (the baseline), ``...-levee.yaml`` and ``...-generator.yaml`` for
+Runs ``scenarios/andorra-flood-1982.yaml`` (the baseline), ``...-levee.yaml``, ``...-levee-breach.yaml`` (the same
+wall breached on the rising flood, the gap widening over an hour) and ``...-generator.yaml`` for
 ``--seeds`` seeds each with the library runner, then ``twin compare``'s :func:`compare_runs` on the folders,
 and prints the README's table: per variant and service, the people-hours without service (mean over the seeds
 with its 95 % Student t interval), the difference from the baseline with its 95 % Welch interval, and the
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
     "baseline": ROOT / "scenarios" / "andorra-flood-1982.yaml",
     "levee": ROOT / "scenarios" / "andorra-flood-1982-levee.yaml",
+    "breach": ROOT / "scenarios" / "andorra-flood-1982-levee-breach.yaml",
     "generator": ROOT / "scenarios" / "andorra-flood-1982-generator.yaml",
 }
 SERVICES = ("access", "power", "water", "telecom", "health")
@@ -89,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         variant, _, amount = text.partition("=")
         if variant not in VARIANTS or variant == "baseline" or not amount.replace(".", "", 1).isdigit():
             parser.error(
-                f"--cost {text!r}: write VARIANT=AMOUNT with VARIANT one of levee, generator, e.g. levee=2000000"
+                f"--cost {text!r}: write VARIANT=AMOUNT with VARIANT one of levee, breach, generator, e.g. "
+                "levee=2000000"
             )
         costs[variant] = float(amount)
     if args.seeds < 1:

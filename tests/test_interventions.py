@@ -23,10 +23,11 @@ from tests.hydro_grids import CELL_M, hydrology_of, terrain_of, v_valley, valley
 from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.hazards.exposure import FloodExposure
-from twin.hazards.flood.model import _plain_at, _plains
+from twin.hazards.flood.model import FloodHazard, _plain_at, _plains
 from twin.hazards.flood.river import FloodPlain, channel_mask
 from twin.hazards.flood.spec import RiverFloodSpec
 from twin.interventions.flood import Levee, barrier_hand, gap_cells
+from twin.interventions.spec import LeveeSpec
 from twin.lifelines.model import Lifelines
 from twin.scenario import Scenario
 from twin.sim.model import CityModel
@@ -191,6 +192,25 @@ def test_levee_along_a_street_protects_homes_and_is_logged_when_it_breaches(ando
     held_peak, late_peak, base_peak = held.state.water_peak_m, late.state.water_peak_m, base.state.water_peak_m
     assert (held_peak <= late_peak).all() and (late_peak <= base_peak).all()
     assert (late_peak > held_peak).any() and (late_peak < base_peak).any()
+    # Ten minutes after the breach, a gap opening at 5 m (growing to 60 m over 2 h) has let less water behind the
+    # wall than one open at 60 m at once; the pools hold at least the water drawn on their cells (more while a
+    # pocket behind a sill fills, see twin.hazards.flood.behind_levee).
+    slow = {**breached, "breach_initial_width_m": 5, "breach_formation": "2h"}
+    after: dict[str, Any] = {}
+    for name, wall in (("sudden", breached), ("slow", slow)):
+        model = CityModel(andorra_city, _scenario(tmp_path, hazards=[VALIRA], duration="190min", interventions=[wall]))
+        model.run()
+        after[name] = model
+    flood = next(phase for phase in after["slow"].phases["hazards"] if isinstance(phase, FloodHazard))
+    basins = flood.basins[0]
+    assert basins is not None
+    behind = np.zeros(andorra_city.terrain.elevation_m.size, dtype=bool)
+    behind[basins.label >= 0] = True
+    water = {name: model.state.water_depth_m.ravel()[behind].sum() for name, model in after.items()}
+    assert 0 < water["slow"] < water["sudden"]
+    _, depth = basins.depth()
+    assert 0 < depth.sum() * andorra_city.terrain.resolution_m**2 <= basins.volume_m3.sum() * (1 + 1e-9)
+    assert any("growing linearly from 5 m over 2 h" in note for note in flood.assumptions())
 
 
 def _levee_pieces(city: City, levee: dict[str, Any]) -> np.ndarray:
@@ -387,6 +407,36 @@ def test_interventions_are_validated_with_every_problem_and_its_line(tmp_path: P
     assert len(info.value.problems) == 6
     good = _scenario(tmp_path, interventions=[bad[5], {"type": "tank", "hours": 6, "cost": 10, "currency": "EUR"}])
     assert [type(m).__name__ for m in good.measures] == ["TankSpec"] and len(good.intervention_events) == 1
+
+
+def test_a_breach_s_growth_and_weir_are_validated_in_the_planner_s_words(tmp_path: Path) -> None:
+    wall = {"type": "levee", "street": "Avinguda de Santa Coloma", "crest_m": 2.0}
+    breach = {"breach_at": "1h", "breach_along_m": 10, "breach_width_m": 20}
+    bad = [
+        {**wall, "breach_initial_width_m": 5, "breach_formation": "1h"},
+        {**wall, **breach, "breach_initial_width_m": 30},
+        {**wall, **breach, "breach_formation": "-2h", "weir_coefficient": 0},
+    ]
+    with pytest.raises(ScenarioError) as info:
+        _scenario(tmp_path, interventions=bad)
+    text = info.value.problems
+    assert len(text) == 6
+    assert any("interventions[0].breach_formation: is given without breach_at; a breach needs" in t for t in text)
+    assert any("interventions[0].breach_initial_width_m: is given without breach_at" in t for t in text)
+    assert any(
+        "[1].breach_initial_width_m: is given without breach_formation; add breach_formation: 2h" in t for t in text
+    )
+    assert any(
+        "[1].breach_initial_width_m: 30 m is not below breach_width_m (20 m); the breach grows" in t for t in text
+    )
+    assert any("interventions[2].breach_formation: must be > 0, got '-2h'" in t for t in text)
+    assert any("interventions[2].weir_coefficient: must be > 0, got 0" in t for t in text)
+    good = _scenario(
+        tmp_path, interventions=[{**wall, **breach, "breach_initial_width_m": 5, "breach_formation": "2h"}]
+    )
+    measure = good.measures[0]
+    assert isinstance(measure, LeveeSpec) and measure.breach_formation_s == 7200.0
+    assert measure.weir_coefficient == pytest.approx(1.7046, abs=1e-4)
 
 
 # ------------------------------------------------------------------------------------ the what-if pair

@@ -5,16 +5,15 @@
   (the minimax path over the height above the river, HAND; Zheng, Tarboton et al. 2018). A levee is a line
   of cells whose height in that path search is its crest, ``HAND(c) + crest_m``: the land behind it connects
   only once the stage tops the crest's lowest point (overtopping), and the levee's line need only be
-  8-connected, because water moves 4-connected. Behind an overtopped levee the water stands at the river's
-  level (the bathtub's assumption: no flow limit over the crest, so overtopping is the worst case).
-  This is the "levee as a raised barrier in the connectivity" used by HAND-based screening (e.g. NOAA OWP's
-  FIM, which burns levees from the National Levee Database into the DEM).
-* **Breach.** At ``breach_at`` a gap ``breach_width_m`` wide opens at the breach's place: the levee's cells
-  whose centres lie within half the width of it, measured along the levee (:func:`gap_cells`), lose their
-  crest. The connection stages are searched again with the rest of the levee standing, so the water enters
-  only through the gap and floods only the land that connects to the river through it, up to the river's
-  level (the bathtub again: no limit on the discharge through the gap). The width is the final width of the
-  breach, open at once (no breach growth in time, e.g. Verheij and Van der Knaap 2003, is modelled).
+  8-connected, because water moves 4-connected. This is the "levee as a raised barrier in the connectivity"
+  used by HAND-based screening (e.g. NOAA OWP's FIM, which burns levees from the National Levee Database into
+  the DEM). The land behind does not fill at once: the crest is a broad-crested weir and the land a level
+  pool that fills at the rate the weir passes (:mod:`twin.hazards.flood.behind_levee`).
+* **Breach.** At ``breach_at`` a gap opens at the breach's place: the levee's cells whose centres lie within
+  half the final width ``breach_width_m`` of it, measured along the levee (:func:`gap_cells`), lose their
+  crest. Through them the water passes as weir flow on the ground under the levee, over a width that grows
+  linearly from ``breach_initial_width_m`` to ``breach_width_m`` over ``breach_formation`` (HEC-RAS's linear
+  breach progression), and it fills only the land behind the gap.
 * **Raised road.** A road whose surface is lifted ``h`` carries ``max(d - h, 0)`` of water where the ground
   carries ``d``; closure (0.3 m, Pregnolato et al. 2017) and speeds follow from that depth.
 * **Floodproofed component.** Dry- or wet-floodproofing to a design depth (FEMA P-348, "Protecting Building
@@ -34,7 +33,7 @@ from pyproj import Transformer
 
 from twin.city.build import City
 from twin.hazards.gridindex import line_cell_pairs
-from twin.interventions.spec import FloodproofSpec, LeveeSpec, RaiseRoadSpec
+from twin.interventions.spec import BROAD_CREST_C, FloodproofSpec, LeveeSpec, RaiseRoadSpec
 from twin.sim.targets import TargetError, resolve_components, resolve_links
 
 
@@ -55,7 +54,14 @@ class Levee:
     gap
         Flat indices of the cells its breach opens (a subset of ``cells``; empty without a breach).
     gap_width_m
-        The breach's width as the scenario gives it (m; 0 without a breach).
+        The breach's final width as the scenario gives it (m; 0 without a breach).
+    lengths_m
+        Length of the levee's line within each of its cells (m; empty: one cell's width each).
+    weir_coefficient
+        ``C`` of the weir its crest and breach make, ``Q = C L H^1.5`` (m^0.5/s;
+        :mod:`twin.hazards.flood.behind_levee`).
+    breach_initial_width_m, breach_formation_s
+        The breach's width when it opens (m) and the time it takes to grow to ``gap_width_m`` (s; 0: at once).
     """
 
     cells: np.ndarray
@@ -64,12 +70,19 @@ class Levee:
     label: str
     gap: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     gap_width_m: float = 0.0
+    lengths_m: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    weir_coefficient: float = BROAD_CREST_C
+    breach_initial_width_m: float = 0.0
+    breach_formation_s: float = 0.0
 
     def at(self, t_s: float) -> Levee:
         """The levee as it stands at ``t_s``: without its gap's cells once the breach has happened."""
         if self.breach_s is None or t_s < self.breach_s:
             return self
-        return replace(self, cells=self.cells[~np.isin(self.cells, self.gap)])
+        keep = ~np.isin(self.cells, self.gap)
+        return replace(
+            self, cells=self.cells[keep], lengths_m=self.lengths_m[keep] if self.lengths_m.size else self.lengths_m
+        )
 
 
 def levee_line(city: City, spec: LeveeSpec) -> Any:
@@ -118,13 +131,41 @@ def levee_of(city: City, spec: LeveeSpec, channel: np.ndarray) -> tuple[Levee | 
     if not cells.size:
         return None, f"{spec.source}: the levee lies entirely on the river's channel; draw it along a bank"
     label = spec.label or (f"levee along {spec.street}" if spec.street else "levee")
-    levee = Levee(cells=cells, crest_m=spec.crest_m, breach_s=spec.breach_at_s, label=label)
+    levee = Levee(
+        cells=cells,
+        crest_m=spec.crest_m,
+        breach_s=spec.breach_at_s,
+        label=label,
+        lengths_m=lengths_in_cells(lines, cells, city.terrain.transform, shape[1]),
+        weir_coefficient=spec.weir_coefficient,
+    )
     if spec.breach_at_s is None:
         return levee, None
     gap, problem = breach_gap(city, spec, lines, cells)
     if problem:
         return None, problem
-    return replace(levee, gap=gap, gap_width_m=float(spec.breach_width_m or 0.0)), None
+    breached = replace(
+        levee,
+        gap=gap,
+        gap_width_m=float(spec.breach_width_m or 0.0),
+        breach_initial_width_m=float(spec.breach_initial_width_m or 0.0),
+        breach_formation_s=float(spec.breach_formation_s or 0.0),
+    )
+    return breached, None
+
+
+def lengths_in_cells(lines: Any, cells: np.ndarray, transform: Any, n_cols: int) -> np.ndarray:
+    """Length of the levee's lines inside each of its cells (m): each cell's weir length.
+
+    The lines are merged first, so that two streets' links meeting in a cell count once. A cell the line only
+    touches at a corner gets a length near 0 and passes next to no water.
+    """
+    route = shapely.union_all(lines)
+    rows, cols = np.divmod(cells, n_cols)
+    x0, y0 = transform @ (cols, rows)
+    x1, y1 = transform @ (cols + 1, rows + 1)
+    boxes = shapely.box(np.minimum(x0, x1), np.minimum(y0, y1), np.maximum(x0, x1), np.maximum(y0, y1))
+    return np.asarray(shapely.length(shapely.intersection(route, boxes)), dtype=np.float64)
 
 
 def breach_gap(city: City, spec: LeveeSpec, lines: Any, cells: np.ndarray) -> tuple[np.ndarray, str | None]:

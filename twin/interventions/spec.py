@@ -35,7 +35,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, PrivateAttr, WithJsonSchema, model_validator
 
 from twin.registry import REGISTRY
-from twin.scenario.base import SpecModel, Text
+from twin.scenario.base import PositiveDuration, SpecModel, Text
 from twin.scenario.events import ComponentSelector, EventTime, LinkSelector
 from twin.scenario.problems import HIDE, Problem, problems_error
 
@@ -43,6 +43,11 @@ BREACH_HINT = (
     "a breach needs its time, its place and its width: breach_at: 20h, breach_point: [lon, lat] (or breach_along_m: "
     "metres from the line's first point) and breach_width_m: 60"
 )
+
+
+BROAD_CREST_C = (2.0 / 3.0) ** 1.5 * 9.80665**0.5
+"""``C`` of an ideal broad-crested weir in ``Q = C L H^1.5``: ``(2/3)^1.5 sqrt(g)`` = 1.7046 m^0.5/s (Henderson 1966,
+*Open Channel Flow*; Bos 1989, *Discharge Measurement Structures*), the levee's default."""
 
 
 LINE_HINT = "write the crest as [lon, lat] points in degrees, e.g. line: [[1.5210, 42.5065], [1.5262, 42.5081]]"
@@ -136,7 +141,12 @@ class LeveeSpec(InterventionSpec):
     ``breach_along_m`` from the line's first point) at ``breach_at``: from then on the water passes there, and
     only the land connected to the river through the gap floods (:func:`twin.interventions.flood.gap_cells`).
     The width is the planner's: the final width of an observed breach (Danka and Zhang 2015, 1,000 dike breaches;
-    Özer et al. 2019, the International Levee Performance Database), opened at once (no breach growth).
+    Özer et al. 2019, the International Levee Performance Database). It grows linearly from
+    ``breach_initial_width_m`` (default 0) to ``breach_width_m`` over ``breach_formation`` (HEC-RAS's linear
+    breach progression; no default formation time can be cited for every levee, so without it the final width
+    opens at once, the worst case). Water crosses the crest and the breach as weir flow, ``Q = C L H^1.5``
+    with ``weir_coefficient`` C (default 1.7046 m^0.5/s, an ideal broad crest), and fills the land behind
+    as a level pool (:mod:`twin.hazards.flood.behind_levee`).
     """
 
     type: Literal["levee"] = "levee"
@@ -153,7 +163,23 @@ class LeveeSpec(InterventionSpec):
         None, ge=0, examples=[350.0], description="where the breach is: metres along the levee from its first point"
     )
     breach_width_m: float | None = Field(
-        None, gt=0, le=5000, examples=[60.0], description="width of the gap the breach opens (m)"
+        None, gt=0, le=5000, examples=[60.0], description="final width of the gap the breach opens (m)"
+    )
+    breach_initial_width_m: float | None = Field(
+        None, ge=0, le=5000, examples=[5.0], description="the breach's width when it opens (m; default 0)"
+    )
+    breach_formation_s: PositiveDuration | None = Field(
+        None,
+        alias="breach_formation",
+        examples=["2h"],
+        description="time the breach takes to grow to its final width, linearly (default: open at once)",
+    )
+    weir_coefficient: float = Field(
+        BROAD_CREST_C,
+        gt=0,
+        le=3,
+        examples=[1.44],
+        description="C of the weir flow over the crest and through the breach, Q = C L H^1.5 (m^0.5/s)",
     )
 
     @model_validator(mode="after")
@@ -172,8 +198,10 @@ class LeveeSpec(InterventionSpec):
         """A breach is all of time, place (a point or a distance, not both) and width, or none of them."""
         place = {"breach_point": self.breach_point, "breach_along_m": self.breach_along_m}
         given = [key for key, value in place.items() if value is not None]
+        growth = {"breach_initial_width_m": self.breach_initial_width_m, "breach_formation": self.breach_formation_s}
         if self.breach_at_s is None:
             others = [*given, *(["breach_width_m"] if self.breach_width_m is not None else [])]
+            others += [key for key, value in growth.items() if value is not None]
             return [Problem((key,), "is given without breach_at", HIDE, BREACH_HINT) for key in others]
         problems = []
         if not given:
@@ -183,6 +211,24 @@ class LeveeSpec(InterventionSpec):
             problems.append(Problem(("breach_along_m",), "give breach_point or breach_along_m, not both"))
         if self.breach_width_m is None:
             problems.append(Problem(("breach_at",), "has no width: give breach_width_m", HIDE, BREACH_HINT))
+        return problems + self._growth_problems()
+
+    def _growth_problems(self) -> list[Problem]:
+        """The breach's growth: an initial width needs a formation time and must be below the final width."""
+        problems = []
+        start = self.breach_initial_width_m
+        if start is not None and self.breach_formation_s is None:
+            hint = "add breach_formation: 2h (the time it takes to grow to breach_width_m), or remove it"
+            problems.append(Problem(("breach_initial_width_m",), "is given without breach_formation", HIDE, hint))
+        if start is not None and self.breach_width_m is not None and start >= self.breach_width_m:
+            problems.append(
+                Problem(
+                    ("breach_initial_width_m",),
+                    f"{start:g} m is not below breach_width_m ({self.breach_width_m:g} m)",
+                    HIDE,
+                    "the breach grows from its initial width to breach_width_m: give a smaller initial width",
+                )
+            )
         return problems
 
 

@@ -22,6 +22,7 @@ extends the plains again, to the same cells.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,9 @@ from twin.city.build import City
 from twin.city.rivers import match_rivers, river_names
 from twin.errors import ScenarioError
 from twin.hazards.exposure import FloodChanges, FloodExposure, flood_damageable
+from twin.hazards.flood.behind_levee import LeveeBasins
 from twin.hazards.flood.ponding import Depressions, Ponding, composite_curve_number, table_sealed_share
-from twin.hazards.flood.river import FloodPlain, channel_mask
+from twin.hazards.flood.river import FloodPlain, channel_mask, connection_stages
 from twin.hazards.flood.series import cumulative_rain_mm, max_stage_m, stage_m
 from twin.hazards.flood.spec import RainSpec, RiverFloodSpec, curve_numbers_for
 from twin.hazards.restoration import Recovery, damage_state
@@ -72,6 +74,7 @@ class FloodHazard(Phase):
         rain: tuple[RainSpec, Ponding] | None,
         entries: list[int] | None = None,
         levees: list[Levee] | None = None,
+        basins: list[LeveeBasins | None] | None = None,
     ) -> None:
         self.city = city
         self.rivers = rivers
@@ -79,6 +82,8 @@ class FloodHazard(Phase):
         self.entries = list(range(len(rivers))) if entries is None else entries
         """Index in the scenario's hazards of each river, for ``set_hazard_parameter`` events."""
         self.levees = levees or []
+        self.basins: list[LeveeBasins | None] = basins if basins is not None else [None] * len(rivers)
+        """Per river, the land its levees protect as level pools (None without levees or protected land)."""
         self.exposure = FloodExposure(city)
         specs: list[RiverFloodSpec | RainSpec] = [spec for spec, _ in rivers] + ([rain[0]] if rain else [])
         self.component_threshold_m = min(spec.component_damage_depth_m for spec in specs)
@@ -138,10 +143,12 @@ class FloodHazard(Phase):
         if problems:
             raise ScenarioError("the scenario's flood hazards do not fit the map", problems)
         rivers = [(spec, _plains(city, spec, mask, levees)) for spec, mask in channels]
+        top = [max_stage_m(spec) - spec.channel_depth_m for spec, _ in channels]
+        basins = [_basins(city, mask, levees, t) for (_, mask), t in zip(channels, top, strict=True)]
         rain = (rains[0], _ponding(city, rains[0])) if rains else None
         if not rivers and rain is None:
             return None
-        hazard = cls(city, rivers, rain, entries, levees)
+        hazard = cls(city, rivers, rain, entries, levees, basins)
         hazard._apply_measures(measures)
         return hazard
 
@@ -160,18 +167,23 @@ class FloodHazard(Phase):
             return False
         index = self.entries.index(entry)
         spec, plains = self.rivers[index]
-        spec = spec.with_parameter(name, value)
-        self.rivers[index] = (spec, self._covering(spec, plains, max_stage_m(spec)))
+        self.rivers[index] = (spec.with_parameter(name, value), plains)
+        self._cover(index, max_stage_m(self.rivers[index][0]))
         return True
 
-    def _covering(
-        self, spec: RiverFloodSpec, plains: list[tuple[float, FloodPlain]], stage_m: float
-    ) -> list[tuple[float, FloodPlain]]:
-        """The river's plains (before and after each levee breach), extended if needed to cover ``stage_m``
-        (above the bed) and the whole series of ``spec``."""
+    def _cover(self, index: int, stage_m: float) -> None:
+        """Extend river ``index``'s plains (before and after each levee breach) and the basins behind its
+        levees, if needed, to cover ``stage_m`` (above the bed) and the whole series of its spec."""
+        spec, plains = self.rivers[index]
         highest = max(stage_m, max_stage_m(spec)) - spec.channel_depth_m
+        if highest <= plains[0][1].max_stage_m:
+            return
         terrain, hydrology = self.city.terrain, self.city.hydrology
-        return [(from_s, plain.extended(terrain, hydrology, highest)) for from_s, plain in plains]
+        self.rivers[index] = (spec, [(from_s, plain.extended(terrain, hydrology, highest)) for from_s, plain in plains])
+        old = self.basins[index]
+        if old is not None:
+            new = _basins(self.city, plains[0][1].channel, self.levees, highest)
+            self.basins[index] = None if new is None else new.carried_over(old)
 
     def _apply_measures(self, measures: Sequence[Any]) -> None:
         """Raised roads and floodproofed components into the exposure (targets were checked by :func:`build`)."""
@@ -185,14 +197,15 @@ class FloodHazard(Phase):
         depth = self._depth
         depth[:] = 0.0
         self._log_breaches(ctx, t_s, dt_s)
-        for index, (river, plains) in enumerate(self.rivers):
+        for index in range(len(self.rivers)):
+            river = self.rivers[index][0]
             stage = float(stage_m(river, t_s))
-            plain = _plain_at(plains, t_s)
-            if stage - river.channel_depth_m > plain.max_stage_m:
-                plains = self._covering(river, plains, stage)
-                self.rivers[index] = (river, plains)
-                plain = _plain_at(plains, t_s)
-            cells, values = plain.depth(stage - river.channel_depth_m)
+            if stage - river.channel_depth_m > _plain_at(self.rivers[index][1], t_s).max_stage_m:
+                self._cover(index, stage)
+            cells, values = _plain_at(self.rivers[index][1], t_s).depth(stage - river.channel_depth_m)
+            basins = self.basins[index]
+            if basins is not None:
+                cells, values = self._behind_levees(basins, river, cells, values, t_s, dt_s)
             np.maximum.at(depth, cells, values.astype(np.float32))
         if self.rain is not None:
             rain, ponding = self.rain
@@ -215,11 +228,28 @@ class FloodHazard(Phase):
         )
         ctx.report(self._impacts(state, t_s, changes))
 
+    @staticmethod
+    def _behind_levees(
+        basins: LeveeBasins, river: RiverFloodSpec, cells: np.ndarray, values: np.ndarray, t_s: float, dt_s: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The river's water with the land behind its levees filled by weir flow over the step (not at once)."""
+        basins.advance(lambda t: float(stage_m(river, t)) - river.channel_depth_m, t_s - dt_s, t_s)
+        stage = float(stage_m(river, t_s)) - river.channel_depth_m
+        keep = (basins.label[cells] < 0) | (basins.flank_m[cells] < stage)
+        inside, level = basins.depth()
+        return np.concatenate([cells[keep], inside]), np.concatenate([values[keep], level])
+
     def _log_breaches(self, ctx: StepContext, t_s: float, dt_s: float) -> None:
         """Log each levee whose breach time falls in this step (the water passes its gap from now on)."""
         for levee in self.levees:
             if levee.breach_s is not None and t_s - dt_s < levee.breach_s <= t_s:
-                details = {"crest_m": levee.crest_m, "width_m": levee.gap_width_m, "gap_cells": int(levee.gap.size)}
+                details = {
+                    "crest_m": levee.crest_m,
+                    "width_m": levee.gap_width_m,
+                    "initial_width_m": levee.breach_initial_width_m,
+                    "formation_s": levee.breach_formation_s,
+                    "gap_cells": int(levee.gap.size),
+                }
                 ctx.log(t_s, "levee_breach", levee.label, "intervention", details)
 
     def _impacts(self, state: Any, t_s: float, changes: FloodChanges) -> Impacts:
@@ -264,6 +294,7 @@ class FloodHazard(Phase):
             "wet_peak": self.recovery.peak_m,
             "dry_since": self.recovery.dry_since_s,
             **self._river_parameters(),
+            **{f"levee_basins__{i}": b.volume_m3 for i, b in enumerate(self.basins) if b is not None},
         }
         if self.rain is not None:
             arrays.update(self.rain[1].arrays())
@@ -280,6 +311,9 @@ class FloodHazard(Phase):
             for entry, old, new in zip(self.entries, now.tolist(), saved.tolist(), strict=True):
                 if np.isfinite(new) and new != old:
                     self.set_parameter(entry, key.removeprefix("river__"), new)
+        for index, basins in enumerate(self.basins):
+            if basins is not None and f"levee_basins__{index}" in arrays:
+                basins.set_volumes(np.asarray(arrays[f"levee_basins__{index}"], dtype=np.float64))
         if self.rain is not None:
             self.rain[1].load_arrays(arrays)
 
@@ -317,15 +351,15 @@ class FloodHazard(Phase):
                 f"{max_stage_m(spec):.2f} m stage; no flow dynamics, so arrival follows the stage at once"
             )
         for levee in self.levees:
-            breach = (
-                ""
-                if levee.breach_s is None
-                else f", breached at {levee.breach_s / 3600:g} h: a {levee.gap_width_m:g} m gap "
-                f"({levee.gap.size} cells) open at once, no breach growth"
-            )
+            notes.append(_levee_note(levee))
+        basins = [b for b in self.basins if b is not None]
+        if basins:
+            count = sum(len(b.curves) for b in basins)
+            cells = sum(int((b.label >= 0).sum()) for b in basins)
             notes.append(
-                f"{levee.label}: {levee.cells.size} cells of the grid raised {levee.crest_m:g} m in the river's "
-                f"connectivity; overtopped land floods to the river's level (no weir-flow limit){breach}"
+                f"land behind levees: {count} basins ({cells} cells) filled as level pools by weir flow over the "
+                "crest and through breaches (Q = C L H^1.5, Villemonte's submergence factor), up to the river's "
+                "level at most; water below every crest and breach stays behind (no pumps or outfalls)"
             )
         raised = int((self.exposure.road_raise_m > 0).sum())
         if raised:
@@ -407,6 +441,38 @@ def _plains(city: City, spec: RiverFloodSpec, mask: np.ndarray, levees: list[Lev
         barrier = (lambda hand, up=up: barrier_hand(hand, up)) if up else None
         plains.append((from_s, FloodPlain.of_channel(city.terrain, city.hydrology, mask, top, barrier)))
     return plains
+
+
+def _levee_note(levee: Levee) -> str:
+    """What the run assumed about one levee, for ``assumptions.json``."""
+    breach = ""
+    if levee.breach_s is not None:
+        growth = (
+            "open at once"
+            if levee.breach_formation_s <= 0
+            else f"growing linearly from {levee.breach_initial_width_m:g} m over {levee.breach_formation_s / 3600:g} h"
+        )
+        breach = (
+            f", breached at {levee.breach_s / 3600:g} h: a {levee.gap_width_m:g} m gap ({levee.gap.size} cell"
+            f"{'' if levee.gap.size == 1 else 's'} of the grid), "
+            f"{growth}"
+        )
+    return (
+        f"{levee.label}: {levee.cells.size} cells of the grid raised {levee.crest_m:g} m in the river's "
+        f"connectivity; water crosses it as weir flow, C = {levee.weir_coefficient:.4g} m^0.5/s{breach}"
+    )
+
+
+def _basins(city: City, channel: np.ndarray, levees: list[Levee], top_m: float) -> LeveeBasins | None:
+    """The land the levees protect from one river (bool flat ``channel``) up to ``top_m``, as level pools."""
+    if not levees:
+        return None
+    terrain, hydrology = city.terrain, city.hydrology
+    hand, bare = connection_stages(terrain, hydrology, channel)
+    walls = [replace(levee, crest_m=np.inf) for levee in levees]
+    _, walled = connection_stages(terrain, hydrology, channel, lambda h: barrier_hand(h, walls))
+    shape = (int(terrain.elevation_m.shape[0]), int(terrain.elevation_m.shape[1]))
+    return LeveeBasins.of_river(hand, bare, walled, levees, shape, float(terrain.resolution_m), top_m)
 
 
 def _plain_at(plains: list[tuple[float, FloodPlain]], t_s: float) -> FloodPlain:

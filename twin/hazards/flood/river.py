@@ -83,16 +83,7 @@ class FloodPlain:
             HAND -> the heights water must top to pass each cell (levees,
             :func:`twin.interventions.flood.barrier_hand`); depths still count from the ground's HAND.
         """
-        z = terrain.elevation_m.astype(np.float64).ravel()
-        bed = min_downstream(hydrology.receiver, z, channel)
-        hand = height_above(z, hydrology.receiver, channel, bed)
-        shape = terrain.elevation_m.shape
-        reachable = np.isfinite(hand).reshape(shape)
-        heights = hand if barrier is None else barrier(hand)
-        connect, _ = minimax_from_sources(
-            np.nan_to_num(heights, nan=np.inf).reshape(shape), channel.reshape(shape), reachable, connectivity=4
-        )
-        flat = connect.ravel()
+        hand, flat = connection_stages(terrain, hydrology, channel, barrier)
         # Mapped open water (OSM water areas, riverbanks) is the river itself, not flooded land. The channel's
         # own cells stay: on a coarse grid they hold the banks too, and they are wet only above channel_depth_m.
         permanent = hydrology.landcover.ravel() == LANDCOVER_CLASSES.index("water")
@@ -132,6 +123,29 @@ class FloodPlain:
             raise ValueError(f"stage {stage_m:g} m is above the {self.max_stage_m:g} m the flood plain covers")
         count = int(np.searchsorted(self.connect_m, stage_m, side="left"))
         return self.cells[:count], stage_m - self.hand_m[:count]
+
+
+def connection_stages(
+    terrain: Terrain,
+    hydrology: Hydrology,
+    channel: np.ndarray,
+    barrier: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every cell's height above the river, HAND_r(c), and its connection stage m(c) (flat float64 arrays, m).
+
+    ``m(c)`` is the minimax over 4-connected paths from the channel of the heights water must top (HAND, or
+    the ``barrier`` heights where levees stand): ``inf`` where no path exists, NaN off the DEM.
+    """
+    z = terrain.elevation_m.astype(np.float64).ravel()
+    bed = min_downstream(hydrology.receiver, z, channel)
+    hand = height_above(z, hydrology.receiver, channel, bed)
+    shape = terrain.elevation_m.shape
+    reachable = np.isfinite(hand).reshape(shape)
+    heights = hand if barrier is None else barrier(hand)
+    connect, _ = minimax_from_sources(
+        np.nan_to_num(heights, nan=np.inf).reshape(shape), channel.reshape(shape), reachable, connectivity=4
+    )
+    return hand, connect.ravel()
 
 
 def channel_mask(
