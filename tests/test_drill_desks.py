@@ -4,6 +4,7 @@ computed by hand from the model's own curves and draws."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from twin.city.build import City
 from twin.crews.phase import CrewsPhase
 from twin.drill.commands import CommandError, validate_command
 from twin.drill.roles import DESK_COMMANDS, DESKS, Role
-from twin.residents.people import ELSEWHERE, SHELTER
+from twin.residents.people import ELSEWHERE, HOME, SHELTER, WALKING
 from twin.residents.phase import ResidentsPhase
 from twin.residents.warnings import CELL, CURVES, logistic_share
 from twin.scenario import Scenario, load_scenario
@@ -242,3 +243,46 @@ def test_a_prioritised_repair_goes_to_the_front_of_the_queue_whatever_the_policy
     rest = [t for t in plain["target"].tolist() if t != last]
     assert [int(t) for t in moved["target"].iloc[1:]] == rest  # the others keep the policy's order
     assert phase.first[last] == 0  # repaired: back in the policy's order if it fails again
+
+
+def test_closing_a_shelter_sends_its_people_to_the_next_with_room(andorra_city: City, tmp_path: Path) -> None:
+    """30 people of Encamp sit in its designated shelter k (some came by car) when k closes with 5 free places;
+    the next two shelters of Encamp's order have 12 and 8 places, the others none. By the departure rule
+    (places in person order, each zone's order of shelters), the first 12 go to the next, the following 8 to the
+    one after, the last 10 elsewhere; k keeps 5 + 30 places for when it opens again."""
+    model = CityModel(andorra_city, _scenario(tmp_path, residents={}))
+    phase = _residents(model)
+    p, pop, shelters = phase.people, phase.population, phase.shelters
+    encamp = [a.name for a in andorra_city.config.population.areas].index("Encamp")
+    k, j, m = (int(x) for x in shelters.preference[encamp][:3])
+    inside = np.flatnonzero((phase.home_area == encamp) & (p.status == HOME))[:30]
+    by_car = pop.car[inside] & (np.arange(30) % 2 == 0)
+    assert 0 < by_car.sum() < 30
+    p.status[inside], p.target[inside], p.node[inside] = SHELTER, k, shelters.node[k]
+    p.mode[inside] = np.where(by_car, 1, 0)
+    for times in (p.decided_s, p.depart_s, p.left_s, p.arrived_s):
+        times[inside] = 0.0
+    phase.room[:] = 0
+    phase.room[[k, j, m]] = (5, 12, 8)
+    model.inject("close_shelter", shelter=str(shelters.name[k]))
+    model.step()
+    expected = np.repeat([j, m, shelters.count], [12, 8, 10])
+    assert np.array_equal(p.target[inside], expected)
+    assert phase.changes.held[k] == 5 + 30 and phase.room[j] == phase.room[m] == 0
+    assert not ((p.status == SHELTER) & (p.target == k)).any()
+    assert (p.mode[inside[~by_car]] == 0).all()  # who walked in walks on
+    assert (p.mode[inside[by_car & (expected < shelters.count)]] == 1).all()  # who came by car drives on
+    moved = [row for row in model.recorder.events if row[1] == "leave_shelter"]
+    assert len(moved) == 1 and moved[0][2] == str(shelters.name[k])
+    details = json.loads(moved[0][4])
+    names = shelters.name.tolist()
+    assert details["to"] == {names[j]: 12, names[m]: 8, "elsewhere": 10} and details["people"] == 30
+    assert details["by_car"] + details["on_foot"] == 30
+    model.run(until_s=3600.0)
+    model.run(until_s=3600.0)  # an hour on: the cars have arrived, the walkers are on their way
+    status, target = p.status[inside], p.target[inside]
+    sheltered = status == SHELTER
+    assert (sheltered == (by_car & (expected < shelters.count))).all()
+    assert (p.node[inside[sheltered]] == shelters.node[target[sheltered]]).all()
+    assert (status[expected == shelters.count] == ELSEWHERE).all()
+    assert np.isin(status, (SHELTER, WALKING, ELSEWHERE)).all() and (target == expected).all()  # nobody lost

@@ -15,8 +15,12 @@ event, like :mod:`twin.sim.handlers`, so a drill, a plug-in or a test issues the
   nearest to it; every zone's order of shelters is recomputed with it (nearest first). A closed shelter named
   by ``shelter`` opens again with the places it had left.
 * ``close_shelter``: the shelter takes nobody more: its free places are held back (evacuees who leave later go
-  to the next shelter with room, as when it is full); people inside or already on the way keep their place
-  (moving them is not modelled).
+  to the next shelter with room, as when it is full). The people inside leave in the next step for the next
+  shelter with room by their zone's order, or elsewhere when every shelter is full (the rule of their first
+  departure, :func:`twin.residents.shelters.allocate`), by car those who came by car, else on foot; people on
+  their way to it go on, find it closed and are sent on the same way from its door. The places they free are
+  held back with the others: the shelter opens again with them. Each closed shelter's moves are logged
+  (``leave_shelter``: how many, where to, on foot or by car).
 
 A command the residents cannot follow (no residents in the scenario, an unknown zone, shelter or building) is
 logged as refused, not raised: a drill goes on.

@@ -10,7 +10,9 @@ One step of dt, after the hazards and lifelines of the step (all arrays, no loop
    foot;
 3. walkers move on the walk network around unsafe water (:mod:`twin.residents.walking`); cars are handed to
    the traffic model through ``ctx.services["traffic"]`` and leave when their household's delay is over; the
-   traffic model's reports say which arrived and which were stranded (:mod:`twin.residents.cars`);
+   traffic model's reports say which arrived and which were stranded (:mod:`twin.residents.cars`); people in a
+   shelter a command closed leave it for the next shelter with room, or elsewhere
+   (:meth:`ResidentsPhase._leave_closed`);
 4. exposure, rescue needs and services gone without are counted (:mod:`twin.residents.needs`); people newly
    needing rescue make requests, reported to the crews when the scenario has them, and the people of requests
    a crew has worked are brought out (:mod:`twin.residents.rescues`).
@@ -146,8 +148,10 @@ class ResidentsPhase(Phase):
         sent = self._issue(ctx, t, view.node_depth)
         touched = self._receive(t, dt_s, served)
         self._decide(t, touched, everyone=water_changed or sent)
-        if self._anyone_moves(t):  # route trees only when someone leaves or walks
+        turned_out = self._turned_out()
+        if self._anyone_moves(t) or len(turned_out):  # route trees only when someone leaves or walks
             routes = self._routes_now(view.node_depth, view.unsafe)
+            self._leave_closed(ctx, turned_out, routes, state)
             self._depart(ctx, t, routes, state)
             self._walk(t, dt_s, routes, view.edge_depth, view.unsafe)
         else:
@@ -344,20 +348,78 @@ class ResidentsPhase(Phase):
         target = np.full(len(idx), s, dtype=np.int64)
         sheltering = (self.u_shelter[pop.household[idx]] < self.options.shelter_share) & (s > 0)
         if sheltering.any():
-            choice = allocate(self.shelters.preference, self.home_area[idx[sheltering]], self.room)
-            target[sheltering] = np.where(choice >= 0, choice, s)
-        p.target[idx] = target
+            target[sheltering] = self._shelter_for(idx[sheltering])
         p.left_s[idx] = np.maximum(p.depart_s[idx], ctx.clock_s)  # within this step, when their delay is over
+        self._set_off(ctx, idx, target, pop.car[idx], routes, state)
+
+    def _shelter_for(self, idx: np.ndarray) -> np.ndarray:
+        """Each person's shelter by their zone's order, the first with room (:func:`allocate`, which takes the
+        places from ``room``); S (elsewhere) when every shelter is full."""
+        choice = allocate(self.shelters.preference, self.home_area[idx], self.room)
+        return np.where(choice >= 0, choice, self.shelters.count)
+
+    def _set_off(
+        self, ctx: StepContext, idx: np.ndarray, target: np.ndarray, car: np.ndarray, routes: Routes, state: SimState
+    ) -> None:
+        """Send people ``idx`` to ``target`` (a shelter, or S: the nearest place to stay beyond the hazard area):
+        by car where ``car`` and their street is passable, else on foot."""
+        p, s = self.people, self.shelters.count
+        p.target[idx] = target
         end_node = routes.nearest_safe[p.node[idx]]
         if s:
             to_shelter = target < s
             end_node[to_shelter] = self.shelters.node[target[to_shelter]]
-        by_car = pop.car[idx] & (end_node >= 0)
+        by_car = car & (end_node >= 0)
         by_car &= cars.passable(self.city, state, self.places.drive_node[p.node[idx]])
         by_car &= end_node != p.node[idx]
         self._start_cars(ctx, idx[by_car], end_node[by_car])
         walk = idx[p.status[idx] != DRIVING]
         p.status[walk], p.mode[walk], p.nxt[walk], p.left_m[walk] = WALKING, 0, -1, 0.0
+
+    def _turned_out(self) -> np.ndarray:
+        """People in a shelter that is closed now: inside when a command closed it, or arrived after."""
+        p = self.people
+        if not (self.changes.held >= 0).any():
+            return np.zeros(0, dtype=np.int64)
+        inside = np.flatnonzero(p.status == SHELTER)
+        return inside[self.changes.held[p.target[inside]] >= 0]
+
+    def _leave_closed(self, ctx: StepContext, idx: np.ndarray, routes: Routes, state: SimState) -> None:
+        """People in closed shelters leave now for the next shelter with room by their zone's order, or
+        elsewhere when all are full (the rule of :meth:`_depart`); by car those who came by car, else on foot.
+
+        Their places go back to the closed shelter's held places (it opens again with them). They keep the time
+        they left home (``left_s``); ``arrived_s`` is their arrival where they go now. Moving them first, before
+        this step's new departures, is a choice: they are out on the street already.
+        """
+        if not len(idx):
+            return
+        p = self.people
+        closed = p.target[idx].copy()
+        np.add.at(self.changes.held, closed, 1)
+        target = self._shelter_for(idx)
+        came_by_car = p.mode[idx] == 1
+        left = p.left_s[idx].copy()
+        p.arrived_s[idx] = np.nan
+        p.depart_s[idx] = ctx.clock_s  # their cars leave now (_start_cars)
+        self._set_off(ctx, idx, target, came_by_car, routes, state)
+        p.left_s[idx] = left
+        self._log_moves(ctx, idx, closed, target)
+
+    def _log_moves(self, ctx: StepContext, idx: np.ndarray, closed: np.ndarray, target: np.ndarray) -> None:
+        """One ``leave_shelter`` event per closed shelter: how many left, where to, on foot or by car."""
+        names = [*self.shelters.name.tolist(), "elsewhere"]
+        driving = self.people.status[idx] == DRIVING
+        for k in np.unique(closed).tolist():  # a few closed shelters, not people
+            mine = closed == k
+            to, counts = np.unique(target[mine], return_counts=True)
+            details = {
+                "people": int(mine.sum()),
+                "to": {names[j]: int(c) for j, c in zip(to.tolist(), counts.tolist(), strict=True)},
+                "by_car": int((mine & driving).sum()),
+                "on_foot": int((mine & ~driving).sum()),
+            }
+            ctx.log(ctx.clock_s, "leave_shelter", str(names[k]), "shelter closed", details)
 
     def _start_cars(self, ctx: StepContext, idx: np.ndarray, end_node: np.ndarray) -> None:
         """Hand one car per household and origin to traffic; it leaves when the household's delay is over (at the
