@@ -286,3 +286,58 @@ def test_closing_a_shelter_sends_its_people_to_the_next_with_room(andorra_city: 
     assert (p.node[inside[sheltered]] == shelters.node[target[sheltered]]).all()
     assert (status[expected == shelters.count] == ELSEWHERE).all()
     assert np.isin(status, (SHELTER, WALKING, ELSEWHERE)).all() and (target == expected).all()  # nobody lost
+
+
+# --- door to door ----------------------------------------------------------------------------------------------
+
+
+def test_door_to_door_warns_the_blocks_the_police_crews_have_finished(andorra_city: City, tmp_path: Path) -> None:
+    """Encamp's homes grouped by the drivable node they are reached from: one police incident per block with
+    people, on scene people / 600 x 3600 s; an hour on, exactly the people at home in the blocks finished are
+    warned, all by door-to-door, and ordered to leave."""
+    from twin.crews.incidents import DONE, KINDS
+    from twin.residents.door import REF_STRIDE
+    from twin.residents.warnings import DOOR
+
+    model = CityModel(andorra_city, _scenario(tmp_path, residents={}, crews={}))
+    phase, crews = _residents(model), model.phases["crews"][0]
+    assert isinstance(crews, CrewsPhase)
+    p, homes = phase.people, andorra_city.homes
+    encamp = [a.name for a in andorra_city.config.population.areas].index("Encamp")
+    in_encamp = homes["area"].to_numpy() == encamp
+    nodes = np.unique(homes["drive_node"].to_numpy()[in_encamp])  # the blocks, by hand
+    residents = np.bincount(phase.population.home, minlength=len(homes))
+    per_block = np.array([residents[in_encamp & (homes["drive_node"].to_numpy() == n)].sum() for n in nodes])
+    at_home = p.status == HOME
+    model.inject("door_to_door", zones=["Encamp"], per_crew_h=600, text="Police: leave now")
+    model.run(until_s=1800.0)
+    model.checkpoint(tmp_path / "half.npz")  # a drill resumed from here knocks on the same doors
+    model.run(until_s=3600.0)
+    resumed = CityModel.restore(tmp_path / "half.npz", andorra_city, model.spec)
+    resumed.run(until_s=3600.0)
+    assert _residents(resumed).table().equals(phase.table())
+    table = crews.incidents
+    police = np.flatnonzero(table.kind == KINDS.index("police"))
+    assert np.array_equal(table.node[police], nodes[per_block > 0])
+    assert np.allclose(table.work_s[police], per_block[per_block > 0] / 600 * 3600)
+    done = police[table.status[police] == DONE]
+    assert 0 < len(done) < len(police)  # an hour: some blocks knocked, not all
+    knocked = table.ref[done] % REF_STRIDE
+    home_block = np.searchsorted(nodes, homes["drive_node"].to_numpy())
+    their_block = np.where(in_encamp, home_block, -1)[phase.population.home]
+    expected = at_home & np.isin(their_block, knocked)
+    warned = np.isfinite(p.warned_s)
+    assert np.array_equal(warned, expected)
+    assert (p.warned_by[warned] == DOOR).all() and p.ordered[warned].all()
+
+
+def test_door_to_door_without_crews_is_refused(andorra_city: City, tmp_path: Path) -> None:
+    model = CityModel(andorra_city, _scenario(tmp_path, residents={}))
+    model.inject("door_to_door", zones=["Encamp"], per_crew_h=600)
+    model.step()
+    refused = [row for row in model.recorder.events if row[1] == "door_to_door"]
+    assert len(refused) == 1 and "no crews" in refused[0][4]
+    with pytest.raises(CommandError) as caught:
+        validate_command({"command": "door_to_door", "zones": ["Nowhere"], "per_crew_h": 0}, andorra_city, DESK_NAMES)
+    assert sorted(name for name, _ in caught.value.problems) == ["per_crew_h", "zones"]
+    assert "door_to_door" in DESK_COMMANDS["police"] and "door_to_door" not in DESK_COMMANDS["power"]

@@ -31,7 +31,7 @@ from scipy.spatial import cKDTree
 from twin.atomic import write_json_atomic, write_parquet_atomic
 from twin.city.build import City
 from twin.registry import REGISTRY, EventKindInfo
-from twin.residents import cars, decision, needs, rescues
+from twin.residents import cars, decision, door, needs, rescues
 from twin.residents.areas import WarningAreas, siren_pairs
 from twin.residents.changes import DrillChanges
 from twin.residents.metrics import residents_metrics
@@ -52,7 +52,7 @@ from twin.residents.walking import (
     advance,
     hazard_class,
 )
-from twin.residents.warnings import CURVES, WORD, door_to_door_share, logistic_share, receive, word_of_mouth
+from twin.residents.warnings import CURVES, DOOR, WORD, door_to_door_share, logistic_share, receive, word_of_mouth
 from twin.scenario.residents import CHANNELS, ResidentsSpec, WarningSpec, wants_residents
 from twin.sim.phase import Phase, StepContext
 from twin.sim.state import SimState
@@ -103,6 +103,7 @@ class ResidentsPhase(Phase):
         self._issued_cache: dict[tuple[object, ...], np.ndarray] = {}
         self._cue = np.zeros(self.population.size, dtype=bool)
         self.changes = DrillChanges(held=np.full(self.shelters.count, -1, dtype=np.int64))
+        self._door_blocks: dict[int, door.Blocks] = {}
 
     def _draw(self, rng: np.random.Generator) -> None:
         """Every random number the phase uses, drawn once now (a person's quantile on each curve)."""
@@ -146,6 +147,7 @@ class ResidentsPhase(Phase):
         served = self.reader.served(state, t)
         self._rescued(ctx)
         sent = self._issue(ctx, t, view.node_depth)
+        self._knock(ctx)
         touched = self._receive(t, dt_s, served)
         self._decide(t, touched, everyone=water_changed or sent)
         turned_out = self._turned_out()
@@ -225,14 +227,16 @@ class ResidentsPhase(Phase):
             got = np.zeros(len(idx), dtype=bool)
             first = np.full(len(idx), -1, dtype=np.int8)
             node = p.node[idx]
+            knocked = self._knocked(int(w))
             for name in spec.channels:
                 c = CHANNELS.index(name)
                 if c == WORD:
                     continue
-                share = self._share(spec, name, elapsed, in_area, night)
+                share = 1.0 if knocked is not None and c == DOOR else self._share(spec, name, elapsed, in_area, night)
                 if share <= 0:
                     continue
-                now = receive(self.u_channel[c, idx], reach[name][node], share)
+                can = reach[name][node] if knocked is None or c != DOOR else knocked[node]  # crews: the blocks done
+                now = receive(self.u_channel[c, idx], can, share)
                 first[now & (first < 0)] = c
                 got |= now
             who = idx[got]
@@ -244,6 +248,47 @@ class ResidentsPhase(Phase):
             unwarned[who] = False
         touched |= self._word_of_mouth(t, dt_s, present, unwarned)
         return touched
+
+    def _knock(self, ctx: StepContext) -> None:
+        """Door-to-door requests (:mod:`twin.residents.door`): blocks of a request sent now go to the crews as
+        ``police`` incidents; the blocks the crews finished since the last step are marked knocked."""
+        desk = ctx.services.get("crews")
+        if not self.changes.door or desk is None:
+            return
+        for d, request in enumerate(self.changes.door):  # a few requests, each vectorised over its blocks
+            w = int(request["warning"])
+            if request["reported"] or not np.isfinite(self.issued_s[w]):
+                continue
+            blocks = self._blocks(d)
+            some = np.flatnonzero(blocks.people > 0)
+            work = door.work_s(blocks.people[some], float(request["per_crew_h"]))
+            refs = d * door.REF_STRIDE + some
+            desk.report("police", blocks.drive_node[some], float(self.issued_s[w]), work, refs=refs,
+                        people=blocks.people[some])  # fmt: skip
+            request["reported"] = True
+        done = desk.take_done("police")
+        for ref in done.refs.tolist():  # blocks, not people
+            d, block = divmod(int(ref), door.REF_STRIDE)
+            self.changes.door[d]["knocked"].append(block)
+
+    def _blocks(self, d: int) -> door.Blocks:
+        """The blocks of door-to-door request ``d`` (cached: the homes do not change)."""
+        if d not in self._door_blocks:
+            homes = self.city.homes
+            people = np.bincount(self.population.home, minlength=len(homes))
+            zones = np.asarray(self.changes.door[d]["zones"], dtype=np.int64)
+            area, drive = homes["area"].to_numpy(np.int64), self.home_drive
+            self._door_blocks[d] = door.blocks_of(area, drive, people, zones)
+        return self._door_blocks[d]
+
+    def _knocked(self, w: int) -> np.ndarray | None:
+        """For a warning crews carry door to door: the walkable nodes of the blocks they finished (None: another
+        warning)."""
+        for d, request in enumerate(self.changes.door):
+            if int(request["warning"]) == w:
+                home_walk = self.city.homes["walk_node"].to_numpy(np.int64)
+                return door.knocked_nodes(self._blocks(d), request["knocked"], home_walk, self.graph.n_nodes)
+        return None
 
     def _share(self, spec: WarningSpec, name: str, elapsed: float, in_area: int, night: bool) -> float:
         if name == "door_to_door":
@@ -594,6 +639,7 @@ class ResidentsPhase(Phase):
         self._routes, self._routes_key = None, b""
         self.view = WaterView(self.graph, self.places, self.population, *self._ground())
         self._issued_cache.clear()
+        self._door_blocks.clear()
 
     # --- drill commands (twin.residents.commands applies them; these change the structure only) -----------------
 
@@ -601,7 +647,7 @@ class ResidentsPhase(Phase):
         """Append a warning (``t_s``, ``zones`` or None, ``channels``, ``evacuate``, ``text``) to the warnings and
         their areas; :meth:`_issue` sends it when its time is reached. ScenarioError names an unknown zone."""
         area = {"zones": params["zones"]} if params["zones"] else {}
-        fields = {k: params[k] for k in ("channels", "evacuate", "text")}
+        fields = {k: params[k] for k in ("channels", "evacuate", "text", "door_to_door_per_h") if k in params}
         spec = WarningSpec.model_validate({"at": params["t_s"], "area": area, **fields})
         new = WarningAreas.resolve(self.city, self.places, [spec])
         areas = self.areas
@@ -740,5 +786,5 @@ def people_table(phase: ResidentsPhase) -> pd.DataFrame:
 
 
 REGISTRY.add_phase("residents", build)
-for _kind in ("send_warning", "open_shelter", "close_shelter"):
+for _kind in ("send_warning", "open_shelter", "close_shelter", "door_to_door"):
     REGISTRY.add_event_kind(EventKindInfo(_kind, None, f"twin.residents.commands:{_kind}"))
