@@ -100,6 +100,26 @@ def test_a_player_closes_a_road_from_the_page_and_sees_it(andorra_city: City, tm
         session.journal.close()
     commands = [e for e in session.entries if e["type"] == "command"]
     assert commands[0]["role"] == "police" and commands[0]["payload"]["target"] == {"street": "Avinguda de Salou"}
+    # right-clicked on the controller's map: the component picked at the first substation failed (a transformer
+    # may sit on the same pixel), the first shelter closed
+    assert commands[1]["role"] == "controller" and commands[1]["payload"]["command"] == "fail_component"
+    (picked,) = commands[1]["payload"]["target"]["components"]
+    assert andorra_city.facilities["group"].iloc[picked] == "power"
+    shelter = str(session.view.shelter_names[0]) if session.view else ""
+    assert commands[2]["payload"] == {"command": "close_shelter", "shelter": shelter}
+
+
+def _right_click(kind: str, index: str) -> str:
+    """JavaScript: right-click the map on a component or shelter (``index``: an expression), and say which
+    commands the menu offers."""
+    where = "S.shelters[i]" if kind == "shelter" else "[S.map.components.x[i], S.map.components.y[i]]"
+    return (
+        f"(() => {{ const i = {index}, c = document.getElementById('map'), r = c.getBoundingClientRect();"
+        f" const [x, y] = px(...{where}.slice(0, 2));"
+        " c.dispatchEvent(new MouseEvent('contextmenu', {clientX: r.left + x, clientY: r.top + y, bubbles: true,"
+        " cancelable: true}));"
+        " return [...document.querySelectorAll('#pickmenu button')].map(b => b.dataset.command).join(','); })()"
+    )
 
 
 async def _drive(debug_port: int, base: str, app: DrillApp, shot_path: Path) -> None:
@@ -122,8 +142,20 @@ async def _drive(debug_port: int, base: str, app: DrillApp, shot_path: Path) -> 
         assert "police: close_road" in feed and "close_link" in feed
         # the map's layers: every crew (free at its base) and every shelter (people inside / places)
         assert await page.wait_for("Object.keys(S.crews).length > 0 && Object.keys(S.shelters).length > 0")
+        substation = "S.map.components.kind.indexOf('substation')"
+        assert await page.value(_right_click("component", substation)) == ""  # police: no command for it
+        assert "no command of this role applies" in await page.value("document.getElementById('pickmenu').textContent")
         await page.call("Page.navigate", url=f"{base}/join?token={app.tokens.token_of('controller')}")
         await page.wait_for("!!document.querySelector('#msel tr') && S.series.length > 0")
+        await page.wait_for("Object.keys(S.shelters).length > 0")
+        assert await page.value(_right_click("component", substation)) == "fail_component"
+        assert "(component " in await page.value("document.querySelector('#pickmenu .what').textContent")
+        await page.value("document.querySelector('#pickmenu button[data-command=fail_component]').click()")
+        await page.wait_for("document.getElementById('answer').textContent.startsWith('sent (#')")
+        await page.wait_for("S.feed.some(f => f.text.includes('fail_component'))")
+        assert await page.value(_right_click("shelter", "0")) == "close_shelter"
+        await page.value("document.querySelector('#pickmenu button[data-command=close_shelter]').click()")
+        await page.wait_for("document.getElementById('answer').textContent.startsWith('sent (#')")
         if os.environ.get("TWIN_DRILL_SCREENSHOT"):  # the README's picture: two hours into the drill
             shot_path = ROOT / "docs" / "drill-control-room.png"
             async with httpx.AsyncClient(base_url=base) as client:

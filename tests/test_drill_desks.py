@@ -4,6 +4,7 @@ computed by hand from the model's own curves and draws."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from twin.city.build import City
 from twin.crews.phase import CrewsPhase
 from twin.drill.commands import CommandError, validate_command
 from twin.drill.roles import DESK_COMMANDS, DESKS, Role
-from twin.residents.people import ELSEWHERE, SHELTER
+from twin.residents.people import ELSEWHERE, HOME, SHELTER, WALKING
 from twin.residents.phase import ResidentsPhase
 from twin.residents.warnings import CELL, CURVES, logistic_share
 from twin.scenario import Scenario, load_scenario
@@ -242,3 +243,101 @@ def test_a_prioritised_repair_goes_to_the_front_of_the_queue_whatever_the_policy
     rest = [t for t in plain["target"].tolist() if t != last]
     assert [int(t) for t in moved["target"].iloc[1:]] == rest  # the others keep the policy's order
     assert phase.first[last] == 0  # repaired: back in the policy's order if it fails again
+
+
+def test_closing_a_shelter_sends_its_people_to_the_next_with_room(andorra_city: City, tmp_path: Path) -> None:
+    """30 people of Encamp sit in its designated shelter k (some came by car) when k closes with 5 free places;
+    the next two shelters of Encamp's order have 12 and 8 places, the others none. By the departure rule
+    (places in person order, each zone's order of shelters), the first 12 go to the next, the following 8 to the
+    one after, the last 10 elsewhere; k keeps 5 + 30 places for when it opens again."""
+    model = CityModel(andorra_city, _scenario(tmp_path, residents={}))
+    phase = _residents(model)
+    p, pop, shelters = phase.people, phase.population, phase.shelters
+    encamp = [a.name for a in andorra_city.config.population.areas].index("Encamp")
+    k, j, m = (int(x) for x in shelters.preference[encamp][:3])
+    inside = np.flatnonzero((phase.home_area == encamp) & (p.status == HOME))[:30]
+    by_car = pop.car[inside] & (np.arange(30) % 2 == 0)
+    assert 0 < by_car.sum() < 30
+    p.status[inside], p.target[inside], p.node[inside] = SHELTER, k, shelters.node[k]
+    p.mode[inside] = np.where(by_car, 1, 0)
+    for times in (p.decided_s, p.depart_s, p.left_s, p.arrived_s):
+        times[inside] = 0.0
+    phase.room[:] = 0
+    phase.room[[k, j, m]] = (5, 12, 8)
+    model.inject("close_shelter", shelter=str(shelters.name[k]))
+    model.step()
+    expected = np.repeat([j, m, shelters.count], [12, 8, 10])
+    assert np.array_equal(p.target[inside], expected)
+    assert phase.changes.held[k] == 5 + 30 and phase.room[j] == phase.room[m] == 0
+    assert not ((p.status == SHELTER) & (p.target == k)).any()
+    assert (p.mode[inside[~by_car]] == 0).all()  # who walked in walks on
+    assert (p.mode[inside[by_car & (expected < shelters.count)]] == 1).all()  # who came by car drives on
+    moved = [row for row in model.recorder.events if row[1] == "leave_shelter"]
+    assert len(moved) == 1 and moved[0][2] == str(shelters.name[k])
+    details = json.loads(moved[0][4])
+    names = shelters.name.tolist()
+    assert details["to"] == {names[j]: 12, names[m]: 8, "elsewhere": 10} and details["people"] == 30
+    assert details["by_car"] + details["on_foot"] == 30
+    model.run(until_s=3600.0)
+    model.run(until_s=3600.0)  # an hour on: the cars have arrived, the walkers are on their way
+    status, target = p.status[inside], p.target[inside]
+    sheltered = status == SHELTER
+    assert (sheltered == (by_car & (expected < shelters.count))).all()
+    assert (p.node[inside[sheltered]] == shelters.node[target[sheltered]]).all()
+    assert (status[expected == shelters.count] == ELSEWHERE).all()
+    assert np.isin(status, (SHELTER, WALKING, ELSEWHERE)).all() and (target == expected).all()  # nobody lost
+
+
+# --- door to door ----------------------------------------------------------------------------------------------
+
+
+def test_door_to_door_warns_the_blocks_the_police_crews_have_finished(andorra_city: City, tmp_path: Path) -> None:
+    """Encamp's homes grouped by the drivable node they are reached from: one police incident per block with
+    people, on scene people / 600 x 3600 s; an hour on, exactly the people at home in the blocks finished are
+    warned, all by door-to-door, and ordered to leave."""
+    from twin.crews.incidents import DONE, KINDS
+    from twin.residents.door import REF_STRIDE
+    from twin.residents.warnings import DOOR
+
+    model = CityModel(andorra_city, _scenario(tmp_path, residents={}, crews={}))
+    phase, crews = _residents(model), model.phases["crews"][0]
+    assert isinstance(crews, CrewsPhase)
+    p, homes = phase.people, andorra_city.homes
+    encamp = [a.name for a in andorra_city.config.population.areas].index("Encamp")
+    in_encamp = homes["area"].to_numpy() == encamp
+    nodes = np.unique(homes["drive_node"].to_numpy()[in_encamp])  # the blocks, by hand
+    residents = np.bincount(phase.population.home, minlength=len(homes))
+    per_block = np.array([residents[in_encamp & (homes["drive_node"].to_numpy() == n)].sum() for n in nodes])
+    at_home = p.status == HOME
+    model.inject("door_to_door", zones=["Encamp"], per_crew_h=600, text="Police: leave now")
+    model.run(until_s=1800.0)
+    model.checkpoint(tmp_path / "half.npz")  # a drill resumed from here knocks on the same doors
+    model.run(until_s=3600.0)
+    resumed = CityModel.restore(tmp_path / "half.npz", andorra_city, model.spec)
+    resumed.run(until_s=3600.0)
+    assert _residents(resumed).table().equals(phase.table())
+    table = crews.incidents
+    police = np.flatnonzero(table.kind == KINDS.index("police"))
+    assert np.array_equal(table.node[police], nodes[per_block > 0])
+    assert np.allclose(table.work_s[police], per_block[per_block > 0] / 600 * 3600)
+    done = police[table.status[police] == DONE]
+    assert 0 < len(done) < len(police)  # an hour: some blocks knocked, not all
+    knocked = table.ref[done] % REF_STRIDE
+    home_block = np.searchsorted(nodes, homes["drive_node"].to_numpy())
+    their_block = np.where(in_encamp, home_block, -1)[phase.population.home]
+    expected = at_home & np.isin(their_block, knocked)
+    warned = np.isfinite(p.warned_s)
+    assert np.array_equal(warned, expected)
+    assert (p.warned_by[warned] == DOOR).all() and p.ordered[warned].all()
+
+
+def test_door_to_door_without_crews_is_refused(andorra_city: City, tmp_path: Path) -> None:
+    model = CityModel(andorra_city, _scenario(tmp_path, residents={}))
+    model.inject("door_to_door", zones=["Encamp"], per_crew_h=600)
+    model.step()
+    refused = [row for row in model.recorder.events if row[1] == "door_to_door"]
+    assert len(refused) == 1 and "no crews" in refused[0][4]
+    with pytest.raises(CommandError) as caught:
+        validate_command({"command": "door_to_door", "zones": ["Nowhere"], "per_crew_h": 0}, andorra_city, DESK_NAMES)
+    assert sorted(name for name, _ in caught.value.problems) == ["per_crew_h", "zones"]
+    assert "door_to_door" in DESK_COMMANDS["police"] and "door_to_door" not in DESK_COMMANDS["power"]

@@ -100,6 +100,7 @@ def test_injects_fire_at_their_time_and_commands_are_journaled_first(andorra_cit
     session.journal.close()
 
 
+@pytest.mark.slow  # 60-100 s: the whole 4-hour drill with residents and crews, then its replay
 def test_resume_after_a_crash_equals_an_uninterrupted_run_of_the_same_journal(
     andorra_city: City, tmp_path: Path
 ) -> None:
@@ -149,6 +150,7 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run_of_the_same_journal(
     assert len(drill.events[drill.events["kind"] == "close_link"]) >= 1
 
 
+@pytest.mark.slow  # about a minute: the drill, its replay and its report's no-action run, each with residents
 def test_the_after_action_report_pairs_injects_with_answers_and_compares_with_no_action(
     andorra_city: City, tmp_path: Path
 ) -> None:

@@ -100,7 +100,7 @@ def test_tokens_are_fresh_secrets_that_name_their_role() -> None:
     assert (
         role is not None
         and role.name == "police"
-        and role.commands == ("close_road", "open_road", "message", "dispatch", "stage", "recall")
+        and role.commands == ("close_road", "open_road", "message", "door_to_door", "dispatch", "stage", "recall")
     )
     assert tokens.role_of("nope") is None and tokens.role_of(None) is None
 

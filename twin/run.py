@@ -188,7 +188,12 @@ def write_run_folder(model: CityModel, results: Results, folder: Path, progress:
         model.write_outputs(folder)
         notify(RunProgress("write", SERVICE_LEVELS_PNG, model.clock_s, model.duration_s))
         plot_service_levels(
-            results.timeseries, results.events, folder / SERVICE_LEVELS_PNG, model.spec.name, start=model.spec.start
+            results.timeseries,
+            results.events,
+            folder / SERVICE_LEVELS_PNG,
+            model.spec.name,
+            start=model.spec.start,
+            end_s=model.clock_s,
         )
         notify(RunProgress("write", "report.html", model.clock_s, model.duration_s))
         # The report states the status the folder is about to be sealed with.

@@ -167,6 +167,17 @@ for _spec in (
         ),
     ),
     CommandSpec(
+        "door_to_door",
+        "Warn door to door",
+        "door_to_door",
+        (
+            FieldSpec("zones", "zones", help="zones (population areas) the police crews go through, comma-separated"),
+            FieldSpec("per_crew_h", "count", help="people a crew warns an hour on scene (e.g. 120)"),
+            FieldSpec("evacuate", "flag", False, "true: an order to leave (default); false: a warning only"),
+            FieldSpec("text", "text", False, "what they say"),
+        ),
+    ),
+    CommandSpec(
         "open_shelter",
         "Open a shelter",
         "open_shelter",

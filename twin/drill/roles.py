@@ -33,7 +33,7 @@ CREW_COMMANDS = ("dispatch", "stage", "recall")
 """A desk's own crews (the crews phase refuses, and logs, a command for a crew of another kind)."""
 
 DESK_COMMANDS: dict[str, tuple[str, ...]] = {
-    "police": ("close_road", "open_road", "message", *CREW_COMMANDS),
+    "police": ("close_road", "open_road", "message", "door_to_door", *CREW_COMMANDS),
     "power": ("message", "prioritise_repair", *CREW_COMMANDS),
     "water": ("message", "prioritise_repair", *CREW_COMMANDS),
     "health": ("message", *CREW_COMMANDS),
@@ -41,7 +41,8 @@ DESK_COMMANDS: dict[str, tuple[str, ...]] = {
     "fire_rescue": ("close_road", "message", *CREW_COMMANDS),
 }
 """What each desk may send, by command name (:data:`twin.drill.commands.COMMANDS`); the controller may send any,
-including ``set_policy``. The shelters desk (civil protection's care and shelter desk) opens and closes shelters
+including ``set_policy``. The police desk sends its crews door to door (``door_to_door``). The shelters desk
+(civil protection's care and shelter desk) opens and closes shelters
 and sends warnings; the power and water desks move their own components' repairs to the front of the queue."""
 DESK_GROUPS: dict[str, str] = {"power": "power", "water": "water"}
 """The component group whose repairs a desk may move to the front (``prioritise_repair``)."""

@@ -39,7 +39,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from twin.drill.commands import COMMANDS, CommandError
-from twin.drill.roles import DESKS, RateLimit, Role, Tokens, drill_roles
+from twin.drill.roles import DESK_GROUPS, DESKS, RateLimit, Role, Tokens, drill_roles
 from twin.drill.session import DrillSession, RefusedError
 from twin.drill.views import ClientView, map_document
 
@@ -239,6 +239,7 @@ class DrillApp:
             "commands": [COMMANDS[name].describe() for name in role.commands if name in COMMANDS],
             "desks": DESKS,
             "controls": role.controls,
+            "repairs": DESK_GROUPS.get(role.name),  # the group whose repairs the desk may put first (None: any)
             "scenario": self.session.model.spec.name,
         }
 

@@ -63,20 +63,26 @@ def marked_event_times(events: pd.DataFrame) -> list[float]:
     return sorted({float(t) for t in events.loc[keep, "t_s"].tolist()})
 
 
-def curves_png(curves: Sequence[Curve], event_times: Sequence[float], lang: str) -> bytes:
+def curves_png(curves: Sequence[Curve], event_times: Sequence[float], lang: str, span_s: float = 0.0) -> bytes:
     """One panel per service, stacked: Q(t) (linear between records, as the metrics integrate it), the loss
-    area 1 - Q shaded, scripted event times dotted, the lowest level and the recovery marked."""
+    area 1 - Q shaded, scripted event times dotted, the lowest level and the recovery marked.
+
+    The time axis reaches ``span_s`` (the run's stop, after its last record when it stopped between two) or the
+    last record, whichever is later; events beyond it are not drawn. Each curve needs two records or more.
+    """
+    span_s = max([span_s, *(float(c.t_s[-1]) for c in curves)])
+    event_times = [t for t in event_times if 0.0 <= t <= span_s]
     with figure_fonts(lang):
         figure = Figure(figsize=(8.0, 1.25 + 1.45 * len(curves)), layout="constrained")
         axes = figure.subplots(len(curves), 1, sharex=True, squeeze=False)[:, 0]
         for index, (ax, item) in enumerate(zip(axes, curves, strict=True)):
-            _curve_panel(ax, item, event_times, SERVICE_COLOURS[index % len(SERVICE_COLOURS)], lang)
+            _curve_panel(ax, item, event_times, SERVICE_COLOURS[index % len(SERVICE_COLOURS)], lang, span_s)
         axes[-1].set_xlabel(tr(lang, "axis_hours"))
         axes[0].legend(handles=_curve_legend(lang), loc="lower left", fontsize=7, ncols=4, framealpha=0.9)
         return png_bytes(figure)
 
 
-def _curve_panel(ax: Axes, item: Curve, event_times: Sequence[float], colour: str, lang: str) -> None:
+def _curve_panel(ax: Axes, item: Curve, event_times: Sequence[float], colour: str, lang: str, span_s: float) -> None:
     hours = item.t_s / 3600.0
     ax.fill_between(hours, item.q, 1.0, color=colour, alpha=0.22, linewidth=0)
     ax.plot(hours, item.q, color=colour, linewidth=1.8)
@@ -88,7 +94,7 @@ def _curve_panel(ax: Axes, item: Curve, event_times: Sequence[float], colour: st
         y = np.interp(item.t_recovered_s, item.t_s, item.q)
         ax.plot([item.t_recovered_s / 3600.0], [y], "^", color="black", ms=6)
     ax.set_ylim(-0.03, 1.05)
-    ax.set_xlim(0.0, max(float(hours[-1]), 1e-6))
+    ax.set_xlim(0.0, span_s / 3600.0)
     ax.set_ylabel(tr(lang, "axis_q"))
     ax.set_title(tr_or(lang, f"service_{item.service}", item.service), loc="left", fontsize=9)
     ax.grid(True, alpha=0.3)

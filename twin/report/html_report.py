@@ -264,7 +264,10 @@ def curves_section(run: RunData, lang: str) -> str:
     curves = service_curves(run)
     if not curves:
         return f"<p>{esc(tr(lang, 'no_services'))}</p>"
-    png = curves_png(curves, marked_event_times(run.results.events), lang)
+    stopped_s = float(run.results.provenance.get("stopped_at_s") or 0.0)
+    if len(curves[0].t_s) < 2:  # one point is no curve: say what there is instead of an empty plot
+        return f"<p>{esc(tr(lang, 'one_record', stopped=fmt_duration(stopped_s, lang)))}</p>"
+    png = curves_png(curves, marked_event_times(run.results.events), lang, span_s=stopped_s)
     return figure(png, tr(lang, "curves_note"))
 
 

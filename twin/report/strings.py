@@ -59,6 +59,11 @@ EN: dict[str, str] = {
     "never": "not by the end",
     "not_lost": "never lost",
     "no_services": "This run recorded no service levels.",
+    "one_record": (
+        "The run stopped after {stopped}, before its second record of the service levels: there is no curve to draw "
+        "(the table above gives the levels at the start; a longer run, or outputs.record_every shorter than the "
+        "run, draws them)."
+    ),
     "service_access": "Access to hospitals",
     "service_power": "Power",
     "service_water": "Water",
@@ -282,6 +287,10 @@ ZH: dict[str, str] = {
     "never": "未恢复",
     "not_lost": "未中断",
     "no_services": "本次运行没有记录服务水平。",
+    "one_record": (
+        "本次运行在 {stopped} 后停止，早于服务水平的第二次记录：没有可绘制的曲线"
+        "（上表给出开始时的水平；运行更久，或将 outputs.record_every 设得比运行时长更短，即可绘出曲线）。"
+    ),
     "service_access": "就医可达性",
     "service_power": "电力",
     "service_water": "供水",

@@ -26,15 +26,20 @@ class DrillChanges:
         Per shelter opened at a building: ``{"building", "capacity", "name"}``.
     held
         Per shelter (the map's, then the opened ones): free places held back while it is closed, -1 when open.
+    door
+        Per door-to-door request (:mod:`twin.residents.door`): ``{"warning", "zones", "per_crew_h", "reported",
+        "knocked"}``: its warning's index, the zones' indices, the rate, whether its blocks went to the crews,
+        and the blocks they finished.
     """
 
     warnings: list[dict[str, Any]] = field(default_factory=list)
     shelters: list[dict[str, Any]] = field(default_factory=list)
     held: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    door: list[dict[str, Any]] = field(default_factory=list)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """For checkpoints: the two lists as one JSON text, and the held places."""
-        text = json.dumps({"warnings": self.warnings, "shelters": self.shelters}, sort_keys=True)
+        text = json.dumps({"warnings": self.warnings, "shelters": self.shelters, "door": self.door}, sort_keys=True)
         return {"drill_changes": np.array([text]), "shelter_held": self.held}
 
     @classmethod
@@ -44,4 +49,4 @@ class DrillChanges:
             return None
         saved = json.loads(str(arrays["drill_changes"][0]))
         held = np.array(arrays["shelter_held"], dtype=np.int64)
-        return cls(list(saved["warnings"]), list(saved["shelters"]), held)
+        return cls(list(saved["warnings"]), list(saved["shelters"]), held, list(saved.get("door", [])))

@@ -15,8 +15,17 @@ event, like :mod:`twin.sim.handlers`, so a drill, a plug-in or a test issues the
   nearest to it; every zone's order of shelters is recomputed with it (nearest first). A closed shelter named
   by ``shelter`` opens again with the places it had left.
 * ``close_shelter``: the shelter takes nobody more: its free places are held back (evacuees who leave later go
-  to the next shelter with room, as when it is full); people inside or already on the way keep their place
-  (moving them is not modelled).
+  to the next shelter with room, as when it is full). The people inside leave in the next step for the next
+  shelter with room by their zone's order, or elsewhere when every shelter is full (the rule of their first
+  departure, :func:`twin.residents.shelters.allocate`), by car those who came by car, else on foot; people on
+  their way to it go on, find it closed and are sent on the same way from its door. The places they free are
+  held back with the others: the shelter opens again with them. Each closed shelter's moves are logged
+  (``leave_shelter``: how many, where to, on foot or by car).
+
+* ``door_to_door``: police crews knock on the doors of the named zones (:mod:`twin.residents.door`): each block
+  of homes is a ``police`` incident for the crews with ``per_crew_h`` people warned an hour on scene; everyone
+  at a block's homes when its crew finishes receives the warning (an order to leave unless ``evacuate`` is
+  false). Needs a ``crews:`` section (the police crews of the map's police stations).
 
 A command the residents cannot follow (no residents in the scenario, an unknown zone, shelter or building) is
 logged as refused, not raised: a drill goes on.
@@ -38,7 +47,7 @@ if TYPE_CHECKING:
     from twin.sim.model import CityModel
 
 COMMAND_CHANNELS = tuple(c for c in CHANNELS if c != "door_to_door")
-"""Channels a sent warning may use (door-to-door needs a rate of people an hour, which a command does not give)."""
+"""Channels a sent warning may use (door to door is its own command: crews knock, :func:`door_to_door`)."""
 
 
 # --- the engine's handlers ------------------------------------------------------------------------------------
@@ -124,6 +133,37 @@ def open_shelter(model: CityModel, event: Event) -> None:
     phase.changes.shelters.append(params)
     details = {**params, "source": event.source}
     model.log(event.t_s, "open_shelter", name, event.cause, details)
+
+
+def door_to_door(model: CityModel, event: Event) -> None:
+    """``door_to_door(zones, per_crew_h, evacuate, text)``: see the module docstring."""
+    phase = _residents(model, event)
+    if phase is None:
+        return
+    if not any(getattr(other, "name", "") == "crews" for other in model.phases.get("crews", [])):
+        _refuse(model, event, "the scenario has no crews to knock on doors (add a crews: section)")
+        return
+    p = event.params
+    names = [a.name for a in phase.city.config.population.areas]
+    zones = [str(z) for z in p.get("zones") or []]
+    per_h = float(p.get("per_crew_h") or 0)
+    if not zones or any(z not in names for z in zones) or not per_h > 0:
+        _refuse(model, event, f"door_to_door needs zones from {', '.join(names)} and per_crew_h > 0")
+        return
+    params: dict[str, Any] = {
+        "t_s": float(event.t_s),
+        "zones": zones,
+        "channels": ["door_to_door"],
+        "evacuate": bool(p.get("evacuate", True)),
+        "text": str(p.get("text") or ""),
+        "door_to_door_per_h": per_h,
+    }
+    phase.add_warning(params)
+    phase.issued_s = np.append(phase.issued_s, np.nan)  # _issue sends it in this step, at its time
+    phase.changes.warnings.append(params)
+    request = {"warning": len(phase.warnings) - 1, "zones": [names.index(z) for z in zones], "per_crew_h": per_h}
+    phase.changes.door.append({**request, "reported": False, "knocked": []})
+    model.log(event.t_s, "door_to_door", _area_label(params), event.cause, {**params, "source": event.source})
 
 
 def close_shelter(model: CityModel, event: Event) -> None:

@@ -10,7 +10,9 @@ One step of dt, after the hazards and lifelines of the step (all arrays, no loop
    foot;
 3. walkers move on the walk network around unsafe water (:mod:`twin.residents.walking`); cars are handed to
    the traffic model through ``ctx.services["traffic"]`` and leave when their household's delay is over; the
-   traffic model's reports say which arrived and which were stranded (:mod:`twin.residents.cars`);
+   traffic model's reports say which arrived and which were stranded (:mod:`twin.residents.cars`); people in a
+   shelter a command closed leave it for the next shelter with room, or elsewhere
+   (:meth:`ResidentsPhase._leave_closed`);
 4. exposure, rescue needs and services gone without are counted (:mod:`twin.residents.needs`); people newly
    needing rescue make requests, reported to the crews when the scenario has them, and the people of requests
    a crew has worked are brought out (:mod:`twin.residents.rescues`).
@@ -29,7 +31,7 @@ from scipy.spatial import cKDTree
 from twin.atomic import write_json_atomic, write_parquet_atomic
 from twin.city.build import City
 from twin.registry import REGISTRY, EventKindInfo
-from twin.residents import cars, decision, needs, rescues
+from twin.residents import cars, decision, door, needs, rescues
 from twin.residents.areas import WarningAreas, siren_pairs
 from twin.residents.changes import DrillChanges
 from twin.residents.metrics import residents_metrics
@@ -50,7 +52,7 @@ from twin.residents.walking import (
     advance,
     hazard_class,
 )
-from twin.residents.warnings import CURVES, WORD, door_to_door_share, logistic_share, receive, word_of_mouth
+from twin.residents.warnings import CURVES, DOOR, WORD, door_to_door_share, logistic_share, receive, word_of_mouth
 from twin.scenario.residents import CHANNELS, ResidentsSpec, WarningSpec, wants_residents
 from twin.sim.phase import Phase, StepContext
 from twin.sim.state import SimState
@@ -101,6 +103,7 @@ class ResidentsPhase(Phase):
         self._issued_cache: dict[tuple[object, ...], np.ndarray] = {}
         self._cue = np.zeros(self.population.size, dtype=bool)
         self.changes = DrillChanges(held=np.full(self.shelters.count, -1, dtype=np.int64))
+        self._door_blocks: dict[int, door.Blocks] = {}
 
     def _draw(self, rng: np.random.Generator) -> None:
         """Every random number the phase uses, drawn once now (a person's quantile on each curve)."""
@@ -144,10 +147,13 @@ class ResidentsPhase(Phase):
         served = self.reader.served(state, t)
         self._rescued(ctx)
         sent = self._issue(ctx, t, view.node_depth)
+        self._knock(ctx)
         touched = self._receive(t, dt_s, served)
         self._decide(t, touched, everyone=water_changed or sent)
-        if self._anyone_moves(t):  # route trees only when someone leaves or walks
+        turned_out = self._turned_out()
+        if self._anyone_moves(t) or len(turned_out):  # route trees only when someone leaves or walks
             routes = self._routes_now(view.node_depth, view.unsafe)
+            self._leave_closed(ctx, turned_out, routes, state)
             self._depart(ctx, t, routes, state)
             self._walk(t, dt_s, routes, view.edge_depth, view.unsafe)
         else:
@@ -221,14 +227,16 @@ class ResidentsPhase(Phase):
             got = np.zeros(len(idx), dtype=bool)
             first = np.full(len(idx), -1, dtype=np.int8)
             node = p.node[idx]
+            knocked = self._knocked(int(w))
             for name in spec.channels:
                 c = CHANNELS.index(name)
                 if c == WORD:
                     continue
-                share = self._share(spec, name, elapsed, in_area, night)
+                share = 1.0 if knocked is not None and c == DOOR else self._share(spec, name, elapsed, in_area, night)
                 if share <= 0:
                     continue
-                now = receive(self.u_channel[c, idx], reach[name][node], share)
+                can = reach[name][node] if knocked is None or c != DOOR else knocked[node]  # crews: the blocks done
+                now = receive(self.u_channel[c, idx], can, share)
                 first[now & (first < 0)] = c
                 got |= now
             who = idx[got]
@@ -240,6 +248,47 @@ class ResidentsPhase(Phase):
             unwarned[who] = False
         touched |= self._word_of_mouth(t, dt_s, present, unwarned)
         return touched
+
+    def _knock(self, ctx: StepContext) -> None:
+        """Door-to-door requests (:mod:`twin.residents.door`): blocks of a request sent now go to the crews as
+        ``police`` incidents; the blocks the crews finished since the last step are marked knocked."""
+        desk = ctx.services.get("crews")
+        if not self.changes.door or desk is None:
+            return
+        for d, request in enumerate(self.changes.door):  # a few requests, each vectorised over its blocks
+            w = int(request["warning"])
+            if request["reported"] or not np.isfinite(self.issued_s[w]):
+                continue
+            blocks = self._blocks(d)
+            some = np.flatnonzero(blocks.people > 0)
+            work = door.work_s(blocks.people[some], float(request["per_crew_h"]))
+            refs = d * door.REF_STRIDE + some
+            desk.report("police", blocks.drive_node[some], float(self.issued_s[w]), work, refs=refs,
+                        people=blocks.people[some])  # fmt: skip
+            request["reported"] = True
+        done = desk.take_done("police")
+        for ref in done.refs.tolist():  # blocks, not people
+            d, block = divmod(int(ref), door.REF_STRIDE)
+            self.changes.door[d]["knocked"].append(block)
+
+    def _blocks(self, d: int) -> door.Blocks:
+        """The blocks of door-to-door request ``d`` (cached: the homes do not change)."""
+        if d not in self._door_blocks:
+            homes = self.city.homes
+            people = np.bincount(self.population.home, minlength=len(homes))
+            zones = np.asarray(self.changes.door[d]["zones"], dtype=np.int64)
+            area, drive = homes["area"].to_numpy(np.int64), self.home_drive
+            self._door_blocks[d] = door.blocks_of(area, drive, people, zones)
+        return self._door_blocks[d]
+
+    def _knocked(self, w: int) -> np.ndarray | None:
+        """For a warning crews carry door to door: the walkable nodes of the blocks they finished (None: another
+        warning)."""
+        for d, request in enumerate(self.changes.door):
+            if int(request["warning"]) == w:
+                home_walk = self.city.homes["walk_node"].to_numpy(np.int64)
+                return door.knocked_nodes(self._blocks(d), request["knocked"], home_walk, self.graph.n_nodes)
+        return None
 
     def _share(self, spec: WarningSpec, name: str, elapsed: float, in_area: int, night: bool) -> float:
         if name == "door_to_door":
@@ -344,20 +393,78 @@ class ResidentsPhase(Phase):
         target = np.full(len(idx), s, dtype=np.int64)
         sheltering = (self.u_shelter[pop.household[idx]] < self.options.shelter_share) & (s > 0)
         if sheltering.any():
-            choice = allocate(self.shelters.preference, self.home_area[idx[sheltering]], self.room)
-            target[sheltering] = np.where(choice >= 0, choice, s)
-        p.target[idx] = target
+            target[sheltering] = self._shelter_for(idx[sheltering])
         p.left_s[idx] = np.maximum(p.depart_s[idx], ctx.clock_s)  # within this step, when their delay is over
+        self._set_off(ctx, idx, target, pop.car[idx], routes, state)
+
+    def _shelter_for(self, idx: np.ndarray) -> np.ndarray:
+        """Each person's shelter by their zone's order, the first with room (:func:`allocate`, which takes the
+        places from ``room``); S (elsewhere) when every shelter is full."""
+        choice = allocate(self.shelters.preference, self.home_area[idx], self.room)
+        return np.where(choice >= 0, choice, self.shelters.count)
+
+    def _set_off(
+        self, ctx: StepContext, idx: np.ndarray, target: np.ndarray, car: np.ndarray, routes: Routes, state: SimState
+    ) -> None:
+        """Send people ``idx`` to ``target`` (a shelter, or S: the nearest place to stay beyond the hazard area):
+        by car where ``car`` and their street is passable, else on foot."""
+        p, s = self.people, self.shelters.count
+        p.target[idx] = target
         end_node = routes.nearest_safe[p.node[idx]]
         if s:
             to_shelter = target < s
             end_node[to_shelter] = self.shelters.node[target[to_shelter]]
-        by_car = pop.car[idx] & (end_node >= 0)
+        by_car = car & (end_node >= 0)
         by_car &= cars.passable(self.city, state, self.places.drive_node[p.node[idx]])
         by_car &= end_node != p.node[idx]
         self._start_cars(ctx, idx[by_car], end_node[by_car])
         walk = idx[p.status[idx] != DRIVING]
         p.status[walk], p.mode[walk], p.nxt[walk], p.left_m[walk] = WALKING, 0, -1, 0.0
+
+    def _turned_out(self) -> np.ndarray:
+        """People in a shelter that is closed now: inside when a command closed it, or arrived after."""
+        p = self.people
+        if not (self.changes.held >= 0).any():
+            return np.zeros(0, dtype=np.int64)
+        inside = np.flatnonzero(p.status == SHELTER)
+        return inside[self.changes.held[p.target[inside]] >= 0]
+
+    def _leave_closed(self, ctx: StepContext, idx: np.ndarray, routes: Routes, state: SimState) -> None:
+        """People in closed shelters leave now for the next shelter with room by their zone's order, or
+        elsewhere when all are full (the rule of :meth:`_depart`); by car those who came by car, else on foot.
+
+        Their places go back to the closed shelter's held places (it opens again with them). They keep the time
+        they left home (``left_s``); ``arrived_s`` is their arrival where they go now. Moving them first, before
+        this step's new departures, is a choice: they are out on the street already.
+        """
+        if not len(idx):
+            return
+        p = self.people
+        closed = p.target[idx].copy()
+        np.add.at(self.changes.held, closed, 1)
+        target = self._shelter_for(idx)
+        came_by_car = p.mode[idx] == 1
+        left = p.left_s[idx].copy()
+        p.arrived_s[idx] = np.nan
+        p.depart_s[idx] = ctx.clock_s  # their cars leave now (_start_cars)
+        self._set_off(ctx, idx, target, came_by_car, routes, state)
+        p.left_s[idx] = left
+        self._log_moves(ctx, idx, closed, target)
+
+    def _log_moves(self, ctx: StepContext, idx: np.ndarray, closed: np.ndarray, target: np.ndarray) -> None:
+        """One ``leave_shelter`` event per closed shelter: how many left, where to, on foot or by car."""
+        names = [*self.shelters.name.tolist(), "elsewhere"]
+        driving = self.people.status[idx] == DRIVING
+        for k in np.unique(closed).tolist():  # a few closed shelters, not people
+            mine = closed == k
+            to, counts = np.unique(target[mine], return_counts=True)
+            details = {
+                "people": int(mine.sum()),
+                "to": {names[j]: int(c) for j, c in zip(to.tolist(), counts.tolist(), strict=True)},
+                "by_car": int((mine & driving).sum()),
+                "on_foot": int((mine & ~driving).sum()),
+            }
+            ctx.log(ctx.clock_s, "leave_shelter", str(names[k]), "shelter closed", details)
 
     def _start_cars(self, ctx: StepContext, idx: np.ndarray, end_node: np.ndarray) -> None:
         """Hand one car per household and origin to traffic; it leaves when the household's delay is over (at the
@@ -532,6 +639,7 @@ class ResidentsPhase(Phase):
         self._routes, self._routes_key = None, b""
         self.view = WaterView(self.graph, self.places, self.population, *self._ground())
         self._issued_cache.clear()
+        self._door_blocks.clear()
 
     # --- drill commands (twin.residents.commands applies them; these change the structure only) -----------------
 
@@ -539,7 +647,7 @@ class ResidentsPhase(Phase):
         """Append a warning (``t_s``, ``zones`` or None, ``channels``, ``evacuate``, ``text``) to the warnings and
         their areas; :meth:`_issue` sends it when its time is reached. ScenarioError names an unknown zone."""
         area = {"zones": params["zones"]} if params["zones"] else {}
-        fields = {k: params[k] for k in ("channels", "evacuate", "text")}
+        fields = {k: params[k] for k in ("channels", "evacuate", "text", "door_to_door_per_h") if k in params}
         spec = WarningSpec.model_validate({"at": params["t_s"], "area": area, **fields})
         new = WarningAreas.resolve(self.city, self.places, [spec])
         areas = self.areas
@@ -678,5 +786,5 @@ def people_table(phase: ResidentsPhase) -> pd.DataFrame:
 
 
 REGISTRY.add_phase("residents", build)
-for _kind in ("send_warning", "open_shelter", "close_shelter"):
+for _kind in ("send_warning", "open_shelter", "close_shelter", "door_to_door"):
     REGISTRY.add_event_kind(EventKindInfo(_kind, None, f"twin.residents.commands:{_kind}"))

@@ -12,10 +12,10 @@ Each person draws one uniform number u_c per channel at the start and receives c
 which ``u_c < P_c(t)`` while the channel can reach them: cell broadcast needs a working cell site in range of
 where they are, sirens need power at the siren (its node's power zone), TV and radio need power where they are.
 With independent u_c the share warned by any channel is ``1 - prod_c (1 - P_c(t))``. Door-to-door reaches
-``door_to_door_per_h`` people per hour of the area's people, in order of their u (a scenario rate until crews
-exist). Word of mouth is a contagion: an unwarned person accumulates the hazard ``beta * f`` per second, f the
-warned share of the people at the same walkable node, and is warned when the accumulated hazard passes an
-exponential draw (so P(warned in dt) = 1 - exp(-beta f dt)).
+``door_to_door_per_h`` people per hour of the area's people, in order of their u (a scenario's rate); sent by a
+desk, crews knock block by block (:mod:`twin.residents.door`). Word of mouth is a contagion: an unwarned person
+accumulates the hazard ``beta * f`` per second, f the warned share of the people at the same walkable node, and is
+warned when the accumulated hazard passes an exponential draw (so P(warned in dt) = 1 - exp(-beta f dt)).
 
 The reach and half-times below are assumptions within the ranges those reviews report (sirens and TV/radio
 reach far fewer people at night, when they are asleep and indoors); a scenario sets its own reach per warning.

@@ -19,7 +19,8 @@ async function start() {
   if (S.me.kind === "controller" || S.me.kind === "evaluator") loadMsel();
   fitView(); draw(); connect();
   window.addEventListener("resize", () => { fitView(); draw(); });
-  $("map").addEventListener("contextmenu", pickRoad);
+  $("map").addEventListener("contextmenu", pick);
+  document.addEventListener("click", (ev) => { if (!$("pickmenu").contains(ev.target)) hideMenu(); });
   $("map").addEventListener("wheel", zoom, { passive: false });
 }
 
@@ -135,8 +136,31 @@ function draw() {
   for (const id of S.down) {
     const [x, y] = px(comp.x[id], comp.y[id]); g.fillStyle = "#e67e22"; g.beginPath(); g.arc(x, y, 4, 0, 7); g.fill();
   }
-  drawShelters(g); drawCrews(g);
-  if (S.picked !== null) { g.strokeStyle = "#000"; g.lineWidth = 3; line(g, S.map.roads[S.picked]); }
+  drawComponents(g); drawShelters(g); drawCrews(g); drawPicked(g);
+}
+
+// Lifeline components and facilities: a small diamond coloured by group (towers, poles and lines once zoomed in).
+const GROUP_COLOURS = { power: "#c9a000", water: "#3a7bd5", telecom: "#8e44ad", facility: "#555", traffic: "#bbb" };
+const MINOR = new Set(["tower", "pole", "line", "minor_line", "cable", "portal", "traffic_signals"]);
+const drawn = (id) => {  // shelters are drawn (and picked) as shelters
+  const kind = S.map.components.kind[id]; return kind !== "shelter" && !(MINOR.has(kind) && S.view.k < 0.5);
+};
+function drawComponents(g) {
+  const comp = S.map.components;
+  for (let id = 0; id < comp.x.length; id++) {
+    if (!drawn(id)) continue;
+    const [x, y] = px(comp.x[id], comp.y[id]); g.fillStyle = GROUP_COLOURS[comp.group[id]] || "#555";
+    g.beginPath(); g.moveTo(x, y - 3.5); g.lineTo(x + 3.5, y); g.lineTo(x, y + 3.5); g.lineTo(x - 3.5, y); g.fill();
+  }
+}
+
+function drawPicked(g) {
+  const p = S.picked; if (!p) return;
+  g.strokeStyle = "#000"; g.lineWidth = 3;
+  if (p.type === "road") { line(g, S.map.roads[p.id]); return; }
+  const [x, y] = p.type === "shelter" ? px(S.shelters[p.id][0], S.shelters[p.id][1])
+    : px(S.map.components.x[p.id], S.map.components.y[p.id]);
+  g.lineWidth = 2; g.beginPath(); g.arc(x, y, 9, 0, 7); g.stroke();
 }
 
 // Shelters: a square filled by the share of its places taken, grey when closed, with "inside/places".
@@ -167,19 +191,82 @@ function zoom(ev) {
   S.view = { k: S.view.k * f, x: mx - (mx - S.view.x) * f, y: my - (my - S.view.y) * f }; draw();
 }
 
-// Right-click: the nearest road (to its vertices) fills the road forms' target with its link id.
-function pickRoad(ev) {
+// Right-click: the nearest shelter or component within a few pixels, else the nearest road (to its vertices);
+// a menu offers the role's commands that apply to it, each filling its form's target and sending the form.
+const PICK_PX = 10, SHELTER_PX = 7;
+function pick(ev) {
   ev.preventDefault(); const r = $("map").getBoundingClientRect();
-  const mx = (ev.clientX - r.left - S.view.x) / S.view.k, my = (S.view.y - (ev.clientY - r.top)) / S.view.k;
+  const cx = ev.clientX - r.left, cy = ev.clientY - r.top;
+  S.picked = nearestPoint(cx, cy) || nearestRoad(cx, cy); draw();
+  if (S.picked && S.picked.type === "road") {  // the road forms' targets too, to send with other fields
+    for (const input of document.querySelectorAll("input[data-kind=links]")) input.value = `links=${S.picked.id}`;
+  }
+  showMenu(S.picked, ev.clientX, ev.clientY);
+}
+
+function nearestPoint(cx, cy) {
+  let best = null, dist = PICK_PX ** 2;
+  const consider = (type, id, mx, my) => {
+    const [x, y] = px(mx, my), d = (x - cx) ** 2 + (y - cy) ** 2; if (d < dist) { dist = d; best = { type, id }; }
+  };
+  for (const [id, [sx, sy]] of Object.entries(S.shelters)) consider("shelter", Number(id), sx, sy);
+  if (best && dist <= SHELTER_PX ** 2) return best;  // a click on a shelter's square is the shelter's
+  const comp = S.map.components;
+  for (let id = 0; id < comp.x.length; id++) if (drawn(id)) consider("component", id, comp.x[id], comp.y[id]);
+  return best;
+}
+
+function nearestRoad(cx, cy) {
+  const mx = (cx - S.view.x) / S.view.k, my = (S.view.y - cy) / S.view.k;
   let best = null, dist = Infinity;
   S.map.roads.forEach((flat, id) => {
     for (let i = 0; i < flat.length; i += 2) {
       const d = (flat[i] - mx) ** 2 + (flat[i + 1] - my) ** 2; if (d < dist) { dist = d; best = id; }
     }
   });
-  S.picked = best; draw();
-  for (const input of document.querySelectorAll("input[data-kind=links]")) input.value = `links=${best}`;
-  $("answer").className = ""; $("answer").textContent = `picked road ${best} ${S.map.road_names[best] || ""}`;
+  return best === null ? null : { type: "road", id: best };
+}
+
+// What was picked, in words, and the commands that apply: [command, label, field, value].
+function actionsFor(p) {
+  if (p.type === "road") {
+    return { what: `road ${p.id} ${S.map.road_names[p.id] || ""}`,
+      actions: [["close_road", "close this road", "target", `links=${p.id}`], ["open_road", "reopen this road", "target", `links=${p.id}`]] };
+  }
+  if (p.type === "shelter") {
+    const [, , inside, places, open] = S.shelters[p.id], name = S.shelterNames[p.id];
+    const actions = open ? [["close_shelter", "close this shelter", "shelter", name]] : [["open_shelter", "open this shelter again", "shelter", name]];
+    return { what: `shelter ${name} (${inside}/${places}${open ? "" : ", closed"})`, actions };
+  }
+  const comp = S.map.components, id = p.id, down = S.down.has(id), target = `components=${id}`;
+  const actions = down ? [["repair_component", "restore it", "target", target]] : [["fail_component", "fail it", "target", target]];
+  if (down && (S.me.repairs === null || S.me.repairs === comp.group[id])) actions.push(["prioritise_repair", "repair it first", "target", target]);
+  return { what: `${comp.kind[id]} ${comp.name[id] || ""} (component ${id}, ${comp.group[id]}${down ? ", down" : ""})`, actions };
+}
+
+function showMenu(p, x, y) {
+  const menu = $("pickmenu"); menu.textContent = ""; hideMenu();
+  if (!p) return;
+  const { what, actions } = actionsFor(p), mine = new Set(S.me.commands.map((c) => c.name));
+  const title = document.createElement("div"); title.className = "what"; title.textContent = what; menu.append(title);
+  const allowed = actions.filter(([command]) => mine.has(command));
+  for (const [command, label, field, value] of allowed) {
+    const b = document.createElement("button"); b.textContent = label; b.dataset.command = command;
+    b.onclick = () => { hideMenu(); sendFromForm(command, field, value); }; menu.append(b);
+  }
+  if (!allowed.length) { const n = document.createElement("div"); n.textContent = "no command of this role applies"; menu.append(n); }
+  menu.style.left = `${x}px`; menu.style.top = `${y}px`; menu.hidden = false;
+  $("answer").className = ""; $("answer").textContent = `picked ${what}`;
+}
+
+function hideMenu() { $("pickmenu").hidden = true; }
+
+// The form of the command, its target filled with what was picked, sent as if its button were pressed (the
+// form's other fields, e.g. restore_after, go with it).
+function sendFromForm(command, field, value) {
+  const form = document.querySelector(`form[data-command=${command}]`);
+  for (const name of ["target", "shelter", "building"]) { const input = form.querySelector(`[name=${name}]`); if (input) input.value = ""; }
+  form.querySelector(`[name=${field}]`).value = value; form.requestSubmit();
 }
 
 // --- forms built from the role's commands (/api/me) ------------------------------------------------------
