@@ -1,18 +1,19 @@
-"""Two versions of twin on the same workloads: median wall times and the ratio new / old, measured in one run.
+"""Versions of twin on the same workloads: median wall and CPU times and the ratios to the newest, in one run.
 
-``python benchmarks/versions.py [--old 4274162] [--new HEAD] [--repeats 3]`` checks out both commits into
-temporary ``git worktree``s (removed afterwards) and runs every workload in a fresh process of this Python with
-``PYTHONPATH`` set to that tree, so each version runs its own code. The runs are interleaved (old, new, old,
-new, ... for every workload), so that the load of other work on the machine falls on both alike: on a shared
-machine the absolute times move between runs, the ratio measured this way is the figure to keep.
+``python benchmarks/versions.py [--commits 4274162 HEAD] [--repeats 3]`` checks out every commit into a temporary
+``git worktree`` (removed afterwards) and runs every workload in a fresh process of this Python with ``PYTHONPATH``
+set to that tree, so each version runs its own code. The runs are interleaved (each version in turn, for every
+workload, repeat after repeat), so that the load of other work on the machine falls on all of them alike: on a
+shared machine the absolute times move between runs, the ratios measured this way are the figures to keep. The
+last commit is the new one; the table gives its times over each earlier one's (below 1: the new one is faster).
 
-Workloads (the same inputs for both versions):
+Workloads (the same inputs for every version):
 
 - ``engine:<scenario>``: ``CityModel(city, spec).run()`` of a shipped scenario at its own length, the City already
-  loaded. The scenario's text is taken from the *old* commit and given to both, so both engines do the same work
-  (a scenario whose later version adds residents or crews runs without them in both). ``first`` is the first run
-  in the process (what ``twin run`` pays: imports of the phases included), ``warm`` a second run in the same
-  process.
+  loaded. The scenario's text is taken from the *first* commit and given to every version, so all engines do the
+  same work (a scenario whose later version adds residents or crews runs without them in all). ``first`` is the
+  first run in the process (what ``twin run`` pays: the phases' imports included), ``warm`` a second run in the
+  same process.
 - ``traffic:grid-p5``, ``traffic:grid-p1``: UXsim's 11 x 11 grid (60,984 trips) in platoons of 5 and per vehicle
   with UXsim's route-choice settings, to 7,200 s (the README's traffic-against-peers input;
   ``benchmarks/traffic_vs_peers.py``).
@@ -20,7 +21,7 @@ Workloads (the same inputs for both versions):
   hour, one hour in 60 s steps (``benchmarks/traffic.py``).
 
 The traffic inputs (link table and departures) are built once by this checkout's twin and written to Parquet;
-both versions read the same files. Map caches are built (or copied from this checkout's cache when current)
+every version reads the same files. Map caches are built (or copied from this checkout's cache when current)
 before any timing, into ``--map-cache`` (default: a temporary folder).
 """
 
@@ -30,6 +31,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -177,14 +179,16 @@ def git(*args: str) -> str:
 
 
 @contextmanager
-def worktrees(commits: dict[str, str], base: Path) -> Iterator[list[Tree]]:
-    """Temporary worktrees of the commits (detached), removed on the way out whatever happens."""
+def worktrees(commits: list[str], base: Path) -> Iterator[list[Tree]]:
+    """Temporary worktrees of the commits (detached), removed on the way out, also when stopped by a signal."""
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     trees: list[Tree] = []
     try:
-        for label, commit in commits.items():
-            path = base / label
+        for commit in commits:
+            short = git("rev-parse", "--short", commit)
+            path = base / short
             git("worktree", "add", "--detach", "--quiet", str(path), commit)
-            trees.append(Tree(label, git("rev-parse", "--short", commit), path))
+            trees.append(Tree(short, short, path))
         yield trees
     finally:
         for tree in trees:
@@ -205,7 +209,7 @@ def run_child(tree: Tree, argv: list[str]) -> dict[str, Any]:
 
 
 def place_scenarios(trees: list[Tree], old: str, names: list[str]) -> None:
-    """Write each scenario's text at the old commit into both trees (the same work for both engines)."""
+    """Write each scenario's text at the ``old`` commit into every tree (the same work for every engine)."""
     for name in names:
         text = git("show", f"{old}:scenarios/{name}.yaml") + "\n"
         for tree in trees:
@@ -237,7 +241,7 @@ def warm_up(trees: list[Tree], workloads: list[str], inputs: Path, cache: Path) 
 
 
 def measure(trees: list[Tree], workloads: list[str], repeats: int, inputs: Path, cache: Path) -> dict[str, Any]:
-    """Every workload ``repeats`` times per tree, interleaved old, new, old, new, ...; the runs by workload."""
+    """Every workload ``repeats`` times per tree, the trees in turn; the runs by workload and tree."""
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {w: {t.label: [] for t in trees} for w in workloads}
     for repeat in range(repeats):
         for workload in workloads:
@@ -249,21 +253,28 @@ def measure(trees: list[Tree], workloads: list[str], repeats: int, inputs: Path,
 
 
 def table(runs: dict[str, Any], trees: list[Tree]) -> list[str]:
-    """Markdown rows: per workload (first and warm runs for the engine), medians of wall and CPU time, ratios."""
-    old, new = trees[0].label, trees[1].label
+    """Markdown rows: per workload (first and warm runs for the engine), the medians of wall (and CPU) time of
+    each version, and the newest one's over each earlier one's."""
+    new = trees[-1].label
+    earlier = [t.label for t in trees[:-1]]
     lines = [
-        f"| workload | wall {old} | wall {new} | ratio | CPU {old} | CPU {new} | ratio | same work |",
-        "|---|---|---|---|---|---|---|---|",
+        "| workload | "
+        + " | ".join(f"{t.label}: wall (CPU)" for t in trees)
+        + " | "
+        + " | ".join(f"{new} / {label}: wall (CPU)" for label in earlier)
+        + " | same work |",
+        "|---" * (len(trees) + len(earlier) + 2) + "|",
     ]
     for workload, by_tree in runs.items():
         engine = workload.startswith("engine:")
         for run in ("first", "warm") if engine else ("first",):
-            a, b = (median(by_tree[label], f"{run}_s") for label in (old, new))
-            ca, cb = (median(by_tree[label], f"{run}_cpu_s") for label in (old, new))
+            wall = {t.label: median(by_tree[t.label], f"{run}_s") for t in trees}
+            cpu = {t.label: median(by_tree[t.label], f"{run}_cpu_s") for t in trees}
+            cells = [f"{wall[t.label]:.2f} s ({cpu[t.label]:.2f} s)" for t in trees]
+            cells += [f"{wall[new] / wall[label]:.2f} ({cpu[new] / cpu[label]:.2f})" for label in earlier]
             label = f"{workload} ({run} run)" if engine else workload
             lines.append(
-                f"| {label} | {a:.3f} s | {b:.3f} s | {b / a:.2f} | {ca:.3f} s | {cb:.3f} s | {cb / ca:.2f} "
-                f"| {same_work(by_tree[old][0], by_tree[new][0])} |"
+                f"| {label} | " + " | ".join(cells) + f" | {same_work([by_tree[t.label][0] for t in trees])} |"
             )
     return lines
 
@@ -273,11 +284,12 @@ def median(results: list[dict[str, Any]], key: str) -> float:
     return float(statistics.median(r[key] for r in results))
 
 
-def same_work(a: dict[str, Any], b: dict[str, Any]) -> str:
-    """What shows both versions did the same work: the engine's steps and links, the traffic's counts."""
-    keys = ("steps", "drive_links") if "steps" in a else ("arrived", "on_network")
-    shown = ", ".join(f"{k} {a[k]:,.0f}" + ("" if a[k] == b[k] else f" vs {b[k]:,.0f}") for k in keys)
-    return ("" if all(a[k] == b[k] for k in keys) else "DIFFERENT: ") + shown
+def same_work(results: list[dict[str, Any]]) -> str:
+    """What shows every version did the same work: the engine's steps and links, the traffic's counts."""
+    keys = ("steps", "drive_links") if "steps" in results[0] else ("arrived", "on_network")
+    shown = ", ".join(f"{k} " + " / ".join(f"{r[k]:,.0f}" for r in results) for k in keys)
+    same = all(r[k] == results[0][k] for r in results for k in keys)
+    return ", ".join(f"{k} {results[0][k]:,.0f}" for k in keys) if same else "DIFFERENT: " + shown
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -289,8 +301,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
         + "; traffic:<case> for "
         + ", ".join(TRAFFIC),
     )
-    parser.add_argument("--old", default="4274162", help="the older commit (default 4274162, before issue 13's runner)")
-    parser.add_argument("--new", default="HEAD", help="the newer commit (default HEAD)")
+    parser.add_argument(
+        "--commits",
+        nargs="+",
+        default=["4274162", "HEAD"],
+        metavar="COMMIT",
+        help="two or more commits, oldest first; the last is the new one (default 4274162 HEAD)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="runs of each workload per version (default 3)")
     parser.add_argument("--only", nargs="*", metavar="WORKLOAD", help="run only these workloads (default: all)")
     parser.add_argument("--map-cache", type=Path, help="keep compiled maps here across runs (default: temporary)")
@@ -301,8 +318,19 @@ def parse(argv: list[str]) -> argparse.Namespace:
         parser.error(f"unknown workload {', '.join(unknown)}; choose among {', '.join(everything)}")
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, not {args.repeats}")
+    if len(args.commits) < 2:
+        parser.error("--commits takes two or more commits to compare, oldest first, like --commits 4274162 HEAD")
     args.workloads = args.only or everything
     return args
+
+
+def resolve(commit: str) -> str:
+    """The full hash of ``commit``; stop with a clear message when it names no commit of this repository."""
+    command = ["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"benchmarks/versions.py: error: {commit}: no such commit in this repository (see git log)")
+    return done.stdout.strip()
 
 
 def main(argv: list[str]) -> int:
@@ -310,7 +338,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["_child"]:
         return child(argv[1:])
     args = parse(argv)
-    commits = {"old": git("rev-parse", args.old), "new": git("rev-parse", args.new)}
+    commits = [resolve(c) for c in args.commits]
     with tempfile.TemporaryDirectory(prefix="twin-versions-") as scratch:
         base = Path(scratch)
         cache = args.map_cache.resolve() if args.map_cache else base / "map-cache"
@@ -321,11 +349,11 @@ def main(argv: list[str]) -> int:
         write_traffic_inputs(inputs, cache)
         with worktrees(commits, base) as trees:
             scenarios = [w.split(":", 1)[1] for w in args.workloads if w.startswith("engine:")]
-            place_scenarios(trees, commits["old"], scenarios)
+            place_scenarios(trees, commits[0], scenarios)
             warm_up(trees, args.workloads, inputs, cache)
             runs = measure(trees, args.workloads, args.repeats, inputs, cache)
         print(f"\nmedians of {args.repeats} runs per version, interleaved, each in a fresh process")
-        print(f"old = {trees[0].commit}, new = {trees[1].commit}; ratio = new / old (below 1: the new one is faster)")
+        print("ratios: the last commit's median over each earlier one's (below 1: the last one is faster)")
         print("\n".join(table(runs, trees)))
     return 0
 
