@@ -13,6 +13,7 @@ Run: ``python benchmarks/crews.py [figure.png]`` (default ``docs/crews-benchmark
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -99,5 +100,27 @@ def _plot(series: object, times: np.ndarray, step_s: float, figure: Path) -> Non
     fig.savefig(figure, dpi=110)
 
 
+def figure_path(text: str) -> Path:
+    """The figure argument: a .png in an existing folder."""
+    path = Path(text)
+    if path.suffix.lower() != ".png" or not path.resolve().parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: give a .png file in an existing folder, like crews.png")
+    return path
+
+
+def parse(argv: list[str]) -> Path:
+    """The figure's path from the command line."""
+    parser = argparse.ArgumentParser(prog="benchmarks/crews.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "figure",
+        nargs="?",
+        type=figure_path,
+        default=ROOT / "docs" / "crews-benchmark.png",
+        help="where to draw the figure (default docs/crews-benchmark.png)",
+    )
+    figure: Path = parser.parse_args(argv).figure
+    return figure
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "crews-benchmark.png")
+    main(parse(sys.argv[1:]))
