@@ -21,8 +21,9 @@ Workloads (the same inputs for every version):
   hour, one hour in 60 s steps (``benchmarks/traffic.py``).
 
 The traffic inputs (link table and departures) are built once by this checkout's twin and written to Parquet;
-every version reads the same files. Map caches are built (or copied from this checkout's cache when current)
-before any timing, into ``--map-cache`` (default: a temporary folder).
+every version reads the same files. Each version compiles the map with its own code, before any timing, into a
+folder of its own under ``--map-cache`` (default: a temporary folder): the cache's key does not tell every
+version's format apart (``BUILD_VERSION`` stayed 7 when the hydrology arrays changed in the seams work).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -124,7 +124,7 @@ def child(argv: list[str]) -> int:
 # --- the inputs, built once by this checkout's twin ---------------------------------------------------------
 
 
-def write_traffic_inputs(folder: Path, cache: Path) -> None:
+def write_traffic_inputs(folder: Path) -> None:
     """The grid and Andorra links and departures as Parquet, read by both versions."""
     import numpy as np
     import pandas as pd
@@ -138,7 +138,7 @@ def write_traffic_inputs(folder: Path, cache: Path) -> None:
     (folder / "grid.json").write_text(json.dumps({"n_nodes": len(grid.nodes)}))
     for platoon in (1, 5):
         uxsim_departures(grid.demand, platoon).to_parquet(folder / f"grid-p{platoon}-demand.parquet")
-    city = load_city(ROOT / "maps" / "andorra", cache_dir=cache)
+    city = load_city(ROOT / "maps" / "andorra")
     network = TrafficNetwork.from_network(city.drive)
     columns = ("src", "dst", "length_m", "free_speed_mps", "capacity_veh_s", "lanes", "storage_veh", "wave_speed_mps")
     pd.DataFrame({c: getattr(network, c) for c in columns}).to_parquet(folder / "andorra-links.parquet")
@@ -216,18 +216,10 @@ def place_scenarios(trees: list[Tree], old: str, names: list[str]) -> None:
             (tree.path / "scenarios" / f"{name}.yaml").write_text(text)
 
 
-def seed_cache(cache: Path) -> None:
-    """Copy this checkout's compiled Andorra (when there is one) into the map cache: a stale one is never read."""
-    source = ROOT / "maps" / "andorra" / ".cache"
-    for folder in sorted(source.glob("city-*")) if source.is_dir() else []:
-        if not (cache / folder.name).exists():
-            shutil.copytree(folder, cache / folder.name)
-
-
 def workload_argv(tree: Tree, workload: str, inputs: Path, cache: Path) -> list[str]:
     kind, name = workload.split(":", 1)
     if kind == "engine":
-        return ["engine", str(tree.path / "scenarios" / f"{name}.yaml"), str(cache)]
+        return ["engine", str(tree.path / "scenarios" / f"{name}.yaml"), str(cache / tree.label)]
     return ["traffic", str(inputs), name]
 
 
@@ -345,8 +337,7 @@ def main(argv: list[str]) -> int:
         inputs = base / "inputs"
         cache.mkdir(parents=True, exist_ok=True)
         inputs.mkdir()
-        seed_cache(cache)
-        write_traffic_inputs(inputs, cache)
+        write_traffic_inputs(inputs)
         with worktrees(commits, base) as trees:
             scenarios = [w.split(":", 1)[1] for w in args.workloads if w.startswith("engine:")]
             place_scenarios(trees, commits[0], scenarios)

@@ -68,6 +68,13 @@ def test_bad_option(name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
         ("traffic.py", ["andorra"], "invalid choice: 'andorra'"),
         ("versions.py", ["--only", "engine:nowhere"], "unknown workload engine:nowhere; choose among engine:"),
         ("versions.py", ["--repeats", "0"], "--repeats must be at least 1, not 0"),
+        ("versions.py", ["--commits", "HEAD"], "--commits takes two or more commits"),
+        ("traffic_vs_peers.py", ["manhattan"], "invalid choice: 'manhattan'"),
+        ("traffic_vs_peers.py", ["--seeds", "0"], "--seeds is a whole number from 1, not 0"),
+        ("same_results.py", ["compare", "no/such", "runs"], "no/such: no such folder"),
+        ("startup.py", ["0"], "repeats is a whole number from 1, not 0"),
+        ("sweep.py", ["--levels", "0"], "--levels is a whole number from 1, not 0"),
+        ("whatif.py", ["--cost", "levee=lots"], "write VARIANT=AMOUNT"),
     ],
 )
 def test_bad_argument(
