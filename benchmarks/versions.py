@@ -72,14 +72,14 @@ def child_engine(scenario: Path, cache: Path) -> dict[str, Any]:
 
     spec = load_scenario(scenario)
     city = load_city(spec.map, cache_dir=cache)
-    times, steps = [], 0
-    for _ in range(2):
-        start = time.perf_counter()
+    result: dict[str, Any] = {"drive_links": len(city.drive.links)}
+    for run in ("first", "warm"):
+        start, cpu = time.perf_counter(), time.process_time()
         model = CityModel(city, spec)
         model.run()
-        times.append(time.perf_counter() - start)
-        steps = int(model.step_count)
-    return {"first_s": times[0], "warm_s": times[1], "steps": steps, "drive_links": len(city.drive.links)}
+        result[f"{run}_s"], result[f"{run}_cpu_s"] = time.perf_counter() - start, time.process_time() - cpu
+        result["steps"] = int(model.step_count)
+    return result
 
 
 def child_traffic(inputs: Path, name: str) -> dict[str, Any]:
@@ -302,6 +302,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs of each workload per version (default 3)")
     parser.add_argument("--only", nargs="*", metavar="WORKLOAD", help="run only these workloads (default: all)")
+    parser.add_argument("--json", type=Path, help="also write every run's figures to this JSON file")
     parser.add_argument("--map-cache", type=Path, help="keep compiled maps here across runs (default: temporary)")
     args = parser.parse_args(argv)
     everything = [f"engine:{s}" for s in SCENARIOS] + [f"traffic:{t}" for t in TRAFFIC]
@@ -343,6 +344,8 @@ def main(argv: list[str]) -> int:
             place_scenarios(trees, commits[0], scenarios)
             warm_up(trees, args.workloads, inputs, cache)
             runs = measure(trees, args.workloads, args.repeats, inputs, cache)
+        if args.json is not None:
+            args.json.write_text(json.dumps(runs, indent=1))
         print(f"\nmedians of {args.repeats} runs per version, interleaved, each in a fresh process")
         print("ratios: the last commit's median over each earlier one's (below 1: the last one is faster)")
         print("\n".join(table(runs, trees)))
