@@ -244,36 +244,41 @@ def measure(trees: list[Tree], workloads: list[str], repeats: int, inputs: Path,
     return runs
 
 
-def table(runs: dict[str, Any], trees: list[Tree]) -> list[str]:
+def table(runs: dict[str, Any], labels: list[str]) -> list[str]:
     """Markdown rows: per workload (first and warm runs for the engine), the medians of wall (and CPU) time of
-    each version, and the newest one's over each earlier one's."""
-    new = trees[-1].label
-    earlier = [t.label for t in trees[:-1]]
+    each version, and the newest one's over each earlier one's: the median over the repeats of the ratio within
+    a repeat (runs next to each other in time, so under the same load)."""
+    new, earlier = labels[-1], labels[:-1]
     lines = [
         "| workload | "
-        + " | ".join(f"{t.label}: wall (CPU)" for t in trees)
+        + " | ".join(f"{label}: wall (CPU)" for label in labels)
         + " | "
         + " | ".join(f"{new} / {label}: wall (CPU)" for label in earlier)
         + " | same work |",
-        "|---" * (len(trees) + len(earlier) + 2) + "|",
+        "|---" * (len(labels) + len(earlier) + 2) + "|",
     ]
-    for workload, by_tree in runs.items():
+    for workload, by_label in runs.items():
         engine = workload.startswith("engine:")
         for run in ("first", "warm") if engine else ("first",):
-            wall = {t.label: median(by_tree[t.label], f"{run}_s") for t in trees}
-            cpu = {t.label: median(by_tree[t.label], f"{run}_cpu_s") for t in trees}
-            cells = [f"{wall[t.label]:.2f} s ({cpu[t.label]:.2f} s)" for t in trees]
-            cells += [f"{wall[new] / wall[label]:.2f} ({cpu[new] / cpu[label]:.2f})" for label in earlier]
-            label = f"{workload} ({run} run)" if engine else workload
-            lines.append(
-                f"| {label} | " + " | ".join(cells) + f" | {same_work([by_tree[t.label][0] for t in trees])} |"
-            )
+            wall, cpu = f"{run}_s", f"{run}_cpu_s"
+            cells = [f"{median(by_label[v], wall):.2f} s ({median(by_label[v], cpu):.2f} s)" for v in labels]
+            cells += [
+                f"{paired(by_label[new], by_label[v], wall):.2f} ({paired(by_label[new], by_label[v], cpu):.2f})"
+                for v in earlier
+            ]
+            name = f"{workload} ({run} run)" if engine else workload
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {same_work([by_label[v][0] for v in labels])} |")
     return lines
 
 
 def median(results: list[dict[str, Any]], key: str) -> float:
     """The median of one figure over a version's runs."""
     return float(statistics.median(r[key] for r in results))
+
+
+def paired(new: list[dict[str, Any]], old: list[dict[str, Any]], key: str) -> float:
+    """The median over the repeats of new / old within each repeat."""
+    return float(statistics.median(a[key] / b[key] for a, b in zip(new, old, strict=True)))
 
 
 def same_work(results: list[dict[str, Any]]) -> str:
@@ -303,6 +308,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each workload per version (default 3)")
     parser.add_argument("--only", nargs="*", metavar="WORKLOAD", help="run only these workloads (default: all)")
     parser.add_argument("--json", type=Path, help="also write every run's figures to this JSON file")
+    parser.add_argument("--table", type=Path, metavar="JSON", help="only print the table of a --json file")
     parser.add_argument("--map-cache", type=Path, help="keep compiled maps here across runs (default: temporary)")
     args = parser.parse_args(argv)
     everything = [f"engine:{s}" for s in SCENARIOS] + [f"traffic:{t}" for t in TRAFFIC]
@@ -311,6 +317,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         parser.error(f"unknown workload {', '.join(unknown)}; choose among {', '.join(everything)}")
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, not {args.repeats}")
+    if args.table is not None and not args.table.is_file():
+        parser.error(f"--table {args.table}: no such file; give the JSON file a run wrote with --json")
     if len(args.commits) < 2:
         parser.error("--commits takes two or more commits to compare, oldest first, like --commits 4274162 HEAD")
     args.workloads = args.only or everything
@@ -331,6 +339,10 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["_child"]:
         return child(argv[1:])
     args = parse(argv)
+    if args.table is not None:
+        runs = json.loads(args.table.read_text())
+        show(runs, list(next(iter(runs.values()))))
+        return 0
     commits = [resolve(c) for c in args.commits]
     with tempfile.TemporaryDirectory(prefix="twin-versions-") as scratch:
         base = Path(scratch)
@@ -346,10 +358,16 @@ def main(argv: list[str]) -> int:
             runs = measure(trees, args.workloads, args.repeats, inputs, cache)
         if args.json is not None:
             args.json.write_text(json.dumps(runs, indent=1))
-        print(f"\nmedians of {args.repeats} runs per version, interleaved, each in a fresh process")
-        print("ratios: the last commit's median over each earlier one's (below 1: the last one is faster)")
-        print("\n".join(table(runs, trees)))
+    show(runs, [t.label for t in trees])
     return 0
+
+
+def show(runs: dict[str, Any], labels: list[str]) -> None:
+    """Print the table of the runs."""
+    repeats = len(next(iter(runs.values()))[labels[0]])
+    print(f"\nmedians of {repeats} runs per version, interleaved, each in a fresh process")
+    print("ratios: the last commit's over each earlier one's, median of the ratios within a repeat (below 1: faster)")
+    print("\n".join(table(runs, labels)))
 
 
 if __name__ == "__main__":

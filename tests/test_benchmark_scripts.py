@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.versions import table
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 LIBRARIES = {"mutations.py", "timing.py"}
 """Modules the scripts import, not scripts themselves (no ``__main__`` block)."""
@@ -69,6 +71,7 @@ def test_bad_option(name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
         ("versions.py", ["--only", "engine:nowhere"], "unknown workload engine:nowhere; choose among engine:"),
         ("versions.py", ["--repeats", "0"], "--repeats must be at least 1, not 0"),
         ("versions.py", ["--commits", "HEAD"], "--commits takes two or more commits"),
+        ("versions.py", ["--table", "no.json"], "--table no.json: no such file"),
         ("traffic_vs_peers.py", ["manhattan"], "invalid choice: 'manhattan'"),
         ("traffic_vs_peers.py", ["--seeds", "0"], "--seeds is a whole number from 1, not 0"),
         ("same_results.py", ["compare", "no/such", "runs"], "no/such: no such folder"),
@@ -100,3 +103,28 @@ def test_city_build_help_as_a_command() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: benchmarks/city_build.py") and "--init" in done.stdout
     assert done.stderr == ""
+
+
+def test_versions_table_by_hand() -> None:
+    """benchmarks/versions.py's table: medians per version, and the median of the ratios within a repeat (under a
+    load that changes between repeats, the pairs keep the ratio: here 2 s / 1 s, then 6 s / 3 s, then 1 s / 2 s)."""
+    old = [
+        {"first_s": 1.0, "first_cpu_s": 1.0, "arrived": 5.0, "on_network": 0.0},
+        {"first_s": 3.0, "first_cpu_s": 1.0, "arrived": 5.0, "on_network": 0.0},
+        {"first_s": 2.0, "first_cpu_s": 1.0, "arrived": 5.0, "on_network": 0.0},
+    ]
+    new = [
+        {"first_s": 2.0, "first_cpu_s": 1.5, "arrived": 6.0, "on_network": 0.0},
+        {"first_s": 6.0, "first_cpu_s": 1.5, "arrived": 5.0, "on_network": 0.0},
+        {"first_s": 1.0, "first_cpu_s": 1.5, "arrived": 5.0, "on_network": 0.0},
+    ]
+    lines = table({"traffic:grid-p5": {"a": old, "b": new}}, ["a", "b"])
+    assert lines[0] == "| workload | a: wall (CPU) | b: wall (CPU) | b / a: wall (CPU) | same work |"
+    # medians: old 2 s wall, 1 s CPU; new 2 s wall, 1.5 s CPU; paired wall ratios 2, 2, 0.5 -> 2; the new version
+    # delivered one vehicle more: not the same work, and said so
+    assert lines[2] == (
+        "| traffic:grid-p5 | 2.00 s (1.00 s) | 2.00 s (1.50 s) | 2.00 (1.50) "
+        "| DIFFERENT: arrived 5 / 6, on_network 0 / 0 |"
+    )
+    same = table({"traffic:grid-p5": {"a": old, "b": old}}, ["a", "b"])[2]
+    assert same.endswith("| 1.00 (1.00) | arrived 5, on_network 0 |")
