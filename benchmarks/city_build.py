@@ -17,6 +17,7 @@ larger extract can be planned for.
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
 import subprocess
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from twin.city.build import load_city
 from twin.city.config import load_city_config
+from twin.errors import MapError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,18 +129,51 @@ def main_init(folders: list[Path]) -> int:
     return 0
 
 
+def map_folder(text: str) -> Path:
+    """A map folder argument: a folder holding ``city.yaml``."""
+    folder = Path(text)
+    if not (folder / "city.yaml").is_file():
+        raise argparse.ArgumentTypeError(f"{text}: not a map folder (no city.yaml in it); give one like maps/andorra")
+    return folder
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The command line (``--one`` and the measures are the child processes' own, hidden from ``--help``)."""
+    parser = argparse.ArgumentParser(
+        prog="benchmarks/city_build.py",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog="Each figure comes from a fresh process; the ratios are osmnx's time over twin's, in one run.",
+    )
+    parser.add_argument(
+        "maps", nargs="*", type=map_folder, help="map folders (default: the four shipped maps, monaco to porto-alegre)"
+    )
+    parser.add_argument("--init", action="store_true", help="time map init + a cold build from each map's extract")
+    parser.add_argument("--one", type=map_folder, help=argparse.SUPPRESS)
+    for measure in _MEASURES:
+        parser.add_argument(f"--{measure}", type=map_folder, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str]) -> int:
     """Print a Markdown table of the figures, one row per map."""
-    if argv[:1] == ["--one"]:
-        print(json.dumps(init_and_build(Path(argv[1]))))
+    args = parse(argv)
+    if args.one is not None:
+        print(json.dumps(init_and_build(args.one)))
         return 0
-    if argv and argv[0].removeprefix("--") in _MEASURES:
-        print(json.dumps(_MEASURES[argv[0].removeprefix("--")](Path(argv[1]))))
-        return 0
+    for measure, function in _MEASURES.items():
+        if getattr(args, measure) is not None:
+            print(json.dumps(function(getattr(args, measure))))
+            return 0
     names = ("monaco", "andorra", "portland", "porto-alegre")
-    if argv[:1] == ["--init"]:
-        return main_init([Path(a) for a in argv[1:]] or [ROOT / "maps" / n for n in names])
-    folders = [Path(a) for a in argv] or [ROOT / "maps" / n for n in names]
+    folders = args.maps or [ROOT / "maps" / n for n in names]
+    try:
+        for folder in folders:
+            load_city_config(folder)  # every problem of a city.yaml here, before a child process meets it
+    except MapError as exc:
+        print(f"benchmarks/city_build.py: error: {exc}", file=sys.stderr)
+        return 1
+    if args.init:
+        return main_init(folders)
     print(
         "| map | drivable nodes | osmnx graph_from_xml (roads only) | twin road graph | ratio | "
         "twin cold build (whole City) | ratio | twin warm load |"

@@ -16,6 +16,7 @@ Run: ``python benchmarks/crews.py [--no-traffic] [figure.png]`` (default ``docs/
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -118,9 +119,29 @@ def _plot(series: object, times: np.ndarray, step_s: float, figure: Path, crews:
     fig.savefig(figure, dpi=110)
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("figure", nargs="?", type=Path, default=ROOT / "docs" / "crews-benchmark.png")
+def figure_path(text: str) -> Path:
+    """The figure argument: a .png in an existing folder."""
+    path = Path(text)
+    if path.suffix.lower() != ".png" or not path.resolve().parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: give a .png file in an existing folder, like crews.png")
+    return path
+
+
+def parse(argv: list[str]) -> tuple[Path, bool]:
+    """The figure's path from the command line, and whether crews drive in the traffic model."""
+    parser = argparse.ArgumentParser(prog="benchmarks/crews.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "figure",
+        nargs="?",
+        type=figure_path,
+        default=ROOT / "docs" / "crews-benchmark.png",
+        help="where to draw the figure (default docs/crews-benchmark.png)",
+    )
     parser.add_argument("--no-traffic", action="store_true", help="crews travel by shortest path times")
-    args = parser.parse_args()
-    main(args.figure, not args.no_traffic)
+    args = parser.parse_args(argv)
+    figure: Path = args.figure
+    return figure, not args.no_traffic
+
+
+if __name__ == "__main__":
+    main(*parse(sys.argv[1:]))

@@ -9,6 +9,7 @@ Run: ``python benchmarks/hazards.py``.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -119,6 +120,7 @@ def landslide_figures(scenario: Path) -> None:
 
 def main(argv: list[str]) -> int:
     """Print every figure."""
+    argparse.ArgumentParser(prog="benchmarks/hazards.py", description=__doc__.split("\n\n")[0]).parse_args(argv)
     for name in ("andorra", "portland"):
         hydrology_figures(load_city(ROOT / "maps" / name))
     for scenario in ("andorra-flood-1982.yaml", "andorra-cloudburst.yaml"):

@@ -11,6 +11,7 @@ Run: ``python benchmarks/lifelines.py``.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -106,6 +107,7 @@ def porto_alegre_scenario(folder: Path) -> Scenario:
 
 def main(argv: list[str]) -> int:
     """Print every figure."""
+    argparse.ArgumentParser(prog="benchmarks/lifelines.py", description=__doc__.split("\n\n")[0]).parse_args(argv)
     lifeline_figures(load_scenario(ROOT / "scenarios" / "andorra-substation-outage.yaml"), ("substation",))
     with tempfile.TemporaryDirectory() as folder:
         lifeline_figures(porto_alegre_scenario(Path(folder)), ("pumping_station",))

@@ -16,6 +16,7 @@ Run: ``python benchmarks/peer_sumo.py`` (the 11 x 11 grid once, seed 0; prints t
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -359,6 +360,7 @@ def run_sumo(case: PeerInput, tmax_s: float, seed: int, workdir: Path | None = N
 
 def main() -> None:
     """Run the 11 x 11 grid once (seed 0, 7200 s) and print the figures as JSON."""
+    argparse.ArgumentParser(prog="benchmarks/peer_sumo.py", description=__doc__.split("\n\n")[0]).parse_args()
     print(json.dumps(run_sumo(grid_11x11(), GRID_TMAX_S, seed=0)))
 
 

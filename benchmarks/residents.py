@@ -16,6 +16,7 @@ Run: ``python benchmarks/residents.py`` (about two minutes); ``--whole`` also ru
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import resource
 import statistics
@@ -226,11 +227,16 @@ class MesaBench:
 
 def main(argv: list[str]) -> int:
     """Print the figures."""
+    parser = argparse.ArgumentParser(prog="benchmarks/residents.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--whole", action="store_true", help="also run the 24 h andorra-flood-1982 through twin run (wall, memory)"
+    )
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="twin-bench-residents-") as tmp:
-        return run(Path(tmp), argv)
+        return run(Path(tmp), args.whole)
 
 
-def run(folder: Path, argv: list[str]) -> int:
+def run(folder: Path, whole_run: bool) -> int:
     """Run the benchmarks with scenario files and run folders in ``folder``."""
     model, phase, times = andorra_model(folder)
     model.run(until_s=PLATEAU_S[0])
@@ -260,7 +266,7 @@ def run(folder: Path, argv: list[str]) -> int:
     print(f"Porto Alegre scaled to 1,400,000 people, whole-city warning, {len(big)} steps:")
     print(f"  residents step: median {1e3 * statistics.median(big):.0f} ms, max {1e3 * max(big):.0f} ms")
     print(f"  {per_person:.0f} bytes per person in the phase's arrays")
-    if "--whole" in argv:
+    if whole_run:
         whole(folder)
     return 0
 

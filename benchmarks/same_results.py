@@ -92,6 +92,14 @@ def main() -> int:
     cmp_.add_argument("before", type=Path)
     cmp_.add_argument("after", type=Path)
     args = parser.parse_args()
+    if args.command == "compare":
+        for folder in (args.before, args.after):
+            if not folder.is_dir():
+                cmp_.error(f"{folder}: no such folder; give two folders written by 'record'")
+    else:
+        for scenario in args.scenarios:
+            if not scenario.is_file():
+                rec.error(f"{scenario}: no such scenario file")
     if args.command == "record":
         scenarios = args.scenarios or sorted((ROOT / "scenarios").glob("*.yaml"))
         return 1 if record(args.out.resolve(), [s.resolve() for s in scenarios]) else 0

@@ -89,6 +89,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("repeats", nargs="?", type=int, default=3, help="fresh interpreters per figure (best of)")
     repeats = parser.parse_args(argv).repeats
+    if repeats < 1:
+        parser.error(f"repeats is a whole number from 1, not {repeats}")
     python = [sys.executable]
     bare = wall_time([*python, "-c", "pass"], repeats)
     rows = [

@@ -102,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask measurements")
     parser.add_argument("--noop", type=int, default=500, help="no-op tasks for Dask's overhead")
     args = parser.parse_args(argv)
+    for name in ("levels", "seeds", "noop"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} is a whole number from 1, not {getattr(args, name)}")
     runs = args.levels * args.seeds
     print(f"{runs} runs of {args.until} (Andorra, 1982 flood); load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -225,23 +225,42 @@ def quality(
     )
 
 
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The command line: no command (the Andorra figures), ``city-scale`` or ``routing``."""
+    parser = argparse.ArgumentParser(
+        prog="benchmarks/traffic.py",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog="Without a command: the Andorra evacuation figures (per vehicle and in platoons of 5).",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="{city-scale,routing}")
+    scale = commands.add_parser("city-scale", help="Porto Alegre, 10,000 to 300,000 trips, each in its own process")
+    scale.add_argument("--trips", type=int, nargs="*", default=[10_000, 100_000, 300_000])
+    scale.add_argument("--hours", type=float, default=2.0, help="simulated hours at most (default 2)")
+    scale.add_argument("--exact", action="store_true", help="also route every destination exactly")
+    scale.add_argument("--before", type=Path, help="a checkout of an older twin, run on --before-trips trips")
+    scale.add_argument("--before-trips", type=int, default=2_000)
+    commands.add_parser("routing", help="one route refresh on Porto Alegre, exact and through zones")
+    args = parser.parse_args(argv)
+    if args.command == "city-scale":
+        if any(n < 1 for n in args.trips) or args.before_trips < 1 or args.hours <= 0:
+            scale.error("--trips and --before-trips are whole numbers from 1, --hours a positive number")
+        if args.before is not None and not (args.before / "twin" / "__init__.py").is_file():
+            scale.error(f"--before {args.before}: not a checkout of twin (no twin/__init__.py in it)")
+    return args
+
+
 def main(argv: list[str]) -> int:
     """Run the benchmark asked for."""
-    if argv[:1] == ["_case"]:
+    if argv[:1] == ["_case"]:  # a city-scale case in its own process (run_case)
         exact = "--exact" in argv
         print(json.dumps(case(int(argv[1]), float(argv[2]), exact)))
         return 0
-    if argv[:1] == ["routing"]:
+    args = parse(argv)
+    if args.command == "routing":
         return routing([1_000, 4_000, 15_169], exact_up_to=4_000)
-    if argv[:1] != ["city-scale"]:
-        return andorra()
-    parser = argparse.ArgumentParser(prog="benchmarks/traffic.py city-scale", description=__doc__)
-    parser.add_argument("--trips", type=int, nargs="*", default=[10_000, 100_000, 300_000])
-    parser.add_argument("--hours", type=float, default=2.0, help="simulated hours at most (default 2)")
-    parser.add_argument("--exact", action="store_true", help="also route every destination exactly")
-    parser.add_argument("--before", type=Path, help="a checkout of an older twin, run on --before-trips trips")
-    parser.add_argument("--before-trips", type=int, default=2_000)
-    return city_scale(parser.parse_args(argv[1:]))
+    if args.command == "city-scale":
+        return city_scale(args)
+    return andorra()
 
 
 if __name__ == "__main__":

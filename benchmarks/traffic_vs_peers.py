@@ -287,9 +287,9 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 def main(argv: list[str]) -> int:
     """Parse the command line, run the comparisons, print the ranges per model."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("cases", nargs="*", default=["grid"], help="grid, andorra, chicago (give --path)")
+    parser.add_argument("cases", nargs="*", choices=list(TMAX_S), help="grid (default), andorra, chicago (give --path)")
     parser.add_argument("--path", default="", help="folder of the Chicago Sketch CSVs (never copied)")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per model (default 3)")
     parser.add_argument("--python-mode", action="store_true", help="also run UXsim's Python mode once (slow)")
     parser.add_argument("--uxsim-per-vehicle", action="store_true", help="also run UXsim C++ with deltan=1 once")
     parser.add_argument("--out", default="", help="write every run's figures to this CSV")
@@ -303,10 +303,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--platoon", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.cases = args.cases or ["grid"]
     if args.one:
         args.case = args.one
         one(args)
         return 0
+    if args.seeds < 1:
+        parser.error(f"--seeds is a whole number from 1, not {args.seeds}")
     if "chicago" in args.cases and not Path(args.path, "links.csv").exists():
         parser.error(f"chicago needs --path to a folder with UXsim's Chicago Sketch CSVs (got {args.path!r})")
     if args.check_departures:

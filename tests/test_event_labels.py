@@ -17,7 +17,7 @@ from twin.scenario import load_scenario
 from twin.sim.impacts import Impacts, apply_impacts
 from twin.sim.model import CityModel
 from twin.sim.state import SimState
-from twin.sim.targets import describe_component, describe_link
+from twin.sim.targets import describe_component, describe_link, describe_links
 
 #: Every component row of the log: ``{kind} {name} (component {row}, {origin})``, the name optional.
 COMPONENT_LABEL = re.compile(r"^[a-z_]+( .+)? \(component (?P<row>\d+)(, .+)?\)$")
@@ -59,6 +59,23 @@ def test_a_link_is_labelled_by_its_street_or_class_and_way() -> None:
     city = _city()
     assert describe_link(city, 0) == "link 0 (Avinguda Meritxell, way 7)"
     assert describe_link(city, 1) == "link 1 (service, way 8)"
+    assert describe_links(city, [1, 0, 1]) == (
+        ["link 1 (service, way 8)", "link 0 (Avinguda Meritxell, way 7)", "link 1 (service, way 8)"],
+        [8, 7, 8],
+    )
+    assert describe_links(city, []) == ([], [])
+
+
+@pytest.mark.slow
+def test_every_andorra_link_keeps_its_row_label(andorra_city: City) -> None:
+    """The labels read column by column are those of each link's row (the engine logged these before)."""
+    links = andorra_city.drive.links
+    every = list(range(len(links)))
+    rows = [links.iloc[i] for i in every]
+    by_row = [
+        f"link {i} ({row['name'] or row['highway']}, way {row['osm_way']})" for i, row in zip(every, rows, strict=True)
+    ]
+    assert describe_links(andorra_city, every) == (by_row, links["osm_way"].tolist())
 
 
 def test_a_hazard_s_impacts_are_logged_with_the_same_labels() -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from twin.sim.targets import describe_component, describe_link
+from twin.sim.targets import describe_component, describe_links
 
 if TYPE_CHECKING:
     from twin.city.build import City
@@ -84,13 +84,13 @@ def repair_components(state: SimState, rows: np.ndarray) -> None:
 def apply_impacts(city: City, state: SimState, log: LogFunction, impacts: Impacts) -> None:
     """Apply a hazard's component damage to the state and log every impact (links first, then components)."""
     damage_components(state, impacts.damaged_components, impacts.cause)
-    links = city.drive.links
     for kind, ids in (("close_link", impacts.closed_links), ("open_link", impacts.reopened_links)):
-        for link in ids.tolist():
-            row = links.iloc[link]
-            details: dict[str, Any] = {"link": link, "osm_way": int(row["osm_way"])}
+        links = ids.tolist()
+        labels, ways = describe_links(city, links)
+        for link, label, way in zip(links, labels, ways, strict=True):
+            details: dict[str, Any] = {"link": link, "osm_way": int(way)}
             details.update(_measured(impacts.link_measure, link))
-            log(impacts.t_s, kind, describe_link(city, link), impacts.cause, details)
+            log(impacts.t_s, kind, label, impacts.cause, details)
     for comp in impacts.damaged_components.tolist():
         details = {"component": comp, **_measured(impacts.component_measure, comp)}
         log(impacts.t_s, "fail_component", describe_component(city, comp), impacts.cause, details)

@@ -305,5 +305,20 @@ def describe_link(city: City, link: int) -> str:
     The street's name (its OSM ``highway`` class when it has none) and its OSM way; the id is what a scenario's
     ``links:`` selector takes.
     """
-    row = city.drive.links.iloc[link]
-    return f"link {link} ({row['name'] or row['highway']}, way {row['osm_way']})"
+    return describe_links(city, [link])[0][0]
+
+
+def describe_links(city: City, links: list[int]) -> tuple[list[str], list[int]]:
+    """:func:`describe_link`'s labels of many links and their OSM ways, reading each column once.
+
+    A flood closes and reopens thousands of links in a run; a row lookup per link (``links.iloc[link]``) costs
+    about a tenth of a millisecond, as much as the rest of the step's work on that link.
+    """
+    if not links:
+        return [], []
+    table = city.drive.links
+    names = table["name"].to_numpy(dtype=object)[links]
+    kinds = table["highway"].to_numpy(dtype=object)[links]
+    ways = table["osm_way"].to_numpy()[links].tolist()
+    rows = zip(links, names, kinds, ways, strict=True)
+    return [f"link {link} ({name or kind}, way {way})" for link, name, kind, way in rows], ways

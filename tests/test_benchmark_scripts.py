@@ -1,0 +1,130 @@
+"""Every script in ``benchmarks/`` answers ``--help`` and refuses a bad argument with a usage error, no traceback.
+
+The scripts run as ``__main__`` in this process (``runpy``), as ``python benchmarks/x.py`` runs them, so the twin
+they import is loaded once for all of them; one of them also runs as a real command.
+"""
+
+from __future__ import annotations
+
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.versions import table
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+LIBRARIES = {"mutations.py", "timing.py"}
+"""Modules the scripts import, not scripts themselves (no ``__main__`` block)."""
+SCRIPTS = sorted(p.name for p in BENCHMARKS.glob("*.py") if p.name not in LIBRARIES)
+
+
+def run_script(name: str, args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
+    """Run ``benchmarks/name`` as ``__main__`` with ``args``; its exit code (0 when it returns)."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # as python puts a script's folder first on the path
+    monkeypatch.setattr(sys, "argv", [str(BENCHMARKS / name), *args])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(BENCHMARKS / name), run_name="__main__")
+    code = exit_info.value.code
+    return code if isinstance(code, int) else 1
+
+
+def test_scripts_and_libraries_are_told_apart() -> None:
+    """A library has no ``__main__`` block and every script has one (a new script is not left out by mistake)."""
+    for path in BENCHMARKS.glob("*.py"):
+        has_main = 'if __name__ == "__main__":' in path.read_text()
+        assert has_main == (path.name not in LIBRARIES), path.name
+    assert len(SCRIPTS) >= 15
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_help(name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--help`` prints a usage and a description and exits 0, without running anything."""
+    assert run_script(name, ["--help"], monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: "), out[:200]
+    assert "options:" in out and "-h, --help" in out
+    assert len(out.splitlines()) >= 4  # a description, not only the usage line
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_bad_option(name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """An option no script has is a usage error (exit 2), before any work."""
+    assert run_script(name, ["--no-such-option"], monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: ") and "error: " in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "said"),
+    [
+        ("city_build.py", ["no/such/map"], "no/such/map: not a map folder (no city.yaml in it)"),
+        ("city_build.py", ["--init", "benchmarks"], "benchmarks: not a map folder"),
+        ("engine_run.py", ["no-such.yaml"], "no-such.yaml: no such file; give a scenario like"),
+        ("engine_run.py", ["scenarios/andorra-baseline.yaml", "0"], "'0': the number of repeats is a whole number"),
+        ("crews.py", ["figure.svg"], "figure.svg: give a .png file in an existing folder"),
+        ("traffic.py", ["city-scale", "--trips", "0"], "--trips and --before-trips are whole numbers from 1"),
+        ("traffic.py", ["city-scale", "--before", "benchmarks"], "benchmarks: not a checkout of twin"),
+        ("traffic.py", ["andorra"], "invalid choice: 'andorra'"),
+        ("versions.py", ["--only", "engine:nowhere"], "unknown workload engine:nowhere; choose among engine:"),
+        ("versions.py", ["--repeats", "0"], "--repeats must be at least 1, not 0"),
+        ("versions.py", ["--commits", "HEAD"], "--commits takes two or more commits"),
+        ("versions.py", ["--table", "no.json"], "--table no.json: no such file"),
+        ("traffic_vs_peers.py", ["manhattan"], "invalid choice: 'manhattan'"),
+        ("traffic_vs_peers.py", ["--seeds", "0"], "--seeds is a whole number from 1, not 0"),
+        ("same_results.py", ["compare", "no/such", "runs"], "no/such: no such folder"),
+        ("startup.py", ["0"], "repeats is a whole number from 1, not 0"),
+        ("sweep.py", ["--levels", "0"], "--levels is a whole number from 1, not 0"),
+        ("whatif.py", ["--cost", "levee=lots"], "write VARIANT=AMOUNT"),
+    ],
+)
+def test_bad_argument(
+    name: str, args: list[str], said: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad value is a usage error that says what is wrong and what to give instead."""
+    monkeypatch.chdir(BENCHMARKS.parent)
+    assert run_script(name, args, monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err, err
+
+
+def test_city_build_help_as_a_command() -> None:
+    """The reported case as a user runs it: ``--help`` was read as a map folder and ended in a traceback."""
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "city_build.py"), "--help"],
+        cwd=BENCHMARKS.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: benchmarks/city_build.py") and "--init" in done.stdout
+    assert done.stderr == ""
+
+
+def test_versions_table_by_hand() -> None:
+    """benchmarks/versions.py's table: medians per version, and the median of the ratios within a repeat (under a
+    load that changes between repeats, the pairs keep the ratio: here 2 s / 1 s, then 6 s / 3 s, then 1 s / 2 s)."""
+    old = [
+        {"first_s": 1.0, "first_cpu_s": 1.0, "arrived": 5.0, "on_network": 0.0},
+        {"first_s": 3.0, "first_cpu_s": 1.0, "arrived": 5.0, "on_network": 0.0},
+        {"first_s": 2.0, "first_cpu_s": 1.0, "arrived": 5.0, "on_network": 0.0},
+    ]
+    new = [
+        {"first_s": 2.0, "first_cpu_s": 1.5, "arrived": 6.0, "on_network": 0.0},
+        {"first_s": 6.0, "first_cpu_s": 1.5, "arrived": 5.0, "on_network": 0.0},
+        {"first_s": 1.0, "first_cpu_s": 1.5, "arrived": 5.0, "on_network": 0.0},
+    ]
+    lines = table({"traffic:grid-p5": {"a": old, "b": new}}, ["a", "b"])
+    assert lines[0] == "| workload | a: wall (CPU) | b: wall (CPU) | b / a: wall (CPU) | same work |"
+    # medians: old 2 s wall, 1 s CPU; new 2 s wall, 1.5 s CPU; paired wall ratios 2, 2, 0.5 -> 2; the new version
+    # delivered one vehicle more: not the same work, and said so
+    assert lines[2] == (
+        "| traffic:grid-p5 | 2.00 s (1.00 s) | 2.00 s (1.50 s) | 2.00 (1.50) "
+        "| DIFFERENT: arrived 5 / 6, on_network 0 / 0 |"
+    )
+    same = table({"traffic:grid-p5": {"a": old, "b": old}}, ["a", "b"])[2]
+    assert same.endswith("| 1.00 (1.00) | arrived 5, on_network 0 |")
