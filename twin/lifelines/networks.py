@@ -15,8 +15,9 @@ Built with the City and cached with it; every rule is an assumption stated in th
   where the map has them; otherwise they are synthesised, labelled assumed: the pump at the band's lowest home and
   the tank at its highest among the homes standing at least ``site_min_hand_m`` above the nearest drainage (HAND;
   below 5 m is flood-prone land, Rennó et al. 2008, Nobre et al. 2011), among all its homes where it has none.
-* **Telecom.** Cell sites are OSM masts and communication towers, else a grid of ``grid_spacing_m`` over the
-  homes (assumed); a home is covered by every site within ``radius_m``.
+* **Telecom.** Cell sites are OSM masts and communication towers, else one per occupied square of a
+  ``grid_spacing_m`` grid over the homes, standing at the home nearest the square's residents' centroid (assumed);
+  a home is covered by every site within ``radius_m``.
 * **Traffic signals.** OSM ``highway=traffic_signals`` nodes, else junctions where two or more primary, secondary
   or trunk links meet (assumed); they need power.
 * **Hospitals.** Need power (grid, or a generator for ``hospital_generator_hours``) and water (their zone's, or
@@ -236,25 +237,40 @@ def _water_rows(
 
 
 def _site_rows(facilities: pd.DataFrame, homes: pd.DataFrame, spec: LifelinesSpec) -> pd.DataFrame:
-    """Cell sites on a square grid over the homes, where OSM maps no mast or tower."""
+    """Cell sites where OSM maps no mast or tower: one per occupied square of a ``grid_spacing_m`` grid, at a home.
+
+    Each home belongs to the square of its nearest grid point; a square with homes gets one site, at the home
+    nearest the residents' centroid of the square (a site serves people, so it stands where they live: on
+    land, inside the DEM and on the road network, never on a grid point out at sea or past the town's edge).
+    Every home is then within the square's diagonal, ``grid_spacing_m * sqrt(2)``, of its site; ``twin map
+    check`` lists the residents a ``radius_m`` shorter than that leaves without a site in range.
+    """
     if facilities["kind"].isin(SITE_KINDS).any() or homes.empty:
         return pd.DataFrame()
     spacing = spec.telecom.grid_spacing_m
     x, y = homes["x"].to_numpy(float), homes["y"].to_numpy(float)
-    gx, gy = np.meshgrid(np.arange(x.min(), x.max() + spacing, spacing), np.arange(y.min(), y.max() + spacing, spacing))
-    points = np.column_stack([gx.ravel(), gy.ravel()])
-    near = cKDTree(np.column_stack([x, y])).query(points)[0] <= spec.telecom.radius_m
+    people = np.maximum(homes["population"].to_numpy(float), 0.0) + 1e-9  # a square of empty homes still counts
+    col = np.round((x - x.min()) / spacing).astype(np.int64)
+    row = np.round((y - y.min()) / spacing).astype(np.int64)
+    squares, square = np.unique(row * (col.max() + 1) + col, return_inverse=True)  # sorted: south-west first
+    weight = np.bincount(square, people, len(squares))
+    cx = np.bincount(square, people * x, len(squares)) / weight
+    cy = np.bincount(square, people * y, len(squares)) / weight
+    # The home nearest each centroid among the square's own homes (ties: the first home in the table).
+    gap = np.hypot(x - cx[square], y - cy[square])
+    order = np.lexsort((np.arange(len(x)), gap, square))
+    site_home = order[np.flatnonzero(np.r_[True, square[order][1:] != square[order][:-1]])]
     return pd.DataFrame(
         [
             _component(
                 "mast",
                 "telecom",
                 f"cell site {i + 1}",
-                px,
-                py,
-                f"city.yaml lifelines.telecom (synthesised: {spacing:.0f} m grid)",
+                x[h],
+                y[h],
+                f"city.yaml lifelines.telecom (synthesised: one per {spacing:.0f} m grid square with homes, at a home)",
             )
-            for i, (px, py) in enumerate(points[near])
+            for i, h in enumerate(site_home)
         ]
     )
 
