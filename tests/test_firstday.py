@@ -70,3 +70,35 @@ def test_andorras_bridge_and_demand_scenario_on_monaco_says_what_monaco_lacks(mo
     trips = len(pd.read_csv(scenario.parent / "andorra-evacuation-drill-trips.csv"))
     assert f"of {trips} rows) are not junctions of the drivable network of this map" in message
     assert "load_city(MAP).drive.nodes['osm_id']" in message
+
+
+def test_synthesised_signals_stand_where_major_roads_meet_not_where_side_streets_join() -> None:
+    # Nodes: a primary cross at 0 (arms 1-4, two-way); a primary road 5-6-7 with a residential side street 6-8.
+    # Node 0 leads four major ways: a signal. Node 6 leads two major ways (plus the side street): before, its four
+    # major link ends and degree 6 made it a "crossing" with a signal.
+    from types import SimpleNamespace
+
+    from twin.lifelines.networks import _signal_rows
+
+    one_way = [(0, 1), (0, 2), (0, 3), (0, 4), (5, 6), (6, 7), (6, 8)]
+    kinds = ["primary"] * 6 + ["residential"]
+    src = [a for a, _ in one_way] + [b for _, b in one_way]
+    dst = [b for _, b in one_way] + [a for a, _ in one_way]
+    links = pd.DataFrame({"src": src, "dst": dst, "highway": kinds * 2, "oneway": False})
+    nodes = pd.DataFrame({"x": [float(i) * 100 for i in range(9)], "y": [0.0] * 9})
+    drive = SimpleNamespace(links=links, nodes=nodes, n_nodes=9)
+    signals = _signal_rows(pd.DataFrame({"kind": pd.Series([], dtype=str)}), drive)  # type: ignore[arg-type]
+    assert signals[["x", "y"]].to_numpy().tolist() == [[0.0, 0.0]]
+    assert signals["name"].tolist() == ["junction signal 1"]
+    # A one-way ramp 9 -> 10 merging into a one-way carriageway 11 -> 10 -> 12 at node 10: three major
+    # neighbours, all one-way, no junction; made two-way, the ramp makes node 10 a T of major roads.
+    ramp = pd.DataFrame(
+        {"src": [9, 11, 10], "dst": [10, 10, 12], "highway": ["trunk_link", "trunk", "trunk"], "oneway": True}
+    )
+    nodes13 = pd.DataFrame({"x": [float(i) * 100 for i in range(13)], "y": [0.0] * 13})
+    merge = SimpleNamespace(links=pd.concat([links, ramp], ignore_index=True), nodes=nodes13, n_nodes=13)
+    assert len(_signal_rows(pd.DataFrame({"kind": pd.Series([], dtype=str)}), merge)) == 1  # type: ignore[arg-type]
+    ramp.loc[0, "oneway"] = False
+    tee = SimpleNamespace(links=pd.concat([links, ramp], ignore_index=True), nodes=nodes13, n_nodes=13)
+    signals = _signal_rows(pd.DataFrame({"kind": pd.Series([], dtype=str)}), tee)  # type: ignore[arg-type]
+    assert signals["x"].tolist() == [0.0, 1000.0]

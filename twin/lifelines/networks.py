@@ -18,8 +18,8 @@ Built with the City and cached with it; every rule is an assumption stated in th
 * **Telecom.** Cell sites are OSM masts and communication towers, else one per occupied square of a
   ``grid_spacing_m`` grid over the homes, standing at the home nearest the square's residents' centroid (assumed);
   a home is covered by every site within ``radius_m``.
-* **Traffic signals.** OSM ``highway=traffic_signals`` nodes, else junctions where two or more primary, secondary
-  or trunk links meet (assumed); they need power.
+* **Traffic signals.** OSM ``highway=traffic_signals`` nodes, else junctions where trunk, primary or secondary
+  roads lead three or more ways (assumed); they need power.
 * **Hospitals.** Need power (grid, or a generator for ``hospital_generator_hours``) and water (their zone's, or
   their own storage for ``hospital_water_hours``).
 * **Dependencies** are a table (component, needs, backup hours), so a user can add their own rows.
@@ -276,15 +276,28 @@ def _site_rows(facilities: pd.DataFrame, homes: pd.DataFrame, spec: LifelinesSpe
 
 
 def _signal_rows(facilities: pd.DataFrame, drive: Network) -> pd.DataFrame:
-    """Signals at junctions of two or more trunk, primary or secondary links, where OSM maps none."""
+    """Signals where major roads meet, where OSM maps none: nodes whose trunk, primary or secondary links (and
+    their ``_link`` ramps) lead to three or more distinct neighbours.
+
+    A major road running on through a node has two major neighbours, however many side streets join it there
+    (before, every side street off a main road counted as a crossing); a T or a cross of major roads has three
+    or four. A one-way ramp merging into or leaving a one-way carriageway (three major neighbours, all links
+    one-way) is not a junction. Roundabouts on major roads qualify (OSM's ``junction`` tag is not read): this
+    is a screening rule, and a map's own ``highway=traffic_signals`` replace it entirely.
+    """
     if (facilities["kind"] == "traffic_signals").any():
         return pd.DataFrame()
     links = drive.links
     major = links["highway"].str.removesuffix("_link").isin(SIGNAL_ROADS).to_numpy()
-    ends = np.concatenate([links["src"].to_numpy()[major], links["dst"].to_numpy()[major]])
-    degree = np.bincount(np.concatenate([links["src"].to_numpy(), links["dst"].to_numpy()]), minlength=drive.n_nodes)
-    counts = np.bincount(ends, minlength=drive.n_nodes)
-    nodes = np.flatnonzero((counts >= 4) & (degree >= 6))  # two-way: 4 major link ends, a real crossing
+    src, dst = links["src"].to_numpy()[major], links["dst"].to_numpy()[major]
+    pairs = np.unique(np.column_stack([np.r_[src, dst], np.r_[dst, src]]), axis=0)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]  # a loop is no approach
+    neighbours = np.bincount(pairs[:, 0], minlength=drive.n_nodes)
+    # A ramp merging into or leaving a carriageway (three one-way major links, no way back) is no junction.
+    one_way = links["oneway"].to_numpy(bool)[major]
+    two_way_ends = np.bincount(np.r_[src[~one_way], dst[~one_way]], minlength=drive.n_nodes)
+    merge = (neighbours == 3) & (two_way_ends == 0)
+    nodes = np.flatnonzero((neighbours >= 3) & ~merge)
     xy = drive.nodes[["x", "y"]].to_numpy(float)[nodes]
     return pd.DataFrame(
         [
