@@ -44,7 +44,7 @@ def test_city_yaml_of_an_extract_without_hospitals_does_not_say_every_hospital_h
 
     from twin.city.mapinit import _hospital_lines
 
-    lines = _hospital_lines(SimpleNamespace(elements=[]), [])  # type: ignore[arg-type]
+    lines = _hospital_lines(SimpleNamespace(elements=[]), [])
     assert lines[0].startswith("# Hospitals in the extract: 0.")
     assert "hospital_beds: []" in lines and not any("every hospital" in line for line in lines)
     assert any("no hospital" in line and "extra_facilities" in line for line in lines)
@@ -87,7 +87,7 @@ def test_synthesised_signals_stand_where_major_roads_meet_not_where_side_streets
     links = pd.DataFrame({"src": src, "dst": dst, "highway": kinds * 2, "oneway": False})
     nodes = pd.DataFrame({"x": [float(i) * 100 for i in range(9)], "y": [0.0] * 9})
     drive = SimpleNamespace(links=links, nodes=nodes, n_nodes=9)
-    signals = _signal_rows(pd.DataFrame({"kind": pd.Series([], dtype=str)}), drive)  # type: ignore[arg-type]
+    signals = _signal_rows(pd.DataFrame({"kind": pd.Series([], dtype=str)}), drive)
     assert signals[["x", "y"]].to_numpy().tolist() == [[0.0, 0.0]]
     assert signals["name"].tolist() == ["junction signal 1"]
     # A one-way ramp 9 -> 10 merging into a one-way carriageway 11 -> 10 -> 12 at node 10: three major
@@ -97,8 +97,8 @@ def test_synthesised_signals_stand_where_major_roads_meet_not_where_side_streets
     )
     nodes13 = pd.DataFrame({"x": [float(i) * 100 for i in range(13)], "y": [0.0] * 13})
     merge = SimpleNamespace(links=pd.concat([links, ramp], ignore_index=True), nodes=nodes13, n_nodes=13)
-    assert len(_signal_rows(pd.DataFrame({"kind": pd.Series([], dtype=str)}), merge)) == 1  # type: ignore[arg-type]
+    assert len(_signal_rows(pd.DataFrame({"kind": pd.Series([], dtype=str)}), merge)) == 1
     ramp.loc[0, "oneway"] = False
     tee = SimpleNamespace(links=pd.concat([links, ramp], ignore_index=True), nodes=nodes13, n_nodes=13)
-    signals = _signal_rows(pd.DataFrame({"kind": pd.Series([], dtype=str)}), tee)  # type: ignore[arg-type]
+    signals = _signal_rows(pd.DataFrame({"kind": pd.Series([], dtype=str)}), tee)
     assert signals["x"].tolist() == [0.0, 1000.0]
