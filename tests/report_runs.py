@@ -67,10 +67,16 @@ def scenario_doc(name: str, seed: int, **extra: Any) -> dict[str, Any]:
 
 
 def make_run(
-    folder: Path, name: str = "testville-flood", seed: int = 1, depth: float = 0.5, layers: bool = True
+    folder: Path,
+    name: str = "testville-flood",
+    seed: int = 1,
+    depth: float = 0.5,
+    layers: bool = True,
+    hours: int = 6,
+    map_hash: str = "testville",
 ) -> Path:
-    """Write a complete synthetic run folder and return it."""
-    series = dip_series(depth)
+    """Write a complete synthetic run folder of ``hours`` hourly records and return it."""
+    series = dip_series(depth, hours)
     events = events_frame(
         [
             (HOUR, "close_link", "link 3 (Main Street, way 30)", "scenario", json.dumps({"links": 1})),
@@ -84,7 +90,7 @@ def make_run(
         zones=zone_table(series),
         metrics=service_metrics(series, population=1000.0),
         assumptions={"map": ["map assumption one", "two"], "scenario": ["scenario assumption"]},
-        provenance={"seed": seed, "packages": {"twin": "0.1.0"}, "wall_time_s": 0.5},
+        provenance={"seed": seed, "packages": {"twin": "0.1.0"}, "wall_time_s": 0.5, "map_hash": map_hash},
         scenario=scenario_doc(name, seed),
     ).save(folder)
     if layers:

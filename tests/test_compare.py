@@ -12,7 +12,7 @@ import pytest
 
 from tests.report_runs import make_run, reseal
 from twin.cli import main
-from twin.report.compare import group_by_patterns, group_by_scenario
+from twin.report.compare import comparability_warnings, group_by_patterns, group_by_scenario
 from twin.report.compare_page import compare_runs
 from twin.report.runfolder import read_run
 from twin.report.stats import difference_interval, mean_interval
@@ -163,3 +163,23 @@ def test_run_seeds_writes_runs_and_their_comparison(tmp_path: Path) -> None:
     frame = pd.read_parquet(out / "compare" / "compare.parquet")
     assert set(frame["variant"]) == {"andorra-substation-outage"} and set(frame["runs"]) == {2}
     assert (out / "compare" / "compare.html").is_file()
+
+
+def test_runs_over_different_spans_or_maps_are_compared_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A 1 h baseline (stopped with --until) against an 11 h flood on another map was compared silently: the
+    # flood's loss integrates ten more hours, so the difference measured the span as much as the variant.
+    base = make_run(tmp_path / "base", name="town", layers=False, hours=2)
+    flood = make_run(tmp_path / "flood", name="town-flood", layers=False, hours=6, map_hash="othertown")
+    same = make_run(tmp_path / "same", name="town-levee", layers=False, hours=2)
+    assert comparability_warnings([read_run(base), read_run(same)]) == []
+    warnings = comparability_warnings([read_run(base), read_run(flood)])
+    assert [key for key, _ in warnings] == ["cmp_warn_span", "cmp_warn_maps"]
+    assert warnings[0][1]["spans"] == "base 2 h, flood 6 h"
+    assert main(["compare", str(base), str(flood), "--out", str(tmp_path / "cmp"), "--lang", "zh"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: Not comparable as they stand: the runs cover different spans of simulated time (base 2 h" in err
+    assert "warning: The runs are on different maps (base testville (testville), flood testville (othertown))" in err
+    page = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
+    assert "各运行覆盖的模拟时长不同（base 2 h, flood 6 h）" in page

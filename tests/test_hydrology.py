@@ -83,3 +83,26 @@ def test_map_without_rivers_drains_to_the_sea() -> None:
     assert hydrology.drainage[sea].all()
     assert np.isfinite(hydrology.hand_m[~sea]).all()
     np.testing.assert_allclose(hydrology.hand_m[sea], 0.0)
+
+
+def test_the_sea_is_open_water_that_a_river_flood_leaves_dry() -> None:
+    """Sea cells are land cover ``water``: the flood plain of a drainage-network flood (a map without named
+    rivers, like Monaco) holds no sea cell, where before the sea counted as flooded land at the stage's depth."""
+    from twin.hazards.flood.river import FloodPlain, channel_mask
+    from twin.hydrology.landcover import LANDCOVER_CLASSES
+
+    z = v_valley(20, 15)
+    z[-3:, :] = -1.0  # the sea along the south edge
+    terrain = terrain_of(z)
+    hydrology = hydrology_of(terrain, channel_min_area_km2=0.005)
+    sea = z <= 0
+    water = LANDCOVER_CLASSES.index("water")
+    assert (hydrology.landcover[sea] == water).all()
+    assert (hydrology.landcover[~sea] == 0).all()  # land keeps its own class
+    channel = channel_mask(terrain, hydrology, None, 0.005)
+    assert channel.reshape(z.shape)[sea].any()  # the drainage network runs into the sea
+    plain = FloodPlain.of_channel(terrain, hydrology, channel, max_stage_m=1.5)
+    wet, depth = plain.depth(1.5)
+    assert len(wet) and not sea.ravel()[wet].any()
+    # the valley floor above the sea floods: HAND 0 on the channel, so 1.5 m of water there
+    assert np.isclose(depth.max(), 1.5)

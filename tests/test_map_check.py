@@ -52,6 +52,8 @@ def test_the_mini_map_lacks_everything_and_one_pump_serves_all(mini_map: Path, t
     assert any(t.startswith("no buildings") for t in by_part["lacks"])
     assert any(t.startswith("no designated shelters") for t in by_part["lacks"])
     assert "no fire station" in by_part["lacks"]
+    # no substation either (Portland's and Porto Alegre's roads-only extracts too): power is not measured
+    assert any(t.startswith("no substation or transformer: power is not modelled") for t in by_part["lacks"])
     # one pressure zone: its synthesised pump and tank serve all 100 residents
     assert any(
         "pumping station 'pump, water zone 1" in t and "100 residents (100%)" in t for t in by_part["single point"]

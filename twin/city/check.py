@@ -2,7 +2,8 @@
 
 A short list, in five parts:
 
-* **lacks**: what the map does not hold (buildings, hospitals, beds, shelters, fire stations, named rivers);
+* **lacks**: what the map does not hold (buildings, hospitals, beds, shelters, fire stations, substations, named
+  rivers);
 * **synthesised**: the lifeline components the build made up where OSM maps none, with the people each serves,
   and *single points*: one component serving more than :data:`SINGLE_POINT_SHARE` of the residents (a
   substation's feeder zone, a pressure zone's pump or tank, a cell site that is the only one in range);
@@ -112,6 +113,11 @@ def _lacks(city: City) -> list[Finding]:
         out.append("no designated shelters: evacuation to shelters cannot be modelled (shelters)")
     if not (kinds == "fire_station").any():
         out.append("no fire station")
+    if not len(city.lifelines.power_sources):
+        out.append(
+            "no substation or transformer: power is not modelled, so Q_power is not measured and nothing loses "
+            "power (pumps, cell sites, signals and hospitals run as if the grid never failed)"
+        )
     if not city.waterways["name"].astype(bool).any():
         out.append("no named river or stream: floods must name a channel area (channel_min_area_km2), not rivers")
     return [Finding("lacks", text) for text in out]

@@ -592,7 +592,8 @@ def _hospital_lines(scan: Scan, assumed: list[str]) -> list[str]:
     hospitals = [e for e in scan.elements if e.kind == "hospital"]
     lines = [f"# Hospitals in the extract: {len(hospitals)}. Beds come from OSM's beds tag, else from here."]
     missing = [h for h in hospitals if not h.beds]
-    lines.append("hospital_beds: []" if missing else "hospital_beds: []   # every hospital is tagged with beds")
+    tagged = "   # every hospital is tagged with beds" if hospitals else ""
+    lines.append("hospital_beds: []" + ("" if missing else tagged))
     for h in missing:
         label = _yaml_text(h.name or "unnamed")
         lines.append(f"  # - {{osm_id: {h.osm_id}, beds: ?, name: {label}}}   # {h.osm_type}, no beds tag")

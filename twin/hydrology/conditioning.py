@@ -20,6 +20,7 @@ from twin.hydrology.grid import (
     minimax_from_sources,
     upstream_levels,
 )
+from twin.hydrology.landcover import LANDCOVER_CLASSES
 
 BURNED_KINDS = ("river", "stream")
 """Waterway kinds burned into the DEM; canals, ditches and drains often run across slopes (hydropower and
@@ -51,7 +52,7 @@ class Hydrology:
         Table with one row per (waterway, cell) pair burned into the grid: ``waterway`` (row of
         ``City.waterways``) and ``cell`` (flat index).
     landcover
-        uint8 grid of land-cover classes (see :mod:`twin.hydrology.landcover`).
+        uint8 grid of land-cover classes (see :mod:`twin.hydrology.landcover`); sea cells are ``water``.
     impervious
         float32 grid: share of each cell under buildings and carriageways.
     """
@@ -104,7 +105,7 @@ def build_hydrology(
        paths on a spanning tree (:func:`twin.hydrology.grid.minimax_from_sources`).
     3. D8 on the filled surface (flats drain along the fill's tree towards their spill point).
     4. Accumulation; drainage = burned channel cells, sea cells, and cells draining at least
-       ``channel_min_area_km2``.
+       ``channel_min_area_km2``. Sea cells take the land cover ``water`` (open water, never flooded land).
     5. Channel reference elevation: the running minimum of the *unburned* elevation down the drainage
        network (a bed that never rises downstream).
     6. HAND (Rennó et al. 2008; Nobre et al. 2011): ``HAND(c) = z(c) - z_ref(d(c))`` where d(c) is the first
@@ -123,6 +124,9 @@ def build_hydrology(
     burned = z.ravel().copy()
     burned[burned_mask] -= spec.burn_depth_m
     sea = valid & (z <= spec.sea_level_m) if spec.sea_level_m is not None else np.zeros_like(valid)
+    # The sea is open water, not land: a river flood or a storm does not "flood" it, rain on it runs off, and
+    # it has no soil to slide (a coastline is a line in OSM, so no OSM area marks it as water).
+    landcover = np.where(sea, np.uint8(LANDCOVER_CLASSES.index("water")), landcover).astype(landcover.dtype)
     outlets = border_cells(valid) | sea
     filled_burned, tree_parent = minimax_from_sources(burned.reshape(shape), outlets, valid)
     receiver = d8_receivers(filled_burned, valid, tree_parent, cell_m)

@@ -15,10 +15,11 @@ Built with the City and cached with it; every rule is an assumption stated in th
   where the map has them; otherwise they are synthesised, labelled assumed: the pump at the band's lowest home and
   the tank at its highest among the homes standing at least ``site_min_hand_m`` above the nearest drainage (HAND;
   below 5 m is flood-prone land, Rennó et al. 2008, Nobre et al. 2011), among all its homes where it has none.
-* **Telecom.** Cell sites are OSM masts and communication towers, else a grid of ``grid_spacing_m`` over the
-  homes (assumed); a home is covered by every site within ``radius_m``.
-* **Traffic signals.** OSM ``highway=traffic_signals`` nodes, else junctions where two or more primary, secondary
-  or trunk links meet (assumed); they need power.
+* **Telecom.** Cell sites are OSM masts and communication towers, else one per occupied square of a
+  ``grid_spacing_m`` grid over the homes, standing at the home nearest the square's residents' centroid (assumed);
+  a home is covered by every site within ``radius_m``.
+* **Traffic signals.** OSM ``highway=traffic_signals`` nodes, else junctions where trunk, primary or secondary
+  roads lead three or more ways (assumed); they need power.
 * **Hospitals.** Need power (grid, or a generator for ``hospital_generator_hours``) and water (their zone's, or
   their own storage for ``hospital_water_hours``).
 * **Dependencies** are a table (component, needs, backup hours), so a user can add their own rows.
@@ -236,39 +237,67 @@ def _water_rows(
 
 
 def _site_rows(facilities: pd.DataFrame, homes: pd.DataFrame, spec: LifelinesSpec) -> pd.DataFrame:
-    """Cell sites on a square grid over the homes, where OSM maps no mast or tower."""
+    """Cell sites where OSM maps no mast or tower: one per occupied square of a ``grid_spacing_m`` grid, at a home.
+
+    Each home belongs to the square of its nearest grid point; a square with homes gets one site, at the home
+    nearest the residents' centroid of the square (a site serves people, so it stands where they live: on
+    land, inside the DEM and on the road network, never on a grid point out at sea or past the town's edge).
+    Every home is then within the square's diagonal, ``grid_spacing_m * sqrt(2)``, of its site; ``twin map
+    check`` lists the residents a ``radius_m`` shorter than that leaves without a site in range.
+    """
     if facilities["kind"].isin(SITE_KINDS).any() or homes.empty:
         return pd.DataFrame()
     spacing = spec.telecom.grid_spacing_m
     x, y = homes["x"].to_numpy(float), homes["y"].to_numpy(float)
-    gx, gy = np.meshgrid(np.arange(x.min(), x.max() + spacing, spacing), np.arange(y.min(), y.max() + spacing, spacing))
-    points = np.column_stack([gx.ravel(), gy.ravel()])
-    near = cKDTree(np.column_stack([x, y])).query(points)[0] <= spec.telecom.radius_m
+    people = np.maximum(homes["population"].to_numpy(float), 0.0) + 1e-9  # a square of empty homes still counts
+    col = np.round((x - x.min()) / spacing).astype(np.int64)
+    row = np.round((y - y.min()) / spacing).astype(np.int64)
+    squares, square = np.unique(row * (col.max() + 1) + col, return_inverse=True)  # sorted: south-west first
+    weight = np.bincount(square, people, len(squares))
+    cx = np.bincount(square, people * x, len(squares)) / weight
+    cy = np.bincount(square, people * y, len(squares)) / weight
+    # The home nearest each centroid among the square's own homes (ties: the first home in the table).
+    gap = np.hypot(x - cx[square], y - cy[square])
+    order = np.lexsort((np.arange(len(x)), gap, square))
+    site_home = order[np.flatnonzero(np.r_[True, square[order][1:] != square[order][:-1]])]
     return pd.DataFrame(
         [
             _component(
                 "mast",
                 "telecom",
                 f"cell site {i + 1}",
-                px,
-                py,
-                f"city.yaml lifelines.telecom (synthesised: {spacing:.0f} m grid)",
+                x[h],
+                y[h],
+                f"city.yaml lifelines.telecom (synthesised: one per {spacing:.0f} m grid square with homes, at a home)",
             )
-            for i, (px, py) in enumerate(points[near])
+            for i, h in enumerate(site_home)
         ]
     )
 
 
 def _signal_rows(facilities: pd.DataFrame, drive: Network) -> pd.DataFrame:
-    """Signals at junctions of two or more trunk, primary or secondary links, where OSM maps none."""
+    """Signals where major roads meet, where OSM maps none: nodes whose trunk, primary or secondary links (and
+    their ``_link`` ramps) lead to three or more distinct neighbours.
+
+    A major road running on through a node has two major neighbours, however many side streets join it there
+    (before, every side street off a main road counted as a crossing); a T or a cross of major roads has three
+    or four. A one-way ramp merging into or leaving a one-way carriageway (three major neighbours, all links
+    one-way) is not a junction. Roundabouts on major roads qualify (OSM's ``junction`` tag is not read): this
+    is a screening rule, and a map's own ``highway=traffic_signals`` replace it entirely.
+    """
     if (facilities["kind"] == "traffic_signals").any():
         return pd.DataFrame()
     links = drive.links
     major = links["highway"].str.removesuffix("_link").isin(SIGNAL_ROADS).to_numpy()
-    ends = np.concatenate([links["src"].to_numpy()[major], links["dst"].to_numpy()[major]])
-    degree = np.bincount(np.concatenate([links["src"].to_numpy(), links["dst"].to_numpy()]), minlength=drive.n_nodes)
-    counts = np.bincount(ends, minlength=drive.n_nodes)
-    nodes = np.flatnonzero((counts >= 4) & (degree >= 6))  # two-way: 4 major link ends, a real crossing
+    src, dst = links["src"].to_numpy()[major], links["dst"].to_numpy()[major]
+    pairs = np.unique(np.column_stack([np.r_[src, dst], np.r_[dst, src]]), axis=0)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]  # a loop is no approach
+    neighbours = np.bincount(pairs[:, 0], minlength=drive.n_nodes)
+    # A ramp merging into or leaving a carriageway (three one-way major links, no way back) is no junction.
+    one_way = links["oneway"].to_numpy(bool)[major]
+    two_way_ends = np.bincount(np.r_[src[~one_way], dst[~one_way]], minlength=drive.n_nodes)
+    merge = (neighbours == 3) & (two_way_ends == 0)
+    nodes = np.flatnonzero((neighbours >= 3) & ~merge)
     xy = drive.nodes[["x", "y"]].to_numpy(float)[nodes]
     return pd.DataFrame(
         [

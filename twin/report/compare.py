@@ -14,6 +14,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -111,6 +112,32 @@ def group_by_patterns(runs: Sequence[RunData], patterns: Sequence[str]) -> list[
     if problems:
         raise UsageError("twin compare: cannot group the runs", problems)
     return [v for v in variants.values() if v.runs]
+
+
+def run_span_s(run: RunData) -> float:
+    """Simulated time a run covers: its last record (a run stopped early with ``--until`` covers less)."""
+    series = run.results.timeseries
+    return float(series["t_s"].iloc[-1]) if len(series) else 0.0
+
+
+def comparability_warnings(runs: Sequence[RunData]) -> list[tuple[str, dict[str, str]]]:
+    """What makes the runs' figures not comparable, as (string key, fields) of :mod:`twin.report.strings`.
+
+    Resilience loss, people-hours without service and the index are integrals over the run (Bruneau et al.
+    2003), so runs over different spans differ by the span alone; runs on different maps (map hash) mix the
+    cities with the variants. Both are allowed (a planner may mean it) but said, on the page and the terminal.
+    """
+    warnings: list[tuple[str, dict[str, str]]] = []
+    spans = {run.folder.name: run_span_s(run) for run in runs}
+    if len(set(spans.values())) > 1:
+        text = ", ".join(f"{name} {span / 3600:g} h" for name, span in spans.items())
+        warnings.append(("cmp_warn_span", {"spans": text}))
+    maps = {run.folder.name: str(run.results.provenance.get("map_hash", ""))[:12] for run in runs}
+    if len(set(maps.values())) > 1:
+        names = {run.folder.name: Path(str(run.results.scenario.get("map", "?"))).name for run in runs}
+        text = ", ".join(f"{folder} {names[folder]} ({digest})" for folder, digest in maps.items())
+        warnings.append(("cmp_warn_maps", {"maps": text}))
+    return warnings
 
 
 def run_figures(run: RunData, service: str) -> dict[str, float]:

@@ -19,7 +19,14 @@ from typing import Any
 import pandas as pd
 
 from twin.atomic import write_parquet_atomic, write_text_atomic
-from twin.report.compare import Variant, comparison_table, group_by_patterns, group_by_scenario, mean_curves
+from twin.report.compare import (
+    Variant,
+    comparability_warnings,
+    comparison_table,
+    group_by_patterns,
+    group_by_scenario,
+    mean_curves,
+)
 from twin.report.interventions import cost_benefit_html, cost_benefit_table
 from twin.report.page import Section, esc, figure, render, table
 from twin.report.runfolder import Raster, RunData, read_run, zone_hours_without_service
@@ -68,22 +75,33 @@ def compare_runs(folders: Sequence[Path], out: Path, lang: str = "en", groups: S
     runs = [read_run(Path(f)) for f in folders]
     variants = group_by_patterns(runs, groups) if groups else group_by_scenario(runs)
     frame = comparison_table(variants)
+    warnings = comparability_warnings(runs)
+    for key, fields in warnings:
+        print(f"warning: {tr('en', key, **fields)}", file=sys.stderr)
     costs = cost_benefit_table([v.label for v in variants], [v.runs[0].results.scenario for v in variants], frame)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_parquet_atomic(out / COMPARE_PARQUET, frame)
     write_text_atomic(out / COMPARE_CSV, frame.to_csv(index=False))
     write_text_atomic(out / COSTS_CSV, costs.to_csv(index=False))
-    write_text_atomic(out / COMPARE_HTML, build_page(variants, frame, lang, costs))
+    write_text_atomic(out / COMPARE_HTML, build_page(variants, frame, lang, costs, warnings))
     return frame
 
 
-def build_page(variants: Sequence[Variant], frame: pd.DataFrame, lang: str, costs: pd.DataFrame | None = None) -> str:
-    """The comparison as one HTML document (with the cost-benefit table when ``costs`` is given)."""
+def build_page(
+    variants: Sequence[Variant],
+    frame: pd.DataFrame,
+    lang: str,
+    costs: pd.DataFrame | None = None,
+    warnings: Sequence[tuple[str, dict[str, str]]] = (),
+) -> str:
+    """The comparison as one HTML document (with the cost-benefit table when ``costs`` is given, and the
+    :func:`twin.report.compare.comparability_warnings` under the runs)."""
     from twin import __version__
 
+    notes = "".join(f'<p class="note"><strong>{esc(tr(lang, key, **fields))}</strong></p>' for key, fields in warnings)
     sections = [
-        Section("cmp-runs", tr(lang, "cmp_sec_runs"), _runs_section(variants, lang)),
+        Section("cmp-runs", tr(lang, "cmp_sec_runs"), _runs_section(variants, lang) + notes),
         Section("cmp-table", tr(lang, "cmp_sec_table"), _table_section(frame, variants[0].label, lang)),
         *(
             [Section("cmp-costs", tr(lang, "cmp_sec_costs"), cost_benefit_html(costs, lang))]

@@ -177,6 +177,12 @@ EN: dict[str, str] = {
     "cmp_depth_diff": "Peak depth: {b} minus {a} (m)",
     "cmp_closed_diff": "Roads closed: {a} only, {b} only, both",
     "cmp_closed_a": "closed in {a} only",
+    "cmp_warn_span": (
+        "Not comparable as they stand: the runs cover different spans of simulated time ({spans}). Resilience "
+        "loss, the index and people-hours add up over the span, so they differ with it; run every variant to "
+        "the same end (--until)."
+    ),
+    "cmp_warn_maps": ("The runs are on different maps ({maps}): their differences mix the cities with the variants."),
     "cmp_closed_b": "closed in {b} only",
     "cmp_closed_both": "closed in both",
     "cmp_zone_diff": "{service}: hours without service, {b} minus {a}",
@@ -392,6 +398,11 @@ ZH: dict[str, str] = {
     "cmp_depth_diff": "最大水深：{b} 减 {a}（米）",
     "cmp_closed_diff": "封闭道路：仅 {a}、仅 {b}、两者皆有",
     "cmp_closed_a": "仅在 {a} 中封闭",
+    "cmp_warn_span": (
+        "各运行覆盖的模拟时长不同（{spans}），结果不可直接比较：韧性损失、韧性指数与人·小时随时长累积；"
+        "请让各方案运行到相同的终点（--until）。"
+    ),
+    "cmp_warn_maps": "各运行使用了不同的地图（{maps}）：差异混合了城市之间与方案之间的差别。",
     "cmp_closed_b": "仅在 {b} 中封闭",
     "cmp_closed_both": "两者皆封闭",
     "cmp_zone_diff": "{service}：无服务小时数，{b} 减 {a}",

@@ -210,10 +210,14 @@ def check_demand_nodes(spec: TrafficSpec, osm_ids: np.ndarray, source: str) -> t
         known = ids.isin(index.index).to_numpy()
         if not known.all():
             rows = table["row"].to_numpy()[~known]
+            unknown = sorted(set(ids[~known]))
+            shown = ", ".join(map(str, rows[:LISTED_ROWS])) + (" ..." if len(rows) > LISTED_ROWS else "")
             problems.append(
-                f"{source}: {name} column {column!r}: OSM nodes {sorted(set(ids[~known]))[:5]} (rows "
-                f"{', '.join(map(str, rows[:LISTED_ROWS]))}) are not junctions of the drivable network; use ids of "
-                "drivable nodes (`twin map info` lists the network; nodes off it have no road to drive)"
+                f"{source}: {name} column {column!r}: OSM nodes {unknown[:5]}"
+                + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+                + f" (rows {shown}: {len(rows)} of {len(table)} rows) are not junctions of the drivable network "
+                "of this map (a demand file written for another map?); use ids of drivable nodes, listed in Python by "
+                "`twin.city.build.load_city(MAP).drive.nodes['osm_id']`"
             )
         table[column] = np.where(known, index.reindex(ids).fillna(0).to_numpy(np.int64), 0)
     return table, problems

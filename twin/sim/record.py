@@ -18,6 +18,7 @@ import pandas as pd
 
 from twin.city.build import City
 from twin.hazards.gridindex import point_cells, residents_in_water
+from twin.hydrology.landcover import LANDCOVER_CLASSES
 from twin.results import events_frame
 from twin.scenario import Scenario
 from twin.sim.access import access_to_care
@@ -56,8 +57,9 @@ class Recorder:
         self._floor_m = float(city.config.first_floor_height_m)
         self._cell_area_m2 = city.terrain.resolution_m**2
         # A mapped river's or stream's own cells are not flooded land: on maps without water polygons (which the
-        # flood plain leaves out already) they are wet as soon as the river rises above its bed.
-        land = np.ones(city.terrain.elevation_m.size, dtype=bool)
+        # flood plain leaves out already) they are wet as soon as the river rises above its bed. Open water (OSM
+        # water areas and the sea, land cover ``water``) is not land either, whatever a hazard writes on it.
+        land = city.hydrology.landcover.ravel() != LANDCOVER_CLASSES.index("water")
         land[city.hydrology.channel_cells["cell"].to_numpy()] = False
         self._land = land.reshape(city.terrain.elevation_m.shape)
         self._hospital_rows = np.flatnonzero((city.facilities["kind"] == "hospital").to_numpy())

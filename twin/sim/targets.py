@@ -64,7 +64,10 @@ def _by_osm_ways(city: City, ways: list[int]) -> np.ndarray:
     osm_way = city.drive.links["osm_way"].to_numpy()
     missing = sorted(set(ways) - set(osm_way.tolist()))
     if missing:
-        raise TargetError(f"OSM ways {missing} are not drivable links of this map (check `twin map info`)")
+        raise TargetError(
+            f"OSM ways {missing} are not drivable links of this map; select by street instead, or list the "
+            "drivable ways in Python: `twin.city.build.load_city(MAP).drive.links['osm_way']`"
+        )
     return np.flatnonzero(np.isin(osm_way, ways))
 
 
@@ -83,6 +86,11 @@ def _by_bridges_over(city: City, river: str) -> np.ndarray:
         # Rivers first: they are what people mean; streams and canals after.
         ranked = waterways.sort_values("kind", key=lambda k: k != "river", kind="stable")
         known = list(dict.fromkeys(n for names in ranked["names"] for n in names.split("|") if n))
+        if not known:
+            raise TargetError(
+                f"no river or stream is named like {river!r}: the map has no named rivers or streams; select the "
+                "bridges by street or osm_ways instead"
+            )
         raise TargetError(
             f"no river or stream is named like {river!r}; the map has: {', '.join(known[:40])}"
             + (f" and {len(known) - 40} more" if len(known) > 40 else "")
