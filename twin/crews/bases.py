@@ -1,5 +1,7 @@
 """Where crews are based: the map's stations (fire stations, hospitals for EMS, police) and the utility and road
-depots (from the scenario's ``crews.depots``, else synthesised and listed as assumed).
+depots (from the scenario's ``crews.depots``, else synthesised and listed as assumed). A kind of station the map
+lacks (no fire station, hospital or police station in OSM) is not synthesised: its crews would answer from a place
+nobody chose, so the run says instead that this kind's incidents have no crew, and how to give a station.
 
 A synthesised depot of a service stands at the drivable node of that service's component nearest the
 residents' centre (population-weighted mean of the homes), so that it lies on the service's own ground and in
@@ -79,7 +81,34 @@ def depot_bases(city: City, spec: CrewsSpec) -> tuple[list[Base], list[str]]:
             else f"crews: no road depot given, so one was placed at drivable node {node} (nearest the residents' "
             f"centre) with {per_depot[kind]} crews; give crews.depots to place it"
         )
-    return bases, notes
+    return bases, notes + missing_station_notes(city, spec)
+
+
+STATION_NEEDED_FOR = {
+    "fire_station": "rescues",
+    "hospital": "medical calls (and no hospital takes patients)",
+    "police": "door-to-door warnings",
+}
+"""What goes unanswered when a map has no station of a kind (see :data:`STATION_CREW`)."""
+
+
+def missing_station_notes(city: City, spec: CrewsSpec) -> list[str]:
+    """A note per kind of station that bases no crew: not in the map (or 0 crews per station) and no depot given."""
+    per_station = dict(DEFAULT_PER_STATION)
+    per_station.update({str(k): v for k, v in spec.per_station.items()})
+    mapped = set(city.facilities["kind"].astype(str))
+    given = {depot.kind for depot in spec.depots if depot.crews}
+    notes = []
+    for station, crew in STATION_CREW.items():
+        if crew in given or (station in mapped and per_station[station]):
+            continue
+        why = "the map has no " + station.replace("_", " ") if station not in mapped else "per_station is 0"
+        notes.append(
+            f"crews: {why} and no {crew} depot is given, so no {crew} crew answers "
+            f"{STATION_NEEDED_FOR[station]}: those incidents stay open; give one in crews.depots, "
+            f"e.g. {{kind: {crew}, at: [longitude, latitude], crews: 2}}"
+        )
+    return notes
 
 
 def _synthesised_node(city: City, kind: str) -> int | None:

@@ -7,6 +7,7 @@
       per_station: {fire_station: 2, hospital: 2, police: 1}      # crews per station of the map
       depots:                       # utility and road depots; absent kinds are synthesised (listed as assumed)
         - {kind: power, at: [1.5341, 42.5100], crews: 3, name: "FEDA Escaldes"}
+        - {kind: ems, at: [1.5211, 42.5070], crews: 2}   # a station the map lacks (fire, ems or police)
       depot_crews: {power: 2, water: 2, telecom: 1, road: 2}      # crews per synthesised depot
       dispatch_delay: {fire: 140s, ems: 120s, power: 30min}       # call processing + turnout, per crew kind
       standards: {rescue: 240s, medical: 480s}                    # travel-time standards (NFPA 1710)
@@ -31,7 +32,7 @@ from twin.scenario.base import Duration, PositiveDuration, SpecModel, Text
 CREW_KINDS = ("fire", "ems", "police", "power", "water", "telecom", "road")
 """Kinds of crew: fire/rescue, emergency medical, police, and the power, water, telecom and road crews."""
 DEPOT_KINDS = ("power", "water", "telecom", "road")
-"""Crew kinds based at depots (the others at the map's stations)."""
+"""Crew kinds based at depots (the others at the map's stations, or at depots the scenario gives)."""
 STATION_KINDS = ("fire_station", "hospital", "police")
 """Facility kinds of the map that base crews, and the crew kind each bases."""
 DAMAGE_STATES = ("slight", "moderate", "extensive", "complete")
@@ -39,13 +40,18 @@ DAMAGE_STATES = ("slight", "moderate", "extensive", "complete")
 
 CrewKind = Literal["fire", "ems", "police", "power", "water", "telecom", "road"]
 DepotKind = Literal["power", "water", "telecom", "road"]
+BaseKind = Literal["fire", "ems", "police", "power", "water", "telecom", "road"]
 DamageState = Literal["slight", "moderate", "extensive", "complete"]
 
 
 class DepotSpec(SpecModel):
-    """A depot the map lacks: ``{kind: power, at: [lon, lat], crews: 2, name: ...}``."""
+    """A depot or station the map lacks: ``{kind: power, at: [lon, lat], crews: 2, name: ...}``.
 
-    kind: DepotKind
+    ``kind`` is the kind of crew it bases: a utility or road depot, or a fire, ems or police station that OSM does
+    not map (without one, that kind's incidents have no crew).
+    """
+
+    kind: BaseKind
     at: list[float] = Field(min_length=2, max_length=2, description="[longitude, latitude] in degrees")
     crews: int = Field(2, ge=0, le=200)
     name: str = ""
