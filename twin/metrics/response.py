@@ -8,8 +8,9 @@
 * utilisation of a crew kind = busy time / (crews x time run) (busy from leaving the post to being back at it);
 * rescues not reached before the water reached 1.5 m (issue 17; the depth above which people need rescue,
   DESIGN.md "Buildings in water"): rescue incidents whose place had 1.5 m of water (``deadline_s``) before their
-  crew arrived, or whose crew had not arrived by the end; those already at 1.5 m when asked (people at home
-  call when the water at their floor passes 1.5 m; trapped walkers call earlier) are counted apart, since no
+  crew arrived, or whose crew had not arrived by the end; those already at 1.5 m when asked (people indoors ask
+  from 0.5 m when they have no way out, :mod:`twin.residents.trigger`, but water that rises past 1.5 m within a
+  step, or cuts the last way out only then, makes the request and the deadline one) are counted apart, since no
   crew could have been first.
 """
 

@@ -7,9 +7,10 @@
 * Velocity at a person (:mod:`twin.residents.velocity`, Manning on the water-surface slope): 0 indoors at home,
   else that of their node's cell (a walker on a link: the fastest along it). Each person keeps the deepest water
   and the fastest flow they were in; ``people.parquet`` gives them and their ARR 2019 hazard class.
-* Exposed: depth above 0.5 m; needing rescue: above 1.5 m, or a walker trapped by water (DESIGN.md "Buildings
-  in water"). Each person's first need of rescue is logged as a ``rescue_request`` (one event per place and
-  step, with the count), for the crews issue to serve.
+* Exposed: depth above 0.5 m (DESIGN.md "Buildings in water"). Who needs rescue is the rule of
+  :mod:`twin.residents.trigger` (indoors above 0.5 m with no safe way out, or above 1.5 m; walkers in water unsafe
+  for their group, or trapped for 15 min); each person's first need of rescue becomes a request
+  (:mod:`twin.residents.rescues`).
 * Screening casualty (labelled as screening): a walker in water at least 1 m deep for 120 s in a row, the
   pedestrian rule of the Seaside, Oregon testbed's evacuation model (Mostafizi, Wang, Cox, Cramer & Dong 2017,
   "Agent-based tsunami evacuation modeling of unplanned network disruptions", Natural Hazards 88).
@@ -74,19 +75,23 @@ def note_peaks(people: PeopleState, depth_m: np.ndarray, velocity_mps: np.ndarra
 
 
 def accumulate(
-    people: PeopleState, depth_m: np.ndarray | None, served: dict[str, np.ndarray], dt_s: float
+    people: PeopleState,
+    depth_m: np.ndarray | None,
+    in_need: np.ndarray,
+    served: dict[str, np.ndarray],
+    dt_s: float,
 ) -> np.ndarray:
     """Update exposure, rescue and service counters for a step of ``dt_s`` (``depth_m`` None: no water
-    anywhere); return who newly needs rescue."""
+    anywhere; ``in_need``: who needs rescue now, :func:`twin.residents.trigger.in_need`); return who newly needs
+    rescue."""
     step = np.float32(dt_s)
     present = (people.status != DRIVING) & (people.status != ELSEWHERE)
+    people.need_rescue[:] = present & in_need
     if depth_m is None:
         people.exposed[:] = False
-        people.need_rescue[:] = present & people.trapped
         people.deep_s[:] = 0.0
     else:
         people.exposed[:] = present & (depth_m > EXPOSED_M)
-        people.need_rescue[:] = present & ((depth_m > RESCUE_M) | people.trapped)
         np.add(people.exposure_s, step, out=people.exposure_s, where=people.exposed)
         deep = (people.status == WALKING) & (depth_m >= CASUALTY_DEPTH_M)
         people.deep_s[:] = np.where(deep, people.deep_s + step, np.float32(0.0))

@@ -102,8 +102,10 @@ def _movement(phase: AssumingPhase) -> list[str]:
         "for everyone, classed by depth alone (the flood model gives no velocity)",
         cars,
         "exposure: depth at the person's floor (3 m per floor; work, school and shelters on the ground floor) or "
-        "on the street above 0.5 m; rescue needed above 1.5 m or when trapped by water; casualties are a "
-        "screening count (walkers in >= 1 m of water for 120 s)",
+        "on the street above 0.5 m; casualties are a screening count (walkers in >= 1 m of water for 120 s)",
+        "rescue needed indoors above 0.5 m at the floor with no walk route safe for the person's group (they stay "
+        "in and wait), or above 1.5 m; on foot in water of an ARR 2019 class unsafe for their group, or after "
+        f"{phase.options.trapped_wait_s / 60:g} min with no safe route on (assumed: residents.trapped_wait)",
         "rescue requests: one per building or walkable node and step with people newly needing rescue; with crews, "
         f"a rescue incident at the nearest drivable node, {rescues.SETUP_S / 60:g} min on scene plus "
         f"{rescues.PER_PERSON_S / 60:g} min per person (assumed); the people a crew brings out leave the model",

@@ -49,8 +49,11 @@ class PeopleState:
         The deepest water and the fastest flow the person has been in (at their floor indoors, where velocity
         is 0; on the street or their link outdoors).
     exposed, need_rescue, trapped, rescue_asked, ever_rescue, casualty, home_wet_s
-        Now exposed / needing rescue / trapped walker; rescue already requested; ever needed rescue;
-        screening casualty; when water first reached the home (NaN never).
+        Now exposed / needing rescue (:mod:`twin.residents.trigger`) / trapped walker (no safe route on);
+        rescue already requested; ever needed rescue; screening casualty; when water first reached the home (NaN
+        never).
+    trapped_since_s
+        When a walker trapped now was first found trapped, in a row (NaN: not trapped now).
     rescue_ref, rescued_s
         Number of the person's last rescue request (-1: none; :mod:`twin.residents.rescues`), and when a crew
         brought them out of the water (NaN: never).
@@ -79,6 +82,7 @@ class PeopleState:
     exposed: np.ndarray
     need_rescue: np.ndarray
     trapped: np.ndarray
+    trapped_since_s: np.ndarray
     rescue_asked: np.ndarray
     ever_rescue: np.ndarray
     casualty: np.ndarray
@@ -115,6 +119,7 @@ class PeopleState:
             exposed=np.zeros(n, dtype=bool),
             need_rescue=np.zeros(n, dtype=bool),
             trapped=np.zeros(n, dtype=bool),
+            trapped_since_s=_times(n),
             rescue_asked=np.zeros(n, dtype=bool),
             ever_rescue=np.zeros(n, dtype=bool),
             casualty=np.zeros(n, dtype=bool),

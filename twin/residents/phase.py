@@ -13,9 +13,13 @@ One step of dt, after the hazards and lifelines of the step (all arrays, no loop
    traffic model's reports say which arrived and which were stranded (:mod:`twin.residents.cars`); people in a
    shelter a command closed leave it for the next shelter with room, or elsewhere
    (:meth:`ResidentsPhase._leave_closed`);
-4. exposure, rescue needs and services gone without are counted (:mod:`twin.residents.needs`); people newly
-   needing rescue make requests, reported to the crews when the scenario has them, and the people of requests
-   a crew has worked are brought out (:mod:`twin.residents.rescues`).
+4. exposure, rescue needs and services gone without are counted (:mod:`twin.residents.needs`); who needs
+   rescue is :mod:`twin.residents.trigger`'s rule (indoors in water with no safe way out, walkers in unsafe water
+   or trapped for a while); people newly needing rescue make requests, reported to the crews when the scenario
+   has them, and the people of requests a crew has worked are brought out (:mod:`twin.residents.rescues`).
+
+People ready to leave on foot with no walk route safe for their group stay in until one opens
+(:func:`twin.residents.trigger.way_out`).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from scipy.spatial import cKDTree
 from twin.atomic import write_json_atomic, write_parquet_atomic
 from twin.city.build import City
 from twin.registry import REGISTRY, EventKindInfo
-from twin.residents import cars, decision, door, needs, rescues
+from twin.residents import cars, decision, door, needs, rescues, trigger
 from twin.residents.areas import WarningAreas, siren_pairs
 from twin.residents.changes import DrillChanges
 from twin.residents.metrics import residents_metrics
@@ -389,6 +393,9 @@ class ResidentsPhase(Phase):
         idx = np.flatnonzero(ready)
         if not len(idx):
             return
+        idx = idx[self._can_leave(idx, routes, state)]
+        if not len(idx):
+            return
         s = self.shelters.count
         target = np.full(len(idx), s, dtype=np.int64)
         sheltering = (self.u_shelter[pop.household[idx]] < self.options.shelter_share) & (s > 0)
@@ -466,6 +473,13 @@ class ResidentsPhase(Phase):
             }
             ctx.log(ctx.clock_s, "leave_shelter", str(names[k]), "shelter closed", details)
 
+    def _can_leave(self, idx: np.ndarray, routes: Routes, state: SimState) -> np.ndarray:
+        """Of the people ``idx`` ready to leave, those who can: by car (their household has one and their street is
+        passable) or on foot by a route safe for their group; the others stay in (mask over ``idx``)."""
+        p = self.people
+        drive = self.population.car[idx] & cars.passable(self.city, state, self.places.drive_node[p.node[idx]])
+        return np.asarray(drive | trigger.way_out(routes, p.node[idx], self.safety[idx], p.status[idx] == SHELTER))
+
     def _start_cars(self, ctx: StepContext, idx: np.ndarray, end_node: np.ndarray) -> None:
         """Hand one car per household and origin to traffic; it leaves when the household's delay is over (at the
         earliest now: the traffic phase drives it within this step)."""
@@ -538,7 +552,7 @@ class ResidentsPhase(Phase):
         if water_changed:  # homes get wet only when the water changes
             p.home_wet_s[(view.home_ground > 0) & np.isnan(p.home_wet_s)] = t
         depth, velocity = (None, None) if view.dry else self._person_water()
-        fresh = needs.accumulate(p, depth, served, dt_s)
+        fresh = needs.accumulate(p, depth, self._in_need(t, depth, velocity), served, dt_s)
         if depth is not None and velocity is not None:
             needs.note_peaks(p, depth, velocity)
         self._request_rescues(ctx, t, fresh)
@@ -551,6 +565,26 @@ class ResidentsPhase(Phase):
             node = self.shelters.node
             working = served["power"][node] & served["water"][node]
             self.q_shelter[0] = self.shelters.capacity[working].sum() / max(1, self.shelters.capacity.sum())
+
+    def _in_need(self, t: float, depth: np.ndarray | None, velocity: np.ndarray | None) -> np.ndarray:
+        """Who needs rescue now (:func:`twin.residents.trigger.in_need`); nobody while the city is dry."""
+        p = self.people
+        trigger.note_trapped(p.trapped_since_s, p.trapped & (p.status == WALKING), t)
+        if depth is None or velocity is None:
+            return np.zeros(len(p.status), dtype=bool)
+        indoors = (p.status == HOME) | (p.status == WORK) | (p.status == SHELTER)
+        no_way_out = np.zeros(len(p.status), dtype=bool)
+        wet = np.flatnonzero(indoors & (depth > needs.EXPOSED_M) & (depth <= needs.RESCUE_M))
+        if len(wet):  # route trees only when someone indoors stands in water
+            routes = self._routes_now(self.view.node_depth, self.view.unsafe)
+            no_way_out[wet] = ~trigger.way_out(routes, p.node[wet], self.safety[wet], p.status[wet] == SHELTER)
+        walking = p.status == WALKING
+        unsafe_here = np.zeros(len(p.status), dtype=bool)
+        walkers = np.flatnonzero(walking & (depth > 0))
+        classes = hazard_class(depth[walkers], velocity[walkers])
+        unsafe_here[walkers] = classes >= trigger.UNSAFE_CLASS[self.safety[walkers]]
+        wait = float(self.options.trapped_wait_s)
+        return trigger.in_need(depth, indoors, no_way_out, walking, unsafe_here, p.trapped_since_s, t, wait)
 
     def _ground(self) -> tuple[np.ndarray, float]:
         """The ground the water's velocity is taken over: the City's elevation grid and its cell size."""

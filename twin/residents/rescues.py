@@ -1,18 +1,20 @@
 """Rescue requests: people needing rescue become the crews' incidents, and leave the water when a crew has come.
 
-* **Requests.** In each step, every place with people newly needing rescue (:mod:`twin.residents.needs`: above
-  1.5 m of water at their floor or on the street, or walkers trapped by water) makes one request, numbered in
-  order (``people.parquet``'s ``rescue_request``); a place is the building of people at home, else the walkable
-  node where they are. Each request is logged as a ``rescue_request`` event and, when the scenario has crews, is
-  reported to them (``ctx.services["crews"]``) as one ``rescue`` incident at the drivable node nearest the place:
-  a home's drivable node from the City, a walkable node's nearest drivable node (both looked up once, at the
-  start). Without crews, requests are logged and counted only.
+* **Requests.** In each step, every place with people newly needing rescue (:mod:`twin.residents.trigger`: indoors
+  above 0.5 m at their floor with no safe way out or above 1.5 m, walkers in water unsafe for their group or trapped
+  for 15 min) makes one request, numbered in order (``people.parquet``'s ``rescue_request``); a place is the building
+  of people at home, else the walkable node where they are. Each request is logged as a ``rescue_request`` event and,
+  when the scenario has crews, is reported to them (``ctx.services["crews"]``) as one ``rescue`` incident at the
+  drivable node nearest the place: a home's drivable node from the City, a walkable node's nearest drivable node (both
+  looked up once, at the start). Without crews, requests are logged and counted only.
 * **Time on scene** (assumed; no source gives flood-rescue times on scene per incident and person): 15 min to
   reach the people and set up (a boat or ladder in the water), plus 5 min per person brought out:
   ``work = 900 s + 300 s x people``.
 * **Deadline.** When the water at any person of a request first stands above 1.5 m, the crews are told: the
-  request's place has turned life-threatening then (``incidents.parquet``'s ``deadline_s``). People at home ask
-  when the water at their floor passes 1.5 m, so their deadline is their request; trapped walkers ask earlier.
+  request's place has turned life-threatening then (``incidents.parquet``'s ``deadline_s``). It is the time the
+  water is found there, not a forecast (the hazards publish no forecast of the depth at a building yet). People
+  indoors with no way out ask from 0.5 m, so a crew can be there before the deadline; only those whose floor went
+  from under 0.5 m to over 1.5 m within one step, or who had a way out until then, ask at their deadline.
 * **Rescued.** When the crew's time on scene ends, the people of the request who still need rescue are brought
   out of the water and out of the model (status ``elsewhere``, ``rescued_s`` set, no shelter place taken): the
   rescue service takes them to care, a shelter or family, and the model does not follow them. People of the

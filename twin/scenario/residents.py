@@ -105,6 +105,11 @@ class ResidentsSpec(SpecModel):
         le=20_000,
         description="evacuees to friends, family or hotels stay more than this far (m) from the hazard area",
     )
+    trapped_wait_s: PositiveDuration = Field(
+        900.0,
+        alias="trapped_wait",
+        description="a walker with no safe route on asks for rescue after being trapped this long (assumed 15 min)",
+    )
 
 
 class _WithResidents(Protocol):
