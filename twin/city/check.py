@@ -3,17 +3,18 @@
 A short list, in five parts:
 
 * **lacks**: what the map does not hold (buildings, hospitals, beds, shelters, fire stations, substations, named
-  rivers);
-* **synthesised**: the lifeline components the build made up where OSM maps none, with the people each serves,
-  and *single points*: one component serving more than :data:`SINGLE_POINT_SHARE` of the residents (a
-  substation's feeder zone, a pressure zone's pump or tank, a cell site that is the only one in range);
+  rivers, sirens);
+* **synthesised**: the lifeline components the build made up where OSM maps none, with the people each serves, the
+  sirens the warnings synthesise where OSM maps no ``emergency=siren`` (:mod:`twin.city.sirens`), and *single points*:
+  one component serving more than :data:`SINGLE_POINT_SHARE` of the residents (a substation's feeder zone, a pressure
+  zone's pump or tank, a cell site that is the only one in range);
 * **hazard-prone**: facilities and components standing where the height above the nearest drainage (HAND)
   is below :data:`HAND_FLOOD_M`, the floodplain class of Nobre et al. (2011, "Height Above the Nearest
   Drainage - a hydrologically relevant new terrain model", J. Hydrology 404:13-29: below about 5 m the water
   table is near the surface and the ground floods), or on slopes of at least :data:`STEEP_DEG` (the shallow
   landslide threshold of the landslide model's default ``min_slope_deg``);
-* **coverage gaps**: residents without a cell site in range, homes and facilities further than
-  :data:`ROAD_GAP_M` from a drivable road (an access road missing from the extract);
+* **coverage gaps**: residents without a cell site in range or beyond every mapped siren's range, homes and
+  facilities further than :data:`ROAD_GAP_M` from a drivable road (an access road missing from the extract);
 * **DEM**: its cell size against the town's street scale (the median drivable link).
 
 The shares and thresholds are screening rules for reading results, not model parameters: the build and runs
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from twin.city.build import City
+from twin.city.sirens import SIREN_RANGE_M, SIREN_SPACING_M, hearing, sirens_of
 
 #: A component whose failure alone would cut off more than this share of the residents is a single point.
 SINGLE_POINT_SHARE = 1 / 3
@@ -72,6 +74,7 @@ def check_city(city: City) -> list[Finding]:
         *_single_points(city),
         *_hazard_prone(city),
         *_coverage(city),
+        *_sirens(city),
         *_dem(city),
     ]
 
@@ -264,6 +267,29 @@ def _coverage(city: City) -> list[Finding]:
             f"{row['drive_distance_m']:,.0f} m from a drivable road"
         )
     return [Finding("coverage", text) for text in out]
+
+
+def _sirens(city: City) -> list[Finding]:
+    """Synthesised sirens (lacks, synthesised) or the residents out of range of every mapped one (coverage)."""
+    sirens = sirens_of(city)
+    population = city.homes["population"].to_numpy(float)
+    hears = hearing(sirens, np.ones(city.walk.n_nodes, dtype=bool))[city.homes["walk_node"].to_numpy(np.int64)]
+    total = float(city.population)
+    if sirens.assumed:
+        return [
+            Finding("lacks", "no outdoor warning sirens (OSM emergency=siren): the warnings synthesise them"),
+            Finding(
+                "synthesised",
+                f"sirens: {sirens.count} on a {SIREN_SPACING_M / 1000:g} km grid over the homes, each heard within "
+                f"{SIREN_RANGE_M:g} m (FEMA CPG 1-17) and sounding while its power zone has power: "
+                f"{_people(population[hears].sum(), total)} within hearing",
+            ),
+        ]
+    if hears.all():
+        return []
+    far = population[~hears].sum()
+    text = f"{_people(far, total)} are beyond {SIREN_RANGE_M:g} m of every siren ({sirens.count} mapped)"
+    return [Finding("coverage", text)]
 
 
 def _dem(city: City) -> list[Finding]:

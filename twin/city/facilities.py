@@ -85,6 +85,7 @@ RULES: list[Rule] = [
     ("school", "facility", _is("amenity", "school")),
     ("sports_hall", "facility", lambda t: t.get("leisure") == "sports_hall" or t.get("building") == "sports_hall"),
     ("sports_centre", "facility", _is("leisure", "sports_centre")),
+    ("siren", "facility", _is("emergency", "siren")),  # outdoor warning sirens (twin.city.sirens)
     ("plant", "power", _is("power", "plant")),
     ("substation", "power", _is("power", "substation")),
     ("transformer", "power", _is("power", "transformer")),

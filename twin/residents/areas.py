@@ -1,14 +1,11 @@
-"""Warning areas as masks over walkable nodes, sirens, and when each warning is sent.
+"""Warning areas as masks over walkable nodes.
 
 An area is named zones (city.yaml population areas; a node belongs to the nearest area centre, as homes do), a
 polygon (lon, lat), a flood-depth forecast, or the whole city. A forecast spreads the given stage above the
 drainage network by HAND (height above nearest drainage, Nobre et al. 2011; ``City.hydrology.hand_m``): the
 forecast depth of a cell is ``stage - HAND``, and the area is where it exceeds ``depth_above_m``.
 
-Sirens: the compiled City does not hold OSM ``emergency=siren`` nodes yet, so sirens are synthesised (assumed)
-on a grid of :data:`SIREN_SPACING_M` over the homes, each heard within :data:`SIREN_RANGE_M` (a typical
-electronic outdoor siren's 70 dB contour; FEMA CPG 1-17, Outdoor Warning Systems Guide, 1980) and working
-while its node's power zone has power.
+Sirens are :mod:`twin.city.sirens`'s (OSM ``emergency=siren``, else synthesised).
 """
 
 from __future__ import annotations
@@ -18,15 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from pyproj import Transformer
-from scipy.spatial import cKDTree
 
 from twin.city.build import City
 from twin.errors import ScenarioError
 from twin.residents.places import Places
 from twin.scenario.residents import WarningSpec
-
-SIREN_SPACING_M = 1000.0
-SIREN_RANGE_M = 700.0
 
 
 @dataclass(frozen=True)
@@ -84,23 +77,3 @@ def _in_polygon(city: City, places: Places, polygon: list[tuple[float, float]]) 
     shape = shapely.Polygon(np.column_stack([x, y]))
     nodes = city.walk.nodes
     return shapely.contains_xy(shape, nodes["x"].to_numpy(float), nodes["y"].to_numpy(float))
-
-
-def siren_pairs(city: City) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Synthesised sirens: their walkable nodes, and the (node, siren) pairs of nodes that hear each."""
-    homes = city.homes
-    nodes = city.walk.nodes
-    xy = nodes[["x", "y"]].to_numpy(float)
-    if not len(homes):
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    hx, hy = homes["x"].to_numpy(float), homes["y"].to_numpy(float)
-    gx = np.arange(hx.min(), hx.max() + SIREN_SPACING_M, SIREN_SPACING_M)
-    gy = np.arange(hy.min(), hy.max() + SIREN_SPACING_M, SIREN_SPACING_M)
-    grid = np.column_stack([a.ravel() for a in np.meshgrid(gx, gy)])
-    near_home = cKDTree(np.column_stack([hx, hy])).query(grid)[0] <= SIREN_SPACING_M / 2
-    siren_node = np.unique(cKDTree(xy).query(grid[near_home])[1])
-    hear = cKDTree(xy).query_ball_point(xy[siren_node], SIREN_RANGE_M)
-    counts = np.array([len(h) for h in hear], dtype=np.int64)
-    pair_siren = np.repeat(np.arange(len(siren_node)), counts)
-    pair_node = np.concatenate([np.asarray(h, np.int64) for h in hear]) if len(hear) else np.zeros(0, np.int64)
-    return siren_node.astype(np.int64), pair_node, pair_siren

@@ -8,6 +8,7 @@ from typing import Protocol
 import numpy as np
 
 from twin.city.build import City
+from twin.city.sirens import SIREN_RANGE_M, SIREN_SPACING_M, Sirens
 from twin.residents import rescues
 from twin.residents.decision import DELAY_DEFAULTS_S
 from twin.residents.population import GROUPS, Population, is_daytime
@@ -26,7 +27,7 @@ class AssumingPhase(Protocol):
     warnings: list[WarningSpec]
     population: Population
     shelters: Shelters
-    siren_node: np.ndarray
+    sirens: Sirens
 
 
 def residents_assumptions(phase: AssumingPhase) -> list[str]:
@@ -64,9 +65,18 @@ def _warnings(phase: AssumingPhase) -> list[str]:
         f"warnings: logistic diffusion per channel (Rogers & Sorensen 1991): {curves}; cell broadcast needs a "
         "working cell site in range, sirens power at the siren, TV/radio power where people are; word of mouth "
         "spreads among people at the same walkable node",
-        f"warnings: {len(phase.siren_node)} sirens synthesised (assumed) on a 1 km grid over the homes, heard "
-        "within 700 m: OSM emergency=siren nodes are not in the compiled City",
+        _sirens(phase.sirens),
     ]
+
+
+def _sirens(sirens: Sirens) -> str:
+    heard = f"heard within {SIREN_RANGE_M:g} m (FEMA CPG 1-17), sounding while their node's power zone has power"
+    if sirens.assumed:
+        return (
+            f"warnings: {sirens.count} sirens synthesised (assumed) on a {SIREN_SPACING_M / 1000:g} km grid over the "
+            f"homes, {heard}: the map has no OSM emergency=siren"
+        )
+    return f"warnings: {sirens.count} sirens from OSM (emergency=siren), {heard}"
 
 
 def _behaviour(phase: AssumingPhase) -> list[str]:

@@ -34,9 +34,10 @@ from scipy.spatial import cKDTree
 
 from twin.atomic import write_json_atomic, write_parquet_atomic
 from twin.city.build import City
+from twin.city.sirens import hearing, sirens_of
 from twin.registry import REGISTRY, EventKindInfo
 from twin.residents import cars, decision, door, needs, rescues, trigger
-from twin.residents.areas import WarningAreas, siren_pairs
+from twin.residents.areas import WarningAreas
 from twin.residents.changes import DrillChanges
 from twin.residents.metrics import residents_metrics
 from twin.residents.notes import residents_assumptions
@@ -90,7 +91,7 @@ class ResidentsPhase(Phase):
         self.reader = ServiceReader(city, self.places, tau, every)
         self.graph = WalkGraph.of(city)
         self.areas = WarningAreas.resolve(city, self.places, self.warnings)
-        self.siren_node, self.siren_pair_node, self.siren_pair_siren = siren_pairs(city)
+        self.sirens = sirens_of(city)
         self.shelters = _shelters(city, self.places)
         self.zone_xy = _zone_xy(city)
         self.shelter_xy = _shelter_rows(city)[["x", "y"]].to_numpy(float)
@@ -195,13 +196,10 @@ class ResidentsPhase(Phase):
 
     def reachable(self, served: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Per channel and walkable node: whether the channel can reach someone there now."""
-        hears = np.zeros(self.graph.n_nodes, dtype=bool)
-        powered = served["power"][self.siren_node]
-        hears[self.siren_pair_node[powered[self.siren_pair_siren]]] = True
         everywhere = np.ones(self.graph.n_nodes, dtype=bool)
         return {
             "cell_broadcast": served["telecom"],
-            "siren": hears,
+            "siren": hearing(self.sirens, served["power"]),
             "tv_radio": served["power"],
             "door_to_door": everywhere,
             "word_of_mouth": everywhere,

@@ -67,6 +67,7 @@ POINT_STYLES: dict[str, PointStyle] = {
     "school": PointStyle("school", "p", "#c9b23a", 5.0, edge="#6b5c10", zorder=8.5),
     "sports_hall": PointStyle("sports hall / centre", "h", "#8fbf7f", 5.0, edge="#3d6b30", zorder=8.4),
     "sports_centre": PointStyle("sports hall / centre", "h", "#8fbf7f", 5.0, edge="#3d6b30", zorder=8.4),
+    "siren": PointStyle("warning siren", "X", "#e6ab02", 6.0, edge="black", zorder=8.9),
     "plant": PointStyle("power plant", "*", "#7b3294", 11.0, edge="black", zorder=8.8),
     "substation": PointStyle("substation", "s", "#7b3294", 7.5, edge="black", zorder=8.8),
     "transformer": PointStyle("transformer", "D", "#b07cc6", 4.5, edge="#4a1a5e", zorder=8.6),
