@@ -162,3 +162,23 @@ def test_people_with_a_dry_street_wade_out_rather_than_ask_below_one_and_a_half(
 def test_the_trapped_wait_is_a_scenario_option(tmp_path: Path, wait: str) -> None:
     spec = _scenario(tmp_path, {}, residents={"trapped_wait": wait})
     assert spec.residents is not None and spec.residents.trapped_wait_s == {"5min": 300.0, "1h": 3600.0}[wait]
+
+
+def test_people_ready_to_leave_with_no_safe_way_out_and_no_car_stay_in(andorra_city: City, tmp_path: Path) -> None:
+    # Everyone who sees water decides to leave (intercept +30); those of the building whose street is under 1.3 m
+    # have no walk route safe for anyone: without a car they stay at home and wait, never walk into the water.
+    spec = _scenario(tmp_path, ONLY_FIRE, residents={"decision": {"intercept": 30.0}}, duration="1h")
+    model = CityModel(andorra_city, spec)
+    residents = _residents(model)
+    building, _ = _building(andorra_city, model)
+    pop = residents.population
+    node = int(np.bincount(pop.home_node[pop.home_building == building]).argmax())
+    graph = residents.graph
+    links = np.flatnonzero(graph.src == node)
+    cells = np.unique(np.concatenate([graph.cell[np.isin(graph.cell_edge, links)], [residents.places.cell[node]]]))
+    model.add_phase(FloodAroundOneBuilding(building, cells[cells >= 0]))
+    model.run()
+    p = residents.people
+    inside = np.flatnonzero((pop.home_building == building) & ~pop.car)
+    assert len(inside) and np.isfinite(p.decided_s[inside]).all() and (p.depart_s[inside] < model.clock_s).all()
+    assert (p.status[inside] == HOME).all() and np.isnan(p.left_s[inside]).all()
