@@ -11,10 +11,11 @@ import pytest
 
 from tests.test_crews import ONLY_FIRE, _crews, _scenario
 from tests.test_rescues import STAYING, _building, _residents
+from tests.test_residents import _tiny_population
 from twin.city.build import City
 from twin.metrics.response import rescue_metrics
 from twin.residents import trigger
-from twin.residents.people import HOME
+from twin.residents.people import HOME, PeopleState
 from twin.residents.walking import ADULTS, VULNERABLE, Routes
 from twin.sim.model import CityModel
 from twin.sim.phase import Phase, StepContext
@@ -182,3 +183,12 @@ def test_people_ready_to_leave_with_no_safe_way_out_and_no_car_stay_in(andorra_c
     inside = np.flatnonzero((pop.home_building == building) & ~pop.car)
     assert len(inside) and np.isfinite(p.decided_s[inside]).all() and (p.depart_s[inside] < model.clock_s).all()
     assert (p.status[inside] == HOME).all() and np.isnan(p.left_s[inside]).all()
+
+
+def test_a_checkpoint_from_before_the_trapped_time_restores_with_nobody_trapped_yet() -> None:
+    people = PeopleState.start(_tiny_population(3))
+    arrays = people.arrays()
+    del arrays["trapped_since_s"]
+    restored = PeopleState.from_arrays(arrays)
+    assert np.isnan(restored.trapped_since_s).all() and restored.trapped_since_s.dtype == np.float32
+    assert restored.status.tolist() == people.status.tolist()

@@ -138,5 +138,8 @@ class PeopleState:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> PeopleState:
-        """Rebuild from :meth:`arrays` (copies)."""
-        return cls(**{f.name: np.array(arrays[f.name]) for f in fields(cls)})
+        """Rebuild from :meth:`arrays` (copies). A checkpoint written before ``trapped_since_s`` existed restores
+        with nobody trapped yet (a trapped walker's wait starts again)."""
+        given = dict(arrays)
+        given.setdefault("trapped_since_s", _times(len(given["status"])))
+        return cls(**{f.name: np.array(given[f.name]) for f in fields(cls)})
