@@ -12,7 +12,7 @@
 * **Routes.** Each step, shortest-path trees (scipy Dijkstra, symmetric graph: people walk both ways) to every
   shelter and to the nearest place to stay (``safe``) are built over the links safe for each of the two groups,
   so walkers reroute around unsafe links; a walker whose link turns unsafe under them stops there, and one with no safe
-  route waits where they are: both are *trapped* (they need rescue).
+  route waits where they are: both are *trapped* (when they need rescue: :mod:`twin.residents.trigger`).
 """
 
 from __future__ import annotations
