@@ -39,7 +39,7 @@ from twin.lifelines.networks import LifelineNetworks, build_lifelines, synthesis
 from twin.lifelines.weak_points import WARNING_PREFIX, HandAt, weak_points
 
 # Bump when the build's output changes, so stale caches are rebuilt.
-BUILD_VERSION = "9"
+BUILD_VERSION = "10"
 CACHE_FOLDER = ".cache"
 
 Progress = Callable[[str], None]
