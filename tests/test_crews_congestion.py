@@ -3,14 +3,20 @@ on a hand-computed queue: a crew behind it on the short route is passed over for
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests.test_crews import ONLY_FIRE, Reports, _crews, _fire_station_node, _scenario, _school_nodes, _times_from
 from tests.test_traffic import od
+from twin.city.build import City
 from twin.crews.policies import DispatchView, NearestAvailable
 from twin.crews.travel import RoadGraph, Roads, class_factor, queue_delays_s
+from twin.sim.model import CityModel
 from twin.traffic.demand import TrafficOptions
+from twin.traffic.engine import TrafficPhase
 from twin.traffic.network import TrafficNetwork
 from twin.traffic.service import TrafficService
 from twin.traffic.sim import TrafficSim
@@ -116,3 +122,46 @@ def test_emergency_and_utility_crews_take_different_paths_past_the_same_queue() 
     roads = Roads(graph, np.ones(3), np.zeros(3, dtype=bool), np.array([155.0, 80.0, 80.0]))
     times = roads.pair_times(np.array([0, 0]), np.array([1]), np.array([FIRE, class_factor("power")]))
     assert times[:, 0].tolist() == pytest.approx([160.0 / FIRE, 155.0], rel=1e-12)
+
+
+class JammedService(TrafficService):
+    """The engine's traffic service, reporting ``extra_s`` more on some links than the traffic model sees: a jam
+    only dispatch sees (the roads stay empty, so the crews' drives are at free flow), to test the wiring."""
+
+    def __init__(self, sim: TrafficSim, links: np.ndarray, extra_s: float) -> None:
+        super().__init__(sim)
+        self.links, self.extra_s = links, extra_s
+
+    def link_times_s(self) -> np.ndarray:
+        times = super().link_times_s()
+        times[self.links] += self.extra_s
+        return times
+
+
+def test_in_the_engine_dispatch_takes_the_traffic_services_link_times(andorra_city: City, tmp_path: Path) -> None:
+    city = andorra_city
+    station = _fire_station_node(city)
+    depot = int(city.facilities.loc[city.facilities["kind"] == "hospital", "drive_node"].iloc[0])
+    from_station, from_depot = _times_from(city, station), _times_from(city, depot)
+    place = min(
+        (n for n in _school_nodes(city) if n in from_station and n in from_depot and n not in (station, depot)),
+        key=lambda n: from_station[n] - from_depot[n],
+    )
+    assert from_station[place] < from_depot[place]  # at free flow the station's engine is nearer
+    nodes = city.drive.nodes
+    crews = {
+        **ONLY_FIRE,
+        "depots": [{"kind": "fire", "at": [float(nodes["lon"].iloc[depot]), float(nodes["lat"].iloc[depot])]}],
+    }
+    model = CityModel(city, _scenario(tmp_path, crews, duration="1h", traffic={}))
+    phase = model.phases["traffic"][0]
+    assert isinstance(phase, TrafficPhase)
+    leaving = np.flatnonzero(city.drive.links["src"].to_numpy() == station)
+    model.services["traffic"] = JammedService(phase.sim, leaving, 3600.0)  # an hour's queue out of the station
+    model.add_phase(Reports([(120.0, place, 1)]))
+    model.run()
+    crews_phase = _crews(model)
+    assert [c.node for c in crews_phase.crews][:1] == [station] and crews_phase.crews[1].home == depot
+    row = crews_phase.incidents_frame().iloc[0]
+    assert row["crew"] == 1  # the depot's engine, farther but not behind the jam
+    assert row["travel_s"] == pytest.approx(from_depot[place] / FIRE, rel=1e-9)  # empty roads: free flow / 1.2
