@@ -208,9 +208,10 @@ class Roads:
         ``origins[i]`` to each destination (``inf``: no way)."""
         origins = np.asarray(origins, dtype=np.int64)
         factors = np.broadcast_to(np.asarray(factors, dtype=np.float64), origins.shape)
+        if self.delay_s is None:  # one search for every class: the same paths, times over the factor
+            return np.asarray(self.network(1.0).pair_times(origins, destinations) / factors[:, None])
         out = np.empty((len(origins), len(destinations)))
         for factor in np.unique(factors).tolist():
             rows = factors == factor
-            times = self.network(factor).pair_times(origins[rows], destinations)
-            out[rows] = times / factor if self.delay_s is None else times
+            out[rows] = self.network(factor).pair_times(origins[rows], destinations)
         return out
