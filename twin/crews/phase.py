@@ -20,10 +20,11 @@ Each step, at its end time ``t``:
 5. idle crews away from their post drive back.
 
 How a crew travels depends on the run. With a traffic phase (a ``traffic`` section, or residents), every drive
-is a trip of the traffic model (:mod:`twin.crews.driving`): the path times above only choose the crew, and the
-arrival, slowed by queues and stopped by closures like everyone's, is the traffic model's; the ``crew_done``
-event is queued when the arrival is reported (at most one step later, at the arrival's own time). Without one,
-a crew arrives after its path time (no congestion). ``assumptions.json`` says which.
+is a trip of the traffic model (:mod:`twin.crews.driving`): the path times above, which then include each link's
+current queue delay as the traffic model's route choice sees it (:class:`~twin.crews.travel.Roads`), only choose
+the crew, and the arrival, slowed by queues and stopped by closures like everyone's, is the traffic model's; the
+``crew_done`` event is queued when the arrival is reported (at most one step later, at the arrival's own time).
+Without one, a crew arrives after its path time (no congestion). ``assumptions.json`` says which.
 
 The ``crew_done`` event fires in the step that reaches its time, before the phases, so the lifelines phase sees
 the repaired component in that same step: the engine's :meth:`~twin.sim.model.CityModel.repair` clears the damage
@@ -57,7 +58,7 @@ from twin.crews.policies import (
     make_policy,
 )
 from twin.crews.restoration import MEDICAL_SOURCE, clearance_s, draw_truncated_normal, restoration_s
-from twin.crews.travel import EMERGENCY_SPEED_FACTOR, Network, RoadGraph, class_factor
+from twin.crews.travel import EMERGENCY_SPEED_FACTOR, RoadGraph, Roads, class_factor
 from twin.errors import ScenarioError
 from twin.hazards.gridindex import point_cells
 from twin.metrics.response import response_metrics
@@ -190,6 +191,14 @@ class CrewsPhase(Phase):
         self.service = cast("TrafficService | None", service)
         return self.service
 
+    def _roads(self, ctx: StepContext, traffic: TrafficService | None) -> Roads:
+        """The network now, for one decision round: hazards' speed factors and closures from the state and, in a
+        run with traffic, each link's current queue delay from the traffic model (its route choice's link times,
+        :meth:`~twin.traffic.service.TrafficService.link_times_s`), so a crew behind a jam is not taken for near."""
+        state = ctx.state
+        congested = None if traffic is None else traffic.link_times_s()
+        return Roads(self.graph, state.link_speed_factor, state.link_closed(), congested)
+
     def _decide(self, ctx: StepContext, now: float, forced: list[Event], traffic: TrafficService | None) -> None:
         """Forced dispatches, the policy's dispatch, and idle crews away from their post sent back."""
         available = self._available()
@@ -199,18 +208,21 @@ class CrewsPhase(Phase):
         moving += self._forced(forced)
         if not moving:
             return  # nobody to route: skip the Dijkstra
-        net = self.graph.now(ctx.state.link_speed_factor, ctx.state.link_closed())
+        net = self._roads(ctx, traffic)
         for command in forced:
             self._force(ctx, command, now, net, traffic)
         self._dispatch(ctx, now, net, traffic)
         away = [crew for crew in self._available() if crew.node != crew.post]
         if away:
-            travel = np.diagonal(net.pair_times(np.array([c.node for c in away]), np.array([c.post for c in away])))
+            factors = np.array([class_factor(c.kind) for c in away])
+            travel = np.diagonal(
+                net.pair_times(np.array([c.node for c in away]), np.array([c.post for c in away]), factors)
+            )
             for crew, time_s in zip(away, travel.tolist(), strict=True):
                 if not np.isfinite(time_s):
                     continue  # no open way back now: it waits where it is
                 if traffic is None:
-                    crew.start_return(now, time_s / class_factor(crew.kind))
+                    crew.start_return(now, time_s)
                 else:
                     crew.start_return(now, math.nan)  # back when the traffic model says so
                     self.trips.drive(crew.crew_id, crew.kind, crew.node, crew.post, now)
@@ -294,9 +306,10 @@ class CrewsPhase(Phase):
         state = ctx.state
         rows = self.hospital_rows
         working = rows[state.comp_up[rows] & ~state.comp_damaged[rows]]
-        net = self.graph.now(state.link_speed_factor, state.link_closed())
+        net = self._roads(ctx, traffic)
         scenes = np.array([table.node[i] for i, _ in carry], dtype=np.int64)
-        times = net.pair_times(scenes, self.comp_node[working])
+        factors = np.array([class_factor(self.crews[int(table.crew[i])].kind) for i, _ in carry])
+        times = net.pair_times(scenes, self.comp_node[working], factors)
         for (incident, t_s), row in zip(carry, times, strict=True):
             crew = self.crews[int(table.crew[incident])]
             if not len(row) or not np.isfinite(row.min()):
@@ -306,7 +319,7 @@ class CrewsPhase(Phase):
             hospital = int(working[int(np.argmin(row))])
             table.hospital[incident] = hospital
             if traffic is None:
-                arrive = t_s + float(row.min()) / class_factor(crew.kind)
+                arrive = t_s + float(row.min())
                 table.at_hospital_s[incident] = arrive
                 self._schedule_done(ctx, crew, incident, arrive + self.spec.medical.at_hospital_s)
             else:
@@ -405,7 +418,7 @@ class CrewsPhase(Phase):
 
     # --- dispatch ------------------------------------------------------------------------------------------
 
-    def _dispatch(self, ctx: StepContext, now: float, net: Network, traffic: TrafficService | None) -> None:
+    def _dispatch(self, ctx: StepContext, now: float, net: Roads, traffic: TrafficService | None) -> None:
         table = self.incidents
         waiting = np.flatnonzero(table.status == inc.OPEN)
         needed = {inc.SERVED_BY[inc.KINDS[k]] for k in np.unique(table.kind[waiting]).tolist()}
@@ -456,7 +469,7 @@ class CrewsPhase(Phase):
         now: float,
         crews: list[Crew],
         waiting: np.ndarray,
-        net: Network,
+        net: Roads,
         blocked: np.ndarray,
     ) -> DispatchView:
         table = self.incidents
@@ -487,19 +500,20 @@ class CrewsPhase(Phase):
         )
 
     def _travel(
-        self, net: Network, origins: np.ndarray, incidents: np.ndarray, factor: np.ndarray
+        self, net: Roads, origins: np.ndarray, incidents: np.ndarray, factor: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Travel times ``(crews, incidents)`` from the crews' nodes ``origins`` (at speed ``factor`` x the current
-        link speeds) to each incident, and the node each reaches (debris: the nearer end of the road)."""
+        """Travel times ``(crews, incidents)`` from the crews' nodes ``origins`` (of class speed ``factor``, over
+        the current link times, :class:`~twin.crews.travel.Roads`) to each incident, and the node each reaches
+        (debris: the nearer end of the road)."""
         table = self.incidents
         node, node2 = table.node[incidents], table.node2[incidents]
         two = node2 >= 0
-        times = net.pair_times(origins, np.concatenate([node, node2[two]]))
-        travel = times[:, : len(node)] / factor[:, None]
+        times = net.pair_times(origins, np.concatenate([node, node2[two]]), factor)
+        travel = times[:, : len(node)]
         ends = np.broadcast_to(node, travel.shape).copy()
         if two.any():
             other = np.full(travel.shape, np.inf)
-            other[:, two] = times[:, len(node) :] / factor[:, None]
+            other[:, two] = times[:, len(node) :]
             nearer = other < travel
             travel = np.where(nearer, other, travel)
             ends[nearer] = np.broadcast_to(node2, travel.shape)[nearer]
@@ -636,9 +650,7 @@ class CrewsPhase(Phase):
         if crew.status == ASSIGNED:
             self._recall(crew, now, traffic)
 
-    def _force(
-        self, ctx: StepContext, command: Event, now: float, net: Network, traffic: TrafficService | None
-    ) -> None:
+    def _force(self, ctx: StepContext, command: Event, now: float, net: Roads, traffic: TrafficService | None) -> None:
         crew = self.crews[int(command.params["crew"])]
         incident = int(command.params["incident"])
         factor = np.array([class_factor(crew.kind)])
@@ -789,8 +801,10 @@ class CrewsPhase(Phase):
         if self.by_traffic:
             return (
                 "crews: drive as vehicles in the traffic model (chosen by shortest path times on the current "
-                "network; arrival times from the traffic model, with its queues and closures; emergency vehicles "
-                f"go first at merges); {common}; a crew stranded by a closure on the way stops there and its "
+                "network with each link's current queue delay as the traffic model's route choice sees it at the "
+                "start of the step, the class speed factor not applied to the delay; arrival times from the "
+                "traffic model, with its queues and closures; emergency vehicles go first at merges); "
+                f"{common}; a crew stranded by a closure on the way stops there and its "
                 "incident waits for a crew again"
             )
         return (

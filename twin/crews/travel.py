@@ -5,9 +5,14 @@ A link's time now is ``length / (free speed x speed factor x class factor)``: th
 model's for the crew's vehicle class (``emergency`` 1.2 for fire, EMS and police, which drive above the limit
 with lights and sirens; ``crew`` 1.0 for utility and road crews; :data:`twin.traffic.demand.DEFAULT_CLASS_SPEED`).
 Closed links (any closure flag, or a speed factor of 0) are left out, so a place behind a closed link is
-unreachable (``inf``) until a road crew clears the link or a detour opens. Congestion is not in these times: in
-a run with traffic they only choose the crew, and the crew then drives in the traffic model
-(:mod:`twin.crews.driving`); in a run without, they are the travel times.
+unreachable (``inf``) until a road crew clears the link or a detour opens.
+
+In a run with traffic, dispatch sees congestion (:class:`Roads`): each link's queue delay is the traffic model's
+current link time (:meth:`twin.traffic.service.TrafficService.link_times_s`, the times its own route choice uses)
+less the link's free time now, and a crew's link time is ``free time / class factor + queue delay``: the class
+factor speeds a crew along the link but not through the queue at its end (the traffic model's passing queue,
+Agarwal et al. 2015, :mod:`twin.traffic.sim`). These times choose the crew; the crew then drives in the traffic
+model (:mod:`twin.crews.driving`), whose arrival counts. In a run without traffic they are the travel times.
 
 The emergency factor 1.2 is assumed, chosen within what studies of lights-and-sirens driving measured against
 the same trips driven normally: 30.9 % less time on rural responses (12.14 to 8.51 min, a factor of 1.43; Ho
@@ -16,8 +21,10 @@ Prehospital Emergency Care 4(1)), 43.5 s on urban transports (Hunt et al. 1995, 
 25(4)), 2.9 min (urban) and 8.9 min (rural) on transports (Petzäll et al. 2011, Accident Analysis and
 Prevention 43(3)): less in towns, where junctions and traffic limit the gain, than on open roads.
 
-Because the class factor scales every link alike, the shortest path is the same for every class and its time is
-the free-speed time divided by the factor: one Dijkstra from the distinct crew positions serves every crew.
+Without congestion the class factor scales every link alike, so the shortest path is the same for every class and
+its time is the free-speed time divided by the factor: one Dijkstra from the distinct crew positions serves every
+crew. With congestion the queue delay is not scaled, so the paths differ by class: one Dijkstra per class factor
+(two: emergency and crew), each from that class's crews or back from the incidents.
 """
 
 from __future__ import annotations
@@ -83,10 +90,7 @@ class RoadGraph:
 
     def now(self, speed_factor: np.ndarray, closed: np.ndarray) -> Network:
         """The network as it is now (speed factors and closures), for any number of time look-ups in one step."""
-        times = self.link_times_s(speed_factor)
-        blocked = closed | ~np.isfinite(times)
-        graph = csr_adjacency(self.n_nodes, self.src, self.dst, np.where(blocked, 1.0, times), closed=blocked)
-        return Network(graph)
+        return Roads(self, speed_factor, closed).network(1.0)
 
     def times_from(self, sources: np.ndarray, speed_factor: np.ndarray, closed: np.ndarray) -> np.ndarray:
         """Shortest times (s) from each source node to every node, ``(len(sources), n_nodes)``; ``inf``: no way.
@@ -138,3 +142,76 @@ class Network:
         else:
             table = self.times_to(to_nodes)[:, from_nodes].T
         return np.asarray(table[from_row][:, to_col])
+
+
+def queue_delays_s(free_s: np.ndarray, traffic_s: np.ndarray) -> np.ndarray:
+    """Queue delay of each link now (s): the traffic model's link time less the free time, at least 0.
+
+    Parameters
+    ----------
+    free_s
+        ``length / (free speed x speed factor)`` now (:meth:`RoadGraph.link_times_s`).
+    traffic_s
+        The traffic model's current link times (:meth:`twin.traffic.service.TrafficService.link_times_s`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``max(traffic - free, 0)``; 0 where either is not finite (a link closed to traffic at its last step but
+        open now has no queue yet; one closed now is left out of the graph anyway).
+    """
+    with np.errstate(invalid="ignore"):
+        delay = np.maximum(traffic_s - free_s, 0.0)
+    return np.asarray(np.where(np.isfinite(free_s) & np.isfinite(traffic_s), delay, 0.0))
+
+
+class Roads:
+    """The drivable network at one decision time for crews of every class: shortest times with congestion.
+
+    A link's time for a crew of class factor ``f`` is ``free / f + delay`` (the module docstring): ``free`` from
+    the hazards' speed factors now, ``delay`` from :func:`queue_delays_s` (none without traffic). The graph of
+    each class factor is built once, on first use, so one decision round costs one Dijkstra per class, not per
+    crew. Without delays every class shares the free-speed graph and its times are divided by ``f``, exactly as
+    before congestion was seen.
+
+    Parameters
+    ----------
+    graph
+        The drivable links.
+    speed_factor, closed
+        Per link: the hazards' speed factor and the closure (any cause) now.
+    traffic_s
+        The traffic model's current link times, or None (no traffic in the run).
+    """
+
+    def __init__(
+        self, graph: RoadGraph, speed_factor: np.ndarray, closed: np.ndarray, traffic_s: np.ndarray | None = None
+    ) -> None:
+        self.graph = graph
+        self.free_s = graph.link_times_s(speed_factor)
+        self.blocked = np.asarray(closed, dtype=bool) | ~np.isfinite(self.free_s)
+        self.delay_s = None if traffic_s is None else queue_delays_s(self.free_s, np.asarray(traffic_s))
+        self._networks: dict[float, Network] = {}
+
+    def network(self, factor: float) -> Network:
+        """The graph on which a crew of class factor ``factor`` is routed (the free-speed one without delays)."""
+        key = 1.0 if self.delay_s is None else float(factor)
+        if key not in self._networks:
+            g = self.graph
+            times = self.free_s if self.delay_s is None else self.free_s / key + self.delay_s
+            weights = np.where(self.blocked, 1.0, times)
+            self._networks[key] = Network(csr_adjacency(g.n_nodes, g.src, g.dst, weights, closed=self.blocked))
+        return self._networks[key]
+
+    def pair_times(self, origins: np.ndarray, destinations: np.ndarray, factors: np.ndarray) -> np.ndarray:
+        """``(len(origins), len(destinations))``: the shortest time of a crew of class factor ``factors[i]`` from
+        ``origins[i]`` to each destination (``inf``: no way)."""
+        origins = np.asarray(origins, dtype=np.int64)
+        factors = np.broadcast_to(np.asarray(factors, dtype=np.float64), origins.shape)
+        if self.delay_s is None:  # one search for every class: the same paths, times over the factor
+            return np.asarray(self.network(1.0).pair_times(origins, destinations) / factors[:, None])
+        out = np.empty((len(origins), len(destinations)))
+        for factor in np.unique(factors).tolist():
+            rows = factors == factor
+            out[rows] = self.network(factor).pair_times(origins[rows], destinations)
+        return out

@@ -2,8 +2,8 @@
 
 Residents hand their car trips to traffic, crews their emergency vehicles, and both need to know who arrived.
 :class:`TrafficService` is the small part of :class:`~twin.traffic.sim.TrafficSim` they may use: add trips at any
-time, redirect vehicles, take the reports of their own vehicles, and see where vehicles are. It cannot step the
-simulation or touch its state otherwise.
+time, redirect vehicles, take the reports of their own vehicles, see where vehicles are and how long each link
+takes now. It cannot step the simulation or touch its state otherwise.
 
 Node ids are those of the City's drivable network (row positions of ``City.drive.nodes``, as in
 ``City.homes["drive_node"]`` and ``City.facilities["drive_node"]``); vehicle ids are those :meth:`add_trips`
@@ -79,3 +79,19 @@ class TrafficService:
     def vehicle_positions(self, vehicle_ids: np.ndarray | None = None) -> pd.DataFrame:
         """Where vehicles are now (link and offset on it, or node); see :meth:`TrafficSim.vehicle_positions`."""
         return self._sim.vehicle_positions(vehicle_ids)
+
+    def link_times_s(self) -> np.ndarray:
+        """How long each link takes now (s, float64 per link; ``inf`` on links with a speed factor of 0), as the
+        traffic model's own route choice sees it: the same function its route trees are built on
+        (:meth:`TrafficSim._link_costs`, by the scenario's ``route_cost``), without the drivers' perception error.
+
+        With the default ``route_cost: queue`` it is ``length / (free speed x speed factor)`` plus the queue
+        delay at the link's end, the larger of ``queued / capacity`` (a point queue, Vickrey 1969) and the mean
+        time the queued vehicles have waited (:func:`twin.traffic.routing.current_link_times_s`); with
+        ``mean_speed``, ``length /`` the mean speed of the vehicles on the link, or its free-flow time when it is
+        empty (UXsim's instantaneous travel time, :func:`twin.traffic.routing.mean_speed_link_times_s`); with
+        ``free_flow``, the free-flow time. Read only: the link states are those the traffic phase last applied,
+        at :attr:`now_s`.
+        """
+        sim = self._sim
+        return np.asarray(sim._link_costs(sim.clock_s), dtype=np.float64)  # its route choice's own link times
