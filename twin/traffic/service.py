@@ -83,7 +83,7 @@ class TrafficService:
     def link_times_s(self) -> np.ndarray:
         """How long each link takes now (s, float64 per link; ``inf`` on links with a speed factor of 0), as the
         traffic model's own route choice sees it: the same function its route trees are built on
-        (:meth:`TrafficSim._link_costs`, by the scenario's ``route_cost``), without the drivers' perception error.
+        (:meth:`TrafficSim.link_costs`, by the scenario's ``route_cost``), without the drivers' perception error.
 
         With the default ``route_cost: queue`` it is ``length / (free speed x speed factor)`` plus the queue
         delay at the link's end, the larger of ``queued / capacity`` (a point queue, Vickrey 1969) and the mean
@@ -94,4 +94,4 @@ class TrafficService:
         at :attr:`now_s`.
         """
         sim = self._sim
-        return np.asarray(sim._link_costs(sim.clock_s), dtype=np.float64)  # its route choice's own link times
+        return np.asarray(sim.link_costs(sim.clock_s), dtype=np.float64)  # its route choice's own link times

@@ -437,9 +437,9 @@ class TrafficSim:
         routed = self.state.routed_closed
         if routed is not None and t < self.state.next_route_s - 1e-9 and np.array_equal(closed, routed):
             if self.state.routes.stale.size:  # destinations added since the last refresh: their trees only
-                return self.state.routes.route_stale(self._link_costs(t), closed, self.rng)
+                return self.state.routes.route_stale(self.link_costs(t), closed, self.rng)
             return False
-        weight = self._link_costs(t)
+        weight = self.link_costs(t)
         self.state.routes.refresh(weight, closed, self.rng)
         self.state.routed_closed = closed.copy()
         self.state.next_route_s = t + self.options.reroute_every_s
@@ -473,8 +473,8 @@ class TrafficSim:
         owned = st.owner[ids] > 0
         st.reports.add(RESUMED_REPORT, ids[owned], np.full(int(owned.sum()), t), node[owned])
 
-    def _link_costs(self, t: float) -> np.ndarray:
-        """Link times as drivers see them now (``options.route_cost``)."""
+    def link_costs(self, t: float) -> np.ndarray:
+        """Link times (s) as drivers see them at ``t`` (``options.route_cost``); the crews' dispatch reads them too."""
         cost, net = self.options.route_cost, self.network
         if cost == "free_flow":
             return current_link_times_s(net)
