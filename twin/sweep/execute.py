@@ -111,13 +111,28 @@ def dask_executor(address: str, workers: int) -> Iterator[tuple[Callable[[], Exe
             "(or pip install 'dask[distributed]'), or run on the local pool with --workers N"
         ) from None
 
+    with _forked_workers() if address == "local" else contextlib.nullcontext():
+        yield from _dask_client(address, workers, Client, LocalCluster)
+
+
+def _dask_client(
+    address: str, workers: int, client_type: Callable[..., Any], cluster_type: Callable[..., Any]
+) -> Iterator[tuple[Callable[[], Executor], int]]:
+    """The body of :func:`dask_executor`: a client on the scheduler or on a new LocalCluster, closed after."""
     cluster = None
     try:
         if address == "local":
-            cluster = _local_cluster(LocalCluster, workers)
-            client = Client(cluster)
+            # silence_logs: the nanny's warnings (a slow worker shutdown) would break the progress bar.
+            cluster = cluster_type(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            client = client_type(cluster)
         else:
-            client = Client(address, timeout=30)
+            client = client_type(address, timeout=30)
     except OSError as exc:
         raise UsageError(
             f"--dask {address}: cannot reach the Dask scheduler ({exc}); start one with 'dask scheduler' and "
@@ -133,24 +148,18 @@ def dask_executor(address: str, workers: int) -> Iterator[tuple[Callable[[], Exe
             cluster.close()
 
 
-def _local_cluster(local_cluster: Callable[..., Any], workers: int) -> Any:
-    """A LocalCluster whose nannies fork their workers from the warm forkserver (Dask spawns them by default).
+@contextlib.contextmanager
+def _forked_workers() -> Iterator[None]:
+    """While in it, a LocalCluster's nannies fork their workers from the warm forkserver (Dask spawns by default).
 
-    Dask reads its ``distributed.worker.multiprocessing-method`` setting when a nanny starts a worker, so the
-    setting is scoped to the cluster's start. ``silence_logs``: the nanny's warnings (a slow worker shutdown)
-    would break the progress bar.
+    Dask reads ``distributed.worker.multiprocessing-method`` whenever a nanny starts a worker, also when it
+    restarts a lost one, so the setting holds for the cluster's whole life.
     """
     import dask
 
     warm_forkserver(extra=("distributed",))
     with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
-        return local_cluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
+        yield
 
 
 def run_all(
