@@ -5,17 +5,24 @@ The same experiment (the 1982 Valira flood, ``--levels`` peak stages x ``--seeds
 long) runs four ways, each into a fresh sweep folder:
 
 - a plain loop: the worker function called in this process, one task after another (the City loaded once);
-- ``run_sweep(workers=1)`` and ``run_sweep(workers=2)``: the local spawn pool;
+- ``run_sweep(workers=1)`` and ``run_sweep(workers=2)``: the local pool, workers forked from the warm forkserver;
 - ``run_sweep(dask="local", workers=2)`` (skipped without Dask, or with ``--no-dask``), or ``--dask
   tcp://HOST:PORT`` for a real cluster.
 
-Wall times include starting the workers and loading the City in each, as a user's sweep does; the mean time
-of one run inside a worker (the rows' ``wall_s``) shows what two processes on two cores cost each other. Parallel
-efficiency is ``rate(2 workers) / (2 x rate(1 worker))``. Dask's overhead per task is the wall time of
-``--noop`` no-op tasks through the same executor divided by their number. Every way's rows are checked to be
-identical (bit for bit, wall times and workers aside).
+First, a worker's start-up: the seconds from a new one-worker pool to its worker having loaded the City
+(:func:`twin.sweep.worker.load_map`), for Python's ``spawn`` (a fresh interpreter importing twin: how twin's
+workers started before) and for the ``forkserver`` the pool now uses, alternated ``--startups`` times in this one
+run; the very first forkserver start-up also holds the server's own import of twin's task stack, paid once per
+sweep. The server then stays up, so every way below starts from it alike.
 
-Run: ``python benchmarks/sweep.py [--levels 4] [--seeds 4] [--until 1h] [--dask local|tcp://HOST:PORT]``.
+Wall times include starting the workers and loading the City in each, as a user's sweep does (the server's
+one start aside; the efficiency is also given with it charged to both); the mean time of one run inside a
+worker (the rows' ``wall_s``) shows what two processes on two cores cost each other. Parallel efficiency is
+``rate(2 workers) / (2 x rate(1 worker))``. Dask's overhead per task is the wall time of ``--noop`` no-op tasks
+through the same executor divided by their number. Every way's rows are checked to be identical (bit for bit,
+wall times and workers aside).
+
+Run: ``python benchmarks/sweep.py [--levels 4] [--seeds 4] [--until 1h] [--startups 2] [--dask local|tcp://HOST:PORT]``.
 """
 
 from __future__ import annotations
@@ -30,11 +37,12 @@ from pathlib import Path
 import pandas as pd
 
 from twin.sweep.design import build_design
+from twin.sweep.execute import local_pool, warm_forkserver
 from twin.sweep.experiment import load_experiment
 from twin.sweep.plan import base_facts, plan_tasks
 from twin.sweep.runner import run_sweep
 from twin.sweep.store import read_results
-from twin.sweep.worker import run_task
+from twin.sweep.worker import load_map, run_task
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "scenarios" / "andorra-flood-1982.yaml"
@@ -60,6 +68,30 @@ def plain_loop(path: Path) -> tuple[float, pd.DataFrame]:
     tasks = plan_tasks(exp, build_design(exp.spec), base_facts(exp), None)
     rows = [run_task(t) for t in tasks]
     return time.perf_counter() - start, pd.DataFrame(rows)
+
+
+def start_up(folder: str, map_hash: str, start: str) -> float:
+    """Seconds from a new one-worker pool (``spawn`` or ``forkserver``) to its worker having loaded the City."""
+    begin = time.perf_counter()
+    pool = local_pool(1, start)()
+    try:
+        pool.submit(load_map, folder, map_hash).result()
+    finally:
+        pool.shutdown()
+    return time.perf_counter() - begin
+
+
+def start_ups(path: Path, rounds: int, dask: bool) -> tuple[float, list[float], list[float]]:
+    """The first forkserver start-up (the server's imports included), then spawn and forkserver alternated."""
+    facts = base_facts(load_experiment(path))
+    folder = str(facts.map_folder)
+    warm_forkserver(extra=("distributed",) if dask else ())
+    first = start_up(folder, facts.map_hash, "forkserver")
+    spawn, fork = [], []
+    for _ in range(rounds):
+        spawn.append(start_up(folder, facts.map_hash, "spawn"))
+        fork.append(start_up(folder, facts.map_hash, "forkserver"))
+    return first, spawn, fork
 
 
 def timed_sweep(path: Path, out: Path, workers: int, dask: str | None = None) -> tuple[float, pd.DataFrame]:
@@ -101,8 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dask", default="local", help="Dask scheduler (tcp://HOST:PORT) or local")
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask measurements")
     parser.add_argument("--noop", type=int, default=500, help="no-op tasks for Dask's overhead")
+    parser.add_argument("--startups", type=int, default=2, help="worker start-ups timed per start method")
     args = parser.parse_args(argv)
-    for name in ("levels", "seeds", "noop"):
+    for name in ("levels", "seeds", "noop", "startups"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} is a whole number from 1, not {getattr(args, name)}")
     runs = args.levels * args.seeds
@@ -110,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.yaml"
         path.write_text(EXPERIMENT.format(base=BASE, until=args.until, seeds=args.seeds, levels=args.levels))
+        first, spawn, fork = start_ups(path, args.startups, not args.no_dask)
+        server = max(0.0, first - min(fork))
+        print("a worker's start-up, new process to City loaded (s):")
+        print(f"  spawn (a fresh interpreter)   {'  '.join(f'{t:5.2f}' for t in spawn)}")
+        print(f"  forkserver (warm server)      {'  '.join(f'{t:5.2f}' for t in fork)}")
+        print(f"  the forkserver's own start, once per sweep: about {server:.1f} s (first start-up {first:.2f} s)")
         results = {"plain loop": plain_loop(path)}
         results["1 worker"] = timed_sweep(path, Path(tmp) / "w1", 1)
         results["2 workers"] = timed_sweep(path, Path(tmp) / "w2", 2)
@@ -123,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         rate1 = runs / results["1 worker"][0]
         rate2 = runs / results["2 workers"][0]
         print(f"parallel efficiency, 2 local workers: {rate2 / (2 * rate1):.0%}")
+        wall1, wall2 = results["1 worker"][0] + server, results["2 workers"][0] + server
+        print(f"  with the forkserver's start charged to both sweeps: {wall1 / (2 * wall2):.0%}")
         if "Dask, 2 workers" in results:
             print(f"parallel efficiency, Dask 2 workers: {runs / results['Dask, 2 workers'][0] / (2 * rate1):.0%}")
             print(f"Dask overhead per task: {1e3 * dask_overhead(args.dask, args.noop):.2f} ms")

@@ -58,6 +58,30 @@ def test_run_all_runs_the_worker_function_it_is_given() -> None:
     assert (counts.done, counts.failed) == (7, 0)
 
 
+def _engine_loaded() -> bool:
+    """In a worker: whether the crews phase (imported only when a run is built) is there before any task ran."""
+    return "twin.crews.phase" in sys.modules
+
+
+@pytest.mark.parametrize(("start", "warm"), [("forkserver", True), ("spawn", False)])
+def test_pool_workers_are_forked_from_a_server_that_imported_the_task_stack(start: str, warm: bool) -> None:
+    from twin.sweep.execute import local_pool
+
+    pool = local_pool(1, start)()
+    try:
+        assert pool.submit(_engine_loaded).result() is warm
+    finally:
+        pool.shutdown()
+
+
+def test_an_unknown_start_method_is_refused() -> None:
+    from twin.errors import UsageError
+    from twin.sweep.execute import local_pool
+
+    with pytest.raises(UsageError, match="start method must be one of forkserver, spawn, got 'fork'"):
+        local_pool(2, "fork")
+
+
 def _rows(folder: Path) -> pd.DataFrame:
     frame = read_results(folder)
     return frame.drop(columns=["wall_s", "worker"])
@@ -70,6 +94,7 @@ def test_rows_identical_on_one_and_two_workers_and_a_rerun_skips_every_key(tmp_p
     one = run_sweep(exp, out=tmp_path / "one", workers=1)
     two = run_sweep(exp, out=tmp_path / "two", workers=2)
     assert (one.ran, one.failed, two.ran) == (12, 0, 12)
+    assert read_results(tmp_path / "two")["worker"].nunique() <= 2  # long-lived workers, each with its City
     a, b = _rows(tmp_path / "one"), _rows(tmp_path / "two")
     assert len(a) == 12 and a["key"].is_unique
     pd.testing.assert_frame_equal(a, b, check_exact=True)

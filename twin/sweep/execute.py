@@ -1,5 +1,8 @@
 """Run tasks on a ``concurrent.futures`` executor: a local process pool or Dask distributed.
 
+Workers start warm: forked from a server that has imported the task stack once (:func:`local_pool`), for the
+local pool and a Dask LocalCluster alike, and each loads the City once, on its first task.
+
 Both get the same worker function (:func:`twin.sweep.worker.run_task`). At most ``2 x workers`` tasks are in
 flight, so a sweep of 100,000 runs holds few futures. A local pool whose worker process dies (killed, out of
 memory) breaks as a whole (``BrokenProcessPool``): the pool is started again and every task that was in
@@ -46,12 +49,52 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def local_pool(workers: int) -> Callable[[], Executor]:
-    """A factory of process pools (``spawn``: a fresh interpreter per worker, no state inherited)."""
+#: The module a forkserver imports before it forks any worker (everything a task needs).
+WARM_MODULE = "twin.sweep.warm"
+#: How the local pool starts its workers: ``forkserver`` (warm, the default) or ``spawn`` (a fresh interpreter).
+START_METHODS = ("forkserver", "spawn")
+
+
+def local_pool(workers: int, start: str = "forkserver") -> Callable[[], Executor]:
+    """A factory of process pools whose workers start warm.
+
+    With ``forkserver`` (the default), one server process imports twin's task stack once (:mod:`twin.sweep.warm`)
+    and every worker is forked from it: a worker starts in milliseconds and shares the server's imported code
+    pages, where ``spawn`` starts a fresh interpreter that imports pandas, SciPy, Mesa and twin before its first
+    task (several seconds each). The server is started here, so it imports while the sweep is still planned;
+    a restarted pool (after a worker died) forks from the same server. Unlike ``fork`` of the sweep's own
+    process, no thread of the parent (the Parquet writer's, the pool's manager) is copied into a worker. Each
+    worker still loads the City once, on its first task (:func:`twin.sweep.worker.city_of`).
+
+    Parameters
+    ----------
+    workers
+        Worker processes.
+    start
+        ``forkserver`` or ``spawn`` (the benchmark compares them).
+    """
     if workers < 1:
         raise UsageError(f"--workers must be at least 1, got {workers}")
-    context = multiprocessing.get_context("spawn")
+    if start not in START_METHODS:
+        raise UsageError(f"the start method must be one of {', '.join(START_METHODS)}, got {start!r}")
+    context = warm_forkserver() if start == "forkserver" else multiprocessing.get_context("spawn")
     return lambda: ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+def warm_forkserver(extra: tuple[str, ...] = ()) -> multiprocessing.context.BaseContext:
+    """The ``forkserver`` context, its server started (once per process) preloading twin's task stack.
+
+    ``__main__`` stays in the preload list, as multiprocessing's default has it: the script that started the
+    sweep is imported once by the server, not once per worker. ``extra`` modules (Dask's, for ``--dask local``)
+    are preloaded too if the server is not running yet; a running server is reused as it is (a worker imports
+    what it lacks).
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", WARM_MODULE, *extra])
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()  # returns at once; the server imports in the background
+    return context
 
 
 @contextlib.contextmanager
@@ -68,20 +111,28 @@ def dask_executor(address: str, workers: int) -> Iterator[tuple[Callable[[], Exe
             "(or pip install 'dask[distributed]'), or run on the local pool with --workers N"
         ) from None
 
+    with _forked_workers() if address == "local" else contextlib.nullcontext():
+        yield from _dask_client(address, workers, Client, LocalCluster)
+
+
+def _dask_client(
+    address: str, workers: int, client_type: Callable[..., Any], cluster_type: Callable[..., Any]
+) -> Iterator[tuple[Callable[[], Executor], int]]:
+    """The body of :func:`dask_executor`: a client on the scheduler or on a new LocalCluster, closed after."""
     cluster = None
     try:
         if address == "local":
             # silence_logs: the nanny's warnings (a slow worker shutdown) would break the progress bar.
-            cluster = LocalCluster(
+            cluster = cluster_type(
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
                 silence_logs=logging.ERROR,
             )
-            client = Client(cluster)
+            client = client_type(cluster)
         else:
-            client = Client(address, timeout=30)
+            client = client_type(address, timeout=30)
     except OSError as exc:
         raise UsageError(
             f"--dask {address}: cannot reach the Dask scheduler ({exc}); start one with 'dask scheduler' and "
@@ -95,6 +146,20 @@ def dask_executor(address: str, workers: int) -> Iterator[tuple[Callable[[], Exe
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+@contextlib.contextmanager
+def _forked_workers() -> Iterator[None]:
+    """While in it, a LocalCluster's nannies fork their workers from the warm forkserver (Dask spawns by default).
+
+    Dask reads ``distributed.worker.multiprocessing-method`` whenever a nanny starts a worker, also when it
+    restarts a lost one, so the setting holds for the cluster's whole life.
+    """
+    import dask
+
+    warm_forkserver(extra=("distributed",))
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        yield
 
 
 def run_all(

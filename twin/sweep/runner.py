@@ -19,7 +19,7 @@ import pandas as pd
 from twin import __version__
 from twin.atomic import write_json_atomic, write_parquet_atomic
 from twin.sweep.design import Design, build_design
-from twin.sweep.execute import Counts, dask_executor, default_workers, local_pool, run_all
+from twin.sweep.execute import Counts, dask_executor, default_workers, local_pool, run_all, warm_forkserver
 from twin.sweep.experiment import Experiment, load_experiment
 from twin.sweep.plan import BaseFacts, Task, base_facts, plan_tasks
 from twin.sweep.store import ResultStore
@@ -90,6 +90,8 @@ def run_sweep(
         If the executor cannot start or the folder cannot be written.
     """
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(Path(experiment))
+    if dask is None:
+        warm_forkserver()  # the workers' server imports twin while the sweep is planned
     folder = Path(out) if out is not None else Path("sweeps") / exp.spec.name
     design = build_design(exp.spec)
     facts = base_facts(exp)

@@ -48,6 +48,20 @@ def city_of(folder: str, map_hash: str) -> City:
     return city
 
 
+def load_map(folder: str, map_hash: str) -> str:
+    """Load a map's City into this worker's memo ahead of its tasks; the worker's name (host:pid).
+
+    A worker's warm-up: the benchmark times a new worker's start with it.
+    """
+    city_of(folder, map_hash)
+    return worker_name()
+
+
+def worker_name() -> str:
+    """``host:pid`` of this worker process, the rows' ``worker`` column."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def run_task(task: Task) -> dict[str, Any]:
     """Run one task and return its row (parameters, seed, metrics, status, error, wall time, worker)."""
     start = time.perf_counter()
@@ -59,7 +73,7 @@ def run_task(task: Task) -> dict[str, Any]:
         row.update(dict.fromkeys(task.metrics, math.nan))
         row.update(status=STATUS_FAILED, error=error_text(exc))
     row["wall_s"] = time.perf_counter() - start
-    row["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    row["worker"] = worker_name()
     return row
 
 
