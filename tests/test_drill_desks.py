@@ -291,6 +291,19 @@ def test_closing_a_shelter_sends_its_people_to_the_next_with_room(andorra_city: 
 # --- door to door ----------------------------------------------------------------------------------------------
 
 
+def test_a_knocked_block_reaches_its_own_people_at_home_not_a_neighbour_on_the_same_footpath() -> None:
+    """Homes 0 and 1 share a footpath node but are reached from different streets (blocks 0 and 1); home 2 is
+    outside the request. Block 0 knocked: only its people at home hear it."""
+    from twin.residents.door import blocks_of, knocked_people
+
+    blocks = blocks_of(np.array([0, 0, 1]), np.array([7, 9, 9]), np.array([2, 1, 1]), zones=np.array([0]))
+    assert blocks.drive_node.tolist() == [7, 9] and blocks.home_block.tolist() == [0, 1, -1]
+    person_home = np.array([0, 0, 1, 2])
+    at_home = np.array([True, False, True, True])
+    assert knocked_people(blocks, [0], person_home, at_home).tolist() == [True, False, False, False]
+    assert knocked_people(blocks, [], person_home, at_home).tolist() == [False] * 4
+
+
 def test_door_to_door_warns_the_blocks_the_police_crews_have_finished(andorra_city: City, tmp_path: Path) -> None:
     """Encamp's homes grouped by the drivable node they are reached from: one police incident per block with
     people, on scene people / 600 x 3600 s; an hour on, exactly the people at home in the blocks finished are

@@ -10,8 +10,9 @@ the block's node with a time on scene of
 command gives (door-to-door rates vary too widely with housing and staffing for one default: Sorensen 2000,
 "Hazard warning systems: review of 20 years of progress", Natural Hazards Review 1(2), lists door-to-door among
 the slowest channels, its rate set by the teams available). The crews' own dispatch policy sends them, so
-travel, queues and other work delay the knocks. When a crew finishes a block, everyone then at the walkable nodes
-of its homes receives the warning by the door-to-door channel (an evacuation order when the command says so).
+travel, queues and other work delay the knocks. When a crew finishes a block, everyone then at home in its homes
+receives the warning by the door-to-door channel (an evacuation order when the command says so); neighbours of
+another block who share a footpath node, and people passing by, do not (they may hear it by word of mouth).
 """
 
 from __future__ import annotations
@@ -58,9 +59,8 @@ def work_s(people: np.ndarray, per_crew_h: float) -> np.ndarray:
     return people.astype(np.float64) / per_crew_h * 3600.0
 
 
-def knocked_nodes(blocks: Blocks, knocked: list[int], home_walk: np.ndarray, n_nodes: int) -> np.ndarray:
-    """The walkable nodes of the homes of the blocks crews have finished."""
-    mask = np.zeros(n_nodes, dtype=bool)
-    if knocked:
-        mask[home_walk[np.isin(blocks.home_block, knocked)]] = True
-    return mask
+def knocked_people(blocks: Blocks, knocked: list[int], person_home: np.ndarray, at_home: np.ndarray) -> np.ndarray:
+    """Per person: at home now in a home of a block crews have finished (``person_home``: rows of ``City.homes``)."""
+    if not knocked:
+        return np.zeros(len(person_home), dtype=bool)
+    return at_home & np.isin(blocks.home_block[person_home], knocked)

@@ -237,7 +237,7 @@ class ResidentsPhase(Phase):
                 share = 1.0 if knocked is not None and c == DOOR else self._share(spec, name, elapsed, in_area, night)
                 if share <= 0:
                     continue
-                can = reach[name][node] if knocked is None or c != DOOR else knocked[node]  # crews: the blocks done
+                can = reach[name][node] if knocked is None or c != DOOR else knocked[idx]  # crews: the blocks done
                 now = receive(self.u_channel[c, idx], can, share)
                 first[now & (first < 0)] = c
                 got |= now
@@ -284,12 +284,12 @@ class ResidentsPhase(Phase):
         return self._door_blocks[d]
 
     def _knocked(self, w: int) -> np.ndarray | None:
-        """For a warning crews carry door to door: the walkable nodes of the blocks they finished (None: another
+        """For a warning crews carry door to door: per person, at home in a block they finished (None: another
         warning)."""
         for d, request in enumerate(self.changes.door):
             if int(request["warning"]) == w:
-                home_walk = self.city.homes["walk_node"].to_numpy(np.int64)
-                return door.knocked_nodes(self._blocks(d), request["knocked"], home_walk, self.graph.n_nodes)
+                at_home = self.people.status == HOME
+                return door.knocked_people(self._blocks(d), request["knocked"], self.population.home, at_home)
         return None
 
     def _share(self, spec: WarningSpec, name: str, elapsed: float, in_area: int, night: bool) -> float:
