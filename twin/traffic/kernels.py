@@ -75,31 +75,3 @@ def insert_at(base: np.ndarray, at: np.ndarray, values: np.ndarray) -> np.ndarra
     out[where] = values
     out[mask] = base
     return out
-
-
-def first_gaps(
-    keys: np.ndarray, earliest: np.ndarray, need: np.ndarray, busy_keys: np.ndarray, busy: np.ndarray
-) -> np.ndarray:
-    """The earliest start ``s >= earliest`` of a free gap of length ``need`` on each server, all at once.
-
-    Server ``keys[i]`` is busy over the intervals ``busy[k] = (start, end)`` whose ``busy_keys[k]`` is that key;
-    ``busy_keys`` is sorted, and each server's intervals are sorted by start and do not overlap. The answer is
-    ``earliest`` if ``[earliest, earliest + need)`` meets no interval, else the end of the first interval that
-    is in the way, and so on (an interval ends where the next may start: ``[s, s + need)`` fits if
-    ``s + need <= start``). The loop runs once per interval a request skips, over the requests still moving.
-    """
-    s = np.array(earliest, dtype=np.float64, copy=True)
-    if busy_keys.size == 0 or s.size == 0:
-        return s
-    index = np.searchsorted(busy_keys, keys, side="left")
-    stop = np.searchsorted(busy_keys, keys, side="right")
-    live = np.flatnonzero(index < stop)
-    while live.size:
-        k = index[live]
-        start, end = busy[k, 0], busy[k, 1]
-        past = end <= s[live]  # this interval is over before the request could start: look at the next one
-        clash = ~past & (start < s[live] + need[live])
-        s[live[clash]] = end[clash]
-        index[live[past | clash]] += 1
-        live = live[(past | clash) & (index[live] < stop[live])]
-    return s

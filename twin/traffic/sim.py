@@ -16,11 +16,8 @@ link transmission model's receiving function (Yperman 2007) and whose exit is a 
   sum and running maximum), so outflow is exact in time: 0.3 veh per sub-step lets one vehicle out every
   3.33 sub-steps, with no accumulator rounding, and a capacity factor of 0 holds every vehicle.
 * **Inflow capacity.** A link takes vehicles no faster than its capacity ``c`` (the ``q dt`` bound of the
-  receiving flow, Yperman 2007), as a deterministic server in continuous time (:meth:`TrafficSim._entry_times`):
-  the ``j``-th vehicle in gets in at ``y_j = max(a_j, y_{j-1} + p_{j-1} / c)``, ``a_j`` being when it could
-  otherwise go, so a link fed by three saturated approaches still takes only ``c`` and the queue stays on the
-  approaches. The server is anchored at the actual entry times, not at the sub-step's start: no burst of up
-  to ``c dt`` vehicles within a sub-step, which made results depend on the sub-step (issue 22).
+  receiving flow, Yperman 2007), as a fluid server per sub-step (:meth:`TrafficSim._entry_times`): a link
+  fed by three saturated approaches still takes only ``c``, and the queue stays on the approaches.
 * **Storage and spillback, in continuous time.** Link ``l`` takes a vehicle at time ``tau`` only while
   ``N_in(l, tau) < storage(l) + N_out(l, tau - L / w)`` (Yperman 2007's receiving flow, cumulative counts):
   space freed at the downstream end reaches the upstream end one backward-wave time ``L / w`` later. Every
@@ -40,8 +37,7 @@ link transmission model's receiving function (Yperman 2007) and whose exit is a 
   queues, as in UXsim and MATSim); the ones behind it are served again in the next pass, from the moment it
   left. A vehicle whose next link has no room or capacity left in the sub-step is held, with those behind
   it, until the next sub-step. Vehicles whose link ends at their destination leave without needing room.
-  Trips starting at a node are served after that (entering traffic yields to the vehicles on the roads: each
-  takes the first gap those left in its link's entry server, so yielding does not depend on the sub-step), from one
+  Trips starting at a node enter after that (entering traffic yields to the vehicles on the roads), from one
   queue per origin in departure order (UXsim's vertical queue), first come, first served per first link: a
   trip that must wait holds those behind it bound for the same link, not those bound for a link with room.
 * **Several links per sub-step.** The exit/entry pass repeats within a sub-step (up to ``max_passes``) for
@@ -84,14 +80,7 @@ import pandas as pd
 
 from twin.errors import TwinError
 from twin.traffic.demand import VEHICLE_CLASSES, Demand, TrafficOptions
-from twin.traffic.kernels import (
-    dd1_times,
-    exclusive_cumsum,
-    first_gaps,
-    inclusive_cumsum,
-    insert_at,
-    segment_starts,
-)
+from twin.traffic.kernels import dd1_times, exclusive_cumsum, inclusive_cumsum, insert_at, segment_starts
 from twin.traffic.network import TrafficNetwork
 from twin.traffic.reports import ABANDONED_REPORT, ARRIVED_REPORT, RESUMED_REPORT, STRANDED_REPORT, TrafficReport
 from twin.traffic.result import (
@@ -148,12 +137,6 @@ class TrafficSim:
         self._wave_s = network.backward_wave_s()
         self._no_releases = ReleaseSchedule.empty()
         self._schedule = self._no_releases  # the releases due within the current sub-step (empty between them)
-        # links, entry times and platoon sizes of the vehicles that entered a link in this sub-step; per link,
-        # when its entry server was free from at the sub-step's start, and when the next trip starting there
-        # may go at the earliest (after the one before it in the origin's queue)
-        self._entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._entry_floor = np.full(network.n_links, -np.inf)
-        self._departure_free = np.full(network.n_links, -np.inf)
         self.state = TrafficState.initial(network, self.options, demand)
         self._derive()
 
@@ -404,9 +387,6 @@ class TrafficSim:
         self._schedule_releases(t, t_end)
         self._queue_arrivals(t_end)
         blocked_e = np.full(self.network.n_links, np.inf)  # earliest arrival at a link's end held this sub-step
-        self._entries = []
-        self._entry_floor = self.state.entry_free_s.copy()  # the entry servers before this sub-step's traffic
-        self._departure_free = self._entry_floor.copy()
         self._passes(self._heads(t_end - t, blocked_e), t, t_end, blocked_e, presorted=True)
         # entering traffic yields: trips start once the vehicles already on the roads have been served
         entered = self._depart(t, t_end)
@@ -534,9 +514,8 @@ class TrafficSim:
         weight = self._weight[ids]
         np.add.at(self.state.cum_in, links, weight)
         np.add.at(self.state.occupancy, links, weight)
-        # the entry server is busy for p / c after each entry: free, for the next sub-step, after the latest
-        np.maximum.at(self.state.entry_free_s, links, t_in + weight / net.capacity_veh_s[links])
-        self._entries.append((links, t_in, weight))
+        self.state.entry_free_s[links] = np.maximum(self.state.entry_free_s[links], t)  # idle capacity is not banked
+        np.add.at(self.state.entry_free_s, links, weight / net.capacity_veh_s[links])
         self.state.recorder.entered(links, weight)
 
     def _leave(self, ids: np.ndarray, links: np.ndarray, x: np.ndarray) -> None:
@@ -634,12 +613,7 @@ class TrafficSim:
         starts = segment_starts(sorted_first)
         ahead = exclusive_cumsum(weight, starts)
         room_at = self._room_times(sorted_first, ahead)
-        floor = np.maximum(self._entry_floor, self._departure_free)[sorted_first]
-        y = self._entry_times(sorted_first, weight, starts, np.maximum(start[order], room_at), floor)
-        last = np.flatnonzero(np.append(starts[1:], starts.size > 0))  # each link's last trip, held or not (FIFO)
-        self._departure_free[sorted_first[last]] = (
-            y[last] + weight[last] / self.network.capacity_veh_s[sorted_first[last]]
-        )
+        y = np.maximum(np.maximum(start[order], room_at), self._entry_times(sorted_first, ahead, t))
         accepted = np.empty(queue.size, dtype=bool)
         accepted[order] = y <= t_end  # y grows along each link's queue, so a prefix of it enters
         entry = np.empty(queue.size)
@@ -650,7 +624,7 @@ class TrafficSim:
     def _origin_can_take(self, t_end: float) -> np.ndarray:
         """Nodes with a link out of them that is open and has room and entry capacity left before ``t_end``."""
         net = self.network
-        free = self._has_room() & (self._departure_free < t_end) & ~self._closed  # may still fill a gap
+        free = self._has_room() & (self.state.entry_free_s < t_end) & ~self._closed
         return np.asarray(np.bincount(net.src, weights=free, minlength=net.n_nodes) > 0)
 
     def _origin_heads(self, dt: float, skip: np.ndarray, scale: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -725,40 +699,16 @@ class TrafficSim:
             free_at = np.maximum(self.state.last_exit_s[links] + self.state.last_weight[links] / capacity, t)
         return dd1_times(e, weight, starts, capacity, free_at)
 
-    def _entry_times(
-        self, links: np.ndarray, weight: np.ndarray, starts: np.ndarray, ready: np.ndarray, floor: np.ndarray
-    ) -> np.ndarray:
-        """Entry times allowed by the links' inflow capacities, in continuous time.
+    def _entry_times(self, links: np.ndarray, ahead: np.ndarray, t: float) -> np.ndarray:
+        """Earliest entry times allowed by the links' capacities, ``max(f, t) + C_j / c``.
 
-        The receiving flow's ``q dt`` bound (Yperman 2007) as a deterministic server (D/D/1, Vickrey 1969): each
-        vehicle of size ``p`` keeps its link's entry busy for ``p / c``. The vehicles of a batch, sorted by link
-        then in the order they are served, could go at ``ready`` (``a_j``: at the stop line, with room); the
-        ``j``-th takes the first gap of its ``p / c`` at or after ``max(a_j, y_{j-1} + p_{j-1} / c)`` (``floor``
-        for the first of each link: when the server was free at the sub-step's start) that the entries already
-        made in this sub-step left free. So a vehicle served in a later pass, or a trip starting at a node
-        (entering traffic yields: served after the roads' vehicles), that was ready before an entry already made
-        goes first if it is through by then, and every entry is at least ``p / c`` from the next whatever the
-        sub-step. Anchored on entry times, not on the sub-step's start: no burst of ``c dt`` vehicles.
+        The receiving flow's ``q dt`` bound (Yperman 2007) as a fluid server: a link's entry is busy until
+        ``f`` (``_entry_free_s``), each vehicle of size ``p`` adding ``p / c``, and the ``j``-th vehicle entering
+        now has ``C_j`` vehicles before it. Capacity left unused within the sub-step may serve later arrivals,
+        so the order in which the sub-step's batches (departures, then passes) reach a link does not matter;
+        over a sub-step or longer, entries never exceed the capacity.
         """
-        capacity = self.network.capacity_veh_s[links]
-        need = weight / capacity
-        if self._entries:
-            done_links, done_in, done_weight = (np.concatenate(c) for c in zip(*self._entries, strict=True))
-            order = np.lexsort((done_in, done_links))
-            done_links = done_links[order]
-            end = done_in[order] + done_weight[order] / self.network.capacity_veh_s[done_links]
-            busy = np.stack((done_in[order], end), axis=1)
-        else:
-            done_links, busy = np.zeros(0, dtype=links.dtype), np.zeros((0, 2))
-        rank = np.arange(links.size) - np.flatnonzero(starts)[np.cumsum(starts) - 1]
-        y = np.empty(links.size)
-        earliest = np.maximum(ready, floor)
-        for j in range(int(rank.max(initial=-1)) + 1):  # j < vehicles per link in the batch
-            now = np.flatnonzero(rank == j)
-            if j:
-                earliest[now] = np.maximum(earliest[now], y[now - 1] + need[now - 1])
-            y[now] = first_gaps(links[now], earliest[now], need[now], done_links, busy)
-        return y
+        return np.asarray(np.maximum(self.state.entry_free_s[links], t) + ahead / self.network.capacity_veh_s[links])
 
     def _admission(
         self, ids: np.ndarray, source: np.ndarray, target: np.ndarray, x: np.ndarray, arrive: np.ndarray, t: float
@@ -767,8 +717,8 @@ class TrafficSim:
 
         Vehicles bound for a link are served first come, first served at the stop line (by ``x``; priority
         classes first, ties in a seeded random order). The ``j``-th, with ``C_j`` vehicles before it, gets in at
-        ``y_j = max(x_j, r_j, y_{j-1} + p_{j-1} / c)``: ``r_j`` is when the link's room first exceeds ``C_j`` (space
-        released ``L / w`` after vehicles leave its end, at exact times, :meth:`_room_times`), and the last term
+        ``y_j = max(x_j, r_j, f + C_j / c)``: ``r_j`` is when the link's room first exceeds ``C_j`` (space
+        released ``L / w`` after vehicles leave its end, at exact times, :meth:`_room_times`), and ``f + C_j / c``
         is its entry capacity (:meth:`_entry_times`). On saturated approaches this shares a link's room in
         proportion to the approaches' discharge rates (capacity-proportional, as in Tampere et al. 2011's
         generic node model). Vehicles whose link ends at their destination leave at ``x``. With
@@ -791,7 +741,7 @@ class TrafficSim:
         if squeeze is not None:  # the first vehicle of a link that has let nobody out for that long
             stuck = segment_starts(source) & (t - self.state.last_exit_s[source] > squeeze)
             room_at[stuck[order]] = -np.inf
-        y[order] = self._entry_times(links, weight, starts, np.maximum(x[order], room_at), self._entry_floor[links])
+        y[order] = np.maximum(np.maximum(x[order], room_at), self._entry_times(links, ahead, t))
         return y
 
     def _batch(self, cand: np.ndarray, presorted: bool) -> dict[str, np.ndarray]:
