@@ -27,29 +27,33 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from twin.city.build import load_city
+from twin.city.build import City, load_city
 from twin.sim.traffic import RouteChoice, TrafficNetwork, TrafficOptions, TrafficSim
 
 ROOT = Path(__file__).resolve().parents[1]
 CARS = 15_000
 
 
-def demand(seed: int = 7) -> tuple[TrafficNetwork, pd.DataFrame]:
-    """Andorra's network and the evacuation demand."""
-    city = load_city(ROOT / "maps" / "andorra")
-    rng = np.random.default_rng(seed)
+def evacuation_trips(city: City, rng: np.random.Generator, cars: int = CARS) -> pd.DataFrame:
+    """``cars`` cars from homes (drawn by residents) to shelters drawn at random, departing over one hour."""
     homes = city.homes
     weight = homes["population"].to_numpy(float) / homes["population"].sum()
-    origin = homes["drive_node"].to_numpy()[rng.choice(len(homes), CARS, p=weight)]
+    origin = homes["drive_node"].to_numpy()[rng.choice(len(homes), cars, p=weight)]
     shelters = city.facilities.loc[city.facilities["kind"] == "shelter", "drive_node"].to_numpy()
     table = pd.DataFrame(
         {
             "origin": origin,
-            "destination": shelters[rng.integers(0, len(shelters), CARS)],
-            "departure_s": np.sort(rng.uniform(0, 3600, CARS)),
+            "destination": shelters[rng.integers(0, len(shelters), cars)],
+            "departure_s": np.sort(rng.uniform(0, 3600, cars)),
         }
     )
-    return TrafficNetwork.from_network(city.drive), table[table["origin"] != table["destination"]]
+    return table[table["origin"] != table["destination"]]
+
+
+def demand(seed: int = 7) -> tuple[TrafficNetwork, pd.DataFrame]:
+    """Andorra's network and the evacuation demand."""
+    city = load_city(ROOT / "maps" / "andorra")
+    return TrafficNetwork.from_network(city.drive), evacuation_trips(city, np.random.default_rng(seed))
 
 
 def andorra() -> int:

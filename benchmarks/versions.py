@@ -128,6 +128,7 @@ def write_traffic_inputs(folder: Path) -> None:
     """The grid and Andorra links and departures as Parquet, read by both versions."""
     import numpy as np
     import pandas as pd
+    from traffic import evacuation_trips  # benchmarks/traffic.py's evacuation, the same draws
 
     from twin.city.build import load_city
     from twin.sim.traffic import TrafficNetwork
@@ -143,28 +144,9 @@ def write_traffic_inputs(folder: Path) -> None:
     columns = ("src", "dst", "length_m", "free_speed_mps", "capacity_veh_s", "lanes", "storage_veh", "wave_speed_mps")
     pd.DataFrame({c: getattr(network, c) for c in columns}).to_parquet(folder / "andorra-links.parquet")
     (folder / "andorra.json").write_text(json.dumps({"n_nodes": network.n_nodes}))
-    trips = andorra_trips(city, np.random.default_rng(7))
+    trips = evacuation_trips(city, np.random.default_rng(7), ANDORRA_CARS).reset_index(drop=True)
     trips.to_parquet(folder / "andorra-p1-demand.parquet")
     trips.iloc[::5].to_parquet(folder / "andorra-p5-demand.parquet")
-
-
-def andorra_trips(city: Any, rng: Any) -> Any:
-    """``benchmarks/traffic.py``'s evacuation: cars from homes (by residents) to the shelters over one hour."""
-    import numpy as np
-    import pandas as pd
-
-    homes = city.homes
-    weight = homes["population"].to_numpy(float) / homes["population"].sum()
-    origin = homes["drive_node"].to_numpy()[rng.choice(len(homes), ANDORRA_CARS, p=weight)]
-    shelters = city.facilities.loc[city.facilities["kind"] == "shelter", "drive_node"].to_numpy()
-    table = pd.DataFrame(
-        {
-            "origin": origin,
-            "destination": shelters[rng.integers(0, len(shelters), ANDORRA_CARS)],
-            "departure_s": np.sort(rng.uniform(0, 3600, ANDORRA_CARS)),
-        }
-    )
-    return table[table["origin"] != table["destination"]].reset_index(drop=True)
 
 
 # --- the driver ---------------------------------------------------------------------------------------------

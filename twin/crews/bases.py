@@ -41,8 +41,7 @@ class Base:
 
 def station_bases(city: City, spec: CrewsSpec) -> list[Base]:
     """One base per fire station, hospital and police station of the map, in the facilities' order."""
-    per_station = dict(DEFAULT_PER_STATION)
-    per_station.update({str(k): v for k, v in spec.per_station.items()})
+    per_station = _per_station(spec)
     facilities = city.facilities
     bases = []
     for row in np.flatnonzero(facilities["kind"].isin(list(STATION_CREW)).to_numpy()).tolist():
@@ -52,6 +51,11 @@ def station_bases(city: City, spec: CrewsSpec) -> list[Base]:
             name = f"{record['kind']} {record['name'] or record['osm_id']}"
             bases.append(Base(name, STATION_CREW[str(record["kind"])], int(record["drive_node"]), count, False))
     return bases
+
+
+def _per_station(spec: CrewsSpec) -> dict[str, int]:
+    """Crews per station kind: the scenario's, else :data:`DEFAULT_PER_STATION`."""
+    return {**DEFAULT_PER_STATION, **{str(k): v for k, v in spec.per_station.items()}}
 
 
 def depot_bases(city: City, spec: CrewsSpec) -> tuple[list[Base], list[str]]:
@@ -94,8 +98,7 @@ STATION_NEEDED_FOR = {
 
 def missing_station_notes(city: City, spec: CrewsSpec) -> list[str]:
     """A note per kind of station that bases no crew: not in the map (or 0 crews per station) and no depot given."""
-    per_station = dict(DEFAULT_PER_STATION)
-    per_station.update({str(k): v for k, v in spec.per_station.items()})
+    per_station = _per_station(spec)
     mapped = set(city.facilities["kind"].astype(str))
     given = {depot.kind for depot in spec.depots if depot.crews}
     notes = []
