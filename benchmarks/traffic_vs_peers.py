@@ -217,14 +217,17 @@ def one(args: argparse.Namespace) -> None:
     print(json.dumps(figures))
 
 
-def plan(case: str, seeds: int, python_mode: bool, uxsim_per_vehicle: bool) -> list[tuple[str, int, int]]:
-    """(model, platoon, seed) runs for a case."""
+MODELS = ("twin", "twin-per-vehicle", "twin-uxcost", "uxsim-cpp")
+
+
+def plan(
+    case: str, seeds: int, python_mode: bool, uxsim_per_vehicle: bool, models: tuple[str, ...] = MODELS
+) -> list[tuple[str, int, int]]:
+    """(model, platoon, seed) runs for a case, of the seeded ``models`` (names of :data:`MODELS`)."""
     p = PLATOON[case]
-    runs = [
-        (model, size, seed)
-        for model, size in (("twin", p), ("twin", 1), ("twin-uxcost", p), ("uxsim-cpp", p))
-        for seed in range(seeds)
-    ]
+    sizes = {"twin": ("twin", p), "twin-per-vehicle": ("twin", 1), "twin-uxcost": ("twin-uxcost", p)}
+    sizes["uxsim-cpp"] = ("uxsim-cpp", p)
+    runs = [(*sizes[name], seed) for name in MODELS if name in models for seed in range(seeds)]
     if uxsim_per_vehicle and case != "chicago":
         runs.append(("uxsim-cpp", 1, 0))
     if python_mode:
@@ -234,10 +237,12 @@ def plan(case: str, seeds: int, python_mode: bool, uxsim_per_vehicle: bool) -> l
     return runs
 
 
-def compare(case: str, path: str, seeds: int, python_mode: bool, uxsim_per_vehicle: bool) -> pd.DataFrame:
+def compare(
+    case: str, path: str, seeds: int, python_mode: bool, uxsim_per_vehicle: bool, models: tuple[str, ...] = MODELS
+) -> pd.DataFrame:
     """Every model, every seed, each in its own process."""
     rows = []
-    for model, size, seed in plan(case, seeds, python_mode, uxsim_per_vehicle):
+    for model, size, seed in plan(case, seeds, python_mode, uxsim_per_vehicle, models):
         command = [
             sys.executable,
             __file__,
@@ -292,6 +297,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seeds", type=int, default=3, help="seeds per model (default 3)")
     parser.add_argument("--python-mode", action="store_true", help="also run UXsim's Python mode once (slow)")
     parser.add_argument("--uxsim-per-vehicle", action="store_true", help="also run UXsim C++ with deltan=1 once")
+    parser.add_argument(
+        "--models",
+        default=",".join(MODELS),
+        help=f"comma-separated seeded models to run (default all: {','.join(MODELS)}); SUMO and the --python-mode"
+        " and --uxsim-per-vehicle runs are added as before",
+    )
     parser.add_argument("--out", default="", help="write every run's figures to this CSV")
     parser.add_argument(
         "--check-departures",
@@ -310,13 +321,19 @@ def main(argv: list[str]) -> int:
         return 0
     if args.seeds < 1:
         parser.error(f"--seeds is a whole number from 1, not {args.seeds}")
+    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown or not models:
+        parser.error(f"--models takes names among {', '.join(MODELS)}, not {', '.join(unknown) or 'nothing'}")
     if "chicago" in args.cases and not Path(args.path, "links.csv").exists():
         parser.error(f"chicago needs --path to a folder with UXsim's Chicago Sketch CSVs (got {args.path!r})")
     if args.check_departures:
         sizes = {c: PLATOON[c] for c in args.cases}
         same = [check_departures(load_case(c, args.path), c, d) for c in args.cases for d in sorted({sizes[c], 1})]
         return 0 if all(same) else 1
-    table = pd.concat([compare(c, args.path, args.seeds, args.python_mode, args.uxsim_per_vehicle) for c in args.cases])
+    table = pd.concat(
+        [compare(c, args.path, args.seeds, args.python_mode, args.uxsim_per_vehicle, models) for c in args.cases]
+    )
     if args.out:
         table.to_csv(args.out, index=False)
     pd.set_option("display.width", 200)
