@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.traffic_vs_peers import plan
 from benchmarks.versions import table
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -74,6 +75,7 @@ def test_bad_option(name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
         ("versions.py", ["--table", "no.json"], "--table no.json: no such file"),
         ("traffic_vs_peers.py", ["manhattan"], "invalid choice: 'manhattan'"),
         ("traffic_vs_peers.py", ["--seeds", "0"], "--seeds is a whole number from 1, not 0"),
+        ("traffic_vs_peers.py", ["--models", "twin,uxsim"], "--models takes names among twin, twin-per-vehicle,"),
         ("same_results.py", ["compare", "no/such", "runs"], "no/such: no such folder"),
         ("startup.py", ["0"], "repeats is a whole number from 1, not 0"),
         ("sweep.py", ["--levels", "0"], "--levels is a whole number from 1, not 0"),
@@ -128,3 +130,22 @@ def test_versions_table_by_hand() -> None:
     )
     same = table({"traffic:grid-p5": {"a": old, "b": old}}, ["a", "b"])[2]
     assert same.endswith("| 1.00 (1.00) | arrived 5, on_network 0 |")
+
+
+def test_peer_plan_picks_models() -> None:
+    """benchmarks/traffic_vs_peers.py runs the models it is given, seed by seed, at the case's platoon size (30 on
+    Chicago, 1 for twin per vehicle), and UXsim per vehicle only when asked (never on Chicago)."""
+    assert plan("chicago", 2, False, True, ("twin", "uxsim-cpp")) == [
+        ("twin", 30, 0),
+        ("twin", 30, 1),
+        ("uxsim-cpp", 30, 0),
+        ("uxsim-cpp", 30, 1),
+    ]
+    grid = plan("grid", 1, False, True, ("twin-per-vehicle",))
+    assert grid[:2] == [("twin", 1, 0), ("uxsim-cpp", 1, 0)]
+    assert [run[:2] for run in plan("grid", 1, False, False)][:4] == [
+        ("twin", 5),
+        ("twin", 1),
+        ("twin-uxcost", 5),
+        ("uxsim-cpp", 5),
+    ]
