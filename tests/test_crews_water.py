@@ -18,6 +18,7 @@ from twin.city.build import City
 from twin.crews.water import WaterLimits, WaterRoutes, two_layer_graph, water_link_times_s
 from twin.sim.model import CityModel
 from twin.sim.phase import Phase, StepContext
+from twin.traffic.engine import TrafficPhase
 
 BOAT_MPS = 5.0 / 3.6  # the default 5 km/h
 LAUNCH_S = 600.0
@@ -94,15 +95,25 @@ def _stations(city: City) -> list[int]:
     return [int(n) for n in city.facilities.loc[city.facilities["kind"] == "fire_station", "drive_node"]]
 
 
-def _model(city: City, tmp_path: Path, flood_rescue: dict[str, Any] | None = None) -> tuple[CityModel, int, int]:
+def _model(
+    city: City, tmp_path: Path, flood_rescue: dict[str, Any] | None = None, **changes: Any
+) -> tuple[CityModel, int, int]:
     crews = {**ONLY_FIRE, "policy": "nearest"}
     if flood_rescue is not None:
         crews["flood_rescue"] = flood_rescue
-    model = CityModel(city, _scenario(tmp_path, crews, duration="2h"))
+    model = CityModel(city, _scenario(tmp_path, crews, **{"duration": "2h", **changes}))
     t, u, street = _dead_end(city)
     model.add_phase(FloodOneRoad(street))
     model.add_phase(Reports([(CALL_AT_S, t, 1)]))
     return model, t, u
+
+
+def _boat_travel_s(city: City, t: int, u: int) -> float:
+    """Drive from the nearest fire station to the water's edge ``u``, launch, boat down the street to ``t``."""
+    links = city.drive.links
+    into = links[(links["src"] == u) & (links["dst"] == t)]["length_m"].min()
+    to_edge = min(_times_from(city, s).get(u, np.inf) for s in _stations(city)) / 1.2
+    return float(to_edge + LAUNCH_S + into / BOAT_MPS)
 
 
 def test_a_rescue_behind_a_flooded_road_is_reached_by_boat_at_the_computed_time(
@@ -112,10 +123,8 @@ def test_a_rescue_behind_a_flooded_road_is_reached_by_boat_at_the_computed_time(
     model.run()
     row = _crews(model).incidents_frame().iloc[0]
     links = andorra_city.drive.links
-    into = links[(links["src"] == u) & (links["dst"] == t)]["length_m"].min()
     out_of = links[(links["src"] == t) & (links["dst"] == u)]["length_m"].min()
-    to_edge = min(_times_from(andorra_city, s).get(u, np.inf) for s in _stations(andorra_city)) / 1.2
-    travel = to_edge + LAUNCH_S + into / BOAT_MPS  # drive to the water's edge, launch, boat down the street
+    travel = _boat_travel_s(andorra_city, t, u)
     assert row["status"] == "done" and bool(row["by_water"])
     assert row["travel_s"] == pytest.approx(travel, rel=1e-9)
     assert row["response_s"] == pytest.approx(FIRE_DELAY + travel, rel=1e-9)
@@ -129,6 +138,19 @@ def test_a_rescue_behind_a_flooded_road_is_reached_by_boat_at_the_computed_time(
     back = LAUNCH_S + out_of / BOAT_MPS + LAUNCH_S + _times_from(andorra_city, u)[int(team["home_node"])] / 1.2
     leaves = math.ceil(done / STEP) * STEP
     assert team["busy_s"] == pytest.approx(leaves + back - CALL_AT_S, rel=1e-9)
+
+
+def test_in_a_run_with_traffic_the_journey_through_water_takes_its_path_time(
+    andorra_city: City, tmp_path: Path
+) -> None:
+    model, t, u = _model(andorra_city, tmp_path, duration="40min", traffic={})
+    model.run()
+    row = _crews(model).incidents_frame().iloc[0]
+    assert bool(row["by_water"]) and row["travel_s"] == pytest.approx(_boat_travel_s(andorra_city, t, u), rel=1e-9)
+    assert row["status"] == "done"
+    traffic = model.phases["traffic"][0]
+    # Not driven in the traffic model: no vehicle ever left for it.
+    assert isinstance(traffic, TrafficPhase) and len(traffic.trips()) == 0
 
 
 def test_a_crew_that_only_drives_never_reaches_it(andorra_city: City, tmp_path: Path) -> None:
