@@ -17,11 +17,14 @@ wading teams, typed and deployed as in DEFRA's *Flood Rescue Concept of Operatio
     of the residents' model for adults in that depth, ``1.33 max(0.2, 1 - d / 1.2)`` m/s
     (:func:`twin.residents.walking.depth_factor`). 0.5 m is the depth bound of class H2 in Australian Rainfall
     and Runoff 2019 (Book 6 Ch. 7, Smith et al. 2014), the last class before water is unsafe for children and the
-    elderly; 0.5 m2/s is at the low end of the flood hazard ratings that put "danger for some" on people in
-    DEFRA/EA R&D report FD2321 (HR Wallingford 2006, "Flood risks to people") and below the depth x velocity at
-    which Abt et al. (1989, Water Resources Bulletin 25(4)) saw adults toppled in their flume tests. **Assumed**
-    as a team's limit: trained teams in dry suits with wading poles are not tested against a number;
-  - **by boat** where ``d >= boat_min_depth`` (0.5 m: an outboard's leg hangs below the hull, **assumed**) and
+    elderly. At 0.5 m and 0.5 m2/s (1 m/s) the hazard rating of DEFRA/EA R&D report FD2321 (HR Wallingford
+    2006, "Flood risks to people"), ``d (v + 0.5)`` before its debris factor, is 0.75, where its "danger for some"
+    class begins; and 0.5 m2/s is below the depth x velocity at which Abt et al. (1989, Water Resources Bulletin
+    25(4)) saw adults toppled in flume tests (from about 0.7 m2/s, as reviewed by Cox, Shand and Blacka 2010 for
+    ARR). **Assumed** as a team's limit: no source tests trained teams in dry suits with wading poles;
+  - **by boat** where ``d >= boat_min_depth`` (0.5 m, **assumed**: an outboard's leg hangs below the hull, and
+    urban boat crews probe ahead with poles marked at that depth; Firehouse magazine, "Technical rescue: using
+    boats to rescue survivors of urban flooding") and
     ``v <= boat_max_velocity`` (2 m/s, **assumed**: faster water on a street is beyond a flood boat team; NFPA
     1006 calls water over 1 knot, 0.51 m/s, swift water, which typed swift-water boat teams do work), at
     ``boat_speed_kmh`` (5 km/h, **assumed**: a boat in a flooded street goes at walking pace to keep its wash off
