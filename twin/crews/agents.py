@@ -51,6 +51,8 @@ class Crew(mesa.Agent):
         Index of the crew in the run (0, 1, ...): what commands and tables name it by.
     kind, base, home
         Crew kind (``fire``, ``ems``, ``power``, ...), its base's name and drivable node.
+    boat
+        A flood rescue team (a fire crew with a boat and wading kit, :mod:`twin.crews.water`); fixed for the run.
     status, node, post
         :data:`IDLE`, :data:`ASSIGNED` or :data:`RETURNING`; the node it is at (or left from); the node it
         returns to (its home, or where a ``stage`` command posted it).
@@ -66,9 +68,9 @@ class Crew(mesa.Agent):
         ``arrive_s`` and ``back_s`` are then NaN until the traffic model reports the arrival).
     """
 
-    def __init__(self, model: mesa.Model, crew_id: int, kind: str, base: str, home: int) -> None:
+    def __init__(self, model: mesa.Model, crew_id: int, kind: str, base: str, home: int, boat: bool = False) -> None:
         super().__init__(model)
-        self.crew_id, self.kind, self.base, self.home = crew_id, kind, base, home
+        self.crew_id, self.kind, self.base, self.home, self.boat = crew_id, kind, base, home, boat
         self.status, self.node, self.post = IDLE, home, home
         self.incident, self.job = -1, 0
         self.depart_s = self.arrive_s = self.done_s = self.back_s = math.nan

@@ -75,6 +75,9 @@ class Incidents:
     hospital, at_hospital_s
         For transported patients: the hospital (facility row; -1: none, or not yet on the way) and when the crew
         reached it (NaN: not yet). The incident is done when the patient has been handed over there.
+    by_water
+        Whether the crew sent last goes (or went) through flooded roads by boat or wading (a flood rescue team,
+        :mod:`twin.crews.water`).
     ref, people, deadline_s
         For reported incidents: the reporter's own number for the report (-1: none; the residents phase numbers
         its rescue requests), the people there (0: not told), and when the water at the place reached the
@@ -99,6 +102,7 @@ class Incidents:
     deadline_s: np.ndarray = field(default_factory=_floats)
     hospital: np.ndarray = field(default_factory=_ints)
     at_hospital_s: np.ndarray = field(default_factory=_floats)
+    by_water: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def __len__(self) -> int:
         return int(self.kind.size)
@@ -145,6 +149,7 @@ class Incidents:
             "deadline_s": given(deadline_s, np.nan, np.float64),
             "hospital": np.full(n, -1, dtype=np.int64),
             "at_hospital_s": np.full(n, np.nan),
+            "by_water": np.zeros(n, dtype=bool),
         }
         for name, value in values.items():
             setattr(self, name, np.concatenate([getattr(self, name), value]))
@@ -165,9 +170,13 @@ class Incidents:
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Incidents:
         """Inverse of :meth:`arrays` (copies); checkpoints from before transport to hospital have no
-        ``hospital`` and ``at_hospital_s`` (none carried)."""
+        ``hospital`` and ``at_hospital_s`` (none carried), those from before flood rescue teams no ``by_water``."""
         n = len(arrays["kind"])
-        later = {"hospital": np.full(n, -1, dtype=np.int64), "at_hospital_s": np.full(n, np.nan)}
+        later = {
+            "hospital": np.full(n, -1, dtype=np.int64),
+            "at_hospital_s": np.full(n, np.nan),
+            "by_water": np.zeros(n, dtype=bool),
+        }
         return cls(**{f.name: np.array(arrays.get(f.name, later.get(f.name))) for f in fields(cls)})
 
 

@@ -25,7 +25,8 @@ def incidents_table(table: Incidents, city: City) -> pd.DataFrame:
     reporter's number (``request``: the residents' rescue request, as in ``people.parquet``), the ``people`` there
     and ``deadline_s``, when the water at the place reached 1.5 m (NaN: never, or not a rescue). Patients carried
     to hospital give the ``hospital`` (facility row; -1: none) and ``at_hospital_s``, when the crew got there; the
-    incident is done once they are handed over.
+    incident is done once they are handed over. ``by_water``: the crew went through flooded roads by boat or
+    wading (a flood rescue team, :mod:`twin.crews.water`).
     """
     osm = city.drive.nodes["osm_id"].to_numpy()
     return pd.DataFrame(
@@ -51,18 +52,21 @@ def incidents_table(table: Incidents, city: City) -> pd.DataFrame:
             "deadline_s": table.deadline_s,
             "hospital": table.hospital,
             "at_hospital_s": table.at_hospital_s,
+            "by_water": table.by_water,
         }
     )
 
 
 def crews_table(crews: Sequence[Crew], end_s: float) -> pd.DataFrame:
-    """Crews: kind, base, jobs done, busy time (the spell under way counted to ``end_s``) and utilisation."""
+    """Crews: kind, base, whether a flood rescue team (``flood_rescue``), jobs done, busy time (the spell under way
+    counted to ``end_s``) and utilisation."""
     busy = [c.busy_s + (0.0 if math.isnan(c.busy_since) else end_s - c.busy_since) for c in crews]
     return pd.DataFrame(
         {
             "crew": np.array([c.crew_id for c in crews], dtype=np.int64),
             "kind": [c.kind for c in crews],
             "base": [c.base for c in crews],
+            "flood_rescue": np.array([c.boat for c in crews], dtype=bool),
             "home_node": np.array([c.home for c in crews], dtype=np.int64),
             "status": [CREW_STATUS[c.status] for c in crews],
             "jobs_done": np.array([c.jobs_done for c in crews], dtype=np.int64),

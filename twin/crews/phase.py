@@ -59,6 +59,7 @@ from twin.crews.policies import (
 )
 from twin.crews.restoration import MEDICAL_SOURCE, clearance_s, draw_truncated_normal, restoration_s
 from twin.crews.travel import EMERGENCY_SPEED_FACTOR, RoadGraph, Roads, class_factor
+from twin.crews.water import WaterLimits, WaterTeams
 from twin.errors import ScenarioError
 from twin.hazards.gridindex import point_cells
 from twin.metrics.response import response_metrics
@@ -135,9 +136,12 @@ class CrewsPhase(Phase):
         self.standards_s = {**DEFAULT_STANDARDS_S, **spec.standards_s}
         self.roster = Roster()
         self.crews: list[Crew] = []
+        teams = spec.flood_rescue.teams_per_station
         for base in bases:
-            for _ in range(base.crews):
-                self.crews.append(Crew(self.roster, len(self.crews), base.kind, base.name, base.node))
+            for i in range(base.crews):
+                boat = base.kind == "fire" and i < teams
+                self.crews.append(Crew(self.roster, len(self.crews), base.kind, base.name, base.node, boat))
+        self.water = WaterTeams(city, WaterLimits.of(spec.flood_rescue))
         self.incidents = inc.Incidents()
         self.desk = inc.IncidentDesk(city.drive.n_nodes)
         self.policy: DispatchPolicy = make_policy(spec.policy)
@@ -149,6 +153,7 @@ class CrewsPhase(Phase):
         self.links_cleared = 0
         self.end_s = 0.0
         self._ends = np.zeros((0, 0), dtype=np.int64)
+        self._by_water = np.zeros((0, 0), dtype=bool)
         self.trips = CrewTrips()
         self.hospital_rows = np.flatnonzero(self.comp_kind == "hospital")
         self.carry: list[tuple[int, float]] = []
@@ -171,9 +176,10 @@ class CrewsPhase(Phase):
         traffic = self._traffic(ctx)
         if traffic is not None:
             self._driven(ctx, traffic)
-        else:
-            for crew in self.roster.agents.select(lambda c: c.status == RETURNING and c.back_s <= now + 1e-9):
-                crew.back_at_post()
+        # Drives back by path time: every return without traffic, and flood rescue teams' through water with it
+        # (a return the traffic model drives has no back time until it arrives).
+        for crew in self.roster.agents.select(lambda c: c.status == RETURNING and c.back_s <= now + 1e-9):
+            crew.back_at_post()
         self._new_incidents(ctx, now, dt_s)
         self._carry(ctx, traffic)
         commands, self.commands = self.commands, []
@@ -215,13 +221,15 @@ class CrewsPhase(Phase):
         away = [crew for crew in self._available() if crew.node != crew.post]
         if away:
             factors = np.array([class_factor(c.kind) for c in away])
-            travel = np.diagonal(
-                net.pair_times(np.array([c.node for c in away]), np.array([c.post for c in away]), factors)
-            )
-            for crew, time_s in zip(away, travel.tolist(), strict=True):
+            origins = np.array([c.node for c in away])
+            posts = np.array([c.post for c in away])
+            travel = np.diagonal(net.pair_times(origins, posts, factors)).copy()
+            boats = self._boats(away)
+            travel, by_water = self.water.faster(ctx.state, net, boats, origins, travel, posts, diagonal=True)
+            for crew, time_s, wet in zip(away, travel.tolist(), by_water.tolist(), strict=True):
                 if not np.isfinite(time_s):
                     continue  # no open way back now: it waits where it is
-                if traffic is None:
+                if traffic is None or wet:
                     crew.start_return(now, time_s)
                 else:
                     crew.start_return(now, math.nan)  # back when the traffic model says so
@@ -331,6 +339,7 @@ class CrewsPhase(Phase):
         table.status[incident], table.crew[incident] = inc.OPEN, -1
         table.assigned_s[incident] = table.arrived_s[incident] = table.travel_s[incident] = math.nan
         table.hospital[incident], table.at_hospital_s[incident] = -1, math.nan
+        table.by_water[incident] = False
 
     def _available(self) -> list[Crew]:
         return sorted(self.roster.agents.select(lambda c: c.status == IDLE), key=lambda c: c.crew_id)
@@ -425,7 +434,7 @@ class CrewsPhase(Phase):
         available = [crew for crew in self._available() if crew.kind in needed]
         if not len(waiting) or not available:
             return
-        view = self._view(now, available, waiting, net, self._under_water(ctx, waiting))
+        view = self._view(ctx, now, available, waiting, net, self._under_water(ctx, waiting))
         pairs = self._front_pairs(view, waiting)
         crews_left = np.setdiff1d(np.arange(len(available)), [c for c, _ in pairs])
         incidents_left = np.flatnonzero(self._front_rank(waiting) == 0)
@@ -438,7 +447,8 @@ class CrewsPhase(Phase):
         for crew_pos, incident_pos in pairs:
             crew, incident = available[crew_pos], int(waiting[incident_pos])
             end = int(self._ends[crew_pos, incident_pos])
-            self._assign(ctx, crew, incident, now, float(view.response_s[crew_pos, incident_pos]), end, traffic)
+            wet = bool(self._by_water[crew_pos, incident_pos])
+            self._assign(ctx, crew, incident, now, float(view.response_s[crew_pos, incident_pos]), end, traffic, wet)
 
     def _front_rank(self, incidents: np.ndarray) -> np.ndarray:
         """Per incident: the rank of the ``prioritise_repair`` that moved its component to the front (0: none)."""
@@ -466,6 +476,7 @@ class CrewsPhase(Phase):
 
     def _view(
         self,
+        ctx: StepContext,
         now: float,
         crews: list[Crew],
         waiting: np.ndarray,
@@ -478,7 +489,7 @@ class CrewsPhase(Phase):
         served_by = np.array([inc.SERVED_BY[k] for k in incident_kind])
         factor = np.array([class_factor(crew.kind) for crew in crews])
         delay = np.array([self.delay_s[crew.kind] for crew in crews])
-        travel, self._ends = self._travel(net, np.array([crew.node for crew in crews]), waiting, factor)
+        travel, self._ends, self._by_water = self._travel(ctx, net, crews, waiting, factor)
         can = (crew_kind[:, None] == served_by[None, :]) & ~blocked[None, :]
         response = np.where(can, delay[:, None] + travel, np.inf)
         target = table.target[waiting]
@@ -500,12 +511,14 @@ class CrewsPhase(Phase):
         )
 
     def _travel(
-        self, net: Roads, origins: np.ndarray, incidents: np.ndarray, factor: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Travel times ``(crews, incidents)`` from the crews' nodes ``origins`` (of class speed ``factor``, over
-        the current link times, :class:`~twin.crews.travel.Roads`) to each incident, and the node each reaches
-        (debris: the nearer end of the road)."""
+        self, ctx: StepContext, net: Roads, crews: list[Crew], incidents: np.ndarray, factor: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Travel times ``(crews, incidents)`` from the crews' nodes (of class speed ``factor``, over the current
+        link times, :class:`~twin.crews.travel.Roads`) to each incident, the node each reaches (debris: the nearer
+        end of the road) and whether a flood rescue team goes by water there (:mod:`twin.crews.water`: where that
+        is faster than the road, or the road is closed)."""
         table = self.incidents
+        origins = np.array([crew.node for crew in crews], dtype=np.int64)
         node, node2 = table.node[incidents], table.node2[incidents]
         two = node2 >= 0
         times = net.pair_times(origins, np.concatenate([node, node2[two]]), factor)
@@ -517,7 +530,13 @@ class CrewsPhase(Phase):
             nearer = other < travel
             travel = np.where(nearer, other, travel)
             ends[nearer] = np.broadcast_to(node2, travel.shape)[nearer]
-        return travel, ends
+        travel, by_water = self.water.faster(ctx.state, net, self._boats(crews), origins, travel, node)
+        ends[by_water] = np.broadcast_to(node, travel.shape)[by_water]
+        return travel, ends, by_water
+
+    def _boats(self, crews: list[Crew]) -> np.ndarray:
+        """Which of ``crews`` may go by water: flood rescue teams not driving in the traffic model now."""
+        return np.array([crew.boat and crew.vehicle < 0 for crew in crews], dtype=bool)
 
     def _assign(
         self,
@@ -528,18 +547,21 @@ class CrewsPhase(Phase):
         response_s: float,
         end: int,
         traffic: TrafficService | None,
+        by_water: bool = False,
     ) -> None:
-        """Send ``crew`` to ``incident`` at node ``end`` now. Without traffic it arrives after ``response_s``
-        (dispatch delay + path time) and its completion is queued now; with traffic it drives there as a trip of
-        the traffic model (already on the road: redirected at once; else leaving after its dispatch delay) and the
-        completion is queued when the traffic model reports the arrival."""
+        """Send ``crew`` to ``incident`` at node ``end`` now. Without traffic, or through water (a flood rescue
+        team, ``by_water``), it arrives after ``response_s`` (dispatch delay + path time) and its completion is
+        queued now; otherwise it drives there as a trip of the traffic model (already on the road: redirected at
+        once; else leaving after its dispatch delay) and the completion is queued when the traffic model reports
+        the arrival."""
         table = self.incidents
         table.node[incident] = end
+        table.by_water[incident] = by_water
         delay = self.delay_s[crew.kind]
         if table.kind[incident] == inc.KINDS.index("debris"):
             table.work_s[incident] = float(self._debris_work_s(ctx, int(table.target[incident])))
         table.status[incident], table.crew[incident], table.assigned_s[incident] = inc.ASSIGNED, crew.crew_id, now
-        if traffic is not None:
+        if traffic is not None and not by_water:
             rolling = crew.vehicle >= 0
             crew.dispatch(incident, now, now if rolling else now + delay, math.nan, math.nan)
             table.arrived_s[incident] = table.travel_s[incident] = math.nan
@@ -654,13 +676,13 @@ class CrewsPhase(Phase):
         crew = self.crews[int(command.params["crew"])]
         incident = int(command.params["incident"])
         factor = np.array([class_factor(crew.kind)])
-        travel, ends = self._travel(net, np.array([crew.node]), np.array([incident]), factor)
+        travel, ends, by_water = self._travel(ctx, net, [crew], np.array([incident]), factor)
         if not np.isfinite(travel[0, 0]):
             ctx.log(now, "dispatch", f"crew {crew.crew_id}", command.cause, {"refused": "no open road to the incident"})
             return
         crew.status = IDLE
         response = self.delay_s[crew.kind] + float(travel[0, 0])
-        self._assign(ctx, crew, incident, now, response, int(ends[0, 0]), traffic)
+        self._assign(ctx, crew, incident, now, response, int(ends[0, 0]), traffic, bool(by_water[0, 0]))
 
     def finish(self, model: CityModel, event: Event) -> None:
         """A crew's work ends (the ``crew_done`` event): repair or clear through the engine, tell the desk when the
@@ -829,6 +851,24 @@ class CrewsPhase(Phase):
             f"{medical.surge:.0%} when every resident is without power (Cooper et al. 2012, Hurricane Ike); "
             f"on scene {medical.on_scene_s / 60:g} min mean ({MEDICAL_SOURCE}); {self._transport_assumption()}",
             self._travel_assumption(),
+            *self._water_assumption(),
+        ]
+
+    def _water_assumption(self) -> list[str]:
+        """The flood rescue teams and their limits (none without teams)."""
+        teams = sum(1 for crew in self.crews if crew.boat)
+        if not teams:
+            return []
+        w = self.water.limits
+        return [
+            f"crews: {teams} flood rescue teams (the first {self.spec.flood_rescue.teams_per_station} fire crews of "
+            "each fire station; assumed) drive to the water's edge, then go through roads closed by water alone "
+            f"by boat ({w.boat_mps * 3.6:g} km/h where at least {w.boat_min_depth_m:g} m deep and at most "
+            f"{w.boat_max_velocity_mps:g} m/s; assumed) or wading (at the residents' adult pace, where at most "
+            f"{w.wade_max_depth_m:g} m deep and depth x velocity at most {w.wade_max_dv_m2s:g} m2/s: ARR 2019 H2, "
+            f"FD2321, Abt et al. 1989), {w.launch_s / 60:g} min to launch or recover the boat (assumed); velocity "
+            "by Manning on the water-surface slope; no bridge under water or tunnel; a journey through water is "
+            "not driven in the traffic model (path times)"
         ]
 
 

@@ -203,6 +203,11 @@ class Roads:
             self._networks[key] = Network(csr_adjacency(g.n_nodes, g.src, g.dst, weights, closed=self.blocked))
         return self._networks[key]
 
+    def link_times_s(self, factor: float) -> np.ndarray:
+        """Per link: the time of a crew of class factor ``factor`` now, ``free / f + delay`` (``inf``: closed)."""
+        delay = 0.0 if self.delay_s is None else self.delay_s
+        return np.asarray(np.where(self.blocked, np.inf, self.free_s / factor + delay))
+
     def pair_times(self, origins: np.ndarray, destinations: np.ndarray, factors: np.ndarray) -> np.ndarray:
         """``(len(origins), len(destinations))``: the shortest time of a crew of class factor ``factors[i]`` from
         ``origins[i]`` to each destination (``inf``: no way)."""

@@ -16,6 +16,14 @@
       damage_state: moderate        # Hazus restoration damage state of damaged components
       repair: {substation: {mean: 6h, sd: 2h}}                    # overrides of the Hazus restoration times
       debris_m3_per_h: 100          # road-crew clearance rate (assumed)
+      flood_rescue:                 # water-capable fire crews: drive to the water's edge, then boat or wade
+        teams_per_station: 1        # of each fire station's crews, how many carry a boat (assumed)
+        launch: 10min               # launching the boat at the water's edge (assumed)
+        boat_speed_kmh: 5           # in urban flood water (assumed)
+        boat_min_depth_m: 0.5       # an outboard needs water under it (assumed)
+        boat_max_velocity_mps: 2.0  # faster water is left to helicopters (assumed)
+        wade_max_depth_m: 0.5       # ARR 2019 class H2 depth bound
+        wade_max_dv_m2s: 0.5        # depth x velocity (FD2321; below Abt et al. 1989's toppling products)
 
 Every key is optional; ``crews: {}`` runs the defaults. The defaults and their sources are in
 :mod:`twin.crews.restoration` and :mod:`twin.crews.bases`; this module only validates (no numpy, no engine).
@@ -83,6 +91,18 @@ class RepairTime(SpecModel):
     sd_s: Duration = Field(0.0, alias="sd")
 
 
+class FloodRescueSpec(SpecModel):
+    """Flood rescue teams: fire crews with a boat and wading kit (:mod:`twin.crews.water` gives the sources)."""
+
+    teams_per_station: int = Field(1, ge=0, le=200, description="of each fire station's crews, how many are teams")
+    launch_s: Duration = Field(600.0, alias="launch", description="time to launch the boat at the water's edge")
+    boat_speed_kmh: float = Field(5.0, gt=0, le=60, description="boat speed in flood water")
+    boat_min_depth_m: float = Field(0.5, ge=0, le=5, description="least depth a boat travels in")
+    boat_max_velocity_mps: float = Field(2.0, gt=0, le=10, description="fastest water a boat travels in")
+    wade_max_depth_m: float = Field(0.5, ge=0, le=2, description="deepest water a team wades")
+    wade_max_dv_m2s: float = Field(0.5, ge=0, le=5, description="largest depth x velocity a team wades")
+
+
 class CrewsSpec(SpecModel):
     """The scenario's crews (see the module docstring for the YAML)."""
 
@@ -96,6 +116,7 @@ class CrewsSpec(SpecModel):
     damage_state: DamageState = "moderate"
     repair: dict[Text, RepairTime] = Field(default_factory=dict)
     debris_m3_per_h: float = Field(100.0, gt=0, le=100_000)
+    flood_rescue: FloodRescueSpec = Field(default_factory=lambda: FloodRescueSpec.model_validate({}))
 
     @field_validator("per_station", "depot_crews")
     @classmethod
