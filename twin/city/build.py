@@ -31,7 +31,7 @@ from twin.lifelines.networks import LifelineNetworks
 
 __all__ = ["BUILD_VERSION", "CACHE_FOLDER", "City", "load_city", "map_hash"]
 
-# Bump when the build's output changes, so stale caches are rebuilt.
+# Bump when the build's output changes (twin.city.compile and what it calls), so stale caches are rebuilt.
 BUILD_VERSION = "10"
 CACHE_FOLDER = ".cache"
 
