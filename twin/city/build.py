@@ -5,7 +5,7 @@ the run's SimState. The cache is a folder of Parquet tables, an ``.npz`` of rast
 pickle), keyed by the SHA-256 of the OSM file, the DEM, ``city.yaml`` and :data:`BUILD_VERSION`. It is written
 into a temporary folder and renamed into place, so a failed build leaves nothing half-written. The cold build
 itself lives in :mod:`twin.city.compile`, imported only when the cache has no current City: a run on a cached
-map loads Parquet and ``.npz`` files and nothing of the OSM or GeoTIFF readers.
+map loads Parquet and ``.npz`` files, not the build's GeoTIFF, feature, people and facility code.
 """
 
 from __future__ import annotations

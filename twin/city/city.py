@@ -2,7 +2,7 @@
 
 Its parts come from a cold build (:mod:`twin.city.compile`) or from the cache (:mod:`twin.city.build`); this
 module holds only the container, so that a run loading a cached City never imports the build's readers
-(the OSM parser, GeoTIFF reading, the features, people and facilities).
+(rasterio's GeoTIFF reading, the OSM features, people and facilities).
 """
 
 from __future__ import annotations
