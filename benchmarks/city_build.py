@@ -57,7 +57,7 @@ def roads(folder: Path) -> dict[str, float]:
     """twin's road graph alone: the streamed read of the extract and the drivable and walkable networks."""
     from pyproj import Transformer
 
-    from twin.city.build import build_wanted
+    from twin.city.compile import build_wanted
     from twin.city.osm import read_osm
     from twin.city.roads import build_networks
 

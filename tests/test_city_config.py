@@ -119,6 +119,23 @@ def test_a_non_metric_crs_suggests_the_data_zone(tmp_path: Path) -> None:
     assert "not a metric projected CRS" in problem and "EPSG:32631" in problem
 
 
+def test_a_right_crs_does_not_ask_projs_database_for_a_suggestion(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The UTM zone (a PROJ database query, a fifth of a second) is looked up only to correct a wrong CRS."""
+    import twin.city.config as config_module
+
+    asked: list[tuple[float, float]] = []
+
+    def counting(lon: float, lat: float) -> tuple[int, str]:
+        asked.append((lon, lat))
+        return utm_epsg(lon, lat)
+
+    monkeypatch.setattr(config_module, "utm_epsg", counting)
+    assert load_city_config(MAPS / "andorra").crs == "EPSG:32631"
+    assert asked == []
+    assert config_module._crs_problems("EPSG:4326", Extent(1.4, 42.4, 1.6, 42.6, "test"))
+    assert asked == [(1.5, 42.5)]
+
+
 def test_population_as_a_number_gets_the_right_form_and_no_class_name(tmp_path: Path) -> None:
     (problem,) = _problems(_folder(tmp_path, _config(population=2000)))
     assert _without_line(problem).startswith(

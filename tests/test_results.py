@@ -456,6 +456,38 @@ def test_load_refuses_a_complete_folder_without_manifest(tmp_path: Path) -> None
 # --- atomic writes of figures, GeoPackages and GeoTIFFs never go through a planted link -------------
 
 
+def test_geopackages_are_written_without_sqlite_syncs_and_the_option_is_restored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each layer is written with SQLite's per-commit sync off (atomic_path fsyncs the whole file once), the
+    caller's own setting comes back afterwards, also after a failed write, and the layers read back as written."""
+    import pyogrio
+
+    seen: list[object] = []
+    write = pyogrio.write_dataframe
+
+    def spy(frame: pd.DataFrame, path: Path, **kwargs: object) -> None:
+        seen.append(pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS"))
+        write(frame, path, **kwargs)
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", spy)
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "FULL"})
+    try:
+        frame = gpd.GeoDataFrame({"x": [1, 2]}, geometry=[shapely.Point(0, 0), shapely.Point(5, 5)], crs="EPSG:32631")
+        write_geopackage_atomic(tmp_path / "a.gpkg", [("points", frame, {}), ("table", pd.DataFrame({"y": [2]}), {})])
+        assert seen == [False, False]  # pyogrio reads "OFF" back as False
+        assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == "FULL"
+        with pytest.raises(ValueError, match="unrecognized option"):
+            write_geopackage_atomic(tmp_path / "b.gpkg", [("bad", frame, {"no_such_option": 1})])
+        assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == "FULL"
+        assert not (tmp_path / "b.gpkg").exists()
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": None})
+    back = gpd.read_file(tmp_path / "a.gpkg", layer="points", engine="pyogrio")
+    assert list(back["x"]) == [1, 2] and list(back.geometry.x) == [0.0, 5.0]
+    assert list(gpd.read_file(tmp_path / "a.gpkg", layer="table", engine="pyogrio")["y"]) == [2]
+
+
 def test_figure_layer_and_raster_writers_replace_a_planted_link(tmp_path: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

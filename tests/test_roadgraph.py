@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import MAPS
-from twin.city.build import build_wanted
+from twin.city.compile import build_wanted
 from twin.city.osm import OsmData, read_osm
 from twin.city.roadgraph import RoadGraph, build_road_graph, endpoints, largest_component
 

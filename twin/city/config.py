@@ -478,29 +478,38 @@ def _point_problems(raw: dict[str, Any], extent: Extent) -> dict[str, str]:
 
 def _crs_problems(value: Any, extent: Extent | None) -> list[str]:
     """The CRS must be metric and meant for the part of the world the map is in."""
-    zone = ""
-    if extent is not None:
-        code, zone_name = utm_epsg(*extent.centre)
-        zone = f"EPSG:{code} ({zone_name}), the UTM zone the map's data is in"
-    suggestion = f"; use {zone}" if zone else "; use the city's UTM zone, e.g. EPSG:32631 for 0-6 deg E, north"
     if not isinstance(value, str):
         return []
     try:
         crs = CRS.from_user_input(str(value))  # pyproj wants an exact str, not a str subclass
     except CRSError:
-        return [f"crs: {value!r} is not a CRS twin knows{suggestion}"]
+        return [f"crs: {value!r} is not a CRS twin knows{_utm_suggestion(extent)}"]
     units = {axis.unit_name for axis in crs.axis_info}
     if not crs.is_projected or not units <= {"metre", "meter"}:
-        return [f"crs: {value} is not a metric projected CRS (units: {', '.join(sorted(units))}){suggestion}"]
+        return [
+            f"crs: {value} is not a metric projected CRS (units: {', '.join(sorted(units))}){_utm_suggestion(extent)}"
+        ]
     if extent is None:
         return []
     far = crs_distance_km(crs, *extent.centre)
     if far is not None and far > CRS_FAR_KM:
         return [
             f"crs: {value} ({crs.name}) is meant for a place {far:,.0f} km from the map's data "
-            f"({extent.describe()}): distances would be distorted{suggestion}"
+            f"({extent.describe()}): distances would be distorted{_utm_suggestion(extent)}"
         ]
     return []
+
+
+def _utm_suggestion(extent: Extent | None) -> str:
+    """What to use instead of a wrong CRS: the UTM zone of the map's data when its extent is known.
+
+    Asked only when a CRS is wrong: the PROJ database query behind it costs a fifth of a second, which every
+    run would otherwise pay for a suggestion it never shows.
+    """
+    if extent is None:
+        return "; use the city's UTM zone, e.g. EPSG:32631 for 0-6 deg E, north"
+    code, zone_name = utm_epsg(*extent.centre)
+    return f"; use EPSG:{code} ({zone_name}), the UTM zone the map's data is in"
 
 
 def _file_problems(raw: dict[str, Any], folder: Path) -> list[str]:

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import rasterio
-import rasterio.fill
-import rasterio.warp
 import scipy.ndimage as ndi
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
@@ -23,6 +21,9 @@ from affine import Affine
 from pyproj import Transformer
 
 from twin.errors import MapError
+
+if TYPE_CHECKING:
+    import rasterio
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ def _metres_per_unit(src: rasterio.DatasetReader) -> float:
 
 def read_dem(path: Path, nodata: float | None) -> tuple[np.ndarray, rasterio.DatasetReader]:
     """Raw DEM band 1 as float64 with voids as NaN, and the open dataset (for its georeferencing)."""
+    import rasterio  # GeoTIFF reading is for the cold build and `twin map init`; a cached run never loads it
+
     try:
         src = rasterio.open(path)
         raw = src.read(1).astype(np.float64)
@@ -135,6 +138,8 @@ def _check_grid(bounds_xy: tuple[float, float, float, float], cell: float, resol
 
 def raw_coverage(raw: np.ndarray, src: rasterio.DatasetReader, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Whether each WGS84 point falls on a valid (inside, not void) cell of the raw DEM."""
+    import rasterio.transform
+
     to_dem = Transformer.from_crs("EPSG:4326", src.crs, always_xy=True)
     x, y = to_dem.transform(lon, lat)
     rows, cols = rasterio.transform.rowcol(src.transform, x, y)
@@ -156,6 +161,9 @@ def build_terrain(
 
     The working cell size is the smaller of ``resolution_m`` and the DEM's own cell size.
     """
+    import rasterio.fill
+    import rasterio.warp
+
     void = ~np.isfinite(raw)
     filled = raw.copy()
     filled[void] = 0.0

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-import rasterio.features
 import shapely
 from affine import Affine
 from shapely.geometry.base import BaseGeometry
@@ -76,6 +75,8 @@ def landcover_grid(areas: Iterable[tuple[BaseGeometry, str]], shape: tuple[int, 
     A cell takes the class of the area covering its centre; larger areas are drawn first so that smaller ones
     inside them win.
     """
+    import rasterio.features  # rasterising is for the cold build only: a cached run never loads it
+
     polygons = [(g, LANDCOVER_CLASSES.index(c)) for g, c in areas if g.geom_type in ("Polygon", "MultiPolygon")]
     polygons.sort(key=lambda item: -item[0].area)
     if not polygons:
@@ -99,6 +100,8 @@ def impervious_fraction(
     shape, transform
         The working grid.
     """
+    import rasterio.features
+
     factor = max(1, round(abs(transform.a) / SUBGRID_M))
     fine_shape = (shape[0] * factor, shape[1] * factor)
     fine_transform = transform @ Affine.scale(1 / factor)

@@ -21,15 +21,13 @@ Every file is written atomically (:mod:`twin.atomic`).
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 
-from twin.atomic import atomic_path
+from twin.atomic import write_geopackage_atomic
 from twin.city.build import City
 from twin.geoframe import geo_frame
 from twin.lifelines.zones import lifeline_rows, zone_polygons, zone_residents
@@ -205,18 +203,19 @@ def write_lifelines_gpkg(
         (WATER_ZONES, water_zones_frame(city, shapes["water"]), "MultiPolygon"),
         (DEPENDENCIES, dependencies_frame(city), None),
     ]
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        # The temporary file's name ends in .tmp (twin.atomic); GDAL warns that a GeoPackage should end in .gpkg.
-        warnings.filterwarnings("ignore", message="The filename extension should be 'gpkg'", category=RuntimeWarning)
-        warnings.filterwarnings("ignore", message=".*non conformant file extension", category=RuntimeWarning)
-        tmp.unlink()  # the GeoPackage driver creates its own file; it cannot open an empty one
-        for name, frame, geometry_type in layers:
-            options = (
+    write_geopackage_atomic(
+        path,
+        [
+            (
+                name,
+                frame,
                 {}
                 if geometry_type is None
-                else {"geometry_type": geometry_type, "promote_to_multi": geometry_type == "MultiPolygon"}
+                else {"geometry_type": geometry_type, "promote_to_multi": geometry_type == "MultiPolygon"},
             )
-            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", **options)
+            for name, frame, geometry_type in layers
+        ],
+    )
 
 
 def worst_moment(timeseries: pd.DataFrame) -> int | None:

@@ -13,17 +13,15 @@ The layers carry OSM ids and street names so that a planner can find each featur
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import rasterio
 import shapely
 
-from twin.atomic import atomic_path
+from twin.atomic import atomic_path, write_geopackage_atomic
 from twin.city.build import City
 from twin.geoframe import geo_frame
 from twin.report.maps.flood import draw_flood
@@ -225,18 +223,8 @@ def write_layer(path: Path, layer: str, frame: gpd.GeoDataFrame, geometry_type: 
     geometry_type
         The layer's geometry type (``"LineString"``, ``"Polygon"``, ``"MultiPolygon"``), needed when it is empty.
     """
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        # The temporary file's name ends in .tmp (twin.atomic); GDAL warns that a GeoPackage should end in .gpkg.
-        warnings.filterwarnings("ignore", message="The filename extension should be 'gpkg'", category=RuntimeWarning)
-        tmp.unlink()  # the GeoPackage driver creates its own file; it cannot open an empty one
-        pyogrio.write_dataframe(
-            frame,
-            tmp,
-            layer=layer,
-            driver="GPKG",
-            geometry_type=geometry_type,
-            promote_to_multi=geometry_type.startswith("Multi"),
-        )
+    options = {"geometry_type": geometry_type, "promote_to_multi": geometry_type.startswith("Multi")}
+    write_geopackage_atomic(path, [(layer, frame, options)])
 
 
 def _polygon_type(city: City) -> str:
