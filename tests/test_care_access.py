@@ -93,14 +93,14 @@ def test_parallel_links_keep_the_fastest_usable_one_by_hand() -> None:
         facilities=pd.DataFrame({"kind": ["hospital"], "drive_node": [2]}),
         homes=pd.DataFrame({"drive_node": [0, 1, 2], "population": [100, 10, 1]}),
     )
-    care = CareAccess(city)  # type: ignore[arg-type]  # a City of three nodes, the fields access reads
+    care = CareAccess(city)  # a City of three nodes: the fields access reads
     closed = np.zeros(5, dtype=bool)
     state = SimpleNamespace(comp_up=np.array([True]), link_speed_factor=np.ones(5), link_closed=lambda: closed)
-    result = care.measure(state, 100.0)  # type: ignore[arg-type]
+    result = care.measure(state, 100.0)
     np.testing.assert_array_equal(result.time_to_care_s, [70.0, 30.0, 0.0])
     assert result.residents_within == 111
     closed[1] = True
-    result = care.measure(state, 100.0)  # type: ignore[arg-type]
+    result = care.measure(state, 100.0)
     np.testing.assert_array_equal(result.time_to_care_s, [np.inf, 30.0, 0.0])
     assert result.residents_within == 11
-    assert care.measure(state, 130.0).time_to_care_s[0] == 130.0  # type: ignore[arg-type]
+    assert care.measure(state, 130.0).time_to_care_s[0] == 130.0
