@@ -84,6 +84,7 @@ class Lifelines(Phase):
         home_node = homes["drive_node"].to_numpy()
         self.home_power_zone = net.node_power_zone[home_node] if len(net.power_sources) else np.full(len(homes), -1)
         self.home_water_zone = net.node_water_zone[home_node]
+        self._customers: dict[str, np.ndarray] = {}  # residents per zone and service (zone_rows)
         self._grid_setup()
         deps = net.dependencies
         power = deps[deps["needs"] == "power"]
@@ -94,6 +95,8 @@ class Lifelines(Phase):
         # Generators and pump backups (interventions) add fuel hours to the backups the map's rules give.
         self.backup_hours = power["backup_hours"].to_numpy(np.float64) + self.measures.backup_h[self.backup_comp]
         self.backup_left = self.backup_hours.copy()
+        self._has_backup = np.zeros(self.n_comps, dtype=bool)  # components with a backup of some hours
+        self._has_backup[self.backup_comp[self.backup_hours > 0]] = True
         self._on_grid = np.ones(len(self.backup_comp), dtype=bool)
         self.needs_power = np.zeros(self.n_comps, dtype=bool)
         self.needs_power[self.backup_comp] = True
@@ -322,12 +325,11 @@ class Lifelines(Phase):
         return {**levels, **people, **self._down_by_cause()}
 
     def _down_by_cause(self) -> dict[str, float]:
-        damaged, cause = self._damaged, self._cause
-        hazard = damaged & np.isin(cause, HAZARD_CAUSES)
+        damaged = self._damaged
+        hazard = damaged.copy()
+        hazard[damaged] = np.isin(self._cause[damaged], HAZARD_CAUSES)  # the causes of damaged components only
         undamaged_down = ~self._up & ~damaged
-        has_backup = np.zeros(self.n_comps, dtype=bool)
-        has_backup[self.backup_comp[self.backup_hours > 0]] = True
-        backup = undamaged_down & has_backup & ~self.powered  # down for power once the backup ran dry, not for water
+        backup = undamaged_down & self._has_backup & ~self.powered  # down for power once the backup ran dry, not water
         return {
             "components_down_hazard": float(hazard.sum()),
             "components_down_outage": float((damaged & ~hazard).sum()),
@@ -344,11 +346,14 @@ class Lifelines(Phase):
         ):
             if served is None or not len(served):
                 continue
-            has = zone_of_home >= 0
-            customers = np.bincount(zone_of_home[has], weights=self.population[has], minlength=len(served))
+            customers = self._customers.get(service)
+            if customers is None:  # the residents per zone do not change during a run: counted once
+                has = zone_of_home >= 0
+                customers = np.bincount(zone_of_home[has], weights=self.population[has], minlength=len(served))
+                self._customers[service] = customers
             rows.extend(
-                {"t_s": t_s, "zone": z, "service": service, "q": float(served[z]), "customers": float(customers[z])}
-                for z in range(len(served))
+                {"t_s": t_s, "zone": z, "service": service, "q": float(q), "customers": float(c)}
+                for z, (q, c) in enumerate(zip(served.tolist(), customers.tolist(), strict=True))
             )
         return rows
 

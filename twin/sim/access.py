@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
 from twin.city.build import City
@@ -82,21 +83,82 @@ def access_to_care(city: City, state: SimState, tau_s: float) -> AccessResult:
     """Residents within ``tau_s`` seconds of a working hospital over the current drivable network.
 
     Nodes cut off by closures (:func:`cut_off_nodes`) are taken out of the network: they neither reach
-    care nor give it.
+    care nor give it. A caller that measures the same city again and again keeps a :class:`CareAccess`.
     """
-    links = city.drive.links
-    src, dst = links["src"].to_numpy(), links["dst"].to_numpy()
-    closed = state.link_closed()
-    cut = cut_off_nodes(city.drive.n_nodes, src, dst, closed, links["bridge"].to_numpy(dtype=bool))
-    sources = hospital_nodes(city, state)
-    sources = sources[~cut[sources]]
-    if len(sources) == 0:
-        return AccessResult(0, np.full(city.drive.n_nodes, np.inf))
-    # Reversed graph: distances from the hospitals along reversed links = times from each node to care.
-    usable = ~(closed | cut[src] | cut[dst])
-    reverse = city.drive.adjacency(link_times_s(city, state), closed=~usable).T.tocsr()
-    times = csgraph.dijkstra(reverse, directed=True, indices=sources, min_only=True, limit=tau_s * 1.0001)
-    times[cut] = np.inf
-    homes = city.homes
-    within = times[homes["drive_node"].to_numpy()] <= tau_s
-    return AccessResult(int(homes["population"].to_numpy()[within].sum()), times)
+    return CareAccess(city).measure(state, tau_s)
+
+
+class CareAccess:
+    """Access to care on one City, measured again and again (the record phase measures it every few steps).
+
+    What does not change during a run is read from the City once: the links' ends, lengths, speeds and bridges,
+    the hospitals' nodes, the homes' nodes and residents, and the layout of the reversed graph (the order of its
+    entries, parallel links grouped). :meth:`measure` then only weighs the links, drops the closed ones and runs
+    the Dijkstra search; it gives exactly what :func:`twin.city.roads.csr_adjacency` followed by a transpose
+    gives (the same matrix, entry for entry), so the results do not move.
+
+    Parameters
+    ----------
+    city
+        The compiled City (read only).
+    """
+
+    def __init__(self, city: City) -> None:
+        links = city.drive.links
+        self.n_nodes = int(city.drive.n_nodes)
+        self.src = links["src"].to_numpy()
+        self.dst = links["dst"].to_numpy()
+        self.bridge = links["bridge"].to_numpy(dtype=bool)
+        self.length_m = links["length_m"].to_numpy()
+        self.speed_mps = links["speed_mps"].to_numpy()
+        facilities = city.facilities
+        self.hospital = (facilities["kind"] == "hospital").to_numpy()
+        self.facility_node = facilities["drive_node"].to_numpy()
+        homes = city.homes
+        self.home_node = homes["drive_node"].to_numpy()
+        self.home_population = homes["population"].to_numpy()
+        # The reversed graph's entries sorted by (row = link's end, column = link's start), as a CSR matrix keeps
+        # them; parallel links (same two nodes, same way) form one group whose entry is their fastest open link.
+        self._order = np.lexsort((self.src, self.dst))
+        rows, cols = self.dst[self._order], self.src[self._order]
+        first = np.ones(len(rows), dtype=bool)
+        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+        self._starts = np.flatnonzero(first)
+        self._rows, self._cols = rows[self._starts], cols[self._starts]
+
+    def link_times_s(self, state: SimState) -> np.ndarray:
+        """Current travel time of every drivable link (s): length / (free speed x speed factor)."""
+        return self.length_m / (self.speed_mps * np.maximum(state.link_speed_factor, 1e-6))
+
+    def reversed_graph(self, weight: np.ndarray, usable: np.ndarray) -> sp.csr_matrix:
+        """The reversed drivable graph weighted per link, the fastest usable one of parallel links, unusable
+        links left out: ``csr_adjacency(n, src, dst, weight, closed=~usable).T.tocsr()``, built directly."""
+        if len(self._starts) == 0:
+            return sp.csr_matrix((self.n_nodes, self.n_nodes))
+        sorted_weight = np.where(usable, weight, np.inf)[self._order]
+        fastest = np.minimum.reduceat(sorted_weight, self._starts)
+        keep = np.logical_or.reduceat(usable[self._order], self._starts)
+        rows = self._rows[keep]
+        indptr = np.zeros(self.n_nodes + 1, dtype=np.int32)
+        np.cumsum(np.bincount(rows, minlength=self.n_nodes), out=indptr[1:])
+        indices = self._cols[keep].astype(np.int32)
+        return sp.csr_matrix((fastest[keep], indices, indptr), shape=(self.n_nodes, self.n_nodes))
+
+    def measure(self, state: SimState, tau_s: float) -> AccessResult:
+        """Residents within ``tau_s`` seconds of a working hospital now (see :func:`access_to_care`)."""
+        closed = state.link_closed()
+        if closed.any():
+            cut = cut_off_nodes(self.n_nodes, self.src, self.dst, closed, self.bridge)
+        else:  # nothing closed: no node is cut off (every node with links has an open one)
+            cut = np.zeros(self.n_nodes, dtype=bool)
+        sources = np.unique(self.facility_node[self.hospital & state.comp_up])
+        sources = sources[~cut[sources]]
+        if len(sources) == 0:
+            return AccessResult(0, np.full(self.n_nodes, np.inf))
+        # Reversed graph: distances from the hospitals along reversed links = times from each node to care.
+        usable = ~(closed | cut[self.src] | cut[self.dst])
+        reverse = self.reversed_graph(self.link_times_s(state), usable)
+        times = csgraph.dijkstra(reverse, directed=True, indices=sources, min_only=True, limit=tau_s * 1.0001)
+        times[cut] = np.inf
+        within = times[self.home_node] <= tau_s
+        return AccessResult(int(self.home_population[within].sum()), times)

@@ -21,7 +21,7 @@ from twin.hazards.gridindex import point_cells, residents_in_water
 from twin.hydrology.landcover import LANDCOVER_CLASSES
 from twin.results import events_frame
 from twin.scenario import Scenario
-from twin.sim.access import access_to_care
+from twin.sim.access import CareAccess
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -49,6 +49,8 @@ class Recorder:
         self.access_now = 0
         self.access_at_s = -np.inf
         self.network_dirty = True
+        self._care = CareAccess(city)  # the city's links, hospitals and homes, read once
+        self._population = max(1, city.population)
         homes = city.homes
         cells = point_cells(city.terrain.transform, city.terrain.elevation_m.shape, homes["x"], homes["y"])
         self._home_cell = cells[cells >= 0]
@@ -77,7 +79,7 @@ class Recorder:
             self._hospitals_working = working
             self.network_dirty = True
         if self.network_dirty or due:
-            self.access_now = access_to_care(self.city, state, self.tau_s).residents_within
+            self.access_now = self._care.measure(state, self.tau_s).residents_within
             self.access_at_s = clock_s
             self.network_dirty = False
             if not self.rows:
@@ -101,7 +103,6 @@ class Recorder:
         """
         if not force and step_count % self.record_every_steps:
             return
-        population = max(1, self.city.population)
         q_access = self._access(clock_s, state)
         columns: dict[str, float] = {}
         for phase in phases:
@@ -110,16 +111,16 @@ class Recorder:
             {
                 "t_s": float(clock_s),
                 "Q_access": q_access,
-                "access_share": self.access_now / population,
+                "access_share": self.access_now / self._population,
                 # Residents within reach of care normally and not now: the people of Q_access and Q_health.
                 "people_out_access": float(max(0, self.access_normal - self.access_now)),
-                "links_closed": int(state.link_closed().sum()),
+                "links_closed": int(np.count_nonzero(state.link_closed())),
                 "people_exposed": self._people_in_water(state, EXPOSED_DEPTH_M),
                 "people_need_rescue": self._people_in_water(state, RESCUE_DEPTH_M),
-                "buildings_damaged": int((state.building_damage > 0).sum()),
+                "buildings_damaged": int(np.count_nonzero(state.building_damage > 0)),
                 # A damaged component is down whatever the lifelines phase (if any) says about the rest.
-                "components_down": int((~state.comp_up | state.comp_damaged).sum()),
-                "flooded_area_m2": float(((state.water_depth_m > 0) & self._land).sum() * self._cell_area_m2),
+                "components_down": int(np.count_nonzero(~state.comp_up | state.comp_damaged)),
+                "flooded_area_m2": float(np.count_nonzero((state.water_depth_m > 0) & self._land) * self._cell_area_m2),
                 **columns,
             }
         )
