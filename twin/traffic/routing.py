@@ -106,6 +106,11 @@ class RouteChoice:
     are the same bit for bit, and refreshes on an empty network cost nothing. With ``noise = 0``, a refresh
     on the same times and closures as the last one copies its trees instead of searching again.
 
+    **Agreeing trees.** Where every kept tree gives the same link, the draw gives that link whatever it is, so
+    :meth:`choose` takes it from a table of the links the trees agree on (:func:`agreed_links`, rows x nodes:
+    one tree's worth of memory, recomputed when the trees change) and weighs the trees only where they differ;
+    it still takes one draw per vehicle from the random stream, so the stream and every choice are the same.
+
     Destinations may be added while a simulation runs (:meth:`rows_for`): a new destination gets a row (a row
     no vehicle heads for any more is reused, so the trees hold only the destinations in use, not one row per
     destination ever seen), and its tree is computed at the next :meth:`refresh` or :meth:`route_stale`,
