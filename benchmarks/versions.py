@@ -19,6 +19,10 @@ Workloads (the same inputs for every version):
   ``benchmarks/traffic_vs_peers.py``).
 - ``traffic:andorra-p5``, ``traffic:andorra-p1``: 15,000 cars from homes to the eight shelters, departing over an
   hour, one hour in 60 s steps (``benchmarks/traffic.py``).
+- ``traffic:chicago-p30``, ``traffic:chicago-p1``: Chicago Sketch (about 1.08 M trips, UXsim's departures) in
+  platoons of 30 with 30 s sub-steps and per vehicle with 5 s sub-steps, UXsim's route-choice settings, to
+  10,000 s (the README's traffic-against-peers rows); only with ``--chicago`` (the folder of UXsim's CSVs, never
+  copied).
 
 The traffic inputs (link table and departures) are built once by this checkout's twin and written to Parquet;
 every version reads the same files. Each version compiles the map with its own code, before any timing, into a
@@ -46,6 +50,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ("andorra-baseline", "andorra-bridge-closures", "andorra-flood-1982", "andorra-compound")
 TRAFFIC = ("grid-p5", "grid-p1", "andorra-p5", "andorra-p1")
+CHICAGO = ("chicago-p30", "chicago-p1")
+CHICAGO_UNTIL_S = 10_000.0
 UXSIM_DUO: dict[str, Any] = {"reroute_every_s": 600.0, "route_memory": 0.5, "route_noise": 0.01}
 """UXsim's route-choice defaults, as in ``benchmarks/traffic_vs_peers.py``."""
 GRID_UNTIL_S = 7200.0
@@ -93,9 +99,10 @@ def child_traffic(inputs: Path, name: str) -> dict[str, Any]:
     demand = pd.read_parquet(inputs / f"{name}-demand.parquet")
     n_nodes = int(json.loads((inputs / f"{case}.json").read_text())["n_nodes"])
     network = TrafficNetwork.from_frames(n_nodes, links)
-    duo = UXSIM_DUO if case == "grid" else {}
-    options = TrafficOptions(platoon_size=int(platoon), record_links=False, **duo)
-    until_s = GRID_UNTIL_S if case == "grid" else 3600.0
+    duo = UXSIM_DUO if case in ("grid", "chicago") else {}
+    step = {"substep_s": float(platoon)} if case == "chicago" and int(platoon) > 5 else {}  # UXsim's step
+    options = TrafficOptions(platoon_size=int(platoon), record_links=False, **duo, **step)
+    until_s = {"grid": GRID_UNTIL_S, "chicago": CHICAGO_UNTIL_S}.get(case, 3600.0)
     start, cpu = time.perf_counter(), time.process_time()
     sim = TrafficSim(network, demand, options, seed=1)
     while sim.clock_s < until_s - 1e-9:
@@ -124,8 +131,9 @@ def child(argv: list[str]) -> int:
 # --- the inputs, built once by this checkout's twin ---------------------------------------------------------
 
 
-def write_traffic_inputs(folder: Path) -> None:
-    """The grid and Andorra links and departures as Parquet, read by both versions."""
+def write_traffic_inputs(folder: Path, chicago: Path | None = None) -> None:
+    """The grid and Andorra (and, given its folder, Chicago Sketch) links and departures as Parquet, read by every
+    version."""
     import numpy as np
     import pandas as pd
     from traffic import evacuation_trips  # benchmarks/traffic.py's evacuation, the same draws
@@ -147,6 +155,15 @@ def write_traffic_inputs(folder: Path) -> None:
     trips = evacuation_trips(city, np.random.default_rng(7), ANDORRA_CARS).reset_index(drop=True)
     trips.to_parquet(folder / "andorra-p1-demand.parquet")
     trips.iloc[::5].to_parquet(folder / "andorra-p5-demand.parquet")
+    if chicago is not None:
+        from twin.traffic.peers import chicago_sketch
+
+        sketch = chicago_sketch(chicago)
+        sketch.links.to_parquet(folder / "chicago-links.parquet")
+        (folder / "chicago.json").write_text(json.dumps({"n_nodes": len(sketch.nodes)}))
+        for name in CHICAGO:
+            platoon = int(name.rsplit("-p", 1)[1])
+            uxsim_departures(sketch.demand, platoon).to_parquet(folder / f"{name}-demand.parquet")
 
 
 # --- the driver ---------------------------------------------------------------------------------------------
@@ -278,7 +295,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         epilog="Workloads: engine:<scenario> for "
         + ", ".join(SCENARIOS)
         + "; traffic:<case> for "
-        + ", ".join(TRAFFIC),
+        + ", ".join(TRAFFIC + CHICAGO)
+        + " (Chicago only with --chicago)",
     )
     parser.add_argument(
         "--commits",
@@ -292,11 +310,20 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="also write every run's figures to this JSON file")
     parser.add_argument("--table", type=Path, metavar="JSON", help="only print the table of a --json file")
     parser.add_argument("--map-cache", type=Path, help="keep compiled maps here across runs (default: temporary)")
+    parser.add_argument(
+        "--chicago", type=Path, metavar="FOLDER", help="folder of UXsim's Chicago Sketch CSVs: adds traffic:chicago-*"
+    )
     args = parser.parse_args(argv)
     everything = [f"engine:{s}" for s in SCENARIOS] + [f"traffic:{t}" for t in TRAFFIC]
-    unknown = [w for w in args.only or [] if w not in everything]
+    chicago = [f"traffic:{t}" for t in CHICAGO]
+    unknown = [w for w in args.only or [] if w not in everything + chicago]
     if unknown:
-        parser.error(f"unknown workload {', '.join(unknown)}; choose among {', '.join(everything)}")
+        parser.error(f"unknown workload {', '.join(unknown)}; choose among {', '.join(everything + chicago)}")
+    if args.chicago is not None and not (args.chicago / "links.csv").is_file():
+        parser.error(f"--chicago {args.chicago}: no links.csv there; give the folder of UXsim's Chicago Sketch CSVs")
+    if args.chicago is None and any(w in chicago for w in args.only or []):
+        parser.error("the traffic:chicago-* workloads need --chicago FOLDER (UXsim's Chicago Sketch CSVs)")
+    everything += chicago if args.chicago is not None else []
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, not {args.repeats}")
     if args.table is not None and not args.table.is_file():
@@ -332,7 +359,7 @@ def main(argv: list[str]) -> int:
         inputs = base / "inputs"
         cache.mkdir(parents=True, exist_ok=True)
         inputs.mkdir()
-        write_traffic_inputs(inputs)
+        write_traffic_inputs(inputs, args.chicago)
         with worktrees(commits, base) as trees:
             scenarios = [w.split(":", 1)[1] for w in args.workloads if w.startswith("engine:")]
             place_scenarios(trees, commits[0], scenarios)

@@ -73,6 +73,8 @@ def test_bad_option(name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
         ("versions.py", ["--repeats", "0"], "--repeats must be at least 1, not 0"),
         ("versions.py", ["--commits", "HEAD"], "--commits takes two or more commits"),
         ("versions.py", ["--table", "no.json"], "--table no.json: no such file"),
+        ("versions.py", ["--chicago", "benchmarks"], "--chicago benchmarks: no links.csv there"),
+        ("versions.py", ["--only", "traffic:chicago-p1"], "the traffic:chicago-* workloads need --chicago FOLDER"),
         ("traffic_vs_peers.py", ["manhattan"], "invalid choice: 'manhattan'"),
         ("traffic_vs_peers.py", ["--seeds", "0"], "--seeds is a whole number from 1, not 0"),
         ("traffic_vs_peers.py", ["--models", "twin,uxsim"], "--models takes names among twin, twin-per-vehicle,"),

@@ -13,6 +13,9 @@ from twin.traffic.zones import NOT_IN_BALL, DestinationZones, ZoneBalls
 
 __all__ = ["RouteChoice", "current_link_times_s", "mean_speed_link_times_s", "next_link_table", "reverse_links"]
 
+MIXED = -3
+"""What :func:`agreed_links` gives where the kept trees do not all give the same link."""
+
 
 def current_link_times_s(
     network: TrafficNetwork, queued_veh: np.ndarray | None = None, waited_s: np.ndarray | None = None
@@ -62,6 +65,19 @@ def reverse_links(network: TrafficNetwork) -> np.ndarray:
     return np.where(found, order[pos], -1).astype(np.int32)
 
 
+def agreed_links(trees: np.ndarray) -> np.ndarray:
+    """The link every tree of ``trees`` (trees x rows x nodes) gives at each (row, node), ``MIXED`` where they differ.
+
+    Where they agree, :meth:`RouteChoice.choose` draws that link whatever the draw and the weights (every tree
+    a draw can fall on gives it), so it needs the draw only where they differ.
+    """
+    first = trees[0]
+    same = np.ones(first.shape, dtype=bool)
+    for tree in trees[1:]:
+        same &= tree == first
+    return np.asarray(np.where(same, first, MIXED).astype(np.int32))
+
+
 class RouteChoice:
     """Stochastic dynamic user-optimal route choice: next links drawn from recent shortest-path trees.
 
@@ -89,6 +105,11 @@ class RouteChoice:
     :meth:`has_way`, :meth:`rows_for`, :meth:`route_stale`), replaying the refreshes since in order: the trees
     are the same bit for bit, and refreshes on an empty network cost nothing. With ``noise = 0``, a refresh
     on the same times and closures as the last one copies its trees instead of searching again.
+
+    **Agreeing trees.** Where every kept tree gives the same link, the draw gives that link whatever it is, so
+    :meth:`choose` takes it from a table of the links the trees agree on (:func:`agreed_links`, rows x nodes:
+    one tree's worth of memory, recomputed when the trees change) and weighs the trees only where they differ;
+    it still takes one draw per vehicle from the random stream, so the stream and every choice are the same.
 
     Destinations may be added while a simulation runs (:meth:`rows_for`): a new destination gets a row (a row
     no vehicle heads for any more is reused, so the trees hold only the destinations in use, not one row per
@@ -141,6 +162,8 @@ class RouteChoice:
         self.routed_on: tuple[np.ndarray, np.ndarray] | None = None  # (times, closed) of the newest trees
         self.reverse = reverse_links(network)
         self.zone_trees_due = False  # switched to zones since the last trees
+        self._agree: np.ndarray | None = None  # agreed_links of the kept trees (None: to compute)
+        self._agree_stale = np.zeros(0, dtype=np.intp)  # its rows whose trees changed since
         if destinations.size > exact_destinations:
             self._use_zones()
         else:
@@ -174,6 +197,7 @@ class RouteChoice:
 
     def _search(self, times: np.ndarray, closed: np.ndarray, balls: bool) -> None:
         """One refresh: shift the kept trees and compute the newest."""
+        self._agree = None
         # the same inputs give the same trees (rows added since then still need theirs)
         same = self.noise == 0 and self.stale.size == 0 and self._routed_on(times, closed)
         self.trees[1:] = self.trees[:-1].copy()
@@ -213,11 +237,13 @@ class RouteChoice:
         times = link_times_s * rng.uniform(1.0, 1.0 + self.noise, link_times_s.size) if self.noise > 0 else link_times_s
         if self.zones is None:
             self.trees[: self.n_trees, stale] = next_link_table(self.network, self.destinations[stale], times, closed)
+            self._agree_stale = np.union1d(self._agree_stale, stale).astype(np.intp)
             return True
         graph = LinkGraph(self.network, times, closed)
         if self.zone_trees_due:  # just switched to zones: every kept tree gets the newest
             self.trees[: self.n_trees] = tables_on(graph, self.zones.seeds)
             self.zone_trees_due = False
+            self._agree = None
         fresh = ZoneBalls.compute(graph, self.zones, self.destinations, stale, self.wide)
         self.balls = self.balls.replace(stale, fresh)
         return True
@@ -256,6 +282,8 @@ class RouteChoice:
         self.wide[added] = False
         if self.zones is None:
             self.trees[:, added] = -1
+            self._agree = None if grow else self._agree
+            self._agree_stale = np.union1d(self._agree_stale, added).astype(np.intp)
         self.stale = np.union1d(self.stale, added).astype(np.intp)
         rows[~found] = added[np.searchsorted(new, nodes[~found])]
         if self.zones is None and self.destinations.size > self.exact_destinations:
@@ -267,6 +295,7 @@ class RouteChoice:
         next :meth:`refresh` or :meth:`route_stale`."""
         self.zones = self.given_zones or DestinationZones.build(self.network)
         self.trees = np.full((self.depth, self.zones.n_zones, self.network.n_nodes), -1, dtype=np.int32)
+        self._agree = None
         self.stale = np.arange(self.destinations.size, dtype=np.intp)
         self.routed_on = None
         self.zone_trees_due = True
@@ -335,6 +364,7 @@ class RouteChoice:
         self.trees = np.full((self.depth, rows, self.network.n_nodes), -1, dtype=np.int32)
         self.searched = kept.shape[0]
         self.trees[: self.searched] = kept
+        self._agree = None
         self.stale = np.asarray(arrays["stale"], dtype=np.intp)
         self.wide = np.asarray(arrays.get("wide", np.zeros(self.destinations.size, dtype=bool)), dtype=bool)
         keys = np.asarray(arrays.get("ball_keys", np.zeros(0)), dtype=np.int64)
@@ -374,7 +404,44 @@ class RouteChoice:
         if dest.size == 0:
             return np.zeros(0, dtype=np.int32)
         self._search_deferred()
-        options, inside = self._options(dest, node)  # trees x vehicles
+        uniform = rng.random(dest.size)  # one draw per vehicle, used only where the trees differ
+        chosen, inside = self._agreed(dest, node)
+        mixed = np.flatnonzero(chosen == MIXED)
+        if mixed.size:
+            back = None if came_from is None else came_from[mixed]
+            chosen[mixed] = self._draw(dest[mixed], node[mixed], back, closed, uniform[mixed], has_room)
+        if self.zones is not None:  # cut off from the zone's seed, not known to be from the destination
+            self._widen(dest[(chosen < 0) & ~inside])
+        return np.asarray(chosen)
+
+    def _agreed(self, dest: np.ndarray, node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The link all kept trees give at ``node`` toward ``destinations[dest]`` (``MIXED`` where they differ), and
+        where the destination's ball gave it (all False when exact)."""
+        if self._agree is None:
+            self._agree = agreed_links(self.trees[: self.n_trees])
+        elif self._agree_stale.size:
+            rows = self._agree_stale
+            self._agree[rows] = agreed_links(self.trees[: self.n_trees, rows])
+        self._agree_stale = np.zeros(0, dtype=np.intp)
+        if self.zones is None:
+            return self._agree[dest, node], np.zeros(dest.size, dtype=bool)
+        zone = self.zones.zone_of[self.destinations[dest]]
+        local = self.balls.local(dest, node, self.destinations[dest] == node)
+        inside = local != NOT_IN_BALL
+        return np.where(inside, local, self._agree[zone, node]), inside
+
+    def _draw(
+        self,
+        dest: np.ndarray,
+        node: np.ndarray,
+        came_from: np.ndarray | None,
+        closed: np.ndarray,
+        uniform: np.ndarray,
+        has_room: np.ndarray | None,
+    ) -> np.ndarray:
+        """:meth:`choose` where the kept trees differ: tree ``j`` is drawn with probability proportional to
+        ``w_j`` over the trees whose link is usable (and has room, if any has), by ``uniform`` (U(0, 1) each)."""
+        options, _ = self._options(dest, node)  # trees x vehicles
         newest = options[0]
         usable = options >= 0
         usable &= ~closed[options]
@@ -386,11 +453,8 @@ class RouteChoice:
             weights = np.where(free.sum(axis=0) > 0, free, weights)
         cumulative = np.cumsum(weights, axis=0)
         total = cumulative[-1]
-        draw = rng.random(dest.size) * total
+        draw = uniform * total
         tree = np.minimum((cumulative <= draw).sum(axis=0), self.n_trees - 1)
         chosen = options[tree, np.arange(dest.size)]
         # the newest tree's link, even a U-turn, when nothing else is left
-        chosen = np.where(total > 0, chosen, newest)
-        if self.zones is not None:  # cut off from the zone's seed, not known to be from the destination
-            self._widen(dest[(chosen < 0) & ~inside])
-        return np.asarray(chosen)
+        return np.asarray(np.where(total > 0, chosen, newest))

@@ -561,7 +561,8 @@ class TrafficSim:
         origin queue lets no vehicle wait behind one it does not compete with for the same link; Yperman 2007's
         link transmission model likewise gives each link its own sending queue). The queue is read in windows
         (:meth:`_origin_heads`): an origin whose window held a trip while one of its links still has room and
-        entry capacity in the sub-step is read further, in windows that double, until it has none left.
+        entry capacity in the sub-step is read further, in windows that double, until it has none left. The
+        queue is read in place (a vehicle that left it is behind the windows read) and compacted once at the end.
         """
         st = self.state
         due = int(np.searchsorted(self._dep_sorted, t_end, side="left"))
@@ -572,30 +573,48 @@ class TrafficSim:
             new = new[np.argsort(st.start_node[new], kind="stable")]
             at = np.searchsorted(st.start_node[st.origin_queue], st.start_node[new], side="right")
             self.state.origin_queue = insert_at(self.state.origin_queue, at, new)
+        queue = st.origin_queue
+        if queue.size == 0:
+            return queue
         entered: list[np.ndarray] = []
-        skip = np.zeros(self.network.n_nodes, dtype=np.int64)  # vehicles of each origin's queue already read
-        scale = 1
-        while self.state.origin_queue.size:
-            queue, skip_now = self._origin_heads(t_end - t, skip, scale)
-            if queue.size == 0:
+        origins = st.start_node[queue]
+        first = np.flatnonzero(segment_starts(origins))  # each origin's segment of the queue
+        nodes, length = origins[first], np.diff(np.append(first, queue.size))
+        limit = self._origin_limits(t_end - t)[nodes]
+        read = np.zeros(first.size, dtype=np.int64)  # vehicles of each segment read so far
+        reading = np.ones(first.size, dtype=bool)  # segments still read
+        refused = np.zeros(0, dtype=np.int32)  # first links that turned a trip away in this sub-step
+        while True:
+            count = np.where(reading, np.minimum(limit, length - read), 0)
+            window = queue[_ranges(first + read, count)]
+            if window.size == 0:
                 break
-            went, held = self._depart_window(queue, t, t_end)
+            read += count
+            went, held, refused = self._depart_window(window, t, t_end, refused)
             entered.append(went)
-            self.state.origin_queue = self.state.origin_queue[self.state.status[self.state.origin_queue] == QUEUED]
             # read further only where a trip was held and a link out of the origin can still take one
             more = np.zeros(self.network.n_nodes, dtype=bool)
             more[st.start_node[held]] = True
             more &= self._origin_can_take(t_end)
             if not more.any():
                 break
-            gone = queue[st.status[queue] != QUEUED]  # entered, arrived home or stranded: out of the queue
-            skip = np.where(more, skip_now - np.bincount(st.start_node[gone], minlength=skip.size), -1)
-            scale *= 2
-        return np.concatenate(entered) if entered else self.state.origin_queue[:0]
+            reading = more[nodes]
+            limit = limit * 2
+        st.origin_queue = queue[st.status[queue] == QUEUED]  # entered, arrived home or stranded: out of it
+        return np.concatenate(entered) if entered else queue[:0]
 
-    def _depart_window(self, queue: np.ndarray, t: float, t_end: float) -> tuple[np.ndarray, np.ndarray]:
+    def _depart_window(
+        self, queue: np.ndarray, t: float, t_end: float, refused: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Enter the trips of ``queue`` (in queue order) that get into their first link within the sub-step,
-        first come, first served per first link; return the ones that entered and the ones held."""
+        first come, first served per first link; return the ones that entered, the ones held, and the first links
+        that have turned a trip away in the sub-step (``refused``, those of earlier windows, and this one's).
+
+        A trip gets in at ``y = max(start, r(C), f + C / c)``, nondecreasing in the vehicles ``C`` ahead of it
+        (:meth:`_room_times`, :meth:`_entry_times`), so when even ``C = 0`` is past the sub-step on a link that
+        refused a trip, every trip bound for it is held without computing its time (in exact arithmetic a link
+        that refused one refuses all later ones; the check keeps the rounding of the links' entry clocks).
+        """
         st = self.state
         origin = st.start_node[queue]
         start = np.maximum(st.ready_s[queue], t)
@@ -608,18 +627,28 @@ class TrafficSim:
         self._finish(queue[lost], STRANDED, start[lost], origin[lost])
         wait = ~(home | lost)
         queue, first, start = queue[wait], first[wait], start[wait]
-        order = np.argsort(first, kind="stable")
-        sorted_first, weight = first[order], self._weight[queue[order]]
+        shut = np.zeros(self.network.n_links, dtype=bool)
+        if refused.size:  # the links still refusing the first trip bound for them
+            none_ahead = np.zeros(refused.size)
+            first_in = np.maximum(self._room_times(refused, none_ahead), self._entry_times(refused, none_ahead, t))
+            shut[refused[first_in > t_end]] = True
+        held_now = shut[first]
+        tried = np.flatnonzero(~held_now)
+        queue_tried, first_tried = queue[tried], first[tried]
+        order = np.argsort(first_tried, kind="stable")
+        sorted_first, weight = first_tried[order], self._weight[queue_tried[order]]
         starts = segment_starts(sorted_first)
         ahead = exclusive_cumsum(weight, starts)
         room_at = self._room_times(sorted_first, ahead)
-        y = np.maximum(np.maximum(start[order], room_at), self._entry_times(sorted_first, ahead, t))
-        accepted = np.empty(queue.size, dtype=bool)
+        y = np.maximum(np.maximum(start[tried][order], room_at), self._entry_times(sorted_first, ahead, t))
+        accepted = np.empty(tried.size, dtype=bool)
         accepted[order] = y <= t_end  # y grows along each link's queue, so a prefix of it enters
-        entry = np.empty(queue.size)
+        entry = np.empty(tried.size)
         entry[order] = y
-        self._enter(queue[accepted], first[accepted], entry[accepted], t)
-        return np.asarray(queue[accepted]), np.asarray(queue[~accepted])
+        self._enter(queue_tried[accepted], first_tried[accepted], entry[accepted], t)
+        refused = np.union1d(refused, first_tried[~accepted]).astype(np.int32)
+        held = np.concatenate((queue[held_now], queue_tried[~accepted]))
+        return np.asarray(queue_tried[accepted]), held, refused
 
     def _origin_can_take(self, t_end: float) -> np.ndarray:
         """Nodes with a link out of them that is open and has room and entry capacity left before ``t_end``."""
@@ -627,27 +656,14 @@ class TrafficSim:
         free = self._has_room() & (self.state.entry_free_s < t_end) & ~self._closed
         return np.asarray(np.bincount(net.src, weights=free, minlength=net.n_nodes) > 0)
 
-    def _origin_heads(self, dt: float, skip: np.ndarray, scale: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """A window of each origin's queue: past its first ``skip`` vehicles (origins with ``skip < 0`` are left
-        out), ``scale`` times the vehicles its links could take in ``dt`` seconds (``floor(c dt / p_min) + 1``
-        for each link leaving it, of capacity ``c``). Returns the window and, per node, the vehicles read up to
-        its end."""
-        queue = self.state.origin_queue
-        origins = self.state.start_node[queue]
-        first = np.flatnonzero(segment_starts(origins))
-        length = np.diff(np.append(first, queue.size))
+    def _origin_limits(self, dt: float) -> np.ndarray:
+        """Trips read from each node's queue in a sub-step's first window: the vehicles its links could take in
+        ``dt`` seconds, ``floor(c dt / p_min) + 1`` for each link leaving it, of capacity ``c`` (at least one: a
+        node no link leaves still strands, or delivers, its first trip)."""
         net = self.network
         per_link = np.floor(net.capacity_veh_s * dt / self._smallest) + 1  # each link leaving the node
-        limit = np.bincount(net.src, weights=per_link, minlength=net.n_nodes)[origins[first]].astype(np.int64)
-        limit = np.maximum(limit, 1) * scale  # a node no link leaves still strands (or delivers) its first trip
-        begin = skip[origins[first]]
-        use = begin >= 0
-        begin = np.minimum(np.maximum(begin, 0), length)
-        count = np.where(use, np.minimum(limit, length - begin), 0)
-        read = np.full(skip.size, -1, dtype=np.int64)
-        read[origins[first]] = begin + count
-        offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-        return np.asarray(queue[np.repeat(first + begin, count) + offset]), read
+        limit = np.bincount(net.src, weights=per_link, minlength=net.n_nodes).astype(np.int64)
+        return np.asarray(np.maximum(limit, 1))
 
     # ---------------------------------------------------------------- one exit/entry pass
     def _queue_arrivals(self, t_end: float) -> None:
@@ -888,6 +904,12 @@ class TrafficSim:
             self._record(self.state.clock_s)
         rec = self.state.recorder
         return TrafficResult(self.trips(), rec.links_frame(), rec.network_frame(), rec.abandoned_frame())
+
+
+def _ranges(begin: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The positions ``begin[i], ..., begin[i] + count[i] - 1`` for every ``i``, in order."""
+    offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    return np.asarray(np.repeat(begin, count) + offset)
 
 
 def _redirect_problems(ids: np.ndarray, nodes: np.ndarray, n_vehicles: int, n_nodes: int) -> list[str]:
