@@ -58,6 +58,7 @@ from twin.crews.policies import (
     make_policy,
 )
 from twin.crews.restoration import MEDICAL_SOURCE, clearance_s, draw_truncated_normal, restoration_s
+from twin.crews.shifts import Shifts, shift_table
 from twin.crews.travel import EMERGENCY_SPEED_FACTOR, RoadGraph, Roads, class_factor
 from twin.errors import ScenarioError
 from twin.hazards.gridindex import point_cells
@@ -138,6 +139,10 @@ class CrewsPhase(Phase):
         for base in bases:
             for _ in range(base.crews):
                 self.crews.append(Crew(self.roster, len(self.crews), base.kind, base.name, base.node))
+        table = shift_table(spec)
+        keys = [(crew.kind, crew.home) for crew in self.crews]  # a base: kind and node (names may repeat)
+        self.shifts = None if table is None else Shifts([c.kind for c in self.crews], keys, table)
+        """The crews' shifts (``crews.shifts``); None: units staffed round the clock, as without shifts."""
         self.incidents = inc.Incidents()
         self.desk = inc.IncidentDesk(city.drive.n_nodes)
         self.policy: DispatchPolicy = make_policy(spec.policy)
@@ -179,6 +184,8 @@ class CrewsPhase(Phase):
         commands, self.commands = self.commands, []
         for command in commands:  # recalls, and the crews and incidents a forced dispatch takes
             self._release_for(command, now, traffic)
+        if self.shifts is not None:
+            self.shifts.change(now, self.crews, ctx.log)
         self._decide(ctx, now, [c for c in commands if c.kind == "dispatch"], traffic)
         if traffic is not None:
             for crew_id, vehicle in self.trips.flush(traffic).items():
@@ -204,7 +211,7 @@ class CrewsPhase(Phase):
         available = self._available()
         table = self.incidents
         needed = {inc.SERVED_BY[inc.KINDS[k]] for k in np.unique(table.kind[table.status == inc.OPEN]).tolist()}
-        moving = [crew for crew in available if crew.kind in needed or crew.node != crew.post]
+        moving = [crew for crew in available if crew.kind in needed] + [c for c in self._idle() if c.node != c.post]
         moving += self._forced(forced)
         if not moving:
             return  # nobody to route: skip the Dijkstra
@@ -212,7 +219,7 @@ class CrewsPhase(Phase):
         for command in forced:
             self._force(ctx, command, now, net, traffic)
         self._dispatch(ctx, now, net, traffic)
-        away = [crew for crew in self._available() if crew.node != crew.post]
+        away = [crew for crew in self._idle() if crew.node != crew.post]
         if away:
             factors = np.array([class_factor(c.kind) for c in away])
             travel = np.diagonal(
@@ -332,8 +339,18 @@ class CrewsPhase(Phase):
         table.assigned_s[incident] = table.arrived_s[incident] = table.travel_s[incident] = math.nan
         table.hospital[incident], table.at_hospital_s[incident] = -1, math.nan
 
+    def _idle(self) -> list[Crew]:
+        """Idle crews on duty (with shifts: a team past its shift's end too, as it drives back to hand over)."""
+        idle = sorted(self.roster.agents.select(lambda c: c.status == IDLE), key=lambda c: c.crew_id)
+        return idle if self.shifts is None else [c for c in idle if self.shifts.on[c.crew_id]]
+
     def _available(self) -> list[Crew]:
-        return sorted(self.roster.agents.select(lambda c: c.status == IDLE), key=lambda c: c.crew_id)
+        """Idle crews that may take a job (with shifts: on duty, their shift not over)."""
+        idle = self._idle()
+        if self.shifts is None:
+            return idle
+        ready = self.shifts.ready(self.end_s)
+        return [c for c in idle if ready[c.crew_id]]
 
     def _forced(self, commands: list[Event]) -> list[Crew]:
         return [self.crews[int(c.params["crew"])] for c in commands if c.kind == "dispatch"]
@@ -610,6 +627,8 @@ class CrewsPhase(Phase):
             node = params.get("node")
             if not isinstance(node, int) or not 0 <= node < self.graph.n_nodes:
                 return f"node must be a drivable node id from 0 to {self.graph.n_nodes - 1}, got {node!r}"
+        if event.kind == "dispatch" and self.shifts is not None and not self.shifts.on[crew]:
+            return f"crew {crew} is off duty (resting) until {self.shifts.due_s[crew] / 3600:g} h into the run"
         if event.kind == "dispatch":
             incident = params.get("incident")
             if not isinstance(incident, int) or not 0 <= incident < len(self.incidents):
@@ -725,7 +744,7 @@ class CrewsPhase(Phase):
         row.update({f"crews_busy_{kind}": float(n) for kind, n in busy.items()})
         row["repairs_done"] = float(self.repairs_done)
         row["links_cleared"] = float(self.links_cleared)
-        return row
+        return row if self.shifts is None else {**row, **self.shifts.series()}
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Incidents, crews, counters and the policy's name."""
@@ -738,6 +757,8 @@ class CrewsPhase(Phase):
         out["repair_first"] = self.first
         out["repair_first_rank"] = np.array([self.first_rank], dtype=np.int64)
         out["end_s"] = np.array([self.end_s])
+        if self.shifts is not None:
+            out.update(self.shifts.arrays())
         return {**out, **self.desk.arrays()}
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
@@ -754,14 +775,18 @@ class CrewsPhase(Phase):
         if "repair_first" in arrays:  # checkpoints before prioritise_repair existed have none
             self.first = np.array(arrays["repair_first"], dtype=np.int64)
             self.first_rank = int(arrays["repair_first_rank"][0])
+        if self.shifts is not None:
+            self.shifts.load_arrays(arrays, self.crews)
 
     def incidents_frame(self) -> pd.DataFrame:
         """One row per incident (``incidents.parquet``)."""
         return incidents_table(self.incidents, self.city)
 
     def crews_frame(self) -> pd.DataFrame:
-        """One row per crew (``crews.parquet``), busy time counted to the last step's end."""
-        return crews_table(self.crews, self.end_s)
+        """One row per crew (``crews.parquet``), busy time counted to the last step's end; with shifts, the time
+        on duty and overtime (:meth:`~twin.crews.shifts.Shifts.columns`)."""
+        frame = crews_table(self.crews, self.end_s)
+        return frame if self.shifts is None else frame.assign(**self.shifts.columns(self.end_s))
 
     def metrics(self) -> dict[str, Any]:
         """Response times by incident kind, shares within standard, utilisation by crew kind
@@ -829,6 +854,7 @@ class CrewsPhase(Phase):
             f"{medical.surge:.0%} when every resident is without power (Cooper et al. 2012, Hurricane Ike); "
             f"on scene {medical.on_scene_s / 60:g} min mean ({MEDICAL_SOURCE}); {self._transport_assumption()}",
             self._travel_assumption(),
+            *([] if self.shifts is None else [self.shifts.assumption()]),
         ]
 
 

@@ -16,6 +16,8 @@
       damage_state: moderate        # Hazus restoration damage state of damaged components
       repair: {substation: {mean: 6h, sd: 2h}}                    # overrides of the Hazus restoration times
       debris_m3_per_h: 100          # road-crew clearance rate (assumed)
+      shifts: true                  # crews work shifts (off by default: units staffed round the clock, untiring)
+      shifts: {power: {shift: 16h, rest: 8h}, ems: {shift: 12h}}  # on, with these kinds' shifts changed
 
 Every key is optional; ``crews: {}`` runs the defaults. The defaults and their sources are in
 :mod:`twin.crews.restoration` and :mod:`twin.crews.bases`; this module only validates (no numpy, no engine).
@@ -23,11 +25,12 @@ Every key is optional; ``crews: {}`` runs the defaults. The defaults and their s
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
 from twin.scenario.base import Duration, PositiveDuration, SpecModel, Text
+from twin.scenario.problems import Problem, problems_error
 
 CREW_KINDS = ("fire", "ems", "police", "power", "water", "telecom", "road")
 """Kinds of crew: fire/rescue, emergency medical, police, and the power, water, telecom and road crews."""
@@ -83,6 +86,46 @@ class RepairTime(SpecModel):
     sd_s: Duration = Field(0.0, alias="sd")
 
 
+MAX_SHIFT_S = 48 * 3600.0
+"""Longest shift or rest accepted (48 h: the longest fire-service duty period in common use, the 48/96 rota)."""
+
+
+class ShiftSpec(SpecModel):
+    """One crew kind's shift: ``{shift: 16h, rest: 8h}``. ``rest: 0`` means a relief team takes the unit over at
+    the end of each shift (staffed round the clock); ``rest`` > 0 that the same team stands the unit down to rest.
+    A key left out takes the kind's default (:data:`twin.crews.shifts.DEFAULT_SHIFTS`)."""
+
+    shift_s: PositiveDuration | None = Field(None, alias="shift", description="hours on duty per shift")
+    rest_s: Duration | None = Field(None, alias="rest", description="hours off between shifts (0: relieved)")
+
+    @field_validator("shift_s")
+    @classmethod
+    def _shift(cls, value: float | None) -> float | None:
+        if value is not None and not 3600.0 <= value <= MAX_SHIFT_S:
+            raise problems_error(Problem((), "a shift must last from 1h to 48h", hint="e.g. shift: 12h"))
+        return value
+
+    @field_validator("rest_s")
+    @classmethod
+    def _rest(cls, value: float | None) -> float | None:
+        if value is not None and value > MAX_SHIFT_S:
+            raise problems_error(
+                Problem((), "the rest between shifts must be at most 48h", hint="rest: 0 means a relief team")
+            )
+        return value
+
+
+def _shifts_switch(value: Any) -> Any:
+    """``shifts: true`` is every kind on its default shift, ``false`` none; a mapping goes on to be validated."""
+    if isinstance(value, bool):
+        return {} if value else None
+    if value is None or isinstance(value, dict):
+        return value
+    raise problems_error(
+        Problem((), "must be true, false or crew kinds with their shifts", hint="e.g. {power: {shift: 16h, rest: 8h}}")
+    )
+
+
 class CrewsSpec(SpecModel):
     """The scenario's crews (see the module docstring for the YAML)."""
 
@@ -96,6 +139,11 @@ class CrewsSpec(SpecModel):
     damage_state: DamageState = "moderate"
     repair: dict[Text, RepairTime] = Field(default_factory=dict)
     debris_m3_per_h: float = Field(100.0, gt=0, le=100_000)
+    shifts: Annotated[dict[CrewKind, ShiftSpec] | None, BeforeValidator(_shifts_switch)] = Field(
+        None, description="crews work shifts: true (defaults per kind) or the kinds whose shifts differ"
+    )
+    """None: no shifts (units staffed round the clock); a mapping (empty: ``true``): the kinds whose shifts differ
+    from the defaults."""
 
     @field_validator("per_station", "depot_crews")
     @classmethod
