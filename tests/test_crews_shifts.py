@@ -18,9 +18,10 @@ from tests.conftest import scenario_of
 from twin.city.build import City
 from twin.crews.agents import ASSIGNED, IDLE, Crew
 from twin.crews.phase import CrewsPhase
-from twin.crews.shifts import DEFAULT_SHIFTS, Shifts
+from twin.crews.shifts import DEFAULT_SHIFTS, Shifts, shift_table
 from twin.errors import ScenarioError
 from twin.scenario import Scenario
+from twin.scenario.crews import CrewsSpec
 from twin.sim.model import CityModel
 from twin.sim.phase import Phase, StepContext
 
@@ -126,9 +127,14 @@ def test_a_stood_down_crew_rests_after_its_overtime_and_comes_back_for_a_full_sh
     assert columns["longest_duty_s"][0] == 17 * H - 600
 
 
-def test_default_shifts_cover_every_crew_kind() -> None:
+def test_shifts_key_off_on_and_overrides_keep_the_kind_s_other_default() -> None:
     assert set(DEFAULT_SHIFTS) == {"fire", "ems", "police", "power", "water", "telecom", "road"}
-    assert DEFAULT_SHIFTS["power"] == (16 * H, 8 * H) and DEFAULT_SHIFTS["fire"] == (24 * H, 0.0)
+    assert shift_table(CrewsSpec.model_validate({})) is None
+    assert shift_table(CrewsSpec.model_validate({"shifts": False})) is None
+    assert shift_table(CrewsSpec.model_validate({"shifts": True})) == DEFAULT_SHIFTS
+    table = shift_table(CrewsSpec.model_validate({"shifts": {"power": {"shift": "12h"}, "ems": {"rest": "12h"}}}))
+    assert table is not None
+    assert table["power"] == (12 * H, 8 * H) and table["ems"] == (12 * H, 12 * H) and table["fire"] == (24 * H, 0.0)
 
 
 # --- in the engine, on Andorra -------------------------------------------------------------------------------------

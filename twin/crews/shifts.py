@@ -17,6 +17,10 @@ since the last rota start at or before ``h`` and is relieved at the next one; a 
 at ``h + rest`` (its rest is never cut short by overtime) for a full shift. Dispatch only sees crews on duty whose
 shift has not ended (:meth:`Shifts.ready`).
 
+No team is relieved at a scene: a job longer than what is left of a shift (Hazus's restoration of a substation
+takes about a day) is worked to its end by the team that took it, and shows as overtime and a long continuous duty
+(``longest_duty_s``) rather than as a slower repair or a pause.
+
 The crews of a base are staggered so that their shift changes are spread over the rota: crew ``j`` of the ``n`` at
 a base starts the run ``j (shift + rest) / n`` into its cycle (crew 0 starts a fresh shift at the run's start).
 With rest <= (shift + rest) / n no two crews of a base rest at once at the start of a run; one crew per base
@@ -222,7 +226,8 @@ class Shifts:
             parts.append(f"{kind} {shift:g} h relieved" if rest == 0 else f"{kind} {shift:g} h on, {rest:g} h off")
         return (
             f"crews: shifts ({', '.join(parts)}; defaults: {SHIFT_SOURCES}); a crew takes no new job after its "
-            "shift, finishes the one it has (overtime counted) and hands over at its post; the crews of a base "
+            "shift, finishes the one it has (overtime counted; no relief at the scene, however long the job) and hands "
+            "over at its post; the crews of a base "
             "staggered over the rota; fatigue not modelled as slower work (the evidence gives accident risk by "
             "hours on duty, not a work rate)"
         )
