@@ -115,6 +115,11 @@ class ShiftSpec(SpecModel):
         return value
 
 
+def _boolean_too(schema: dict[str, Any]) -> None:
+    """The JSON schema of ``shifts`` also accepts ``true`` and ``false`` (turned into a mapping or None)."""
+    schema["anyOf"] = [{"type": "boolean"}, *schema.get("anyOf", [])]
+
+
 def _shifts_switch(value: Any) -> Any:
     """``shifts: true`` is every kind on its default shift, ``false`` none; a mapping goes on to be validated."""
     if isinstance(value, bool):
@@ -140,7 +145,9 @@ class CrewsSpec(SpecModel):
     repair: dict[Text, RepairTime] = Field(default_factory=dict)
     debris_m3_per_h: float = Field(100.0, gt=0, le=100_000)
     shifts: Annotated[dict[CrewKind, ShiftSpec] | None, BeforeValidator(_shifts_switch)] = Field(
-        None, description="crews work shifts: true (defaults per kind) or the kinds whose shifts differ"
+        None,
+        description="crews work shifts: true (defaults per kind) or the kinds whose shifts differ",
+        json_schema_extra=_boolean_too,
     )
     """None: no shifts (units staffed round the clock); a mapping (empty: ``true``): the kinds whose shifts differ
     from the defaults."""
