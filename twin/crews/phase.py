@@ -51,6 +51,7 @@ from twin.crews.agents import ASSIGNED, CREW_FIELDS, IDLE, RETURNING, Crew, Rost
 from twin.crews.bases import Base, depot_bases, station_bases
 from twin.crews.criticality import restoration_classes
 from twin.crews.driving import CrewTrips
+from twin.crews.handover import at_shift_end
 from twin.crews.outputs import crews_table, incidents_table
 from twin.crews.policies import (
     DispatchPolicy,
@@ -60,7 +61,7 @@ from twin.crews.policies import (
     make_policy,
 )
 from twin.crews.restoration import MEDICAL_SOURCE, clearance_s, draw_truncated_normal, restoration_s
-from twin.crews.shifts import Shifts, shift_table
+from twin.crews.shifts import Shifts, finish_table, shift_table
 from twin.crews.travel import EMERGENCY_SPEED_FACTOR, RoadGraph, Roads, class_factor
 from twin.errors import ScenarioError
 from twin.hazards.gridindex import point_cells
@@ -143,7 +144,8 @@ class CrewsPhase(Phase):
                 self.crews.append(Crew(self.roster, len(self.crews), base.kind, base.name, base.node))
         table = shift_table(spec)
         keys = [(crew.kind, crew.home) for crew in self.crews]  # a base: kind and node (names may repeat)
-        self.shifts = None if table is None else Shifts([c.kind for c in self.crews], keys, table)
+        kinds = [c.kind for c in self.crews]
+        self.shifts = None if table is None else Shifts(kinds, keys, table, finish_table(spec))
         """The crews' shifts (``crews.shifts``); None: units staffed round the clock, as without shifts."""
         self.incidents = inc.Incidents()
         self.desk = inc.IncidentDesk(city.drive.n_nodes)
@@ -187,11 +189,24 @@ class CrewsPhase(Phase):
         for command in commands:  # recalls, and the crews and incidents a forced dispatch takes
             self._release_for(command, now, traffic)
         if self.shifts is not None:
+            self._shift_end(ctx, now, traffic)
             self.shifts.change(now, self.crews, ctx.log)
         self._decide(ctx, now, [c for c in commands if c.kind == "dispatch"], traffic)
         if traffic is not None:
             for crew_id, vehicle in self.trips.flush(traffic).items():
                 self.crews[crew_id].vehicle = vehicle
+
+    def _shift_end(self, ctx: StepContext, now: float, traffic: TrafficService | None) -> None:
+        """Jobs whose team's shift ended: relieved at the scene, suspended or finished (:mod:`twin.crews.handover`)."""
+        assert self.shifts is not None
+        factors = np.array([class_factor(crew.kind) for crew in self.crews])
+
+        def travel(origins: np.ndarray, targets: np.ndarray, factor: np.ndarray) -> np.ndarray:
+            net = self._roads(ctx, traffic)  # only in a step where a job is handed over
+            return np.diagonal(net.pair_times(origins, targets, factor)).copy()
+
+        debris = (ctx.state, self.segment)
+        at_shift_end(now, self.crews, self.incidents, self.shifts, travel, factors, debris, ctx.log)
 
     def _traffic(self, ctx: StepContext) -> TrafficService | None:
         """The traffic service crews drive in, or None (no traffic phase: travel times from shortest paths)."""
@@ -782,7 +797,7 @@ class CrewsPhase(Phase):
 
     def incidents_frame(self) -> pd.DataFrame:
         """One row per incident (``incidents.parquet``)."""
-        return incidents_table(self.incidents, self.city)
+        return incidents_table(self.incidents, self.city, self.end_s)
 
     def crews_frame(self) -> pd.DataFrame:
         """One row per crew (``crews.parquet``), busy time counted to the last step's end; with shifts, the time

@@ -10,16 +10,20 @@ the crews phase assumed before. With it, each crew is a unit (a vehicle and its 
 - **stood down** (``rest`` > 0): the same team stops and rests ``rest`` hours before its next shift, and the unit
   is off duty meanwhile: utility storm crews' 16 hours on, 8 hours off.
 
-The rule at a shift's end (time ``e``): a crew idle at its post hands over at once; a crew on a job finishes the
-job, drives back to its post and hands over on arrival, at ``h`` >= ``e`` (a crew idle at a scene drives back
-first), and takes no new job after ``e``. Its overtime is ``h - e``. A relieved unit's next team has been on duty
-since the last rota start at or before ``h`` and is relieved at the next one; a stood-down team comes back on duty
-at ``h + rest`` (its rest is never cut short by overtime) for a full shift. Dispatch only sees crews on duty whose
-shift has not ended (:meth:`Shifts.ready`).
+The rule at a shift's end (time ``e``): a crew idle at its post hands over at once; a crew idle at a scene or
+driving drives back to its post and hands over on arrival, at ``h`` >= ``e``, and takes no new job after ``e``;
+a crew working a job at a scene is relieved there, or suspends the job (:mod:`twin.crews.handover`):
 
-No team is relieved at a scene: a job longer than what is left of a shift (Hazus's restoration of a substation
-takes about a day) is worked to its end by the team that took it, and shows as overtime and a long continuous duty
-(``longest_duty_s``) rather than as a slower repair or a pause.
+- a relieved kind's relief team comes from the base and takes the job over at the scene when it gets there, the
+  work going on without a pause; the outgoing team's overtime is its wait plus its ride home (:meth:`Shifts.relieve`);
+- a stood-down kind's team stops work at ``e`` (or on arriving, if later), the work left kept for the next crew of
+  its kind on duty, drives back and stands down on arrival;
+- either way, with less work left than ``finish_under`` (default 1 h, assumed) the team finishes the job first.
+
+Its overtime is ``h - e``. A relieved unit's next team has been on duty since the last rota start at or before
+``h`` and is relieved at the next one; a stood-down team comes back on duty at ``h + rest`` (its rest is never cut
+short by overtime) for a full shift. Dispatch only sees crews on duty whose shift has not ended
+(:meth:`Shifts.ready`).
 
 The crews of a base are staggered so that their shift changes are spread over the rota: crew ``j`` of the ``n`` at
 a base starts the run ``j (shift + rest) / n`` into its cycle (crew 0 starts a fresh shift at the run's start).
@@ -42,7 +46,8 @@ Defaults per crew kind (:data:`DEFAULT_SHIFTS`), each cited or labelled assumed:
   Foundation shift-length experiment);
 - power 16 h on, 8 h off: utility storm restoration practice under mutual assistance (crews "working 16-hour days
   with a mandatory eight hours off" after Hurricane Irma, Baltz 2017, Bloomberg BNA);
-- water, telecom and road 16 h on, 8 h off (assumed: the power crews' practice).
+- water, telecom and road 16 h on, 8 h off (assumed: the power crews' practice);
+- ``finish_under`` 1 h for every kind (assumed: about what a handover briefing and the relief's set-up cost).
 """
 
 from __future__ import annotations
@@ -66,16 +71,27 @@ DEFAULT_SHIFTS: dict[str, tuple[float, float]] = {
     "road": (16 * HOUR_S, 8 * HOUR_S),
 }
 """(shift, rest) in seconds per crew kind; rest 0: relieved by the next team (sources in the module docstring)."""
+DEFAULT_FINISH_UNDER_S = 3600.0
+"""A team whose shift ends with less work than this left on its job finishes it (assumed, module docstring)."""
 SHIFT_SOURCES = (
     "fire 24 h relieved (the 24-hour platoon rota of career fire departments, common practice), EMS 12 h relieved "
     "(Patterson et al. 2018 EMS fatigue guidelines: shifts under 24 h), police 12 h relieved (assumed; Amendola et "
     "al. 2011), power 16 h on and 8 h off (storm restoration under mutual assistance, Baltz 2017), water, telecom "
     "and road as power (assumed)"
 )
-ARRAYS = ("on", "since_s", "due_s", "off_s", "overtime_s", "longest_s", "ends", "free_s")
+ARRAYS = ("on", "since_s", "due_s", "off_s", "overtime_s", "longest_s", "ends", "free_s", "finish_job")
 """The changing state, saved in checkpoints as ``shift_<name>``."""
 
 Log = Callable[[float, str, str, str, dict[str, Any]], None]
+
+
+def finish_table(spec: CrewsSpec) -> dict[str, float]:
+    """``finish_under`` per crew kind (s): the scenario's, else :data:`DEFAULT_FINISH_UNDER_S`."""
+    table = dict.fromkeys(CREW_KINDS, DEFAULT_FINISH_UNDER_S)
+    for kind, given in (spec.shifts or {}).items():
+        if given.finish_under_s is not None:
+            table[kind] = given.finish_under_s
+    return table
 
 
 def shift_table(spec: CrewsSpec) -> dict[str, tuple[float, float]] | None:
@@ -101,6 +117,9 @@ class Shifts:
         Each crew's kind and base (any key that tells bases apart), by crew id.
     table
         (shift, rest) in seconds per crew kind (:func:`shift_table`).
+    finish_under
+        Per crew kind, the work left (s) under which a team finishes its job at its shift's end
+        (:func:`finish_table`; default :data:`DEFAULT_FINISH_UNDER_S` for every kind).
 
     Attributes
     ----------
@@ -115,9 +134,17 @@ class Shifts:
         continuous spell of a team (from its start, even before the run), and how many shifts ended.
     free_s
         When the crew last came back to its post, free (NaN: never), which times a handover after a job.
+    finish_job
+        The job (the crew's assignment counter) its team has decided to finish past its shift (-1: none).
     """
 
-    def __init__(self, kinds: Sequence[str], bases: Sequence[Hashable], table: dict[str, tuple[float, float]]) -> None:
+    def __init__(
+        self,
+        kinds: Sequence[str],
+        bases: Sequence[Hashable],
+        table: dict[str, tuple[float, float]],
+        finish_under: dict[str, float] | None = None,
+    ) -> None:
         self.kind = np.array(kinds, dtype=str)
         self.shift_s = np.array([table[k][0] for k in kinds], dtype=np.float64)
         self.rest_s = np.array([table[k][1] for k in kinds], dtype=np.float64)
@@ -129,6 +156,9 @@ class Shifts:
         self.off_s, self.overtime_s, self.longest_s = np.zeros(n), np.zeros(n), np.zeros(n)
         self.ends = np.zeros(n, dtype=np.int64)
         self.free_s = np.full(n, np.nan)
+        finish = finish_under or {}
+        self.finish_under_s = np.array([finish.get(k, DEFAULT_FINISH_UNDER_S) for k in kinds], dtype=np.float64)
+        self.finish_job = np.full(n, -1, dtype=np.int64)
 
     def ready(self, now_s: float) -> np.ndarray:
         """Per crew: on duty with its shift not yet over, so dispatch may send it."""
@@ -177,6 +207,20 @@ class Shifts:
             details = {"to": to, "overtime_s": float(hand[i] - due[i])}
             log(float(hand[i]), "shift_change", f"crew {crew}", "crews", details)
 
+    def relieve(self, rows: np.ndarray, hand_s: np.ndarray, home_s: np.ndarray, log: Log) -> None:
+        """Relief teams take over the units ``rows`` at their scenes at ``hand_s``; the outgoing teams get home
+        ``home_s`` later: overtime ``hand - end + home``, a spell ``hand + home - since``. The unit's new team is
+        the rota's, as in a handover at the post."""
+        due, since = self.due_s[rows], self.since_s[rows]
+        self.overtime_s[rows] += hand_s - due + home_s
+        self.longest_s[rows] = np.maximum(self.longest_s[rows], hand_s + home_s - since)
+        self.ends[rows] += 1
+        start = due + np.floor((hand_s - due) / self.shift_s[rows]) * self.shift_s[rows]
+        self.since_s[rows], self.due_s[rows] = start, start + self.shift_s[rows]
+        for i, crew in enumerate(rows.tolist()):
+            details = {"to": "relief team at the scene", "overtime_s": float(hand_s[i] - due[i] + home_s[i])}
+            log(float(hand_s[i]), "shift_change", f"crew {crew}", "crews", details)
+
     def _rested(self, rows: np.ndarray, until_s: np.ndarray) -> np.ndarray:
         """Time within the run that the resting units ``rows`` have rested until ``until_s``."""
         began = self.due_s[rows] - self.rest_s[rows]  # they came back on at due: the rest began rest before
@@ -212,7 +256,8 @@ class Shifts:
     def load_arrays(self, arrays: dict[str, np.ndarray], crews: Sequence[Crew]) -> None:
         """Restore :meth:`arrays` (and each crew's ``free_s``)."""
         for name in ARRAYS:
-            setattr(self, name, np.array(arrays[f"shift_{name}"], dtype=getattr(self, name).dtype))
+            if f"shift_{name}" in arrays:  # checkpoints from before handovers at the scene have no finish_job
+                setattr(self, name, np.array(arrays[f"shift_{name}"], dtype=getattr(self, name).dtype))
         for crew, free in zip(crews, self.free_s.tolist(), strict=True):
             crew.free_s = free
 
@@ -226,8 +271,12 @@ class Shifts:
             parts.append(f"{kind} {shift:g} h relieved" if rest == 0 else f"{kind} {shift:g} h on, {rest:g} h off")
         return (
             f"crews: shifts ({', '.join(parts)}; defaults: {SHIFT_SOURCES}); a crew takes no new job after its "
-            "shift, finishes the one it has (overtime counted; no relief at the scene, however long the job) and hands "
-            "over at its post; the crews of a base "
+            "shift; a job at the scene is handed over there to a relief team from the base (relieved kinds; the "
+            "relief drives from the base at the shift's end, the outgoing team's overtime its wait and its ride home "
+            "at the same path time back) or suspended with its work left kept for the next crew on duty (kinds "
+            "that rest), unless less than "
+            f"{', '.join(sorted({f'{v / HOUR_S:g} h' for v in self.finish_under_s.tolist()}))} of work is left "
+            "(then finished: overtime); otherwise the team hands over at its post; the crews of a base "
             "staggered over the rota; fatigue not modelled as slower work (the evidence gives accident risk by "
             "hours on duty, not a work rate)"
         )

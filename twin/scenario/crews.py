@@ -18,6 +18,7 @@
       debris_m3_per_h: 100          # road-crew clearance rate (assumed)
       shifts: true                  # crews work shifts (off by default: units staffed round the clock, untiring)
       shifts: {power: {shift: 16h, rest: 8h}, ems: {shift: 12h}}  # on, with these kinds' shifts changed
+      shifts: {water: {finish_under: 2h}}  # a team with less than 2 h of work left finishes the job (default 1h)
 
 Every key is optional; ``crews: {}`` runs the defaults. The defaults and their sources are in
 :mod:`twin.crews.restoration` and :mod:`twin.crews.bases`; this module only validates (no numpy, no engine).
@@ -88,15 +89,22 @@ class RepairTime(SpecModel):
 
 MAX_SHIFT_S = 48 * 3600.0
 """Longest shift or rest accepted (48 h: the longest fire-service duty period in common use, the 48/96 rota)."""
+MAX_FINISH_UNDER_S = 12 * 3600.0
+"""Longest ``finish_under`` accepted (12 h: a team asked to finish more than that is not relieved at all)."""
 
 
 class ShiftSpec(SpecModel):
     """One crew kind's shift: ``{shift: 16h, rest: 8h}``. ``rest: 0`` means a relief team takes the unit over at
     the end of each shift (staffed round the clock); ``rest`` > 0 that the same team stands the unit down to rest.
-    A key left out takes the kind's default (:data:`twin.crews.shifts.DEFAULT_SHIFTS`)."""
+    ``finish_under``: a team whose shift ends with less work than this left on its job finishes it rather than
+    hand it over (default 1h, :data:`twin.crews.shifts.DEFAULT_FINISH_UNDER_S`). A key left out takes the kind's
+    default (:data:`twin.crews.shifts.DEFAULT_SHIFTS`)."""
 
     shift_s: PositiveDuration | None = Field(None, alias="shift", description="hours on duty per shift")
     rest_s: Duration | None = Field(None, alias="rest", description="hours off between shifts (0: relieved)")
+    finish_under_s: Duration | None = Field(
+        None, alias="finish_under", description="a team with less work than this left at its shift's end finishes"
+    )
 
     @field_validator("shift_s")
     @classmethod
@@ -111,6 +119,17 @@ class ShiftSpec(SpecModel):
         if value is not None and value > MAX_SHIFT_S:
             raise problems_error(
                 Problem((), "the rest between shifts must be at most 48h", hint="rest: 0 means a relief team")
+            )
+        return value
+
+    @field_validator("finish_under_s")
+    @classmethod
+    def _finish_under(cls, value: float | None) -> float | None:
+        if value is not None and value > MAX_FINISH_UNDER_S:
+            raise problems_error(
+                Problem(
+                    (), "the work left under which a team finishes must be at most 12h", hint="e.g. finish_under: 1h"
+                )
             )
         return value
 
