@@ -243,5 +243,102 @@ def test_bad_shifts_are_all_reported_in_the_users_words(tmp_path: Path) -> None:
     assert "crews.shifts.ems.shift: a shift must last from 1h to 48h, got '30min'" in text
     assert "crews.shifts.power.rest: the rest between shifts must be at most 48h, got '50h'" in text
     assert "got 'boat'" in text and "3 problems" in text
+    with pytest.raises(ScenarioError, match="work left under which a team finishes must be at most 12h"):
+        _scenario(tmp_path, {"shifts": {"water": {"finish_under": "13h"}}})
     with pytest.raises(ScenarioError, match="must be true, false or crew kinds with their shifts"):
         _scenario(tmp_path, {"shifts": "yes"})
+
+
+# --- jobs at the scene at a shift's end (twin/crews/handover.py) ---------------------------------------------------
+
+
+def test_a_relieved_crew_s_long_job_is_handed_over_at_the_scene_by_hand(andorra_city: City, tmp_path: Path) -> None:
+    # a 20 h job started at 2 h (plus the drive) by a fire crew on 12 h shifts: the relief team leaves the base at
+    # 12 h and takes over on arrival, r later; the work goes on, done at arrival + 20 h; the outgoing team's
+    # overtime is its wait r and its ride home; with 10-minute steps
+    step = 600.0
+    facilities = andorra_city.facilities
+    schools = [int(n) for n in facilities.loc[facilities["kind"] == "school", "drive_node"]]
+    crews = {**ONLY_FIRE, "policy": "nearest", "shifts": {"fire": {"shift": "12h"}}}
+    model = CityModel(andorra_city, _scenario(tmp_path, crews, duration="24h", step="10min"))
+    model.add_phase(Reports(2 * H, schools[0], 20 * H))
+    model.run()
+    phase = _crews(model)
+    row = phase.incidents_frame().iloc[0]
+    crew = int(row["crew"])
+    home = phase.crews[crew].home
+    there = _times_from(andorra_city, home)[schools[0]] / 1.2
+    back = _times_from(andorra_city, schools[0])[home] / 1.2
+    arrive = 2 * H + FIRE_DELAY + there
+    assert row["arrived_s"] == pytest.approx(arrive, rel=1e-9)
+    assert row["done_s"] == pytest.approx(arrive + 20 * H, rel=1e-9)  # no work lost
+    assert row["handovers"] == 1 and row["suspensions"] == 0 and row["suspended_s"] == 0.0
+    hand = 12 * H + there  # the relief drives from the same base to the same scene
+    columns = phase.crews_frame().iloc[crew]
+    assert columns["overtime_s"] == pytest.approx(hand - 12 * H + back, rel=1e-9)
+    assert columns["longest_duty_s"] == pytest.approx(hand + back, rel=1e-9)
+    assert columns["shifts_ended"] == 2  # at the scene, then at 24 h at its post (back from the job by then)
+    events = model.recorder.events_table()
+    changes = events[(events["kind"] == "shift_change") & (events["target"] == f"crew {crew}")]
+    assert changes["t_s"].tolist() == pytest.approx([hand, 24 * H])
+    assert "relief team at the scene" in str(changes["details"].iloc[0])
+    assert math.ceil((arrive + 20 * H) / step) * step + back < 24 * H  # the hand-computed drive home fits
+
+
+STOOD_DOWN: dict[str, Any] = {
+    **ONLY_FIRE,
+    "per_station": {"fire_station": 2, "hospital": 0, "police": 0},
+    "policy": "nearest",
+    "shifts": {"fire": {"shift": "2h", "rest": "2h"}},
+}
+
+
+def _suspension_run(andorra_city: City, spec: Scenario, checkpoint: Path | None = None) -> CityModel:
+    # two fire crews a station, 2 h on and 2 h off, staggered: crew 0 of each on 0-2 h, crew 1 on 2-4 h
+    facilities = andorra_city.facilities
+    school = int(facilities.loc[facilities["kind"] == "school", "drive_node"].iloc[0])
+    model = CityModel(andorra_city, spec) if checkpoint is None else CityModel.restore(checkpoint, andorra_city, spec)
+    model.add_phase(Reports(1 * H, school, 2.5 * H))  # a 2.5 h job at 1 h
+    return model
+
+
+def test_a_resting_crew_s_job_is_suspended_and_finished_by_another_with_the_work_left(
+    andorra_city: City, tmp_path: Path
+) -> None:
+    model = _suspension_run(andorra_city, _scenario(tmp_path, STOOD_DOWN))
+    model.run()
+    phase = _crews(model)
+    row = phase.incidents_frame().iloc[0]
+    school = int(phase.incidents.node[0])
+    first = int(np.flatnonzero([c.jobs_done == 0 and c.free_s > 0 for c in phase.crews])[0])  # suspended, went home
+    second = int(row["crew"])
+    assert phase.crews[first].kind == phase.crews[second].kind == "fire" and first != second
+    t1 = _times_from(andorra_city, phase.crews[first].home)[school] / 1.2
+    t2 = _times_from(andorra_city, phase.crews[second].home)[school] / 1.2
+    arrive = 1 * H + FIRE_DELAY + t1
+    left = arrive + 2.5 * H - 2 * H  # the work left at the shift's end, 2 h
+    assert row["arrived_s"] == pytest.approx(arrive, rel=1e-9) and row["work_s"] == pytest.approx(left, rel=1e-9)
+    resumed = 2 * H + FIRE_DELAY + t2  # dispatched at the 2 h step end, as the next teams come on
+    assert row["resumed_s"] == pytest.approx(resumed, rel=1e-9)
+    assert row["done_s"] == pytest.approx(resumed + left, rel=1e-9)
+    assert row["suspensions"] == 1 and row["handovers"] == 0
+    assert row["suspended_s"] == pytest.approx(resumed - 2 * H, rel=1e-9)
+    events = model.recorder.events_table()
+    stopped = events[events["kind"] == "job_suspended"]
+    assert stopped["t_s"].tolist() == [2 * H] and stopped["target"].tolist() == [f"crew {first}"]
+    back = _times_from(andorra_city, school)[phase.crews[first].home] / 1.2
+    assert phase.crews_frame().iloc[first]["overtime_s"] == pytest.approx(back, rel=1e-9)  # drives back from 2 h
+
+
+def test_a_checkpoint_mid_suspension_restores_bit_for_bit(andorra_city: City, tmp_path: Path) -> None:
+    spec = _scenario(tmp_path, STOOD_DOWN)
+    first = _suspension_run(andorra_city, spec)
+    first.run(until_s=2 * H + STEP)  # suspended at 2 h, the next crew on its way
+    first.checkpoint(tmp_path / "mid.npz")
+    first.run()
+    restored = _suspension_run(andorra_city, spec, tmp_path / "mid.npz")
+    restored.run()
+    assert _crews(first).incidents_frame()["suspensions"].tolist() == [1]
+    pd.testing.assert_frame_equal(_crews(first).incidents_frame(), _crews(restored).incidents_frame())
+    pd.testing.assert_frame_equal(_crews(first).crews_frame(), _crews(restored).crews_frame())
+    assert first.recorder.events_table().equals(restored.recorder.events_table())
