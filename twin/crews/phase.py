@@ -9,8 +9,9 @@ Each step, at its end time ``t``:
    taken from the desk other phases report to (:class:`~twin.crews.incidents.IncidentDesk`); waiting incidents
    whose cause is gone (a scripted repair) are closed as resolved otherwise;
 3. drill commands queued this step are applied (``dispatch`` forces a pair);
-   with ``crews.shifts``, teams whose shift ended hand over at their post, or rest, and rested teams come back
-   (:mod:`twin.crews.shifts`); only crews on duty within their shift are dispatched;
+   with ``crews.shifts``, jobs at a scene whose team's shift ended are handed over there or suspended
+   (:mod:`twin.crews.handover`), teams whose shift ended hand over at their post, or rest, and rested teams come
+   back (:mod:`twin.crews.shifts`); only crews on duty within their shift are dispatched;
 4. repairs of components moved to the front of the queue (``prioritise_repair``, the power and water desks'
    command) are served first, the most recently moved first, each by the nearest available crew of its kind
    (:func:`~twin.crews.policies.greedy_nearest`); then the dispatch policy assigns the other available crews to
