@@ -1,6 +1,7 @@
 """Crew shifts (``crews.shifts``, twin/crews/shifts.py) against hand-computed rosters: the stagger of a base's crews,
-relief at the end of a shift when idle or at the end of the job when busy (overtime), a stood-down crew's rest,
-dispatch never sending an off-duty crew, checkpoints, determinism and the scenario's errors."""
+relief at the end of a shift when idle or after a short job (overtime), a stood-down crew's rest, dispatch never
+sending an off-duty crew, jobs handed over at the scene or suspended (twin/crews/handover.py), checkpoints,
+determinism and the scenario's errors."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ import pytest
 
 from tests.conftest import scenario_of
 from twin.city.build import City
+from twin.crews import incidents as inc
 from twin.crews.agents import ASSIGNED, IDLE, Crew
+from twin.crews.handover import at_shift_end
 from twin.crews.phase import CrewsPhase
 from twin.crews.shifts import DEFAULT_SHIFTS, Shifts, shift_table
 from twin.errors import ScenarioError
@@ -342,3 +345,25 @@ def test_a_checkpoint_mid_suspension_restores_bit_for_bit(andorra_city: City, tm
     pd.testing.assert_frame_equal(_crews(first).incidents_frame(), _crews(restored).incidents_frame())
     pd.testing.assert_frame_equal(_crews(first).crews_frame(), _crews(restored).crews_frame())
     assert first.recorder.events_table().equals(restored.recorder.events_table())
+
+
+def test_at_a_shift_s_end_a_job_is_relieved_finished_or_left_when_no_relief_can_reach_it() -> None:
+    table = inc.Incidents()
+    table.add("rescue", np.array([7, 8, 9]), 0.0, work_s=np.full(3, 20 * H))
+    shifts = Shifts(["fire"] * 3, ["a", "b", "c"], {"fire": (12 * H, 0.0)})  # one crew a base: all due at 12 h
+    done = [23 * H, 12.5 * H, 23 * H]  # crew 1 has half an hour left at 12 h: under finish_under, it finishes
+    crews = [
+        cast("Crew", SimpleNamespace(crew_id=i, status=ASSIGNED, incident=i, job=1, home=i, arrive_s=3 * H, done_s=d))
+        for i, d in enumerate(done)
+    ]
+
+    def travel(origins: np.ndarray, targets: np.ndarray, factors: np.ndarray) -> np.ndarray:
+        return np.where(origins == 2, np.inf, 600.0 + 60.0 * (origins > targets))  # base 2 cut off; home 60 s longer
+
+    lines, log = _log()
+    at_shift_end(12 * H + 60, crews, table, shifts, travel, np.ones(3), (None, np.zeros(0)), log)
+    assert lines == [(12 * H + 600, "crew 0", {"to": "relief team at the scene", "overtime_s": 600.0 + 660.0})]
+    assert table.handovers.tolist() == [1, 0, 0] and shifts.finish_job.tolist() == [-1, 1, 1]
+    assert shifts.since_s.tolist() == [12 * H, 0.0, 0.0] and shifts.due_s.tolist() == [24 * H, 12 * H, 12 * H]
+    at_shift_end(12 * H + 120, crews, table, shifts, travel, np.ones(3), (None, np.zeros(0)), log)
+    assert len(lines) == 1  # decided once per team and job
