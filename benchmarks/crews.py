@@ -10,7 +10,11 @@ the crews' trips are the traffic), or, with ``--no-traffic``, by shortest path t
 traffic step is timed alone (the other phases run untimed); the figure shows the open incidents, the busy crews
 and the crews phase's time per step.
 
-Run: ``python benchmarks/crews.py [--no-traffic] [figure.png]`` (default ``docs/crews-benchmark.png``).
+The crews work round the clock as in the README's figure (``shifts: false``, whatever the compound scenario says);
+``--shifts`` puts them on their default shifts (:mod:`twin.crews.shifts`) and prints what the shifts cost: the
+crews on duty, the overtime and the longest continuous duty.
+
+Run: ``python benchmarks/crews.py [--no-traffic] [--shifts] [figure.png]`` (default ``docs/crews-benchmark.png``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -37,15 +42,16 @@ CREWS = {
     "per_station": {"fire_station": 40, "hospital": 45, "police": 5},
     "depot_crews": {"power": 15, "water": 10, "telecom": 5, "road": 20},
     "medical": {"rate_per_1000_day": 40},
+    "shifts": False,
 }
 
 
-def main(figure: Path, traffic: bool) -> None:
+def main(figure: Path, traffic: bool, shifts: bool = False) -> None:
     scenario = {
         "name": "crews-benchmark",
         "extends": str(ROOT / "scenarios" / "andorra-compound.yaml"),
         "duration": "48h",
-        "crews": CREWS,
+        "crews": {**CREWS, "shifts": shifts},
     }
     if traffic:
         scenario["traffic"] = {}
@@ -70,10 +76,21 @@ def main(figure: Path, traffic: bool) -> None:
         print(_figures("traffic phase (the crews' vehicles)", np.array(traffic_times), total))
     reached = incidents.dropna(subset=["response_s"]).groupby("kind", observed=True)["response_s"]
     print("response (s), median by kind: " + ", ".join(f"{k} {v:.0f}" for k, v in reached.median().items()))
+    if shifts:
+        _print_shifts(model.recorder.timeseries(), phase.crews_frame())  # type: ignore[attr-defined]
     crews = len(phase.crews)  # type: ignore[attr-defined]
     title = f"{crews} crews ({'in traffic' if traffic else 'path times'}), 40 medical calls per 1,000 a day"
     _plot(model.recorder.timeseries(), np.array(times), float(spec.step_s), figure, crews, title)
     print(f"figure: {figure}")
+
+
+def _print_shifts(series: Any, crews: Any) -> None:
+    """Crews on duty over the run, overtime and the longest continuous duty, by crew kind."""
+    print(f"crews on duty: min {series['crews_on_duty'].min():.0f}, median {series['crews_on_duty'].median():.0f}")
+    hours = crews.assign(overtime_h=crews["overtime_s"] / 3600, longest_duty_h=crews["longest_duty_s"] / 3600)
+    by_kind = hours.groupby("kind")[["overtime_h", "longest_duty_h", "shifts_ended"]].agg(["mean", "max"])
+    print("by kind (overtime and longest duty in hours):")
+    print(by_kind.round(2).to_string())
 
 
 def _timed(phase: object) -> list[float]:
@@ -127,8 +144,8 @@ def figure_path(text: str) -> Path:
     return path
 
 
-def parse(argv: list[str]) -> tuple[Path, bool]:
-    """The figure's path from the command line, and whether crews drive in the traffic model."""
+def parse(argv: list[str]) -> tuple[Path, bool, bool]:
+    """The figure's path from the command line, whether crews drive in the traffic model and work shifts."""
     parser = argparse.ArgumentParser(prog="benchmarks/crews.py", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "figure",
@@ -138,9 +155,10 @@ def parse(argv: list[str]) -> tuple[Path, bool]:
         help="where to draw the figure (default docs/crews-benchmark.png)",
     )
     parser.add_argument("--no-traffic", action="store_true", help="crews travel by shortest path times")
+    parser.add_argument("--shifts", action="store_true", help="crews work their default shifts")
     args = parser.parse_args(argv)
     figure: Path = args.figure
-    return figure, not args.no_traffic
+    return figure, not args.no_traffic, args.shifts
 
 
 if __name__ == "__main__":

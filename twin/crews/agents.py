@@ -76,6 +76,7 @@ class Crew(mesa.Agent):
         self.depart_s = self.arrive_s = self.done_s = self.back_s = math.nan
         self.busy_s, self.busy_since, self.jobs_done = 0.0, math.nan, 0
         self.vehicle = -1
+        self.free_s = math.nan  # when it last came back free to its post (shift handovers: twin.crews.shifts)
 
     def dispatch(self, incident: int, now_s: float, depart_s: float, arrive_s: float, done_s: float) -> None:
         """Send the crew to ``incident``: it leaves at ``depart_s``, arrives at ``arrive_s``, is done at ``done_s``."""
@@ -117,7 +118,8 @@ class Crew(mesa.Agent):
         self.status, self.node, self.back_s = IDLE, self.post, math.nan
 
     def end_busy(self, t_s: float) -> None:
-        """Close the current busy spell at ``t_s``."""
+        """Close the current busy spell at ``t_s`` (the crew is free at its post from then on)."""
+        self.free_s = t_s
         if not math.isnan(self.busy_since):
             self.busy_s += t_s - self.busy_since
             self.busy_since = math.nan

@@ -82,6 +82,15 @@ class Incidents:
         For reported incidents: the reporter's own number for the report (-1: none; the residents phase numbers
         its rescue requests), the people there (0: not told), and when the water at the place reached the
         depth at which it becomes life-threatening (1.5 m for rescues; NaN: not yet, or not told).
+    handovers, suspensions
+        Relief teams that took the job over at the scene, and times the job was suspended (its team's shift over,
+        the work left kept in ``work_s``), with crew shifts (:mod:`twin.crews.handover`).
+    suspended_s, suspended_at_s
+        Time the job waited suspended before a crew was back on scene (closed suspensions), and when the open
+        suspension began (NaN: none open).
+    first_assigned_s, first_arrived_s, first_travel_s
+        For a suspended job, its first crew's times (the response), since ``assigned_s``, ``arrived_s`` and
+        ``travel_s`` are then the last crew's (NaN: never suspended).
     """
 
     kind: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
@@ -103,6 +112,13 @@ class Incidents:
     hospital: np.ndarray = field(default_factory=_ints)
     at_hospital_s: np.ndarray = field(default_factory=_floats)
     by_water: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    handovers: np.ndarray = field(default_factory=_ints)
+    suspensions: np.ndarray = field(default_factory=_ints)
+    suspended_s: np.ndarray = field(default_factory=_floats)
+    suspended_at_s: np.ndarray = field(default_factory=_floats)
+    first_assigned_s: np.ndarray = field(default_factory=_floats)
+    first_arrived_s: np.ndarray = field(default_factory=_floats)
+    first_travel_s: np.ndarray = field(default_factory=_floats)
 
     def __len__(self) -> int:
         return int(self.kind.size)
@@ -150,6 +166,7 @@ class Incidents:
             "hospital": np.full(n, -1, dtype=np.int64),
             "at_hospital_s": np.full(n, np.nan),
             "by_water": np.zeros(n, dtype=bool),
+            **_handover_defaults(n),
         }
         for name, value in values.items():
             setattr(self, name, np.concatenate([getattr(self, name), value]))
@@ -170,14 +187,23 @@ class Incidents:
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Incidents:
         """Inverse of :meth:`arrays` (copies); checkpoints from before transport to hospital have no
-        ``hospital`` and ``at_hospital_s`` (none carried), those from before flood rescue teams no ``by_water``."""
+        ``hospital`` and ``at_hospital_s`` (none carried), those from before flood rescue teams no ``by_water``,
+        those from before handovers at the scene none of theirs."""
         n = len(arrays["kind"])
         later = {
             "hospital": np.full(n, -1, dtype=np.int64),
             "at_hospital_s": np.full(n, np.nan),
             "by_water": np.zeros(n, dtype=bool),
+            **_handover_defaults(n),
         }
         return cls(**{f.name: np.array(arrays.get(f.name, later.get(f.name))) for f in fields(cls)})
+
+
+def _handover_defaults(n: int) -> dict[str, np.ndarray]:
+    """The handover fields of ``n`` incidents never handed over nor suspended."""
+    counts = {name: np.zeros(n, dtype=np.int64) for name in ("handovers", "suspensions")}
+    times = ("suspended_at_s", "first_assigned_s", "first_arrived_s", "first_travel_s")
+    return {**counts, "suspended_s": np.zeros(n), **{name: np.full(n, np.nan) for name in times}}
 
 
 def segment_keys(src: np.ndarray, dst: np.ndarray, n_nodes: int) -> np.ndarray:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from twin.crews.agents import Crew
 
 
-def incidents_table(table: Incidents, city: City) -> pd.DataFrame:
+def incidents_table(table: Incidents, city: City, end_s: float = math.nan) -> pd.DataFrame:
     """Incidents with their times: created, assigned, arrived, done (s since the start; NaN: not reached).
 
     ``wait_s`` = assigned - created (time waiting for a free crew that can reach it), ``travel_s`` the crew's
@@ -27,7 +27,18 @@ def incidents_table(table: Incidents, city: City) -> pd.DataFrame:
     to hospital give the ``hospital`` (facility row; -1: none) and ``at_hospital_s``, when the crew got there; the
     incident is done once they are handed over. ``by_water``: the crew went through flooded roads by boat or
     wading (a flood rescue team, :mod:`twin.crews.water`).
+
+    With crew shifts, ``handovers`` counts the relief teams that took the job over at the scene, ``suspensions``
+    the times it was suspended at a team's shift's end, and ``suspended_s`` the time it waited suspended, until a
+    crew was on scene again (an open suspension counted to its resolution or to ``end_s``, the run's end). The
+    times of a suspended job's first crew are its ``assigned_s``, ``arrived_s``, ``travel_s`` and response;
+    ``resumed_s`` is when the last crew arrived (NaN: never suspended) and ``work_s`` the work that crew had left.
     """
+    first = ~np.isnan(table.first_arrived_s)
+    assigned = np.where(first, table.first_assigned_s, table.assigned_s)
+    arrived = np.where(first, table.first_arrived_s, table.arrived_s)
+    open_until = np.where(np.isnan(table.done_s), end_s, table.done_s)
+    suspended = table.suspended_s + np.where(np.isnan(table.suspended_at_s), 0.0, open_until - table.suspended_at_s)
     osm = city.drive.nodes["osm_id"].to_numpy()
     return pd.DataFrame(
         {
@@ -40,19 +51,23 @@ def incidents_table(table: Incidents, city: City) -> pd.DataFrame:
             "target": table.target,
             "crew": table.crew,
             "created_s": table.created_s,
-            "assigned_s": table.assigned_s,
-            "arrived_s": table.arrived_s,
+            "assigned_s": assigned,
+            "arrived_s": arrived,
             "done_s": np.where(table.status == 2, table.done_s, np.nan),
-            "wait_s": table.assigned_s - table.created_s,
-            "travel_s": table.travel_s,
+            "wait_s": assigned - table.created_s,
+            "travel_s": np.where(first, table.first_travel_s, table.travel_s),
             "work_s": table.work_s,
-            "response_s": table.arrived_s - table.created_s,
+            "response_s": arrived - table.created_s,
             "request": table.ref,
             "people": table.people,
             "deadline_s": table.deadline_s,
             "hospital": table.hospital,
             "at_hospital_s": table.at_hospital_s,
             "by_water": table.by_water,
+            "handovers": table.handovers,
+            "suspensions": table.suspensions,
+            "suspended_s": suspended,
+            "resumed_s": np.where(first, table.arrived_s, np.nan),
         }
     )
 

@@ -9,6 +9,9 @@ Each step, at its end time ``t``:
    taken from the desk other phases report to (:class:`~twin.crews.incidents.IncidentDesk`); waiting incidents
    whose cause is gone (a scripted repair) are closed as resolved otherwise;
 3. drill commands queued this step are applied (``dispatch`` forces a pair);
+   with ``crews.shifts``, jobs at a scene whose team's shift ended are handed over there or suspended
+   (:mod:`twin.crews.handover`), teams whose shift ended hand over at their post, or rest, and rested teams come
+   back (:mod:`twin.crews.shifts`); only crews on duty within their shift are dispatched;
 4. repairs of components moved to the front of the queue (``prioritise_repair``, the power and water desks'
    command) are served first, the most recently moved first, each by the nearest available crew of its kind
    (:func:`~twin.crews.policies.greedy_nearest`); then the dispatch policy assigns the other available crews to
@@ -49,6 +52,7 @@ from twin.crews.agents import ASSIGNED, CREW_FIELDS, IDLE, RETURNING, Crew, Rost
 from twin.crews.bases import Base, depot_bases, station_bases
 from twin.crews.criticality import restoration_classes
 from twin.crews.driving import CrewTrips
+from twin.crews.handover import at_shift_end
 from twin.crews.outputs import crews_table, incidents_table
 from twin.crews.policies import (
     DispatchPolicy,
@@ -58,6 +62,7 @@ from twin.crews.policies import (
     make_policy,
 )
 from twin.crews.restoration import MEDICAL_SOURCE, clearance_s, draw_truncated_normal, restoration_s
+from twin.crews.shifts import Shifts, finish_table, shift_table
 from twin.crews.travel import EMERGENCY_SPEED_FACTOR, RoadGraph, Roads, class_factor
 from twin.crews.water import WaterLimits, WaterTeams
 from twin.errors import ScenarioError
@@ -142,6 +147,11 @@ class CrewsPhase(Phase):
                 boat = base.kind == "fire" and i < teams
                 self.crews.append(Crew(self.roster, len(self.crews), base.kind, base.name, base.node, boat))
         self.water = WaterTeams(city, WaterLimits.of(spec.flood_rescue))
+        table = shift_table(spec)
+        keys = [(crew.kind, crew.home) for crew in self.crews]  # a base: kind and node (names may repeat)
+        kinds = [c.kind for c in self.crews]
+        self.shifts = None if table is None else Shifts(kinds, keys, table, finish_table(spec))
+        """The crews' shifts (``crews.shifts``); None: units staffed round the clock, as without shifts."""
         self.incidents = inc.Incidents()
         self.desk = inc.IncidentDesk(city.drive.n_nodes)
         self.policy: DispatchPolicy = make_policy(spec.policy)
@@ -185,10 +195,25 @@ class CrewsPhase(Phase):
         commands, self.commands = self.commands, []
         for command in commands:  # recalls, and the crews and incidents a forced dispatch takes
             self._release_for(command, now, traffic)
+        if self.shifts is not None:
+            self._shift_end(ctx, now, traffic)
+            self.shifts.change(now, self.crews, ctx.log)
         self._decide(ctx, now, [c for c in commands if c.kind == "dispatch"], traffic)
         if traffic is not None:
             for crew_id, vehicle in self.trips.flush(traffic).items():
                 self.crews[crew_id].vehicle = vehicle
+
+    def _shift_end(self, ctx: StepContext, now: float, traffic: TrafficService | None) -> None:
+        """Jobs whose team's shift ended: relieved at the scene, suspended or finished (:mod:`twin.crews.handover`)."""
+        assert self.shifts is not None
+        factors = np.array([class_factor(crew.kind) for crew in self.crews])
+
+        def travel(origins: np.ndarray, targets: np.ndarray, factor: np.ndarray) -> np.ndarray:
+            net = self._roads(ctx, traffic)  # only in a step where a job is handed over
+            return np.diagonal(net.pair_times(origins, targets, factor)).copy()
+
+        debris = (ctx.state, self.segment)
+        at_shift_end(now, self.crews, self.incidents, self.shifts, travel, factors, debris, ctx.log)
 
     def _traffic(self, ctx: StepContext) -> TrafficService | None:
         """The traffic service crews drive in, or None (no traffic phase: travel times from shortest paths)."""
@@ -210,7 +235,7 @@ class CrewsPhase(Phase):
         available = self._available()
         table = self.incidents
         needed = {inc.SERVED_BY[inc.KINDS[k]] for k in np.unique(table.kind[table.status == inc.OPEN]).tolist()}
-        moving = [crew for crew in available if crew.kind in needed or crew.node != crew.post]
+        moving = [crew for crew in available if crew.kind in needed] + [c for c in self._idle() if c.node != c.post]
         moving += self._forced(forced)
         if not moving:
             return  # nobody to route: skip the Dijkstra
@@ -218,7 +243,7 @@ class CrewsPhase(Phase):
         for command in forced:
             self._force(ctx, command, now, net, traffic)
         self._dispatch(ctx, now, net, traffic)
-        away = [crew for crew in self._available() if crew.node != crew.post]
+        away = [crew for crew in self._idle() if crew.node != crew.post]
         if away:
             factors = np.array([class_factor(c.kind) for c in away])
             origins = np.array([c.node for c in away])
@@ -341,8 +366,18 @@ class CrewsPhase(Phase):
         table.hospital[incident], table.at_hospital_s[incident] = -1, math.nan
         table.by_water[incident] = False
 
+    def _idle(self) -> list[Crew]:
+        """Idle crews on duty (with shifts: a team past its shift's end too, as it drives back to hand over)."""
+        idle = sorted(self.roster.agents.select(lambda c: c.status == IDLE), key=lambda c: c.crew_id)
+        return idle if self.shifts is None else [c for c in idle if self.shifts.on[c.crew_id]]
+
     def _available(self) -> list[Crew]:
-        return sorted(self.roster.agents.select(lambda c: c.status == IDLE), key=lambda c: c.crew_id)
+        """Idle crews that may take a job (with shifts: on duty, their shift not over)."""
+        idle = self._idle()
+        if self.shifts is None:
+            return idle
+        ready = self.shifts.ready(self.end_s)
+        return [c for c in idle if ready[c.crew_id]]
 
     def _forced(self, commands: list[Event]) -> list[Crew]:
         return [self.crews[int(c.params["crew"])] for c in commands if c.kind == "dispatch"]
@@ -632,6 +667,8 @@ class CrewsPhase(Phase):
             node = params.get("node")
             if not isinstance(node, int) or not 0 <= node < self.graph.n_nodes:
                 return f"node must be a drivable node id from 0 to {self.graph.n_nodes - 1}, got {node!r}"
+        if event.kind == "dispatch" and self.shifts is not None and not self.shifts.on[crew]:
+            return f"crew {crew} is off duty (resting) until {self.shifts.due_s[crew] / 3600:g} h into the run"
         if event.kind == "dispatch":
             incident = params.get("incident")
             if not isinstance(incident, int) or not 0 <= incident < len(self.incidents):
@@ -747,7 +784,7 @@ class CrewsPhase(Phase):
         row.update({f"crews_busy_{kind}": float(n) for kind, n in busy.items()})
         row["repairs_done"] = float(self.repairs_done)
         row["links_cleared"] = float(self.links_cleared)
-        return row
+        return row if self.shifts is None else {**row, **self.shifts.series()}
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Incidents, crews, counters and the policy's name."""
@@ -760,6 +797,8 @@ class CrewsPhase(Phase):
         out["repair_first"] = self.first
         out["repair_first_rank"] = np.array([self.first_rank], dtype=np.int64)
         out["end_s"] = np.array([self.end_s])
+        if self.shifts is not None:
+            out.update(self.shifts.arrays())
         return {**out, **self.desk.arrays()}
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
@@ -776,14 +815,18 @@ class CrewsPhase(Phase):
         if "repair_first" in arrays:  # checkpoints before prioritise_repair existed have none
             self.first = np.array(arrays["repair_first"], dtype=np.int64)
             self.first_rank = int(arrays["repair_first_rank"][0])
+        if self.shifts is not None:
+            self.shifts.load_arrays(arrays, self.crews)
 
     def incidents_frame(self) -> pd.DataFrame:
         """One row per incident (``incidents.parquet``)."""
-        return incidents_table(self.incidents, self.city)
+        return incidents_table(self.incidents, self.city, self.end_s)
 
     def crews_frame(self) -> pd.DataFrame:
-        """One row per crew (``crews.parquet``), busy time counted to the last step's end."""
-        return crews_table(self.crews, self.end_s)
+        """One row per crew (``crews.parquet``), busy time counted to the last step's end; with shifts, the time
+        on duty and overtime (:meth:`~twin.crews.shifts.Shifts.columns`)."""
+        frame = crews_table(self.crews, self.end_s)
+        return frame if self.shifts is None else frame.assign(**self.shifts.columns(self.end_s))
 
     def metrics(self) -> dict[str, Any]:
         """Response times by incident kind, shares within standard, utilisation by crew kind
@@ -852,6 +895,7 @@ class CrewsPhase(Phase):
             f"on scene {medical.on_scene_s / 60:g} min mean ({MEDICAL_SOURCE}); {self._transport_assumption()}",
             self._travel_assumption(),
             *self._water_assumption(),
+            *([] if self.shifts is None else [self.shifts.assumption()]),
         ]
 
     def _water_assumption(self) -> list[str]:

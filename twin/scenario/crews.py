@@ -24,6 +24,9 @@
         boat_max_velocity_mps: 2.0  # faster water is left to helicopters (assumed)
         wade_max_depth_m: 0.5       # ARR 2019 class H2 depth bound
         wade_max_dv_m2s: 0.5        # depth x velocity (FD2321; below Abt et al. 1989's toppling products)
+      shifts: true                  # crews work shifts (off by default: units staffed round the clock, untiring)
+      shifts: {power: {shift: 16h, rest: 8h}, ems: {shift: 12h}}  # on, with these kinds' shifts changed
+      shifts: {water: {finish_under: 2h}}  # a team with less than 2 h of work left finishes the job (default 1h)
 
 Every key is optional; ``crews: {}`` runs the defaults. The defaults and their sources are in
 :mod:`twin.crews.restoration` and :mod:`twin.crews.bases`; this module only validates (no numpy, no engine).
@@ -31,11 +34,12 @@ Every key is optional; ``crews: {}`` runs the defaults. The defaults and their s
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
 from twin.scenario.base import Duration, PositiveDuration, SpecModel, Text
+from twin.scenario.problems import Problem, problems_error
 
 CREW_KINDS = ("fire", "ems", "police", "power", "water", "telecom", "road")
 """Kinds of crew: fire/rescue, emergency medical, police, and the power, water, telecom and road crews."""
@@ -101,6 +105,67 @@ class FloodRescueSpec(SpecModel):
     boat_max_velocity_mps: float = Field(2.0, gt=0, le=10, description="fastest water a boat travels in")
     wade_max_depth_m: float = Field(0.5, ge=0, le=2, description="deepest water a team wades")
     wade_max_dv_m2s: float = Field(0.5, ge=0, le=5, description="largest depth x velocity a team wades")
+MAX_SHIFT_S = 48 * 3600.0
+"""Longest shift or rest accepted (48 h: the longest fire-service duty period in common use, the 48/96 rota)."""
+MAX_FINISH_UNDER_S = 12 * 3600.0
+"""Longest ``finish_under`` accepted (12 h: a team asked to finish more than that is not relieved at all)."""
+
+
+class ShiftSpec(SpecModel):
+    """One crew kind's shift: ``{shift: 16h, rest: 8h}``. ``rest: 0`` means a relief team takes the unit over at
+    the end of each shift (staffed round the clock); ``rest`` > 0 that the same team stands the unit down to rest.
+    ``finish_under``: a team whose shift ends with less work than this left on its job finishes it rather than
+    hand it over (default 1h, :data:`twin.crews.shifts.DEFAULT_FINISH_UNDER_S`). A key left out takes the kind's
+    default (:data:`twin.crews.shifts.DEFAULT_SHIFTS`)."""
+
+    shift_s: PositiveDuration | None = Field(None, alias="shift", description="hours on duty per shift")
+    rest_s: Duration | None = Field(None, alias="rest", description="hours off between shifts (0: relieved)")
+    finish_under_s: Duration | None = Field(
+        None, alias="finish_under", description="a team with less work than this left at its shift's end finishes"
+    )
+
+    @field_validator("shift_s")
+    @classmethod
+    def _shift(cls, value: float | None) -> float | None:
+        if value is not None and not 3600.0 <= value <= MAX_SHIFT_S:
+            raise problems_error(Problem((), "a shift must last from 1h to 48h", hint="e.g. shift: 12h"))
+        return value
+
+    @field_validator("rest_s")
+    @classmethod
+    def _rest(cls, value: float | None) -> float | None:
+        if value is not None and value > MAX_SHIFT_S:
+            raise problems_error(
+                Problem((), "the rest between shifts must be at most 48h", hint="rest: 0 means a relief team")
+            )
+        return value
+
+    @field_validator("finish_under_s")
+    @classmethod
+    def _finish_under(cls, value: float | None) -> float | None:
+        if value is not None and value > MAX_FINISH_UNDER_S:
+            raise problems_error(
+                Problem(
+                    (), "the work left under which a team finishes must be at most 12h", hint="e.g. finish_under: 1h"
+                )
+            )
+        return value
+
+
+def _boolean_too(schema: dict[str, Any]) -> None:
+    """The JSON schema of ``shifts`` also accepts ``true`` and ``false`` (turned into a mapping or None)."""
+    schema["anyOf"] = [{"type": "boolean"}, *schema.get("anyOf", [])]
+
+
+def _shifts_switch(value: Any) -> Any:
+    """``shifts: true`` is every kind on its default shift, ``false`` none; a mapping goes on to be validated."""
+    if isinstance(value, bool):
+        return {} if value else None
+    if value is None or isinstance(value, dict):
+        return value
+    raise problems_error(
+        Problem((), "must be true, false or crew kinds with their shifts", hint="e.g. {power: {shift: 16h, rest: 8h}}")
+    )
 
 
 class CrewsSpec(SpecModel):
@@ -117,6 +182,13 @@ class CrewsSpec(SpecModel):
     repair: dict[Text, RepairTime] = Field(default_factory=dict)
     debris_m3_per_h: float = Field(100.0, gt=0, le=100_000)
     flood_rescue: FloodRescueSpec = Field(default_factory=lambda: FloodRescueSpec.model_validate({}))
+    shifts: Annotated[dict[CrewKind, ShiftSpec] | None, BeforeValidator(_shifts_switch)] = Field(
+        None,
+        description="crews work shifts: true (defaults per kind) or the kinds whose shifts differ",
+        json_schema_extra=_boolean_too,
+    )
+    """None: no shifts (units staffed round the clock); a mapping (empty: ``true``): the kinds whose shifts differ
+    from the defaults."""
 
     @field_validator("per_station", "depot_crews")
     @classmethod
