@@ -105,6 +105,8 @@ class FloodRescueSpec(SpecModel):
     boat_max_velocity_mps: float = Field(2.0, gt=0, le=10, description="fastest water a boat travels in")
     wade_max_depth_m: float = Field(0.5, ge=0, le=2, description="deepest water a team wades")
     wade_max_dv_m2s: float = Field(0.5, ge=0, le=5, description="largest depth x velocity a team wades")
+
+
 MAX_SHIFT_S = 48 * 3600.0
 """Longest shift or rest accepted (48 h: the longest fire-service duty period in common use, the 48/96 rota)."""
 MAX_FINISH_UNDER_S = 12 * 3600.0
