@@ -72,6 +72,16 @@ class TrafficOptions:
     route_exact_destinations
         Distinct destinations routed by exact shortest-path trees, one per destination; past this many, routes
         go through destination zones (:mod:`twin.traffic.zones`), whose cost grows with the network instead.
+    rechoice_every_s
+        How drivers held at a link's end (or at their origin) choose the link they wait for. None (the default):
+        the next link is drawn once, when the vehicle reaches the link's end (preferring links that have room at
+        that moment), and kept while it waits: the fixed turning movements of first-order node models (Daganzo
+        1995's FIFO diverge; Tampere et al. 2011's generic node model), whose result does not depend on the
+        sub-step. A number ``T``: a held driver also re-chooses as a Poisson process of mean interval ``T``
+        seconds (rate ``1 / T``, drawn from the run's seeded generator), as UXsim's drivers re-draw their next link
+        at every step of ``deltan`` seconds (Seo, UXsim, 2025); a re-choice takes effect at the next sub-step, so
+        the rate is capped at ``1 / substep``: keep ``T`` well above the sub-step for results that do not depend
+        on it. See :meth:`twin.traffic.sim.TrafficSim._next_links`.
     """
 
     substep_s: float = field(default=5.0, metadata={"gt": 0})
@@ -89,6 +99,7 @@ class TrafficOptions:
     route_memory: float = field(default=0.5, metadata={"ge": 0.0, "lt": 1.0})
     route_noise: float = field(default=0.01, metadata={"ge": 0.0})
     route_exact_destinations: int = field(default=1000, metadata={"ge": 0})
+    rechoice_every_s: float | None = field(default=None, metadata={"gt": 0})
 
     def __post_init__(self) -> None:
         problems = [problem for f in fields(self) if (problem := _out_of_bounds(f, getattr(self, f.name)))]

@@ -270,6 +270,7 @@ class TrafficSim:
         ids, nodes = ids.astype(np.intp), nodes.astype(np.int32)
         st.dest_index[ids] = self._destination_rows(nodes)
         st.destination[ids] = nodes
+        st.next_link[ids], st.rechoice_s[ids] = -1, np.inf  # they choose again toward the new destination
         st.resume_due |= bool(np.any(st.status[ids] == STRANDED))  # a new destination may be within reach
 
     def take_reports(self, owner: str) -> TrafficReport:
@@ -506,6 +507,7 @@ class TrafficSim:
         self.state.status[ids] = ON_LINK
         self.state.link[ids] = links
         self.state.at_end[ids] = False
+        self.state.next_link[ids], self.state.rechoice_s[ids] = -1, np.inf  # chosen again at this link's end
         self.state.entered_s[ids] = t_in
         speed = net.free_speed_mps[links] * net.speed_factor[links] * self._class_speed[ids]
         self.state.exit_min_s[ids] = t_in + net.length_m[links] / speed
@@ -544,6 +546,7 @@ class TrafficSim:
         st = self.state
         st.status[ids] = status
         st.at_end[ids] = False
+        st.next_link[ids], st.rechoice_s[ids] = -1, np.inf
         st.end_s[ids] = t
         st.end_node[ids] = node
         st.link[ids] = -1
@@ -600,9 +603,8 @@ class TrafficSim:
         origin = st.start_node[queue]
         start = np.maximum(st.ready_s[queue], t)
         home = origin == st.destination[queue]
-        first = self.state.routes.choose(
-            self.state.dest_index[queue], origin, None, self._closed, self.rng, self._has_room()
-        )
+        first = np.full(queue.size, -1, dtype=np.int32)
+        first[~home] = self._next_links(queue[~home], origin[~home], None, start[~home], t)
         lost = ~home & (first < 0)
         self._finish(queue[home], ARRIVED, start[home], origin[home])
         self._finish(queue[lost], STRANDED, start[lost], origin[lost])
@@ -753,12 +755,13 @@ class TrafficSim:
         return {"cand": cand, "links": links, "e": self.state.exit_min_s[cand], "node": net.dst[links]}
 
     def _choose_next(self, v: dict[str, np.ndarray], t: float) -> dict[str, np.ndarray]:
-        """The next link of each candidate (-1 at its destination); those with no route left are stranded here,
-        at the end of their link, at ``x`` (they leave the road)."""
+        """The next link of each candidate (-1 at its destination, :meth:`_next_links`); those with no route left
+        are stranded here, at the end of their link, at ``x`` (they leave the road)."""
         dest = self.state.dest_index[v["cand"]]
         v["arrive"] = arrive = self.state.routes.destinations[dest] == v["node"]
-        choice = self.state.routes.choose(dest, v["node"], v["links"], self._closed, self.rng, self._has_room())
-        v["nxt"] = nxt = np.where(arrive, -1, choice)
+        choice = self._next_links(v["cand"][~arrive], v["node"][~arrive], v["links"][~arrive], v["e"][~arrive], t)
+        v["nxt"] = nxt = np.full(arrive.size, -1, dtype=np.int32)
+        nxt[~arrive] = choice
         lost = (nxt < 0) & ~arrive
         if lost.any():
             cand, links, x = v["cand"][lost], v["links"][lost], v["x"][lost]
@@ -766,6 +769,41 @@ class TrafficSim:
             self._finish(cand, STRANDED, x, v["node"][lost])
             v = {k: a[~lost] for k, a in v.items()}
         return v
+
+    def _next_links(
+        self, ids: np.ndarray, node: np.ndarray, came_from: np.ndarray | None, since: np.ndarray, t: float
+    ) -> np.ndarray:
+        """The link each vehicle waiting at ``node`` (since ``since``) takes next (-1: no route left).
+
+        A driver chooses when it reaches the link's end (or its origin's queue), by the kept trees' weights,
+        preferring the links that have room then (:meth:`RouteChoice.choose`), and keeps that link while it
+        waits: the turning movements are fixed while a vehicle queues, as in first-order node models (Daganzo
+        1995's FIFO diverge: the vehicle at the head waits for its own link and holds those behind it; Tampere et
+        al. 2011's generic node model takes the turning fractions as given). So how often a held driver
+        reconsiders is no longer one draw per sub-step (a rate ``1 / dt``, a property of the discretisation, that
+        made congested grids faster at short sub-steps). It chooses again only if that link has closed, and,
+        with ``options.rechoice_every_s = T``, at the events of a Poisson process of rate ``1 / T`` (the gaps
+        drawn from the run's generator, so runs repeat bit for bit): a re-choice due by the sub-step's start ``t``
+        is made at ``t`` (several since then count as one: each draw would see the same links), and the next one
+        is drawn ``Exp(T)`` after the choice. The choice is part of the checkpointed state (``next_link``,
+        ``rechoice_s``).
+        """
+        st = self.state
+        kept = st.next_link[ids]
+        due = (kept < 0) | (st.rechoice_s[ids] <= t) | self._closed[np.maximum(kept, 0)]
+        if not due.any():
+            return np.asarray(kept)
+        chosen_ids = ids[due]
+        from_link = came_from[due] if came_from is not None else None
+        drawn = st.routes.choose(
+            st.dest_index[chosen_ids], node[due], from_link, self._closed, self.rng, self._has_room()
+        )
+        kept[due] = drawn
+        st.next_link[chosen_ids] = drawn
+        every = self.options.rechoice_every_s
+        if every is not None:
+            st.rechoice_s[chosen_ids] = np.maximum(since[due], t) + self.rng.exponential(every, chosen_ids.size)
+        return np.asarray(kept)
 
     @staticmethod
     def _keep_ahead(v: dict[str, np.ndarray], blocking: np.ndarray, blocked_e: np.ndarray) -> dict[str, np.ndarray]:
