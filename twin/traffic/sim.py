@@ -16,8 +16,8 @@ link transmission model's receiving function (Yperman 2007) and whose exit is a 
   sum and running maximum), so outflow is exact in time: 0.3 veh per sub-step lets one vehicle out every
   3.33 sub-steps, with no accumulator rounding, and a capacity factor of 0 holds every vehicle.
 * **Inflow capacity.** A link takes vehicles no faster than its capacity ``c`` (the ``q dt`` bound of the
-  receiving flow, Yperman 2007), as a fluid server per sub-step (:meth:`TrafficSim._entry_times`): a link
-  fed by three saturated approaches still takes only ``c``, and the queue stays on the approaches.
+  receiving flow, Yperman 2007), as a deterministic server in continuous time (:meth:`TrafficSim._entry_served`):
+  a link fed by three saturated approaches still takes only ``c``, and the queue stays on the approaches.
 * **Storage and spillback, in continuous time.** Link ``l`` takes a vehicle at time ``tau`` only while
   ``N_in(l, tau) < storage(l) + N_out(l, tau - L / w)`` (Yperman 2007's receiving flow, cumulative counts):
   space freed at the downstream end reaches the upstream end one backward-wave time ``L / w`` later. Every
@@ -499,8 +499,8 @@ class TrafficSim:
 
     # ---------------------------------------------------------------- vehicles in and out of links
     def _enter(self, ids: np.ndarray, links: np.ndarray, t_in: np.ndarray, t: float) -> None:
-        """Vehicles enter ``links`` at ``t_in``, in the sub-step starting at ``t`` (their entries use the links'
-        entry capacity, :meth:`_entry_times`)."""
+        """Vehicles enter ``links`` at ``t_in``, in the sub-step starting at ``t`` (each entry keeps its link's
+        entry server busy for ``p / c`` from ``t_in``, :meth:`_entry_served`)."""
         if ids.size == 0:
             return
         net = self.network
@@ -516,8 +516,7 @@ class TrafficSim:
         weight = self._weight[ids]
         np.add.at(self.state.cum_in, links, weight)
         np.add.at(self.state.occupancy, links, weight)
-        self.state.entry_free_s[links] = np.maximum(self.state.entry_free_s[links], t)  # idle capacity is not banked
-        np.add.at(self.state.entry_free_s, links, weight / net.capacity_veh_s[links])
+        np.maximum.at(self.state.entry_free_s, links, t_in + weight / net.capacity_veh_s[links])
         self.state.recorder.entered(links, weight)
 
     def _leave(self, ids: np.ndarray, links: np.ndarray, x: np.ndarray) -> None:
@@ -615,7 +614,7 @@ class TrafficSim:
         starts = segment_starts(sorted_first)
         ahead = exclusive_cumsum(weight, starts)
         room_at = self._room_times(sorted_first, ahead)
-        y = np.maximum(np.maximum(start[order], room_at), self._entry_times(sorted_first, ahead, t))
+        y = self._entry_served(sorted_first, np.maximum(start[order], room_at), weight, starts, t)
         accepted = np.empty(queue.size, dtype=bool)
         accepted[order] = y <= t_end  # y grows along each link's queue, so a prefix of it enters
         entry = np.empty(queue.size)
@@ -701,16 +700,21 @@ class TrafficSim:
             free_at = np.maximum(self.state.last_exit_s[links] + self.state.last_weight[links] / capacity, t)
         return dd1_times(e, weight, starts, capacity, free_at)
 
-    def _entry_times(self, links: np.ndarray, ahead: np.ndarray, t: float) -> np.ndarray:
-        """Earliest entry times allowed by the links' capacities, ``max(f, t) + C_j / c``.
+    def _entry_served(
+        self, links: np.ndarray, ready: np.ndarray, weight: np.ndarray, starts: np.ndarray, t: float
+    ) -> np.ndarray:
+        """Entry times through the links' entry servers: ``y_j = max(a_j, y_{j-1} + p_{j-1} / c)``.
 
-        The receiving flow's ``q dt`` bound (Yperman 2007) as a fluid server: a link's entry is busy until
-        ``f`` (``_entry_free_s``), each vehicle of size ``p`` adding ``p / c``, and the ``j``-th vehicle entering
-        now has ``C_j`` vehicles before it. Capacity left unused within the sub-step may serve later arrivals,
-        so the order in which the sub-step's batches (departures, then passes) reach a link does not matter;
-        over a sub-step or longer, entries never exceed the capacity.
+        The receiving flow's ``q dt`` bound (Yperman 2007) as a deterministic server in continuous time (a D/D/1
+        queue, Vickrey 1969, as at the links' exits): vehicles sorted by link, then in the order they are served,
+        ready at ``a_j`` (their stop-line time, or later when room frees), the server free from the link's last
+        entry plus its platoon over ``c`` (``entry_free_s``). Capacity idle earlier in a sub-step is not lent
+        to vehicles that come later in it: a fluid budget per sub-step (``max(f, t) + C_j / c``) let a vehicle
+        reaching the stop line late in a sub-step enter right behind one that entered just before it, so entry
+        bursts grew with the sub-step and congested grids were faster at long sub-steps.
         """
-        return np.asarray(np.maximum(self.state.entry_free_s[links], t) + ahead / self.network.capacity_veh_s[links])
+        free = np.maximum(self.state.entry_free_s[links], t)
+        return dd1_times(ready, weight, starts, self.network.capacity_veh_s[links], free)
 
     def _admission(
         self, ids: np.ndarray, source: np.ndarray, target: np.ndarray, x: np.ndarray, arrive: np.ndarray, t: float
@@ -719,9 +723,9 @@ class TrafficSim:
 
         Vehicles bound for a link are served first come, first served at the stop line (by ``x``; priority
         classes first, ties in a seeded random order). The ``j``-th, with ``C_j`` vehicles before it, gets in at
-        ``y_j = max(x_j, r_j, f + C_j / c)``: ``r_j`` is when the link's room first exceeds ``C_j`` (space
-        released ``L / w`` after vehicles leave its end, at exact times, :meth:`_room_times`), and ``f + C_j / c``
-        is its entry capacity (:meth:`_entry_times`). On saturated approaches this shares a link's room in
+        ``y_j = max(x_j, r_j, y_{j-1} + p_{j-1} / c)``: ``r_j`` is when the link's room first exceeds ``C_j``
+        (space released ``L / w`` after vehicles leave its end, at exact times, :meth:`_room_times`), and the last
+        term is its entry server (:meth:`_entry_served`). On saturated approaches this shares a link's room in
         proportion to the approaches' discharge rates (capacity-proportional, as in Tampere et al. 2011's
         generic node model). Vehicles whose link ends at their destination leave at ``x``. With
         ``options.squeeze_after_s``, the first vehicle on a link that has let nobody out for that long enters its
@@ -743,7 +747,7 @@ class TrafficSim:
         if squeeze is not None:  # the first vehicle of a link that has let nobody out for that long
             stuck = segment_starts(source) & (t - self.state.last_exit_s[source] > squeeze)
             room_at[stuck[order]] = -np.inf
-        y[order] = np.maximum(np.maximum(x[order], room_at), self._entry_times(links, ahead, t))
+        y[order] = self._entry_served(links, np.maximum(x[order], room_at), weight, starts, t)
         return y
 
     def _batch(self, cand: np.ndarray, presorted: bool) -> dict[str, np.ndarray]:
