@@ -1,6 +1,7 @@
-"""When drivers held at a junction choose their next link: once, when they reach the link's end (fixed turning
-movements, Daganzo 1995; Tampere et al. 2011), again when that link closes, and, with ``rechoice_every_s``, at
-the events of a Poisson process whose rate is the drivers' own, not the sub-step's."""
+"""Results that do not depend on the sub-step: when drivers held at a junction choose their next link (once,
+when they reach the link's end: fixed turning movements, Daganzo 1995, Tampere et al. 2011; again when that link
+closes; with ``rechoice_every_s``, at the events of a Poisson process whose rate is the drivers' own, not the
+sub-step's), and a link's entry as a server in continuous time."""
 
 from __future__ import annotations
 
@@ -104,3 +105,24 @@ def test_held_drivers_choose_again_as_a_poisson_process_of_their_own_rate(
         return
     mean_gap = substep_s / (1.0 - math.exp(-substep_s / every_s))
     assert choices == pytest.approx(n * horizon / mean_gap, rel=0.03)
+
+
+@pytest.mark.parametrize("substep_s", [1.0, 5.0, 10.0])
+def test_a_links_entry_serves_vehicles_in_continuous_time_whatever_the_substep(substep_s: float) -> None:
+    """Cars leave node 0 in pairs, at 2 and 3 s past every 20 s, and reach the end of A (100 m, 10 m/s) 10 s
+    later; C takes 0.2 veh/s in (and lets 0.4 veh/s out), so its entry is busy 5 s after each car (a D/D/1 server, Vickrey 1969): the first
+    of a pair enters at 12 + 20 k, the second waits for it and enters at 17 + 20 k, and they arrive 100 s later,
+    whatever the sub-step. (A fluid budget per sub-step let the second in at 15 + 20 k with 5 or 10 s sub-steps,
+    using capacity that was idle before the first arrived.)"""
+    network = TrafficNetwork.from_arrays(
+        3, np.array([0, 1]), np.array([1, 2]), np.array([100.0, 1000.0]), np.full(2, 10.0), np.array([1.0, 0.2])
+    )
+    k = np.arange(10)
+    departures = np.sort(np.concatenate((2.0 + 20 * k, 3.0 + 20 * k)))
+    demand = pd.DataFrame({"origin": 0, "destination": 2, "departure_s": departures})
+    network.capacity_factor[1] = 2.0  # C's exit lets 0.4 veh/s out: only its entry spaces the cars
+    sim = TrafficSim(network, demand, TrafficOptions(substep_s=substep_s, record_links=False), seed=1)
+    sim.run(600.0)
+    arrival = np.sort(sim.trips()["arrival_s"].to_numpy())
+    expected = np.sort(np.concatenate((112.0 + 20 * k, 117.0 + 20 * k)))
+    np.testing.assert_allclose(arrival, expected, rtol=0, atol=1e-9)
