@@ -139,9 +139,16 @@ def test_gridlocked_vehicles_are_counted_and_abandoned_with_a_log(andorra_city: 
 def test_the_route_options_and_the_squeeze_reach_the_traffic(andorra_city: City, tmp_path: Path) -> None:
     nodes = andorra_city.drive.nodes["osm_id"].to_numpy()
     trips = pd.DataFrame({"origin": [nodes[0]] * 3, "destination": [nodes[5]] * 3, "departure": [0, 10, 20]})
-    traffic = {"demand": "trips.csv", "route_cost": "mean_speed", "route_memory": 0.0, "squeeze_after": "2min"}
+    traffic = {
+        "demand": "trips.csv",
+        "route_cost": "mean_speed",
+        "route_memory": 0.0,
+        "squeeze_after": "2min",
+        "rechoice_every": "1min",
+    }
     options = _traffic(CityModel(andorra_city, _spec(tmp_path, trips, traffic=traffic))).sim.options
     assert (options.route_cost, options.route_memory, options.squeeze_after_s) == ("mean_speed", 0.0, 120.0)
+    assert options.rechoice_every_s == 60.0
     with pytest.raises(ScenarioError) as error:
         _spec(tmp_path, trips, traffic={**traffic, "route_cost": "fastest", "route_memory": 1.5})
     text = str(error.value)

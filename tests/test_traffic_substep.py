@@ -110,9 +110,10 @@ def test_held_drivers_choose_again_as_a_poisson_process_of_their_own_rate(
 @pytest.mark.parametrize("substep_s", [1.0, 5.0, 10.0])
 def test_a_links_entry_serves_vehicles_in_continuous_time_whatever_the_substep(substep_s: float) -> None:
     """Cars leave node 0 in pairs, at 2 and 3 s past every 20 s, and reach the end of A (100 m, 10 m/s) 10 s
-    later; C takes 0.2 veh/s in (and lets 0.4 veh/s out), so its entry is busy 5 s after each car (a D/D/1 server, Vickrey 1969): the first
-    of a pair enters at 12 + 20 k, the second waits for it and enters at 17 + 20 k, and they arrive 100 s later,
-    whatever the sub-step. (A fluid budget per sub-step let the second in at 15 + 20 k with 5 or 10 s sub-steps,
+    later; C takes 0.2 veh/s in (and lets 0.4 veh/s out), so its entry is busy 5 s after each car (a D/D/1
+    server, Vickrey 1969): the first of a pair enters at 12 + 20 k, the second waits for it and enters at
+    17 + 20 k, and they arrive 100 s later, whatever the sub-step. (A fluid budget per sub-step, counted from the
+    sub-step's start, let the second in at 15 + 20 k with 5 or 10 s sub-steps and 16 + 20 k with 1 s ones,
     using capacity that was idle before the first arrived.)"""
     network = TrafficNetwork.from_arrays(
         3, np.array([0, 1]), np.array([1, 2]), np.array([100.0, 1000.0]), np.full(2, 10.0), np.array([1.0, 0.2])
