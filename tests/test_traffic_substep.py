@@ -31,14 +31,15 @@ def detour_network() -> TrafficNetwork:
 
 
 def test_a_held_driver_keeps_its_next_link_until_that_link_closes() -> None:
-    """Twelve cars leave node 0 one a second for node 4 by the short way. The first three fill D (which lets
-    nobody out), the next three fill B, and the next three wait at A's end for B, holding the rest at the origin.
+    """With ``rechoice_every_s = None`` (``never``), twelve cars leave node 0 one a second for node 4 by the short
+    way. The first three fill D (which lets nobody out), the next three fill B, and the next three wait at A's end
+    for B, holding the rest at the origin.
     B closes at 600 s: the driver at the head of A, who chose B, chooses again, takes C (A's exit is free, so it
     leaves at 600 s) and arrives 30 + 10 s later; the next two follow at A's capacity, one a second: 640, 641 and
     642 s. Nobody arrives before the closure, and the six cars on B and D never do."""
     network = detour_network()
     demand = pd.DataFrame({"origin": 0, "destination": 4, "departure_s": np.arange(12.0)})
-    options = TrafficOptions(substep_s=1.0, route_cost="free_flow", record_links=False)
+    options = TrafficOptions(substep_s=1.0, route_cost="free_flow", record_links=False, rechoice_every_s=None)
     sim = TrafficSim(network, demand, options, seed=4)
     sim.run(600.0)
     held = np.flatnonzero(sim.link == 0)
@@ -76,8 +77,8 @@ def test_held_drivers_choose_again_as_a_poisson_process_of_their_own_rate(
     the event: the gap between two choices is ``dt ceil(E / dt)`` with ``E ~ Exp(T)``, whose mean is
     ``dt / (1 - exp(-dt / T))`` (a geometric number of sub-steps): 32.57 s at ``dt = 5`` and 35.28 s at
     ``dt = 10`` for ``T = 30``. Sixty drivers over 6,000 s make about 11,050 and 10,200 choices (relative
-    standard deviation 0.9 %); the count is checked to 3 %. With no ``rechoice_every_s`` a held driver never chooses
-    again."""
+    standard deviation 0.9 %); the count is checked to 3 %. With ``rechoice_every_s = None`` (``never``) a held
+    driver never chooses again."""
     n, horizon = 60, 6_000.0
     demand = pd.DataFrame(
         {
