@@ -160,9 +160,10 @@ def test_held_drivers_rechoose_every_minute_unless_the_scenario_says_never(tmp_p
     choice, and an empty value, a word, zero and a negative interval are each refused, all at once, with the
     way to write one."""
     trips = pd.DataFrame({"origin": [1], "destination": [2], "departure": [0]})
-    assert _spec(tmp_path, trips).traffic.options().rechoice_every_s == 60.0
-    never = _spec(tmp_path, trips, traffic={"demand": "trips.csv", "rechoice_every": "Never"})
-    assert never.traffic.options().rechoice_every_s is None
+    default = _spec(tmp_path, trips).traffic
+    never = _spec(tmp_path, trips, traffic={"demand": "trips.csv", "rechoice_every": "Never"}).traffic
+    assert default is not None and default.options().rechoice_every_s == 60.0
+    assert never is not None and never.options().rechoice_every_s is None
     for bad in (None, "sometimes", 0, "-1min"):
         with pytest.raises(ScenarioError) as error:
             _spec(tmp_path, trips, traffic={"demand": "trips.csv", "rechoice_every": bad})
