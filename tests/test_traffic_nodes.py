@@ -153,9 +153,11 @@ def test_uxsims_grid_does_not_depend_on_the_substep_or_platoon_size(
     grid_runs: dict[tuple[int, float], pd.DataFrame],
 ) -> None:
     """The mean travel time of the congested grid (about 1,250 s against 680 s at free flow) is the same at 1, 5
-    and 10 s sub-steps to within 4 %, about its seed-to-seed spread at one sub-step (seeds 0-2:
-    ``benchmarks/traffic_substep.py``, docs/validation-traffic.md "The sub-step"; 1,254-1,288 s here): drivers
-    keep their next link while they wait and a link's entry is a server in continuous time. (When a held driver
+    and 10 s sub-steps to within the grid's seed-to-seed spread at one sub-step, taking the smallest one measured
+    at the default ``rechoice_every_s = 60``: 6.7 % (seeds 0-2 at 5 s; 7.1 % at 10 s and 8.4 % at 1 s;
+    ``benchmarks/traffic_substep.py``, docs/validation-traffic.md "The sub-step"). This seed gives 1,311.0,
+    1,244.5 and 1,270.6 s (5.3 %). Drivers keep their next link while they wait, re-choosing at their own rate
+    rather than at every sub-step, and a link's entry is a server in continuous time. (When a held driver
     re-drew its next link at every sub-step and the entry was a fluid budget per sub-step, this seed gave 961,
     971 and 1,017 s: 1 s was 6 % faster than 10 s, and so on every seed.) Platoons of 5 against single vehicles
     move it by less than 16 % (coarser merges queue differently; UXsim's own deltan=5 is 25-35 % slower than its
@@ -164,7 +166,7 @@ def test_uxsims_grid_does_not_depend_on_the_substep_or_platoon_size(
     by_substep = [mean[5, dt] for dt in (1.0, 5.0, 10.0)]
     reference = mean[5, 5.0]
     assert 1000.0 < reference < 1500.0
-    assert max(by_substep) / min(by_substep) - 1 < 0.04
+    assert max(by_substep) / min(by_substep) - 1 < 0.067
     assert abs(mean[1, 5.0] / reference - 1) < 0.16
 
 
