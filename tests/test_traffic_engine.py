@@ -139,10 +139,36 @@ def test_gridlocked_vehicles_are_counted_and_abandoned_with_a_log(andorra_city: 
 def test_the_route_options_and_the_squeeze_reach_the_traffic(andorra_city: City, tmp_path: Path) -> None:
     nodes = andorra_city.drive.nodes["osm_id"].to_numpy()
     trips = pd.DataFrame({"origin": [nodes[0]] * 3, "destination": [nodes[5]] * 3, "departure": [0, 10, 20]})
-    traffic = {"demand": "trips.csv", "route_cost": "mean_speed", "route_memory": 0.0, "squeeze_after": "2min"}
+    traffic = {
+        "demand": "trips.csv",
+        "route_cost": "mean_speed",
+        "route_memory": 0.0,
+        "squeeze_after": "2min",
+        "rechoice_every": "1min",
+    }
     options = _traffic(CityModel(andorra_city, _spec(tmp_path, trips, traffic=traffic))).sim.options
     assert (options.route_cost, options.route_memory, options.squeeze_after_s) == ("mean_speed", 0.0, 120.0)
+    assert options.rechoice_every_s == 60.0
     with pytest.raises(ScenarioError) as error:
         _spec(tmp_path, trips, traffic={**traffic, "route_cost": "fastest", "route_memory": 1.5})
     text = str(error.value)
     assert "route_cost" in text and "route_memory" in text  # both problems at once
+
+
+def test_held_drivers_rechoose_every_minute_unless_the_scenario_says_never(tmp_path: Path) -> None:
+    """``rechoice_every`` is 60 s when absent (TrafficOptions' default), ``never`` (any case) keeps the fixed
+    choice, and an empty value, a word, zero and a negative interval are each refused, all at once, with the
+    way to write one."""
+    trips = pd.DataFrame({"origin": [1], "destination": [2], "departure": [0]})
+    default = _spec(tmp_path, trips).traffic
+    never = _spec(tmp_path, trips, traffic={"demand": "trips.csv", "rechoice_every": "Never"}).traffic
+    assert default is not None and default.options().rechoice_every_s == 60.0
+    assert never is not None and never.options().rechoice_every_s is None
+    for bad in (None, "sometimes", 0, "-1min"):
+        with pytest.raises(ScenarioError) as error:
+            _spec(tmp_path, trips, traffic={"demand": "trips.csv", "rechoice_every": bad})
+        text = str(error.value)
+        assert "traffic.rechoice_every" in text and "`never` or a duration > 0" in text and "Traceback" not in text
+    with pytest.raises(ScenarioError) as error:
+        _spec(tmp_path, trips, traffic={"demand": "trips.csv", "rechoice_every": "often", "route_memory": 1.5})
+    assert "rechoice_every" in str(error.value) and "route_memory" in str(error.value)  # both problems at once

@@ -132,8 +132,12 @@ def test_redirected_vehicles_continue_from_where_they_are() -> None:
         sim.redirect(np.array([0]), np.array([1]))
 
 
-@pytest.mark.parametrize("exact_destinations", [1000, 5])  # exact trees, and destination zones
-def test_a_restored_run_with_added_and_redirected_trips_continues_bit_for_bit(exact_destinations: int) -> None:
+@pytest.mark.parametrize(  # exact trees, destination zones, and held drivers re-choosing (their clocks saved)
+    ("exact_destinations", "rechoice_every_s"), [(1000, None), (5, None), (1000, 20.0)]
+)
+def test_a_restored_run_with_added_and_redirected_trips_continues_bit_for_bit(
+    exact_destinations: int, rechoice_every_s: float | None
+) -> None:
     rng = np.random.default_rng(3)
     network = grid(5, rng)
     demand = pd.DataFrame(
@@ -156,7 +160,9 @@ def test_a_restored_run_with_added_and_redirected_trips_continues_bit_for_bit(ex
                 sim.redirect(np.flatnonzero(sim.status < STATUS_NAMES.index("arrived"))[:3], np.array([7, 7, 2]))
             sim.step(60.0)
 
-    options = TrafficOptions(record_links=False, route_exact_destinations=exact_destinations)
+    options = TrafficOptions(
+        record_links=False, route_exact_destinations=exact_destinations, rechoice_every_s=rechoice_every_s
+    )
     first = TrafficSim(network, demand, options, seed=np.random.default_rng(9))
     assert first.state.routes.zoned == (exact_destinations == 5)
     run(first, 180.0)

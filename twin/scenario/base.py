@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from twin.scenario.problems import HIDE, Problem, problems_error
 from twin.scenario.yamlpos import display_path, expand_user
@@ -85,6 +86,32 @@ PositiveDuration = Annotated[
 
 Duration = Annotated[float, BeforeValidator(lambda v: seconds(v, positive=False)), WithJsonSchema(DURATION_JSON_SCHEMA)]
 """A duration >= 0, in seconds."""
+
+NEVER = "never"
+"""The word a scenario writes for an interval that never elapses (:data:`DurationOrNever`)."""
+NEVER_HELP = f"must be `{NEVER}` or a duration > 0: seconds (90) or a number with a unit (90s, 1min, 6h)"
+
+
+def duration_or_never(value: Any) -> float | None:
+    """Seconds, or None for the word ``never``; anything else (an empty value included) is a problem that says
+    how to write one."""
+    if isinstance(value, str) and value.strip().lower() == NEVER:
+        return None
+    if value is None:
+        empty = f"has no value: write `{NEVER}` or a duration > 0 (90s, 1min, 6h), or leave the key out for the default"
+        raise problems_error(Problem((), empty, HIDE))
+    try:
+        return seconds(value, positive=True)
+    except PydanticCustomError:
+        raise problems_error(Problem((), NEVER_HELP)) from None
+
+
+DurationOrNever = Annotated[
+    float | None,
+    BeforeValidator(duration_or_never),
+    WithJsonSchema({"anyOf": [*POSITIVE_DURATION_JSON_SCHEMA["anyOf"], {"const": NEVER}]}),
+]
+"""A duration > 0 in seconds, or ``never`` (None): how often something recurs, where it may not recur at all."""
 
 
 def describe_duration(value: float) -> str:

@@ -16,6 +16,8 @@
       route_exact_destinations: 1000  # distinct destinations routed exactly; past this, destination zones
                                # (routes at most the round trip to the zone's seed longer; docs/routing.md)
       squeeze_after: 5min      # optional gridlock breaker (MATSim's stuck time); absent: storage always holds
+      rechoice_every: 1min     # a held driver re-chooses its next link this often on average (a Poisson process;
+                               # default 1min, an assumption); never: the next link is kept until it closes
 
 The CSV is read and checked when the scenario loads (every bad row at once, with its row number as a spreadsheet
 counts it: the header is row 1); that its nodes are on the map is checked when the engine starts.
@@ -30,7 +32,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, PrivateAttr, field_validator
 
-from twin.scenario.base import ExistingFile, PositiveDuration, SpecModel
+from twin.scenario.base import DurationOrNever, ExistingFile, PositiveDuration, SpecModel
 from twin.scenario.csvtable import read_csv_table
 from twin.scenario.problems import HIDE, Problem, problems_error
 from twin.traffic.demand import VEHICLE_CLASSES, RouteCost, TrafficOptions, option_defaults_and_bounds
@@ -68,6 +70,7 @@ class TrafficSpec(SpecModel):
     route_memory: float = _option("route_memory")
     route_exact_destinations: int = _option("route_exact_destinations")
     squeeze_after_s: PositiveDuration | None = _option("squeeze_after_s", alias="squeeze_after", examples=["5min"])
+    rechoice_every_s: DurationOrNever = _option("rechoice_every_s", alias="rechoice_every", examples=["1min", "never"])
     _table: pd.DataFrame | None = PrivateAttr(default=None)
 
     @field_validator("demand")

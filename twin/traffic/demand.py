@@ -72,6 +72,19 @@ class TrafficOptions:
     route_exact_destinations
         Distinct destinations routed by exact shortest-path trees, one per destination; past this many, routes
         go through destination zones (:mod:`twin.traffic.zones`), whose cost grows with the network instead.
+    rechoice_every_s
+        How often, on average, a driver held at a link's end (or at its origin) chooses its next link again (s).
+        A driver draws its next link when it reaches the link's end (preferring links that have room at that
+        moment) and keeps it while it waits; it chooses again when that link closes and at the events of a
+        Poisson process of rate ``1 / T`` (``T`` this option; the gaps drawn from the run's seeded generator).
+        None (``never`` in a scenario): the choice is kept until the link closes, the fixed turning movements of
+        first-order node models (Daganzo 1995's FIFO diverge; Tampere et al. 2011's generic node model), which
+        can lock a jam for good where real drivers would turn elsewhere. The default, 60 s, is an assumption:
+        no measured rate at which drivers held at a junction reconsider their turn was found. It lies between
+        UXsim's drivers, who re-draw their next link at every step of ``deltan`` seconds (Seo, UXsim, 2025),
+        and the node models' fixed turning fractions (never). A re-choice takes effect at the next sub-step, so
+        the rate is capped at ``1 / substep``: keep ``T`` well above the sub-step for results that do not depend
+        on it. See :meth:`twin.traffic.sim.TrafficSim._next_links`.
     """
 
     substep_s: float = field(default=5.0, metadata={"gt": 0})
@@ -89,6 +102,7 @@ class TrafficOptions:
     route_memory: float = field(default=0.5, metadata={"ge": 0.0, "lt": 1.0})
     route_noise: float = field(default=0.01, metadata={"ge": 0.0})
     route_exact_destinations: int = field(default=1000, metadata={"ge": 0})
+    rechoice_every_s: float | None = field(default=60.0, metadata={"gt": 0, "none": "never"})
 
     def __post_init__(self) -> None:
         problems = [problem for f in fields(self) if (problem := _out_of_bounds(f, getattr(self, f.name)))]
@@ -112,9 +126,9 @@ BOUND_WORDS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 def _out_of_bounds(option: Field[Any], value: Any) -> str | None:
     """The problem with an option's value, if it breaks the bounds in its metadata (None is allowed only where
-    the default is None)."""
+    the default is None or the metadata says what None means, under ``"none"``)."""
     bounds = {k: v for k, v in option.metadata.items() if k in BOUND_WORDS}
-    if not bounds or (value is None and option.default is None):
+    if not bounds or (value is None and (option.default is None or "none" in option.metadata)):
         return None
     checks = {
         "gt": lambda b: value > b,
@@ -125,6 +139,8 @@ def _out_of_bounds(option: Field[Any], value: Any) -> str | None:
     if isinstance(value, int | float) and math.isfinite(value) and all(checks[k](b) for k, b in bounds.items()):
         return None
     wanted = " and ".join(f"{BOUND_WORDS[k]} {b:g}" for k, b in bounds.items())
+    if "none" in option.metadata:
+        wanted += f", or None ({option.metadata['none']})"
     return f"{option.name} must be {wanted} (got {value})"
 
 

@@ -16,8 +16,8 @@ link transmission model's receiving function (Yperman 2007) and whose exit is a 
   sum and running maximum), so outflow is exact in time: 0.3 veh per sub-step lets one vehicle out every
   3.33 sub-steps, with no accumulator rounding, and a capacity factor of 0 holds every vehicle.
 * **Inflow capacity.** A link takes vehicles no faster than its capacity ``c`` (the ``q dt`` bound of the
-  receiving flow, Yperman 2007), as a fluid server per sub-step (:meth:`TrafficSim._entry_times`): a link
-  fed by three saturated approaches still takes only ``c``, and the queue stays on the approaches.
+  receiving flow, Yperman 2007), as a deterministic server in continuous time (:meth:`TrafficSim._entry_served`):
+  a link fed by three saturated approaches still takes only ``c``, and the queue stays on the approaches.
 * **Storage and spillback, in continuous time.** Link ``l`` takes a vehicle at time ``tau`` only while
   ``N_in(l, tau) < storage(l) + N_out(l, tau - L / w)`` (Yperman 2007's receiving flow, cumulative counts):
   space freed at the downstream end reaches the upstream end one backward-wave time ``L / w`` later. Every
@@ -270,6 +270,7 @@ class TrafficSim:
         ids, nodes = ids.astype(np.intp), nodes.astype(np.int32)
         st.dest_index[ids] = self._destination_rows(nodes)
         st.destination[ids] = nodes
+        st.next_link[ids], st.rechoice_s[ids] = -1, np.inf  # they choose again toward the new destination
         st.resume_due |= bool(np.any(st.status[ids] == STRANDED))  # a new destination may be within reach
 
     def take_reports(self, owner: str) -> TrafficReport:
@@ -498,14 +499,15 @@ class TrafficSim:
 
     # ---------------------------------------------------------------- vehicles in and out of links
     def _enter(self, ids: np.ndarray, links: np.ndarray, t_in: np.ndarray, t: float) -> None:
-        """Vehicles enter ``links`` at ``t_in``, in the sub-step starting at ``t`` (their entries use the links'
-        entry capacity, :meth:`_entry_times`)."""
+        """Vehicles enter ``links`` at ``t_in``, in the sub-step starting at ``t`` (each entry keeps its link's
+        entry server busy for ``p / c`` from ``t_in``, :meth:`_entry_served`)."""
         if ids.size == 0:
             return
         net = self.network
         self.state.status[ids] = ON_LINK
         self.state.link[ids] = links
         self.state.at_end[ids] = False
+        self.state.next_link[ids], self.state.rechoice_s[ids] = -1, np.inf  # chosen again at this link's end
         self.state.entered_s[ids] = t_in
         speed = net.free_speed_mps[links] * net.speed_factor[links] * self._class_speed[ids]
         self.state.exit_min_s[ids] = t_in + net.length_m[links] / speed
@@ -514,8 +516,7 @@ class TrafficSim:
         weight = self._weight[ids]
         np.add.at(self.state.cum_in, links, weight)
         np.add.at(self.state.occupancy, links, weight)
-        self.state.entry_free_s[links] = np.maximum(self.state.entry_free_s[links], t)  # idle capacity is not banked
-        np.add.at(self.state.entry_free_s, links, weight / net.capacity_veh_s[links])
+        np.maximum.at(self.state.entry_free_s, links, t_in + weight / net.capacity_veh_s[links])
         self.state.recorder.entered(links, weight)
 
     def _leave(self, ids: np.ndarray, links: np.ndarray, x: np.ndarray) -> None:
@@ -544,6 +545,7 @@ class TrafficSim:
         st = self.state
         st.status[ids] = status
         st.at_end[ids] = False
+        st.next_link[ids], st.rechoice_s[ids] = -1, np.inf
         st.end_s[ids] = t
         st.end_node[ids] = node
         st.link[ids] = -1
@@ -610,8 +612,8 @@ class TrafficSim:
         first come, first served per first link; return the ones that entered, the ones held, and the first links
         that have turned a trip away in the sub-step (``refused``, those of earlier windows, and this one's).
 
-        A trip gets in at ``y = max(start, r(C), f + C / c)``, nondecreasing in the vehicles ``C`` ahead of it
-        (:meth:`_room_times`, :meth:`_entry_times`), so when even ``C = 0`` is past the sub-step on a link that
+        A trip gets in at ``y = max(start, r(C), the entry server)``, nondecreasing in the vehicles ``C`` ahead of it
+        (:meth:`_room_times`, :meth:`_entry_served`), so when even ``C = 0`` is past the sub-step on a link that
         refused a trip, every trip bound for it is held without computing its time (in exact arithmetic a link
         that refused one refuses all later ones; the check keeps the rounding of the links' entry clocks).
         """
@@ -619,9 +621,8 @@ class TrafficSim:
         origin = st.start_node[queue]
         start = np.maximum(st.ready_s[queue], t)
         home = origin == st.destination[queue]
-        first = self.state.routes.choose(
-            self.state.dest_index[queue], origin, None, self._closed, self.rng, self._has_room()
-        )
+        first = np.full(queue.size, -1, dtype=np.int32)
+        first[~home] = self._next_links(queue[~home], origin[~home], None, start[~home], t)
         lost = ~home & (first < 0)
         self._finish(queue[home], ARRIVED, start[home], origin[home])
         self._finish(queue[lost], STRANDED, start[lost], origin[lost])
@@ -630,7 +631,8 @@ class TrafficSim:
         shut = np.zeros(self.network.n_links, dtype=bool)
         if refused.size:  # the links still refusing the first trip bound for them
             none_ahead = np.zeros(refused.size)
-            first_in = np.maximum(self._room_times(refused, none_ahead), self._entry_times(refused, none_ahead, t))
+            server_free = np.maximum(self.state.entry_free_s[refused], t)
+            first_in = np.maximum(self._room_times(refused, none_ahead), server_free)
             shut[refused[first_in > t_end]] = True
         held_now = shut[first]
         tried = np.flatnonzero(~held_now)
@@ -640,7 +642,7 @@ class TrafficSim:
         starts = segment_starts(sorted_first)
         ahead = exclusive_cumsum(weight, starts)
         room_at = self._room_times(sorted_first, ahead)
-        y = np.maximum(np.maximum(start[tried][order], room_at), self._entry_times(sorted_first, ahead, t))
+        y = self._entry_served(sorted_first, np.maximum(start[tried][order], room_at), weight, starts, t)
         accepted = np.empty(tried.size, dtype=bool)
         accepted[order] = y <= t_end  # y grows along each link's queue, so a prefix of it enters
         entry = np.empty(tried.size)
@@ -715,16 +717,21 @@ class TrafficSim:
             free_at = np.maximum(self.state.last_exit_s[links] + self.state.last_weight[links] / capacity, t)
         return dd1_times(e, weight, starts, capacity, free_at)
 
-    def _entry_times(self, links: np.ndarray, ahead: np.ndarray, t: float) -> np.ndarray:
-        """Earliest entry times allowed by the links' capacities, ``max(f, t) + C_j / c``.
+    def _entry_served(
+        self, links: np.ndarray, ready: np.ndarray, weight: np.ndarray, starts: np.ndarray, t: float
+    ) -> np.ndarray:
+        """Entry times through the links' entry servers: ``y_j = max(a_j, y_{j-1} + p_{j-1} / c)``.
 
-        The receiving flow's ``q dt`` bound (Yperman 2007) as a fluid server: a link's entry is busy until
-        ``f`` (``_entry_free_s``), each vehicle of size ``p`` adding ``p / c``, and the ``j``-th vehicle entering
-        now has ``C_j`` vehicles before it. Capacity left unused within the sub-step may serve later arrivals,
-        so the order in which the sub-step's batches (departures, then passes) reach a link does not matter;
-        over a sub-step or longer, entries never exceed the capacity.
+        The receiving flow's ``q dt`` bound (Yperman 2007) as a deterministic server in continuous time (a D/D/1
+        queue, Vickrey 1969, as at the links' exits): vehicles sorted by link, then in the order they are served,
+        ready at ``a_j`` (their stop-line time, or later when room frees), the server free from the link's last
+        entry plus its platoon over ``c`` (``entry_free_s``). Capacity idle earlier in a sub-step is not lent
+        to vehicles that come later in it: a fluid budget per sub-step (``max(f, t) + C_j / c``) let a vehicle
+        reaching the stop line late in a sub-step enter right behind one that entered just before it, so entry
+        bursts grew with the sub-step and congested grids were faster at long sub-steps.
         """
-        return np.asarray(np.maximum(self.state.entry_free_s[links], t) + ahead / self.network.capacity_veh_s[links])
+        free = np.maximum(self.state.entry_free_s[links], t)
+        return dd1_times(ready, weight, starts, self.network.capacity_veh_s[links], free)
 
     def _admission(
         self, ids: np.ndarray, source: np.ndarray, target: np.ndarray, x: np.ndarray, arrive: np.ndarray, t: float
@@ -733,9 +740,9 @@ class TrafficSim:
 
         Vehicles bound for a link are served first come, first served at the stop line (by ``x``; priority
         classes first, ties in a seeded random order). The ``j``-th, with ``C_j`` vehicles before it, gets in at
-        ``y_j = max(x_j, r_j, f + C_j / c)``: ``r_j`` is when the link's room first exceeds ``C_j`` (space
-        released ``L / w`` after vehicles leave its end, at exact times, :meth:`_room_times`), and ``f + C_j / c``
-        is its entry capacity (:meth:`_entry_times`). On saturated approaches this shares a link's room in
+        ``y_j = max(x_j, r_j, y_{j-1} + p_{j-1} / c)``: ``r_j`` is when the link's room first exceeds ``C_j``
+        (space released ``L / w`` after vehicles leave its end, at exact times, :meth:`_room_times`), and the last
+        term is its entry server (:meth:`_entry_served`). On saturated approaches this shares a link's room in
         proportion to the approaches' discharge rates (capacity-proportional, as in Tampere et al. 2011's
         generic node model). Vehicles whose link ends at their destination leave at ``x``. With
         ``options.squeeze_after_s``, the first vehicle on a link that has let nobody out for that long enters its
@@ -757,7 +764,7 @@ class TrafficSim:
         if squeeze is not None:  # the first vehicle of a link that has let nobody out for that long
             stuck = segment_starts(source) & (t - self.state.last_exit_s[source] > squeeze)
             room_at[stuck[order]] = -np.inf
-        y[order] = np.maximum(np.maximum(x[order], room_at), self._entry_times(links, ahead, t))
+        y[order] = self._entry_served(links, np.maximum(x[order], room_at), weight, starts, t)
         return y
 
     def _batch(self, cand: np.ndarray, presorted: bool) -> dict[str, np.ndarray]:
@@ -769,12 +776,13 @@ class TrafficSim:
         return {"cand": cand, "links": links, "e": self.state.exit_min_s[cand], "node": net.dst[links]}
 
     def _choose_next(self, v: dict[str, np.ndarray], t: float) -> dict[str, np.ndarray]:
-        """The next link of each candidate (-1 at its destination); those with no route left are stranded here,
-        at the end of their link, at ``x`` (they leave the road)."""
+        """The next link of each candidate (-1 at its destination, :meth:`_next_links`); those with no route left
+        are stranded here, at the end of their link, at ``x`` (they leave the road)."""
         dest = self.state.dest_index[v["cand"]]
         v["arrive"] = arrive = self.state.routes.destinations[dest] == v["node"]
-        choice = self.state.routes.choose(dest, v["node"], v["links"], self._closed, self.rng, self._has_room())
-        v["nxt"] = nxt = np.where(arrive, -1, choice)
+        choice = self._next_links(v["cand"][~arrive], v["node"][~arrive], v["links"][~arrive], v["e"][~arrive], t)
+        v["nxt"] = nxt = np.full(arrive.size, -1, dtype=np.int32)
+        nxt[~arrive] = choice
         lost = (nxt < 0) & ~arrive
         if lost.any():
             cand, links, x = v["cand"][lost], v["links"][lost], v["x"][lost]
@@ -782,6 +790,41 @@ class TrafficSim:
             self._finish(cand, STRANDED, x, v["node"][lost])
             v = {k: a[~lost] for k, a in v.items()}
         return v
+
+    def _next_links(
+        self, ids: np.ndarray, node: np.ndarray, came_from: np.ndarray | None, since: np.ndarray, t: float
+    ) -> np.ndarray:
+        """The link each vehicle waiting at ``node`` (since ``since``) takes next (-1: no route left).
+
+        A driver chooses when it reaches the link's end (or its origin's queue), by the kept trees' weights,
+        preferring the links that have room then (:meth:`RouteChoice.choose`), and keeps that link while it
+        waits: the turning movements are fixed while a vehicle queues, as in first-order node models (Daganzo
+        1995's FIFO diverge: the vehicle at the head waits for its own link and holds those behind it; Tampere et
+        al. 2011's generic node model takes the turning fractions as given). So how often a held driver
+        reconsiders is no longer one draw per sub-step (a rate ``1 / dt``, a property of the discretisation, that
+        made congested grids faster at short sub-steps). It chooses again only if that link has closed, and,
+        with ``options.rechoice_every_s = T``, at the events of a Poisson process of rate ``1 / T`` (the gaps
+        drawn from the run's generator, so runs repeat bit for bit): a re-choice due by the sub-step's start ``t``
+        is made at ``t`` (several since then count as one: each draw would see the same links), and the next one
+        is drawn ``Exp(T)`` after the choice. The choice is part of the checkpointed state (``next_link``,
+        ``rechoice_s``).
+        """
+        st = self.state
+        kept = st.next_link[ids]
+        due = (kept < 0) | (st.rechoice_s[ids] <= t) | self._closed[np.maximum(kept, 0)]
+        if not due.any():
+            return np.asarray(kept)
+        chosen_ids = ids[due]
+        from_link = came_from[due] if came_from is not None else None
+        drawn = st.routes.choose(
+            st.dest_index[chosen_ids], node[due], from_link, self._closed, self.rng, self._has_room()
+        )
+        kept[due] = drawn
+        st.next_link[chosen_ids] = drawn
+        every = self.options.rechoice_every_s
+        if every is not None:
+            st.rechoice_s[chosen_ids] = np.maximum(since[due], t) + self.rng.exponential(every, chosen_ids.size)
+        return np.asarray(kept)
 
     @staticmethod
     def _keep_ahead(v: dict[str, np.ndarray], blocking: np.ndarray, blocked_e: np.ndarray) -> dict[str, np.ndarray]:

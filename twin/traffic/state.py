@@ -46,6 +46,10 @@ VEHICLE_ARRAYS: dict[str, tuple[type, float]] = {
     "end_s": (np.float64, np.nan),
     "end_node": (np.int32, -1),
     "at_end": (bool, False),  # in ``end_queue``
+    # the link each vehicle waits for (at its link's end or its origin), -1 before it chose, and when a held
+    # driver re-chooses next (inf: never; ``TrafficOptions.rechoice_every_s``)
+    "next_link": (np.int32, -1),
+    "rechoice_s": (np.float64, np.inf),
 }
 """Per-vehicle arrays (vehicle id = index) with their dtype and the value a vehicle starts with."""
 
@@ -75,7 +79,7 @@ class TrafficState:
     Attributes
     ----------
     origin, destination, departure_s, vehicle_class, platoon, owner, start_node, ready_s, dest_index, status,
-    link, entered_s, exit_min_s, route_m, end_s, end_node, at_end
+    link, entered_s, exit_min_s, route_m, end_s, end_node, at_end, next_link, rechoice_s
         Per vehicle (see :data:`VEHICLE_ARRAYS`); ``destination`` is the current one (after redirects).
     dep_order, dep_next
         Vehicle ids by departure time, and how many of them have departed (``dep_order[dep_next:]`` wait).
@@ -123,6 +127,8 @@ class TrafficState:
     end_s: np.ndarray
     end_node: np.ndarray
     at_end: np.ndarray
+    next_link: np.ndarray
+    rechoice_s: np.ndarray
     dep_order: np.ndarray
     origin_queue: np.ndarray
     end_queue: np.ndarray
