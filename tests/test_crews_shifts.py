@@ -15,12 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import scenario_of
+from tests.test_crews import FIRE_DELAY, ONLY_FIRE, STEP, _crews, _scenario
 from twin.city.build import City
 from twin.crews import incidents as inc
 from twin.crews.agents import ASSIGNED, IDLE, Crew
 from twin.crews.handover import at_shift_end
-from twin.crews.phase import CrewsPhase
 from twin.crews.shifts import DEFAULT_SHIFTS, Shifts, shift_table
 from twin.errors import ScenarioError
 from twin.scenario import Scenario
@@ -28,31 +27,7 @@ from twin.scenario.crews import CrewsSpec
 from twin.sim.model import CityModel
 from twin.sim.phase import Phase, StepContext
 
-ROOT = Path(__file__).resolve().parents[1]
 H = 3600.0
-STEP = 60.0
-FIRE_DELAY = 100.0
-ONLY_FIRE: dict[str, Any] = {
-    "per_station": {"fire_station": 1, "hospital": 0, "police": 0},
-    "depot_crews": {"power": 0, "water": 0, "telecom": 0, "road": 0},
-    "medical": {"rate_per_1000_day": 0},
-    "dispatch_delay": {"fire": FIRE_DELAY},
-}
-
-
-def _scenario(tmp_path: Path, crews: dict[str, Any], **changes: Any) -> Scenario:
-    data: dict[str, Any] = {
-        "name": "shifts-test",
-        "map": str(ROOT / "maps" / "andorra"),
-        "timezone": "Europe/Andorra",
-        "start": "2025-10-14T06:00",
-        "duration": "4h",
-        "step": "60s",
-        "seed": 5,
-        "crews": crews,
-    }
-    data.update(changes)
-    return scenario_of(tmp_path, data, f"s{len(list(tmp_path.iterdir()))}.yaml")
 
 
 class Reports(Phase):
@@ -67,12 +42,6 @@ class Reports(Phase):
     def step(self, ctx: StepContext, dt_s: float) -> None:
         if ctx.clock_s < self.t_s <= ctx.clock_s + dt_s:
             ctx.services["crews"].report("rescue", np.array([self.node]), self.t_s, np.array([self.work_s]))
-
-
-def _crews(model: CityModel) -> CrewsPhase:
-    phase = model.phases["crews"][0]
-    assert isinstance(phase, CrewsPhase)
-    return phase
 
 
 def _fake(status: int, node: int = 0, post: int = 0, free_s: float = math.nan) -> Crew:

@@ -106,9 +106,9 @@ class FloodAroundOneBuilding(Phase):
         ctx.state.building_depth_m[self.building] = depth
 
 
-def _flooded_exit(city: City, tmp_path: Path, street: bool) -> tuple[CityModel, np.ndarray]:
-    spec = _scenario(tmp_path, ONLY_FIRE, residents=STAYING, duration="20min")
-    model = CityModel(city, spec)
+def _flood_around_home(city: City, model: CityModel, street: bool = True) -> int:
+    """Flood one building (depth by :class:`FloodAroundOneBuilding`) and, with ``street``, the streets out of the
+    node most of its residents live at; return the building."""
     residents = _residents(model)
     building, _ = _building(city, model)
     pop = residents.population
@@ -117,6 +117,14 @@ def _flooded_exit(city: City, tmp_path: Path, street: bool) -> tuple[CityModel, 
     links = np.flatnonzero(graph.src == node)
     cells = np.unique(np.concatenate([graph.cell[np.isin(graph.cell_edge, links)], [residents.places.cell[node]]]))
     model.add_phase(FloodAroundOneBuilding(building, cells[cells >= 0], street))
+    return building
+
+
+def _flooded_exit(city: City, tmp_path: Path, street: bool) -> tuple[CityModel, np.ndarray]:
+    spec = _scenario(tmp_path, ONLY_FIRE, residents=STAYING, duration="20min")
+    model = CityModel(city, spec)
+    building = _flood_around_home(city, model, street)
+    pop = _residents(model).population
     inside = np.flatnonzero((pop.home_building == building) & (pop.floor == 0))
     return model, inside
 
@@ -171,13 +179,8 @@ def test_people_ready_to_leave_with_no_safe_way_out_and_no_car_stay_in(andorra_c
     spec = _scenario(tmp_path, ONLY_FIRE, residents={"decision": {"intercept": 30.0}}, duration="1h")
     model = CityModel(andorra_city, spec)
     residents = _residents(model)
-    building, _ = _building(andorra_city, model)
+    building = _flood_around_home(andorra_city, model)
     pop = residents.population
-    node = int(np.bincount(pop.home_node[pop.home_building == building]).argmax())
-    graph = residents.graph
-    links = np.flatnonzero(graph.src == node)
-    cells = np.unique(np.concatenate([graph.cell[np.isin(graph.cell_edge, links)], [residents.places.cell[node]]]))
-    model.add_phase(FloodAroundOneBuilding(building, cells[cells >= 0]))
     model.run()
     p = residents.people
     inside = np.flatnonzero((pop.home_building == building) & ~pop.car)
