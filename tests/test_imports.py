@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[1] / "twin"
 
 
@@ -131,22 +133,30 @@ HEAVY = (
     "twin.hazards.landslide.model",
     "twin.hazards.outage.model",
     "twin.lifelines.model",
+    "twin.traffic.sim",
+    "twin.traffic.routing",
+    "mesa",
+    "scipy",
     "geopandas",
     "matplotlib",
 )
-"""What loading a scenario must not import: the engine, its event types, hazard physics, the map writers."""
+"""What loading a scenario must not import: the engine, its event types, hazard physics, the traffic simulator and
+its routing (a traffic section reads only :mod:`twin.traffic.demand`), Mesa, SciPy, the map writers."""
 
 
-def test_loading_a_scenario_imports_no_engine_physics_or_traffic() -> None:
+def loaded_after(code: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has loaded after running ``code`` in the project root."""
     root = PACKAGE.parent
-    code = (
-        "import sys; from twin.scenario import load_scenario; "
-        "load_scenario('scenarios/andorra-compound.yaml'); "
-        f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
-    )
+    script = f"import sys\n{code}\nprint(' '.join(m for m in {modules!r} if m in sys.modules))"
     env = {**os.environ, "PYTHONPATH": str(root)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root, env=env)
-    assert result.stdout.split() == []
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=root, env=env)
+    return run.stdout.split()
+
+
+@pytest.mark.parametrize("scenario", ["andorra-compound.yaml", "andorra-evacuation-drill.yaml"])
+def test_loading_a_scenario_imports_no_engine_physics_or_traffic(scenario: str) -> None:
+    code = f"from twin.scenario import load_scenario; load_scenario('scenarios/{scenario}')"
+    assert loaded_after(code, HEAVY) == []
 
 
 MAP_BUILD_ONLY = (
@@ -162,14 +172,46 @@ MAP_BUILD_ONLY = (
     "twin.report.curves",
     "twin.report.html_report",
 )
-"""What importing the runner must not import: the cold map build (osmnx, rasterio's GeoTIFF reading, the OSM
-features, people and facilities; a run on a cached map loads Parquet and ``.npz`` files), and the writers of the
-run folder's maps, figures and layers (only a run that writes a folder needs them, at the end)."""
+"""What importing the City loader must not import: the cold map build (osmnx, rasterio's GeoTIFF reading, the OSM
+features, people and facilities; a run on a cached map loads Parquet and ``.npz`` files), and the writers of the run
+folder's maps, figures and layers (only a run that writes a folder needs them, at the end)."""
+
+CITY_LOAD_NEVER = (
+    *MAP_BUILD_ONLY,
+    "twin.lifelines.weak_points",
+    "scipy.ndimage",
+    "mesa",
+    "networkx",
+)
+"""Nor these: the build's weak-point rules, SciPy's image module (the
+terrain's sampling loads it when called), and the engine's Mesa with its networkx."""
+
+RUNNER_LOADS_LATER = (
+    *CITY_LOAD_NEVER,
+    "twin.city.build",
+    "twin.sim.model",
+    "scipy",
+    "pyproj",
+    "shapely",
+)
+"""What importing the runner must not import: the above, and the City loader and the engine (with SciPy, PROJ,
+shapely and Mesa), which :func:`twin.run.run_scenario` loads once the scenario has validated."""
 
 
-def test_importing_the_runner_loads_neither_the_map_build_nor_the_map_writers() -> None:
-    root = PACKAGE.parent
-    code = f"import sys, twin.run; print(' '.join(m for m in {MAP_BUILD_ONLY!r} if m in sys.modules))"
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root, env=env)
-    assert result.stdout.split() == []
+def test_importing_the_city_loader_loads_neither_the_map_build_nor_scipy_images_nor_the_engine() -> None:
+    assert loaded_after("import twin.city.build", CITY_LOAD_NEVER) == []
+
+
+def test_importing_the_runner_loads_neither_the_map_nor_the_engine() -> None:
+    assert loaded_after("import twin.run", RUNNER_LOADS_LATER) == []
+
+
+def test_a_refused_scenario_is_reported_before_the_map_and_the_engine_load(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    andorra = PACKAGE.parent / "maps" / "andorra"
+    bad.write_text(f"name: bad\nmap: {andorra}\nstart: '2025-10-14T06:00'\nduration: -1h\n")  # only duration is wrong
+    code = (
+        "from twin.errors import ScenarioError\nfrom twin.run import run_scenario\n"
+        f"try:\n    run_scenario({str(bad)!r})\nexcept ScenarioError:\n    print('refused')"
+    )
+    assert loaded_after(code, RUNNER_LOADS_LATER) == ["refused"]

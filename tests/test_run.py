@@ -11,7 +11,7 @@ import yaml
 
 import twin
 import twin.atomic as atomic_module
-import twin.run as run_module
+import twin.city.build as build_module
 from tests.conftest import ROOT
 from twin.city.build import City
 from twin.errors import RunError, ScenarioError
@@ -145,7 +145,7 @@ def test_a_folder_in_use_is_refused_before_the_map_loads(tmp_path: Path, monkeyp
     def no_map(*args: object, **kwargs: object) -> None:
         raise AssertionError("the map was loaded before the folder was checked")
 
-    monkeypatch.setattr(run_module, "load_city", no_map)
+    monkeypatch.setattr(build_module, "load_city", no_map)  # where run_scenario imports it from
     with pytest.raises(RunError, match=r"not empty \(it holds flood_peak_depth\.tif\)"):
         run_scenario(_scenario_file(tmp_path), out=out)
     assert (out / "flood_peak_depth.tif").read_bytes() == b"an older run's raster"

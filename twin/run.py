@@ -22,9 +22,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from twin.city.build import City, load_city
 from twin.errors import ScenarioError, TwinError
 from twin.metrics import run_metrics, service_names
 from twin.metrics.summary import WATER_BUDGET_KEY
@@ -39,8 +38,11 @@ from twin.runfolder import (
 )
 from twin.scenario import Scenario, load_scenario
 from twin.sim.checkpoint import scenario_hash
-from twin.sim.model import CityModel
 from twin.units import format_duration, parse_duration_s
+
+if TYPE_CHECKING:
+    from twin.city.build import City
+    from twin.sim.model import CityModel
 
 #: Stages a run reports to its progress callback, in order.
 STAGES = ("map", "run", "write")
@@ -130,6 +132,11 @@ def run_scenario(
     folder = None if out is None else Path(out)
     if folder is not None:
         check_run_folder(folder, overwrite)  # before the map loads: a refusal should not make anyone wait
+    # The City loader and the engine (SciPy, PROJ, shapely, Mesa) are imported only now: a refused scenario or
+    # folder is reported without waiting for them (tests/test_imports.py)
+    from twin.city.build import load_city
+    from twin.sim.model import CityModel
+
     city = load_city(scenario.map, progress=_map_progress(progress))
     model = CityModel(city, scenario, seed=seed)
     facts = {**run_provenance(model, city), **(provenance or {})}
@@ -326,6 +333,9 @@ def validate_against_maps(
             continue
         if not with_map:
             continue
+        from twin.city.build import load_city  # as in run_scenario: only once a scenario is valid
+        from twin.sim.model import CityModel
+
         try:
             CityModel(load_city(spec.map, progress=_map_progress(progress)), spec)
         except ScenarioError as exc:

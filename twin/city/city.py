@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from twin.lifelines.weak_points import WARNING_PREFIX
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,6 +22,8 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str], None]
 """Called with a short message at each stage of a cold build."""
+WARNING_PREFIX: Final = "warning: "
+"""How a warning line of the City's assumptions starts (:attr:`City.warnings` picks them out)."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.ndimage as ndi
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from affine import Affine
@@ -54,17 +53,21 @@ class Terrain:
 
     def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Bilinear elevation at metric points; NaN outside the grid or next to a NaN cell."""
+        from scipy import ndimage  # here, not at the top: loading a City should not load SciPy's image module
+
         inverse = ~self.transform
         col, row = inverse @ (np.asarray(x, float), np.asarray(y, float))
         # Cell centres sit at half-integer positions in the transform's pixel space.
-        return ndi.map_coordinates(
+        return ndimage.map_coordinates(
             self.elevation_m.astype(np.float64), [row - 0.5, col - 0.5], order=1, mode="constant", cval=np.nan
         )
 
     def nearest_valid(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Elevation of the nearest valid cell to each point (points outside the grid are clamped to it)."""
+        from scipy import ndimage  # as in sample
+
         valid = np.isfinite(self.elevation_m)
-        _, (rows, cols) = ndi.distance_transform_edt(~valid, return_indices=True)
+        _, (rows, cols) = ndimage.distance_transform_edt(~valid, return_indices=True)
         inverse = ~self.transform
         col, row = inverse @ (np.asarray(x, float), np.asarray(y, float))
         r = np.clip(np.floor(row).astype(int), 0, valid.shape[0] - 1)

@@ -20,14 +20,13 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from twin.city.city import WARNING_PREFIX
 from twin.city.config import LifelinesSpec
 from twin.city.terrain import Terrain
 from twin.hazards.gridindex import point_cells
 from twin.hydrology.conditioning import Hydrology
 from twin.lifelines.networks import LifelineNetworks
 
-WARNING_PREFIX: Final = "warning: "
-"""How a warning line of the City's assumptions starts (``City.warnings`` picks them out)."""
 SPOF_SHARE: Final = 0.5
 """Share of the residents a single component must serve to be listed as a single point of failure (assumed)."""
 
