@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from twin.sim.traffic import TrafficOptions, TrafficSim, simulate
-from twin.traffic.cases import CASES, bottleneck, diverge, grid2x2, merge, reference_arrivals
+from twin.traffic.cases import CASES, bottleneck, diverge, grid2x2, in_platoons, merge, reference_arrivals
 
 SUBSTEPS = (1.0, 5.0, 10.0)
 
@@ -41,6 +41,15 @@ def test_the_reference_gives_the_hand_computed_diverge() -> None:
     np.testing.assert_allclose(gaps[293:], 10.0, rtol=0, atol=1e-9)
 
 
+def test_the_reference_gives_the_hand_computed_bottleneck_in_platoons() -> None:
+    """Platoons of 5 every 10 s (the same 0.5 veh/s) reach the drop at 25 + 10 k s; it takes a platoon every
+    5 / 0.4 = 12.5 s, so its queue never empties: x_k = 25 + 12.5 k, then 50 s on link 1."""
+    case = in_platoons(bottleneck(), 5)
+    assert case.demand["platoon"].eq(5).all() and len(case.demand) == 120
+    arrivals = reference_arrivals(case)
+    np.testing.assert_allclose(arrivals, 75.0 + 12.5 * np.arange(arrivals.size), rtol=0, atol=1e-9)
+
+
 def test_the_reference_needs_fixed_paths() -> None:
     with pytest.raises(ValueError, match="route choice"):
         reference_arrivals(grid2x2())
@@ -53,6 +62,22 @@ def test_twin_matches_the_link_transmission_model_vehicle_by_vehicle(name: str, 
     the free one (FIFO): every arrival time is the LTM's to 1e-9 s at every sub-step."""
     expected = reference_arrivals(CASES[name]())
     np.testing.assert_allclose(twin_arrivals(name, substep_s), expected, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("substep_s", SUBSTEPS)
+@pytest.mark.parametrize("name", ["free_flow", "bottleneck", "merge", "diverge"])
+def test_platoons_spanning_several_substeps_match_the_link_transmission_model(name: str, substep_s: float) -> None:
+    """The same cases in platoons of 5 (a platoon takes 6.25 s of a 0.8 veh/s server, so it spans several 1 s
+    sub-steps): every arrival is the LTM's with platoons as units, to 1e-9 s, at 1, 5 and 10 s (by rank for the
+    merge). With the fluid entry budget per sub-step (before issue 22's fix) the diverge's platoons for the free
+    branch got through 0.25, 1.25 and 6.25 s early at 1, 5 and 10 s."""
+    case = in_platoons(CASES[name](), 5)
+    trips = simulate(case.network(), case.demand, TrafficOptions(substep_s=substep_s), seed=0, until_s=case.until_s)
+    arrivals = trips.trips["arrival_s"].to_numpy(float)
+    expected = reference_arrivals(case)
+    if name == "merge":  # which approach goes first is the merge's choice
+        arrivals, expected = np.sort(arrivals), np.sort(expected)
+    np.testing.assert_allclose(arrivals, expected, rtol=0, atol=1e-9)
 
 
 @pytest.mark.parametrize("substep_s", SUBSTEPS)

@@ -128,3 +128,42 @@ def test_a_links_entry_serves_vehicles_in_continuous_time_whatever_the_substep(s
     arrival = np.sort(sim.trips()["arrival_s"].to_numpy())
     expected = np.sort(np.concatenate((112.0 + 20 * k, 117.0 + 20 * k)))
     np.testing.assert_allclose(arrival, expected, rtol=0, atol=1e-9)
+
+
+def yield_case() -> tuple[TrafficNetwork, pd.DataFrame]:
+    """R (0 -> 1, 200 m at 10 m/s: 20 s) feeds C (1 -> 2, 1000 m: 100 s), whose entry takes 0.2 veh/s (a car
+    every 5 s; its exit 0.4 veh/s); a car leaves node 0 at 0 s (on R, it reaches C at 20 s) and a car leaves
+    node 1 for C at 17 s."""
+    network = TrafficNetwork.from_arrays(
+        3, np.array([0, 1]), np.array([1, 2]), np.array([200.0, 1000.0]), np.full(2, 10.0), np.array([1.0, 0.2])
+    )
+    network.capacity_factor[1] = 2.0  # C's exit lets 0.4 veh/s out: only its entry spaces the cars
+    demand = pd.DataFrame({"origin": [0, 1], "destination": [2, 2], "departure_s": [0.0, 17.0]})
+    return network, demand
+
+
+@pytest.mark.parametrize(
+    "substep_s",
+    [
+        1.0,
+        pytest.param(5.0, marks=pytest.mark.xfail(strict=True, reason="entering traffic yields within a sub-step")),
+        pytest.param(10.0, marks=pytest.mark.xfail(strict=True, reason="entering traffic yields within a sub-step")),
+    ],
+)
+def test_a_trip_enters_before_a_road_vehicle_that_reaches_the_junction_after_it(substep_s: float) -> None:
+    """C's entry is a server in continuous time (Vickrey 1969): the car from node 1 is there at 17 s, when
+    nobody else is, so it enters at 17 s and arrives at 117 s; the car on R reaches the junction at 20 s and
+    waits for the server, free 5 s after the first car went in: it enters at 22 s and arrives at 122 s. Entering
+    traffic yields only to vehicles waiting at the same time.
+
+    twin serves the road's vehicles of a whole sub-step before the trips starting in it, so with 5 and 10 s
+    sub-steps the car from node 1 yields to one that reaches the junction 3 s after it: it enters at 25 s
+    (arrives at 125 s, the road's car at 120 s) and C's entry stands idle from 17 to 20 s. That is the first
+    difference between sub-steps of 1 and 5 s on UXsim's grid with every random draw made independent of the
+    sub-step (docs/validation-traffic.md, "The sub-step"); the xfail marks it until departures and the road's
+    vehicles share one server in time order."""
+    network, demand = yield_case()
+    sim = TrafficSim(network, demand, TrafficOptions(substep_s=substep_s, record_links=False), seed=1)
+    sim.run(300.0)
+    arrival = sim.trips().set_index("vehicle")["arrival_s"]
+    np.testing.assert_allclose(arrival.loc[[0, 1]], [122.0, 117.0], rtol=0, atol=1e-9)

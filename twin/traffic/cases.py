@@ -23,6 +23,8 @@ seconds so that UXsim per vehicle (``deltan = 1``, 1 s steps) departs them at th
 wave on triangular links, which the LTM solves exactly per link) vehicle by vehicle for the cases where every
 vehicle's path is fixed and first in, first out on its first link orders them (free flow, bottleneck,
 diverge): a plain sequential recursion over vehicles in departure order, independent of the simulator.
+:func:`in_platoons` gives a case's flows in platoons (the same rate, a platoon of ``p`` every ``p`` vehicles),
+which the recursion takes as units of ``p`` vehicles.
 """
 
 from __future__ import annotations
@@ -178,6 +180,19 @@ def grid2x2() -> SmallCase:
     )
 
 
+def in_platoons(case: SmallCase, size: int) -> SmallCase:
+    """``case`` with each origin-destination flow in platoons of ``size``: the flow's 1st, ``size + 1``-th...
+    vehicle stands for itself and the ``size - 1`` after it (a ``platoon`` column), so the rate is kept."""
+    demand = case.demand
+    rank = demand.groupby(["origin", "destination"]).cumcount().to_numpy()
+    keep = rank % size == 0
+    platoons = demand[keep].reset_index(drop=True).assign(platoon=size)
+    paths = None if case.paths is None else [p for p, k in zip(case.paths, keep, strict=True) if k]
+    return SmallCase(
+        case.name, f"{case.title}, in platoons of {size}", case.nodes, case.links, platoons, paths, case.until_s
+    )
+
+
 CASES = {"free_flow": free_flow, "bottleneck": bottleneck, "merge": merge, "diverge": diverge, "grid2x2": grid2x2}
 """Every case by name."""
 
@@ -190,15 +205,16 @@ def reference_times(case: SmallCase) -> tuple[np.ndarray, list[np.ndarray], list
     when one origin feeds everything), each link ``l`` (length ``L``, free speed ``v``, capacity ``c``, backward
     wave ``w``, storage ``S = k_j L``) is, in continuous time:
 
-    * entered no sooner than ``1 / c`` after the vehicle before (its inflow capacity) and only while
-      ``N_in < S + N_out(t - L / w)``: the ``n``-th vehicle in (0-based, ``n >= S``) waits for the ``(n - S)``-th
-      out plus ``L / w`` (the receiving flow);
-    * left no sooner than ``L / v`` after entering and ``1 / c`` after the vehicle before (its outflow capacity,
+    * entered no sooner than ``p / c`` after the vehicle before (its inflow capacity; ``p`` the vehicles the one
+      before stands for, 1 but in platoons) and only while ``N_in < S + N_out(t - L / w)``: a vehicle with ``W``
+      vehicles in before it waits, when ``W >= S``, for the first exit after which more than ``W - S`` have
+      left, plus ``L / w`` (the receiving flow; a platoon enters while any room is left);
+    * left no sooner than ``L / v`` after entering and ``p / c`` after the vehicle before (its outflow capacity,
       Vickrey 1969's point queue at the downstream end, Newell 1993's sending flow); a vehicle leaves a link when
       it enters the next one.
 
-    The recursion ``y = max(x, f_in, room)``, ``x = max(y_prev + L / v, last_exit + 1 / c)`` is evaluated per
-    vehicle in departure order. Raises ``ValueError`` for a case without fixed paths.
+    The recursion ``y = max(x, f_in, room)``, ``x = max(y_prev + L / v, last_exit + p_prev / c)`` is evaluated
+    per vehicle in departure order. Raises ``ValueError`` for a case without fixed paths.
     """
     if case.paths is None:
         raise ValueError(f"the {case.name} case leaves route choice to the drivers: it has no fixed-path reference")
@@ -209,33 +225,42 @@ def reference_times(case: SmallCase) -> tuple[np.ndarray, list[np.ndarray], list
     jam = links["jam_density_veh_m"].to_numpy(float) * links["lanes"].to_numpy(float)
     wave = np.minimum(capacity / (jam - capacity / speed), speed)
     storage = np.ceil(jam * length - 1e-9).astype(int)
-    last_in = np.full(len(links), -np.inf)
-    last_out = np.full(len(links), -np.inf)
+    demand = case.demand
+    size = demand["platoon"].to_numpy(float) if "platoon" in demand else np.ones(len(demand))
+    free_in = np.full(len(links), -np.inf)  # when each link's entry server is free again
+    free_out = np.full(len(links), -np.inf)  # and its exit server
     exits: list[list[float]] = [[] for _ in range(len(links))]
+    gone: list[list[float]] = [[0.0] for _ in range(len(links))]  # vehicles out after each exit (from 0)
     entries: list[list[float]] = [[] for _ in range(len(links))]
-    entered = np.zeros(len(links), dtype=int)
-    arrivals = np.empty(len(case.demand))
-    for k, (ready, path) in enumerate(zip(case.demand["departure_s"].to_numpy(float), case.paths, strict=True)):
-        at_end, previous = ready, -1
+    entered = np.zeros(len(links))
+    arrivals = np.empty(len(demand))
+    for k, (ready, path) in enumerate(zip(demand["departure_s"].to_numpy(float), case.paths, strict=True)):
+        at_end, previous, p = ready, -1, size[k]
         for link in path:
-            y = max(at_end, last_in[link] + 1.0 / capacity[link])
+            y = max(at_end, free_in[link])
             if previous >= 0:  # the previous link's outflow capacity
-                y = max(y, last_out[previous] + 1.0 / capacity[previous])
-            n = entered[link]
-            if n >= storage[link]:  # the receiving flow: room freed L / w after a vehicle left
-                y = max(y, exits[link][n - storage[link]] + length[link] / wave[link])
+                y = max(y, free_out[previous])
+            short = entered[link] - storage[link]  # vehicles that must have left first, less one
+            if short >= 0:  # the receiving flow: room freed L / w after the exit that makes it
+                y = max(
+                    y,
+                    exits[link][int(np.searchsorted(gone[link], short, side="right")) - 1] + length[link] / wave[link],
+                )
             if previous >= 0:
-                last_out[previous] = y
+                free_out[previous] = y + p / capacity[previous]
                 exits[previous].append(y)
-            last_in[link] = y
-            entries[link].append(y)
-            entered[link] += 1
+                gone[previous].append(gone[previous][-1] + p)
+            free_in[link] = y + p / capacity[link]
+            entries[link].extend([y] * int(p))
+            entered[link] += p
             at_end, previous = y + length[link] / speed[link], link
-        x = max(at_end, last_out[previous] + 1.0 / capacity[previous])
-        last_out[previous] = x
+        x = max(at_end, free_out[previous])
+        free_out[previous] = x + p / capacity[previous]
         exits[previous].append(x)
+        gone[previous].append(gone[previous][-1] + p)
         arrivals[k] = x
-    return arrivals, [np.sort(e) for e in map(np.array, entries)], [np.sort(e) for e in map(np.array, exits)]
+    outs = [np.repeat(np.array(e), np.diff(g).astype(int)) for e, g in zip(exits, gone, strict=True)]
+    return arrivals, [np.sort(e) for e in map(np.array, entries)], [np.sort(e) for e in outs]
 
 
 def reference_arrivals(case: SmallCase) -> np.ndarray:
