@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.traffic_vs_peers import plan
+from benchmarks.traffic_vs_peers import peer_departures, plan
 from benchmarks.versions import table
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -78,6 +78,9 @@ def test_bad_option(name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
         ("traffic_vs_peers.py", ["manhattan"], "invalid choice: 'manhattan'"),
         ("traffic_vs_peers.py", ["--seeds", "0"], "--seeds is a whole number from 1, not 0"),
         ("traffic_vs_peers.py", ["--models", "twin,uxsim"], "--models takes names among twin, twin-per-vehicle,"),
+        ("traffic_vs_peers.py", ["--sizes", "30,0"], "--sizes are whole numbers from 1 and --substeps positive"),
+        ("traffic_vs_peers.py", ["--substeps", "five"], "--sizes takes whole numbers and --substeps numbers"),
+        ("traffic_vs_peers.py", ["--sizes", "30,10", "--release", "20"], "--release 20 must be a multiple of every"),
         ("same_results.py", ["compare", "no/such", "runs"], "no/such: no such folder"),
         ("startup.py", ["0"], "repeats is a whole number from 1, not 0"),
         ("sweep.py", ["--levels", "0"], "--levels is a whole number from 1, not 0"),
@@ -138,16 +141,51 @@ def test_peer_plan_picks_models() -> None:
     """benchmarks/traffic_vs_peers.py runs the models it is given, seed by seed, at the case's platoon size (30 on
     Chicago, 1 for twin per vehicle), and UXsim per vehicle only when asked (never on Chicago)."""
     assert plan("chicago", 2, False, True, ("twin", "uxsim-cpp")) == [
-        ("twin", 30, 0),
-        ("twin", 30, 1),
-        ("uxsim-cpp", 30, 0),
-        ("uxsim-cpp", 30, 1),
+        ("twin", 30, 0, None),
+        ("twin", 30, 1, None),
+        ("uxsim-cpp", 30, 0, None),
+        ("uxsim-cpp", 30, 1, None),
     ]
     grid = plan("grid", 1, False, True, ("twin-per-vehicle",))
-    assert grid[:2] == [("twin", 1, 0), ("uxsim-cpp", 1, 0)]
+    assert grid[:2] == [("twin", 1, 0, None), ("uxsim-cpp", 1, 0, None)]
     assert [run[:2] for run in plan("grid", 1, False, False)][:4] == [
         ("twin", 5),
         ("twin", 1),
         ("twin-uxcost", 5),
         ("uxsim-cpp", 5),
     ]
+
+
+def test_peer_plan_sweeps_sizes_and_substeps() -> None:
+    """``--sizes`` replaces the case's platoon size for twin and UXsim (not twin per vehicle), and each twin run is
+    repeated at each ``--substeps`` value; UXsim has no sub-step of its own (its step is ``deltan`` s)."""
+    runs = plan("chicago", 1, False, False, ("twin", "twin-per-vehicle", "uxsim-yield"), (30, 10), (30.0, 5.0))
+    assert runs == [
+        ("twin", 30, 0, 30.0),
+        ("twin", 30, 0, 5.0),
+        ("twin", 10, 0, 30.0),
+        ("twin", 10, 0, 5.0),
+        ("twin", 1, 0, 30.0),
+        ("twin", 1, 0, 5.0),
+        ("uxsim-yield", 30, 0, None),
+        ("uxsim-yield", 10, 0, None),
+    ]
+
+
+def test_peer_departures_split_the_release_into_platoons() -> None:
+    """25 vehicles over [0, 100) s released as UXsim does with ``deltan = 10`` (10 s steps, 2.5 vehicles a step):
+    10 have built up at the end of step 3 (30 s) and again at step 7 (70 s), and the last 5 are dropped; split
+    into platoons of 5, each release is two platoons at its time, so every platoon size departs the same
+    vehicles."""
+    import pandas as pd
+
+    from twin.traffic.peers import PeerInput
+
+    demand = pd.DataFrame({"orig": [0], "dest": [1], "t_start": [0.0], "t_end": [100.0], "volume": [25.0]})
+    case = PeerInput(pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 0.0]}), pd.DataFrame(), demand)
+    released = peer_departures(case, 10)
+    assert released["departure_s"].tolist() == [30.0, 70.0] and set(released["platoon"]) == {10}
+    split = peer_departures(case, 5, release=10)
+    assert split["departure_s"].tolist() == [30.0, 30.0, 70.0, 70.0] and set(split["platoon"]) == {5}
+    with pytest.raises(ValueError, match="a release of 10 vehicles cannot be split into platoons of 3"):
+        peer_departures(case, 3, release=10)
