@@ -562,19 +562,16 @@ class TrafficSim:
         behind it bound for the same link, not those bound for another link with room (UXsim's per-vehicle
         origin queue lets no vehicle wait behind one it does not compete with for the same link; Yperman 2007's
         link transmission model likewise gives each link its own sending queue). The queue is read in windows
-        (:meth:`_origin_heads`): an origin whose window held a trip while one of its links still has room and
+        (:meth:`_origin_limits`): an origin whose window held a trip while one of its links still has room and
         entry capacity in the sub-step is read further, in windows that double, until it has none left. The
         queue is read in place (a vehicle that left it is behind the windows read) and compacted once at the end.
+
+        Most of a congested origin's queue waits for a link that cannot take even its first trip before
+        ``t_end`` (:meth:`_origin_links_full`): such a trip is held without being looked at further, unless its
+        driver chooses a link now (:meth:`_origin_look`). Only the others go through :meth:`_depart_window`.
         """
         st = self.state
-        due = int(np.searchsorted(self._dep_sorted, t_end, side="left"))
-        new = self.state.dep_order[self.state.dep_next : due]
-        self.state.dep_next = due
-        self.state.status[new] = QUEUED
-        if new.size:
-            new = new[np.argsort(st.start_node[new], kind="stable")]
-            at = np.searchsorted(st.start_node[st.origin_queue], st.start_node[new], side="right")
-            self.state.origin_queue = insert_at(self.state.origin_queue, at, new)
+        self._join_origin_queues(t_end)
         queue = st.origin_queue
         if queue.size == 0:
             return queue
@@ -585,39 +582,77 @@ class TrafficSim:
         limit = self._origin_limits(t_end - t)[nodes]
         read = np.zeros(first.size, dtype=np.int64)  # vehicles of each segment read so far
         reading = np.ones(first.size, dtype=bool)  # segments still read
-        refused = np.zeros(0, dtype=np.int32)  # first links that turned a trip away in this sub-step
+        full = self._origin_links_full(np.arange(self.network.n_links), t, t_end)
         while True:
             count = np.where(reading, np.minimum(limit, length - read), 0)
             window = queue[_ranges(first + read, count)]
             if window.size == 0:
                 break
             read += count
-            went, held, refused = self._depart_window(window, t, t_end, refused)
+            segment = np.repeat(np.arange(first.size), count)
+            look = self._origin_look(window, full, t)
+            held = np.zeros(first.size, dtype=bool)
+            held[segment[~look]] = True  # bound for a link that takes no trip before t_end: held as they are
+            went, held_looked = self._depart_window(window[look], t, t_end, full)
+            held[segment[look][held_looked]] = True
             entered.append(went)
+            touched = np.unique(st.link[went])  # only the links trips entered can have filled up
+            full[touched] = self._origin_links_full(touched, t, t_end)
             # read further only where a trip was held and a link out of the origin can still take one
-            more = np.zeros(self.network.n_nodes, dtype=bool)
-            more[st.start_node[held]] = True
-            more &= self._origin_can_take(t_end)
-            if not more.any():
+            reading = held & self._origin_can_take(t_end)[nodes]
+            if not reading.any():
                 break
-            reading = more[nodes]
             limit = limit * 2
         st.origin_queue = queue[st.status[queue] == QUEUED]  # entered, arrived home or stranded: out of it
         return np.concatenate(entered) if entered else queue[:0]
 
+    def _join_origin_queues(self, t_end: float) -> None:
+        """Trips due before ``t_end`` join the back of their origin's queue, in departure order."""
+        st = self.state
+        due = int(np.searchsorted(self._dep_sorted, t_end, side="left"))
+        new = st.dep_order[st.dep_next : due]
+        st.dep_next = due
+        st.status[new] = QUEUED
+        if new.size:
+            new = new[np.argsort(st.start_node[new], kind="stable")]
+            at = np.searchsorted(st.start_node[st.origin_queue], st.start_node[new], side="right")
+            st.origin_queue = insert_at(st.origin_queue, at, new)
+
+    def _origin_links_full(self, links: np.ndarray, t: float, t_end: float) -> np.ndarray:
+        """Whether ``links`` turn away even the first trip that tries them before ``t_end``.
+
+        That trip would get in at ``y = max(start, r(0), max(f, t))`` (:meth:`_depart_window` with nobody ahead:
+        ``r(0)`` when the link first has room, :meth:`_room_times`; ``f`` when its entry server is free), with
+        ``start < t_end``; so ``y > t_end`` exactly when ``max(r(0), f, t) > t_end``, computed with the same
+        floating-point operations as ``y``. A trip behind it only gets in later (``y`` grows along a link's queue),
+        and the link's state changes within a sub-step only when a trip enters it: a link found full stays full.
+        A link of zero capacity never takes a trip.
+        """
+        server_free = np.maximum(self.state.entry_free_s[links], t)
+        first_in = np.maximum(self._room_times(links, np.zeros(links.size)), server_free)
+        return np.asarray((first_in > t_end) | (self.network.capacity_veh_s[links] <= 0))
+
+    def _origin_look(self, queue: np.ndarray, full: np.ndarray, t: float) -> np.ndarray:
+        """Which trips of ``queue`` need a look: those whose driver chooses its first link now (none chosen
+        yet, a re-choice due, or the chosen link closed: :meth:`_next_links`), and those bound for a link that is
+        not ``full``. A trip whose destination is its origin has no link chosen (it arrives when first looked at,
+        and a redirect clears the choice), so it is among the first."""
+        kept = self.state.next_link[queue]
+        stays = full & ~self._closed  # a trip bound for such a link keeps its choice and is held
+        return np.asarray((kept < 0) | (self.state.rechoice_s[queue] <= t) | ~stays[np.maximum(kept, 0)])
+
     def _depart_window(
-        self, queue: np.ndarray, t: float, t_end: float, refused: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self, queue: np.ndarray, t: float, t_end: float, full: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Enter the trips of ``queue`` (in queue order) that get into their first link within the sub-step,
-        first come, first served per first link; return the ones that entered, the ones held, and the first links
-        that have turned a trip away in the sub-step (``refused``, those of earlier windows, and this one's).
+        first come, first served per first link; return the ones that entered and which of ``queue`` are held.
 
         A trip gets in at ``y = max(start, r(C), the entry server)``, nondecreasing in the vehicles ``C`` ahead of it
-        (:meth:`_room_times`, :meth:`_entry_served`), so when even ``C = 0`` is past the sub-step on a link that
-        refused a trip, every trip bound for it is held without computing its time (in exact arithmetic a link
-        that refused one refuses all later ones; the check keeps the rounding of the links' entry clocks).
+        (:meth:`_room_times`, :meth:`_entry_served`); a trip bound for a ``full`` link (:meth:`_origin_links_full`)
+        is held without computing its time.
         """
         st = self.state
+        held = np.zeros(queue.size, dtype=bool)
         origin = st.start_node[queue]
         start = np.maximum(st.ready_s[queue], t)
         home = origin == st.destination[queue]
@@ -626,16 +661,10 @@ class TrafficSim:
         lost = ~home & (first < 0)
         self._finish(queue[home], ARRIVED, start[home], origin[home])
         self._finish(queue[lost], STRANDED, start[lost], origin[lost])
-        wait = ~(home | lost)
-        queue, first, start = queue[wait], first[wait], start[wait]
-        shut = np.zeros(self.network.n_links, dtype=bool)
-        if refused.size:  # the links still refusing the first trip bound for them
-            none_ahead = np.zeros(refused.size)
-            server_free = np.maximum(self.state.entry_free_s[refused], t)
-            first_in = np.maximum(self._room_times(refused, none_ahead), server_free)
-            shut[refused[first_in > t_end]] = True
-        held_now = shut[first]
-        tried = np.flatnonzero(~held_now)
+        waiting = np.flatnonzero(~(home | lost))
+        held_now = full[first[waiting]]
+        held[waiting[held_now]] = True
+        tried = waiting[~held_now]
         queue_tried, first_tried = queue[tried], first[tried]
         order = np.argsort(first_tried, kind="stable")
         sorted_first, weight = first_tried[order], self._weight[queue_tried[order]]
@@ -648,9 +677,8 @@ class TrafficSim:
         entry = np.empty(tried.size)
         entry[order] = y
         self._enter(queue_tried[accepted], first_tried[accepted], entry[accepted], t)
-        refused = np.union1d(refused, first_tried[~accepted]).astype(np.int32)
-        held = np.concatenate((queue[held_now], queue_tried[~accepted]))
-        return np.asarray(queue_tried[accepted]), held, refused
+        held[tried[~accepted]] = True
+        return np.asarray(queue_tried[accepted]), held
 
     def _origin_can_take(self, t_end: float) -> np.ndarray:
         """Nodes with a link out of them that is open and has room and entry capacity left before ``t_end``."""
