@@ -596,8 +596,9 @@ class TrafficSim:
             went, held_looked = self._depart_window(window[look], t, t_end, full)
             held[segment[look][held_looked]] = True
             entered.append(went)
-            touched = np.unique(st.link[went])  # only the links trips entered can have filled up
-            full[touched] = self._origin_links_full(touched, t, t_end)
+            if went.size:  # only the links trips entered can have filled up
+                touched = np.unique(st.link[went])
+                full[touched] = self._origin_links_full(touched, t, t_end)
             # read further only where a trip was held and a link out of the origin can still take one
             reading = held & self._origin_can_take(t_end)[nodes]
             if not reading.any():
@@ -665,6 +666,10 @@ class TrafficSim:
         held_now = full[first[waiting]]
         held[waiting[held_now]] = True
         tried = waiting[~held_now]
+        order = np.argsort(first[tried], kind="stable")
+        order = order[self._origin_servable(first[tried][order], t_end - t)]
+        held[tried] = True  # until it is found to get in
+        tried = tried[np.sort(order)]
         queue_tried, first_tried = queue[tried], first[tried]
         order = np.argsort(first_tried, kind="stable")
         sorted_first, weight = first_tried[order], self._weight[queue_tried[order]]
@@ -677,8 +682,23 @@ class TrafficSim:
         entry = np.empty(tried.size)
         entry[order] = y
         self._enter(queue_tried[accepted], first_tried[accepted], entry[accepted], t)
-        held[tried[~accepted]] = True
+        held[tried[accepted]] = False
         return np.asarray(queue_tried[accepted]), held
+
+    def _origin_servable(self, links: np.ndarray, dt: float) -> np.ndarray:
+        """Which of the trips bound for ``links`` (sorted, each link's in queue order) its entry server could take
+        in ``dt`` seconds: the first ``floor(c dt / p_min) + 2`` of each link of capacity ``c``.
+
+        The ``j``-th trip bound for a link (0-based) gets in no earlier than ``C_j / c`` after the sub-step starts
+        (:meth:`_entry_served`), with ``C_j >= j p_min`` vehicles ahead of it (``p_min``: the smallest platoon); past
+        ``floor(c dt / p_min) + 1`` that is more than ``dt + p_min / c`` later, so those trips are held without
+        computing their times (the times of the ones before them are prefix sums and running maxima, which do not
+        depend on the ones after).
+        """
+        first = np.flatnonzero(segment_starts(links))
+        rank = np.arange(links.size) - np.repeat(first, np.diff(np.append(first, links.size)))
+        keep = np.floor(self.network.capacity_veh_s[links] * dt / self._smallest) + 2
+        return np.asarray(rank < keep)
 
     def _origin_can_take(self, t_end: float) -> np.ndarray:
         """Nodes with a link out of them that is open and has room and entry capacity left before ``t_end``."""
