@@ -583,18 +583,24 @@ class TrafficSim:
         read = np.zeros(first.size, dtype=np.int64)  # vehicles of each segment read so far
         reading = np.ones(first.size, dtype=bool)  # segments still read
         full = self._origin_links_full(np.arange(self.network.n_links), t, t_end)
+        # the queue is looked at once: a trip not looked at now is held in every window (a full link stays full)
+        look = self._origin_look(queue, full, t)
+        looked = np.flatnonzero(look)
+        unlooked_before = np.concatenate(([0], np.cumsum(~look)))  # trips not looked at in queue[:i]
         while True:
             count = np.where(reading, np.minimum(limit, length - read), 0)
-            window = queue[_ranges(first + read, count)]
-            if window.size == 0:
+            if count.sum() == 0:
                 break
+            begin, end = first + read, first + read + count
             read += count
-            segment = np.repeat(np.arange(first.size), count)
-            look = self._origin_look(window, full, t)
-            held = np.zeros(first.size, dtype=bool)
-            held[segment[~look]] = True  # bound for a link that takes no trip before t_end: held as they are
-            went, held_looked = self._depart_window(window[look], t, t_end, full)
-            held[segment[look][held_looked]] = True
+            held = unlooked_before[end] > unlooked_before[begin]
+            lo, hi = np.searchsorted(looked, begin), np.searchsorted(looked, end)
+            window = queue[looked[_ranges(lo, hi - lo)]]
+            segment = np.repeat(np.arange(first.size), hi - lo)
+            still = self._origin_look(window, full, t)  # links that filled up in earlier windows hold more
+            held[segment[~still]] = True
+            went, held_looked = self._depart_window(window[still], t, t_end, full)
+            held[segment[still][held_looked]] = True
             entered.append(went)
             if went.size:  # only the links trips entered can have filled up
                 touched = np.unique(st.link[went])
@@ -660,8 +666,10 @@ class TrafficSim:
         first = np.full(queue.size, -1, dtype=np.int32)
         first[~home] = self._next_links(queue[~home], origin[~home], None, start[~home], t)
         lost = ~home & (first < 0)
-        self._finish(queue[home], ARRIVED, start[home], origin[home])
-        self._finish(queue[lost], STRANDED, start[lost], origin[lost])
+        if home.any():
+            self._finish(queue[home], ARRIVED, start[home], origin[home])
+        if lost.any():
+            self._finish(queue[lost], STRANDED, start[lost], origin[lost])
         waiting = np.flatnonzero(~(home | lost))
         held_now = full[first[waiting]]
         held[waiting[held_now]] = True
