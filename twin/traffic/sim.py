@@ -64,8 +64,10 @@ reused, and the changing state is one :class:`~twin.traffic.state.TrafficState`,
 
 Every sub-step operation is over all candidate vehicles or links at once; Python loops run only over
 sub-steps and passes. A sub-step looks only at what can change in it: the vehicles at each link's end that
-its server could let out (a queue per link kept sorted, :meth:`TrafficSim._heads`), and the vehicles and
-releases that fall due in it (kept sorted by time, :mod:`twin.traffic.timequeue`). Conservation holds after
+its server could let out (a queue per link kept sorted, :meth:`TrafficSim._heads`), the vehicles and
+releases that fall due in it (kept sorted by time, :mod:`twin.traffic.timequeue`), and, at origins, the trips
+whose driver chooses a link or whose link could take a trip in it (:meth:`TrafficSim._origin_look`), at most
+as many per link as its entry server could take (:meth:`TrafficSim._origin_servable`). Conservation holds after
 every sub-step:
 ``departed = on network (on links or queued at origin) + arrived + stranded + abandoned``.
 """
@@ -575,6 +577,14 @@ class TrafficSim:
         queue = st.origin_queue
         if queue.size == 0:
             return queue
+        entered = self._read_origin_queues(queue, t, t_end)
+        st.origin_queue = queue[st.status[queue] == QUEUED]  # entered, arrived home or stranded: out of it
+        return entered
+
+    def _read_origin_queues(self, queue: np.ndarray, t: float, t_end: float) -> np.ndarray:
+        """Read the origins' ``queue`` in windows (:meth:`_depart`), entering the trips that get in before
+        ``t_end``; return them."""
+        st = self.state
         entered: list[np.ndarray] = []
         origins = st.start_node[queue]
         first = np.flatnonzero(segment_starts(origins))  # each origin's segment of the queue
@@ -610,7 +620,6 @@ class TrafficSim:
             if not reading.any():
                 break
             limit = limit * 2
-        st.origin_queue = queue[st.status[queue] == QUEUED]  # entered, arrived home or stranded: out of it
         return np.concatenate(entered) if entered else queue[:0]
 
     def _join_origin_queues(self, t_end: float) -> None:
