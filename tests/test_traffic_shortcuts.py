@@ -1,5 +1,6 @@
 """The per-vehicle path's shortcuts give exactly the long way's answer: the route draw where the kept trees agree,
-and the departure windows that skip links which already turned a trip away in the sub-step."""
+and the departure windows that hold trips bound for links that cannot take one in the sub-step, or beyond what
+a link's entry server can take, without timing them."""
 
 from __future__ import annotations
 
@@ -118,26 +119,33 @@ def long_origin_queues(network: TrafficNetwork, rng: np.random.Generator) -> pd.
     )
 
 
-def test_skipping_refused_links_in_the_departure_windows_changes_no_trip(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The same run with the departure windows told no link has refused a trip (so every trip read is timed)."""
+def test_holding_trips_for_full_links_in_the_departure_windows_changes_no_trip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same run with the departure windows told no link is full and every trip servable (so every trip read
+    is looked at and timed)."""
     rng = np.random.default_rng(5)
     network = grid(6, rng)
     demand = long_origin_queues(network, rng)
     options = TrafficOptions(reroute_every_s=120.0, route_noise=0.2)
     shortcut = TrafficSim(network, demand, options, seed=2)
-    window = Sim._depart_window
-    refusing = []
+    look, servable = Sim._origin_look, Sim._origin_servable
+    skipped = []
 
-    def counted(self: Sim, queue: np.ndarray, t: float, t_end: float, refused: np.ndarray) -> tuple:
-        refusing.append(refused.size)
-        return window(self, queue, t, t_end, refused)
+    def counted_look(self: Sim, queue: np.ndarray, full: np.ndarray, t: float) -> np.ndarray:
+        looked = look(self, queue, full, t)
+        skipped.append(int((~looked).sum()))
+        return looked
 
-    monkeypatch.setattr(Sim, "_depart_window", counted)
+    def counted_servable(self: Sim, links: np.ndarray, dt: float) -> np.ndarray:
+        timed = servable(self, links, dt)
+        skipped.append(int((~timed).sum()))
+        return timed
+
+    monkeypatch.setattr(Sim, "_origin_look", counted_look)
+    monkeypatch.setattr(Sim, "_origin_servable", counted_servable)
     shortcut.run(900.0)
-    assert sum(refusing) > 100  # windows read past links that had refused trips
-    monkeypatch.setattr(
-        Sim, "_depart_window", lambda self, queue, t, t_end, refused: window(self, queue, t, t_end, refused[:0])
-    )
+    assert sum(skipped) > 100  # trips held without a look, or without being timed
+    monkeypatch.setattr(Sim, "_origin_links_full", lambda self, links, t, t_end: np.zeros(links.size, dtype=bool))
+    monkeypatch.setattr(Sim, "_origin_servable", lambda self, links, dt: np.ones(links.size, dtype=bool))
     long_way = TrafficSim(network, demand, options, seed=2)
     long_way.run(900.0)
     pd.testing.assert_frame_equal(shortcut.trips(), long_way.trips())

@@ -64,8 +64,10 @@ reused, and the changing state is one :class:`~twin.traffic.state.TrafficState`,
 
 Every sub-step operation is over all candidate vehicles or links at once; Python loops run only over
 sub-steps and passes. A sub-step looks only at what can change in it: the vehicles at each link's end that
-its server could let out (a queue per link kept sorted, :meth:`TrafficSim._heads`), and the vehicles and
-releases that fall due in it (kept sorted by time, :mod:`twin.traffic.timequeue`). Conservation holds after
+its server could let out (a queue per link kept sorted, :meth:`TrafficSim._heads`), the vehicles and
+releases that fall due in it (kept sorted by time, :mod:`twin.traffic.timequeue`), and, at origins, the trips
+whose driver chooses a link or whose link could take a trip in it (:meth:`TrafficSim._origin_look`), at most
+as many per link as its entry server could take (:meth:`TrafficSim._origin_servable`). Conservation holds after
 every sub-step:
 ``departed = on network (on links or queued at origin) + arrived + stranded + abandoned``.
 """
@@ -562,22 +564,27 @@ class TrafficSim:
         behind it bound for the same link, not those bound for another link with room (UXsim's per-vehicle
         origin queue lets no vehicle wait behind one it does not compete with for the same link; Yperman 2007's
         link transmission model likewise gives each link its own sending queue). The queue is read in windows
-        (:meth:`_origin_heads`): an origin whose window held a trip while one of its links still has room and
+        (:meth:`_origin_limits`): an origin whose window held a trip while one of its links still has room and
         entry capacity in the sub-step is read further, in windows that double, until it has none left. The
         queue is read in place (a vehicle that left it is behind the windows read) and compacted once at the end.
+
+        Most of a congested origin's queue waits for a link that cannot take even its first trip before
+        ``t_end`` (:meth:`_origin_links_full`): such a trip is held without being looked at further, unless its
+        driver chooses a link now (:meth:`_origin_look`). Only the others go through :meth:`_depart_window`.
         """
         st = self.state
-        due = int(np.searchsorted(self._dep_sorted, t_end, side="left"))
-        new = self.state.dep_order[self.state.dep_next : due]
-        self.state.dep_next = due
-        self.state.status[new] = QUEUED
-        if new.size:
-            new = new[np.argsort(st.start_node[new], kind="stable")]
-            at = np.searchsorted(st.start_node[st.origin_queue], st.start_node[new], side="right")
-            self.state.origin_queue = insert_at(self.state.origin_queue, at, new)
+        self._join_origin_queues(t_end)
         queue = st.origin_queue
         if queue.size == 0:
             return queue
+        entered = self._read_origin_queues(queue, t, t_end)
+        st.origin_queue = queue[st.status[queue] == QUEUED]  # entered, arrived home or stranded: out of it
+        return entered
+
+    def _read_origin_queues(self, queue: np.ndarray, t: float, t_end: float) -> np.ndarray:
+        """Read the origins' ``queue`` in windows (:meth:`_depart`), entering the trips that get in before
+        ``t_end``; return them."""
+        st = self.state
         entered: list[np.ndarray] = []
         origins = st.start_node[queue]
         first = np.flatnonzero(segment_starts(origins))  # each origin's segment of the queue
@@ -585,57 +592,101 @@ class TrafficSim:
         limit = self._origin_limits(t_end - t)[nodes]
         read = np.zeros(first.size, dtype=np.int64)  # vehicles of each segment read so far
         reading = np.ones(first.size, dtype=bool)  # segments still read
-        refused = np.zeros(0, dtype=np.int32)  # first links that turned a trip away in this sub-step
+        full = self._origin_links_full(np.arange(self.network.n_links), t, t_end)
+        # the queue is looked at once: a trip not looked at now is held in every window (a full link stays full)
+        look = self._origin_look(queue, full, t)
+        looked = np.flatnonzero(look)
+        unlooked_before = np.concatenate(([0], np.cumsum(~look)))  # trips not looked at in queue[:i]
         while True:
             count = np.where(reading, np.minimum(limit, length - read), 0)
-            window = queue[_ranges(first + read, count)]
-            if window.size == 0:
+            if count.sum() == 0:
                 break
+            begin, end = first + read, first + read + count
             read += count
-            went, held, refused = self._depart_window(window, t, t_end, refused)
+            held = unlooked_before[end] > unlooked_before[begin]
+            lo, hi = np.searchsorted(looked, begin), np.searchsorted(looked, end)
+            window = queue[looked[_ranges(lo, hi - lo)]]
+            segment = np.repeat(np.arange(first.size), hi - lo)
+            still = self._origin_look(window, full, t)  # links that filled up in earlier windows hold more
+            held[segment[~still]] = True
+            went, held_looked = self._depart_window(window[still], t, t_end, full)
+            held[segment[still][held_looked]] = True
             entered.append(went)
+            if went.size:  # only the links trips entered can have filled up
+                touched = np.unique(st.link[went])
+                full[touched] = self._origin_links_full(touched, t, t_end)
             # read further only where a trip was held and a link out of the origin can still take one
-            more = np.zeros(self.network.n_nodes, dtype=bool)
-            more[st.start_node[held]] = True
-            more &= self._origin_can_take(t_end)
-            if not more.any():
+            reading = held & self._origin_can_take(t_end)[nodes]
+            if not reading.any():
                 break
-            reading = more[nodes]
             limit = limit * 2
-        st.origin_queue = queue[st.status[queue] == QUEUED]  # entered, arrived home or stranded: out of it
         return np.concatenate(entered) if entered else queue[:0]
 
+    def _join_origin_queues(self, t_end: float) -> None:
+        """Trips due before ``t_end`` join the back of their origin's queue, in departure order."""
+        st = self.state
+        due = int(np.searchsorted(self._dep_sorted, t_end, side="left"))
+        new = st.dep_order[st.dep_next : due]
+        st.dep_next = due
+        st.status[new] = QUEUED
+        if new.size:
+            new = new[np.argsort(st.start_node[new], kind="stable")]
+            at = np.searchsorted(st.start_node[st.origin_queue], st.start_node[new], side="right")
+            st.origin_queue = insert_at(st.origin_queue, at, new)
+
+    def _origin_links_full(self, links: np.ndarray, t: float, t_end: float) -> np.ndarray:
+        """Whether ``links`` turn away even the first trip that tries them before ``t_end``.
+
+        That trip would get in at ``y = max(start, r(0), max(f, t))`` (:meth:`_depart_window` with nobody ahead:
+        ``r(0)`` when the link first has room, :meth:`_room_times`; ``f`` when its entry server is free), with
+        ``start < t_end``; so ``y > t_end`` exactly when ``max(r(0), f, t) > t_end``, computed with the same
+        floating-point operations as ``y``. A trip behind it only gets in later (``y`` grows along a link's queue),
+        and the link's state changes within a sub-step only when a trip enters it: a link found full stays full.
+        A link of zero capacity never takes a trip.
+        """
+        server_free = np.maximum(self.state.entry_free_s[links], t)
+        first_in = np.maximum(self._room_times(links, np.zeros(links.size)), server_free)
+        return np.asarray((first_in > t_end) | (self.network.capacity_veh_s[links] <= 0))
+
+    def _origin_look(self, queue: np.ndarray, full: np.ndarray, t: float) -> np.ndarray:
+        """Which trips of ``queue`` need a look: those whose driver chooses its first link now (none chosen
+        yet, a re-choice due, or the chosen link closed: :meth:`_next_links`), and those bound for a link that is
+        not ``full``. A trip whose destination is its origin has no link chosen (it arrives when first looked at,
+        and a redirect clears the choice), so it is among the first."""
+        kept = self.state.next_link[queue]
+        stays = full & ~self._closed  # a trip bound for such a link keeps its choice and is held
+        return np.asarray((kept < 0) | (self.state.rechoice_s[queue] <= t) | ~stays[np.maximum(kept, 0)])
+
     def _depart_window(
-        self, queue: np.ndarray, t: float, t_end: float, refused: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self, queue: np.ndarray, t: float, t_end: float, full: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Enter the trips of ``queue`` (in queue order) that get into their first link within the sub-step,
-        first come, first served per first link; return the ones that entered, the ones held, and the first links
-        that have turned a trip away in the sub-step (``refused``, those of earlier windows, and this one's).
+        first come, first served per first link; return the ones that entered and which of ``queue`` are held.
 
         A trip gets in at ``y = max(start, r(C), the entry server)``, nondecreasing in the vehicles ``C`` ahead of it
-        (:meth:`_room_times`, :meth:`_entry_served`), so when even ``C = 0`` is past the sub-step on a link that
-        refused a trip, every trip bound for it is held without computing its time (in exact arithmetic a link
-        that refused one refuses all later ones; the check keeps the rounding of the links' entry clocks).
+        (:meth:`_room_times`, :meth:`_entry_served`); a trip bound for a ``full`` link (:meth:`_origin_links_full`)
+        is held without computing its time.
         """
         st = self.state
+        held = np.zeros(queue.size, dtype=bool)
         origin = st.start_node[queue]
         start = np.maximum(st.ready_s[queue], t)
         home = origin == st.destination[queue]
         first = np.full(queue.size, -1, dtype=np.int32)
         first[~home] = self._next_links(queue[~home], origin[~home], None, start[~home], t)
         lost = ~home & (first < 0)
-        self._finish(queue[home], ARRIVED, start[home], origin[home])
-        self._finish(queue[lost], STRANDED, start[lost], origin[lost])
-        wait = ~(home | lost)
-        queue, first, start = queue[wait], first[wait], start[wait]
-        shut = np.zeros(self.network.n_links, dtype=bool)
-        if refused.size:  # the links still refusing the first trip bound for them
-            none_ahead = np.zeros(refused.size)
-            server_free = np.maximum(self.state.entry_free_s[refused], t)
-            first_in = np.maximum(self._room_times(refused, none_ahead), server_free)
-            shut[refused[first_in > t_end]] = True
-        held_now = shut[first]
-        tried = np.flatnonzero(~held_now)
+        if home.any():
+            self._finish(queue[home], ARRIVED, start[home], origin[home])
+        if lost.any():
+            self._finish(queue[lost], STRANDED, start[lost], origin[lost])
+        waiting = np.flatnonzero(~(home | lost))
+        held_now = full[first[waiting]]
+        held[waiting[held_now]] = True
+        tried = waiting[~held_now]
+        order = np.argsort(first[tried], kind="stable")
+        order = order[self._origin_servable(first[tried][order], t_end - t)]
+        held[tried] = True  # until it is found to get in
+        tried = tried[np.sort(order)]
         queue_tried, first_tried = queue[tried], first[tried]
         order = np.argsort(first_tried, kind="stable")
         sorted_first, weight = first_tried[order], self._weight[queue_tried[order]]
@@ -648,9 +699,23 @@ class TrafficSim:
         entry = np.empty(tried.size)
         entry[order] = y
         self._enter(queue_tried[accepted], first_tried[accepted], entry[accepted], t)
-        refused = np.union1d(refused, first_tried[~accepted]).astype(np.int32)
-        held = np.concatenate((queue[held_now], queue_tried[~accepted]))
-        return np.asarray(queue_tried[accepted]), held, refused
+        held[tried[accepted]] = False
+        return np.asarray(queue_tried[accepted]), held
+
+    def _origin_servable(self, links: np.ndarray, dt: float) -> np.ndarray:
+        """Which of the trips bound for ``links`` (sorted, each link's in queue order) its entry server could take
+        in ``dt`` seconds: the first ``floor(c dt / p_min) + 2`` of each link of capacity ``c``.
+
+        The ``j``-th trip bound for a link (0-based) gets in no earlier than ``C_j / c`` after the sub-step starts
+        (:meth:`_entry_served`), with ``C_j >= j p_min`` vehicles ahead of it (``p_min``: the smallest platoon); past
+        ``floor(c dt / p_min) + 1`` that is more than ``dt + p_min / c`` later, so those trips are held without
+        computing their times (the times of the ones before them are prefix sums and running maxima, which do not
+        depend on the ones after).
+        """
+        first = np.flatnonzero(segment_starts(links))
+        rank = np.arange(links.size) - np.repeat(first, np.diff(np.append(first, links.size)))
+        keep = np.floor(self.network.capacity_veh_s[links] * dt / self._smallest) + 2
+        return np.asarray(rank < keep)
 
     def _origin_can_take(self, t_end: float) -> np.ndarray:
         """Nodes with a link out of them that is open and has room and entry capacity left before ``t_end``."""
