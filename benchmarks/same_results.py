@@ -140,9 +140,9 @@ def _raster_differences(a: Path, b: Path) -> list[str]:
     import rasterio
 
     with rasterio.open(a) as left, rasterio.open(b) as right:
-        frame = [(x.crs, x.transform, x.nodata, x.dtypes) for x in (left, right)]
-        if frame[0] != frame[1]:
-            return ["CRS, transform, nodata or dtypes differ"]
+        frame = [(x.crs, x.transform, x.dtypes, x.descriptions, x.tags(1)) for x in (left, right)]
+        if frame[0] != frame[1] or not np.array_equal([left.nodata], [right.nodata], equal_nan=True):
+            return ["CRS, transform, dtypes, band description, tags or nodata differ"]
         return [] if np.array_equal(left.read(), right.read(), equal_nan=True) else ["values differ"]
 
 
