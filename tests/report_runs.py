@@ -90,7 +90,7 @@ def make_run(
         zones=zone_table(series),
         metrics=service_metrics(series, population=1000.0),
         assumptions={"map": ["map assumption one", "two"], "scenario": ["scenario assumption"]},
-        provenance={"seed": seed, "packages": {"twin": "0.1.0"}, "wall_time_s": 0.5, "map_hash": map_hash},
+        provenance={"seed": seed, "packages": {"twin": "0.1.0"}, "engine_time_s": 0.5, "map_hash": map_hash},
         scenario=scenario_doc(name, seed),
     ).save(folder)
     if layers:

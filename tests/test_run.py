@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -76,6 +77,56 @@ def test_run_without_a_folder_writes_nothing_prints_nothing_and_reports_progress
     pd.testing.assert_frame_equal(results.events, model.recorder.events_table())
     assert results.provenance["scenario_file"] == str(path) and results.provenance["seed"] == 3
     assert results.timeseries.set_index("t_s").loc[240.0, "links_closed"] > 50
+
+
+class _FakeClock:
+    """A ``time`` module for twin.run whose clock moves only when a part of the run says so."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+def _taking(clock: _FakeClock, seconds: float, function: Any) -> Any:
+    """``function`` that takes ``seconds`` on ``clock``."""
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        clock.now += seconds
+        return function(*args, **kwargs)
+
+    return slow
+
+
+def test_the_engine_time_is_the_build_the_steps_and_the_metrics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Map 1 s, build 2 s, steps 4 s, metrics 8 s on a fake clock: engine time 14 s, the map's load apart."""
+    clock = _FakeClock()
+    monkeypatch.setattr(run_module, "time", clock)
+    monkeypatch.setattr(run_module, "load_city", _taking(clock, 1.0, run_module.load_city))
+    monkeypatch.setattr(run_module, "CityModel", _taking(clock, 2.0, CityModel))
+    monkeypatch.setattr(CityModel, "run", _taking(clock, 4.0, CityModel.run))
+    monkeypatch.setattr(run_module, "results_of", _taking(clock, 8.0, run_module.results_of))
+    out = tmp_path / "run"
+    results = run_scenario(_scenario_file(tmp_path), out=out)
+    written = read_provenance(out)
+    for provenance in (results.provenance, written):
+        assert provenance["times_s"] == {"map": 1.0, "build": 2.0, "steps": 4.0, "metrics": 8.0}
+        assert provenance["engine_time_s"] == 14.0 and "wall_time_s" not in provenance
+    assert "twin 0.1.0 / 14.0 s" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_model_built_elsewhere_counts_its_steps_and_metrics(andorra_city: City, tmp_path: Path) -> None:
+    """Without the build's time (a resumed run, a model built by hand) the engine time is what this call ran."""
+    model = CityModel(andorra_city, load_scenario(_scenario_file(tmp_path)))
+    first = run_model(model, until_s=300.0).provenance
+    assert set(first["times_s"]) == {"steps", "metrics"} and first["stopped_at_s"] == 300.0
+    assert first["engine_time_s"] == pytest.approx(first["times_s"]["steps"] + first["times_s"]["metrics"], abs=2e-3)
+    second = run_model(model, build_s=0.25).provenance
+    assert second["times_s"]["build"] == 0.25 and second["stopped_at_s"] == 600.0
+    assert second["engine_time_s"] == pytest.approx(0.25 + second["times_s"]["steps"] + second["times_s"]["metrics"])
 
 
 def test_many_runs_in_one_process_are_identical(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ A run folder holds, with exactly these names:
 ``metrics.json``        figures keyed by the bare service name (``power``, not ``Q_power``)
 ``assumptions.json``    ``{"map": [...], "scenario": [...]}``
 ``scenario.json``       the resolved scenario
-``provenance.json``     seed, map hash, command, versions, wall time, ``status``
+``provenance.json``     seed, map hash, command, versions, engine time and its parts, ``status``
 ``manifest.json``       every file of the folder (outputs included) with its kind, size and SHA-256
 =====================  ======================================================================
 

@@ -10,6 +10,11 @@ trips, the hazards' rasters and layers, the lifelines' layers and service-loss m
 the scenario has validated against its map, marked ``incomplete`` from the start, and says ``complete`` only
 after every file is written and listed in the manifest. Ctrl-C while the engine runs, or while the outputs are
 written, keeps the tables computed so far, marked incomplete.
+
+``provenance.json`` says what the run cost in wall time (:data:`TIMES_KEY`): the map's loading, the engine's
+build on it, its steps and the metrics; :data:`ENGINE_TIME_KEY`, the engine time, adds up the last three, the
+simulation itself. The phases' code is loaded (imported) before the build is timed, so the engine time is the
+same in a fresh process as in one that ran before.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from twin.errors import ScenarioError, TwinError
 from twin.metrics import run_metrics, service_names
 from twin.metrics.summary import WATER_BUDGET_KEY
+from twin.registry import REGISTRY
 from twin.results import Results, provenance_base, to_jsonable
 from twin.runfolder import (
     STATUS_COMPLETE,
@@ -46,6 +52,15 @@ if TYPE_CHECKING:
 
 #: Stages a run reports to its progress callback, in order.
 STAGES = ("map", "run", "write")
+#: ``provenance.json``'s wall time (s) of the simulation: building the engine on the loaded City, every step and
+#: the metrics (:data:`ENGINE_PARTS`); neither Python's imports, the scenario's validation, the map's loading nor
+#: writing the run folder.
+ENGINE_TIME_KEY = "engine_time_s"
+#: ``provenance.json``'s wall times (s) of the parts of a run: ``map`` (loading the City, from its cache or
+#: built), ``build`` (:class:`CityModel`: the phases on the City), ``steps`` and ``metrics``.
+TIMES_KEY = "times_s"
+#: The parts of :data:`TIMES_KEY` that the engine time adds up.
+ENGINE_PARTS = ("build", "steps", "metrics")
 
 
 @dataclass(frozen=True)
@@ -137,12 +152,27 @@ def run_scenario(
     from twin.city.build import load_city
     from twin.sim.model import CityModel
 
+    loading = time.perf_counter()
     city = load_city(scenario.map, progress=_map_progress(progress))
+    # The phases' code loads on first use in a process (0.2 s of imports for the demo): before the build's clock
+    # starts, so that the engine time counts the engine's work, the same in a fresh process as in a warm one.
+    REGISTRY.phase_builders()
+    building = time.perf_counter()
     model = CityModel(city, scenario, seed=seed)
+    built = time.perf_counter()
     facts = {**run_provenance(model, city), **(provenance or {})}
     if not isinstance(spec, Scenario):
         facts.setdefault("scenario_file", str(spec))
-    return run_model(model, until_s=until_s, out=folder, progress=progress, overwrite=overwrite, provenance=facts)
+    facts[TIMES_KEY] = {"map": _seconds(building - loading)}
+    return run_model(
+        model,
+        until_s=until_s,
+        out=folder,
+        progress=progress,
+        overwrite=overwrite,
+        provenance=facts,
+        build_s=built - building,
+    )
 
 
 def run_model(
@@ -153,24 +183,29 @@ def run_model(
     progress: ProgressCallback | None = None,
     overwrite: bool = False,
     provenance: dict[str, Any] | None = None,
+    build_s: float | None = None,
 ) -> Results:
     """Run a built model (resumable) and return its Results, written to ``out`` when given.
 
     Parameters are those of :func:`run_scenario`; ``provenance`` defaults to :func:`run_provenance`.
+    ``build_s`` is the wall time (s) the caller took to build ``model`` (:class:`CityModel`), counted in the
+    provenance's engine time (:data:`ENGINE_TIME_KEY`); None when the model was built elsewhere (a resumed run).
     """
     facts = dict(provenance) if provenance is not None else run_provenance(model, model.city)
+    times = dict(facts.get(TIMES_KEY) or {})
+    if build_s is not None:
+        times["build"] = _seconds(build_s)
     if out is not None:
         begin_run_folder(out, to_jsonable(facts), overwrite=overwrite)
     start = time.perf_counter()
     try:
         model.run(until_s=until_s, progress=_step_progress(progress))
     except KeyboardInterrupt:
-        _stopped(facts, model, start, interrupted="while running")
+        results = _results_timed(model, facts, times, start, interrupted="while running")
         if out is not None:
-            results_of(model, facts).write(out)
+            results.write(out)
         raise
-    _stopped(facts, model, start)
-    results = results_of(model, facts)
+    results = _results_timed(model, facts, times, start)
     if out is not None:
         write_run_folder(model, results, out, progress)
     return results
@@ -370,11 +405,33 @@ def _scenario_assumptions(model: CityModel) -> list[str]:
     ]
 
 
-def _stopped(facts: dict[str, Any], model: CityModel, start: float, interrupted: str | None = None) -> None:
-    facts["wall_time_s"] = round(time.perf_counter() - start, 3)
-    facts["stopped_at_s"] = model.clock_s
+def _results_timed(
+    model: CityModel,
+    facts: dict[str, Any],
+    times: dict[str, float],
+    start: float,
+    interrupted: str | None = None,
+) -> Results:
+    """The Results of a model whose steps began at ``start``, with the engine's times in their provenance.
+
+    ``times`` holds what the caller measured before the steps (``map``, ``build``); the steps and the metrics
+    (:func:`results_of`) are timed here, and :data:`ENGINE_TIME_KEY` is the engine's share: build, steps and
+    metrics, what the simulation itself cost (not the map's loading, nor writing the folder).
+    """
+    stepped = time.perf_counter()
+    facts = {**facts, "stopped_at_s": model.clock_s}
     if interrupted:
         facts["interrupted"] = interrupted
+    results = results_of(model, facts)
+    times = {**times, "steps": _seconds(stepped - start), "metrics": _seconds(time.perf_counter() - stepped)}
+    engine = sum(times.get(part, 0.0) for part in ENGINE_PARTS)
+    provenance = {**facts, ENGINE_TIME_KEY: _seconds(engine), TIMES_KEY: times}
+    return dataclasses.replace(results, provenance=provenance)
+
+
+def _seconds(span: float) -> float:
+    """A span of wall time as the provenance records it (ms)."""
+    return round(span, 3)
 
 
 def _mark_interrupted(folder: Path, facts: dict[str, Any], doing: str) -> None:

@@ -28,7 +28,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
-from twin.atomic import write_png_atomic
+from twin.atomic import write_bytes_atomic
+from twin.report.png import figure_png
 from twin.report.text import plain_text
 from twin.units import clock_at
 
@@ -54,7 +55,7 @@ def plot_service_levels(
     end_s: float | None = None,
 ) -> None:
     """Write :func:`service_levels_figure` to ``out`` (PNG, atomically: never half a file, never through a link)."""
-    write_png_atomic(out, service_levels_figure(timeseries, events, title, start, end_s))
+    write_bytes_atomic(out, figure_png(service_levels_figure(timeseries, events, title, start, end_s)))
 
 
 @plain_text

@@ -7,7 +7,6 @@ The same inputs give the same bytes (no time stamp in the PNG).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.colors import Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
@@ -25,6 +23,7 @@ from matplotlib.patches import Patch, PathPatch
 from twin.report.fonts import figure_fonts
 from twin.report.maps.flood import depth_scale
 from twin.report.maps.geometry import polygon_paths, segments
+from twin.report.png import figure_png
 from twin.report.runfolder import Raster, service_key
 from twin.report.strings import tr, tr_or
 
@@ -33,7 +32,6 @@ DPI = 130
 #: where hundreds of lines would hide the scripted events and interventions a planner looks for.
 AUTOMATIC_CAUSES = frozenset({"flood", "landslide", "cascade", "backup exhausted", "restoration", "gridlock"})
 SERVICE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
-PNG_METADATA = {"Software": None}
 
 
 @dataclass(frozen=True)
@@ -48,11 +46,9 @@ class Curve:
 
 
 def png_bytes(figure: Figure, dpi: float = DPI) -> bytes:
-    """The figure as PNG bytes, without the matplotlib version stamp (same figure, same bytes)."""
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, metadata=PNG_METADATA)
-    return buffer.getvalue()
+    """The figure as PNG bytes (:func:`twin.report.png.figure_png`: drawn once, no version stamp, same figure,
+    same bytes)."""
+    return figure_png(figure, dpi)
 
 
 def marked_event_times(events: pd.DataFrame) -> list[float]:

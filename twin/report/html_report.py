@@ -176,9 +176,10 @@ def _count_by(entries: list[dict[str, Any]]) -> str:
 
 
 def _software_text(provenance: dict[str, Any]) -> str:
+    """``twin 0.1.0 / 0.6 s``: the version and the engine time (``wall_time_s``, the steps alone, in older folders)."""
     version = (provenance.get("packages") or {}).get("twin") or "?"
-    wall = provenance.get("wall_time_s")
-    return f"twin {version}" + (f" / {float(wall):.1f} s" if wall is not None else "")
+    engine = provenance.get("engine_time_s", provenance.get("wall_time_s"))
+    return f"twin {version}" + (f" / {float(engine):.1f} s" if engine is not None else "")
 
 
 def _assumptions_html(assumptions: dict[str, Any], lang: str) -> str:

@@ -94,11 +94,14 @@ def _figures(task: Task) -> dict[str, float]:
     from twin.sweep.summaries import extract
 
     spec = load_scenario(task.base, task.overrides)
-    model = CityModel(city_of(task.map_folder, task.map_hash), spec, seed=task.seed)
+    city = city_of(task.map_folder, task.map_hash)
+    building = time.perf_counter()
+    model = CityModel(city, spec, seed=task.seed)
+    build_s = time.perf_counter() - building
     folder = run_folder(task)
     try:
         out = folder if task.keep == "all" else None
-        results = run_model(model, until_s=task.until_s, out=out, overwrite=True)
+        results = run_model(model, until_s=task.until_s, out=out, overwrite=True, build_s=build_s)
         return {m: extract(m, results.metrics, results.timeseries) for m in task.metrics}
     except Exception as exc:
         if folder is not None and task.keep != "none":

@@ -26,9 +26,10 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 
-from twin.atomic import atomic_path
+from twin.atomic import write_bytes_atomic
 from twin.report.maps.labels import Label, place_labels
 from twin.report.maps.terrain import NO_DATA_COLOUR, grid_extent
+from twin.report.png import figure_png
 
 if TYPE_CHECKING:
     from twin.city.build import City
@@ -111,8 +112,7 @@ def finish(sheet: Sheet, city: City, content: Layer, title: str, out: Path) -> N
     _draw_text(sheet.fig, sheet.page, city, title, content.subtitle, content.notes)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
-        sheet.fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+    write_bytes_atomic(out, figure_png(sheet.fig, DPI))
 
 
 def add_colorbar(sheet: Sheet, image: AxesImage, label: str, extend: str = "neither") -> None:

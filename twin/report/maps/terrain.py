@@ -143,8 +143,10 @@ def draw_terrain(ax: Axes, city: City, extent: tuple[float, float, float, float]
 def draw_hillshade(ax: Axes, city: City) -> None:
     """A plain grey hillshade (no tint, no contours): the base of the hazard layers."""
     shade = hillshade(city.terrain.elevation_m.astype(np.float64), city.terrain.resolution_m)
+    # A mask only where cells lack elevation: a masked grid makes matplotlib resample its mask as well (the same
+    # pixels when nothing is masked, at the cost of a second resampling of the whole map).
     ax.imshow(
-        np.ma.masked_invalid(shade),
+        np.ma.masked_invalid(shade) if np.isnan(shade).any() else shade,
         cmap=GREY_SHADE,
         norm=Normalize(0.0, 1.0),
         extent=grid_extent(city),
