@@ -93,7 +93,8 @@ def breakdown() -> dict[str, tuple[float, float | None]]:
     """(wall, CPU) seconds of the demo run per stage, from one fresh interpreter.
 
     The imports are those of :mod:`twin.run` and then of the City loader and the engine (which ``run_scenario``
-    itself imports only once the scenario is valid). The span from there to the first output written holds the map's load and the engine's
+    itself imports only once the scenario is valid). The span from there to the first output written holds the
+    map's load and the engine's
     build, steps and metrics (wall times from ``provenance.json``'s ``times_s``, no CPU time) and, what is left,
     loading the report's modules (matplotlib) before the tables are written.
     """

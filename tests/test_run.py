@@ -13,6 +13,8 @@ import yaml
 import twin
 import twin.atomic as atomic_module
 import twin.city.build as build_module
+import twin.run as run_module
+import twin.sim.model as model_module
 from tests.conftest import ROOT
 from twin.city.build import City
 from twin.errors import RunError, ScenarioError
@@ -105,8 +107,10 @@ def test_the_engine_time_is_the_build_the_steps_and_the_metrics(
     """Map 1 s, build 2 s, steps 4 s, metrics 8 s on a fake clock: engine time 14 s, the map's load apart."""
     clock = _FakeClock()
     monkeypatch.setattr(run_module, "time", clock)
-    monkeypatch.setattr(run_module, "load_city", _taking(clock, 1.0, run_module.load_city))
-    monkeypatch.setattr(run_module, "CityModel", _taking(clock, 2.0, CityModel))
+    monkeypatch.setattr(
+        build_module, "load_city", _taking(clock, 1.0, build_module.load_city)
+    )  # run_scenario imports it
+    monkeypatch.setattr(model_module, "CityModel", _taking(clock, 2.0, CityModel))
     monkeypatch.setattr(CityModel, "run", _taking(clock, 4.0, CityModel.run))
     monkeypatch.setattr(run_module, "results_of", _taking(clock, 8.0, run_module.results_of))
     out = tmp_path / "run"
