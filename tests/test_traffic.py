@@ -86,6 +86,24 @@ def test_chain_of_fifty_short_links_takes_total_length_over_speed(substep_s: flo
     assert result.trips["route_length_m"].tolist() == [500.0, 500.0]
 
 
+@pytest.mark.parametrize("substep_s", [1.0, 5.0, 20.0])
+def test_vehicles_behind_a_waiting_one_cross_a_chain_of_short_links_within_one_substep(substep_s: float) -> None:
+    """Five cars leave node 0 at t = 0 for node 4 over four 10 m links at 10 m/s (1 s each); link B (the second)
+    takes 0.5 veh/s, the others 1 veh/s. The link transmission model's answer (Yperman 2007; every server a
+    D/D/1 queue, Vickrey 1969), by hand for car j = 0..4: A's entry server lets it in at j, it reaches A's end
+    at j + 1, B's entry server takes it at max(j + 1, 1 + 2j) = 1 + 2j (so cars 1-4 wait at A's end, each
+    holding those behind it), it reaches B's end at 2 + 2j, B's exit server lets it out at 2 + 2j (no earlier
+    than the last exit plus 2 s), and it crosses C and D at free flow: it arrives at 4 + 2j. With a 20 s
+    sub-step every car crosses all four links, and all but the first wait behind another, in one sub-step."""
+    network = chain([10.0] * 4, capacity=[1.0, 0.5, 1.0, 1.0])
+    sim = TrafficSim(network, od(0, 4, [0.0] * 5), TrafficOptions(substep_s=substep_s), seed=1)
+    sim.step(20.0)
+    trips = sim.trips()
+    assert (trips["status"] == "arrived").all()
+    assert trips["arrival_s"].tolist() == [4.0 + 2.0 * j for j in range(5)]
+    assert trips["route_length_m"].tolist() == [40.0] * 5
+
+
 def test_emergency_vehicles_drive_faster_by_their_class_factor() -> None:
     demand = od(0, 1, [0.0, 10.0], vehicle_class=["car", "emergency"])  # apart: a lane takes one at a time
     result = simulate(chain([1200.0]), demand, TrafficOptions(), seed=1)
