@@ -193,9 +193,27 @@ RUNNER_LOADS_LATER = (
     "scipy",
     "pyproj",
     "shapely",
+    "pandas",
+    "pyarrow",
 )
 """What importing the runner must not import: the above, and the City loader and the engine (with SciPy, PROJ,
-shapely and Mesa), which :func:`twin.run.run_scenario` loads once the scenario has validated."""
+shapely and Mesa), which :func:`twin.run.run_scenario` loads once the scenario has validated; nor pandas and
+pyarrow (half a second), which load with the first table the run builds or reads."""
+
+
+def test_loading_a_scenario_without_a_demand_table_imports_no_pandas_nor_pyarrow() -> None:
+    code = "from twin.scenario import load_scenario; load_scenario('scenarios/andorra-bridge-closures.yaml')"
+    assert loaded_after(code, ("pandas", "pyarrow")) == []
+
+
+def test_a_scenario_with_a_demand_table_reads_it_with_pandas() -> None:
+    # The other side of the lazy import: the demand file is still read (and checked) when the scenario loads
+    code = (
+        "from twin.scenario import load_scenario\n"
+        "spec = load_scenario('scenarios/andorra-evacuation-drill.yaml')\n"
+        "assert len(spec.traffic.table()) > 0"
+    )
+    assert loaded_after(code, ("pandas",)) == ["pandas"]
 
 
 def test_importing_the_city_loader_loads_neither_the_map_build_nor_scipy_images_nor_the_engine() -> None:

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
     from matplotlib.figure import Figure
 
 #: Suffix of the temporary files, so a crash's leftovers are recognisable.

@@ -28,10 +28,12 @@ import math
 import platform
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas (0.5 s with pyarrow) loads where a table is built or read (issue 22)
+    import pandas as pd
 
 from twin.atomic import write_json_atomic, write_parquet_atomic
 from twin.errors import RunError
@@ -105,6 +107,8 @@ def events_frame(records: list[EventRecord]) -> pd.DataFrame:
     pandas.DataFrame
         Columns ``t_s`` (float64) and ``kind``, ``target``, ``cause``, ``details`` (str).
     """
+    import pandas as pd
+
     columns = list(zip(*records, strict=True)) if records else [()] * len(EVENT_COLUMNS)
     data = {
         name: pd.Series(list(values), dtype="float64" if name == "t_s" else "str")
@@ -287,6 +291,8 @@ class Results:
             files differ from the manifest (every difference listed), or a required file is missing or
             unreadable.
         """
+        import pandas as pd
+
         folder = Path(folder)
         if not folder.is_dir():
             raise RunError(f"{folder} is not a folder; give the folder a run wrote (twin run --out)")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from twin.metrics._curves import FloatArray, curve
 from twin.metrics.people import people_hours_out, people_hours_without_service
@@ -18,6 +18,9 @@ from twin.metrics.resilience import (
     time_to_recover_s,
 )
 from twin.metrics.water import water_budget
+
+if TYPE_CHECKING:  # pandas (0.5 s with pyarrow) loads with the tables, not with the runner (issue 22)
+    import pandas as pd
 
 #: Prefix of the service-level columns of ``timeseries.parquet`` (DESIGN.md, "Results").
 Q_PREFIX = "Q_"
@@ -124,7 +127,7 @@ def service_metrics(
         if not name.startswith(Q_PREFIX):
             continue
         q = timeseries[column].to_numpy(dtype="float64")
-        if pd.isna(q).all():
+        if np.isnan(q).all():
             continue
         service = name[len(Q_PREFIX) :]
         people = PEOPLE_PREFIX + PEOPLE_OF.get(service, service)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Time-series columns of the rain water budget (m3, cumulative since the start), written by the flood hazard.
 BUDGET_COLUMNS = {

@@ -26,10 +26,9 @@ counts it: the header is row 1); that its nodes are on the map is checked when t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from pydantic import Field, PrivateAttr, field_validator
 
 from twin.scenario.base import DurationOrNever, ExistingFile, PositiveDuration, SpecModel
@@ -37,6 +36,9 @@ from twin.scenario.csvtable import read_csv_table
 from twin.scenario.problems import HIDE, Problem, problems_error
 from twin.traffic.demand import VEHICLE_CLASSES, RouteCost, TrafficOptions, option_defaults_and_bounds
 from twin.units import parse_duration_s
+
+if TYPE_CHECKING:  # pandas (0.5 s with pyarrow) loads only to read a demand file (issue 22)
+    import pandas as pd
 
 DEMAND_COLUMNS = ("origin", "destination", "departure")
 DEMAND_MEANINGS = {
@@ -99,6 +101,8 @@ SCENARIO_OPTIONS = tuple(name for name in TrafficSpec.model_fields if name != "d
 
 
 def _no_trips() -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "origin_osm": np.zeros(0, np.int64),
@@ -114,6 +118,8 @@ def _no_trips() -> pd.DataFrame:
 def read_demand(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
     """Read and check an OD demand CSV (:mod:`twin.scenario.csvtable`); every problem names the file, the rows
     and the column. The table keeps each trip's ``row`` in the file for later messages."""
+    import pandas as pd
+
     example = "e.g. a header line `origin,destination,departure` then rows like `2517736,613405,15min`"
     table, problems = read_csv_table(path, [(c, DEMAND_MEANINGS[c]) for c in DEMAND_COLUMNS], example)
     if table is None:
@@ -161,6 +167,8 @@ class _Rows:
 
 
 def _ids(frame: pd.DataFrame, column: str, rows: _Rows) -> np.ndarray:
+    import pandas as pd
+
     what = "must be an OSM node id (a whole number)"
     values = pd.to_numeric(frame[column], errors="coerce")
     if values.dtype == np.int64:  # exact: ids past 2**53 keep every digit
@@ -204,6 +212,8 @@ def check_demand_nodes(spec: TrafficSpec, osm_ids: np.ndarray, source: str) -> t
     source
         Where the section was written, for messages.
     """
+    import pandas as pd
+
     table = spec.table().copy()
     index = pd.Series(np.arange(len(osm_ids)), index=osm_ids)
     problems: list[str] = []

@@ -10,12 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import Field, dataclass, field, fields
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
-import pandas as pd
 
 from twin.errors import TwinError
+
+if TYPE_CHECKING:  # pandas (0.5 s with pyarrow) loads with a demand table, not with the options (issue 22)
+    import pandas as pd
 
 VEHICLE_CLASSES: tuple[str, ...] = ("car", "emergency", "crew", "bus")
 DEFAULT_CLASS_SPEED: dict[str, float] = {"car": 1.0, "emergency": 1.2, "crew": 1.0, "bus": 0.9}
@@ -209,18 +211,13 @@ class Demand:
         problems: list[str] = []
         origin = _node_ids(frame["origin"], "origin", n_nodes, problems)
         destination = _node_ids(frame["destination"], "destination", n_nodes, problems)
-        departure = pd.to_numeric(frame["departure_s"], errors="coerce").to_numpy(np.float64)
+        departure = _numbers(frame["departure_s"])
         if np.any(bad := ~(np.isfinite(departure) & (departure >= not_before_s))):
             when = (
                 "the start, 0 s" if not_before_s == 0 else f"now, {not_before_s:g} s (a trip cannot leave in the past)"
             )
             problems.append(f"departure_s must be a finite time (s) at or after {when}: {_rows(frame, bad)}")
-        classes = frame["vehicle_class"] if "vehicle_class" in frame else pd.Series("car", index=frame.index)
-        known = classes.isin(VEHICLE_CLASSES).to_numpy()
-        if not known.all():
-            names = sorted(map(str, classes[~known].unique()))[:5]
-            problems.append(f"unknown vehicle_class {names} (known: {VEHICLE_CLASSES}): {_rows(frame, ~known)}")
-        code = classes.map({name: i for i, name in enumerate(VEHICLE_CLASSES)}).fillna(0).to_numpy(np.int8)
+        code = _class_codes(frame, problems)
         platoon = _platoon(frame, platoon_size, problems)
         if problems:
             raise TwinError(f"{what}: some trips are invalid", problems)
@@ -233,8 +230,27 @@ def _rows(frame: pd.DataFrame, mask: np.ndarray) -> str:
     return f"{len(labels)} row(s), {shown}{', ...' if len(labels) > 5 else ''}"
 
 
+def _numbers(column: pd.Series) -> np.ndarray:
+    """The column as float64, NaN where a value is not a number."""
+    import pandas as pd
+
+    return pd.to_numeric(column, errors="coerce").to_numpy(np.float64)
+
+
+def _class_codes(frame: pd.DataFrame, problems: list[str]) -> np.ndarray:
+    """Each row's index into :data:`VEHICLE_CLASSES` (``car`` without the column); unknown names are problems."""
+    if "vehicle_class" not in frame:
+        return np.zeros(len(frame), np.int8)
+    classes = frame["vehicle_class"]
+    known = classes.isin(VEHICLE_CLASSES).to_numpy()
+    if not known.all():
+        names = sorted(map(str, classes[~known].unique()))[:5]
+        problems.append(f"unknown vehicle_class {names} (known: {VEHICLE_CLASSES}): {_rows(frame, ~known)}")
+    return classes.map({name: i for i, name in enumerate(VEHICLE_CLASSES)}).fillna(0).to_numpy(np.int8)
+
+
 def _node_ids(column: pd.Series, name: str, n_nodes: int, problems: list[str]) -> np.ndarray:
-    values = pd.to_numeric(column, errors="coerce").to_numpy(np.float64)
+    values = _numbers(column)
     bad = ~(np.isfinite(values) & (values == np.round(values)) & (values >= 0) & (values < n_nodes))
     if bad.any():
         problems.append(f"{name} must be a node id in 0..{n_nodes - 1}: {_rows(column.to_frame(), bad)}")
@@ -244,7 +260,7 @@ def _node_ids(column: pd.Series, name: str, n_nodes: int, problems: list[str]) -
 def _platoon(frame: pd.DataFrame, platoon_size: int, problems: list[str]) -> np.ndarray:
     if "platoon" not in frame:
         return np.full(len(frame), platoon_size, dtype=np.int32)
-    values = pd.to_numeric(frame["platoon"], errors="coerce").to_numpy(np.float64)
+    values = _numbers(frame["platoon"])
     if np.any(bad := ~(np.isfinite(values) & (values >= 1) & (values == np.round(values)))):
         problems.append(f"platoon must be a whole number >= 1: {_rows(frame, bad)}")
     return np.where(np.isfinite(values), values, 1).astype(np.int32)
