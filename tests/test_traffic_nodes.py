@@ -198,7 +198,7 @@ def test_the_squeeze_lets_a_blocked_link_push_one_vehicle_on_per_stuck_time() ->
 
 def blocked_branch_network() -> TrafficNetwork:
     """Origin 0 with two out-links: A (0->1, 1 veh/s) leading to C (1->3), whose exit is shut (capacity factor
-    0), and B (0->2, 0.5 veh/s); 100 m each at 10 m/s, one lane, A holding 5 vehicles."""
+    0), and B (0->2, 0.5 veh/s); 100 m each at 10 m/s, one lane, A and C holding 5 vehicles each."""
     network = TrafficNetwork.from_arrays(
         4,
         np.array([0, 1, 0]),

@@ -7,23 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.test_traffic_nodes import blocked_branch_network
 from twin.sim.traffic import TrafficNetwork, TrafficOptions, TrafficSim
-
-
-def blocked_branch_network() -> TrafficNetwork:
-    """Origin 0 with two out-links: A (0->1, 1 veh/s) leading to C (1->3), whose exit is shut (capacity factor
-    0), and B (0->2, 0.5 veh/s); 100 m each at 10 m/s, one lane, A and C holding 5 vehicles each."""
-    network = TrafficNetwork.from_arrays(
-        4,
-        np.array([0, 1, 0]),
-        np.array([1, 3, 2]),
-        np.full(3, 100.0),
-        np.full(3, 10.0),
-        np.array([1.0, 1.0, 0.5]),
-        storage_veh=np.array([5.0, 5.0, 20.0]),
-    )
-    network.capacity_factor[1] = 0.0
-    return network
 
 
 @pytest.mark.parametrize("substep_s", [1.0, 5.0])
